@@ -1,0 +1,27 @@
+/* log.h - a small leveled logger: one line per event, on stderr. */
+#ifndef P2PCHAT_LOG_H
+#define P2PCHAT_LOG_H
+
+enum log_level {
+	LOG_ERROR = 0, /* the program cannot go on, or an operation failed for good */
+	LOG_WARN = 1,  /* something is wrong but the program goes on */
+	LOG_INFO = 2,  /* the events an operator wants to see (the default level) */
+	LOG_DEBUG = 3, /* every datagram: for -v, never by default */
+};
+
+/* Sets the program name that starts every line, and the highest level printed. */
+void log_init(const char *program, enum log_level level);
+
+/* Returns 1 when a message of this level would be printed. */
+int log_enabled(enum log_level level);
+
+/* Prints "program: message" and a newline to stderr when level is enabled. */
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

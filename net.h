@@ -1,0 +1,74 @@
+/* net.h - UDP sockets, addresses and the monotonic clock, behind small helpers. */
+#ifndef P2PCHAT_NET_H
+#define P2PCHAT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "protocol.h"
+
+/* Enough for "[ffff:...:ffff]:65535" and a NUL. */
+#define NET_ADDRSTRLEN 56
+
+/* Returns milliseconds from CLOCK_MONOTONIC: for deadlines, never for dates. */
+int64_t net_now_ms(void);
+
+/*
+ * Formats an endpoint as "1.2.3.4:5" or "[::1]:5" into buf and returns buf.
+ * A family of 0 gives "-".
+ */
+const char *net_addr_str(const struct proto_addr *a, char buf[NET_ADDRSTRLEN]);
+
+/*
+ * Parses "HOST", "HOST:PORT", "[IPV6]" or "[IPV6]:PORT" (HOST may be a DNS
+ * name, resolved with getaddrinfo) into *out, with default_port when none is
+ * given. Returns 0, or -1 with a reason in err[0..errlen).
+ */
+int net_resolve(const char *text, uint16_t default_port, struct proto_addr *out,
+		char *err, size_t errlen);
+
+/*
+ * Parses a numeric IPv4 or IPv6 address (no port, no brackets) into *out
+ * with the given port. Returns 0, or -1 when text is not an address.
+ */
+int net_parse_ip(const char *text, uint16_t port, struct proto_addr *out);
+
+/*
+ * Opens a UDP socket bound to bind_addr (its port included). A NULL
+ * bind_addr means every address on port `port`: one dual-stack IPv6 socket
+ * that also carries IPv4, or an IPv4 socket where the machine has no IPv6.
+ * The socket is non-blocking when nonblock is set.
+ * Returns the descriptor, or -1 with errno set.
+ */
+int net_udp_socket(const struct proto_addr *bind_addr, uint16_t port, int nonblock);
+
+/* Returns 1 when fd is an IPv6 socket (and so can reach IPv6 peers), else 0. */
+int net_is_ipv6(int fd);
+
+/* Fills *out with the address fd is bound to. Returns 0, or -1 with errno. */
+int net_local_addr(int fd, struct proto_addr *out);
+
+/*
+ * Sends one datagram. IPv4 endpoints are sent as IPv4-mapped addresses on a
+ * dual-stack socket. Returns the bytes sent, or -1 with errno.
+ */
+ssize_t net_send(int fd, const struct proto_addr *to, const uint8_t *buf, size_t len);
+
+/*
+ * Receives one datagram into buf[0..cap). IPv4-mapped sources come back as
+ * plain IPv4. Returns its length, or -1 with errno (EAGAIN when none waits).
+ */
+ssize_t net_recv(int fd, uint8_t *buf, size_t cap, struct proto_addr *from);
+
+/*
+ * Lists this host's interface addresses that a peer on the same network
+ * could reach (loopback and link-local left out; IPv6 only when want_ipv6),
+ * each with the given port, into out[0..max). Returns how many.
+ */
+int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, int max);
+
+/* Fills buf with len cryptographically random bytes. Returns 0, or -1. */
+int net_random(void *buf, size_t len);
+
+#endif

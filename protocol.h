@@ -1,0 +1,262 @@
+/* protocol.h - the p2pchat wire format: every datagram drawn, encoded and decoded. */
+#ifndef P2PCHAT_PROTOCOL_H
+#define P2PCHAT_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Every p2pchat datagram starts with the same four bytes:
+ *
+ *   0               1               2               3
+ *   0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7
+ *  +---------------+---------------+---------------+---------------+
+ *  |  magic 0x50   |    version    |     type      |  reserved 0   |
+ *  +---------------+---------------+---------------+---------------+
+ *
+ * The magic byte 0x50 ('P') lies in 80..127, a range RFC 7983 leaves free:
+ * STUN starts with 0..3, ZRTP 16..19, DTLS 20..63, TURN channels 64..79 and
+ * RTP 128..191. So one UDP port can carry p2pchat and STUN side by side, and
+ * a p2pchat datagram is never mistaken for STUN.
+ *
+ * All integers are big-endian. Fields below are drawn after the header.
+ *
+ * A name is a length byte and 1..32 bytes of A-Z a-z 0-9 . _ -
+ *
+ *  +---------------+---------------+-- ... --+
+ *  |   length N    |  N name bytes (no NUL)  |
+ *  +---------------+---------------+-- ... --+
+ *
+ * An endpoint is an IP address and a UDP port:
+ *
+ *  +---------------+---------------+---------------+-- ... --+
+ *  | family 4 or 6 |          port (16)            | address |
+ *  +---------------+---------------+---------------+-- ... --+
+ *                    address: 4 bytes for family 4, 16 for family 6
+ */
+
+#define PROTO_MAGIC 0x50        /* 'P'; see the RFC 7983 note above */
+#define PROTO_VERSION 1
+#define PROTO_HEADER_LEN 4
+#define PROTO_MAX_DATAGRAM 1200 /* fits the IPv6 minimum MTU of 1280 with room for IP and UDP headers */
+#define PROTO_NAME_MAX 32
+#define PROTO_TOKEN_LEN 8       /* owner token: a secret the client keeps, proving a name is its own */
+#define PROTO_NONCE_LEN 8       /* introduction nonce: the server's mark on one pair of peers */
+#define PROTO_MAX_PRIVATE 4     /* private endpoints a client may report */
+#define PROTO_FRAG_MAX 1024     /* text bytes in one DATA datagram */
+#define PROTO_LINE_MAX 4096     /* text bytes in one chat line: at most 4 DATA fragments */
+
+/* Message types. 1..15 travel between a client and the server, 16.. between peers. */
+enum proto_type {
+	PROTO_REGISTER = 1,   /* client -> server: claim a name, report private endpoints */
+	PROTO_REGISTERED = 2, /* server -> client: the name is yours; here is your public endpoint */
+	PROTO_REFRESH = 3,    /* client -> server: keep my registration (and my NAT mapping) alive */
+	PROTO_LOOKUP = 4,     /* client -> server: introduce me to this name */
+	PROTO_PEER = 5,       /* server -> both clients: the introduction */
+	PROTO_ERROR = 6,      /* server -> client: a request was refused */
+	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
+	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
+	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
+	PROTO_ACK = 19,       /* peer -> peer: cumulative and selective acknowledgement */
+	PROTO_PING = 20,      /* peer -> peer: keepalive, asks for a PONG */
+	PROTO_PONG = 21,      /* peer -> peer: answer to a PING, echoes its stamp */
+	PROTO_BYE = 22,       /* peer -> peer: I am leaving */
+};
+
+/*
+ * REGISTER, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  | name ...                      |  count (0..4) |  count x endpoint ...
+ *  +---------------+---------------+---------------+---------------+
+ * The token is the owner's secret, kept across restarts, so the owner can
+ * take its name back at once after a crash and nobody else can take it.
+ *
+ * REGISTERED, server -> client
+ *  +-------------------------------+---------------+---------------+
+ *  |          ttl (seconds)        | name ...      | public endpoint ...
+ *  +-------------------------------+---------------+---------------+
+ * The public endpoint is the source address the server saw: the client's
+ * NAT mapping (Ford, Srisuresh & Kegel, section 3.3).
+ *
+ * REFRESH, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+-------------------------------+
+ *  | name ...      |
+ *  +---------------+
+ *
+ * LOOKUP, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  | name ...  (the requester)     | target ... (the peer wanted)  |
+ *  +---------------+---------------+---------------+---------------+
+ *
+ * PEER, server -> requester and server -> target, sent together
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  | name ... (the other peer)     | public endpoint ...           |
+ *  +---------------+---------------+---------------+---------------+
+ *  |  count (0..4) |  count x private endpoint ...
+ *  +---------------+---------------+
+ * Both sides get the same nonce and put it in every datagram they send each
+ * other, so a probe that lands on an unrelated host, or a stray packet that
+ * lands on us, is recognised and dropped.
+ *
+ * ERROR, server -> client
+ *  +---------------+---------------+---------------+---------------+
+ *  |     code      | request type  |    detail     | name ... (length 0..32)
+ *  +---------------+---------------+---------------+---------------+
+ * detail: for PROTO_E_VERSION, the highest version the server speaks; else 0.
+ * name: the name the refusal is about (may be empty).
+ *
+ * PROBE and PROBE_ACK, peer -> peer
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                   sender's epoch (32)                         |
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (the sender)         |
+ *  +---------------+---------------+
+ * The epoch is a random number a peer picks each time it (re)starts its
+ * side of the reliable channel; sequence numbers start at 0 in each epoch.
+ * A new epoch in a probe tells the receiver to start its side afresh too.
+ *
+ * DATA, peer -> peer
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                   sender's epoch (32)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |                    sequence number (32)                       |
+ *  +---------------+---------------+---------------+---------------+
+ *  |     flags     |       text length (16)        |  text ...     |
+ *  +---------------+---------------+---------------+---------------+
+ * flags: PROTO_DATA_END on the last fragment of a line, PROTO_DATA_ACTION
+ * for a /me line. A line of up to 4096 bytes travels as up to 4 fragments
+ * with consecutive sequence numbers.
+ *
+ * ACK, peer -> peer
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |     epoch acknowledged (32): the DATA sender's epoch          |
+ *  +-------------------------------+-------------------------------+
+ *  |        next expected sequence number (cumulative, 32)         |
+ *  +-------------------------------+-------------------------------+
+ *  |  selective bitmap (32): bit i set = (next expected + 1 + i) received
+ *  +-------------------------------+-------------------------------+
+ *
+ * PING and PONG, peer -> peer
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                 stamp (32, echoed by PONG)                    |
+ *  +-------------------------------+-------------------------------+
+ *
+ * BYE, peer -> peer
+ *  +-------------------------------+-------------------------------+
+ *  |                      nonce (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ */
+
+#define PROTO_DATA_END 0x01
+#define PROTO_DATA_ACTION 0x02
+
+/* Refusal codes carried by ERROR. */
+enum proto_error_code {
+	PROTO_E_VERSION = 1,    /* the datagram's version is not one the server speaks */
+	PROTO_E_NAME_TAKEN = 2, /* the name is live and owned by another token */
+	PROTO_E_TABLE_FULL = 3, /* the server holds as many names as it was sized for */
+	PROTO_E_NOT_ONLINE = 4, /* LOOKUP: no live registration for that name */
+	PROTO_E_UNKNOWN = 5,    /* REFRESH or LOOKUP from a name the server does not know: register again */
+};
+
+/* Decoder and encoder results: 0 or a length on success, one of these on failure. */
+enum proto_result {
+	PROTO_ESHORT = -1,    /* the datagram ends before a field does (a truncation) */
+	PROTO_EMAGIC = -2,    /* the first byte is not PROTO_MAGIC */
+	PROTO_EVERSION = -3,  /* a version this code does not speak (out->version says which) */
+	PROTO_ETYPE = -4,     /* an unknown message type */
+	PROTO_ERESERVED = -5, /* a reserved byte is not zero */
+	PROTO_ENAME = -6,     /* a name of bad length or with a forbidden byte */
+	PROTO_EFAMILY = -7,   /* an endpoint family other than 4 or 6 */
+	PROTO_ECOUNT = -8,    /* too many endpoints */
+	PROTO_ELENGTH = -9,   /* a text length over PROTO_FRAG_MAX, or an empty text */
+	PROTO_ETRAILING = -10, /* bytes left over after the last field */
+	PROTO_ENOSPACE = -11, /* encode: the buffer is too small */
+	PROTO_EINVAL = -12,   /* encode: the message itself is not valid */
+};
+#define PROTO_NRESULTS 13 /* number of results above, counting 0; sizes per-result counters */
+
+#define PROTO_AF_INET 4
+#define PROTO_AF_INET6 6
+
+/* An IP endpoint, independent of any socket API. */
+struct proto_addr {
+	uint8_t family; /* PROTO_AF_INET or PROTO_AF_INET6; 0 means "none" */
+	uint16_t port;  /* host byte order */
+	uint8_t ip[16]; /* network byte order; the first 4 bytes for IPv4 */
+};
+
+/*
+ * One decoded message. Only the fields of its type are meaningful; the
+ * decoder clears the rest. Strings are always NUL-terminated.
+ */
+struct proto_msg {
+	uint8_t version;
+	uint8_t type; /* enum proto_type */
+
+	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP */
+	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
+	char target[PROTO_NAME_MAX + 1];        /* LOOKUP */
+	uint16_t ttl_s;                         /* REGISTERED */
+	struct proto_addr public_ep;            /* REGISTERED, PEER */
+	uint8_t nprivate;                       /* REGISTER, PEER */
+	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
+	uint8_t code, request, detail;          /* ERROR */
+
+	uint8_t nonce[PROTO_NONCE_LEN];         /* every peer-to-peer message */
+	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK */
+	uint32_t seq;                           /* DATA */
+	uint8_t flags;                          /* DATA */
+	uint16_t text_len;                      /* DATA */
+	char text[PROTO_FRAG_MAX + 1];          /* DATA */
+	uint32_t ack, sack;                     /* ACK */
+	uint32_t stamp;                         /* PING, PONG */
+};
+
+/*
+ * Decodes the datagram buf[0..len) into *out, which is cleared first.
+ * Returns 0, or a negative enum proto_result. On PROTO_EVERSION, out->version
+ * and out->type hold what the datagram said, so the receiver can answer.
+ * The whole datagram must be consumed: trailing bytes are an error.
+ */
+int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out);
+
+/*
+ * Encodes *m (m->type picks the layout; m->version is ignored and
+ * PROTO_VERSION written) into buf[0..cap).
+ * Returns the number of bytes written, or PROTO_ENOSPACE / PROTO_EINVAL.
+ */
+int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap);
+
+/* Returns 1 when name is 1..32 bytes of A-Z a-z 0-9 . _ -, else 0. */
+int proto_name_valid(const char *name);
+
+/* Returns 1 when the two endpoints are the same family, address and port. */
+int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b);
+
+/* Returns a static English description of a proto_result (0 included). */
+const char *proto_strerror(int result);
+
+/* Returns the static name of a message type ("REGISTER"), or "unknown". */
+const char *proto_type_name(int type);
+
+/* Returns the static English text of an ERROR code ("name is taken"). */
+const char *proto_error_text(int code);
+
+#endif

@@ -1,0 +1,82 @@
+/* server.h - p2pchatd's logic, driven by datagrams and time so tests can run it without sockets. */
+#ifndef P2PCHAT_SERVER_H
+#define P2PCHAT_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "protocol.h"
+#include "table.h"
+
+#define SERVER_DEFAULT_PORT 7777
+#define SERVER_DEFAULT_TTL_S 60        /* a registration lives this long without a refresh (clients refresh every 20 s) */
+#define SERVER_DEFAULT_MAX_NAMES 100000
+#define SERVER_EXPIRE_BUDGET 1024      /* entries table_expire looks at per tick: bounds the work of one turn */
+#define SERVER_TICK_MS 1000            /* how often the expiry sweep runs */
+#define SERVER_MAX_TX 2                /* datagrams one request can cause: a LOOKUP answers both peers */
+
+/* Why datagrams were dropped, for the counters. */
+enum server_drop {
+	SERVER_DROP_MALFORMED, /* proto_decode failed (other than version) */
+	SERVER_DROP_WRONG_DIRECTION, /* a server->client or peer->peer type sent to the server */
+	SERVER_DROP_NREASONS,
+};
+
+/* Counters an operator can read; they only ever grow (but `names`). */
+struct server_stats {
+	uint64_t received;         /* datagrams handled */
+	uint64_t registrations;    /* REGISTER accepted (new or updated) */
+	uint64_t refreshes;        /* REFRESH accepted */
+	uint64_t lookups;          /* LOOKUP handled */
+	uint64_t introductions;    /* LOOKUP that found its target: one PEER each way */
+	uint64_t refused;          /* ERROR answers sent */
+	uint64_t dropped[SERVER_DROP_NREASONS];
+	uint64_t malformed[PROTO_NRESULTS]; /* by -proto_result */
+};
+
+struct server_config {
+	uint32_t ttl_s;
+	uint32_t max_names;
+};
+
+struct server {
+	struct server_config cfg;
+	struct table names;
+	uint8_t nonce_key[SIPHASH_KEY_LEN]; /* random at start: nonces cannot be guessed */
+	int64_t next_sweep_ms;
+	struct server_stats stats;
+};
+
+/* A datagram the server wants sent. */
+struct server_tx {
+	struct proto_addr to;
+	size_t len;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+};
+
+/*
+ * Sets up a server with cfg, using `seed` (32 random bytes: 16 for the
+ * table's hash key, 16 for the nonce key). Returns 0, or -1 when the table
+ * cannot be allocated.
+ */
+int server_init(struct server *s, const struct server_config *cfg, const uint8_t seed[32]);
+
+/* Frees what server_init allocated. */
+void server_free(struct server *s);
+
+/*
+ * Handles one datagram buf[0..len) that arrived from `from` at time now
+ * (monotonic ms). Writes the datagrams to send in reply into tx[0..n) and
+ * returns n (0..SERVER_MAX_TX). Never fails: a bad datagram is counted in
+ * s->stats and dropped.
+ */
+int server_handle(struct server *s, const uint8_t *buf, size_t len,
+		  const struct proto_addr *from, int64_t now, struct server_tx tx[SERVER_MAX_TX]);
+
+/*
+ * Does the periodic work due at now (expiring registrations) and returns
+ * the time of the next deadline, in monotonic ms.
+ */
+int64_t server_tick(struct server *s, int64_t now);
+
+#endif
