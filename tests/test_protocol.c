@@ -1,0 +1,926 @@
+/* test_protocol.c - unit tests for protocol.c: byte vectors, round trips, every malformed case. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+
+#define CANARY 0xa5
+
+/* Every message type, so loop tests can visit each one. */
+static const int all_types[] = {
+	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
+	PROTO_ERROR, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
+	PROTO_PING, PROTO_PONG, PROTO_BYE,
+};
+#define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
+
+/*
+ * The encoded length of each type with every field at its largest: worked
+ * out by hand from the diagrams in protocol.h (names 1 + 32, IPv6 endpoints
+ * 1 + 2 + 16, text 2 + 1024), in the order of all_types.
+ */
+static const int max_len[] = {
+	4 + 8 + 33 + 1 + 4 * 19,        /* REGISTER: token, name, count, 4 endpoints */
+	4 + 2 + 33 + 19,                /* REGISTERED: ttl, name, public */
+	4 + 8 + 33,                     /* REFRESH: token, name */
+	4 + 8 + 33 + 33,                /* LOOKUP: token, name, target */
+	4 + 8 + 33 + 19 + 1 + 4 * 19,   /* PEER: nonce, name, public, count, 4 endpoints */
+	4 + 3 + 33,                     /* ERROR: code, request, detail, name */
+	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
+	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
+	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
+	4 + 8 + 8 + 4 + 4,              /* ACK: nonce, 2 epochs, ack, sack */
+	4 + 8 + 4,                      /* PING: nonce, stamp */
+	4 + 8 + 4,                      /* PONG: the same */
+	4 + 8,                          /* BYE: nonce */
+};
+
+_Static_assert(sizeof(max_len) / sizeof(max_len[0]) == NTYPES, "one length per type");
+
+/* Clears *m to a message of this type with no fields set, as the decoder leaves one. */
+static void msg_init(struct proto_msg *m, int type)
+{
+	memset(m, 0, sizeof(*m));
+	m->version = PROTO_VERSION;
+	m->type = (uint8_t)type;
+}
+
+static void set_v4(struct proto_addr *a, uint8_t b0, uint8_t b1, uint8_t b2, uint8_t b3,
+		   uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = PROTO_AF_INET;
+	a->port = port;
+	a->ip[0] = b0;
+	a->ip[1] = b1;
+	a->ip[2] = b2;
+	a->ip[3] = b3;
+}
+
+/* An IPv6 endpoint whose 16 address bytes are seed, seed + 1, ... */
+static void set_v6(struct proto_addr *a, uint8_t seed, uint16_t port)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->family = PROTO_AF_INET6;
+	a->port = port;
+	for (i = 0; i < 16; i++)
+		a->ip[i] = (uint8_t)(seed + i);
+}
+
+/*
+ * Fills *m with a valid message of the given type: big = 1 puts every field
+ * at its largest (32-byte names, 4 IPv6 endpoints, 1024 bytes of text using
+ * all 256 byte values, all-ones integers), big = 0 at its smallest.
+ * Only the type's own fields are set, as the decoder leaves them.
+ */
+static void fill(struct proto_msg *m, int type, int big)
+{
+	int i;
+
+	msg_init(m, type);
+	for (i = 0; i < PROTO_TOKEN_LEN; i++)
+		m->token[i] = big ? (uint8_t)(0xf0 + i) : 0;
+	for (i = 0; i < PROTO_NONCE_LEN; i++)
+		m->nonce[i] = big ? (uint8_t)(0xe0 + i) : 0;
+	if (big) {
+		memset(m->name, 'N', PROTO_NAME_MAX);
+		m->name[0] = 'a';
+		m->name[PROTO_NAME_MAX - 1] = '-';
+	} else {
+		m->name[0] = '_';
+	}
+
+	switch (type) {
+	case PROTO_REGISTER:
+	case PROTO_PEER:
+		m->nprivate = big ? PROTO_MAX_PRIVATE : 0;
+		for (i = 0; i < m->nprivate; i++)
+			set_v6(&m->private_ep[i], (uint8_t)(0x10 * (i + 1)),
+			       (uint16_t)(0xfff0 + i));
+		if (type == PROTO_REGISTER) {
+			memset(m->nonce, 0, sizeof(m->nonce));
+			break;
+		}
+		memset(m->token, 0, sizeof(m->token));
+		if (big)
+			set_v6(&m->public_ep, 0xa0, 0xffff);
+		else
+			set_v4(&m->public_ep, 0, 0, 0, 0, 0);
+		break;
+	case PROTO_REGISTERED:
+		memset(m->token, 0, sizeof(m->token));
+		memset(m->nonce, 0, sizeof(m->nonce));
+		m->ttl_s = big ? 0xffff : 0;
+		if (big)
+			set_v6(&m->public_ep, 0xb0, 0xfffe);
+		else
+			set_v4(&m->public_ep, 127, 0, 0, 1, 1);
+		break;
+	case PROTO_REFRESH:
+	case PROTO_LOOKUP:
+		memset(m->nonce, 0, sizeof(m->nonce));
+		if (type == PROTO_LOOKUP) {
+			memset(m->target, big ? 'T' : 'z', big ? PROTO_NAME_MAX : 1);
+			m->target[0] = '9';
+		}
+		break;
+	case PROTO_ERROR:
+		memset(m->token, 0, sizeof(m->token));
+		memset(m->nonce, 0, sizeof(m->nonce));
+		m->code = big ? 0xff : 0;
+		m->request = big ? 0xff : 0;
+		m->detail = big ? 0xff : 0;
+		if (!big)
+			m->name[0] = '\0'; /* ERROR alone may name nobody */
+		break;
+	default: /* the peer-to-peer messages: no token, no name but PROBE's */
+		memset(m->token, 0, sizeof(m->token));
+		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
+			memset(m->name, 0, sizeof(m->name));
+		if (type == PROTO_PROBE || type == PROTO_PROBE_ACK || type == PROTO_DATA ||
+		    type == PROTO_ACK)
+			m->epoch = big ? 0xffffffffu : 0;
+		if (type == PROTO_DATA || type == PROTO_ACK)
+			m->peer_epoch = big ? 0xfffffffbu : 0;
+		if (type == PROTO_DATA) {
+			m->seq = big ? 0xfffffffeu : 0;
+			m->flags = big ? PROTO_DATA_END | PROTO_DATA_ACTION : 0;
+			m->text_len = big ? PROTO_FRAG_MAX : 1;
+			for (i = 0; i < m->text_len; i++)
+				m->text[i] = (char)(uint8_t)(i * 7);
+		}
+		if (type == PROTO_ACK) {
+			m->ack = big ? 0xfffffffdu : 0;
+			m->sack = big ? 0xffffffffu : 0;
+		}
+		if (type == PROTO_PING || type == PROTO_PONG)
+			m->stamp = big ? 0xfffffffcu : 0;
+		break;
+	}
+}
+
+static void addr_same(const struct proto_addr *a, const struct proto_addr *b)
+{
+	ck_assert_uint_eq(a->family, b->family);
+	ck_assert_uint_eq(a->port, b->port);
+	ck_assert_mem_eq(a->ip, b->ip, sizeof(a->ip));
+}
+
+/* Asserts every field of the two messages is the same. */
+static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
+{
+	int i;
+
+	ck_assert_uint_eq(want->version, got->version);
+	ck_assert_uint_eq(want->type, got->type);
+	ck_assert_mem_eq(want->token, got->token, PROTO_TOKEN_LEN);
+	ck_assert_mem_eq(want->name, got->name, sizeof(want->name));
+	ck_assert_mem_eq(want->target, got->target, sizeof(want->target));
+	ck_assert_uint_eq(want->ttl_s, got->ttl_s);
+	addr_same(&want->public_ep, &got->public_ep);
+	ck_assert_uint_eq(want->nprivate, got->nprivate);
+	for (i = 0; i < PROTO_MAX_PRIVATE; i++)
+		addr_same(&want->private_ep[i], &got->private_ep[i]);
+	ck_assert_uint_eq(want->code, got->code);
+	ck_assert_uint_eq(want->request, got->request);
+	ck_assert_uint_eq(want->detail, got->detail);
+	ck_assert_mem_eq(want->nonce, got->nonce, PROTO_NONCE_LEN);
+	ck_assert_uint_eq(want->epoch, got->epoch);
+	ck_assert_uint_eq(want->peer_epoch, got->peer_epoch);
+	ck_assert_uint_eq(want->seq, got->seq);
+	ck_assert_uint_eq(want->flags, got->flags);
+	ck_assert_uint_eq(want->text_len, got->text_len);
+	ck_assert_mem_eq(want->text, got->text, sizeof(want->text));
+	ck_assert_uint_eq(want->ack, got->ack);
+	ck_assert_uint_eq(want->sack, got->sack);
+	ck_assert_uint_eq(want->stamp, got->stamp);
+}
+
+/*
+ * Checks a hand-written vector both ways: *m encodes to exactly these bytes,
+ * and these bytes decode to exactly *m (into a message full of junk first,
+ * to see the decoder clear it).
+ */
+static void check_vector(const uint8_t *bytes, size_t len, const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg got;
+
+	ck_assert_int_eq(proto_encode(m, buf, sizeof(buf)), (int)len);
+	ck_assert_mem_eq(buf, bytes, len);
+	memset(&got, 0x5a, sizeof(got));
+	ck_assert_int_eq(proto_decode(bytes, len, &got), 0);
+	msg_same(m, &got);
+}
+
+/* Decodes an exactly-sized heap copy, so AddressSanitizer sees any read past len. */
+static int decode_copy(const uint8_t *bytes, size_t len, struct proto_msg *out)
+{
+	uint8_t *copy = malloc(len > 0 ? len : 1);
+	int r;
+
+	ck_assert_ptr_nonnull(copy);
+	if (len > 0)
+		memcpy(copy, bytes, len);
+	r = proto_decode(copy, len, out);
+	free(copy);
+	return r;
+}
+
+static const uint8_t register_vec[] = {
+	0x50, 0x01, 0x01, 0x00,                         /* magic, version 1, REGISTER, reserved */
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	0x02,                                           /* two private endpoints */
+	0x04, 0x1f, 0x90, 192, 168, 1, 10,              /* 192.168.1.10 port 8080 */
+	0x06, 0x00, 0x35,                               /* IPv6 port 53 */
+	0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,             /* 2001:db8:: */
+	0, 0, 0, 0, 0, 0, 0, 0x01,                      /* ...::1 */
+};
+
+START_TEST(test_vector_register)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_REGISTER);
+	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	strcpy(m.name, "alice");
+	m.nprivate = 2;
+	set_v4(&m.private_ep[0], 192, 168, 1, 10, 8080);
+	m.private_ep[1].family = PROTO_AF_INET6;
+	m.private_ep[1].port = 53;
+	m.private_ep[1].ip[0] = 0x20;
+	m.private_ep[1].ip[1] = 0x01;
+	m.private_ep[1].ip[2] = 0x0d;
+	m.private_ep[1].ip[3] = 0xb8;
+	m.private_ep[1].ip[15] = 0x01;
+	check_vector(register_vec, sizeof(register_vec), &m);
+}
+END_TEST
+
+static const uint8_t peer_vec[] = {
+	0x50, 0x01, 0x05, 0x00,                         /* magic, version 1, PEER, reserved */
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /* nonce */
+	0x03, 'b', 'o', 'b',                            /* the other peer: "bob" */
+	0x04, 0xca, 0xfe, 203, 0, 113, 14,              /* public: 203.0.113.14 port 51966 */
+	0x01,                                           /* one private endpoint */
+	0x04, 0x00, 0x50, 10, 0, 0, 5,                  /* 10.0.0.5 port 80 */
+};
+
+START_TEST(test_vector_peer)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_PEER);
+	memcpy(m.nonce, "\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7", 8);
+	strcpy(m.name, "bob");
+	set_v4(&m.public_ep, 203, 0, 113, 14, 51966);
+	m.nprivate = 1;
+	set_v4(&m.private_ep[0], 10, 0, 0, 5, 80);
+	check_vector(peer_vec, sizeof(peer_vec), &m);
+}
+END_TEST
+
+static const uint8_t data_vec[] = {
+	0x50, 0x01, 0x12, 0x00,                         /* magic, version 1, DATA, reserved */
+	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* nonce */
+	0x01, 0x02, 0x03, 0x04,                         /* sender's epoch 0x01020304 */
+	0xfe, 0xdc, 0xba, 0x98,                         /* receiver's epoch 0xfedcba98 */
+	0x00, 0x00, 0x01, 0x07,                         /* sequence number 263 */
+	0x03,                                           /* flags: END | ACTION */
+	0x00, 0x05,                                     /* text length 5 */
+	'h', 'i', 0x00, 0x1b, '!',                      /* text: NUL and ESC pass through */
+};
+
+START_TEST(test_vector_data)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_DATA);
+	memcpy(m.nonce, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
+	m.epoch = 0x01020304;
+	m.peer_epoch = 0xfedcba98;
+	m.seq = 263;
+	m.flags = PROTO_DATA_END | PROTO_DATA_ACTION;
+	m.text_len = 5;
+	memcpy(m.text, "hi\0\x1b!", 5);
+	check_vector(data_vec, sizeof(data_vec), &m);
+}
+END_TEST
+
+static const uint8_t ack_vec[] = {
+	0x50, 0x01, 0x13, 0x00,                         /* magic, version 1, ACK, reserved */
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* nonce */
+	0xde, 0xad, 0xbe, 0xef,                         /* sender's epoch 0xdeadbeef */
+	0x01, 0x02, 0x03, 0x04,                         /* receiver's epoch 0x01020304 */
+	0x00, 0x00, 0x00, 0x2a,                         /* next expected: 42 */
+	0x80, 0x00, 0x00, 0x05,                         /* selective: 43, 45 and 74 received */
+};
+
+START_TEST(test_vector_ack)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_ACK);
+	memcpy(m.nonce, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
+	m.epoch = 0xdeadbeef;
+	m.peer_epoch = 0x01020304;
+	m.ack = 42;
+	m.sack = 0x80000005;
+	check_vector(ack_vec, sizeof(ack_vec), &m);
+}
+END_TEST
+
+static const uint8_t error_vec[] = {
+	0x50, 0x01, 0x06, 0x00, /* magic, version 1, ERROR, reserved */
+	0x01,                   /* code: PROTO_E_VERSION */
+	0x01,                   /* request type: REGISTER */
+	0x01,                   /* detail: the server speaks version 1 */
+	0x00,                   /* name: empty, allowed in ERROR only */
+};
+
+START_TEST(test_vector_error)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_ERROR);
+	m.code = PROTO_E_VERSION;
+	m.request = PROTO_REGISTER;
+	m.detail = PROTO_VERSION;
+	check_vector(error_vec, sizeof(error_vec), &m);
+}
+END_TEST
+
+static const uint8_t registered_vec[] = {
+	0x50, 0x01, 0x02, 0x00,       /* magic, version 1, REGISTERED, reserved */
+	0x00, 0x3c,                   /* ttl 60 s */
+	0x01, 'x',                    /* name "x" */
+	0x04, 0xff, 0xff, 1, 2, 3, 4, /* public: 1.2.3.4 port 65535 */
+};
+
+START_TEST(test_vector_registered)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_REGISTERED);
+	m.ttl_s = 60;
+	strcpy(m.name, "x");
+	set_v4(&m.public_ep, 1, 2, 3, 4, 65535);
+	check_vector(registered_vec, sizeof(registered_vec), &m);
+}
+END_TEST
+
+/* Loop index: type all_types[i / 2], largest fields when i is odd. */
+static void fill_loop(struct proto_msg *m, int i)
+{
+	fill(m, all_types[i / 2], i % 2);
+}
+
+START_TEST(test_round_trip)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m, got;
+	int n;
+
+	fill_loop(&m, _i);
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, PROTO_HEADER_LEN - 1);
+	ck_assert_int_eq(decode_copy(buf, (size_t)n, &got), 0);
+	msg_same(&m, &got);
+}
+END_TEST
+
+/* The largest message of each type has the length the diagrams give, and fits a datagram. */
+START_TEST(test_max_size)
+{
+	uint8_t buf[2 * PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	int n;
+
+	fill(&m, all_types[_i], 1);
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(n, max_len[_i]);
+	ck_assert_int_le(n, PROTO_MAX_DATAGRAM);
+}
+END_TEST
+
+START_TEST(test_truncated)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct proto_msg m, got;
+	int n, cut;
+
+	fill_loop(&m, _i);
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	/* Every field before a cut is valid, so every cut is a plain truncation. */
+	for (cut = 0; cut < n; cut++)
+		ck_assert_int_eq(decode_copy(buf, (size_t)cut, &got), PROTO_ESHORT);
+	buf[n] = 0;
+	ck_assert_int_eq(decode_copy(buf, (size_t)n + 1, &got), PROTO_ETRAILING);
+}
+END_TEST
+
+START_TEST(test_encode_nospace)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 16];
+	struct proto_msg m;
+	size_t cap, i;
+	int n;
+
+	fill_loop(&m, _i);
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	for (cap = 0; cap < (size_t)n; cap++) {
+		memset(buf, CANARY, sizeof(buf));
+		ck_assert_int_eq(proto_encode(&m, buf, cap), PROTO_ENOSPACE);
+		for (i = cap; i < sizeof(buf); i++)
+			ck_assert_uint_eq(buf[i], CANARY);
+	}
+	/* Exactly enough room is enough. */
+	ck_assert_int_eq(proto_encode(&m, buf, (size_t)n), n);
+}
+END_TEST
+
+/* The version byte is always PROTO_VERSION, whatever m->version says. */
+START_TEST(test_encode_ignores_version)
+{
+	uint8_t buf[64];
+	struct proto_msg m;
+
+	fill(&m, PROTO_BYE, 0);
+	m.version = 9;
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), 12);
+	ck_assert_uint_eq(buf[0], PROTO_MAGIC);
+	ck_assert_uint_eq(buf[1], PROTO_VERSION);
+	ck_assert_uint_eq(buf[2], PROTO_BYE);
+	ck_assert_uint_eq(buf[3], 0);
+}
+END_TEST
+
+START_TEST(test_bad_header)
+{
+	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
+	static const uint8_t bad_version[] = { 0x00, 0x02, 0xff };
+	static const uint8_t bad_type[] = { 0, 7, 8, 15, 23, 255 };
+	uint8_t buf[sizeof(ack_vec)];
+	struct proto_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_magic); i++) {
+		memcpy(buf, ack_vec, sizeof(buf));
+		buf[0] = bad_magic[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EMAGIC);
+	}
+	for (i = 0; i < sizeof(bad_version); i++) {
+		memcpy(buf, ack_vec, sizeof(buf));
+		buf[1] = bad_version[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EVERSION);
+		ck_assert_uint_eq(m.version, bad_version[i]);
+		ck_assert_uint_eq(m.type, PROTO_ACK);
+		/* A bare header of a future version still says who it is. */
+		ck_assert_int_eq(proto_decode(buf, PROTO_HEADER_LEN, &m), PROTO_EVERSION);
+		ck_assert_uint_eq(m.version, bad_version[i]);
+	}
+	for (i = 0; i < 8; i++) {
+		memcpy(buf, ack_vec, sizeof(buf));
+		buf[3] = (uint8_t)(1u << i);
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ERESERVED);
+	}
+	for (i = 0; i < sizeof(bad_type); i++) {
+		memcpy(buf, ack_vec, sizeof(buf));
+		buf[2] = bad_type[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ETYPE);
+	}
+}
+END_TEST
+
+/*
+ * Writes a REFRESH datagram whose name has the given length byte and bytes
+ * (so a test can put anything there). Returns its length.
+ */
+static size_t make_refresh(uint8_t *buf, uint8_t name_len, const uint8_t *name, size_t n)
+{
+	static const uint8_t head[] = {
+		0x50, 0x01, 0x03, 0x00,                         /* magic, version 1, REFRESH */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	};
+
+	memcpy(buf, head, sizeof(head));
+	buf[sizeof(head)] = name_len;
+	memcpy(buf + sizeof(head) + 1, name, n);
+	return sizeof(head) + 1 + n;
+}
+
+START_TEST(test_bad_names)
+{
+	static const uint8_t bad_bytes[] = { ' ', '/', 0x00, 0x1b, 0xff, 0x7f, '@', ':', 0x80 };
+	uint8_t name[PROTO_NAME_MAX + 1];
+	uint8_t buf[64];
+	struct proto_msg m;
+	size_t i, n;
+
+	memset(name, 'a', sizeof(name));
+	/* 32 bytes is the longest name, 1 the shortest... */
+	n = make_refresh(buf, PROTO_NAME_MAX, name, PROTO_NAME_MAX);
+	ck_assert_int_eq(proto_decode(buf, n, &m), 0);
+	ck_assert_uint_eq(strlen(m.name), PROTO_NAME_MAX);
+	n = make_refresh(buf, 1, name, 1);
+	ck_assert_int_eq(proto_decode(buf, n, &m), 0);
+	ck_assert_str_eq(m.name, "a");
+	/* ...so 33 bytes, present in full, and an empty name are refused. */
+	n = make_refresh(buf, PROTO_NAME_MAX + 1, name, PROTO_NAME_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ENAME);
+	n = make_refresh(buf, 0, name, 0);
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ENAME);
+
+	/* A forbidden byte anywhere in the name. */
+	for (i = 0; i < sizeof(bad_bytes); i++) {
+		memcpy(name, "abc", 3);
+		name[1] = bad_bytes[i];
+		n = make_refresh(buf, 3, name, 3);
+		ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ENAME);
+		name[1] = 'b';
+		name[2] = bad_bytes[i];
+		n = make_refresh(buf, 3, name, 3);
+		ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ENAME);
+	}
+}
+END_TEST
+
+/* LOOKUP's target and ERROR's name are checked like any other name. */
+START_TEST(test_bad_target_and_subject)
+{
+	static const uint8_t lookup[] = {
+		0x50, 0x01, 0x04, 0x00,                         /* magic, version 1, LOOKUP */
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+		0x01, 'a',                                      /* name "a" */
+		0x02, 'b', '/',                                 /* target "b/": bad */
+	};
+	uint8_t buf[64];
+	struct proto_msg m;
+
+	ck_assert_int_eq(proto_decode(lookup, sizeof(lookup), &m), PROTO_ENAME);
+	memcpy(buf, lookup, sizeof(lookup));
+	buf[sizeof(lookup) - 1] = '_';
+	ck_assert_int_eq(proto_decode(buf, sizeof(lookup), &m), 0);
+	ck_assert_str_eq(m.target, "b_");
+	buf[sizeof(lookup) - 3] = 0; /* target length 0 */
+	ck_assert_int_eq(proto_decode(buf, sizeof(lookup) - 2, &m), PROTO_ENAME);
+
+	memcpy(buf, error_vec, sizeof(error_vec));
+	buf[sizeof(error_vec) - 1] = PROTO_NAME_MAX + 1; /* an ERROR name of 33 bytes */
+	memset(buf + sizeof(error_vec), 'a', PROTO_NAME_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, sizeof(error_vec) + PROTO_NAME_MAX + 1, &m),
+			 PROTO_ENAME);
+	buf[sizeof(error_vec) - 1] = 1; /* one byte, ESC */
+	buf[sizeof(error_vec)] = 0x1b;
+	ck_assert_int_eq(proto_decode(buf, sizeof(error_vec) + 1, &m), PROTO_ENAME);
+}
+END_TEST
+
+START_TEST(test_bad_family)
+{
+	static const uint8_t bad[] = { 0, 1, 5, 10, 46, 255 };
+	uint8_t buf[sizeof(peer_vec)];
+	struct proto_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad); i++) {
+		memcpy(buf, peer_vec, sizeof(buf));
+		buf[16] = bad[i]; /* the public endpoint's family */
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
+		memcpy(buf, peer_vec, sizeof(buf));
+		buf[24] = bad[i]; /* the private endpoint's family */
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
+	}
+	/* Family 6 with only 4 address bytes behind it is a truncation. */
+	memcpy(buf, peer_vec, sizeof(buf));
+	buf[24] = PROTO_AF_INET6;
+	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ESHORT);
+}
+END_TEST
+
+START_TEST(test_bad_count)
+{
+	static const uint8_t ep[] = { 0x04, 0x00, 0x50, 10, 0, 0, 5 }; /* 10.0.0.5 port 80 */
+	uint8_t buf[64];
+	struct proto_msg m;
+	size_t n = 18; /* header, token, "alice": where REGISTER's count goes */
+	int i;
+
+	memcpy(buf, register_vec, n);
+	buf[n++] = PROTO_MAX_PRIVATE + 1;
+	for (i = 0; i < PROTO_MAX_PRIVATE + 1; i++) {
+		memcpy(buf + n, ep, sizeof(ep));
+		n += sizeof(ep);
+	}
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
+	/* The same with a count of 4 and the fifth endpoint left off is fine. */
+	buf[18] = PROTO_MAX_PRIVATE;
+	ck_assert_int_eq(proto_decode(buf, n - sizeof(ep), &m), 0);
+	ck_assert_uint_eq(m.nprivate, PROTO_MAX_PRIVATE);
+	ck_assert_uint_eq(m.private_ep[3].port, 80);
+	ck_assert_uint_eq(m.private_ep[3].ip[3], 5);
+}
+END_TEST
+
+/* DATA with text_len given on the wire and that many bytes present. */
+static size_t make_data(uint8_t *buf, uint16_t text_len)
+{
+	size_t head = sizeof(data_vec) - 7; /* up to the text length */
+
+	memcpy(buf, data_vec, head);
+	buf[head] = (uint8_t)(text_len >> 8);
+	buf[head + 1] = (uint8_t)text_len;
+	memset(buf + head + 2, 'x', text_len);
+	return head + 2 + text_len;
+}
+
+START_TEST(test_bad_text)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 8];
+	struct proto_msg m;
+	size_t n;
+
+	n = make_data(buf, 0);
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	n = make_data(buf, PROTO_FRAG_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	/* Length 65535 with one byte behind it: judged too long before it is found short. */
+	n = make_data(buf, 1);
+	buf[n - 3] = 0xff;
+	buf[n - 2] = 0xff;
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	n = make_data(buf, PROTO_FRAG_MAX);
+	memset(&m, 0x5a, sizeof(m));
+	ck_assert_int_eq(proto_decode(buf, n, &m), 0);
+	ck_assert_uint_eq(m.text_len, PROTO_FRAG_MAX);
+	ck_assert_uint_eq((uint8_t)m.text[PROTO_FRAG_MAX - 1], 'x');
+	ck_assert_uint_eq((uint8_t)m.text[PROTO_FRAG_MAX], 0);
+}
+END_TEST
+
+START_TEST(test_bad_flags)
+{
+	uint8_t buf[sizeof(data_vec)];
+	struct proto_msg m;
+	int bit;
+
+	for (bit = 2; bit < 8; bit++) {
+		memcpy(buf, data_vec, sizeof(buf));
+		buf[24] |= (uint8_t)(1u << bit); /* the flags byte */
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ERESERVED);
+	}
+	memcpy(buf, data_vec, sizeof(buf));
+	buf[24] = 0; /* no flags: a middle fragment */
+	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
+	ck_assert_uint_eq(m.flags, 0);
+}
+END_TEST
+
+/* A newer server may add ERROR codes: they decode, and read as "unknown error". */
+START_TEST(test_unknown_error_code)
+{
+	uint8_t buf[sizeof(error_vec)];
+	struct proto_msg m;
+
+	memcpy(buf, error_vec, sizeof(buf));
+	buf[4] = 200;
+	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
+	ck_assert_uint_eq(m.code, 200);
+	ck_assert_str_eq(proto_error_text(m.code), "unknown error");
+}
+END_TEST
+
+/* Each broken message is PROTO_EINVAL, even into a buffer too small for it. */
+static void expect_einval(const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+
+	ck_assert_int_eq(proto_encode(m, buf, sizeof(buf)), PROTO_EINVAL);
+	memset(buf, CANARY, sizeof(buf));
+	ck_assert_int_eq(proto_encode(m, buf, 0), PROTO_EINVAL);
+	ck_assert_int_eq(proto_encode(m, buf, 5), PROTO_EINVAL);
+	ck_assert_uint_eq(buf[5], CANARY);
+}
+
+START_TEST(test_encode_invalid)
+{
+	struct proto_msg m;
+
+	fill(&m, PROTO_REGISTER, 1);
+	m.name[0] = '\0'; /* empty name */
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTER, 1);
+	m.name[3] = ' '; /* a space in the name */
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTER, 1);
+	memset(m.name, 'a', sizeof(m.name)); /* 33 bytes, no NUL */
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTER, 1);
+	m.nprivate = PROTO_MAX_PRIVATE + 1;
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTER, 1);
+	m.private_ep[3].family = 5;
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTER, 0);
+	m.nprivate = 1; /* an endpoint of family 0: "none" cannot travel */
+	expect_einval(&m);
+
+	fill(&m, PROTO_LOOKUP, 1);
+	m.target[0] = '\0';
+	expect_einval(&m);
+	fill(&m, PROTO_ERROR, 1);
+	m.name[0] = '/';
+	expect_einval(&m);
+	fill(&m, PROTO_PEER, 1);
+	m.public_ep.family = 0; /* PEER always carries a public endpoint */
+	expect_einval(&m);
+	fill(&m, PROTO_REGISTERED, 1);
+	m.public_ep.family = 4 + 6;
+	expect_einval(&m);
+
+	fill(&m, PROTO_DATA, 1);
+	m.text_len = 0;
+	expect_einval(&m);
+	fill(&m, PROTO_DATA, 1);
+	m.text_len = PROTO_FRAG_MAX + 1;
+	expect_einval(&m);
+	fill(&m, PROTO_DATA, 1);
+	m.flags = 0x04;
+	expect_einval(&m);
+
+	fill(&m, PROTO_BYE, 0);
+	m.type = 0;
+	expect_einval(&m);
+	m.type = 7;
+	expect_einval(&m);
+}
+END_TEST
+
+/* Fields of other types are not encoded: junk there neither fails nor travels. */
+START_TEST(test_encode_ignores_other_fields)
+{
+	uint8_t a[64], b[64];
+	struct proto_msg m;
+	int n;
+
+	fill(&m, PROTO_BYE, 1);
+	n = proto_encode(&m, a, sizeof(a));
+	ck_assert_int_eq(n, 12);
+	m.nprivate = 200;
+	m.text_len = 0xffff;
+	m.name[0] = ' ';
+	m.public_ep.family = 99;
+	ck_assert_int_eq(proto_encode(&m, b, sizeof(b)), n);
+	ck_assert_mem_eq(a, b, (size_t)n);
+}
+END_TEST
+
+START_TEST(test_name_valid)
+{
+	char name[PROTO_NAME_MAX + 2];
+
+	ck_assert_int_eq(proto_name_valid("a"), 1);
+	ck_assert_int_eq(proto_name_valid("Alice_2.0-beta"), 1);
+	ck_assert_int_eq(proto_name_valid("..."), 1);
+	ck_assert_int_eq(proto_name_valid(""), 0);
+	ck_assert_int_eq(proto_name_valid("a b"), 0);
+	ck_assert_int_eq(proto_name_valid("a/b"), 0);
+	ck_assert_int_eq(proto_name_valid("a\x1b"), 0);
+	ck_assert_int_eq(proto_name_valid("a\xff"), 0);
+	ck_assert_int_eq(proto_name_valid("caf\xc3\xa9"), 0);
+	ck_assert_int_eq(proto_name_valid("a\n"), 0);
+
+	memset(name, 'z', PROTO_NAME_MAX);
+	name[PROTO_NAME_MAX] = '\0';
+	ck_assert_int_eq(proto_name_valid(name), 1);
+	name[PROTO_NAME_MAX] = 'z';
+	name[PROTO_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(proto_name_valid(name), 0);
+}
+END_TEST
+
+START_TEST(test_addr_equal)
+{
+	struct proto_addr a, b;
+
+	set_v4(&a, 10, 0, 0, 1, 4000);
+	set_v4(&b, 10, 0, 0, 1, 4000);
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 1);
+	b.ip[15] = 0x77; /* bytes past an IPv4 address do not count */
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 1);
+	b.ip[3] = 2;
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 0);
+	set_v4(&b, 10, 0, 0, 1, 4001);
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 0);
+
+	set_v6(&a, 0x20, 4000);
+	set_v6(&b, 0x20, 4000);
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 1);
+	b.ip[15] ^= 1;
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 0);
+	set_v6(&b, 0x20, 4000);
+	b.family = PROTO_AF_INET; /* same first 4 bytes, other family */
+	ck_assert_int_eq(proto_addr_equal(&a, &b), 0);
+}
+END_TEST
+
+START_TEST(test_strings)
+{
+	const char *text[PROTO_NRESULTS];
+	int i, j;
+
+	for (i = 0; i < PROTO_NRESULTS; i++) {
+		text[i] = proto_strerror(-i);
+		ck_assert_ptr_nonnull(text[i]);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(text[i], text[j]);
+	}
+	ck_assert_str_eq(proto_strerror(0), "ok");
+	ck_assert_ptr_nonnull(proto_strerror(-PROTO_NRESULTS));
+	ck_assert_ptr_nonnull(proto_strerror(1));
+
+	for (i = 0; i < NTYPES; i++) {
+		ck_assert_str_ne(proto_type_name(all_types[i]), "unknown");
+		for (j = 0; j < i; j++) {
+			ck_assert_str_ne(proto_type_name(all_types[i]),
+					 proto_type_name(all_types[j]));
+		}
+	}
+	ck_assert_str_eq(proto_type_name(PROTO_REGISTER), "REGISTER");
+	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "PROBE_ACK");
+	ck_assert_str_eq(proto_type_name(0), "unknown");
+	ck_assert_str_eq(proto_type_name(7), "unknown");
+	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
+
+	for (i = PROTO_E_VERSION; i <= PROTO_E_UNKNOWN; i++) {
+		ck_assert_str_ne(proto_error_text(i), "unknown error");
+		for (j = PROTO_E_VERSION; j < i; j++)
+			ck_assert_str_ne(proto_error_text(i), proto_error_text(j));
+	}
+	ck_assert_str_eq(proto_error_text(PROTO_E_NAME_TAKEN), "name is taken");
+	ck_assert_str_eq(proto_error_text(0), "unknown error");
+	ck_assert_str_eq(proto_error_text(PROTO_E_UNKNOWN + 1), "unknown error");
+}
+END_TEST
+
+static Suite *protocol_suite(void)
+{
+	Suite *s = suite_create("protocol");
+	TCase *vec = tcase_create("vectors");
+	TCase *trip = tcase_create("round trips");
+	TCase *bad = tcase_create("malformed");
+	TCase *enc = tcase_create("encode");
+	TCase *misc = tcase_create("helpers");
+
+	tcase_add_test(vec, test_vector_register);
+	tcase_add_test(vec, test_vector_peer);
+	tcase_add_test(vec, test_vector_data);
+	tcase_add_test(vec, test_vector_ack);
+	tcase_add_test(vec, test_vector_error);
+	tcase_add_test(vec, test_vector_registered);
+	suite_add_tcase(s, vec);
+
+	tcase_add_loop_test(trip, test_round_trip, 0, 2 * NTYPES);
+	tcase_add_loop_test(trip, test_max_size, 0, NTYPES);
+	suite_add_tcase(s, trip);
+
+	tcase_add_loop_test(bad, test_truncated, 0, 2 * NTYPES);
+	tcase_add_test(bad, test_bad_header);
+	tcase_add_test(bad, test_bad_names);
+	tcase_add_test(bad, test_bad_target_and_subject);
+	tcase_add_test(bad, test_bad_family);
+	tcase_add_test(bad, test_bad_count);
+	tcase_add_test(bad, test_bad_text);
+	tcase_add_test(bad, test_bad_flags);
+	tcase_add_test(bad, test_unknown_error_code);
+	suite_add_tcase(s, bad);
+
+	tcase_add_loop_test(enc, test_encode_nospace, 0, 2 * NTYPES);
+	tcase_add_test(enc, test_encode_ignores_version);
+	tcase_add_test(enc, test_encode_invalid);
+	tcase_add_test(enc, test_encode_ignores_other_fields);
+	suite_add_tcase(s, enc);
+
+	tcase_add_test(misc, test_name_valid);
+	tcase_add_test(misc, test_addr_equal);
+	tcase_add_test(misc, test_strings);
+	suite_add_tcase(s, misc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(protocol_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
