@@ -84,13 +84,13 @@ unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
 
 integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
-	BIN=$(BUILD) sh tests/integration.sh
+	BIN=$(BUILD) bash tests/integration.sh
 
 deps:
-	@sh tests/deps.sh
+	@bash tests/deps.sh
 
 demo: all
-	BIN=$(BUILD) sh examples/demo.sh
+	BIN=$(BUILD) bash examples/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)

@@ -320,16 +320,24 @@ ssize_t net_recv(int fd, uint8_t *buf, size_t cap, struct proto_addr *from)
 	return n;
 }
 
+int net_is_loopback(const struct proto_addr *a)
+{
+	static const uint8_t loopback6[16] = { [15] = 1 };
+
+	if (a->family == PROTO_AF_INET)
+		return a->ip[0] == 127;
+	return a->family == PROTO_AF_INET6 && memcmp(a->ip, loopback6, 16) == 0;
+}
+
 /* Returns 1 for addresses a peer elsewhere on the LAN could not use to reach us. */
 static int is_local_only(const struct proto_addr *a)
 {
+	if (net_is_loopback(a))
+		return 1;
 	if (a->family == PROTO_AF_INET)
-		return a->ip[0] == 127 || (a->ip[0] == 169 && a->ip[1] == 254);
-	/* ::1, fe80::/10 link-local (needs a scope id), IPv4-mapped */
-	static const uint8_t loopback6[16] = { [15] = 1 };
-
-	return memcmp(a->ip, loopback6, 16) == 0 || (a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) ||
-	       is_v4_mapped(a->ip);
+		return a->ip[0] == 169 && a->ip[1] == 254; /* link-local */
+	/* fe80::/10 link-local (needs a scope id), IPv4-mapped */
+	return (a->ip[0] == 0xfe && (a->ip[1] & 0xc0) == 0x80) || is_v4_mapped(a->ip);
 }
 
 int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, int max)

@@ -68,6 +68,9 @@ ssize_t net_recv(int fd, uint8_t *buf, size_t cap, struct proto_addr *from);
  */
 int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, int max);
 
+/* Returns 1 for a loopback address (127.0.0.0/8 or ::1), else 0. */
+int net_is_loopback(const struct proto_addr *a);
+
 /* Fills buf with len cryptographically random bytes. Returns 0, or -1. */
 int net_random(void *buf, size_t len);
 

@@ -1,0 +1,1485 @@
+/* client.c - p2pchat, the terminal chat client: register, look up, punch, chat. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "log.h"
+#include "net.h"
+#include "term.h"
+
+/*
+ * How a chat starts (Ford, Srisuresh & Kegel, section 3; RFC 5128, 3.3):
+ *
+ *   1. REGISTER tells the server our name and our private endpoints; the
+ *      server answers with the public endpoint it saw (our NAT's mapping).
+ *   2. LOOKUP asks for a peer. The server sends a PEER introduction to us
+ *      and to the peer at once, with the same nonce.
+ *   3. Both sides PROBE every endpoint of the other every 100 ms. Our
+ *      outgoing probes open our NAT for the peer's; the first PROBE_ACK
+ *      names a working path.
+ *   4. DATA and ACK flow on that path through the reliable channel
+ *      (chan.c); PING and PONG keep the NAT mappings open when idle.
+ */
+
+/* ---- small helpers ---- */
+
+/* Prints one formatted line on the client's output (stdout in main). */
+static void say(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct client *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->io.print(c->io.ctx, line);
+}
+
+/* Encodes m and sends it to `to`. An encoding failure is a bug: log it. */
+static void send_msg(struct client *c, const struct proto_addr *to, const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	if (n < 0) {
+		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
+		return;
+	}
+	if (log_enabled(LOG_DEBUG)) {
+		char a[NET_ADDRSTRLEN];
+
+		log_debug("send %s to %s (%d bytes)", proto_type_name(m->type), net_addr_str(to, a), n);
+	}
+	c->io.send(c->io.ctx, to, buf, (size_t)n);
+}
+
+/* Returns a random non-zero epoch (xorshift32: epochs need to differ, not to be secret). */
+static uint32_t new_epoch(struct client *c)
+{
+	do {
+		c->rng ^= c->rng << 13;
+		c->rng ^= c->rng >> 17;
+		c->rng ^= c->rng << 5;
+	} while (c->rng == 0);
+	return c->rng;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- peers ---- */
+
+static struct peer *peer_find(struct client *c, const char *name)
+{
+	for (int i = 0; i < c->npeers; i++)
+		if (strcmp(c->peers[i]->name, name) == 0)
+			return c->peers[i];
+	return NULL;
+}
+
+/* Returns the introduced peer whose nonce this is, or NULL. */
+static struct peer *peer_by_nonce(struct client *c, const uint8_t nonce[PROTO_NONCE_LEN])
+{
+	for (int i = 0; i < c->npeers; i++)
+		if (c->peers[i]->introduced &&
+		    memcmp(c->peers[i]->nonce, nonce, PROTO_NONCE_LEN) == 0)
+			return c->peers[i];
+	return NULL;
+}
+
+/* Returns the peer called name, created in PEER_OFFLINE if new; NULL when the table is full. */
+static struct peer *peer_get(struct client *c, const char *name)
+{
+	struct peer *p = peer_find(c, name);
+
+	if (p != NULL)
+		return p;
+	if (c->npeers == CLIENT_MAX_PEERS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->chan = malloc(sizeof(*p->chan));
+	if (p->chan == NULL) {
+		free(p);
+		return NULL;
+	}
+	chan_init(p->chan);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->state = PEER_OFFLINE;
+	p->my_epoch = new_epoch(c);
+	p->next_lookup_ms = -1;
+	p->punch_start_ms = -1;
+	p->next_probe_ms = -1;
+	p->last_heard_ms = -1;
+	p->ping_out_ms = -1;
+	p->next_ping_ms = -1;
+	p->wait_until_ms = -1;
+	p->rtt_ms = -1;
+	c->peers[c->npeers++] = p;
+	return p;
+}
+
+/* Fills m with the common fields of a peer-to-peer message. */
+static void peer_msg(const struct peer *p, enum proto_type type, struct proto_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = (uint8_t)type;
+	memcpy(m->nonce, p->nonce, PROTO_NONCE_LEN);
+	m->epoch = p->my_epoch;
+	m->peer_epoch = p->peer_epoch;
+}
+
+/* Returns 1 when addr is one of the private endpoints the peer reported. */
+static int is_private_ep(const struct peer *p, const struct proto_addr *addr)
+{
+	for (int i = 0; i < p->nprivate; i++)
+		if (proto_addr_equal(&p->private_ep[i], addr))
+			return 1;
+	return 0;
+}
+
+static const char *path_name(enum path_kind k)
+{
+	return k == PATH_PRIVATE ? "private" : k == PATH_PUBLIC ? "public" : "none";
+}
+
+static const char *state_name(enum peer_state s)
+{
+	switch (s) {
+	case PEER_LOOKUP: return "looking up";
+	case PEER_PUNCH: return "punching";
+	case PEER_CONNECTED: return "connected";
+	case PEER_OFFLINE: return "offline";
+	}
+	return "?";
+}
+
+/* ---- the reliable channel's callbacks ---- */
+
+/* What the chan_io callbacks need to know: who, where to, when, and why lines fail. */
+struct chan_ctx {
+	struct client *c;
+	struct peer *p;
+	const struct proto_addr *to;
+	const char *why; /* for failed lines */
+};
+
+static void cb_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+	struct proto_msg m;
+
+	peer_msg(x->p, PROTO_DATA, &m);
+	m.seq = seq;
+	m.flags = flags;
+	m.text_len = (uint16_t)len;
+	memcpy(m.text, text, len);
+	send_msg(x->c, x->to, &m);
+}
+
+static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
+{
+	struct chan_ctx *x = ctx;
+	struct proto_msg m;
+
+	peer_msg(x->p, PROTO_ACK, &m);
+	m.ack = next_expected;
+	m.sack = sack;
+	send_msg(x->c, x->to, &m);
+}
+
+/* A whole line arrived: show it, made safe for the terminal. */
+static void cb_deliver(void *ctx, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+	char safe[PROTO_LINE_MAX * 3 + 1];
+	char line[sizeof(safe) + PROTO_NAME_MAX + 8];
+
+	term_sanitize(text, len, safe, sizeof(safe));
+	if (flags & PROTO_DATA_ACTION)
+		snprintf(line, sizeof(line), "* %s %s", x->p->name, safe);
+	else
+		snprintf(line, sizeof(line), "<%s> %s", x->p->name, safe);
+	x->c->io.print(x->c->io.ctx, line);
+}
+
+static void cb_delivered(void *ctx, uint32_t msg_id)
+{
+	struct chan_ctx *x = ctx;
+
+	(void)msg_id;
+	x->c->stats.delivered_lines++;
+}
+
+static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+
+	(void)msg_id, (void)flags, (void)text, (void)len;
+	x->c->stats.failed_lines++;
+	say(x->c, "* message to %s not delivered: %s", x->p->name, x->why);
+}
+
+static struct chan_io chan_io_for(struct chan_ctx *x)
+{
+	struct chan_io io = {
+		.ctx = x,
+		.send_data = cb_send_data,
+		.send_ack = cb_send_ack,
+		.deliver = cb_deliver,
+		.delivered = cb_delivered,
+		.failed = cb_failed,
+	};
+	return io;
+}
+
+/* Reports every line queued for p as not delivered, for the reason `why`. */
+static void fail_pending(struct client *c, struct peer *p, const char *why)
+{
+	struct chan_ctx x = { c, p, &p->path, why };
+	struct chan_io io = chan_io_for(&x);
+
+	chan_fail_all(p->chan, &io);
+}
+
+/* ---- connection state changes ---- */
+
+/* The pair of epochs changed: both directions of the channel start again from 0. */
+static void restart_channel(struct peer *p)
+{
+	chan_restart_send(p->chan);
+	chan_restart_recv(p->chan);
+}
+
+/* Starts a connection attempt: a new epoch of ours, probes from now on. */
+static void start_punch(struct client *c, struct peer *p, int64_t now)
+{
+	p->state = PEER_PUNCH;
+	p->my_epoch = new_epoch(c);
+	p->peer_epoch = 0;
+	restart_channel(p);
+	p->punch_start_ms = now;
+	p->next_probe_ms = now;
+	p->prefer_private_until_ms = -1;
+	memset(&p->path, 0, sizeof(p->path));
+	p->path_kind = PATH_NONE;
+}
+
+/* Asks the server about p from now on (at once if registered). */
+static void start_lookup(struct peer *p, int64_t now)
+{
+	p->state = PEER_LOOKUP;
+	p->next_lookup_ms = now;
+}
+
+/* A path answered: the chat can flow. */
+static void connect_via(struct client *c, struct peer *p, const struct proto_addr *addr,
+			int64_t now)
+{
+	char a[NET_ADDRSTRLEN];
+	struct proto_msg m;
+
+	p->state = PEER_CONNECTED;
+	p->path = *addr;
+	p->path_kind = is_private_ep(p, addr) ? PATH_PRIVATE : PATH_PUBLIC;
+	p->wait_until_ms = -1;
+	p->said_not_online = 0;
+	p->last_heard_ms = now;
+	say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(addr, a),
+	    path_name(p->path_kind));
+	/* A first PING at once gives /peers a round-trip time. */
+	peer_msg(p, PROTO_PING, &m);
+	m.stamp = (uint32_t)now;
+	send_msg(c, &p->path, &m);
+	p->ping_out_ms = now;
+	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
+}
+
+/* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
+static const char *why_unreachable(const struct client *c, const struct peer *p, char *buf,
+				   size_t cap)
+{
+	if (!c->registered)
+		snprintf(buf, cap, "the server is not answering");
+	else if (p->said_not_online || !p->introduced)
+		snprintf(buf, cap, "%s is not online", p->name);
+	else
+		snprintf(buf, cap, "no answer from %s", p->name);
+	return buf;
+}
+
+/* The peer stopped answering or left: say so; try again for a while if lines wait. */
+static void peer_lost(struct client *c, struct peer *p, int64_t now, const char *why)
+{
+	log_info("%s: %s", p->name, why);
+	say(c, "* %s is offline", p->name);
+	p->state = PEER_OFFLINE;
+	p->path_kind = PATH_NONE;
+	p->ping_out_ms = -1;
+	if (chan_pending(p->chan) > 0) {
+		/* Perhaps its NAT forgot us: ask for a new introduction while -w allows. */
+		start_lookup(p, now);
+		p->wait_until_ms = now + c->cfg.wait_ms;
+	}
+}
+
+/* ---- messages from the server ---- */
+
+static void on_registered(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	char a[NET_ADDRSTRLEN];
+
+	if (strcmp(m->name, c->cfg.name) != 0)
+		return;
+	if (!c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep))
+		say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
+	c->registered = 1;
+	c->ever_registered = 1;
+	c->public_ep = m->public_ep;
+	c->reg_retry_ms = CLIENT_RETRY_MS;
+	c->reg_since_ms = -1;
+	c->warned_server = 0;
+	c->next_reg_ms = now + CLIENT_REFRESH_MS;
+}
+
+static void on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	struct peer *p = peer_get(c, m->name);
+	int same;
+
+	if (p == NULL) {
+		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
+		return;
+	}
+	same = p->introduced && memcmp(p->nonce, m->nonce, PROTO_NONCE_LEN) == 0 &&
+	       proto_addr_equal(&p->public_ep, &m->public_ep);
+	p->introduced = 1;
+	memcpy(p->nonce, m->nonce, PROTO_NONCE_LEN);
+	p->public_ep = m->public_ep;
+	p->nprivate = m->nprivate;
+	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
+	p->said_not_online = 0;
+	/*
+	 * Two lookups that cross give both sides two identical introductions:
+	 * an attempt under way goes on. A new nonce or a new public endpoint
+	 * (the peer restarted, or its NAT mapping changed) means a new attempt.
+	 */
+	if (same && (p->state == PEER_PUNCH || p->state == PEER_CONNECTED))
+		return;
+	start_punch(c, p, now);
+}
+
+static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	struct peer *p;
+
+	switch (m->code) {
+	case PROTO_E_NAME_TAKEN:
+		say(c, "* name %s is taken: another user holds it (try another name)", c->cfg.name);
+		c->fatal = 1;
+		break;
+	case PROTO_E_TABLE_FULL:
+		say(c, "* the server is full: it cannot register %s now", c->cfg.name);
+		c->fatal = 1;
+		break;
+	case PROTO_E_VERSION:
+		say(c, "* the server speaks protocol version %u, this client %u", m->detail,
+		    PROTO_VERSION);
+		c->fatal = 1;
+		break;
+	case PROTO_E_UNKNOWN:
+		/* The server forgot us (it restarted, or our refreshes were lost): register now. */
+		log_info("the server does not know us: registering again");
+		c->registered = 0;
+		c->ever_registered = 0; /* say so again when it is done */
+		c->next_reg_ms = now;
+		break;
+	case PROTO_E_NOT_ONLINE:
+		p = peer_find(c, m->name);
+		if (p == NULL || p->state != PEER_LOOKUP)
+			return;
+		if (!p->said_not_online)
+			say(c, "* %s is not online", p->name);
+		p->said_not_online = 1;
+		p->introduced = 0;
+		/* Lines waiting: ask again until -w runs out. Nothing waiting: stop here. */
+		if (p->wait_until_ms < 0)
+			p->state = PEER_OFFLINE;
+		break;
+	default:
+		log_warn("server error %u: %s", m->code, proto_error_text(m->code));
+	}
+}
+
+/* ---- messages from peers ---- */
+
+/* The peer's epoch in a probe: a new one means a new incarnation of the channel. */
+static void note_peer_epoch(struct peer *p, uint32_t epoch)
+{
+	if (p->peer_epoch == epoch)
+		return;
+	if (p->peer_epoch != 0)
+		log_info("%s started a new connection", p->name);
+	p->peer_epoch = epoch;
+	restart_channel(p);
+}
+
+static void on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
+		     const struct proto_addr *from, int64_t now)
+{
+	struct proto_msg ack;
+
+	if (strcmp(m->name, p->name) != 0)
+		return;
+	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
+		start_punch(c, p, now); /* it wants to talk: so do we */
+	note_peer_epoch(p, m->epoch);
+	/* Answer where the probe came from, whatever address that is (its NAT may have picked a new port). */
+	peer_msg(p, PROTO_PROBE_ACK, &ack);
+	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
+	send_msg(c, from, &ack);
+	if (p->state == PEER_PUNCH && !is_private_ep(p, from) &&
+	    !proto_addr_equal(from, &p->public_ep))
+		p->seen_ep = *from; /* probe it too: the path its packets take */
+}
+
+static void on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
+			 const struct proto_addr *from, int64_t now)
+{
+	if (strcmp(m->name, p->name) != 0 || p->state != PEER_PUNCH)
+		return;
+	note_peer_epoch(p, m->epoch);
+	/* Prefer a private path: a public one that answers first waits a moment for it. */
+	if (is_private_ep(p, from) || p->nprivate == 0) {
+		connect_via(c, p, from, now);
+	} else if (p->prefer_private_until_ms < 0) {
+		p->path = *from;
+		p->prefer_private_until_ms = now + CLIENT_PREFER_PRIVATE_MS;
+	}
+}
+
+/* Returns 1 when a DATA or ACK belongs to the current pair of epochs. */
+static int epochs_current(struct client *c, const struct peer *p, const struct proto_msg *m)
+{
+	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
+		return 1;
+	c->stats.stale++;
+	return 0;
+}
+
+static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
+		    const struct proto_addr *from, int64_t now)
+{
+	struct chan_ctx x = { c, p, from, "" };
+	struct chan_io io = chan_io_for(&x);
+
+	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP || !epochs_current(c, p, m))
+		return;
+	/* Our PROBE_ACK reached it and its data reached us: this path works both ways. */
+	if (p->state == PEER_PUNCH)
+		connect_via(c, p, from, now);
+	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
+}
+
+static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m, int64_t now)
+{
+	struct chan_ctx x = { c, p, &p->path, "" };
+	struct chan_io io = chan_io_for(&x);
+
+	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m))
+		return;
+	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
+}
+
+static void on_ping(struct client *c, struct peer *p, const struct proto_msg *m,
+		    const struct proto_addr *from)
+{
+	struct proto_msg pong;
+
+	peer_msg(p, PROTO_PONG, &pong);
+	pong.stamp = m->stamp;
+	send_msg(c, from, &pong);
+}
+
+static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
+{
+	/* The stamp is our clock's low 32 bits when we pinged: unsigned subtraction wraps right. */
+	p->rtt_ms = (uint32_t)now - m->stamp;
+}
+
+/* Dispatches a peer-to-peer message to its handler. */
+static void on_peer_msg(struct client *c, const struct proto_msg *m,
+			const struct proto_addr *from, int64_t now)
+{
+	struct peer *p = peer_by_nonce(c, m->nonce);
+
+	if (p == NULL) {
+		/* A probe sent to a private address can land on an unrelated host: that is us now. */
+		c->stats.stray++;
+		log_debug("stray %s (unknown nonce)", proto_type_name(m->type));
+		return;
+	}
+	p->last_heard_ms = now;
+	p->ping_out_ms = -1; /* anything from it proves it is alive */
+	/*
+	 * It moved (its NAT gave it a new port): follow it, the nonce vouches
+	 * for it. Its other known endpoints are not a move: each side may
+	 * have picked a different one of two working paths.
+	 */
+	if (p->state == PEER_CONNECTED && (m->type == PROTO_DATA || m->type == PROTO_PING) &&
+	    !proto_addr_equal(from, &p->path) && !is_private_ep(p, from) &&
+	    !proto_addr_equal(from, &p->public_ep)) {
+		char a[NET_ADDRSTRLEN];
+
+		log_info("%s now at %s", p->name, net_addr_str(from, a));
+		p->path = *from;
+		p->path_kind = PATH_PUBLIC;
+	}
+	switch (m->type) {
+	case PROTO_PROBE: on_probe(c, p, m, from, now); break;
+	case PROTO_PROBE_ACK: on_probe_ack(c, p, m, from, now); break;
+	case PROTO_DATA: on_data(c, p, m, from, now); break;
+	case PROTO_ACK: on_ack(c, p, m, now); break;
+	case PROTO_PING: on_ping(c, p, m, from); break;
+	case PROTO_PONG: on_pong(p, m, now); break;
+	case PROTO_BYE:
+		if (p->state == PEER_CONNECTED)
+			peer_lost(c, p, now, "said goodbye");
+		break;
+	default: break;
+	}
+}
+
+void client_handle(struct client *c, const uint8_t *buf, size_t len,
+		   const struct proto_addr *from, int64_t now)
+{
+	struct proto_msg m;
+	int rc = proto_decode(buf, len, &m);
+	char a[NET_ADDRSTRLEN];
+
+	c->stats.received++;
+	if (rc < 0) {
+		c->stats.malformed++;
+		log_debug("dropped datagram from %s: %s", net_addr_str(from, a), proto_strerror(rc));
+		return;
+	}
+	log_debug("recv %s from %s", proto_type_name(m.type), net_addr_str(from, a));
+	if (m.type >= PROTO_PROBE) {
+		on_peer_msg(c, &m, from, now);
+		return;
+	}
+	/* Server messages count only from the server: nobody else can refuse or introduce us. */
+	if (!proto_addr_equal(from, &c->cfg.server)) {
+		c->stats.stray++;
+		return;
+	}
+	switch (m.type) {
+	case PROTO_REGISTERED: on_registered(c, &m, now); break;
+	case PROTO_PEER: on_peer_intro(c, &m, now); break;
+	case PROTO_ERROR: on_error(c, &m, now); break;
+	default: c->stats.stray++; break; /* requests are for the server */
+	}
+}
+
+/* ---- what the user types ---- */
+
+/* Queues one line for the peer called name; reports at once what cannot be sent. */
+static void send_line(struct client *c, const char *name, uint8_t flags, const char *text,
+		      int64_t now)
+{
+	struct peer *p;
+	size_t len = strlen(text);
+
+	if (!proto_name_valid(name)) {
+		say(c, "* message to %s not delivered: not a valid name", name);
+		c->stats.failed_lines++;
+		return;
+	}
+	if (strcmp(name, c->cfg.name) == 0) {
+		say(c, "* message to %s not delivered: that is you", name);
+		c->stats.failed_lines++;
+		return;
+	}
+	p = peer_get(c, name);
+	if (p == NULL) {
+		say(c, "* message to %s not delivered: too many peers", name);
+		c->stats.failed_lines++;
+		return;
+	}
+	if (len == 0)
+		return;
+	if (chan_queue(p->chan, flags, text, len) == 0) {
+		say(c, "* message to %s not delivered: %s", name,
+		    len > PROTO_LINE_MAX ? "longer than 4096 bytes" : "too many messages waiting");
+		c->stats.failed_lines++;
+		return;
+	}
+	c->stats.sent_lines++;
+	p->wanted = 1;
+	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0)
+		p->wait_until_ms = now + c->cfg.wait_ms;
+	if (p->state == PEER_OFFLINE)
+		start_lookup(p, now);
+}
+
+/* /chat NAME: plain lines go to NAME from now on; connect to it. */
+static void cmd_chat(struct client *c, const char *name, int64_t now)
+{
+	struct peer *p;
+
+	if (!proto_name_valid(name) || strcmp(name, c->cfg.name) == 0) {
+		say(c, "* cannot chat with '%s': not a valid peer name", name);
+		return;
+	}
+	p = peer_get(c, name);
+	if (p == NULL) {
+		say(c, "* cannot chat with %s: too many peers", name);
+		return;
+	}
+	snprintf(c->current, sizeof(c->current), "%s", name);
+	p->wanted = 1;
+	p->said_not_online = 0;
+	if (p->state == PEER_OFFLINE)
+		start_lookup(p, now);
+}
+
+static void cmd_peers(struct client *c)
+{
+	char a[NET_ADDRSTRLEN];
+
+	if (c->npeers == 0) {
+		say(c, "* no peers");
+		return;
+	}
+	for (int i = 0; i < c->npeers; i++) {
+		struct peer *p = c->peers[i];
+		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
+
+		if (p->state == PEER_CONNECTED)
+			say(c, "* peer %s %s %s %s rtt %lld ms", p->name, state_name(p->state),
+			    path_name(p->path_kind), net_addr_str(&p->path, a), (long long)rtt);
+		else
+			say(c, "* peer %s %s", p->name, state_name(p->state));
+	}
+}
+
+static void cmd_help(struct client *c)
+{
+	say(c, "* TEXT            send TEXT to the current peer");
+	say(c, "* /msg NAME TEXT  send TEXT to NAME");
+	say(c, "* /chat NAME      make NAME the current peer");
+	say(c, "* /me ACTION      send an action (\"* you ACTION\")");
+	say(c, "* /peers          list peers: state, path, address, round-trip time");
+	say(c, "* /help           this list");
+	say(c, "* /quit           leave (also Ctrl-D, Ctrl-C)");
+	say(c, "* //TEXT          send TEXT starting with one /");
+}
+
+/* Splits "WORD REST" at the first space: returns REST ("" if none) and copies WORD. */
+static const char *split_word(const char *s, char *word, size_t cap)
+{
+	size_t n = strcspn(s, " ");
+
+	snprintf(word, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+	s += n;
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+/* A plain line or /me: to the current peer, if there is one. */
+static void send_current(struct client *c, uint8_t flags, const char *text, int64_t now)
+{
+	if (c->current[0] == '\0') {
+		say(c, "* message not sent: no current peer (use /chat NAME or /msg NAME TEXT)");
+		c->stats.failed_lines++;
+		return;
+	}
+	send_line(c, c->current, flags, text, now);
+}
+
+void client_input(struct client *c, const char *line, int64_t now)
+{
+	char cmd[16], name[PROTO_NAME_MAX + 2];
+	const char *rest;
+
+	if (line[0] == '\0')
+		return;
+	if (line[0] != '/' || line[1] == '/') {
+		send_current(c, 0, line[0] == '/' ? line + 1 : line, now);
+		return;
+	}
+	rest = split_word(line, cmd, sizeof(cmd));
+	if (strcmp(cmd, "/msg") == 0) {
+		rest = split_word(rest, name, sizeof(name));
+		if (name[0] == '\0' || rest[0] == '\0')
+			say(c, "* usage: /msg NAME TEXT");
+		else
+			send_line(c, name, 0, rest, now);
+	} else if (strcmp(cmd, "/chat") == 0) {
+		split_word(rest, name, sizeof(name));
+		if (name[0] == '\0')
+			say(c, "* usage: /chat NAME");
+		else
+			cmd_chat(c, name, now);
+	} else if (strcmp(cmd, "/me") == 0) {
+		if (rest[0] == '\0')
+			say(c, "* usage: /me ACTION");
+		else
+			send_current(c, PROTO_DATA_ACTION, rest, now);
+	} else if (strcmp(cmd, "/peers") == 0) {
+		cmd_peers(c);
+	} else if (strcmp(cmd, "/help") == 0) {
+		cmd_help(c);
+	} else if (strcmp(cmd, "/quit") == 0) {
+		c->quit = 1;
+	} else {
+		say(c, "* unknown command %s (try /help)", cmd);
+	}
+}
+
+/* ---- time ---- */
+
+/* REGISTER until the server answers, then REFRESH every CLIENT_REFRESH_MS. */
+static int64_t tick_registration(struct client *c, int64_t now)
+{
+	struct proto_msg m;
+
+	if (now < c->next_reg_ms)
+		return c->next_reg_ms;
+	memset(&m, 0, sizeof(m));
+	m.type = c->registered ? PROTO_REFRESH : PROTO_REGISTER;
+	memcpy(m.token, c->cfg.token, PROTO_TOKEN_LEN);
+	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	if (m.type == PROTO_REGISTER) {
+		m.nprivate = c->cfg.nprivate;
+		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));
+	}
+	send_msg(c, &c->cfg.server, &m);
+	if (c->reg_since_ms < 0) {
+		c->reg_since_ms = now;
+	} else if (!c->warned_server && now - c->reg_since_ms >= CLIENT_RETRY_MAX_MS) {
+		char a[NET_ADDRSTRLEN];
+
+		log_warn("no answer from the server at %s yet", net_addr_str(&c->cfg.server, a));
+		c->warned_server = 1;
+	}
+	/* Until an answer comes, try again sooner and sooner less often. */
+	c->next_reg_ms = now + c->reg_retry_ms;
+	c->reg_retry_ms = min64(c->reg_retry_ms * 2, CLIENT_RETRY_MAX_MS);
+	return c->next_reg_ms;
+}
+
+/* Sends a PROBE to every endpoint we know for p. */
+static void send_probes(struct client *c, struct peer *p)
+{
+	struct proto_msg m;
+
+	peer_msg(p, PROTO_PROBE, &m);
+	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	for (int i = 0; i < p->nprivate; i++)
+		if (c->cfg.ipv6 || p->private_ep[i].family == PROTO_AF_INET)
+			send_msg(c, &p->private_ep[i], &m);
+	if (c->cfg.ipv6 || p->public_ep.family == PROTO_AF_INET)
+		send_msg(c, &p->public_ep, &m);
+	if (p->seen_ep.family != 0)
+		send_msg(c, &p->seen_ep, &m);
+}
+
+static int64_t tick_lookup(struct client *c, struct peer *p, int64_t now)
+{
+	struct proto_msg m;
+
+	if (!c->registered)
+		return INT64_MAX; /* on_registered's tick comes first */
+	if (now >= p->next_lookup_ms) {
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_LOOKUP;
+		memcpy(m.token, c->cfg.token, PROTO_TOKEN_LEN);
+		snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+		snprintf(m.target, sizeof(m.target), "%s", p->name);
+		send_msg(c, &c->cfg.server, &m);
+		p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
+	}
+	return p->next_lookup_ms;
+}
+
+static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
+{
+	/* A public path answered and no private one did in time: take the public one. */
+	if (p->prefer_private_until_ms >= 0 && now >= p->prefer_private_until_ms) {
+		struct proto_addr path = p->path;
+
+		connect_via(c, p, &path, now);
+		return now;
+	}
+	if (now - p->punch_start_ms >= CLIENT_PUNCH_MS) {
+		/* No answer. Lines waiting, or we asked for it: a fresh introduction restarts both sides. */
+		if (p->wait_until_ms >= 0) {
+			start_lookup(p, now);
+		} else {
+			if (p->wanted)
+				say(c, "* no direct path to %s", p->name);
+			p->state = PEER_OFFLINE;
+		}
+		return now;
+	}
+	if (now >= p->next_probe_ms) {
+		send_probes(c, p);
+		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
+	}
+	return min64(p->next_probe_ms, p->prefer_private_until_ms >= 0 ?
+						p->prefer_private_until_ms : INT64_MAX);
+}
+
+/* Keepalives when idle, and the verdict on a silent peer. */
+static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
+{
+	struct chan_ctx x = { c, p, &p->path, "" };
+	struct chan_io io = chan_io_for(&x);
+	int64_t next, oldest, waiting, since;
+	struct proto_msg m;
+
+	/* Waiting for an answer (to a PING, or for an ACK) and hearing nothing: gone. */
+	oldest = chan_oldest_unacked_ms(p->chan);
+	waiting = p->ping_out_ms;
+	if (oldest >= 0 && (waiting < 0 || oldest < waiting))
+		waiting = oldest;
+	since = waiting > p->last_heard_ms ? waiting : p->last_heard_ms;
+	if (waiting >= 0 && now - since >= CLIENT_ANSWER_TIMEOUT_MS) {
+		peer_lost(c, p, now, "stopped answering");
+		return now;
+	}
+	next = chan_tick(p->chan, now, &io);
+	if (waiting >= 0)
+		next = min64(next, since + CLIENT_ANSWER_TIMEOUT_MS);
+
+	if (p->ping_out_ms < 0 && now - p->last_heard_ms >= c->cfg.keepalive_ms) {
+		p->ping_out_ms = now;
+		p->next_ping_ms = now;
+	}
+	if (p->ping_out_ms >= 0) {
+		if (now >= p->next_ping_ms) {
+			peer_msg(p, PROTO_PING, &m);
+			m.stamp = (uint32_t)now;
+			send_msg(c, &p->path, &m);
+			p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
+		}
+		next = min64(next, p->next_ping_ms);
+	} else {
+		next = min64(next, p->last_heard_ms + c->cfg.keepalive_ms);
+	}
+	return next;
+}
+
+static int64_t tick_peer(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	char why[64 + PROTO_NAME_MAX];
+
+	/* Lines have waited -w seconds for a connection: report them. */
+	if (p->wait_until_ms >= 0 && p->state != PEER_CONNECTED) {
+		if (now >= p->wait_until_ms) {
+			fail_pending(c, p, why_unreachable(c, p, why, sizeof(why)));
+			p->wait_until_ms = -1;
+			if (p->state == PEER_LOOKUP)
+				p->state = PEER_OFFLINE;
+		} else {
+			next = p->wait_until_ms;
+		}
+	}
+	switch (p->state) {
+	case PEER_LOOKUP: return min64(next, tick_lookup(c, p, now));
+	case PEER_PUNCH: return min64(next, tick_punch(c, p, now));
+	case PEER_CONNECTED: return min64(next, tick_connected(c, p, now));
+	case PEER_OFFLINE: break;
+	}
+	return next;
+}
+
+int64_t client_tick(struct client *c, int64_t now)
+{
+	int64_t next = tick_registration(c, now);
+
+	for (int i = 0; i < c->npeers; i++)
+		next = min64(next, tick_peer(c, c->peers[i], now));
+	return next;
+}
+
+/* ---- setup and queries ---- */
+
+int client_init(struct client *c, const struct client_config *cfg, const struct client_io *io,
+		const char *peer, int64_t now)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	c->io = *io;
+	c->rng = cfg->seed ? cfg->seed : 1;
+	c->next_reg_ms = now;
+	c->reg_retry_ms = CLIENT_RETRY_MS;
+	c->reg_since_ms = -1;
+	if (peer != NULL) {
+		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
+			return -1;
+		cmd_chat(c, peer, now);
+	}
+	return 0;
+}
+
+void client_free(struct client *c)
+{
+	for (int i = 0; i < c->npeers; i++) {
+		free(c->peers[i]->chan);
+		free(c->peers[i]);
+	}
+	c->npeers = 0;
+}
+
+uint32_t client_pending(const struct client *c)
+{
+	uint32_t n = 0;
+
+	for (int i = 0; i < c->npeers; i++)
+		n += chan_pending(c->peers[i]->chan);
+	return n;
+}
+
+int client_has_room(const struct client *c)
+{
+	for (int i = 0; i < c->npeers; i++)
+		if (chan_room(c->peers[i]->chan) < PROTO_LINE_MAX / PROTO_FRAG_MAX)
+			return 0;
+	return 1;
+}
+
+void client_shutdown(struct client *c, int64_t now)
+{
+	struct proto_msg m;
+
+	(void)now;
+	for (int i = 0; i < c->npeers; i++) {
+		struct peer *p = c->peers[i];
+
+		if (p->state == PEER_CONNECTED) {
+			peer_msg(p, PROTO_BYE, &m);
+			send_msg(c, &p->path, &m);
+		}
+		fail_pending(c, p, "quit before it was delivered");
+	}
+}
+
+int client_peer_names(const struct client *c, const char **out, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < c->npeers && n < max; i++)
+		out[n++] = c->peers[i]->name;
+	return n;
+}
+
+#ifndef P2PCHAT_NO_MAIN /* the unit tests link this file without main() */
+
+/* ---- main: sockets, terminal, the poll loop ---- */
+
+static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM */
+static volatile sig_atomic_t got_winch; /* SIGWINCH: the terminal was resized */
+
+static void on_signal(int sig)
+{
+	if (sig == SIGWINCH)
+		got_winch = 1;
+	else
+		got_stop = 1;
+}
+
+static const char usage_line[] =
+	"usage: p2pchat [-s HOST[:PORT]] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS] [--stay] [-v] NAME [PEER]";
+
+static void usage(FILE *f)
+{
+	fprintf(f, "%s\n", usage_line);
+}
+
+static void help(void)
+{
+	usage(stdout);
+	printf("Chat with PEER directly over UDP; p2pchatd only introduces you.\n"
+	       "  -s, --server HOST[:PORT]  rendezvous server (default $P2PCHAT_SERVER, else %s)\n"
+	       "  -p, --port PORT           local UDP port (default: any)\n"
+	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
+	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
+	       "      --stay                keep running after the end of input\n"
+	       "  -v, --verbose             log every datagram on stderr\n"
+	       "  -h, --help                this help\n"
+	       "  -V, --version             print the version\n"
+	       "Type /help in the chat for its commands.\n",
+	       CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_WAIT_S, CLIENT_DEFAULT_KEEPALIVE_S);
+}
+
+/* Parses a whole number in [min, max]. Returns 0, or -1 with a message. */
+static int parse_number(const char *what, const char *text, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "p2pchat: %s must be a number from %ld to %ld, not '%s'\n", what,
+			min, max, text);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Reads this name's owner token, or makes one: 8 random bytes kept in
+ * $XDG_STATE_HOME/p2pchat/NAME.token (default ~/.local/state), so that a
+ * restarted client owns its name again at once. Returns 0, or -1 when
+ * the token could not be kept (a fresh one is still in token).
+ */
+static int load_token(const char *name, uint8_t token[PROTO_TOKEN_LEN])
+{
+	char dir[512], path[600], hex[2 * PROTO_TOKEN_LEN + 1];
+	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	int fd, n;
+
+	if (net_random(token, PROTO_TOKEN_LEN) < 0)
+		return -1;
+	if (state != NULL && state[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/p2pchat", state);
+	else if (home != NULL && home[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/.local/state/p2pchat", home);
+	else
+		return -1;
+	/* mkdir -p, one level at a time */
+	for (char *s = dir + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char keep = *s;
+
+			*s = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				return -1;
+			*s = keep;
+			if (keep == '\0')
+				break;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s.token", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = (int)read(fd, hex, sizeof(hex) - 1);
+		close(fd);
+		if (n == 2 * PROTO_TOKEN_LEN) {
+			int ok = 1;
+
+			for (int i = 0; i < PROTO_TOKEN_LEN; i++) {
+				unsigned v;
+
+				ok &= sscanf(hex + 2 * i, "%2x", &v) == 1;
+				token[i] = (uint8_t)v;
+			}
+			if (ok)
+				return 0;
+		}
+		log_warn("%s is not a token: making a new one", path);
+	}
+	for (int i = 0; i < PROTO_TOKEN_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", token[i]);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hex, 2 * PROTO_TOKEN_LEN) != 2 * PROTO_TOKEN_LEN) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Everything main's loop owns. */
+struct app {
+	int fd;
+	int interactive;          /* stdin and stdout are a terminal: raw mode and the editor */
+	int columns;
+	struct edit ed;
+	char prompt_for[PROTO_NAME_MAX + 1];
+	struct client c;
+	/* line mode: bytes read from stdin, not yet whole lines */
+	char in[4 * PROTO_LINE_MAX];
+	size_t in_len;
+	int skipping;             /* dropping the rest of a line over PROTO_LINE_MAX */
+	int eof;
+};
+
+/* Writes all of buf to fd, retrying short writes. */
+static void write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void app_redraw(struct app *a)
+{
+	char out[4 * PROTO_LINE_MAX + 256];
+	size_t n = edit_render(&a->ed, a->columns, out, sizeof(out));
+
+	write_all(STDOUT_FILENO, out, n);
+}
+
+static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
+{
+	struct app *a = ctx;
+	char s[NET_ADDRSTRLEN];
+
+	if (net_send(a->fd, to, buf, len) < 0)
+		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
+}
+
+/* A chat or event line: above the line being typed, which is hidden and drawn again. */
+static void app_print(void *ctx, const char *line)
+{
+	struct app *a = ctx;
+
+	if (a->interactive) {
+		char hide[16];
+		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
+
+		write_all(STDOUT_FILENO, hide, n);
+		write_all(STDOUT_FILENO, line, strlen(line));
+		write_all(STDOUT_FILENO, "\r\n", 2);
+		app_redraw(a);
+	} else {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+}
+
+static int app_complete(void *ctx, const char **out, int max)
+{
+	struct app *a = ctx;
+
+	return client_peer_names(&a->c, out, max);
+}
+
+/* Keeps the prompt naming the current peer. */
+static void app_prompt(struct app *a)
+{
+	char prompt[EDIT_PROMPT_MAX + 1];
+
+	if (strcmp(a->prompt_for, a->c.current) == 0)
+		return;
+	snprintf(a->prompt_for, sizeof(a->prompt_for), "%s", a->c.current);
+	snprintf(prompt, sizeof(prompt), "%s> ", a->c.current[0] ? a->c.current : "");
+	edit_set_prompt(&a->ed, prompt);
+	app_redraw(a);
+}
+
+/* Interactive: feeds the typed bytes to the editor. */
+static void app_read_keys(struct app *a, int64_t now)
+{
+	unsigned char buf[256];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || errno != EINTR)
+			a->eof = 1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		switch (edit_key(&a->ed, buf[i])) {
+		case EDIT_LINE:
+			write_all(STDOUT_FILENO, "\r\n", 2); /* the typed line stays on screen */
+			client_input(&a->c, a->ed.buf, now);
+			edit_accept(&a->ed);
+			app_prompt(a);
+			app_redraw(a);
+			break;
+		case EDIT_EOF:
+		case EDIT_INTERRUPT:
+			a->c.quit = 1;
+			return;
+		case EDIT_NONE:
+			if (a->ed.dirty)
+				app_redraw(a);
+			break;
+		}
+	}
+}
+
+/* Line mode: passes whole lines to the client while its queues have room. */
+static void app_take_lines(struct app *a, int64_t now)
+{
+	while (client_has_room(&a->c) && !a->c.quit) {
+		char *nl = memchr(a->in, '\n', a->in_len);
+		size_t len;
+
+		if (nl == NULL) {
+			if (a->in_len > PROTO_LINE_MAX) {
+				if (!a->skipping) {
+					say(&a->c, "* message not sent: longer than %d bytes",
+					    PROTO_LINE_MAX);
+					a->c.stats.failed_lines++;
+				}
+				a->skipping = 1;
+				a->in_len = 0;
+			}
+			if (!a->eof || a->in_len == 0)
+				return;
+			nl = a->in + a->in_len; /* the last line had no newline */
+			a->in[a->in_len++] = '\n';
+		}
+		len = (size_t)(nl - a->in);
+		*nl = '\0';
+		if (len > 0 && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (!a->skipping)
+			client_input(&a->c, a->in, now);
+		a->skipping = 0;
+		a->in_len -= len + 1;
+		memmove(a->in, nl + 1, a->in_len);
+	}
+}
+
+static void app_read_lines(struct app *a, int64_t now)
+{
+	ssize_t n = read(STDIN_FILENO, a->in + a->in_len, sizeof(a->in) - 1 - a->in_len);
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0)
+		a->eof = 1;
+	else
+		a->in_len += (size_t)n;
+	app_take_lines(a, now);
+}
+
+/* Takes every datagram waiting on the socket (at most a bounded batch per turn). */
+static void app_read_socket(struct app *a, int64_t now)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct proto_addr from;
+
+	for (int i = 0; i < 64; i++) {
+		/* One byte over the maximum, so an oversized datagram is seen as such, not cut. */
+		ssize_t n = net_recv(a->fd, buf, sizeof(buf), &from);
+
+		if (n < 0)
+			return;
+		client_handle(&a->c, buf, (size_t)n, &from, now);
+	}
+}
+
+/* Runs until /quit, a signal, a fatal refusal, or (line mode) the end of input and of the queue. */
+static void app_loop(struct app *a, int stay)
+{
+	for (;;) {
+		int64_t now = net_now_ms();
+		int64_t next = client_tick(&a->c, now);
+		struct pollfd fds[2];
+		int nfds = 1, timeout;
+
+		if (got_stop || a->c.quit || a->c.fatal)
+			return;
+		if (a->eof && !stay &&
+		    (a->interactive || (client_pending(&a->c) == 0 && a->in_len == 0)))
+			return;
+		if (got_winch) {
+			got_winch = 0;
+			a->columns = term_columns(STDOUT_FILENO);
+			app_redraw(a);
+		}
+		if (a->interactive)
+			app_prompt(a);
+		else
+			app_take_lines(a, now);
+
+		fds[0] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
+		if (!a->eof && (a->interactive || (client_has_room(&a->c) &&
+						   a->in_len < sizeof(a->in) - 1)))
+			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
+		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return;
+		}
+		now = net_now_ms();
+		if (fds[0].revents & POLLIN)
+			app_read_socket(a, now);
+		if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (a->interactive)
+				app_read_keys(a, now);
+			else
+				app_read_lines(a, now);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "server", required_argument, NULL, 's' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "wait", required_argument, NULL, 'w' },
+		{ "keepalive", required_argument, NULL, 'k' },
+		{ "stay", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct app app; /* large: keep it off the stack */
+	struct app *a = &app;
+	struct client_config cfg;
+	struct client_io io = { a, app_send, app_print };
+	const char *server = getenv("P2PCHAT_SERVER");
+	struct proto_addr local;
+	struct sigaction sa;
+	char err[256];
+	long port = 0, wait_s = CLIENT_DEFAULT_WAIT_S, keepalive_s = CLIENT_DEFAULT_KEEPALIVE_S;
+	int opt, stay = 0, verbose = 0, status;
+
+	while ((opt = getopt_long(argc, argv, "s:p:w:k:vhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': server = optarg; break;
+		case 'p':
+			if (parse_number("the port", optarg, 0, 65535, &port) < 0)
+				goto usage_error;
+			break;
+		case 'w':
+			if (parse_number("the wait", optarg, 0, 86400, &wait_s) < 0)
+				goto usage_error;
+			break;
+		case 'k':
+			if (parse_number("the keepalive", optarg, 1, 3600, &keepalive_s) < 0)
+				goto usage_error;
+			break;
+		case 'S': stay = 1; break;
+		case 'v': verbose = 1; break;
+		case 'h': help(); return 0;
+		case 'V': printf("p2pchat 0.1.0\n"); return 0;
+		default: goto usage_error;
+		}
+	}
+	if (argc - optind < 1 || argc - optind > 2) {
+		fprintf(stderr, "p2pchat: %s\n", argc - optind < 1 ? "NAME is missing" : "too many arguments");
+		goto usage_error;
+	}
+	log_init("p2pchat", verbose ? LOG_DEBUG : LOG_WARN);
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (!proto_name_valid(argv[optind])) {
+		fprintf(stderr, "p2pchat: '%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)\n",
+			argv[optind]);
+		goto usage_error;
+	}
+	snprintf(cfg.name, sizeof(cfg.name), "%s", argv[optind]);
+	if (optind + 1 < argc && (!proto_name_valid(argv[optind + 1]) ||
+				  strcmp(argv[optind + 1], cfg.name) == 0)) {
+		fprintf(stderr, "p2pchat: '%s' is not a valid peer name\n", argv[optind + 1]);
+		goto usage_error;
+	}
+	if (net_resolve(server ? server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT, &cfg.server,
+			err, sizeof(err)) < 0) {
+		fprintf(stderr, "p2pchat: server: %s\n", err);
+		return 1;
+	}
+	if (load_token(cfg.name, cfg.token) < 0)
+		log_warn("cannot keep the owner token of %s: a restart must wait for the TTL", cfg.name);
+
+	a->fd = net_udp_socket(NULL, (uint16_t)port, 1);
+	if (a->fd < 0 || net_local_addr(a->fd, &local) < 0) {
+		log_error("UDP port %ld: %s", port, strerror(errno));
+		return 1;
+	}
+	cfg.ipv6 = net_is_ipv6(a->fd);
+	if (net_is_loopback(&cfg.server)) {
+		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
+		cfg.nprivate = 1;
+		cfg.private_ep[0] = cfg.server;
+		cfg.private_ep[0].port = local.port;
+	} else {
+		cfg.nprivate = (uint8_t)net_local_endpoints(local.port, cfg.ipv6, cfg.private_ep,
+							    PROTO_MAX_PRIVATE);
+	}
+	cfg.wait_ms = wait_s * 1000;
+	cfg.keepalive_ms = keepalive_s * 1000;
+	if (net_random(&cfg.seed, sizeof(cfg.seed)) < 0)
+		cfg.seed = (uint32_t)getpid();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR and the loop looks */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	a->interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	edit_init(&a->ed, "> ");
+	a->ed.complete = app_complete;
+	a->ed.complete_ctx = a;
+	a->columns = term_columns(STDOUT_FILENO);
+	if (a->interactive) {
+		if (term_raw_enable(STDIN_FILENO) < 0) {
+			log_error("cannot set up the terminal: %s", strerror(errno));
+			return 1;
+		}
+		atexit(term_raw_restore);
+	}
+	if (client_init(&a->c, &cfg, &io, optind + 1 < argc ? argv[optind + 1] : NULL,
+			net_now_ms()) < 0)
+		return 2; /* checked above */
+	if (a->interactive) {
+		app_print(a, "* type /help for commands");
+		app_prompt(a);
+	}
+
+	app_loop(a, stay);
+
+	client_shutdown(&a->c, net_now_ms());
+	if (a->interactive) {
+		char hide[16];
+		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
+
+		write_all(STDOUT_FILENO, hide, n);
+		term_raw_restore();
+	}
+	log_debug("datagrams: %llu received, %llu malformed, %llu stray, %llu stale",
+		  (unsigned long long)a->c.stats.received, (unsigned long long)a->c.stats.malformed,
+		  (unsigned long long)a->c.stats.stray, (unsigned long long)a->c.stats.stale);
+	status = a->c.fatal || a->c.stats.failed_lines > 0 ? 1 : 0;
+	client_free(&a->c);
+	edit_free(&a->ed);
+	close(a->fd);
+	return status;
+
+usage_error:
+	usage(stderr);
+	return 2;
+}
+
+#endif /* P2PCHAT_NO_MAIN */

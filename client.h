@@ -1,0 +1,171 @@
+/* client.h - p2pchat's logic, driven by datagrams, typed lines and time so tests can run it without sockets. */
+#ifndef P2PCHAT_CLIENT_H
+#define P2PCHAT_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "protocol.h"
+
+#define CLIENT_MAX_PEERS 64
+#define CLIENT_DEFAULT_SERVER "127.0.0.1:7777"
+#define CLIENT_DEFAULT_PORT 7777
+#define CLIENT_DEFAULT_WAIT_S 10         /* -w: how long a message waits for its peer to come online */
+#define CLIENT_DEFAULT_KEEPALIVE_S 15    /* under the ~30 s that real NATs keep an idle UDP mapping (RFC 4787 asks 2 min; many give less) */
+#define CLIENT_REFRESH_MS 20000          /* registration refresh: a third of the server's 60 s TTL, and it keeps our NAT mapping to the server open */
+#define CLIENT_RETRY_MS 500              /* first retry of an unanswered REGISTER or REFRESH; doubles each time */
+#define CLIENT_RETRY_MAX_MS 8000         /* ceiling of that backoff */
+#define CLIENT_LOOKUP_RETRY_MS 1000      /* re-asks for a peer that is not online yet, or whose introduction was lost */
+#define CLIENT_PROBE_INTERVAL_MS 100     /* probes to every endpoint of the peer while punching: both NATs open in a few round trips */
+#define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again */
+#define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint: keep probing the private ones this long */
+#define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
+#define CLIENT_ANSWER_TIMEOUT_MS 10000   /* waiting this long for any answer (a PONG, an ACK): the peer is offline */
+
+/* Where a peer stands. */
+enum peer_state {
+	PEER_LOOKUP,    /* waiting for the server's introduction */
+	PEER_PUNCH,     /* introduced: probing its endpoints */
+	PEER_CONNECTED, /* a path answers; chat flows */
+	PEER_OFFLINE,   /* not online, gone, or unreachable: nothing happens until we want it again */
+};
+
+/* Which of the peer's endpoints the chat uses. */
+enum path_kind {
+	PATH_NONE,
+	PATH_PRIVATE, /* an address the peer reported for itself: we share a LAN */
+	PATH_PUBLIC,  /* its NAT's address as the server saw it, or as its probes came from */
+};
+
+struct peer {
+	char name[PROTO_NAME_MAX + 1];
+	enum peer_state state;
+	int wanted;                       /* we chose to talk to it (not just introduced to us) */
+
+	/* the introduction */
+	int introduced;
+	uint8_t nonce[PROTO_NONCE_LEN];
+	struct proto_addr public_ep;
+	uint8_t nprivate;
+	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
+	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
+
+	/* the connection */
+	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
+	struct proto_addr path;
+	enum path_kind path_kind;
+	struct chan *chan;                /* allocated with the peer */
+
+	/* timers, monotonic ms; -1 = not armed */
+	int64_t next_lookup_ms;
+	int64_t punch_start_ms;
+	int64_t next_probe_ms;
+	int64_t prefer_private_until_ms;
+	int64_t last_heard_ms;
+	int64_t ping_out_ms;              /* when the first unanswered PING went out */
+	int64_t next_ping_ms;
+	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
+	int64_t rtt_ms;                   /* from the last PONG */
+
+	int said_not_online;              /* "* NAME is not online" printed for this wait */
+};
+
+/* Counters, for -v and the tests. */
+struct client_stats {
+	uint64_t received;
+	uint64_t malformed;    /* proto_decode failed */
+	uint64_t stray;        /* well-formed but from nobody we know (bad nonce, not the server) */
+	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
+	uint64_t sent_lines, delivered_lines, failed_lines;
+};
+
+/* What the client asks of its owner (main, or a test). */
+struct client_io {
+	void *ctx;
+	/* send one datagram */
+	void (*send)(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len);
+	/* show one line on stdout (no newline): a chat line or an event "* ..." */
+	void (*print)(void *ctx, const char *line);
+};
+
+struct client_config {
+	char name[PROTO_NAME_MAX + 1];
+	uint8_t token[PROTO_TOKEN_LEN];
+	struct proto_addr server;
+	uint8_t nprivate;
+	struct proto_addr private_ep[PROTO_MAX_PRIVATE]; /* our interface addresses, our port */
+	int ipv6;                   /* our socket can reach IPv6 endpoints */
+	int64_t wait_ms;            /* -w */
+	int64_t keepalive_ms;       /* --keepalive */
+	uint32_t seed;              /* seeds the epoch generator (random in main, fixed in tests) */
+};
+
+struct client {
+	struct client_config cfg;
+	struct client_io io;
+
+	int registered;                   /* the server answered our last REGISTER or REFRESH */
+	int ever_registered;
+	struct proto_addr public_ep;      /* as the server sees us */
+	int64_t next_reg_ms;              /* next REGISTER or REFRESH */
+	int64_t reg_retry_ms;             /* current backoff while unanswered */
+	int64_t reg_since_ms;             /* first unanswered registration attempt, -1 when answered */
+	int warned_server;                /* "server not answering" logged */
+
+	struct peer *peers[CLIENT_MAX_PEERS];
+	int npeers;
+	char current[PROTO_NAME_MAX + 1]; /* where a plain line goes; "" = nowhere yet */
+
+	uint32_t rng;                     /* xorshift state for epochs */
+	int fatal;                        /* the server refused us for good: main exits 1 */
+	int quit;                         /* /quit */
+	struct client_stats stats;
+};
+
+/*
+ * Sets up a client for cfg at time now; the first REGISTER goes out on the
+ * first client_tick. If peer is not NULL, it becomes the current peer and is
+ * looked up once registered. Returns 0, or -1 when peer is not a valid name.
+ */
+int client_init(struct client *c, const struct client_config *cfg, const struct client_io *io,
+		const char *peer, int64_t now);
+
+/* Frees the peers. */
+void client_free(struct client *c);
+
+/*
+ * Handles one datagram buf[0..len) from `from` at time now. Malformed and
+ * stray datagrams are counted in c->stats and dropped.
+ */
+void client_handle(struct client *c, const uint8_t *buf, size_t len,
+		   const struct proto_addr *from, int64_t now);
+
+/*
+ * Handles one line the user typed (without its newline): a message for the
+ * current peer, or a command (/msg, /chat, /me, /peers, /help, /quit).
+ */
+void client_input(struct client *c, const char *line, int64_t now);
+
+/* Does what is due at now; returns the next deadline (monotonic ms). */
+int64_t client_tick(struct client *c, int64_t now);
+
+/* Returns how many lines are queued and not yet delivered or failed. */
+uint32_t client_pending(const struct client *c);
+
+/* Returns 1 when every peer's queue has room for a line of PROTO_LINE_MAX bytes. */
+int client_has_room(const struct client *c);
+
+/*
+ * Leaving: says BYE to every connected peer and reports every line still
+ * queued as not delivered.
+ */
+void client_shutdown(struct client *c, int64_t now);
+
+/*
+ * Returns up to max names of known peers in out (for Tab completion);
+ * returns how many.
+ */
+int client_peer_names(const struct client *c, const char **out, int max);
+
+#endif

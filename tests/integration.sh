@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# tests/integration.sh - end-to-end tests on loopback: real p2pchatd, real p2pchat processes.
+# Usage: BIN=build bash tests/integration.sh   (make integration does this)
+# Every server binds 127.0.0.1 on a port the kernel picks; nothing leaves this machine.
+set -u
+BIN=${BIN:-build}
+WORK=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+trap cleanup EXIT INT TERM
+
+export XDG_STATE_HOME=$WORK/state
+passed=0
+failed=0
+
+# check NAME CMD...: runs one test function, counts the result.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok   $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name"
+		failed=$((failed + 1))
+	fi
+	cleanup_clients
+}
+
+# Stops the clients a test left running (the server stays).
+cleanup_clients() {
+	for pid in $CLIENTS; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	CLIENTS=""
+}
+CLIENTS=""
+
+# client NAME ARGS...: starts `p2pchat ARGS... ` in the background, stdin from
+# /dev/null, stdout in $WORK/NAME.out, stderr in $WORK/NAME.err.
+client() {
+	local name=$1
+	shift
+	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	CLIENTS="$CLIENTS $!"
+	PIDS="$PIDS $!"
+}
+
+# expect_lines FILE PREFIX FIRST LAST: FILE has exactly "PREFIX FIRST" .. "PREFIX LAST", in order, once each.
+expect_lines() {
+	local file=$1 prefix=$2 first=$3 last=$4
+	grep -F -- "$prefix" "$file" >"$WORK/got" || true
+	seq "$first" "$last" | sed "s/^/$prefix /" >"$WORK/want"
+	if ! cmp -s "$WORK/got" "$WORK/want"; then
+		echo "  $file: expected '$prefix $first'..'$prefix $last' in order; diff:" >&2
+		diff "$WORK/want" "$WORK/got" | head -n 10 | sed 's/^/    /' >&2
+		return 1
+	fi
+}
+
+test_usage_errors() {
+	local rc
+	"$BIN/p2pchat" >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 2 ] || { echo "  p2pchat without NAME: status $rc, want 2" >&2; return 1; }
+	"$BIN/p2pchat" -w soon alice >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 2 ] || { echo "  p2pchat -w soon: status $rc, want 2" >&2; return 1; }
+	"$BIN/p2pchat" 'bad name!' >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 2 ] || { echo "  p2pchat 'bad name!': status $rc, want 2" >&2; return 1; }
+	"$BIN/p2pchatd" --bogus >/dev/null 2>"$WORK/usage.err"; rc=$?
+	[ "$rc" -eq 2 ] || { echo "  p2pchatd --bogus: status $rc, want 2" >&2; return 1; }
+	grep -q '^usage: p2pchatd' "$WORK/usage.err" || { echo "  no usage line" >&2; return 1; }
+	"$BIN/p2pchatd" -t 0 >/dev/null 2>&1; rc=$?
+	[ "$rc" -eq 2 ] || { echo "  p2pchatd -t 0: status $rc, want 2" >&2; return 1; }
+}
+
+# Two clients exchange 200 messages: all arrive, complete, in order, once.
+test_200_messages() {
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	seq 1 200 | sed 's/^/message /' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
+		>"$WORK/alice.out" 2>"$WORK/alice.err" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	grep -q '^\* connected to bob via .* (p[a-z]*)$' "$WORK/alice.out" || { echo "  no connected line" >&2; return 1; }
+	expect_lines "$WORK/bob.out" "<alice> message" 1 200
+}
+
+# A long line (4096 bytes) arrives whole; one byte more is refused and reported.
+test_long_line() {
+	local line4096 line4097 rc
+	line4096=$(head -c 4096 /dev/zero | tr '\0' 'x')
+	line4097=${line4096}y
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	printf '%s\n' "$line4096" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
+		>"$WORK/alice.out" 2>&1 || { echo "  4096-byte line: alice exited $?" >&2; return 1; }
+	grep -qx "<alice> $line4096" "$WORK/bob.out" || { echo "  4096-byte line not received whole" >&2; return 1; }
+	printf '%s\n' "$line4097" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
+		>"$WORK/alice.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  4097-byte line: status $rc, want 1" >&2; return 1; }
+	grep -q 'not sent: longer than 4096 bytes' "$WORK/alice.out" || { echo "  4097-byte line not reported" >&2; return 1; }
+}
+
+# Escape sequences from the network reach the terminal defused.
+test_sanitized() {
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	printf 'bell\007 and \033[2J clear\n' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
+		>/dev/null 2>&1 || return 1
+	wait_for "$WORK/bob.out" "<alice> bell" 5 || return 1
+	if LC_ALL=C grep -q "$(printf '\033')" "$WORK/bob.out"; then
+		echo "  an ESC byte reached bob's output" >&2
+		return 1
+	fi
+	grep -qF '<alice> bell^G and ^[[2J clear' "$WORK/bob.out"
+}
+
+# The peer starts after the sender: the message waits for it (-w) and arrives.
+test_peer_starts_later() {
+	echo "hello late carol" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" -w 15 alice carol \
+		>"$WORK/alice.out" 2>"$WORK/alice.err" &
+	local alice=$!
+	PIDS="$PIDS $alice"
+	wait_for "$WORK/alice.out" "carol is not online" || return 1
+	client carol --stay carol
+	wait "$alice" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	wait_for "$WORK/carol.out" "<alice> hello late carol" 5
+}
+
+# A peer that never comes: the message is reported undelivered, status 1.
+test_undelivered() {
+	local rc
+	echo "anyone there" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" -w 1 alice nobody \
+		>"$WORK/alice.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  status $rc, want 1" >&2; return 1; }
+	grep -qx '\* message to nobody not delivered: nobody is not online' "$WORK/alice.out"
+}
+
+# A name held by another token is refused; the refused client says why and exits 1.
+test_name_taken() {
+	local rc
+	client dave --stay dave
+	wait_for "$WORK/dave.out" "registered as dave" || return 1
+	XDG_STATE_HOME=$WORK/other-state "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay dave \
+		</dev/null >"$WORK/dave2.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  status $rc, want 1" >&2; return 1; }
+	grep -q '^\* name dave is taken' "$WORK/dave2.out" || { cat "$WORK/dave2.out" >&2; return 1; }
+	# The owner (same token) may come back at once, even while its old process lives.
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	echo "it is me" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" dave bob >"$WORK/dave3.out" 2>&1 ||
+		{ echo "  the owner could not come back: status $?" >&2; cat "$WORK/dave3.out" >&2; return 1; }
+	wait_for "$WORK/bob.out" "<dave> it is me" 5
+}
+
+# Unknown commands are refused and send nothing; /peers and /help answer.
+test_commands() {
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	printf '/frobnicate now\n/help\nhi\n/peers\n/me waves\n' |
+		"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob >"$WORK/alice.out" 2>&1 ||
+		{ echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	grep -qx '\* unknown command /frobnicate (try /help)' "$WORK/alice.out" || return 1
+	grep -q '^\* /msg NAME TEXT' "$WORK/alice.out" || return 1
+	wait_for "$WORK/bob.out" '^\* alice waves$' 5 || return 1
+	grep -q 'frobnicate' "$WORK/bob.out" && { echo "  the unknown command was sent" >&2; return 1; }
+	return 0
+}
+
+# The server restarts mid-conversation: the chat goes on, nothing is lost, the
+# clients register again and can be looked up.
+test_server_restart() {
+	local port=$SERVER_PORT alice
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	mkfifo "$WORK/alice.in"
+	"$BIN/p2pchat" -s "127.0.0.1:$port" alice bob <"$WORK/alice.in" >"$WORK/alice.out" 2>"$WORK/alice.err" &
+	alice=$!
+	PIDS="$PIDS $alice"
+	exec 3>"$WORK/alice.in"
+	seq 1 50 | sed 's/^/before /' >&3
+	wait_for "$WORK/bob.out" "<alice> before 50" || return 1
+
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	seq 1 50 | sed 's/^/during /' >&3
+	wait_for "$WORK/bob.out" "<alice> during 50" || return 1
+
+	start_server "$WORK/server2.err" -p "$port" || return 1
+	# Each client's next refresh (within 20 s) meets a server that forgot it.
+	wait_for_count "$WORK/alice.out" "registered as alice" 2 30 || return 1
+	seq 1 50 | sed 's/^/after /' >&3
+	exec 3>&-
+	wait "$alice" || { echo "  alice exited $?" >&2; return 1; }
+	expect_lines "$WORK/bob.out" "<alice> before" 1 50 || return 1
+	expect_lines "$WORK/bob.out" "<alice> during" 1 50 || return 1
+	expect_lines "$WORK/bob.out" "<alice> after" 1 50 || return 1
+	# bob registered again too: a new client finds him through the new server.
+	wait_for_count "$WORK/bob.out" "registered as bob" 2 30 || return 1
+	echo "found you" | "$BIN/p2pchat" -s "127.0.0.1:$port" erin bob >/dev/null 2>&1 || return 1
+	wait_for "$WORK/bob.out" "<erin> found you" 5
+}
+
+# wait_for_count FILE PATTERN N SECONDS: waits until PATTERN matches N lines.
+wait_for_count() {
+	local tries=$(( $4 * 20 ))
+	while [ "$tries" -gt 0 ]; do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	echo "timed out waiting for $3 lines of '$2' in $1" >&2
+	return 1
+}
+
+start_server "$WORK/server.err" || { echo "FAIL the server did not start"; cat "$WORK/server.err"; exit 1; }
+
+check "usage errors exit 2" test_usage_errors
+check "200 messages arrive in order" test_200_messages
+check "a 4096-byte line arrives whole" test_long_line
+check "escape sequences are defused" test_sanitized
+check "the peer starts after the sender" test_peer_starts_later
+check "an undeliverable message is reported" test_undelivered
+check "a taken name is refused" test_name_taken
+check "commands" test_commands
+check "the server restarts mid-conversation" test_server_restart
+
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,48 @@
+# tests/lib.sh - shell helpers for the integration tests and the demo: start a server, wait for lines.
+# Sourced, not run. Needs BIN (the directory with p2pchatd and p2pchat) and WORK (a scratch directory).
+
+PIDS=""
+
+# cleanup: stops every process started with `spawn`, removes WORK.
+cleanup() {
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	PIDS=""
+	[ -n "${WORK:-}" ] && rm -rf "$WORK"
+}
+
+# spawn CMD...: runs CMD in the background and remembers it for cleanup; $! is its pid.
+spawn() {
+	"$@" &
+	PIDS="$PIDS $!"
+}
+
+# wait_for FILE PATTERN [SECONDS]: waits until a line of FILE matches the grep
+# pattern, polling every 50 ms, for at most SECONDS (default 15). Returns 1 on time-out.
+wait_for() {
+	local file=$1 pattern=$2 tries=$(( ${3:-15} * 20 ))
+	while [ "$tries" -gt 0 ]; do
+		grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	echo "timed out waiting for '$pattern' in $file:" >&2
+	sed 's/^/    /' "$file" >&2 2>/dev/null
+	return 1
+}
+
+# start_server LOG [ARGS...]: starts p2pchatd on a free loopback port (or ARGS' -p),
+# waits for its "listening on" line and sets SERVER_PID and SERVER_PORT.
+start_server() {
+	local log=$1
+	shift
+	spawn "$BIN/p2pchatd" -b 127.0.0.1 -p 0 "$@" 2>"$log"
+	SERVER_PID=$!
+	wait_for "$log" "listening on" 10 || return 1
+	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
+	[ -n "$SERVER_PORT" ]
+}
