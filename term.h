@@ -58,7 +58,7 @@ struct edit {
 	char prompt[EDIT_PROMPT_MAX + 1];
 	int dirty;                    /* the screen no longer shows the line: call edit_render */
 
-	/* escape sequence being read */
+	/* a key half read: an escape sequence (esc[0] is ESC) or the start of a UTF-8 character */
 	char esc[8];
 	size_t esc_len;
 
