@@ -1,0 +1,629 @@
+/* server.c - p2pchatd, the rendezvous server: it registers names and introduces peers. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "server.h"
+
+/* Encodes m into tx for `to`. Returns 1 (one datagram to send), or 0 if m cannot be encoded. */
+static int server_encode(struct server_tx *tx, const struct proto_addr *to,
+			 const struct proto_msg *m)
+{
+	int n = proto_encode(m, tx->buf, sizeof(tx->buf));
+
+	if (n < 0) {
+		/* Only a bug gets here: every field was checked on the way in. */
+		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
+		return 0;
+	}
+	tx->to = *to;
+	tx->len = (size_t)n;
+	return 1;
+}
+
+/* Refuses a request: one ERROR about `name` (may be "") back to its sender. */
+static int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+			 uint8_t code, uint8_t request, const char *name)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ERROR;
+	m.code = code;
+	m.request = request;
+	/* For a version refusal, detail tells the client what we do speak. */
+	m.detail = code == PROTO_E_VERSION ? PROTO_VERSION : 0;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	s->stats.refused++;
+	return server_encode(tx, to, &m);
+}
+
+/* Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the public endpoint seen. */
+static int server_registered(const struct server *s, struct server_tx *tx,
+			     const struct table_entry *e)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	/*
+	 * The wire field has 16 bits and -t allows up to 86400 s. Telling the
+	 * client less than the real TTL is safe: it only refreshes sooner.
+	 */
+	m.ttl_s = s->cfg.ttl_s > UINT16_MAX ? UINT16_MAX : (uint16_t)s->cfg.ttl_s;
+	memcpy(m.name, e->name, sizeof(m.name));
+	m.public_ep = e->public_ep;
+	return server_encode(tx, &e->public_ep, &m);
+}
+
+/*
+ * Marks e as alive: the datagram's source becomes its public endpoint (a
+ * NAT may have given the client a new mapping) and its life starts over.
+ */
+static void server_touch(const struct server *s, struct table_entry *e,
+			 const struct proto_addr *from, int64_t now)
+{
+	e->public_ep = *from;
+	e->expires_ms = now + (int64_t)s->cfg.ttl_s * 1000;
+}
+
+static int server_owns(const struct table_entry *e, const struct proto_msg *m)
+{
+	return memcmp(e->token, m->token, PROTO_TOKEN_LEN) == 0;
+}
+
+/* REGISTER: claim a name, or update our own claim at once (same token). */
+static int server_on_register(struct server *s, const struct proto_msg *m,
+			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	struct table_entry *e = table_get(&s->names, m->name, now);
+	char addr[NET_ADDRSTRLEN];
+	int is_new = e == NULL;
+
+	if (e != NULL && !server_owns(e, m)) {
+		log_info("refused %s to %s: %s", m->name, net_addr_str(from, addr),
+			 proto_error_text(PROTO_E_NAME_TAKEN));
+		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
+	}
+	if (e == NULL) {
+		e = table_put(&s->names, m->name, now);
+		if (e == NULL) {
+			log_info("refused %s to %s: %s (%" PRIu32 " names held)", m->name,
+				 net_addr_str(from, addr), proto_error_text(PROTO_E_TABLE_FULL),
+				 s->names.count);
+			return server_refuse(s, tx, from, PROTO_E_TABLE_FULL, m->type, m->name);
+		}
+		memcpy(e->token, m->token, PROTO_TOKEN_LEN);
+	}
+	server_touch(s, e, from, now);
+	e->nprivate = m->nprivate;
+	memcpy(e->private_ep, m->private_ep, sizeof(e->private_ep));
+	s->stats.registrations++;
+	if (is_new)
+		log_info("registered %s at %s", e->name, net_addr_str(from, addr));
+	else if (log_enabled(LOG_DEBUG))
+		log_debug("re-registered %s at %s", e->name, net_addr_str(from, addr));
+	return server_registered(s, tx, e);
+}
+
+/* REFRESH: keep a live registration (and the client's NAT mapping) alive. */
+static int server_on_refresh(struct server *s, const struct proto_msg *m,
+			     const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	struct table_entry *e = table_get(&s->names, m->name, now);
+
+	/* Expired or never seen: the client registers again at once. */
+	if (e == NULL)
+		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
+	if (!server_owns(e, m))
+		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
+	server_touch(s, e, from, now);
+	s->stats.refreshes++;
+	return server_registered(s, tx, e);
+}
+
+/*
+ * The introduction nonce of a pair: SipHash-2-4 under the server's random
+ * key of the two names sorted bytewise, joined by a 0 byte, then the two
+ * tokens in the same order; as 8 big-endian bytes. The same pair always
+ * gets the same nonce, so two LOOKUPs crossing each other agree, and
+ * nobody without the key can guess it.
+ */
+static void server_nonce(const struct server *s, const struct table_entry *a,
+			 const struct table_entry *b, uint8_t nonce[PROTO_NONCE_LEN])
+{
+	uint8_t buf[2 * PROTO_NAME_MAX + 1 + 2 * PROTO_TOKEN_LEN];
+	const struct table_entry *first = a, *second = b;
+	size_t off = 0, n;
+	uint64_t h;
+	int i;
+
+	if (strcmp(a->name, b->name) > 0) {
+		first = b;
+		second = a;
+	}
+	n = strlen(first->name);
+	memcpy(buf + off, first->name, n);
+	off += n;
+	buf[off++] = 0;
+	n = strlen(second->name);
+	memcpy(buf + off, second->name, n);
+	off += n;
+	memcpy(buf + off, first->token, PROTO_TOKEN_LEN);
+	off += PROTO_TOKEN_LEN;
+	memcpy(buf + off, second->token, PROTO_TOKEN_LEN);
+	off += PROTO_TOKEN_LEN;
+
+	h = siphash24(s->nonce_key, buf, off);
+	for (i = 0; i < PROTO_NONCE_LEN; i++)
+		nonce[i] = (uint8_t)(h >> (56 - 8 * i));
+}
+
+/* One PEER datagram to `to`'s public endpoint, telling it all about `about`. */
+static int server_peer(struct server_tx *tx, const struct table_entry *to,
+		       const struct table_entry *about, const uint8_t nonce[PROTO_NONCE_LEN])
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	memcpy(m.nonce, nonce, PROTO_NONCE_LEN);
+	memcpy(m.name, about->name, sizeof(m.name));
+	m.public_ep = about->public_ep;
+	m.nprivate = about->nprivate;
+	memcpy(m.private_ep, about->private_ep, sizeof(m.private_ep));
+	return server_encode(tx, &to->public_ep, &m);
+}
+
+/*
+ * LOOKUP: introduce the requester and the target to each other, with one
+ * PEER each way sent at the same moment, so both start punching together
+ * (Ford, Srisuresh & Kegel, section 3.3).
+ */
+static int server_on_lookup(struct server *s, const struct proto_msg *m,
+			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	struct table_entry *req, *tgt;
+	uint8_t nonce[PROTO_NONCE_LEN];
+	int n;
+
+	s->stats.lookups++;
+	req = table_get(&s->names, m->name, now);
+	if (req == NULL || !server_owns(req, m))
+		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
+	server_touch(s, req, from, now);
+
+	/*
+	 * A client looking itself up would be sent to its own NAT mapping and
+	 * chat with itself. Nothing good comes of it, so to the server the
+	 * peer it asks for is simply not online.
+	 */
+	if (strcmp(m->target, m->name) == 0)
+		return server_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m->type, m->target);
+	/* This get may remove the dead target's entry; req's entry does not move. */
+	tgt = table_get(&s->names, m->target, now);
+	if (tgt == NULL)
+		return server_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m->type, m->target);
+
+	server_nonce(s, req, tgt, nonce);
+	n = server_peer(&tx[0], req, tgt, nonce);
+	n += server_peer(&tx[n], tgt, req, nonce);
+	s->stats.introductions++;
+	if (log_enabled(LOG_DEBUG)) {
+		char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
+
+		log_debug("introduced %s at %s and %s at %s", req->name,
+			  net_addr_str(&req->public_ep, a), tgt->name,
+			  net_addr_str(&tgt->public_ep, b));
+	}
+	return n;
+}
+
+/* A datagram of a version we do not speak: say which one we do. */
+static int server_on_bad_version(struct server *s, const struct proto_msg *m,
+				 const struct proto_addr *from, struct server_tx *tx)
+{
+	if (log_enabled(LOG_DEBUG)) {
+		char addr[NET_ADDRSTRLEN];
+
+		log_debug("version %u from %s: answering with version %u", m->version,
+			  net_addr_str(from, addr), PROTO_VERSION);
+	}
+	return server_refuse(s, tx, from, PROTO_E_VERSION, m->type, "");
+}
+
+static void server_drop(struct server *s, enum server_drop why, const char *what,
+			const struct proto_addr *from, size_t len)
+{
+	s->stats.dropped[why]++;
+	if (log_enabled(LOG_DEBUG)) {
+		char addr[NET_ADDRSTRLEN];
+
+		log_debug("dropped %zu bytes from %s: %s", len, net_addr_str(from, addr), what);
+	}
+}
+
+int server_init(struct server *s, const struct server_config *cfg, const uint8_t seed[32])
+{
+	memset(s, 0, sizeof(*s));
+	s->cfg = *cfg;
+	if (table_init(&s->names, cfg->max_names, seed) < 0)
+		return -1;
+	memcpy(s->nonce_key, seed + SIPHASH_KEY_LEN, SIPHASH_KEY_LEN);
+	s->next_sweep_ms = 0; /* the first tick sweeps */
+	return 0;
+}
+
+void server_free(struct server *s)
+{
+	table_free(&s->names);
+	memset(s->nonce_key, 0, sizeof(s->nonce_key));
+}
+
+int server_handle(struct server *s, const uint8_t *buf, size_t len,
+		  const struct proto_addr *from, int64_t now, struct server_tx tx[SERVER_MAX_TX])
+{
+	struct proto_msg m;
+	int r;
+
+	s->stats.received++;
+	/* Only a broken caller passes such a source; we could not answer it anyway. */
+	if (from->family != PROTO_AF_INET && from->family != PROTO_AF_INET6) {
+		s->stats.malformed[-PROTO_EFAMILY]++;
+		server_drop(s, SERVER_DROP_MALFORMED, "source of no known family", from, len);
+		return 0;
+	}
+	r = proto_decode(buf, len, &m);
+	if (r == PROTO_EVERSION)
+		return server_on_bad_version(s, &m, from, tx);
+	if (r < 0) {
+		/* Includes STUN (first byte 0..3, RFC 7983), which is not served yet. */
+		if (-r < PROTO_NRESULTS)
+			s->stats.malformed[-r]++;
+		server_drop(s, SERVER_DROP_MALFORMED, proto_strerror(r), from, len);
+		return 0;
+	}
+	if (log_enabled(LOG_DEBUG)) {
+		char addr[NET_ADDRSTRLEN];
+
+		log_debug("%s from %s (%zu bytes)", proto_type_name(m.type),
+			  net_addr_str(from, addr), len);
+	}
+	switch (m.type) {
+	case PROTO_REGISTER:
+		return server_on_register(s, &m, from, now, tx);
+	case PROTO_REFRESH:
+		return server_on_refresh(s, &m, from, now, tx);
+	case PROTO_LOOKUP:
+		return server_on_lookup(s, &m, from, now, tx);
+	default:
+		/* REGISTERED, PEER, ERROR and the peer-to-peer types are not for us. */
+		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
+		return 0;
+	}
+}
+
+int64_t server_tick(struct server *s, int64_t now)
+{
+	if (now >= s->next_sweep_ms) {
+		uint32_t n = table_expire(&s->names, now, SERVER_EXPIRE_BUDGET);
+
+		if (n > 0)
+			log_debug("expired %" PRIu32 " names, %" PRIu32 " left", n, s->names.count);
+		s->next_sweep_ms = now + SERVER_TICK_MS;
+	}
+	return s->next_sweep_ms;
+}
+
+#ifndef P2PCHAT_NO_MAIN
+/*
+ * From here on: main() and what only the program needs (options, signals,
+ * the socket loop). The unit tests build this file with -DP2PCHAT_NO_MAIN
+ * (server.nomain.o) and drive server_handle and server_tick directly, with
+ * fake time and no socket.
+ */
+
+#define SERVER_PROGRAM "p2pchatd"
+#define SERVER_PROGRAM_VERSION "0.1.0"
+#define SERVER_USAGE \
+	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [-v] [-h] [-V]\n"
+#define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
+
+struct server_options {
+	uint16_t port;
+	const char *bind; /* NULL: every address, IPv4 and IPv6 */
+	uint32_t ttl_s;
+	uint32_t max_names;
+	int verbose;
+};
+
+/* Set by the signal handler, read by the loop: the only thing the handler does. */
+static volatile sig_atomic_t server_stop;
+
+static void server_on_signal(int sig)
+{
+	(void)sig;
+	server_stop = 1;
+}
+
+static void server_help(void)
+{
+	fputs(SERVER_USAGE
+	      "  -p, --port PORT             UDP port (default 7777; 0: any free one)\n"
+	      "  -b, --bind ADDR             listen on this IP address only (default: every\n"
+	      "                              address, IPv4 and IPv6)\n"
+	      "  -t, --ttl TTL_SECONDS       a name lives this long without a refresh\n"
+	      "                              (1..86400, default 60)\n"
+	      "  -n, --max-names MAX_NAMES   the most names held at once (default 100000)\n"
+	      "  -v, --verbose               log every datagram (debug level)\n"
+	      "  -h, --help                  print this help and exit\n"
+	      "  -V, --version               print the version and exit\n",
+	      stdout);
+}
+
+/* Prints "p2pchatd: <what is wrong>" and the usage line to stderr. Returns 2, the exit status. */
+static int server_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int server_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(SERVER_PROGRAM ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\n" SERVER_USAGE, stderr);
+	return 2;
+}
+
+/*
+ * Parses text as a decimal number in min..max, strictly: digits only (no
+ * sign, no space, no suffix), no overflow. Returns 0, or -1.
+ */
+static int server_parse_number(const char *text, unsigned long min, unsigned long max,
+			       unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	/* strtoul would skip spaces and take "-1" as a huge number. */
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Names the option getopt_long just refused: "--word" as written for a long
+ * one, "-x" for a short one (which may sit in a group like -vx).
+ */
+static const char *server_bad_option(char **argv, char buf[3])
+{
+	const char *arg = argv[optind - 1];
+
+	if (strncmp(arg, "--", 2) == 0 || optopt == 0)
+		return arg;
+	buf[0] = '-';
+	buf[1] = (char)optopt;
+	buf[2] = '\0';
+	return buf;
+}
+
+/*
+ * Reads the command line into *o. Returns 0 to run, 1 when done (help or
+ * version printed: exit 0), or 2 after a usage error was printed (exit 2).
+ */
+static int server_parse_options(int argc, char **argv, struct server_options *o)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "max-names", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char optbuf[3];
+	unsigned long v;
+	int c;
+
+	o->port = SERVER_DEFAULT_PORT;
+	o->bind = NULL;
+	o->ttl_s = SERVER_DEFAULT_TTL_S;
+	o->max_names = SERVER_DEFAULT_MAX_NAMES;
+	o->verbose = 0;
+
+	opterr = 0; /* we word the errors ourselves; the leading ':' reports a missing value */
+	while ((c = getopt_long(argc, argv, ":p:b:t:n:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (server_parse_number(optarg, 0, 65535, &v) < 0)
+				return server_usage_error("bad port: %s (0..65535)", optarg);
+			o->port = (uint16_t)v;
+			break;
+		case 'b':
+			o->bind = optarg;
+			break;
+		case 't':
+			if (server_parse_number(optarg, 1, SERVER_TTL_MAX_S, &v) < 0)
+				return server_usage_error("bad TTL: %s (1..%d seconds)", optarg,
+							  SERVER_TTL_MAX_S);
+			o->ttl_s = (uint32_t)v;
+			break;
+		case 'n':
+			if (server_parse_number(optarg, 1, 1UL << 30, &v) < 0)
+				return server_usage_error("bad name count: %s (1..%lu)", optarg,
+							  1UL << 30);
+			o->max_names = (uint32_t)v;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			server_help();
+			return 1;
+		case 'V':
+			puts(SERVER_PROGRAM " " SERVER_PROGRAM_VERSION);
+			return 1;
+		case ':':
+			return server_usage_error("option %s needs a value",
+						  server_bad_option(argv, optbuf));
+		default:
+			return server_usage_error("unknown option %s",
+						  server_bad_option(argv, optbuf));
+		}
+	}
+	if (optind < argc)
+		return server_usage_error("unexpected argument: %s", argv[optind]);
+	return 0;
+}
+
+/* Errors from recvfrom that mean this program is wrong, not the network: give up on them. */
+static int server_recv_fatal(int err)
+{
+	return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL;
+}
+
+/*
+ * The receive loop: each turn does the periodic work, waits for a datagram
+ * no longer than until the next deadline, then handles it and sends the
+ * replies. Runs until a signal sets server_stop. Returns the exit status.
+ */
+static int server_run(struct server *s, int fd)
+{
+	/* One spare byte: an oversize datagram then fails to decode instead of being clipped. */
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct server_tx tx[SERVER_MAX_TX];
+	struct pollfd pfd;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (!server_stop) {
+		int64_t now = net_now_ms();
+		int64_t wait_ms = server_tick(s, now) - now;
+		struct proto_addr from;
+		ssize_t len;
+		int i, ntx;
+
+		if (wait_ms < 0)
+			wait_ms = 0;
+		if (wait_ms > INT_MAX)
+			wait_ms = INT_MAX;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)wait_ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("poll: %s", strerror(errno));
+			return 1;
+		}
+		if (pfd.revents == 0)
+			continue;
+		len = net_recv(fd, buf, sizeof(buf), &from);
+		if (len < 0) {
+			if (server_recv_fatal(errno)) {
+				log_error("receive: %s", strerror(errno));
+				return 1;
+			}
+			log_debug("receive: %s", strerror(errno));
+			continue;
+		}
+		ntx = server_handle(s, buf, (size_t)len, &from, net_now_ms(), tx);
+		for (i = 0; i < ntx; i++) {
+			if (net_send(fd, &tx[i].to, tx[i].buf, tx[i].len) < 0 &&
+			    log_enabled(LOG_DEBUG)) {
+				char addr[NET_ADDRSTRLEN];
+
+				log_debug("send to %s: %s", net_addr_str(&tx[i].to, addr),
+					  strerror(errno));
+			}
+		}
+	}
+	return 0;
+}
+
+static void server_log_counters(const struct server *s)
+{
+	const struct server_stats *st = &s->stats;
+
+	log_info("stopping: received %" PRIu64 ", registrations %" PRIu64 ", refreshes %" PRIu64
+		 ", lookups %" PRIu64 ", introductions %" PRIu64 ", refused %" PRIu64
+		 ", malformed %" PRIu64 ", wrong direction %" PRIu64 ", names %" PRIu32,
+		 st->received, st->registrations, st->refreshes, st->lookups, st->introductions,
+		 st->refused, st->dropped[SERVER_DROP_MALFORMED],
+		 st->dropped[SERVER_DROP_WRONG_DIRECTION], s->names.count);
+}
+
+int main(int argc, char **argv)
+{
+	struct server_options o;
+	struct server_config cfg;
+	struct proto_addr bind_addr, local;
+	struct server s;
+	struct sigaction sa;
+	uint8_t seed[32];
+	char addr[NET_ADDRSTRLEN];
+	int fd, r;
+
+	log_init(SERVER_PROGRAM, LOG_INFO);
+	r = server_parse_options(argc, argv, &o);
+	if (r != 0)
+		return r == 1 ? 0 : r;
+	if (o.verbose)
+		log_init(SERVER_PROGRAM, LOG_DEBUG);
+	if (o.bind != NULL && net_parse_ip(o.bind, o.port, &bind_addr) < 0)
+		return server_usage_error("not an IP address: %s", o.bind);
+
+	if (net_random(seed, sizeof(seed)) < 0) {
+		log_error("cannot read random bytes: %s", strerror(errno));
+		return 1;
+	}
+	cfg.ttl_s = o.ttl_s;
+	cfg.max_names = o.max_names;
+	if (server_init(&s, &cfg, seed) < 0) {
+		log_error("cannot allocate a table for %" PRIu32 " names", cfg.max_names);
+		return 1;
+	}
+	memset(seed, 0, sizeof(seed));
+
+	fd = net_udp_socket(o.bind != NULL ? &bind_addr : NULL, o.port, 0);
+	if (fd < 0 || net_local_addr(fd, &local) < 0) {
+		log_error("cannot listen on UDP port %u: %s", (unsigned)o.port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		server_free(&s);
+		return 1;
+	}
+
+	/* No SA_RESTART: a signal must interrupt poll() so the loop sees server_stop. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	/* Tests and scripts read the port from this line (with -p 0, the one the kernel chose). */
+	log_info("listening on %s", net_addr_str(&local, addr));
+	r = server_run(&s, fd);
+	server_log_counters(&s);
+	close(fd);
+	server_free(&s);
+	return r;
+}
+#endif /* P2PCHAT_NO_MAIN */

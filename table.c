@@ -1,0 +1,205 @@
+/* table.c - the server's name table: entries, a free list and a linear-probing index. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "table.h"
+
+#define TABLE_CAPACITY_MAX (UINT32_C(1) << 30)
+
+/*
+ * Entries table_put may look at, when the table is full, for a dead one to
+ * reuse. Without it a full table would turn new names away until the slow
+ * round-robin sweep came by; with it the work per packet stays bounded.
+ */
+#define TABLE_PUT_SWEEP_BUDGET 64
+
+/* An entry whose name is empty is unused: real names have 1..32 bytes. */
+static int table_entry_used(const struct table_entry *e)
+{
+	return e->name[0] != '\0';
+}
+
+/* Returns the index slot where a probe for name starts (its "home"). */
+static uint32_t table_home(const struct table *t, const char *name)
+{
+	return (uint32_t)siphash24(t->key, name, strlen(name)) & t->index_mask;
+}
+
+/*
+ * Probes for name from its home slot. Returns the slot that holds it, or
+ * the empty slot that ends the chain (index[slot] == 0) when it is absent.
+ * The index is never more than half full, so an empty slot always exists.
+ */
+static uint32_t table_find_slot(const struct table *t, const char *name)
+{
+	uint32_t i = table_home(t, name);
+
+	while (t->index[i] != 0) {
+		if (strcmp(t->entries[t->index[i] - 1].name, name) == 0)
+			break;
+		i = (i + 1) & t->index_mask;
+	}
+	return i;
+}
+
+/*
+ * Empties index slot `hole` by backward shift (Knuth, TAOCP vol. 3, 6.4,
+ * Algorithm R): later members of the probe chain that may legally sit
+ * in the hole move into it, and the hole moves on to where they were. No
+ * tombstones are left, so chains stay as short as if the removed names had
+ * never been there.
+ */
+static void table_unlink_slot(struct table *t, uint32_t hole)
+{
+	uint32_t j = hole;
+
+	for (;;) {
+		uint32_t home;
+
+		j = (j + 1) & t->index_mask;
+		if (t->index[j] == 0)
+			break;
+		home = table_home(t, t->entries[t->index[j] - 1].name);
+		/*
+		 * The entry at j may move back to the hole unless its home lies
+		 * cyclically in (hole, j]: then the hole is before its home and
+		 * a probe for it would never pass there. In distances: it moves
+		 * when it is at least as far from its home as from the hole.
+		 */
+		if (((j - home) & t->index_mask) >= ((j - hole) & t->index_mask)) {
+			t->index[hole] = t->index[j];
+			hole = j;
+		}
+	}
+	t->index[hole] = 0;
+}
+
+/* Removes the entry that index slot `slot` points to: unlinks it and frees its entry. */
+static void table_release(struct table *t, uint32_t slot)
+{
+	uint32_t n = t->index[slot] - 1;
+
+	table_unlink_slot(t, slot);
+	memset(&t->entries[n], 0, sizeof(t->entries[n]));
+	t->free_list[t->nfree++] = n;
+	t->count--;
+}
+
+/* calloc, with the check that n * size does not wrap (it can where size_t is 32 bits). */
+static void *table_calloc(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size)
+		return NULL;
+	return calloc(n, size);
+}
+
+int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY_LEN])
+{
+	uint64_t index_size = 1;
+
+	memset(t, 0, sizeof(*t));
+	if (capacity == 0 || capacity > TABLE_CAPACITY_MAX)
+		return -1;
+	/* At most half full keeps linear probing chains short (Knuth: ~1.5 probes per hit). */
+	while (index_size < 2 * (uint64_t)capacity)
+		index_size *= 2;
+	t->entries = table_calloc(capacity, sizeof(*t->entries));
+	t->free_list = table_calloc(capacity, sizeof(*t->free_list));
+	t->index = table_calloc((size_t)index_size, sizeof(*t->index));
+	if (t->entries == NULL || t->free_list == NULL || t->index == NULL) {
+		table_free(t);
+		return -1;
+	}
+	/* Hand out low entry numbers first: pushed last, popped first. */
+	for (t->nfree = 0; t->nfree < capacity; t->nfree++)
+		t->free_list[t->nfree] = capacity - 1 - t->nfree;
+	t->index_mask = (uint32_t)(index_size - 1);
+	t->capacity = capacity;
+	memcpy(t->key, key, SIPHASH_KEY_LEN);
+	return 0;
+}
+
+void table_free(struct table *t)
+{
+	free(t->entries);
+	free(t->free_list);
+	free(t->index);
+	memset(t, 0, sizeof(*t));
+}
+
+struct table_entry *table_get(struct table *t, const char *name, int64_t now)
+{
+	uint32_t slot = table_find_slot(t, name);
+	struct table_entry *e;
+
+	if (t->index[slot] == 0)
+		return NULL;
+	e = &t->entries[t->index[slot] - 1];
+	if (e->expires_ms <= now) {
+		table_release(t, slot);
+		return NULL;
+	}
+	return e;
+}
+
+struct table_entry *table_put(struct table *t, const char *name, int64_t now)
+{
+	size_t len = strlen(name);
+	uint32_t slot;
+	struct table_entry *e;
+
+	if (len == 0 || len > PROTO_NAME_MAX)
+		return NULL;
+	slot = table_find_slot(t, name);
+	if (t->index[slot] != 0) {
+		/* Still indexed (dead but not yet swept): reuse its entry in place. */
+		e = &t->entries[t->index[slot] - 1];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->name, name, len);
+		return e;
+	}
+	if (t->nfree == 0) {
+		if (table_expire(t, now, TABLE_PUT_SWEEP_BUDGET) == 0)
+			return NULL;
+		/* The sweep moved other names around in the index: probe again. */
+		slot = table_find_slot(t, name);
+	}
+	t->index[slot] = t->free_list[--t->nfree] + 1;
+	t->count++;
+	e = &t->entries[t->index[slot] - 1];
+	memcpy(e->name, name, len);
+	return e;
+}
+
+void table_remove(struct table *t, const char *name)
+{
+	uint32_t slot = table_find_slot(t, name);
+
+	if (t->index[slot] != 0)
+		table_release(t, slot);
+}
+
+uint32_t table_expire(struct table *t, int64_t now, uint32_t budget)
+{
+	uint32_t removed = 0;
+
+	if (budget > t->capacity)
+		budget = t->capacity;
+	for (; budget > 0; budget--) {
+		uint32_t n = t->sweep_pos;
+		struct table_entry *e = &t->entries[n];
+		uint32_t slot;
+
+		t->sweep_pos = (n + 1 < t->capacity) ? n + 1 : 0;
+		if (!table_entry_used(e) || e->expires_ms > now)
+			continue;
+		/* Its slot is on its name's probe chain; find it by entry number. */
+		slot = table_home(t, e->name);
+		while (t->index[slot] != n + 1)
+			slot = (slot + 1) & t->index_mask;
+		table_release(t, slot);
+		removed++;
+	}
+	return removed;
+}
