@@ -41,7 +41,7 @@ CLIENTS=""
 client() {
 	local name=$1
 	shift
-	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" 3>&- &
 	CLIENTS="$CLIENTS $!"
 	PIDS="$PIDS $!"
 }
@@ -96,7 +96,8 @@ test_long_line() {
 	printf '%s\n' "$line4097" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
 		>"$WORK/alice.out" 2>&1; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  4097-byte line: status $rc, want 1" >&2; return 1; }
-	grep -q 'not sent: longer than 4096 bytes' "$WORK/alice.out" || { echo "  4097-byte line not reported" >&2; return 1; }
+	grep -qx '\* message to bob not delivered: longer than 4096 bytes' "$WORK/alice.out" ||
+		{ echo "  4097-byte line not reported" >&2; cat "$WORK/alice.out" >&2; return 1; }
 }
 
 # Escape sequences from the network reach the terminal defused.
