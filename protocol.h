@@ -121,9 +121,11 @@ enum proto_type {
  *  +---------------+---------------+-------------------------------+
  *  | name ... (the sender)         |
  *  +---------------+---------------+
- * The epoch is a random number a peer picks each time it (re)starts its
- * side of the reliable channel; sequence numbers start at 0 in each epoch.
- * A new epoch in a probe tells the receiver to start its side afresh too.
+ * The epoch is a random number a peer picks when it starts a connection
+ * to this peer (and again whenever it reconnects after losing it). The two
+ * epochs together name one incarnation of the reliable channel; sequence
+ * numbers start at 0 in each. A probe with a new epoch tells the receiver
+ * to start both directions of the channel afresh.
  *
  * DATA, peer -> peer
  *  +-------------------------------+-------------------------------+
@@ -131,10 +133,14 @@ enum proto_type {
  *  +-------------------------------+-------------------------------+
  *  |                   sender's epoch (32)                         |
  *  +-------------------------------+-------------------------------+
+ *  |                   receiver's epoch (32)                       |
+ *  +-------------------------------+-------------------------------+
  *  |                    sequence number (32)                       |
  *  +---------------+---------------+---------------+---------------+
  *  |     flags     |       text length (16)        |  text ...     |
  *  +---------------+---------------+---------------+---------------+
+ * A DATA or ACK whose two epochs are not the current pair is a leftover of
+ * an earlier connection and is dropped.
  * flags: PROTO_DATA_END on the last fragment of a line, PROTO_DATA_ACTION
  * for a /me line. A line of up to 4096 bytes travels as up to 4 fragments
  * with consecutive sequence numbers.
@@ -143,7 +149,9 @@ enum proto_type {
  *  +-------------------------------+-------------------------------+
  *  |                      nonce (8 bytes)                          |
  *  +-------------------------------+-------------------------------+
- *  |     epoch acknowledged (32): the DATA sender's epoch          |
+ *  |                   sender's epoch (32)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |                   receiver's epoch (32)                       |
  *  +-------------------------------+-------------------------------+
  *  |        next expected sequence number (cumulative, 32)         |
  *  +-------------------------------+-------------------------------+
@@ -220,7 +228,8 @@ struct proto_msg {
 	uint8_t code, request, detail;          /* ERROR */
 
 	uint8_t nonce[PROTO_NONCE_LEN];         /* every peer-to-peer message */
-	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK */
+	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK: the sender's */
+	uint32_t peer_epoch;                    /* DATA, ACK: the receiver's, as the sender knows it */
 	uint32_t seq;                           /* DATA */
 	uint8_t flags;                          /* DATA */
 	uint16_t text_len;                      /* DATA */
