@@ -300,6 +300,9 @@ static void connect_via(struct client *c, struct peer *p, const struct proto_add
 	p->last_heard_ms = now;
 	say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(addr, a),
 	    path_name(p->path_kind));
+	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
+	if (c->current[0] == '\0')
+		snprintf(c->current, sizeof(c->current), "%s", p->name);
 	/* A first PING at once gives /peers a round-trip time. */
 	peer_msg(p, PROTO_PING, &m);
 	m.stamp = (uint32_t)now;
