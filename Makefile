@@ -34,7 +34,7 @@ CLIENT_OBJS = $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
 	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client
 
-.PHONY: all check test unit integration deps demo install uninstall clean
+.PHONY: all check test unit integration tty deps demo install uninstall clean
 
 all: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 ifeq ($(BUILD),build)
@@ -68,7 +68,7 @@ $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(BUILD)/server.nomain.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o
-$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(BUILD)/client.nomain.o $(CLIENT_OBJS)
+$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(BUILD)/client.nomain.o $(CLIENT_OBJS) $(BUILD)/server.nomain.o $(BUILD)/table.o $(BUILD)/siphash.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -77,14 +77,18 @@ check: deps
 	$(MAKE) test
 	$(MAKE) test SAN=1
 
-# make test: this build's unit tests, then the integration tests on loopback.
-test: unit integration
+# make test: this build's unit tests, then the integration tests on loopback,
+# then the interactive client in a real terminal (tmux).
+test: unit integration tty
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
 
 integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/integration.sh
+
+tty: $(BUILD)/p2pchatd $(BUILD)/p2pchat
+	BIN=$(BUILD) bash tests/tty.sh
 
 deps:
 	@bash tests/deps.sh

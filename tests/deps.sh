@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/deps.sh - installs what `make check` needs when it is missing: a C compiler, make, libcheck, pkg-config.
+# tests/deps.sh - installs what `make check` needs when it is missing: a C compiler, make, libcheck, pkg-config, tmux.
 # On Debian as root it runs apt-get; elsewhere it says what to install and fails.
 set -u
 missing=""
@@ -7,6 +7,7 @@ command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 pkg-config --exists check 2>/dev/null || missing="$missing check"
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

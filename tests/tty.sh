@@ -1,0 +1,436 @@
+#!/usr/bin/env bash
+# tests/tty.sh - drives the interactive p2pchat client in a real terminal (tmux).
+# Usage: BIN=build bash tests/tty.sh   (the Makefile does this)
+# alice runs in a tmux pane, which is a real terminal; bob is a line-mode client that reads
+# commands from a FIFO and writes to a file, so the test decides when he speaks and reads
+# what he receives. The screen is read with `tmux capture-pane`. Everything is on loopback.
+set -u
+BIN=${BIN:-build}
+
+if ! command -v tmux >/dev/null 2>&1; then
+	# CI must run these checks; a developer without tmux is told, not failed.
+	if [ -n "${CI:-}" ]; then
+		echo "FAIL tmux is missing (apt-get install tmux)"
+		echo "tty: 0 passed, 1 failed"
+		exit 1
+	fi
+	echo "tty: skipped (no tmux)"
+	exit 0
+fi
+
+BIN=$(cd "$BIN" && pwd) || exit 1
+WORK=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+
+# A private tmux server, so the test never touches the user's sessions, and a known
+# environment for it: no user config, a plain shell, a UTF-8 locale for the UTF-8 check.
+SOCK=p2pchat-test-$$
+unset TMUX
+export SHELL=/bin/sh
+export LC_ALL=C.UTF-8
+export XDG_STATE_HOME=$WORK/state
+COLS=100
+ROWS=30
+
+SOCK_PATH=
+finish() {
+	tmux -L "$SOCK" kill-server 2>/dev/null
+	[ -n "$SOCK_PATH" ] && rm -f "$SOCK_PATH" # the server leaves its socket file behind
+	exec 3>&-
+	cleanup
+}
+trap finish EXIT
+trap 'exit 1' INT TERM
+
+passed=0
+failed=0
+
+# check NAME CMD...: runs one test function, counts the result.
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok   $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name"
+		failed=$((failed + 1))
+		recover
+	fi
+}
+
+# recover: after a failed check, empties alice's line and skips what bob got so far, so
+# that the next check starts clean and its own result is not the echo of this one.
+recover() {
+	[ -n "${PANE:-}" ] && keys C-e C-u 2>/dev/null
+	BOB_SEEN=$(grep -c '^<alice> ' "$WORK/bob.out")
+}
+
+tm() {
+	tmux -L "$SOCK" -f /dev/null "$@"
+}
+
+# ---------------------------------------------------------------- the screen
+
+# snap: reads the pane PANE at one instant. Sets CUR_X, CUR_Y (the cursor, from 0), ROW (the
+# text of the cursor's row: the input row) and LAST (the number, from 1, of the last row
+# with anything on it); the rows, without trailing spaces, go to $WORK/screen.
+snap() {
+	tm display-message -p -t "$PANE" '#{cursor_x} #{cursor_y}' \; \
+		capture-pane -p -t "$PANE" >"$WORK/snap" 2>/dev/null
+	read -r CUR_X CUR_Y <"$WORK/snap" || { CUR_X=-1; CUR_Y=-1; } # the pane is gone
+	tail -n +2 "$WORK/snap" >"$WORK/screen"
+	ROW=$(sed -n "$((CUR_Y + 1))p" "$WORK/screen")
+	LAST=$(awk 'length { n = NR } END { print n + 0 }' "$WORK/screen")
+}
+
+show_screen() {
+	echo "  screen (cursor at column $CUR_X, row $CUR_Y):" >&2
+	sed 's/^/    |/' "$WORK/screen" >&2
+}
+
+# poll SECONDS CMD...: snaps the screen and runs CMD until it succeeds, for at most SECONDS.
+poll() {
+	local tries=$(($1 * 20))
+	shift
+	while :; do
+		snap
+		"$@" && return 0
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || break
+		sleep 0.05
+	done
+	echo "  timed out waiting for: $*" >&2
+	show_screen
+	return 1
+}
+
+# Predicates for poll, on the last snap.
+shows_line() { grep -qxF -- "$1" "$WORK/screen"; }
+# input_is TEXT [X]: the input row is exactly TEXT, it is the last row in use, and the
+# cursor is at column X (default: just after TEXT). The screen does not tell a trailing
+# space from an erased cell, so TEXT's trailing spaces are told by the cursor alone.
+input_is() {
+	[ "$ROW" = "$(printf '%s' "$1" | sed 's/ *$//')" ] && [ "$LAST" -eq $((CUR_Y + 1)) ] &&
+		[ "$CUR_X" -eq "${2:-${#1}}" ]
+}
+# exited STATUS: the client is gone with STATUS and the shell recorded the terminal after it.
+exited() { shows_line "EXITED:$1" && [ -s "$WORK/$PANE.done" ]; }
+
+# keys KEY...: tmux key names (Left, BSpace, C-w, ...); type_text TEXT: literal text.
+keys() { tm send-keys -t "$PANE" "$@"; }
+type_text() { tm send-keys -t "$PANE" -l -- "$1"; }
+
+# press KEY... ROW: presses the keys, then waits for the input row to read ROW, the cursor
+# at its end.
+press() {
+	keys "${@:1:$#-1}"
+	poll 2 input_is "${!#}"
+}
+
+# ---------------------------------------------------------------- the clients
+
+# start_alice SESSION: a new tmux session of fixed size whose shell records the terminal
+# settings, runs the interactive client, prints its status and records the settings again.
+# The session stays (sleep) so its screen can be read after the client left.
+start_alice() {
+	local cmd
+	PANE=$1
+	printf -v cmd 'stty -g >%q; XDG_STATE_HOME=%q %q -s 127.0.0.1:%s alice bob; echo EXITED:$?;
+		stty -g >%q; stty -a >%q; echo done >%q; exec sleep 600' \
+		"$WORK/$PANE.before" "$WORK/state" "$BIN/p2pchat" "$SERVER_PORT" \
+		"$WORK/$PANE.after" "$WORK/$PANE.after-a" "$WORK/$PANE.done"
+	# 3>&-: the tmux server must not hold bob's FIFO open.
+	tm new-session -d -s "$PANE" -x "$COLS" -y "$ROWS" -c "$WORK" "$cmd" 3>&-
+}
+
+# say_bob TEXT: bob sends TEXT (printf format) to alice.
+say_bob() {
+	# shellcheck disable=SC2059
+	printf "/msg alice $1\n" >&3
+}
+
+# bob_got TEXT: bob's next line from alice (the next "<alice> " line not yet seen) is exactly
+# "<alice> TEXT". Waits for that line to come, not for the right one: a wrong one fails at once.
+BOB_SEEN=0
+bob_got() {
+	local tries=100 got
+	while [ "$(grep -c '^<alice> ' "$WORK/bob.out")" -le "$BOB_SEEN" ]; do
+		tries=$((tries - 1))
+		if [ "$tries" -le 0 ]; then
+			echo "  bob received nothing more from alice; want '<alice> $1'" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	BOB_SEEN=$((BOB_SEEN + 1))
+	got=$(grep '^<alice> ' "$WORK/bob.out" | sed -n "${BOB_SEEN}p")
+	[ "$got" = "<alice> $1" ] && return 0
+	echo "  bob received '$got', want '<alice> $1'" >&2
+	return 1
+}
+
+# send_line TEXT: alice types TEXT and Enter; bob receives it, and alice has an empty line.
+send_line() {
+	type_text "$1"
+	keys Enter
+	bob_got "$1" || return 1
+	poll 2 input_is "bob> "
+}
+
+# raw_now: while the client runs, its terminal is raw: no canonical mode, echo or signals.
+raw_now() {
+	local tty flag
+	tty=$(tm display-message -p -t "$PANE" '#{pane_tty}')
+	stty -a -F "$tty" >"$WORK/$PANE.during" || return 1
+	for flag in -icanon -echo -isig; do
+		grep -qE -- "(^| )$flag( |;|\$)" "$WORK/$PANE.during" && continue
+		echo "  while the client runs, the terminal is not $flag:" >&2
+		sed 's/^/    /' "$WORK/$PANE.during" >&2
+		return 1
+	done
+}
+
+# restored: the terminal settings after the client are those from before it, in full.
+restored() {
+	local flag
+
+	if ! cmp -s "$WORK/$PANE.before" "$WORK/$PANE.after"; then
+		echo "  stty -g before: $(cat "$WORK/$PANE.before")" >&2
+		echo "  stty -g after:  $(cat "$WORK/$PANE.after")" >&2
+		return 1
+	fi
+	for flag in icanon echo isig; do
+		grep -qE -- "(^| )$flag( |;|\$)" "$WORK/$PANE.after-a" && continue
+		echo "  after the client, the terminal is not $flag again" >&2
+		return 1
+	done
+}
+
+# ---------------------------------------------------------------- the checks
+
+# 1. alice starts with bob as her peer: the prompt names him and the path is found.
+test_prompt() {
+	poll 5 input_is "bob> " || return 1
+	poll 5 shows_line "* type /help for commands" || return 1
+	poll 5 grep -qE '^\* connected to bob via 127\.0\.0\.1:[0-9]+ \(private\)$' "$WORK/screen" ||
+		return 1
+	poll 2 input_is "bob> "
+}
+
+# 2. A line arrives while alice is typing: it goes above, her half line is drawn again below.
+test_half_line() {
+	type_text "half typed"
+	poll 5 input_is "bob> half typed" || return 1
+	say_bob "interrupting"
+	poll 5 shows_line "<bob> interrupting" || return 1
+	poll 2 input_is "bob> half typed" || return 1
+	if [ "$(grep -c 'half typed' "$WORK/screen")" -ne 1 ]; then
+		echo "  the half line shows more than once" >&2
+		show_screen
+		return 1
+	fi
+	if [ "$(grep -nxF '<bob> interrupting' "$WORK/screen" | cut -d: -f1)" -ne "$CUR_Y" ]; then
+		echo "  '<bob> interrupting' is not on the row just above the input row" >&2
+		show_screen
+		return 1
+	fi
+	type_text " done"
+	keys Enter
+	bob_got "half typed done" || return 1
+	# The sent line stays on screen, and a fresh prompt follows it.
+	poll 2 input_is "bob> " || return 1
+	[ "$(sed -n "${CUR_Y}p" "$WORK/screen")" = "bob> half typed done" ] && return 0
+	echo "  the sent line is not left on the row above the prompt" >&2
+	show_screen
+	return 1
+}
+
+# 3a. Cursor movement and Backspace fix a typo.
+test_edit_move() {
+	type_text "helo wrldx"
+	keys BSpace Left Left Left
+	type_text "o"
+	poll 2 input_is "bob> helo world" 12 || return 1
+	keys Home
+	poll 2 input_is "bob> helo world" 5 || return 1
+	keys Right Right Right
+	type_text "l"
+	keys End
+	type_text "!"
+	poll 2 input_is "bob> hello world!" || return 1
+	keys Enter
+	bob_got "hello world!"
+}
+
+# 3b. Ctrl-W deletes the word before the cursor.
+test_edit_word() {
+	type_text "one two three"
+	press C-w "bob> one two " || return 1
+	type_text "four"
+	keys Enter
+	bob_got "one two four"
+}
+
+# 3c. Ctrl-U clears the line.
+test_edit_clear() {
+	type_text "garbage here"
+	press C-u "bob> " || return 1
+	type_text "clean"
+	keys Enter
+	bob_got "clean"
+}
+
+# 3d. Delete and Ctrl-K; Ctrl-A, Ctrl-E.
+test_edit_delete() {
+	type_text "Xtidy junk"
+	keys C-a DC
+	poll 2 input_is "bob> tidy junk" 5 || return 1
+	press C-e Left Left Left Left Left C-k "bob> tidy" || return 1
+	keys Enter
+	bob_got "tidy"
+}
+
+# 3e. A character of two bytes is one step for the cursor.
+test_edit_utf8() {
+	type_text "café au lai"
+	keys Home Right Right Right Right
+	type_text "!"
+	keys End
+	type_text "t"
+	poll 2 input_is "bob> café! au lait" || return 1
+	keys Enter
+	bob_got "café! au lait"
+}
+
+# 3f. A line wider than the terminal scrolls sideways on its one row, and is sent whole.
+test_edit_long() {
+	local long
+	long=$(printf 'w%03d ' $(seq 1 30))
+	long=${long% } # 149 characters, in a window of 100 columns
+	type_text "$long"
+	poll 2 long_row_ends "w030" || return 1
+	keys Home
+	poll 2 long_row_starts "bob> w001 w002 " || return 1
+	keys Enter
+	bob_got "$long"
+}
+
+# long_row_ends TEXT: the input row ends with TEXT, the cursor just after it, fits in the
+# window, and the row above is still the line sent before (the long line did not wrap).
+long_row_ends() {
+	[ "${ROW%"$1"}" != "$ROW" ] && [ "${ROW#bob> }" != "$ROW" ] && [ "${#ROW}" -lt "$COLS" ] &&
+		[ "$CUR_X" -eq "${#ROW}" ] && [ "$LAST" -eq $((CUR_Y + 1)) ] &&
+		[ "$(sed -n "${CUR_Y}p" "$WORK/screen")" = "bob> café! au lait" ]
+}
+
+# long_row_starts TEXT: the input row starts with TEXT, the cursor after the prompt.
+long_row_starts() {
+	[ "${ROW#"$1"}" != "$ROW" ] && [ "${#ROW}" -lt "$COLS" ] && [ "$CUR_X" -eq 5 ] &&
+		[ "$LAST" -eq $((CUR_Y + 1)) ]
+}
+
+# 4. Escape sequences from the network neither clear the screen nor change its colours.
+test_escapes() {
+	say_bob '\033[2J\033[31mred'
+	poll 5 shows_line "<bob> ^[[2J^[[31mred" || return 1
+	poll 2 input_is "bob> " || return 1
+	if [ "$(head -n 1 "$WORK/screen")" != "* type /help for commands" ] ||
+	   ! shows_line "<bob> interrupting"; then
+		echo "  earlier lines are gone: the screen was cleared" >&2
+		show_screen
+		return 1
+	fi
+	# capture-pane -e writes the colours and attributes of the cells as escape sequences.
+	if tm capture-pane -p -e -t "$PANE" | grep -q $'\033'; then
+		echo "  the screen has colours or attributes:" >&2
+		tm capture-pane -p -e -t "$PANE" | cat -v | sed 's/^/    |/' >&2
+		return 1
+	fi
+}
+
+# 5. Up and Down browse the lines sent before; Enter sends the one shown.
+test_history() {
+	send_line "older line" || return 1
+	send_line "newer line" || return 1
+	press Up "bob> newer line" || return 1
+	press Up "bob> older line" || return 1
+	press Up Down "bob> older line" || return 1
+	press Down "bob> newer line" || return 1
+	press Down "bob> " || return 1
+	press Up Up "bob> older line" || return 1
+	keys Enter
+	bob_got "older line"
+}
+
+# leaves TEXT KEY: alice's terminal is raw; TEXT is typed (may be empty), then KEY pressed.
+# alice must then leave with status 0 and give the terminal back as it was.
+leaves() {
+	raw_now || return 1
+	[ -z "$1" ] || type_text "$1"
+	poll 2 input_is "bob> $1" || return 1
+	keys "$2"
+	poll 5 exited 0 || return 1
+	restored
+}
+
+# 6. Ctrl-D on an empty line leaves with status 0 and gives the terminal back as it was.
+test_ctrl_d() {
+	leaves "" C-d
+}
+
+# 7. Ctrl-C leaves too, even with a half-typed line, and restores the terminal.
+test_ctrl_c() {
+	start_alice run2 || return 1
+	poll 5 input_is "bob> " || return 1
+	leaves "never sent" C-c
+}
+
+# 8. /quit leaves, with status 0, and restores the terminal.
+test_quit() {
+	start_alice run3 || return 1
+	poll 5 input_is "bob> " || return 1
+	leaves "/quit" Enter
+}
+
+# 9. A new alice (same name, new process) reaches bob, and the line typed before Ctrl-C
+# was never sent: bob's next line from alice is the new one.
+test_comes_back() {
+	start_alice run4 || return 1
+	poll 5 grep -qE '^\* connected to bob via ' "$WORK/screen" || return 1
+	send_line "back again"
+}
+
+if ! start_server "$WORK/server.err"; then
+	echo "FAIL the server did not start"
+	cat "$WORK/server.err"
+	exit 1
+fi
+
+# bob: line mode, commands from a FIFO that fd 3 holds open, output to a file.
+mkfifo "$WORK/bob.in"
+"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay bob <"$WORK/bob.in" >"$WORK/bob.out" \
+	2>"$WORK/bob.err" &
+PIDS="$PIDS $!"
+exec 3>"$WORK/bob.in"
+wait_for "$WORK/bob.out" "registered as bob" 5 || { echo "FAIL bob did not register"; exit 1; }
+
+start_alice run1 || { echo "FAIL tmux did not start"; exit 1; }
+SOCK_PATH=$(tm display-message -p '#{socket_path}')
+check "the prompt names the peer; the path is shown" test_prompt
+check "a half-typed line survives an incoming one" test_half_line
+check "editing: Left, Right, Home, End, Backspace" test_edit_move
+check "editing: Ctrl-W deletes a word" test_edit_word
+check "editing: Ctrl-U clears the line" test_edit_clear
+check "editing: Delete, Ctrl-A, Ctrl-E, Ctrl-K" test_edit_delete
+check "editing: a UTF-8 character is one cursor step" test_edit_utf8
+check "editing: a long line scrolls sideways" test_edit_long
+check "escape sequences from a peer are shown, not obeyed" test_escapes
+check "history: Up and Down recall sent lines" test_history
+check "Ctrl-D leaves with status 0 and restores the terminal" test_ctrl_d
+check "Ctrl-C leaves and restores the terminal" test_ctrl_c
+check "/quit leaves and restores the terminal" test_quit
+check "alice comes back; the line cut by Ctrl-C was not sent" test_comes_back
+
+echo "tty: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
