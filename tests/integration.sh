@@ -4,8 +4,9 @@
 # Every server binds 127.0.0.1 on a port the kernel picks; nothing leaves this machine.
 set -u
 BIN=${BIN:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d)
-. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/lib.sh"
 trap cleanup EXIT INT TERM
 
 export XDG_STATE_HOME=$WORK/state
@@ -71,6 +72,19 @@ test_usage_errors() {
 	grep -q '^usage: p2pchatd' "$WORK/usage.err" || { echo "  no usage line" >&2; return 1; }
 	"$BIN/p2pchatd" -t 0 >/dev/null 2>&1; rc=$?
 	[ "$rc" -eq 2 ] || { echo "  p2pchatd -t 0: status $rc, want 2" >&2; return 1; }
+}
+
+# The README quotes both programs' --help word for word.
+test_readme_help() {
+	local readme=$TOP/README.md prog
+	for prog in p2pchatd p2pchat; do
+		sed -n "/^\$ $prog --help\$/,/^\(\$ \|\`\`\`\)/p" "$readme" | sed '1d;$d' | sed '/^$/d' >"$WORK/readme.help"
+		"$BIN/$prog" --help >"$WORK/real.help"
+		if ! diff -u "$WORK/readme.help" "$WORK/real.help" >&2; then
+			echo "  README.md's '$prog --help' differs from the program's" >&2
+			return 1
+		fi
+	done
 }
 
 # Two clients exchange 200 messages: all arrive, complete, in order, once.
@@ -214,6 +228,7 @@ wait_for_count() {
 start_server "$WORK/server.err" || { echo "FAIL the server did not start"; cat "$WORK/server.err"; exit 1; }
 
 check "usage errors exit 2" test_usage_errors
+check "the README quotes --help exactly" test_readme_help
 check "200 messages arrive in order" test_200_messages
 check "a 4096-byte line arrives whole" test_long_line
 check "escape sequences are defused" test_sanitized
