@@ -9,13 +9,22 @@ enum log_level {
 	LOG_DEBUG = 3, /* every datagram: for -v, never by default */
 };
 
-/* Sets the program name that starts every line, and the highest level printed. */
+/*
+ * Sets the program name that starts every line, and the highest level
+ * printed. Also looks whether stderr is systemd's journal (JOURNAL_STREAM
+ * names it): then lines start with a syslog priority, "<6>", in place of
+ * the program name, which journald records on its own (sd-daemon(3)).
+ */
 void log_init(const char *program, enum log_level level);
 
 /* Returns 1 when a message of this level would be printed. */
 int log_enabled(enum log_level level);
 
-/* Prints "program: message" and a newline to stderr when level is enabled. */
+/*
+ * Prints "program: message" and a newline to stderr when level is enabled
+ * ("<N>message" to the journal: <3> error, <4> warning, <6> info, <7> debug).
+ * Errors and warnings say so: "program: error: message".
+ */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -29,6 +29,12 @@ enum field {
 	F_ACK,        /* 32 bits: ack */
 	F_SACK,       /* 32 bits: sack */
 	F_STAMP,      /* 32 bits: stamp */
+	F_CURSOR,     /* 32 bits: cursor */
+	F_NEXT,       /* 32 bits: next */
+	F_TOTAL,      /* 32 bits: total */
+	F_NAMES,      /* count 0..32, then count names of 1..32 bytes: nnames, names */
+	F_PATH,       /* 8 bits, an enum proto_path: path */
+	F_LINES,      /* 16-bit length 1..1024, then printable ASCII and newlines: text_len, text */
 };
 
 #define LAYOUT_MAX 7 /* the longest layout (DATA) has 6 fields, plus F_END */
@@ -47,13 +53,18 @@ static const struct layout layouts[] = {
 	{ PROTO_LOOKUP, "LOOKUP", { F_TOKEN, F_NAME, F_TARGET } },
 	{ PROTO_PEER, "PEER", { F_NONCE, F_NAME, F_PUBLIC, F_PRIVATE } },
 	{ PROTO_ERROR, "ERROR", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_STATS, "STATS", { F_END } },
+	{ PROTO_STATS_REPLY, "STATS_REPLY", { F_LINES } },
+	{ PROTO_WHO, "WHO", { F_TOKEN, F_NAME, F_CURSOR } },
+	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
+	{ PROTO_REPORT, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
 	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
 	{ PROTO_ACK, "ACK", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_ACK, F_SACK } },
 	{ PROTO_PING, "PING", { F_NONCE, F_STAMP } },
 	{ PROTO_PONG, "PONG", { F_NONCE, F_STAMP } },
-	{ PROTO_BYE, "BYE", { F_NONCE } },
+	{ PROTO_BYE, "BYE", { F_NONCE, F_EPOCH } },
 };
 
 #define DATA_FLAGS_KNOWN (PROTO_DATA_END | PROTO_DATA_ACTION)
@@ -83,6 +94,18 @@ static int name_byte_ok(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 	       c == '.' || c == '_' || c == '-';
+}
+
+/* A byte STATS_REPLY text may hold: printable ASCII or a newline, nothing a terminal obeys. */
+static int lines_byte_ok(uint8_t c)
+{
+	return (c >= 0x20 && c <= 0x7e) || c == '\n';
+}
+
+/* Returns 1 when the byte is an enum proto_path. */
+static int path_ok(uint8_t path)
+{
+	return path >= PROTO_PATH_PRIVATE && path <= PROTO_PATH_RELAY;
 }
 
 /*
@@ -243,6 +266,38 @@ static void get_text(struct rcur *c, struct proto_msg *out)
 	out->text[n] = '\0';
 }
 
+static void get_names(struct rcur *c, struct proto_msg *out)
+{
+	uint8_t count = get_u8(c);
+	uint8_t i;
+
+	if (c->err != 0)
+		return;
+	if (count > PROTO_WHO_MAX) {
+		rcur_fail(c, PROTO_ECOUNT);
+		return;
+	}
+	out->nnames = count;
+	for (i = 0; i < count; i++)
+		get_name(c, out->names[i], 1);
+}
+
+/* Reads STATS_REPLY text: like get_text, but only printable ASCII and newlines. */
+static void get_lines(struct rcur *c, struct proto_msg *out)
+{
+	size_t i;
+
+	get_text(c, out);
+	if (c->err != 0)
+		return;
+	for (i = 0; i < out->text_len; i++) {
+		if (!lines_byte_ok((uint8_t)out->text[i])) {
+			rcur_fail(c, PROTO_ETEXT);
+			return;
+		}
+	}
+}
+
 static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 {
 	switch (f) {
@@ -306,6 +361,26 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 		break;
 	case F_STAMP:
 		out->stamp = get_u32(c);
+		break;
+	case F_CURSOR:
+		out->cursor = get_u32(c);
+		break;
+	case F_NEXT:
+		out->next = get_u32(c);
+		break;
+	case F_TOTAL:
+		out->total = get_u32(c);
+		break;
+	case F_NAMES:
+		get_names(c, out);
+		break;
+	case F_PATH:
+		out->path = get_u8(c);
+		if (c->err == 0 && !path_ok(out->path))
+			rcur_fail(c, PROTO_EVALUE);
+		break;
+	case F_LINES:
+		get_lines(c, out);
 		break;
 	}
 }
@@ -444,6 +519,30 @@ static void put_text(struct wcur *w, const struct proto_msg *m)
 	put_bytes(w, m->text, m->text_len);
 }
 
+static void put_names(struct wcur *w, const struct proto_msg *m)
+{
+	uint8_t i;
+
+	if (m->nnames > PROTO_WHO_MAX) {
+		w->invalid = 1;
+		return;
+	}
+	put_u8(w, m->nnames);
+	for (i = 0; i < m->nnames; i++)
+		put_name(w, m->names[i], 1);
+}
+
+static void put_lines(struct wcur *w, const struct proto_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->text_len && i < PROTO_FRAG_MAX; i++) {
+		if (!lines_byte_ok((uint8_t)m->text[i]))
+			w->invalid = 1;
+	}
+	put_text(w, m);
+}
+
 static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 {
 	switch (f) {
@@ -508,6 +607,26 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	case F_STAMP:
 		put_u32(w, m->stamp);
 		break;
+	case F_CURSOR:
+		put_u32(w, m->cursor);
+		break;
+	case F_NEXT:
+		put_u32(w, m->next);
+		break;
+	case F_TOTAL:
+		put_u32(w, m->total);
+		break;
+	case F_NAMES:
+		put_names(w, m);
+		break;
+	case F_PATH:
+		if (!path_ok(m->path))
+			w->invalid = 1;
+		put_u8(w, m->path);
+		break;
+	case F_LINES:
+		put_lines(w, m);
+		break;
 	}
 }
 
@@ -570,6 +689,8 @@ const char *proto_strerror(int result)
 		"trailing bytes after the message",
 		"buffer too small",
 		"invalid message",
+		"text with a byte that is not printable",
+		"a field value out of range",
 	};
 	/* A result added to protocol.h without its text here fails to compile. */
 	_Static_assert(sizeof(text) / sizeof(text[0]) == PROTO_NRESULTS, "one text per result");
@@ -599,6 +720,8 @@ const char *proto_error_text(int code)
 		return "peer is not online";
 	case PROTO_E_UNKNOWN:
 		return "name is not registered";
+	case PROTO_E_WHO_OFF:
+		return "the server does not list names";
 	}
 	return "unknown error";
 }

@@ -45,6 +45,7 @@
 #define PROTO_MAX_PRIVATE 4     /* private endpoints a client may report */
 #define PROTO_FRAG_MAX 1024     /* text bytes in one DATA datagram */
 #define PROTO_LINE_MAX 4096     /* text bytes in one chat line: at most 4 DATA fragments */
+#define PROTO_WHO_MAX 32        /* names in one WHO_REPLY: 32 of 33 bytes keep it under 1200 */
 
 /* Message types. 1..15 travel between a client and the server, 16.. between peers. */
 enum proto_type {
@@ -54,6 +55,11 @@ enum proto_type {
 	PROTO_LOOKUP = 4,     /* client -> server: introduce me to this name */
 	PROTO_PEER = 5,       /* server -> both clients: the introduction */
 	PROTO_ERROR = 6,      /* server -> client: a request was refused */
+	PROTO_STATS = 7,      /* operator -> server, from loopback only: send me your counters */
+	PROTO_STATS_REPLY = 8, /* server -> operator: the counters, as "key value" lines */
+	PROTO_WHO = 9,        /* client -> server: list the names online, one page from a cursor */
+	PROTO_WHO_REPLY = 10, /* server -> client: one page of names */
+	PROTO_REPORT = 11,    /* client -> server: I reached a peer, by this kind of path */
 	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
 	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
 	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
@@ -113,6 +119,55 @@ enum proto_type {
  * detail: for PROTO_E_VERSION, the highest version the server speaks; else 0.
  * name: the name the refusal is about (may be empty).
  *
+ * STATS, operator -> server: the header alone, no body.
+ * The server answers only a STATS from a loopback address (127.0.0.0/8,
+ * ::1): its counters are for the operator of the machine it runs on. So
+ * the answer, longer than the question, never goes to another host.
+ *
+ * STATS_REPLY, server -> operator
+ *  +-------------------------------+---------------+-- ... --+
+ *  |      text length (16)         |  text (1..1024 bytes)   |
+ *  +-------------------------------+---------------+-- ... --+
+ * text: lines of "key value\n", only printable ASCII (0x20..0x7e) and
+ * newlines, so it can go to a terminal as it is.
+ *
+ * WHO, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+-------------------------------+
+ *  | name ...      |                cursor (32)                    |
+ *  +---------------+---------------+-------------------------------+
+ * cursor: where the page starts, 0 for the first; then the `next` of the
+ * reply before. The server answers only a registered name with its token,
+ * and only when its operator allows it (else ERROR, PROTO_E_WHO_OFF).
+ *
+ * WHO_REPLY, server -> client
+ *  +-------------------------------+-------------------------------+
+ *  |                     total names (32)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                cursor (32, the request's)                     |
+ *  +-------------------------------+-------------------------------+
+ *  |                next cursor (32; 0 = the last page)            |
+ *  +---------------+---------------+-------------------------------+
+ *  | count (0..32) |  count x name ...
+ *  +---------------+---------------+
+ * The cursor is a position in the server's table, not a count of names:
+ * a page may hold no name at all and still not be the last. The table
+ * changes between pages, so a name that registers or expires meanwhile may
+ * be missed or listed twice; a listing is a glance, not a snapshot.
+ *
+ * REPORT, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  | name ... (the reporter)       | target ... (the peer reached) |
+ *  +---------------+---------------+---------------+---------------+
+ *  |  path kind    |
+ *  +---------------+
+ * path kind: enum proto_path. The server counts these (punches that went
+ * direct, and those that needed a relay) and answers nothing, unless it
+ * does not know the reporter (ERROR, PROTO_E_UNKNOWN: register again).
+ *
  * PROBE and PROBE_ACK, peer -> peer
  *  +-------------------------------+-------------------------------+
  *  |                      nonce (8 bytes)                          |
@@ -169,10 +224,20 @@ enum proto_type {
  *  +-------------------------------+-------------------------------+
  *  |                      nonce (8 bytes)                          |
  *  +-------------------------------+-------------------------------+
+ *  |                   sender's epoch (32)                         |
+ *  +-------------------------------+-------------------------------+
+ * The epoch keeps a late BYE of an earlier connection from ending this one.
  */
 
 #define PROTO_DATA_END 0x01
 #define PROTO_DATA_ACTION 0x02
+
+/* The path a REPORT says a connection took. */
+enum proto_path {
+	PROTO_PATH_PRIVATE = 1, /* to an address the peer reported for itself: one LAN */
+	PROTO_PATH_PUBLIC = 2,  /* to the peer's NAT mapping: a punched hole */
+	PROTO_PATH_RELAY = 3,   /* through a relay: punching failed */
+};
 
 /* Refusal codes carried by ERROR. */
 enum proto_error_code {
@@ -180,7 +245,8 @@ enum proto_error_code {
 	PROTO_E_NAME_TAKEN = 2, /* the name is live and owned by another token */
 	PROTO_E_TABLE_FULL = 3, /* the server holds as many names as it was sized for */
 	PROTO_E_NOT_ONLINE = 4, /* LOOKUP: no live registration for that name */
-	PROTO_E_UNKNOWN = 5,    /* REFRESH or LOOKUP from a name the server does not know: register again */
+	PROTO_E_UNKNOWN = 5,    /* REFRESH, LOOKUP, WHO or REPORT from a name the server does not know: register again */
+	PROTO_E_WHO_OFF = 6,    /* WHO: this server's operator does not let clients list names */
 };
 
 /* Decoder and encoder results: 0 or a length on success, one of these on failure. */
@@ -197,8 +263,10 @@ enum proto_result {
 	PROTO_ETRAILING = -10, /* bytes left over after the last field */
 	PROTO_ENOSPACE = -11, /* encode: the buffer is too small */
 	PROTO_EINVAL = -12,   /* encode: the message itself is not valid */
+	PROTO_ETEXT = -13,    /* STATS_REPLY text with a byte other than printable ASCII or newline */
+	PROTO_EVALUE = -14,   /* a field with a value its type does not have (a REPORT path kind) */
 };
-#define PROTO_NRESULTS 13 /* number of results above, counting 0; sizes per-result counters */
+#define PROTO_NRESULTS 15 /* number of results above, counting 0; sizes per-result counters */
 
 #define PROTO_AF_INET 4
 #define PROTO_AF_INET6 6
@@ -218,22 +286,28 @@ struct proto_msg {
 	uint8_t version;
 	uint8_t type; /* enum proto_type */
 
-	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP */
+	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP, WHO, REPORT */
 	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
-	char target[PROTO_NAME_MAX + 1];        /* LOOKUP */
+	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT */
 	uint16_t ttl_s;                         /* REGISTERED */
 	struct proto_addr public_ep;            /* REGISTERED, PEER */
 	uint8_t nprivate;                       /* REGISTER, PEER */
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	uint8_t code, request, detail;          /* ERROR */
+	uint32_t cursor;                        /* WHO; WHO_REPLY (echoed) */
+	uint32_t next;                          /* WHO_REPLY: the next page's cursor, 0 after the last */
+	uint32_t total;                         /* WHO_REPLY: names the server holds */
+	uint8_t nnames;                         /* WHO_REPLY */
+	char names[PROTO_WHO_MAX][PROTO_NAME_MAX + 1];
+	uint8_t path;                           /* REPORT: enum proto_path */
 
 	uint8_t nonce[PROTO_NONCE_LEN];         /* every peer-to-peer message */
-	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK: the sender's */
+	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK, BYE: the sender's */
 	uint32_t peer_epoch;                    /* DATA, ACK: the receiver's, as the sender knows it */
 	uint32_t seq;                           /* DATA */
 	uint8_t flags;                          /* DATA */
-	uint16_t text_len;                      /* DATA */
-	char text[PROTO_FRAG_MAX + 1];          /* DATA */
+	uint16_t text_len;                      /* DATA, STATS_REPLY */
+	char text[PROTO_FRAG_MAX + 1];          /* DATA, STATS_REPLY */
 	uint32_t ack, sack;                     /* ACK */
 	uint32_t stamp;                         /* PING, PONG */
 };

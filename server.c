@@ -14,6 +14,20 @@
 #include "log.h"
 #include "net.h"
 #include "server.h"
+#include "stun.h"
+
+/*
+ * Formats a client's address for the log into buf and returns it, or
+ * returns "-" when the operator keeps addresses out of the log
+ * (--no-log-addresses): the log then says what happened, not to whom.
+ */
+static const char *server_addr_log(const struct server *s, const struct proto_addr *a,
+				   char buf[NET_ADDRSTRLEN])
+{
+	if (s->cfg.hide_addresses)
+		return "-";
+	return net_addr_str(a, buf);
+}
 
 /* Encodes m into tx for `to`. Returns 1 (one datagram to send), or 0 if m cannot be encoded. */
 static int server_encode(struct server_tx *tx, const struct proto_addr *to,
@@ -90,29 +104,34 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 	char addr[NET_ADDRSTRLEN];
 	int is_new = e == NULL;
 
+	/* Per datagram, so at debug level only: a refused client may ask again and again. */
 	if (e != NULL && !server_owns(e, m)) {
-		log_info("refused %s to %s: %s", m->name, net_addr_str(from, addr),
-			 proto_error_text(PROTO_E_NAME_TAKEN));
+		if (log_enabled(LOG_DEBUG))
+			log_debug("refused %s to %s: %s", m->name, server_addr_log(s, from, addr),
+				  proto_error_text(PROTO_E_NAME_TAKEN));
 		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
 	}
 	if (e == NULL) {
 		e = table_put(&s->names, m->name, now);
 		if (e == NULL) {
-			log_info("refused %s to %s: %s (%" PRIu32 " names held)", m->name,
-				 net_addr_str(from, addr), proto_error_text(PROTO_E_TABLE_FULL),
-				 s->names.count);
+			/* Once when the table fills up, not once per refused datagram. */
+			if (!s->said_full)
+				log_warn("the name table is full (%" PRIu32 " names): refusing new "
+					 "names", s->names.count);
+			s->said_full = 1;
 			return server_refuse(s, tx, from, PROTO_E_TABLE_FULL, m->type, m->name);
 		}
 		memcpy(e->token, m->token, PROTO_TOKEN_LEN);
+		s->said_full = 0;
 	}
 	server_touch(s, e, from, now);
 	e->nprivate = m->nprivate;
 	memcpy(e->private_ep, m->private_ep, sizeof(e->private_ep));
 	s->stats.registrations++;
 	if (is_new)
-		log_info("registered %s at %s", e->name, net_addr_str(from, addr));
+		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
 	else if (log_enabled(LOG_DEBUG))
-		log_debug("re-registered %s at %s", e->name, net_addr_str(from, addr));
+		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
 	return server_registered(s, tx, e);
 }
 
@@ -130,6 +149,22 @@ static int server_on_refresh(struct server *s, const struct proto_msg *m,
 	server_touch(s, e, from, now);
 	s->stats.refreshes++;
 	return server_registered(s, tx, e);
+}
+
+/*
+ * Returns the live entry for the requester of m (name and token), or NULL
+ * after writing the ERROR that tells it to register again into tx.
+ */
+static struct table_entry *server_requester(struct server *s, const struct proto_msg *m,
+					    const struct proto_addr *from, int64_t now,
+					    struct server_tx *tx, int *ntx)
+{
+	struct table_entry *e = table_get(&s->names, m->name, now);
+
+	if (e != NULL && server_owns(e, m))
+		return e;
+	*ntx = server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
+	return NULL;
 }
 
 /*
@@ -195,12 +230,12 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 {
 	struct table_entry *req, *tgt;
 	uint8_t nonce[PROTO_NONCE_LEN];
-	int n;
+	int n = 0;
 
 	s->stats.lookups++;
-	req = table_get(&s->names, m->name, now);
-	if (req == NULL || !server_owns(req, m))
-		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
+	req = server_requester(s, m, from, now, tx, &n);
+	if (req == NULL)
+		return n;
 	server_touch(s, req, from, now);
 
 	/*
@@ -223,8 +258,8 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 		char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
 
 		log_debug("introduced %s at %s and %s at %s", req->name,
-			  net_addr_str(&req->public_ep, a), tgt->name,
-			  net_addr_str(&tgt->public_ep, b));
+			  server_addr_log(s, &req->public_ep, a), tgt->name,
+			  server_addr_log(s, &tgt->public_ep, b));
 	}
 	return n;
 }
@@ -237,7 +272,7 @@ static int server_on_bad_version(struct server *s, const struct proto_msg *m,
 		char addr[NET_ADDRSTRLEN];
 
 		log_debug("version %u from %s: answering with version %u", m->version,
-			  net_addr_str(from, addr), PROTO_VERSION);
+			  server_addr_log(s, from, addr), PROTO_VERSION);
 	}
 	return server_refuse(s, tx, from, PROTO_E_VERSION, m->type, "");
 }
@@ -249,8 +284,84 @@ static void server_drop(struct server *s, enum server_drop why, const char *what
 	if (log_enabled(LOG_DEBUG)) {
 		char addr[NET_ADDRSTRLEN];
 
-		log_debug("dropped %zu bytes from %s: %s", len, net_addr_str(from, addr), what);
+		log_debug("dropped %zu bytes from %s: %s", len, server_addr_log(s, from, addr),
+			  what);
 	}
+}
+
+/*
+ * STATS: the counters, as text, but only to this machine. A loopback source
+ * cannot be forged from outside: the kernel drops such packets arriving on
+ * any other interface (RFC 1122, 3.2.1.3; RFC 4291, 2.5.3).
+ */
+static int server_on_stats(struct server *s, const struct proto_addr *from, size_t len,
+			   struct server_tx *tx)
+{
+	struct proto_msg m;
+
+	if (!net_is_loopback(from)) {
+		server_drop(s, SERVER_DROP_NOT_LOOPBACK, "STATS not from loopback", from, len);
+		return 0;
+	}
+	s->stats.stats_answered++;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS_REPLY;
+	m.text_len = (uint16_t)server_stats_format(s, m.text, sizeof(m.text));
+	return server_encode(tx, from, &m);
+}
+
+/*
+ * WHO: one page of the names online, from m->cursor on. The table keeps
+ * no order, so the page walks its dense array of entries: the cursor is
+ * an entry number. table.c hands out low entry numbers first, so the
+ * names sit near the start and a listing takes few pages. The walk looks
+ * at SERVER_WHO_SCAN entries at most, to bound the work of one datagram.
+ */
+static int server_on_who(struct server *s, const struct proto_msg *m,
+			 const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	const struct table *t = &s->names;
+	struct proto_msg r;
+	uint32_t i, end;
+	int n = 0;
+
+	if (!s->cfg.allow_who)
+		return server_refuse(s, tx, from, PROTO_E_WHO_OFF, m->type, "");
+	if (server_requester(s, m, from, now, tx, &n) == NULL)
+		return n;
+	memset(&r, 0, sizeof(r));
+	r.type = PROTO_WHO_REPLY;
+	r.total = t->count;
+	r.cursor = m->cursor;
+	i = m->cursor < t->capacity ? m->cursor : t->capacity;
+	end = t->capacity - i > SERVER_WHO_SCAN ? i + SERVER_WHO_SCAN : t->capacity;
+	for (; i < end && r.nnames < PROTO_WHO_MAX; i++) {
+		const struct table_entry *e = &t->entries[i];
+
+		/* An unused entry has an empty name (table.c); a dead one waits for the sweep. */
+		if (e->name[0] != '\0' && e->expires_ms > now)
+			memcpy(r.names[r.nnames++], e->name, sizeof(e->name));
+	}
+	r.next = i < t->capacity ? i : 0;
+	s->stats.who_pages++;
+	return server_encode(tx, from, &r);
+}
+
+/* REPORT: a client reached a peer; count how. Nothing is sent back. */
+static int server_on_report(struct server *s, const struct proto_msg *m,
+			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	int n = 0;
+
+	if (server_requester(s, m, from, now, tx, &n) == NULL)
+		return n;
+	if (m->path == PROTO_PATH_RELAY)
+		s->stats.punches_relayed++;
+	else
+		s->stats.punches_direct++;
+	log_debug("%s reached %s %s", m->name, m->target,
+		  m->path == PROTO_PATH_RELAY ? "through a relay" : "directly");
+	return 0;
 }
 
 int server_init(struct server *s, const struct server_config *cfg, const uint8_t seed[32])
@@ -270,6 +381,23 @@ void server_free(struct server *s)
 	memset(s->nonce_key, 0, sizeof(s->nonce_key));
 }
 
+/* A STUN Binding request: answer with the address we see (RFC 8489); anything else, drop. */
+static int server_on_stun(struct server *s, const uint8_t *buf, size_t len,
+			  const struct proto_addr *from, struct server_tx tx[SERVER_MAX_TX])
+{
+	int r = stun_answer(buf, len, from, tx[0].buf, sizeof(tx[0].buf));
+
+	if (r < 0) {
+		s->stats.stun_dropped[-r]++;
+		server_drop(s, SERVER_DROP_STUN, stun_strerror(r), from, len);
+		return 0;
+	}
+	s->stats.stun_answered++;
+	tx[0].to = *from;
+	tx[0].len = (size_t)r;
+	return 1;
+}
+
 int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		  const struct proto_addr *from, int64_t now, struct server_tx tx[SERVER_MAX_TX])
 {
@@ -283,11 +411,13 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		server_drop(s, SERVER_DROP_MALFORMED, "source of no known family", from, len);
 		return 0;
 	}
+	/* STUN shares our port: its first byte is 0..3, ours 0x50 (RFC 7983). */
+	if (stun_is_stun(buf, len))
+		return server_on_stun(s, buf, len, from, tx);
 	r = proto_decode(buf, len, &m);
 	if (r == PROTO_EVERSION)
 		return server_on_bad_version(s, &m, from, tx);
 	if (r < 0) {
-		/* Includes STUN (first byte 0..3, RFC 7983), which is not served yet. */
 		if (-r < PROTO_NRESULTS)
 			s->stats.malformed[-r]++;
 		server_drop(s, SERVER_DROP_MALFORMED, proto_strerror(r), from, len);
@@ -297,7 +427,7 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		char addr[NET_ADDRSTRLEN];
 
 		log_debug("%s from %s (%zu bytes)", proto_type_name(m.type),
-			  net_addr_str(from, addr), len);
+			  server_addr_log(s, from, addr), len);
 	}
 	switch (m.type) {
 	case PROTO_REGISTER:
@@ -306,11 +436,61 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		return server_on_refresh(s, &m, from, now, tx);
 	case PROTO_LOOKUP:
 		return server_on_lookup(s, &m, from, now, tx);
+	case PROTO_STATS:
+		return server_on_stats(s, from, len, tx);
+	case PROTO_WHO:
+		return server_on_who(s, &m, from, now, tx);
+	case PROTO_REPORT:
+		return server_on_report(s, &m, from, now, tx);
 	default:
-		/* REGISTERED, PEER, ERROR and the peer-to-peer types are not for us. */
+		/* The server's own answers (REGISTERED, PEER, ...) and the peer-to-peer types. */
 		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
 		return 0;
 	}
+}
+
+size_t server_stats_format(const struct server *s, char *buf, size_t cap)
+{
+	/* The stable keys, in order. "relayed_bytes" joins them with the relay. */
+	const struct {
+		const char *key;
+		uint64_t value;
+	} rows[] = {
+		{ "names", s->names.count },
+		{ "names_max", s->names.capacity },
+		{ "received", s->stats.received },
+		{ "registrations", s->stats.registrations },
+		{ "refreshes", s->stats.refreshes },
+		{ "lookups", s->stats.lookups },
+		{ "introductions", s->stats.introductions },
+		{ "punches_direct", s->stats.punches_direct },
+		{ "punches_relayed", s->stats.punches_relayed },
+		{ "who_pages", s->stats.who_pages },
+		{ "stats_answered", s->stats.stats_answered },
+		{ "stun_answered", s->stats.stun_answered },
+		{ "refused", s->stats.refused },
+		{ "dropped_malformed", s->stats.dropped[SERVER_DROP_MALFORMED] },
+		{ "dropped_wrong_direction", s->stats.dropped[SERVER_DROP_WRONG_DIRECTION] },
+		{ "dropped_stun", s->stats.dropped[SERVER_DROP_STUN] },
+		{ "dropped_not_loopback", s->stats.dropped[SERVER_DROP_NOT_LOOPBACK] },
+	};
+	/* A drop reason added to server.h without its row here fails to compile. */
+	_Static_assert(SERVER_DROP_NREASONS == 4, "one dropped_ row per enum server_drop");
+	size_t off = 0, i;
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char line[64];
+		int n = snprintf(line, sizeof(line), "%s %" PRIu64 "\n", rows[i].key, rows[i].value);
+
+		if (n < 0 || (size_t)n >= cap - off)
+			break;
+		memcpy(buf + off, line, (size_t)n + 1);
+		off += (size_t)n;
+	}
+	return off;
 }
 
 int64_t server_tick(struct server *s, int64_t now)
@@ -336,24 +516,40 @@ int64_t server_tick(struct server *s, int64_t now)
 #define SERVER_PROGRAM "p2pchatd"
 #define SERVER_PROGRAM_VERSION "0.1.0"
 #define SERVER_USAGE \
-	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [-v] [-h] [-V]\n"
+	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [--allow-who]\n" \
+	"                [--no-log-addresses] [-v] [-h] [-V]\n" \
+	"       p2pchatd --stats [-p PORT] [-b ADDR]\n"
 #define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
+#define SERVER_STATS_WAIT_MS 2000 /* --stats gives up then: a server on loopback answers in microseconds */
 
 struct server_options {
 	uint16_t port;
 	const char *bind; /* NULL: every address, IPv4 and IPv6 */
 	uint32_t ttl_s;
 	uint32_t max_names;
+	int allow_who;
+	int hide_addresses;
+	int stats;        /* --stats: ask the running server, do not be one */
 	int verbose;
 };
 
+/* getopt_long's values for the options that have no short form. */
+enum {
+	SERVER_OPT_ALLOW_WHO = 256,
+	SERVER_OPT_NO_LOG_ADDRESSES,
+	SERVER_OPT_STATS,
+};
+
 /* Set by the signal handler, read by the loop: the only thing the handler does. */
-static volatile sig_atomic_t server_stop;
+static volatile sig_atomic_t server_stop; /* SIGINT, SIGTERM */
+static volatile sig_atomic_t server_dump; /* SIGUSR1: log the counters */
 
 static void server_on_signal(int sig)
 {
-	(void)sig;
-	server_stop = 1;
+	if (sig == SIGUSR1)
+		server_dump = 1;
+	else
+		server_stop = 1;
 }
 
 static void server_help(void)
@@ -365,6 +561,11 @@ static void server_help(void)
 	      "  -t, --ttl TTL_SECONDS       a name lives this long without a refresh\n"
 	      "                              (1..86400, default 60)\n"
 	      "  -n, --max-names MAX_NAMES   the most names held at once (default 100000)\n"
+	      "      --allow-who             let registered clients list the names online\n"
+	      "                              (/who in p2pchat)\n"
+	      "      --no-log-addresses      log \"-\" in place of clients' IP addresses\n"
+	      "      --stats                 print the counters of the p2pchatd running on\n"
+	      "                              this machine (at -p PORT, -b ADDR) and exit\n"
 	      "  -v, --verbose               log every datagram (debug level)\n"
 	      "  -h, --help                  print this help and exit\n"
 	      "  -V, --version               print the version and exit\n",
@@ -434,6 +635,9 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "ttl", required_argument, NULL, 't' },
 		{ "max-names", required_argument, NULL, 'n' },
+		{ "allow-who", no_argument, NULL, SERVER_OPT_ALLOW_WHO },
+		{ "no-log-addresses", no_argument, NULL, SERVER_OPT_NO_LOG_ADDRESSES },
+		{ "stats", no_argument, NULL, SERVER_OPT_STATS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -447,6 +651,9 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 	o->bind = NULL;
 	o->ttl_s = SERVER_DEFAULT_TTL_S;
 	o->max_names = SERVER_DEFAULT_MAX_NAMES;
+	o->allow_who = 0;
+	o->hide_addresses = 0;
+	o->stats = 0;
 	o->verbose = 0;
 
 	opterr = 0; /* we word the errors ourselves; the leading ':' reports a missing value */
@@ -472,6 +679,15 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 							  1UL << 30);
 			o->max_names = (uint32_t)v;
 			break;
+		case SERVER_OPT_ALLOW_WHO:
+			o->allow_who = 1;
+			break;
+		case SERVER_OPT_NO_LOG_ADDRESSES:
+			o->hide_addresses = 1;
+			break;
+		case SERVER_OPT_STATS:
+			o->stats = 1;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -492,6 +708,85 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 	if (optind < argc)
 		return server_usage_error("unexpected argument: %s", argv[optind]);
 	return 0;
+}
+
+/*
+ * p2pchatd --stats: sends STATS to the server on this machine (127.0.0.1
+ * and ::1 on -p's port, or -b's address) and prints the first answer on
+ * stdout. Returns the exit status: 0, or 1 when none came in time.
+ */
+static int server_query_stats(const struct server_options *o)
+{
+	uint8_t req[PROTO_HEADER_LEN], buf[PROTO_MAX_DATAGRAM + 1];
+	struct proto_addr to[2];
+	struct proto_msg m;
+	struct pollfd pfd;
+	int64_t deadline;
+	int fd, nto = 0, sent = 0, n, i;
+
+	if (o->bind != NULL) {
+		if (net_parse_ip(o->bind, o->port, &to[nto++]) < 0)
+			return server_usage_error("not an IP address: %s", o->bind);
+	} else {
+		net_parse_ip("127.0.0.1", o->port, &to[nto++]);
+		net_parse_ip("::1", o->port, &to[nto++]);
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+	n = proto_encode(&m, req, sizeof(req));
+	fd = net_udp_socket(NULL, 0, 1);
+	if (fd < 0 || n < 0) {
+		log_error("cannot open a UDP socket: %s", strerror(errno));
+		return 1;
+	}
+	/* Both loopbacks at once: the server may listen on either. A machine without IPv6 refuses ::1. */
+	for (i = 0; i < nto; i++)
+		sent += net_send(fd, &to[i], req, (size_t)n) == n;
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	deadline = net_now_ms() + SERVER_STATS_WAIT_MS;
+	while (sent > 0 && net_now_ms() < deadline) {
+		struct proto_addr from;
+		ssize_t len;
+
+		if (poll(&pfd, 1, (int)(deadline - net_now_ms())) <= 0)
+			continue;
+		len = net_recv(fd, buf, sizeof(buf), &from);
+		if (len < 0 || proto_decode(buf, (size_t)len, &m) < 0 ||
+		    m.type != PROTO_STATS_REPLY)
+			continue;
+		for (i = 0; i < nto; i++) {
+			if (proto_addr_equal(&from, &to[i])) {
+				/* The decoder let through printable ASCII and newlines only. */
+				fwrite(m.text, 1, m.text_len, stdout);
+				if (m.text[m.text_len - 1] != '\n')
+					putchar('\n');
+				close(fd);
+				return 0;
+			}
+		}
+	}
+	close(fd);
+	log_error("no answer from a p2pchatd on UDP port %u of this machine", (unsigned)o->port);
+	return 1;
+}
+
+/* Logs the counters as one line, "WHAT: names 3, names_max 100000, ...": one event, one line. */
+static void server_log_stats(const struct server *s, const char *what)
+{
+	char text[PROTO_FRAG_MAX + 1], line[2 * sizeof(text)];
+	size_t n = server_stats_format(s, text, sizeof(text)), off = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (text[i] != '\n') {
+			line[off++] = text[i];
+		} else if (i + 1 < n) {
+			line[off++] = ',';
+			line[off++] = ' ';
+		}
+	}
+	line[off] = '\0';
+	log_info("%s: %s", what, line);
 }
 
 /* Errors from recvfrom that mean this program is wrong, not the network: give up on them. */
@@ -515,12 +810,18 @@ static int server_run(struct server *s, int fd)
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	while (!server_stop) {
-		int64_t now = net_now_ms();
-		int64_t wait_ms = server_tick(s, now) - now;
+		int64_t now;
+		int64_t wait_ms;
 		struct proto_addr from;
 		ssize_t len;
 		int i, ntx;
 
+		if (server_dump) {
+			server_dump = 0;
+			server_log_stats(s, "counters");
+		}
+		now = net_now_ms();
+		wait_ms = server_tick(s, now) - now;
 		if (wait_ms < 0)
 			wait_ms = 0;
 		if (wait_ms > INT_MAX)
@@ -549,24 +850,12 @@ static int server_run(struct server *s, int fd)
 			    log_enabled(LOG_DEBUG)) {
 				char addr[NET_ADDRSTRLEN];
 
-				log_debug("send to %s: %s", net_addr_str(&tx[i].to, addr),
+				log_debug("send to %s: %s", server_addr_log(s, &tx[i].to, addr),
 					  strerror(errno));
 			}
 		}
 	}
 	return 0;
-}
-
-static void server_log_counters(const struct server *s)
-{
-	const struct server_stats *st = &s->stats;
-
-	log_info("stopping: received %" PRIu64 ", registrations %" PRIu64 ", refreshes %" PRIu64
-		 ", lookups %" PRIu64 ", introductions %" PRIu64 ", refused %" PRIu64
-		 ", malformed %" PRIu64 ", wrong direction %" PRIu64 ", names %" PRIu32,
-		 st->received, st->registrations, st->refreshes, st->lookups, st->introductions,
-		 st->refused, st->dropped[SERVER_DROP_MALFORMED],
-		 st->dropped[SERVER_DROP_WRONG_DIRECTION], s->names.count);
 }
 
 int main(int argc, char **argv)
@@ -584,6 +873,8 @@ int main(int argc, char **argv)
 	r = server_parse_options(argc, argv, &o);
 	if (r != 0)
 		return r == 1 ? 0 : r;
+	if (o.stats)
+		return server_query_stats(&o);
 	if (o.verbose)
 		log_init(SERVER_PROGRAM, LOG_DEBUG);
 	if (o.bind != NULL && net_parse_ip(o.bind, o.port, &bind_addr) < 0)
@@ -593,8 +884,11 @@ int main(int argc, char **argv)
 		log_error("cannot read random bytes: %s", strerror(errno));
 		return 1;
 	}
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.ttl_s = o.ttl_s;
 	cfg.max_names = o.max_names;
+	cfg.allow_who = o.allow_who;
+	cfg.hide_addresses = o.hide_addresses;
 	if (server_init(&s, &cfg, seed) < 0) {
 		log_error("cannot allocate a table for %" PRIu32 " names", cfg.max_names);
 		return 1;
@@ -617,11 +911,12 @@ int main(int argc, char **argv)
 	sa.sa_flags = 0;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	/* Tests and scripts read the port from this line (with -p 0, the one the kernel chose). */
 	log_info("listening on %s", net_addr_str(&local, addr));
 	r = server_run(&s, fd);
-	server_log_counters(&s);
+	server_log_stats(&s, "stopping; counters");
 	close(fd);
 	server_free(&s);
 	return r;

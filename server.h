@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "protocol.h"
+#include "stun.h"
 #include "table.h"
 
 #define SERVER_DEFAULT_PORT 7777
@@ -14,11 +15,14 @@
 #define SERVER_EXPIRE_BUDGET 1024      /* entries table_expire looks at per tick: bounds the work of one turn */
 #define SERVER_TICK_MS 1000            /* how often the expiry sweep runs */
 #define SERVER_MAX_TX 2                /* datagrams one request can cause: a LOOKUP answers both peers */
+#define SERVER_WHO_SCAN 8192           /* table entries one WHO looks at: bounds the work of one request */
 
 /* Why datagrams were dropped, for the counters. */
 enum server_drop {
 	SERVER_DROP_MALFORMED, /* proto_decode failed (other than version) */
 	SERVER_DROP_WRONG_DIRECTION, /* a server->client or peer->peer type sent to the server */
+	SERVER_DROP_STUN,      /* STUN the RFC says not to answer (see stun_dropped) */
+	SERVER_DROP_NOT_LOOPBACK, /* STATS from an address other than loopback */
 	SERVER_DROP_NREASONS,
 };
 
@@ -29,14 +33,23 @@ struct server_stats {
 	uint64_t refreshes;        /* REFRESH accepted */
 	uint64_t lookups;          /* LOOKUP handled */
 	uint64_t introductions;    /* LOOKUP that found its target: one PEER each way */
+	uint64_t punches_direct;   /* REPORT of a private or public path */
+	uint64_t punches_relayed;  /* REPORT of a relayed path */
+	uint64_t who_pages;        /* WHO_REPLY pages sent */
+	uint64_t stats_answered;   /* STATS_REPLY sent */
 	uint64_t refused;          /* ERROR answers sent */
 	uint64_t dropped[SERVER_DROP_NREASONS];
 	uint64_t malformed[PROTO_NRESULTS]; /* by -proto_result */
+	uint64_t stun_answered;    /* STUN Binding requests answered */
+	uint64_t stun_dropped[STUN_NRESULTS]; /* by -stun_result */
 };
 
+/* Zero is the default of every field but the first two. */
 struct server_config {
 	uint32_t ttl_s;
 	uint32_t max_names;
+	int allow_who;      /* answer WHO (--allow-who); else refuse it with PROTO_E_WHO_OFF */
+	int hide_addresses; /* write "-" for clients' addresses in the log (--no-log-addresses) */
 };
 
 struct server {
@@ -44,6 +57,7 @@ struct server {
 	struct table names;
 	uint8_t nonce_key[SIPHASH_KEY_LEN]; /* random at start: nonces cannot be guessed */
 	int64_t next_sweep_ms;
+	int said_full;                      /* "the name table is full" logged, until a name registers */
 	struct server_stats stats;
 };
 
@@ -78,5 +92,14 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
  * the time of the next deadline, in monotonic ms.
  */
 int64_t server_tick(struct server *s, int64_t now);
+
+/*
+ * Writes the counters into buf[0..cap) as lines of "key value\n", in a
+ * fixed order, with keys that do not change (scripts read them; the README
+ * lists them). Lines that do not fit are left off whole; buf is always
+ * NUL-terminated. Every line fits in PROTO_FRAG_MAX bytes, so STATS_REPLY
+ * carries them all. Returns strlen(buf).
+ */
+size_t server_stats_format(const struct server *s, char *buf, size_t cap);
 
 #endif

@@ -10,7 +10,8 @@
 /* Every message type, so loop tests can visit each one. */
 static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
-	PROTO_ERROR, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
+	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
+	PROTO_REPORT, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
 	PROTO_PING, PROTO_PONG, PROTO_BYE,
 };
 #define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
@@ -27,13 +28,18 @@ static const int max_len[] = {
 	4 + 8 + 33 + 33,                /* LOOKUP: token, name, target */
 	4 + 8 + 33 + 19 + 1 + 4 * 19,   /* PEER: nonce, name, public, count, 4 endpoints */
 	4 + 3 + 33,                     /* ERROR: code, request, detail, name */
+	4,                              /* STATS: the header alone */
+	4 + 2 + 1024,                   /* STATS_REPLY: length, text */
+	4 + 8 + 33 + 4,                 /* WHO: token, name, cursor */
+	4 + 4 + 4 + 4 + 1 + 32 * 33,    /* WHO_REPLY: total, cursor, next, count, 32 names */
+	4 + 8 + 33 + 33 + 1,            /* REPORT: token, name, target, path */
 	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
 	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
 	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
 	4 + 8 + 8 + 4 + 4,              /* ACK: nonce, 2 epochs, ack, sack */
 	4 + 8 + 4,                      /* PING: nonce, stamp */
 	4 + 8 + 4,                      /* PONG: the same */
-	4 + 8,                          /* BYE: nonce */
+	4 + 8 + 4,                      /* BYE: nonce, epoch */
 };
 
 _Static_assert(sizeof(max_len) / sizeof(max_len[0]) == NTYPES, "one length per type");
@@ -136,6 +142,36 @@ static void fill(struct proto_msg *m, int type, int big)
 		if (!big)
 			m->name[0] = '\0'; /* ERROR alone may name nobody */
 		break;
+	case PROTO_STATS:
+	case PROTO_STATS_REPLY:
+		msg_init(m, type); /* no token, nonce or name */
+		if (type == PROTO_STATS)
+			break;
+		/* Every printable byte and newlines; the smallest is one byte. */
+		m->text_len = big ? PROTO_FRAG_MAX : 1;
+		for (i = 0; i < m->text_len; i++)
+			m->text[i] = i % 40 == 39 ? '\n' : (char)(0x20 + (i * 7) % 95);
+		break;
+	case PROTO_WHO:
+		memset(m->nonce, 0, sizeof(m->nonce));
+		m->cursor = big ? 0xffffffffu : 0;
+		break;
+	case PROTO_WHO_REPLY:
+		msg_init(m, type);
+		m->total = big ? 0xfffffffeu : 0;
+		m->cursor = big ? 0xfffffffdu : 0;
+		m->next = big ? 0xfffffffcu : 0;
+		m->nnames = big ? PROTO_WHO_MAX : 0;
+		for (i = 0; i < m->nnames; i++) {
+			memset(m->names[i], 'a' + i % 26, PROTO_NAME_MAX);
+			m->names[i][0] = (char)('0' + i % 10);
+		}
+		break;
+	case PROTO_REPORT:
+		memset(m->nonce, 0, sizeof(m->nonce));
+		memset(m->target, big ? 'R' : 'r', big ? PROTO_NAME_MAX : 1);
+		m->path = big ? PROTO_PATH_RELAY : PROTO_PATH_PRIVATE;
+		break;
 	default: /* the peer-to-peer messages: no token, no name but PROBE's */
 		memset(m->token, 0, sizeof(m->token));
 		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
@@ -187,6 +223,12 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 	ck_assert_uint_eq(want->code, got->code);
 	ck_assert_uint_eq(want->request, got->request);
 	ck_assert_uint_eq(want->detail, got->detail);
+	ck_assert_uint_eq(want->cursor, got->cursor);
+	ck_assert_uint_eq(want->next, got->next);
+	ck_assert_uint_eq(want->total, got->total);
+	ck_assert_uint_eq(want->nnames, got->nnames);
+	ck_assert_mem_eq(want->names, got->names, sizeof(want->names));
+	ck_assert_uint_eq(want->path, got->path);
 	ck_assert_mem_eq(want->nonce, got->nonce, PROTO_NONCE_LEN);
 	ck_assert_uint_eq(want->epoch, got->epoch);
 	ck_assert_uint_eq(want->peer_epoch, got->peer_epoch);
@@ -373,6 +415,102 @@ START_TEST(test_vector_registered)
 }
 END_TEST
 
+static const uint8_t stats_vec[] = {
+	0x50, 0x01, 0x07, 0x00, /* magic, version 1, STATS, reserved: no body */
+};
+
+START_TEST(test_vector_stats)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_STATS);
+	check_vector(stats_vec, sizeof(stats_vec), &m);
+}
+END_TEST
+
+static const uint8_t stats_reply_vec[] = {
+	0x50, 0x01, 0x08, 0x00,                         /* magic, version 1, STATS_REPLY, reserved */
+	0x00, 0x11,                                     /* text length 17 */
+	'n', 'a', 'm', 'e', 's', ' ', '3', '\n',        /* "names 3\n" */
+	'l', 'o', 'o', 'k', 'u', 'p', 's', ' ', '9',    /* "lookups 9": the last newline may go */
+};
+
+START_TEST(test_vector_stats_reply)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_STATS_REPLY);
+	m.text_len = 17;
+	memcpy(m.text, "names 3\nlookups 9", 17);
+	check_vector(stats_reply_vec, sizeof(stats_reply_vec), &m);
+}
+END_TEST
+
+static const uint8_t who_vec[] = {
+	0x50, 0x01, 0x09, 0x00,                         /* magic, version 1, WHO, reserved */
+	0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* token */
+	0x03, 'b', 'o', 'b',                            /* name "bob" */
+	0x00, 0x01, 0x00, 0x02,                         /* cursor 65538 */
+};
+
+START_TEST(test_vector_who)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_WHO);
+	memcpy(m.token, "\x11\x12\x13\x14\x15\x16\x17\x18", 8);
+	strcpy(m.name, "bob");
+	m.cursor = 65538;
+	check_vector(who_vec, sizeof(who_vec), &m);
+}
+END_TEST
+
+static const uint8_t who_reply_vec[] = {
+	0x50, 0x01, 0x0a, 0x00,                         /* magic, version 1, WHO_REPLY, reserved */
+	0x00, 0x00, 0x00, 0x05,                         /* 5 names in the table */
+	0x00, 0x00, 0x00, 0x00,                         /* cursor 0: the first page */
+	0x00, 0x00, 0x10, 0x00,                         /* next page at 4096 */
+	0x02,                                           /* two names on this page */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* "alice" */
+	0x01, 'z',                                      /* "z" */
+};
+
+START_TEST(test_vector_who_reply)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_WHO_REPLY);
+	m.total = 5;
+	m.cursor = 0;
+	m.next = 4096;
+	m.nnames = 2;
+	strcpy(m.names[0], "alice");
+	strcpy(m.names[1], "z");
+	check_vector(who_reply_vec, sizeof(who_reply_vec), &m);
+}
+END_TEST
+
+static const uint8_t report_vec[] = {
+	0x50, 0x01, 0x0b, 0x00,                         /* magic, version 1, REPORT, reserved */
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	0x03, 'b', 'o', 'b',                            /* target "bob" */
+	0x02,                                           /* path: public */
+};
+
+START_TEST(test_vector_report)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_REPORT);
+	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	strcpy(m.name, "alice");
+	strcpy(m.target, "bob");
+	m.path = PROTO_PATH_PUBLIC;
+	check_vector(report_vec, sizeof(report_vec), &m);
+}
+END_TEST
+
 /* Loop index: type all_types[i / 2], largest fields when i is odd. */
 static void fill_loop(struct proto_msg *m, int i)
 {
@@ -453,7 +591,7 @@ START_TEST(test_encode_ignores_version)
 
 	fill(&m, PROTO_BYE, 0);
 	m.version = 9;
-	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), 12);
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), 16);
 	ck_assert_uint_eq(buf[0], PROTO_MAGIC);
 	ck_assert_uint_eq(buf[1], PROTO_VERSION);
 	ck_assert_uint_eq(buf[2], PROTO_BYE);
@@ -465,7 +603,7 @@ START_TEST(test_bad_header)
 {
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
 	static const uint8_t bad_version[] = { 0x00, 0x02, 0xff };
-	static const uint8_t bad_type[] = { 0, 7, 8, 15, 23, 255 };
+	static const uint8_t bad_type[] = { 0, 12, 15, 23, 255 };
 	uint8_t buf[sizeof(ack_vec)];
 	struct proto_msg m;
 	size_t i;
@@ -696,6 +834,84 @@ START_TEST(test_unknown_error_code)
 }
 END_TEST
 
+START_TEST(test_bad_who_reply)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	size_t n = 16; /* header, total, cursor, next: where the count goes */
+	int i;
+
+	/* 33 names: one more than a page holds, each present in full. */
+	memcpy(buf, who_reply_vec, n);
+	buf[n++] = PROTO_WHO_MAX + 1;
+	for (i = 0; i < PROTO_WHO_MAX + 1; i++) {
+		buf[n++] = 1;
+		buf[n++] = 'a';
+	}
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
+	/* 32 of them are fine. */
+	buf[16] = PROTO_WHO_MAX;
+	ck_assert_int_eq(proto_decode(buf, n - 2, &m), 0);
+	ck_assert_uint_eq(m.nnames, PROTO_WHO_MAX);
+	ck_assert_str_eq(m.names[PROTO_WHO_MAX - 1], "a");
+
+	/* A name in the list is checked like any other: a space, then an empty one. */
+	memcpy(buf, who_reply_vec, sizeof(who_reply_vec));
+	buf[sizeof(who_reply_vec) - 1] = ' ';
+	ck_assert_int_eq(proto_decode(buf, sizeof(who_reply_vec), &m), PROTO_ENAME);
+	buf[sizeof(who_reply_vec) - 2] = 0;
+	ck_assert_int_eq(proto_decode(buf, sizeof(who_reply_vec) - 1, &m), PROTO_ENAME);
+}
+END_TEST
+
+START_TEST(test_bad_path)
+{
+	static const uint8_t bad[] = { 0, PROTO_PATH_RELAY + 1, 0x80, 0xff };
+	uint8_t buf[sizeof(report_vec)];
+	struct proto_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad); i++) {
+		memcpy(buf, report_vec, sizeof(buf));
+		buf[sizeof(buf) - 1] = bad[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EVALUE);
+	}
+	for (i = PROTO_PATH_PRIVATE; i <= PROTO_PATH_RELAY; i++) {
+		buf[sizeof(buf) - 1] = (uint8_t)i;
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
+		ck_assert_uint_eq(m.path, i);
+	}
+}
+END_TEST
+
+/* STATS_REPLY text: nothing a terminal would obey, no empty text, no more than 1024 bytes. */
+START_TEST(test_bad_lines)
+{
+	static const uint8_t bad[] = { 0x00, 0x07, '\t', '\r', 0x1b, 0x7f, 0x80, 0x9b, 0xff };
+	uint8_t buf[PROTO_MAX_DATAGRAM + 8];
+	struct proto_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad); i++) {
+		memcpy(buf, stats_reply_vec, sizeof(stats_reply_vec));
+		buf[7] = bad[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(stats_reply_vec), &m), PROTO_ETEXT);
+		memcpy(buf, stats_reply_vec, sizeof(stats_reply_vec));
+		buf[sizeof(stats_reply_vec) - 1] = bad[i];
+		ck_assert_int_eq(proto_decode(buf, sizeof(stats_reply_vec), &m), PROTO_ETEXT);
+	}
+	/* Length 0, and 1025 bytes present in full. */
+	memcpy(buf, stats_reply_vec, 4);
+	buf[4] = 0;
+	buf[5] = 0;
+	ck_assert_int_eq(proto_decode(buf, 6, &m), PROTO_ELENGTH);
+	buf[4] = (uint8_t)((PROTO_FRAG_MAX + 1) >> 8);
+	buf[5] = (uint8_t)(PROTO_FRAG_MAX + 1);
+	memset(buf + 6, 'x', PROTO_FRAG_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, 6 + PROTO_FRAG_MAX + 1, &m), PROTO_ELENGTH);
+}
+END_TEST
+
 /* Each broken message is PROTO_EINVAL, even into a buffer too small for it. */
 static void expect_einval(const struct proto_msg *m)
 {
@@ -754,10 +970,28 @@ START_TEST(test_encode_invalid)
 	m.flags = 0x04;
 	expect_einval(&m);
 
+	fill(&m, PROTO_STATS_REPLY, 1);
+	m.text[5] = '\033'; /* an ESC in the counters */
+	expect_einval(&m);
+	fill(&m, PROTO_STATS_REPLY, 1);
+	m.text_len = 0;
+	expect_einval(&m);
+	fill(&m, PROTO_WHO_REPLY, 1);
+	m.nnames = PROTO_WHO_MAX + 1;
+	expect_einval(&m);
+	fill(&m, PROTO_WHO_REPLY, 1);
+	m.names[7][0] = '\0'; /* an empty name in the list */
+	expect_einval(&m);
+	fill(&m, PROTO_REPORT, 1);
+	m.path = 0;
+	expect_einval(&m);
+	m.path = PROTO_PATH_RELAY + 1;
+	expect_einval(&m);
+
 	fill(&m, PROTO_BYE, 0);
 	m.type = 0;
 	expect_einval(&m);
-	m.type = 7;
+	m.type = 12;
 	expect_einval(&m);
 }
 END_TEST
@@ -771,7 +1005,7 @@ START_TEST(test_encode_ignores_other_fields)
 
 	fill(&m, PROTO_BYE, 1);
 	n = proto_encode(&m, a, sizeof(a));
-	ck_assert_int_eq(n, 12);
+	ck_assert_int_eq(n, 16);
 	m.nprivate = 200;
 	m.text_len = 0xffff;
 	m.name[0] = ' ';
@@ -855,17 +1089,18 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(PROTO_REGISTER), "REGISTER");
 	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "PROBE_ACK");
 	ck_assert_str_eq(proto_type_name(0), "unknown");
-	ck_assert_str_eq(proto_type_name(7), "unknown");
+	ck_assert_str_eq(proto_type_name(PROTO_WHO_REPLY), "WHO_REPLY");
+	ck_assert_str_eq(proto_type_name(12), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
-	for (i = PROTO_E_VERSION; i <= PROTO_E_UNKNOWN; i++) {
+	for (i = PROTO_E_VERSION; i <= PROTO_E_WHO_OFF; i++) {
 		ck_assert_str_ne(proto_error_text(i), "unknown error");
 		for (j = PROTO_E_VERSION; j < i; j++)
 			ck_assert_str_ne(proto_error_text(i), proto_error_text(j));
 	}
 	ck_assert_str_eq(proto_error_text(PROTO_E_NAME_TAKEN), "name is taken");
 	ck_assert_str_eq(proto_error_text(0), "unknown error");
-	ck_assert_str_eq(proto_error_text(PROTO_E_UNKNOWN + 1), "unknown error");
+	ck_assert_str_eq(proto_error_text(PROTO_E_WHO_OFF + 1), "unknown error");
 }
 END_TEST
 
@@ -884,6 +1119,11 @@ static Suite *protocol_suite(void)
 	tcase_add_test(vec, test_vector_ack);
 	tcase_add_test(vec, test_vector_error);
 	tcase_add_test(vec, test_vector_registered);
+	tcase_add_test(vec, test_vector_stats);
+	tcase_add_test(vec, test_vector_stats_reply);
+	tcase_add_test(vec, test_vector_who);
+	tcase_add_test(vec, test_vector_who_reply);
+	tcase_add_test(vec, test_vector_report);
 	suite_add_tcase(s, vec);
 
 	tcase_add_loop_test(trip, test_round_trip, 0, 2 * NTYPES);
@@ -899,6 +1139,9 @@ static Suite *protocol_suite(void)
 	tcase_add_test(bad, test_bad_text);
 	tcase_add_test(bad, test_bad_flags);
 	tcase_add_test(bad, test_unknown_error_code);
+	tcase_add_test(bad, test_bad_who_reply);
+	tcase_add_test(bad, test_bad_path);
+	tcase_add_test(bad, test_bad_lines);
 	suite_add_tcase(s, bad);
 
 	tcase_add_loop_test(enc, test_encode_nospace, 0, 2 * NTYPES);

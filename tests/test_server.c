@@ -1,9 +1,12 @@
 /* test_server.c - unit tests for p2pchatd's logic: datagrams in and out, fake time, no sockets. */
 #include <check.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "protocol.h"
@@ -52,20 +55,29 @@ static struct proto_addr addr6(uint8_t last, uint16_t port)
 	return x;
 }
 
-static void start(uint32_t max_names)
+/* Starts the server with cfg (its ttl_s and max_names are set here). */
+static void start_with(struct server_config *cfg, uint32_t max_names)
 {
-	struct server_config cfg;
 	int i;
 
 	for (i = 0; i < 32; i++)
 		seed[i] = (uint8_t)(0xa0 + i);
-	cfg.ttl_s = TTL_S;
-	cfg.max_names = max_names;
-	ck_assert_int_eq(server_init(&srv, &cfg, seed), 0);
+	cfg->ttl_s = TTL_S;
+	cfg->max_names = max_names;
+	ck_assert_int_eq(server_init(&srv, cfg, seed), 0);
 	now = 5000000; /* fake monotonic ms; anything but 0 */
 	ep_a = addr4(203, 0, 113, 7, 40001);
 	ep_b = addr4(198, 51, 100, 1, 1234);
 	ep_c = addr4(192, 0, 2, 33, 7000);
+}
+
+/* Starts the server as p2pchatd does by default. */
+static void start(uint32_t max_names)
+{
+	struct server_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	start_with(&cfg, max_names);
 }
 
 /* Logs everything in this test, so the debug paths run (under the sanitizers too). */
@@ -615,11 +627,11 @@ START_TEST(bad_fields_dropped)
 	/* REGISTER, token, name "al", one endpoint of family 5 */
 	static const uint8_t bad_family[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 1, 1, 1, 1, 1, 1,
 					      1, 1, 2, 'a', 'l', 1, 5, 0, 80, 1, 2, 3, 4 };
-	/* STUN binding request header (RFC 5389): first byte 0, not served yet */
+	/* STUN Binding request header (RFC 8489): first byte 0, so STUN's, answered by stun.c */
 	static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
 					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	/* type 9: none such */
-	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 9, 0 };
+	/* type 12: none such */
+	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 12, 0 };
 	/* reserved byte set */
 	static const uint8_t reserved[] = { PROTO_MAGIC, 1, PROTO_REFRESH, 1, 1, 1, 1, 1, 1, 1, 1,
 					    1, 2, 'a', 'l' };
@@ -630,8 +642,8 @@ START_TEST(bad_fields_dropped)
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ENAME], 1);
 	expect_malformed(bad_family, sizeof(bad_family), &ep_a);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_EFAMILY], 1);
-	expect_malformed(stun, sizeof(stun), &ep_a);
-	ck_assert_uint_eq(srv.stats.malformed[-PROTO_EMAGIC], 1);
+	ck_assert_int_eq(server_handle(&srv, stun, sizeof(stun), &ep_a, now, tx), 1);
+	ck_assert_uint_eq(srv.stats.stun_answered, 1);
 	expect_malformed(bad_type, sizeof(bad_type), &ep_a);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ETYPE], 1);
 	expect_malformed(reserved, sizeof(reserved), &ep_a);
@@ -654,7 +666,7 @@ static uint64_t rng_next(void)
 START_TEST(garbage_dropped)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int i, dropped = 0, version = 0;
+	int i, dropped = 0, version = 0, stun = 0;
 
 	start(100);
 	rng_state = UINT64_C(0xdeadbeefcafef00d);
@@ -672,6 +684,12 @@ START_TEST(garbage_dropped)
 			buf[2] = (uint8_t)(1 + rng_next() % 4); /* the requests and REGISTERED */
 			buf[3] = 0;
 		}
+		/* A first byte 0..3 makes it STUN's (RFC 7983): dropped, but not as ours. */
+		if (stun_is_stun(buf, len)) {
+			ck_assert_int_eq(server_handle(&srv, buf, len, &ep_a, now, tx), 0);
+			stun++;
+			continue;
+		}
 		r = proto_decode(buf, len, &m);
 		if (r == 0)
 			continue; /* garbage that is a valid datagram: not this test's business */
@@ -684,6 +702,8 @@ START_TEST(garbage_dropped)
 		dropped++;
 	}
 	ck_assert_int_gt(dropped, 4900);
+	ck_assert_int_gt(stun, 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_STUN], (uint64_t)stun);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], (uint64_t)dropped);
 	ck_assert_uint_eq(malformed_total(), (uint64_t)dropped);
 	ck_assert_uint_eq(srv.stats.refused, (uint64_t)version);
@@ -694,7 +714,8 @@ END_TEST
 
 START_TEST(wrong_direction_dropped)
 {
-	static const uint8_t types[] = { PROTO_REGISTERED, PROTO_PEER, PROTO_ERROR, PROTO_PROBE,
+	static const uint8_t types[] = { PROTO_REGISTERED, PROTO_PEER, PROTO_ERROR,
+					 PROTO_STATS_REPLY, PROTO_WHO_REPLY, PROTO_PROBE,
 					 PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK, PROTO_PING,
 					 PROTO_PONG, PROTO_BYE };
 	size_t i;
@@ -711,6 +732,8 @@ START_TEST(wrong_direction_dropped)
 		m.code = PROTO_E_UNKNOWN;
 		m.text_len = 2;
 		memcpy(m.text, "hi", 3);
+		m.nnames = 1;
+		snprintf(m.names[0], sizeof(m.names[0]), "bob");
 		ck_assert_msg(handle(&m, &ep_a) == 0, "%s answered", proto_type_name(types[i]));
 	}
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_WRONG_DIRECTION], sizeof(types));
@@ -758,6 +781,429 @@ START_TEST(tick_expires_names)
 }
 END_TEST
 
+/* ---- the operator's counters, /who and REPORT ---- */
+
+static struct proto_msg msg_stats(void)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+	return m;
+}
+
+/* Every counter set to a value of its own, so a line that shows the wrong one is caught. */
+static void set_counters(uint64_t base)
+{
+	int i;
+
+	srv.stats.received = base + 1;
+	srv.stats.registrations = base + 2;
+	srv.stats.refreshes = base + 3;
+	srv.stats.lookups = base + 4;
+	srv.stats.introductions = base + 5;
+	srv.stats.punches_direct = base + 6;
+	srv.stats.punches_relayed = base + 7;
+	srv.stats.who_pages = base + 8;
+	srv.stats.stats_answered = base + 9;
+	srv.stats.stun_answered = base + 10;
+	srv.stats.refused = base + 11;
+	for (i = 0; i < SERVER_DROP_NREASONS; i++)
+		srv.stats.dropped[i] = base + 12 + (uint64_t)i;
+}
+
+START_TEST(stats_format_lines)
+{
+	/* The keys are a contract with scripts: this list changes only by adding at the end. */
+	static const char want[] =
+		"names 2\n"
+		"names_max 100\n"
+		"received 1\n"
+		"registrations 2\n"
+		"refreshes 3\n"
+		"lookups 4\n"
+		"introductions 5\n"
+		"punches_direct 6\n"
+		"punches_relayed 7\n"
+		"who_pages 8\n"
+		"stats_answered 9\n"
+		"stun_answered 10\n"
+		"refused 11\n"
+		"dropped_malformed 12\n"
+		"dropped_wrong_direction 13\n"
+		"dropped_stun 14\n"
+		"dropped_not_loopback 15\n";
+	char buf[PROTO_FRAG_MAX + 1];
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	set_counters(0);
+	memset(buf, 0x5a, sizeof(buf));
+	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), strlen(want));
+	ck_assert_str_eq(buf, want);
+}
+END_TEST
+
+START_TEST(stats_format_bounds)
+{
+	char buf[PROTO_FRAG_MAX + 1], big[2 * PROTO_FRAG_MAX], last[64];
+	size_t n, cut;
+
+	start(SERVER_DEFAULT_MAX_NAMES);
+	/* Every counter at its largest still fits one STATS_REPLY, to the last line. */
+	set_counters(UINT64_MAX - 100);
+	srv.names.count = UINT32_MAX;
+	n = server_stats_format(&srv, big, sizeof(big));
+	ck_assert_uint_le(n, PROTO_FRAG_MAX);
+	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), n);
+	ck_assert_str_eq(buf, big);
+	snprintf(last, sizeof(last), "\ndropped_not_loopback %" PRIu64 "\n",
+		 UINT64_MAX - 100 + 12 + SERVER_DROP_NOT_LOOPBACK);
+	ck_assert_uint_gt(n, strlen(last));
+	ck_assert_str_eq(buf + n - strlen(last), last);
+	srv.names.count = 0;
+
+	/* Too small a buffer: whole lines only, always NUL-terminated, never past cap. */
+	n = server_stats_format(&srv, big, sizeof(big));
+	for (cut = 0; cut <= n + 1; cut++) {
+		size_t got;
+
+		memset(buf, 0x5a, sizeof(buf));
+		got = server_stats_format(&srv, buf, cut);
+		ck_assert_uint_lt(got, cut > 0 ? cut : 1);
+		if (cut > 0) {
+			ck_assert_uint_eq(strlen(buf), got);
+			ck_assert_mem_eq(buf, big, got);
+			ck_assert(got == 0 || buf[got - 1] == '\n');
+			/* Nothing more could have fit: the next line is longer than what was left. */
+			ck_assert(got == n || strchr(big + got, '\n') - (big + got) + 1 >= (long)(cut - got));
+		}
+		if (cut < sizeof(buf))
+			ck_assert_uint_eq((uint8_t)buf[cut], 0x5a);
+	}
+}
+END_TEST
+
+/* STATS is answered on loopback only; anything else is dropped and counted. */
+START_TEST(stats_loopback_only)
+{
+	static const uint8_t ip6_loop[16] = { [15] = 1 };
+	struct proto_addr lo4 = addr4(127, 0, 0, 1, 50000), lo4b = addr4(127, 9, 8, 7, 1);
+	struct proto_addr lo6 = addr6(0, 50001), near6 = addr6(1, 50001);
+	struct proto_addr lan = addr4(10, 0, 0, 1, 50000), near = addr4(128, 0, 0, 1, 50000);
+	struct proto_msg m = msg_stats(), r;
+	char want[PROTO_FRAG_MAX + 1];
+
+	verbose();
+	start(100);
+	memcpy(lo6.ip, ip6_loop, 16);
+	memset(near6.ip, 0, 16);
+	near6.ip[15] = 2; /* ::2 is not loopback */
+	do_register(1, "alice", &ep_a);
+
+	ck_assert_int_eq(handle(&m, &lo4), 1);
+	r = reply(0, &lo4);
+	ck_assert_uint_eq(r.type, PROTO_STATS_REPLY);
+	/* The reply is the formatted counters, this request counted in them. */
+	server_stats_format(&srv, want, sizeof(want));
+	ck_assert_uint_eq(r.text_len, strlen(want));
+	ck_assert_str_eq(r.text, want);
+	ck_assert_ptr_nonnull(strstr(r.text, "\nregistrations 1\n"));
+	ck_assert_ptr_nonnull(strstr(r.text, "\nstats_answered 1\n"));
+	ck_assert_uint_eq(r.text[r.text_len - 1], '\n');
+
+	ck_assert_int_eq(handle(&m, &lo4b), 1);
+	reply(0, &lo4b);
+	ck_assert_int_eq(handle(&m, &lo6), 1);
+	reply(0, &lo6);
+	ck_assert_uint_eq(srv.stats.stats_answered, 3);
+
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_int_eq(handle(&m, &lan), 0);
+	ck_assert_int_eq(handle(&m, &near), 0);
+	ck_assert_int_eq(handle(&m, &near6), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_NOT_LOOPBACK], 4);
+	ck_assert_uint_eq(srv.stats.stats_answered, 3);
+	ck_assert_uint_eq(srv.stats.refused, 0);
+}
+END_TEST
+
+static struct proto_msg msg_who(uint8_t token, const char *name, uint32_t cursor)
+{
+	struct proto_msg m = msg_register(token, name);
+
+	m.type = PROTO_WHO;
+	m.cursor = cursor;
+	return m;
+}
+
+/* Without --allow-who, WHO is refused, even for a registered name. */
+START_TEST(who_off_by_default)
+{
+	struct proto_msg m;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	m = msg_who(1, "alice", 0);
+	refused(&m, &ep_a, PROTO_E_WHO_OFF, "");
+	ck_assert_uint_eq(srv.stats.who_pages, 0);
+}
+END_TEST
+
+static void start_who(uint32_t max_names)
+{
+	struct server_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.allow_who = 1;
+	start_with(&cfg, max_names);
+}
+
+/*
+ * Asks for every page as a client would, from alice at ep_a; marks each
+ * name listed in seen[] (by its number in "userN"; alice is seen[nusers]).
+ * Returns how many pages it took.
+ */
+static int who_all(int *seen, int nusers)
+{
+	uint32_t cursor = 0;
+	int pages = 0;
+
+	do {
+		struct proto_msg m = msg_who(1, "alice", cursor), r;
+		int i;
+
+		ck_assert_int_eq(handle(&m, &ep_a), 1);
+		r = reply(0, &ep_a);
+		ck_assert_uint_eq(r.type, PROTO_WHO_REPLY);
+		ck_assert_uint_eq(r.cursor, cursor);
+		ck_assert_uint_le(r.nnames, PROTO_WHO_MAX);
+		ck_assert_uint_eq(r.total, srv.names.count);
+		for (i = 0; i < r.nnames; i++) {
+			int k = strcmp(r.names[i], "alice") == 0 ? nusers : atoi(r.names[i] + 4);
+
+			ck_assert_int_ge(k, 0);
+			ck_assert_int_le(k, nusers);
+			seen[k]++;
+		}
+		ck_assert(r.next == 0 || r.next > cursor);
+		cursor = r.next;
+		pages++;
+	} while (cursor != 0 && pages < 1000);
+	ck_assert_uint_eq(cursor, 0);
+	return pages;
+}
+
+START_TEST(who_lists_every_name_once)
+{
+	enum { NUSERS = 99 };
+	int seen[NUSERS + 1], i;
+	char name[16];
+
+	start_who(1000);
+	do_register(1, "alice", &ep_a);
+	for (i = 0; i < NUSERS; i++) {
+		snprintf(name, sizeof(name), "user%d", i);
+		do_register(2, name, &ep_b);
+	}
+	memset(seen, 0, sizeof(seen));
+	/* 100 names, 32 a page: 4 pages. */
+	ck_assert_int_eq(who_all(seen, NUSERS), 4);
+	for (i = 0; i <= NUSERS; i++)
+		ck_assert_msg(seen[i] == 1, "name %d listed %d times", i, seen[i]);
+	ck_assert_uint_eq(srv.stats.who_pages, 4);
+
+	/* A dead name is not listed, even before the sweep removes it. */
+	now += TTL_MS - 1;
+	do_register(1, "alice", &ep_a);
+	do_register(2, "user7", &ep_b);
+	now += 1;
+	memset(seen, 0, sizeof(seen));
+	ck_assert_int_eq(who_all(seen, NUSERS), 1);
+	for (i = 0; i <= NUSERS; i++)
+		ck_assert_int_eq(seen[i], i == 7 || i == NUSERS);
+}
+END_TEST
+
+/* One WHO looks at SERVER_WHO_SCAN entries at most, even in a big, empty table. */
+START_TEST(who_scan_is_bounded)
+{
+	struct proto_msg m, r;
+	uint32_t cap = 2 * SERVER_WHO_SCAN + 100;
+
+	start_who(cap);
+	do_register(1, "alice", &ep_a);
+	m = msg_who(1, "alice", 0);
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.nnames, 1);
+	ck_assert_str_eq(r.names[0], "alice");
+	ck_assert_uint_eq(r.next, SERVER_WHO_SCAN);
+	m.cursor = r.next;
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.nnames, 0);
+	ck_assert_uint_eq(r.next, 2 * SERVER_WHO_SCAN);
+	m.cursor = r.next;
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.nnames, 0);
+	ck_assert_uint_eq(r.next, 0);
+	/* A cursor past the table: an empty last page. */
+	m.cursor = UINT32_MAX;
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.cursor, UINT32_MAX);
+	ck_assert_uint_eq(r.nnames, 0);
+	ck_assert_uint_eq(r.next, 0);
+}
+END_TEST
+
+/* WHO and REPORT need a registered name and its token, like LOOKUP. */
+START_TEST(who_and_report_need_registration)
+{
+	struct proto_msg m;
+
+	start_who(100);
+	do_register(2, "bob", &ep_b);
+	m = msg_who(1, "alice", 0);
+	refused(&m, &ep_a, PROTO_E_UNKNOWN, "alice");
+	m = msg_who(1, "bob", 0); /* bob's name, not bob's token */
+	refused(&m, &ep_a, PROTO_E_UNKNOWN, "bob");
+	m = msg_lookup(1, "bob", "alice");
+	m.type = PROTO_REPORT;
+	m.path = PROTO_PATH_PUBLIC;
+	refused(&m, &ep_a, PROTO_E_UNKNOWN, "bob");
+	ck_assert_uint_eq(srv.stats.who_pages, 0);
+	ck_assert_uint_eq(srv.stats.punches_direct, 0);
+	ck_assert_uint_eq(srv.stats.refused, 3);
+}
+END_TEST
+
+START_TEST(report_counts_paths)
+{
+	static const uint8_t paths[] = { PROTO_PATH_PRIVATE, PROTO_PATH_PUBLIC, PROTO_PATH_RELAY,
+					 PROTO_PATH_PUBLIC };
+	struct proto_msg m;
+	size_t i;
+
+	verbose();
+	start(100);
+	do_register(1, "alice", &ep_a);
+	for (i = 0; i < sizeof(paths); i++) {
+		m = msg_lookup(1, "alice", "bob");
+		m.type = PROTO_REPORT;
+		m.path = paths[i];
+		ck_assert_int_eq(handle(&m, &ep_a), 0); /* counted, not answered */
+	}
+	ck_assert_uint_eq(srv.stats.punches_direct, 3);
+	ck_assert_uint_eq(srv.stats.punches_relayed, 1);
+	ck_assert_uint_eq(srv.stats.refused, 0);
+}
+END_TEST
+
+/*
+ * Runs fn with stderr going to a temporary file, and returns what was
+ * written there (static storage, NUL-terminated).
+ */
+static const char *logged(void (*fn)(void))
+{
+	static char text[4096];
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(saved, 0);
+	fflush(stderr);
+	ck_assert_int_ge(dup2(fileno(f), STDERR_FILENO), 0);
+	fn();
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* Registers alice and has the table refuse carol, at debug level. */
+static void log_some_events(void)
+{
+	struct proto_msg m = msg_register(3, "carol");
+
+	log_init("p2pchatd", LOG_DEBUG);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	refused(&m, &ep_c, PROTO_E_TABLE_FULL, "carol");
+	refused(&m, &ep_c, PROTO_E_TABLE_FULL, "carol");
+	m = msg_lookup(1, "alice", "bob");
+	handle(&m, &ep_a);
+}
+
+/* --no-log-addresses: the log tells what happened, with "-" for every address. */
+START_TEST(log_without_addresses)
+{
+	struct server_config cfg;
+	const char *text;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hide_addresses = 1;
+	start_with(&cfg, 2);
+	unsetenv("JOURNAL_STREAM");
+	text = logged(log_some_events);
+	ck_assert_ptr_nonnull(strstr(text, "p2pchatd: registered alice at -\n"));
+	ck_assert_ptr_nonnull(strstr(text, "introduced alice at - and bob at -\n"));
+	ck_assert_ptr_null(strstr(text, "203.0.113.7"));
+	ck_assert_ptr_null(strstr(text, "198.51.100.1"));
+	ck_assert_ptr_null(strstr(text, "192.0.2.33"));
+	/* The full table is told once, as a warning, not once per refusal. */
+	ck_assert_ptr_nonnull(strstr(text, "p2pchatd: warning: the name table is full (2 names)"));
+	ck_assert_ptr_null(strstr(strstr(text, "table is full") + 1, "table is full"));
+	server_free(&srv);
+
+	/* By default, the addresses are there. */
+	start(2);
+	text = logged(log_some_events);
+	ck_assert_ptr_nonnull(strstr(text, "p2pchatd: registered alice at 203.0.113.7:40001\n"));
+}
+END_TEST
+
+/* With stderr on the journal (JOURNAL_STREAM names it), lines carry syslog priorities. */
+static void log_levels(void)
+{
+	struct stat st;
+	char v[64];
+
+	ck_assert_int_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(v, sizeof(v), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	setenv("JOURNAL_STREAM", v, 1);
+	log_init("p2pchatd", LOG_DEBUG);
+	log_error("e %d", 1);
+	log_warn("w");
+	log_info("i");
+	log_debug("d");
+	/* Another stream (an inherited variable, stderr redirected since): plain lines. */
+	snprintf(v, sizeof(v), "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino + 1);
+	setenv("JOURNAL_STREAM", v, 1);
+	log_init("p2pchatd", LOG_INFO);
+	log_info("plain");
+	setenv("JOURNAL_STREAM", "garbage", 1);
+	log_init("p2pchatd", LOG_INFO);
+	log_info("plain again");
+	unsetenv("JOURNAL_STREAM");
+}
+
+START_TEST(log_to_journal)
+{
+	ck_assert_str_eq(logged(log_levels), "<3>error: e 1\n<4>warning: w\n<6>i\n<7>d\n"
+					     "p2pchatd: plain\np2pchatd: plain again\n");
+	log_init("test_server", LOG_ERROR);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -780,6 +1226,16 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, garbage_dropped);
 	tcase_add_test(tc, wrong_direction_dropped);
 	tcase_add_test(tc, tick_expires_names);
+	tcase_add_test(tc, stats_format_lines);
+	tcase_add_test(tc, stats_format_bounds);
+	tcase_add_test(tc, stats_loopback_only);
+	tcase_add_test(tc, who_off_by_default);
+	tcase_add_test(tc, who_lists_every_name_once);
+	tcase_add_test(tc, who_scan_is_bounded);
+	tcase_add_test(tc, who_and_report_need_registration);
+	tcase_add_test(tc, report_counts_paths);
+	tcase_add_test(tc, log_without_addresses);
+	tcase_add_test(tc, log_to_journal);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
@@ -790,8 +1246,8 @@ int main(void)
 	SRunner *sr = srunner_create(server_suite());
 	int failed;
 
-	/* Quiet: the server logs every registration at info level. */
-	log_init("test_server", LOG_WARN);
+	/* Quiet: the server logs every registration, and a full table, on its own. */
+	log_init("test_server", LOG_ERROR);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
