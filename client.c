@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -61,6 +62,15 @@ static void send_msg(struct client *c, const struct proto_addr *to, const struct
 		log_debug("send %s to %s (%d bytes)", proto_type_name(m->type), net_addr_str(to, a), n);
 	}
 	c->io.send(c->io.ctx, to, buf, (size_t)n);
+}
+
+/* Fills m with a request to the server from us: type, our token and our name. */
+static void server_msg(const struct client *c, enum proto_type type, struct proto_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = (uint8_t)type;
+	memcpy(m->token, c->cfg.token, PROTO_TOKEN_LEN);
+	snprintf(m->name, sizeof(m->name), "%s", c->cfg.name);
 }
 
 /* Returns a random non-zero epoch (xorshift32: epochs need to differ, not to be secret). */
@@ -252,6 +262,9 @@ static void fail_pending(struct client *c, struct peer *p, const char *why)
 	struct chan_ctx x = { c, p, &p->path, why };
 	struct chan_io io = chan_io_for(&x);
 
+	/* The peer may be waiting for the sequence numbers dropped here: start afresh next time. */
+	if (chan_pending(p->chan) > 0)
+		p->renew_epoch = 1;
 	chan_fail_all(p->chan, &io);
 }
 
@@ -264,14 +277,23 @@ static void restart_channel(struct peer *p)
 	chan_restart_recv(p->chan);
 }
 
-/* Starts a connection attempt: a new epoch of ours, probes from now on. */
+/*
+ * Starts a connection attempt: probes from now on. The epochs, and with
+ * them the channel's sequence numbers, carry over from an earlier
+ * connection, so that a line both sides already handled is not shown
+ * twice; only when lines were dropped (a gap the peer would wait on
+ * forever) does a new epoch of ours start both directions afresh.
+ */
 static void start_punch(struct client *c, struct peer *p, int64_t now)
 {
 	p->state = PEER_PUNCH;
-	p->my_epoch = new_epoch(c);
-	p->peer_epoch = 0;
-	restart_channel(p);
+	if (p->renew_epoch) {
+		p->my_epoch = new_epoch(c);
+		restart_channel(p);
+		p->renew_epoch = 0;
+	}
 	p->punch_start_ms = now;
+	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
 	p->next_probe_ms = now;
 	p->prefer_private_until_ms = -1;
 	memset(&p->path, 0, sizeof(p->path));
@@ -294,7 +316,9 @@ static void connect_via(struct client *c, struct peer *p, const struct proto_add
 
 	p->state = PEER_CONNECTED;
 	p->path = *addr;
-	p->path_kind = is_private_ep(p, addr) ? PATH_PRIVATE : PATH_PUBLIC;
+	/* A host without a NAT reports its public address as private too: that is public. */
+	p->path_kind = is_private_ep(p, addr) && !proto_addr_equal(addr, &p->public_ep) ?
+			       PATH_PRIVATE : PATH_PUBLIC;
 	p->wait_until_ms = -1;
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
@@ -309,6 +333,11 @@ static void connect_via(struct client *c, struct peer *p, const struct proto_add
 	send_msg(c, &p->path, &m);
 	p->ping_out_ms = now;
 	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
+	/* Tell the server how we got through: its operator counts direct and relayed punches. */
+	server_msg(c, PROTO_REPORT, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE : PROTO_PATH_PUBLIC;
+	send_msg(c, &c->cfg.server, &m);
 }
 
 /* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
@@ -410,6 +439,12 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		c->ever_registered = 0; /* say so again when it is done */
 		c->next_reg_ms = now;
 		break;
+	case PROTO_E_WHO_OFF:
+		if (c->who_until_ms < 0)
+			return;
+		say(c, "* the server does not list names");
+		c->who_until_ms = -1;
+		break;
 	case PROTO_E_NOT_ONLINE:
 		p = peer_find(c, m->name);
 		if (p == NULL || p->state != PEER_LOOKUP)
@@ -425,6 +460,45 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	default:
 		log_warn("server error %u: %s", m->code, proto_error_text(m->code));
 	}
+}
+
+/* Asks the server for the /who page at c->who_cursor. */
+static void send_who(struct client *c, int64_t now)
+{
+	struct proto_msg m;
+
+	server_msg(c, PROTO_WHO, &m);
+	m.cursor = c->who_cursor;
+	send_msg(c, &c->cfg.server, &m);
+	c->who_next_ms = now + CLIENT_WHO_RETRY_MS;
+}
+
+/* One page of /who: show its names on one line, then ask for the next page. */
+static void on_who_reply(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	char line[16 + PROTO_WHO_MAX * (PROTO_NAME_MAX + 1)];
+	size_t off;
+
+	/* Not the page we wait for: a late answer to a page asked for twice. */
+	if (c->who_until_ms < 0 || m->cursor != c->who_cursor)
+		return;
+	if (m->nnames > 0) {
+		off = (size_t)snprintf(line, sizeof(line), "* online:");
+		for (int i = 0; i < m->nnames; i++)
+			off += (size_t)snprintf(line + off, sizeof(line) - off, " %s", m->names[i]);
+		c->io.print(c->io.ctx, line);
+		c->who_listed += m->nnames;
+	}
+	/* The cursor only moves on, so a listing ends even if the server's answers are wrong. */
+	if (m->next == 0 || m->next <= m->cursor) {
+		if (c->who_listed == 0)
+			say(c, "* online: nobody");
+		c->who_until_ms = -1;
+		return;
+	}
+	c->who_cursor = m->next;
+	c->who_until_ms = now + CLIENT_WHO_TIMEOUT_MS;
+	send_who(c, now);
 }
 
 /* ---- messages from peers ---- */
@@ -559,7 +633,8 @@ static void on_peer_msg(struct client *c, const struct proto_msg *m,
 	case PROTO_PING: on_ping(c, p, m, from); break;
 	case PROTO_PONG: on_pong(p, m, now); break;
 	case PROTO_BYE:
-		if (p->state == PEER_CONNECTED)
+		/* Only from the connection we have: a late BYE of an earlier one changes nothing. */
+		if (p->state == PEER_CONNECTED && m->epoch == p->peer_epoch)
 			peer_lost(c, p, now, "said goodbye");
 		break;
 	default: break;
@@ -593,6 +668,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	case PROTO_REGISTERED: on_registered(c, &m, now); break;
 	case PROTO_PEER: on_peer_intro(c, &m, now); break;
 	case PROTO_ERROR: on_error(c, &m, now); break;
+	case PROTO_WHO_REPLY: on_who_reply(c, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server */
 	}
 }
@@ -632,8 +708,10 @@ static void send_line(struct client *c, const char *name, uint8_t flags, const c
 	}
 	c->stats.sent_lines++;
 	p->wanted = 1;
-	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0)
+	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0) {
 		p->wait_until_ms = now + c->cfg.wait_ms;
+		p->said_not_online = 0; /* a new wait: say it again if so */
+	}
 	if (p->state == PEER_OFFLINE)
 		start_lookup(p, now);
 }
@@ -679,6 +757,15 @@ static void cmd_peers(struct client *c)
 	}
 }
 
+/* /who: the names online, a page at a time (the first goes out on the next tick). */
+static void cmd_who(struct client *c, int64_t now)
+{
+	c->who_cursor = 0;
+	c->who_listed = 0;
+	c->who_until_ms = now + CLIENT_WHO_TIMEOUT_MS;
+	c->who_next_ms = now;
+}
+
 static void cmd_help(struct client *c)
 {
 	say(c, "* TEXT            send TEXT to the current peer");
@@ -686,8 +773,8 @@ static void cmd_help(struct client *c)
 	say(c, "* /chat NAME      make NAME the current peer");
 	say(c, "* /me ACTION      send an action (\"* you ACTION\")");
 	say(c, "* /peers          list peers: state, path, address, round-trip time");
-	say(c, "* /help           this list");
-	say(c, "* /quit           leave (also Ctrl-D, Ctrl-C)");
+	say(c, "* /who            list the names online, if the server allows it");
+	say(c, "* /help, /quit    this list; leave (also Ctrl-D, Ctrl-C)");
 	say(c, "* //TEXT          send TEXT starting with one /");
 }
 
@@ -745,6 +832,8 @@ void client_input(struct client *c, const char *line, int64_t now)
 			send_current(c, PROTO_DATA_ACTION, rest, now);
 	} else if (strcmp(cmd, "/peers") == 0) {
 		cmd_peers(c);
+	} else if (strcmp(cmd, "/who") == 0) {
+		cmd_who(c, now);
 	} else if (strcmp(cmd, "/help") == 0) {
 		cmd_help(c);
 	} else if (strcmp(cmd, "/quit") == 0) {
@@ -763,10 +852,7 @@ static int64_t tick_registration(struct client *c, int64_t now)
 
 	if (now < c->next_reg_ms)
 		return c->next_reg_ms;
-	memset(&m, 0, sizeof(m));
-	m.type = c->registered ? PROTO_REFRESH : PROTO_REGISTER;
-	memcpy(m.token, c->cfg.token, PROTO_TOKEN_LEN);
-	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	server_msg(c, c->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
 	if (m.type == PROTO_REGISTER) {
 		m.nprivate = c->cfg.nprivate;
 		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));
@@ -802,21 +888,23 @@ static void send_probes(struct client *c, struct peer *p)
 		send_msg(c, &p->seen_ep, &m);
 }
 
-static int64_t tick_lookup(struct client *c, struct peer *p, int64_t now)
+/* Asks the server to introduce us to p (again in CLIENT_LOOKUP_RETRY_MS if need be). */
+static void send_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	struct proto_msg m;
 
+	server_msg(c, PROTO_LOOKUP, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	send_msg(c, &c->cfg.server, &m);
+	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
+}
+
+static int64_t tick_lookup(struct client *c, struct peer *p, int64_t now)
+{
 	if (!c->registered)
 		return INT64_MAX; /* on_registered's tick comes first */
-	if (now >= p->next_lookup_ms) {
-		memset(&m, 0, sizeof(m));
-		m.type = PROTO_LOOKUP;
-		memcpy(m.token, c->cfg.token, PROTO_TOKEN_LEN);
-		snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
-		snprintf(m.target, sizeof(m.target), "%s", p->name);
-		send_msg(c, &c->cfg.server, &m);
-		p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
-	}
+	if (now >= p->next_lookup_ms)
+		send_lookup(c, p, now);
 	return p->next_lookup_ms;
 }
 
@@ -844,6 +932,15 @@ static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
 		send_probes(c, p);
 		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
+	/*
+	 * Not a word from the peer yet: its copy of the introduction may have
+	 * been lost, so it is not punching. Asking again re-sends it to both.
+	 */
+	if (p->wanted && p->last_heard_ms < p->punch_start_ms && c->registered) {
+		if (now >= p->next_lookup_ms)
+			send_lookup(c, p, now);
+		return min64(p->next_probe_ms, p->next_lookup_ms);
+	}
 	return min64(p->next_probe_ms, p->prefer_private_until_ms >= 0 ?
 						p->prefer_private_until_ms : INT64_MAX);
 }
@@ -854,6 +951,7 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	struct chan_ctx x = { c, p, &p->path, "" };
 	struct chan_io io = chan_io_for(&x);
 	int64_t next, oldest, waiting, since;
+	int64_t timeout = min64(2 * c->cfg.keepalive_ms, CLIENT_ANSWER_TIMEOUT_MS);
 	struct proto_msg m;
 
 	/* Waiting for an answer (to a PING, or for an ACK) and hearing nothing: gone. */
@@ -862,15 +960,22 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	if (oldest >= 0 && (waiting < 0 || oldest < waiting))
 		waiting = oldest;
 	since = waiting > p->last_heard_ms ? waiting : p->last_heard_ms;
-	if (waiting >= 0 && now - since >= CLIENT_ANSWER_TIMEOUT_MS) {
+	if (waiting >= 0 && now - since >= timeout) {
 		peer_lost(c, p, now, "stopped answering");
 		return now;
 	}
 	next = chan_tick(p->chan, now, &io);
 	if (waiting >= 0)
-		next = min64(next, since + CLIENT_ANSWER_TIMEOUT_MS);
+		next = min64(next, since + timeout);
 
-	if (p->ping_out_ms < 0 && now - p->last_heard_ms >= c->cfg.keepalive_ms) {
+	/*
+	 * PING when idle for a keepalive interval, and also when lines wait
+	 * for an ACK and nothing was heard for a second: on a lossy path the
+	 * retransmissions back off, and the pings give the peer more chances
+	 * to show it is alive before the timeout above.
+	 */
+	if (p->ping_out_ms < 0 && (now - p->last_heard_ms >= c->cfg.keepalive_ms ||
+				   (oldest >= 0 && now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
 		p->ping_out_ms = now;
 		p->next_ping_ms = now;
 	}
@@ -900,6 +1005,8 @@ static int64_t tick_peer(struct client *c, struct peer *p, int64_t now)
 			p->wait_until_ms = -1;
 			if (p->state == PEER_LOOKUP)
 				p->state = PEER_OFFLINE;
+			else if (p->state == PEER_PUNCH)
+				start_punch(c, p, now); /* punching goes on, in new epochs */
 		} else {
 			next = p->wait_until_ms;
 		}
@@ -913,10 +1020,28 @@ static int64_t tick_peer(struct client *c, struct peer *p, int64_t now)
 	return next;
 }
 
+/* A /who page unanswered: ask again (once registered), or give up. */
+static int64_t tick_who(struct client *c, int64_t now)
+{
+	if (c->who_until_ms < 0)
+		return INT64_MAX;
+	if (now >= c->who_until_ms) {
+		say(c, "* the server did not answer /who");
+		c->who_until_ms = -1;
+		return INT64_MAX;
+	}
+	if (!c->registered)
+		return c->who_until_ms; /* on_registered's tick comes first */
+	if (now >= c->who_next_ms)
+		send_who(c, now);
+	return min64(c->who_next_ms, c->who_until_ms);
+}
+
 int64_t client_tick(struct client *c, int64_t now)
 {
 	int64_t next = tick_registration(c, now);
 
+	next = min64(next, tick_who(c, now));
 	for (int i = 0; i < c->npeers; i++)
 		next = min64(next, tick_peer(c, c->peers[i], now));
 	return next;
@@ -934,6 +1059,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->next_reg_ms = now;
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
+	c->who_until_ms = -1;
 	if (peer != NULL) {
 		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
 			return -1;
@@ -958,6 +1084,11 @@ uint32_t client_pending(const struct client *c)
 	for (int i = 0; i < c->npeers; i++)
 		n += chan_pending(c->peers[i]->chan);
 	return n;
+}
+
+int client_who_busy(const struct client *c)
+{
+	return c->who_until_ms >= 0;
 }
 
 int client_has_room(const struct client *c)
@@ -1117,6 +1248,7 @@ static int load_token(const char *name, uint8_t token[PROTO_TOKEN_LEN])
 struct app {
 	int fd;
 	int interactive;          /* stdin and stdout are a terminal: raw mode and the editor */
+	int color;                /* stdout is a terminal and NO_COLOR is not set: colours, times */
 	int columns;
 	struct edit ed;
 	char prompt_for[PROTO_NAME_MAX + 1];
@@ -1160,11 +1292,66 @@ static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf,
 		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
 }
 
+/*
+ * Colours and timestamps are for a person at a terminal, and only when
+ * NO_COLOR is unset or empty (https://no-color.org). Scripts reading
+ * stdout get the plain lines.
+ */
+static int want_color(void)
+{
+	const char *no_color = getenv("NO_COLOR");
+
+	return isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0');
+}
+
+#define SGR_RESET "\033[0m"
+#define SGR_DIM "\033[2m"
+
+/* A colour for a name, the same every time: SGR 31..36 (red..cyan) by an FNV-1a hash of it. */
+static int name_color(const char *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return 31 + (int)(h % 6);
+}
+
+/*
+ * Writes line into out[0..cap) as a terminal shows it: a dim "[HH:MM]"
+ * stamp, then for a chat line "<NAME> TEXT" the "<NAME>" in the name's
+ * colour, for an event "* ..." the whole line dim. The line comes from the
+ * client made safe (term_sanitize), so it holds no escape of its own.
+ */
+static void decorate(const char *line, char *out, size_t cap)
+{
+	const char *end = line[0] == '<' ? strchr(line, '>') : NULL;
+	char stamp[32] = "";
+	time_t t = time(NULL); /* the wall clock is right here: a time of day for the reader */
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(stamp, sizeof(stamp), SGR_DIM "[%H:%M]" SGR_RESET " ", &tm);
+	if (end != NULL)
+		snprintf(out, cap, "%s\033[%dm%.*s" SGR_RESET "%s", stamp,
+			 name_color(line + 1, (size_t)(end - line - 1)), (int)(end - line + 1), line,
+			 end + 1);
+	else if (line[0] == '*')
+		snprintf(out, cap, "%s" SGR_DIM "%s" SGR_RESET, stamp, line);
+	else
+		snprintf(out, cap, "%s%s", stamp, line);
+}
+
 /* A chat or event line: above the line being typed, which is hidden and drawn again. */
 static void app_print(void *ctx, const char *line)
 {
+	static char colored[4 * PROTO_LINE_MAX]; /* the longest line, sanitized, and its colours */
 	struct app *a = ctx;
 
+	if (a->color) {
+		decorate(line, colored, sizeof(colored));
+		line = colored;
+	}
 	if (a->interactive) {
 		char hide[16];
 		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
@@ -1306,7 +1493,8 @@ static void app_loop(struct app *a, int stay)
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
 		if (a->eof && !stay &&
-		    (a->interactive || (client_pending(&a->c) == 0 && a->in_len == 0)))
+		    (a->interactive || (client_pending(&a->c) == 0 && a->in_len == 0 &&
+					!client_who_busy(&a->c))))
 			return;
 		if (got_winch) {
 			got_winch = 0;
@@ -1442,6 +1630,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	a->interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+	a->color = want_color();
 	edit_init(&a->ed, "> ");
 	a->ed.complete = app_complete;
 	a->ed.complete_ctx = a;

@@ -21,7 +21,10 @@
 #define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again */
 #define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint: keep probing the private ones this long */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
-#define CLIENT_ANSWER_TIMEOUT_MS 10000   /* waiting this long for any answer (a PONG, an ACK): the peer is offline */
+#define CLIENT_ANSWER_TIMEOUT_MS 10000   /* at most this long waiting for any answer (a PONG, an ACK): the peer is offline;
+					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
+#define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */
+#define CLIENT_WHO_TIMEOUT_MS 5000       /* no page for this long: /who gives up and says so */
 
 /* Where a peer stands. */
 enum peer_state {
@@ -69,6 +72,7 @@ struct peer {
 	int64_t rtt_ms;                   /* from the last PONG */
 
 	int said_not_online;              /* "* NAME is not online" printed for this wait */
+	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
 };
 
 /* Counters, for -v and the tests. */
@@ -118,6 +122,12 @@ struct client {
 	char current[PROTO_NAME_MAX + 1]; /* where a plain line goes; "" = nowhere yet */
 
 	uint32_t rng;                     /* xorshift state for epochs */
+	/* /who, one page at a time; who_until_ms is -1 when no /who is under way */
+	uint32_t who_cursor;              /* the page asked for */
+	uint32_t who_listed;              /* names shown so far */
+	int64_t who_until_ms;             /* it gives up then */
+	int64_t who_next_ms;              /* the next (re)send of the page */
+
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */
 	struct client_stats stats;
@@ -143,7 +153,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 
 /*
  * Handles one line the user typed (without its newline): a message for the
- * current peer, or a command (/msg, /chat, /me, /peers, /help, /quit).
+ * current peer, or a command (/msg, /chat, /me, /peers, /who, /help, /quit).
  */
 void client_input(struct client *c, const char *line, int64_t now);
 
@@ -152,6 +162,9 @@ int64_t client_tick(struct client *c, int64_t now);
 
 /* Returns how many lines are queued and not yet delivered or failed. */
 uint32_t client_pending(const struct client *c);
+
+/* Returns 1 while a /who waits for the server's pages, else 0. */
+int client_who_busy(const struct client *c);
 
 /* Returns 1 when every peer's queue has room for a line of PROTO_LINE_MAX bytes. */
 int client_has_room(const struct client *c);

@@ -1,0 +1,1455 @@
+/* test_client.c - the client's logic on a simulated network, with a real server and fake time. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+#include "net.h"
+#include "protocol.h"
+#include "server.h"
+
+/*
+ * ---- the simulated internet ----
+ *
+ * One rendezvous server (the real server.c, driven through server_handle)
+ * at 10.0.0.1:7777 and up to SIM_HOSTS clients (the real client.c). The
+ * addresses are only labels inside this file; no socket is ever opened.
+ *
+ * Each host has a public address, where the server and every other host
+ * see it (as behind a full-cone NAT, or no NAT at all), and may have a LAN
+ * address, reachable only from other hosts that have one. A datagram sent
+ * to a LAN address shows the sender's LAN address as its source; one sent
+ * to a public address shows the sender's public address. A datagram to an
+ * address no live host owns is lost, as on the real internet. A host can
+ * vanish (its program stops: `live` cleared) or be cut off (it runs, but
+ * its network is down: `cut` set).
+ *
+ * Every datagram sent goes into `flight` with an arrival time: now plus the
+ * link's latency plus a random jitter (so later datagrams can overtake
+ * earlier ones). A seeded xorshift PRNG may also lose it or send it twice.
+ * These faults hit the datagrams between clients, and the server's too
+ * when faulty_server is set. The same seed gives the same run, so a
+ * failure can be replayed.
+ *
+ * The driver (sim_run_until) does what main()'s poll loop does, with a fake clock:
+ * every turn it calls client_tick on every host and server_tick on the
+ * server, then jumps to whatever comes first -- the next arrival or the
+ * earliest deadline -- and handles it. Every loop is bounded by
+ * SIM_MAX_STEPS, so a bug can fail a test but never hang it.
+ */
+
+#define SIM_HOSTS 4               /* clients in one world at most */
+#define SIM_SERVER SIM_HOSTS      /* the server's node number, after the hosts */
+#define SIM_FLIGHT 4096           /* datagrams in the air at once */
+#define SIM_LINES 1024            /* output lines a host remembers */
+#define SIM_MAX_STEPS 3000000L    /* bound on one sim_run */
+#define SIM_T0_MS 1000000         /* fake monotonic clock at the start: anything but 0 */
+
+#define WAN_MS 20                 /* default one-way latency between public addresses */
+#define LAN_MS 2                  /* default one-way latency on the LAN */
+#define WAIT_MS 10000             /* the clients' -w */
+#define KEEPALIVE_MS 15000        /* the clients' --keepalive */
+
+/* A datagram in the air. */
+struct dgram {
+	int64_t at_ms;            /* arrival time */
+	uint64_t order;           /* send order: breaks ties, and shows reordering */
+	int src, dst;             /* node numbers (a host, or SIM_SERVER) */
+	struct proto_addr from;   /* the source address the receiver sees */
+	size_t len;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+};
+
+/* A client, its addresses, and what it printed. */
+struct sim_host {
+	int id;
+	int live;                 /* started and not vanished */
+	int cut;                  /* network down: it runs, but nothing reaches or leaves it */
+	uint32_t drop_sent;       /* bit t set: what it sends of type t is lost (one-way faults) */
+	struct proto_addr pub;    /* its public address */
+	struct proto_addr lan;    /* its LAN address; family 0 = not on the LAN */
+	struct client_config cfg; /* set by host_new; a test may change it before host_start */
+	struct client c;
+
+	char *lines[SIM_LINES];   /* what it printed, in order */
+	int64_t line_ms[SIM_LINES]; /* and when */
+	int nlines;
+
+	uint32_t sent[32];        /* datagrams sent, by type */
+	struct proto_addr first_ack_from; /* source of the first PROBE_ACK that reached it */
+};
+
+static struct sim {
+	int64_t now;
+
+	struct server srv;
+	int srv_up;
+	uint32_t max_names;       /* the server's table size */
+	struct proto_addr srv_addr;
+
+	struct sim_host host[SIM_HOSTS];
+	int nhosts;
+
+	struct dgram flight[SIM_FLIGHT];
+	int nflight;
+	uint64_t next_order, max_order_delivered;
+
+	/* the link model */
+	int64_t wan_ms, lan_ms, jitter_ms;
+	unsigned loss_pct, dup_pct;
+	int faulty_server;        /* loss, duplication and jitter also hit the server's datagrams */
+	uint32_t rng;
+
+	/* what the network did, so a test can show its faults really happened */
+	uint64_t lost, duplicated, reordered, unroutable;
+} sim;
+
+/* xorshift32 (Marsaglia 2003): the network's dice. */
+static uint32_t sim_rand(void)
+{
+	sim.rng ^= sim.rng << 13;
+	sim.rng ^= sim.rng >> 17;
+	sim.rng ^= sim.rng << 5;
+	return sim.rng;
+}
+
+static struct proto_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	struct proto_addr x;
+
+	memset(&x, 0, sizeof(x));
+	x.family = PROTO_AF_INET;
+	x.port = port;
+	x.ip[0] = a;
+	x.ip[1] = b;
+	x.ip[2] = c;
+	x.ip[3] = d;
+	return x;
+}
+
+/* A node's public address and LAN address (the server has no LAN address). */
+static const struct proto_addr *node_pub(int n)
+{
+	return n == SIM_SERVER ? &sim.srv_addr : &sim.host[n].pub;
+}
+
+static const struct proto_addr *node_lan(int n)
+{
+	static const struct proto_addr none;
+
+	return n == SIM_SERVER ? &none : &sim.host[n].lan;
+}
+
+/* A node that runs: the server while up, a host while live and its program has not exited. */
+static int node_alive(int n)
+{
+	if (n == SIM_SERVER)
+		return sim.srv_up;
+	/* fatal or /quit: main() would have returned. */
+	return sim.host[n].live && !sim.host[n].c.fatal && !sim.host[n].c.quit;
+}
+
+/*
+ * Finds the node that owns address `to` as seen from node src, and the
+ * source address it will see. Returns the node, or -1 when nobody is there.
+ * *lan says whether the datagram crosses the LAN (its latency differs).
+ */
+static int sim_route(int src, const struct proto_addr *to, struct proto_addr *from, int *lan)
+{
+	for (int n = 0; n <= SIM_SERVER; n++) {
+		if (n < SIM_SERVER && !sim.host[n].live)
+			continue;
+		if (proto_addr_equal(to, node_pub(n))) {
+			*from = *node_pub(src);
+			*lan = 0;
+			return n;
+		}
+		if (node_lan(src)->family != 0 && node_lan(n)->family != 0 &&
+		    proto_addr_equal(to, node_lan(n))) {
+			*from = *node_lan(src);
+			*lan = 1;
+			return n;
+		}
+	}
+	return -1;
+}
+
+/* Puts one copy of a datagram in the air. */
+static void sim_launch(int src, int dst, const struct proto_addr *from, int64_t delay_ms,
+		       const uint8_t *buf, size_t len)
+{
+	struct dgram *d;
+
+	ck_assert_int_lt(sim.nflight, SIM_FLIGHT);
+	ck_assert_uint_le(len, sizeof(d->buf));
+	d = &sim.flight[sim.nflight++];
+	d->at_ms = sim.now + delay_ms;
+	d->order = sim.next_order++;
+	d->src = src;
+	d->dst = dst;
+	d->from = *from;
+	d->len = len;
+	memcpy(d->buf, buf, len);
+}
+
+/* Returns 1 when node n's network is down. */
+static int node_cut(int n)
+{
+	return n != SIM_SERVER && sim.host[n].cut;
+}
+
+/* Node src sends buf[0..len) to `to`: routed, then perhaps lost, duplicated or delayed. */
+static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, size_t len)
+{
+	struct proto_addr from;
+	int lan, dst = sim_route(src, to, &from, &lan);
+	int faulty = sim.faulty_server || (src != SIM_SERVER && dst != SIM_SERVER);
+	int64_t base = lan ? sim.lan_ms : sim.wan_ms;
+	int copies = 1;
+
+	if (dst < 0) {
+		sim.unroutable++;
+		return;
+	}
+	if (node_cut(src) || node_cut(dst))
+		return;
+	if (faulty && sim_rand() % 100 < sim.loss_pct) {
+		sim.lost++;
+		return;
+	}
+	if (faulty && sim_rand() % 100 < sim.dup_pct) {
+		sim.duplicated++;
+		copies = 2;
+	}
+	while (copies-- > 0) {
+		int64_t jitter = faulty ? (int64_t)(sim_rand() % (uint32_t)(sim.jitter_ms + 1)) : 0;
+
+		sim_launch(src, dst, &from, base + jitter, buf, len);
+	}
+}
+
+/* client_io.send: a host sends. */
+static void host_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
+{
+	struct sim_host *h = ctx;
+
+	if (len > PROTO_HEADER_LEN) {
+		uint8_t type = buf[2] & 31; /* byte 2 is the type */
+
+		h->sent[type]++;
+		if (h->drop_sent & (1u << type))
+			return;
+	}
+	sim_send(h->id, to, buf, len);
+}
+
+/* client_io.print: a host shows a line; we keep it, with the time. */
+static void host_print(void *ctx, const char *line)
+{
+	struct sim_host *h = ctx;
+
+	ck_assert_int_lt(h->nlines, SIM_LINES);
+	h->lines[h->nlines] = strdup(line);
+	ck_assert_ptr_nonnull(h->lines[h->nlines]);
+	h->line_ms[h->nlines] = sim.now;
+	h->nlines++;
+}
+
+/* Hands a datagram to its receiver: server_handle (whose answers go out) or client_handle. */
+static void sim_deliver(const struct dgram *d)
+{
+	struct server_tx tx[SERVER_MAX_TX];
+	struct sim_host *h;
+
+	/* Nothing reaches a dead or cut-off host, nor leaves it: not even what was in the air. */
+	if (!node_alive(d->dst) || (d->src != SIM_SERVER && !sim.host[d->src].live) ||
+	    node_cut(d->src) || node_cut(d->dst))
+		return;
+	if (d->order < sim.max_order_delivered)
+		sim.reordered++;
+	else
+		sim.max_order_delivered = d->order;
+	if (d->dst == SIM_SERVER) {
+		int n = server_handle(&sim.srv, d->buf, d->len, &d->from, sim.now, tx);
+
+		for (int i = 0; i < n; i++)
+			sim_send(SIM_SERVER, &tx[i].to, tx[i].buf, tx[i].len);
+		return;
+	}
+	h = &sim.host[d->dst];
+	if (d->len > PROTO_HEADER_LEN && d->buf[2] == PROTO_PROBE_ACK &&
+	    h->first_ack_from.family == 0)
+		h->first_ack_from = d->from;
+	client_handle(&h->c, d->buf, d->len, &d->from, sim.now);
+}
+
+/* Returns the index of the next datagram to arrive (earliest, then first sent), or -1. */
+static int sim_next_arrival(void)
+{
+	int best = -1;
+
+	for (int i = 0; i < sim.nflight; i++) {
+		const struct dgram *d = &sim.flight[i], *b = &sim.flight[best < 0 ? i : best];
+
+		if (best < 0 || d->at_ms < b->at_ms ||
+		    (d->at_ms == b->at_ms && d->order < b->order))
+			best = i;
+	}
+	return best;
+}
+
+/* Returns the index of h's first line at or after `from` that starts with prefix, or -1. */
+static int find_line(const struct sim_host *h, const char *prefix, int from)
+{
+	size_t n = strlen(prefix);
+
+	for (int i = from; i < h->nlines; i++)
+		if (strncmp(h->lines[i], prefix, n) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Runs the world until host h prints a line starting with prefix (h may be
+ * NULL: no such stop), or until the clock reaches end_ms. Returns the
+ * index of that line in h->lines, or -1 when end_ms came first (and then
+ * sim.now == end_ms).
+ */
+static int sim_run_until(const struct sim_host *h, const char *prefix, int64_t end_ms)
+{
+	int first = h != NULL ? h->nlines : 0;
+
+	for (long step = 0; step < SIM_MAX_STEPS; step++) {
+		int64_t next = INT64_MAX;
+		int k, found = h != NULL ? find_line(h, prefix, first) : -1;
+
+		if (found >= 0)
+			return found;
+		/* What main()'s loop does each turn: everyone does what is due now. */
+		for (int i = 0; i < sim.nhosts; i++) {
+			if (node_alive(i)) {
+				int64_t t = client_tick(&sim.host[i].c, sim.now);
+
+				/* A deadline in the past would make main() spin. */
+				ck_assert_int_ge(t, sim.now);
+				next = t < next ? t : next;
+			}
+		}
+		if (sim.srv_up) {
+			int64_t t = server_tick(&sim.srv, sim.now);
+
+			next = t < next ? t : next;
+		}
+		k = sim_next_arrival();
+		if (k >= 0 && sim.flight[k].at_ms <= next)
+			next = sim.flight[k].at_ms;
+		if (next > end_ms) {
+			sim.now = end_ms;
+			return -1;
+		}
+		if (next > sim.now)
+			sim.now = next;
+		if (k >= 0 && sim.flight[k].at_ms <= sim.now) {
+			struct dgram d = sim.flight[k];
+
+			sim.flight[k] = sim.flight[--sim.nflight];
+			sim_deliver(&d);
+		}
+	}
+	ck_abort_msg("the simulation took more than %ld steps", SIM_MAX_STEPS);
+	return -1;
+}
+
+/* Runs the world for ms of fake time. */
+static void sim_run_for(int64_t ms)
+{
+	sim_run_until(NULL, NULL, sim.now + ms);
+}
+
+/* Runs until h prints a line starting with prefix, within ms; fails the test otherwise. */
+static int64_t expect_line_within(const struct sim_host *h, const char *prefix, int64_t ms)
+{
+	int i = sim_run_until(h, prefix, sim.now + ms);
+
+	ck_assert_msg(i >= 0, "client %s did not print '%s' within %lld ms", h->cfg.name, prefix,
+		      (long long)ms);
+	return h->line_ms[i];
+}
+
+/* Returns how many of h's lines are exactly `line`. */
+static int count_exact(const struct sim_host *h, const char *line)
+{
+	int n = 0;
+
+	for (int i = 0; i < h->nlines; i++)
+		n += strcmp(h->lines[i], line) == 0;
+	return n;
+}
+
+/* Returns how many of h's lines start with prefix. */
+static int count_prefix(const struct sim_host *h, const char *prefix)
+{
+	int n = 0;
+
+	for (int i = find_line(h, prefix, 0); i >= 0; i = find_line(h, prefix, i + 1))
+		n++;
+	return n;
+}
+
+/*
+ * Asserts that the chat lines h shows from a peer (those starting with
+ * `from`, e.g. "<alice> ") are exactly `word`0, `word`1, ... `word`n-1, in
+ * that order: each line once. Event lines may come in between.
+ */
+static void assert_stream(const struct sim_host *h, const char *from, const char *word, int n)
+{
+	char want[64];
+	int got = 0;
+
+	for (int i = find_line(h, from, 0); i >= 0; i = find_line(h, from, i + 1)) {
+		ck_assert_int_lt(got, n);
+		snprintf(want, sizeof(want), "%s%s%d", from, word, got++);
+		ck_assert_str_eq(h->lines[i], want);
+	}
+	ck_assert_int_eq(got, n);
+}
+
+/* Starts (or restarts, with a new seed and an empty table) the server. */
+static void server_start(uint8_t seed_base)
+{
+	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names };
+	uint8_t seed[32];
+
+	if (sim.srv_up)
+		server_free(&sim.srv);
+	for (int i = 0; i < 32; i++)
+		seed[i] = (uint8_t)(seed_base + i);
+	ck_assert_int_eq(server_init(&sim.srv, &cfg, seed), 0);
+	sim.srv_up = 1;
+}
+
+/*
+ * A new host called name at public address 10.0.0.last:port, not started.
+ * Its default configuration: token 8 x `token`, one private endpoint equal
+ * to its public address (a host with no NAT, like main() on loopback),
+ * WAIT_MS and KEEPALIVE_MS. The test may change h->cfg, h->lan, then host_start.
+ */
+static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, uint8_t token)
+{
+	struct sim_host *h;
+
+	ck_assert_int_lt(sim.nhosts, SIM_HOSTS);
+	h = &sim.host[sim.nhosts];
+	h->id = sim.nhosts++;
+	h->pub = ip4(10, 0, 0, last, port);
+	snprintf(h->cfg.name, sizeof(h->cfg.name), "%s", name);
+	memset(h->cfg.token, token, sizeof(h->cfg.token));
+	h->cfg.server = sim.srv_addr;
+	h->cfg.nprivate = 1;
+	h->cfg.private_ep[0] = h->pub;
+	h->cfg.wait_ms = WAIT_MS;
+	h->cfg.keepalive_ms = KEEPALIVE_MS;
+	h->cfg.seed = 0x1000u + last * 7u + port;
+	return h;
+}
+
+/* Starts h's client now, with `peer` as its current peer (or NULL). */
+static void host_start(struct sim_host *h, const char *peer)
+{
+	struct client_io io = { h, host_send, host_print };
+
+	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
+	h->live = 1;
+}
+
+/* host_new and host_start with the defaults. */
+static struct sim_host *host_up(const char *name, uint8_t last, const char *peer, uint8_t token)
+{
+	struct sim_host *h = host_new(name, last, 5000, token);
+
+	host_start(h, peer);
+	return h;
+}
+
+/*
+ * h's program dies and starts again at once, with no peer: the same
+ * address and token, but no memory and new epochs. Returns the new host.
+ */
+static struct sim_host *host_restart(struct sim_host *h)
+{
+	struct sim_host *n = host_new(h->cfg.name, h->pub.ip[3], h->pub.port, h->cfg.token[0]);
+
+	h->live = 0;
+	n->cfg.seed = h->cfg.seed ^ 0xbeef;
+	host_start(n, NULL);
+	return n;
+}
+
+/* The user of h types line. */
+static void type(struct sim_host *h, const char *line)
+{
+	client_input(&h->c, line, sim.now);
+}
+
+/* A fresh world: the server up, no hosts, a perfect network with WAN_MS and LAN_MS latency. */
+static void setup(void)
+{
+	memset(&sim, 0, sizeof(sim));
+	sim.now = SIM_T0_MS;
+	sim.srv_addr = ip4(10, 0, 0, 1, 7777);
+	sim.wan_ms = WAN_MS;
+	sim.lan_ms = LAN_MS;
+	sim.rng = 0x2545f491;
+	sim.max_names = 64;
+	server_start(0x40);
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < sim.nhosts; i++) {
+		client_free(&sim.host[i].c);
+		for (int j = 0; j < sim.host[i].nlines; j++)
+			free(sim.host[i].lines[j]);
+	}
+	if (sim.srv_up)
+		server_free(&sim.srv);
+}
+
+/* Alice (with current peer bob) and bob, up and connected: alice's "hello" reached bob. */
+static void alice_and_bob(struct sim_host **a, struct sim_host **b)
+{
+	*a = host_up("alice", 2, "bob", 0xa1);
+	*b = host_up("bob", 3, NULL, 0xb0);
+	type(*a, "hello");
+	expect_line_within(*b, "<alice> hello", 3000);
+	ck_assert_int_eq((*a)->c.peers[0]->state, PEER_CONNECTED);
+}
+
+/* ---- registration and names ---- */
+
+START_TEST(registration_once)
+{
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+
+	/* REGISTER goes out on the first tick; REGISTERED comes back one round trip later. */
+	ck_assert_int_eq(expect_line_within(a, "* registered as", 1000), SIM_T0_MS + 2 * WAN_MS);
+	ck_assert_str_eq(a->lines[0], "* registered as alice (public 10.0.0.2:5000)");
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert(proto_addr_equal(&a->c.public_ep, &a->pub));
+
+	/* Three refreshes later, still said only once, and nothing else said. */
+	sim_run_for(3 * CLIENT_REFRESH_MS + 1000);
+	ck_assert_int_eq(a->nlines, 1);
+	ck_assert_uint_eq(sim.srv.stats.registrations, 1);
+	ck_assert_uint_eq(sim.srv.stats.refreshes, 3);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 1);
+	ck_assert_uint_eq(a->sent[PROTO_REFRESH], 3);
+}
+END_TEST
+
+START_TEST(registration_retries_with_backoff)
+{
+	struct sim_host *a;
+
+	sim.srv_up = 0; /* nobody at the server's address yet */
+	server_free(&sim.srv);
+	a = host_up("alice", 2, NULL, 0xa1);
+	/* REGISTER at +0, +500, +1500, +3500 (CLIENT_RETRY_MS, doubling); a server from +2000. */
+	sim_run_for(2000);
+	ck_assert_int_eq(a->nlines, 0);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 3);
+	server_start(0x40);
+	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
+					    5000), SIM_T0_MS + 3500 + 2 * WAN_MS);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 4);
+	/* Answered: the backoff is over; the next message is a REFRESH 20 s later. */
+	sim_run_for(CLIENT_REFRESH_MS);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 4);
+	ck_assert_uint_eq(a->sent[PROTO_REFRESH], 1);
+	ck_assert_int_eq(count_prefix(a, "* registered as"), 1);
+}
+END_TEST
+
+START_TEST(name_taken_and_taken_over)
+{
+	struct sim_host *a1 = host_up("alice", 2, NULL, 0xa1), *a2, *a3, *b;
+	int64_t t_start;
+
+	expect_line_within(a1, "* registered as alice", 1000);
+	/* Another user, another token: refused for good. */
+	a2 = host_up("alice", 4, NULL, 0xee);
+	expect_line_within(a2, "* name alice is taken", 1000);
+	ck_assert_str_eq(a2->lines[0],
+			 "* name alice is taken: another user holds it (try another name)");
+	ck_assert_int_eq(a2->nlines, 1);
+	ck_assert_int_eq(a2->c.fatal, 1);
+	ck_assert_int_eq(a2->c.registered, 0);
+
+	/* The owner restarts on another port: the same token takes the name back at once. */
+	a1->live = 0;
+	a3 = host_new("alice", 2, 5001, 0xa1);
+	host_start(a3, NULL);
+	t_start = sim.now;
+	ck_assert_int_eq(expect_line_within(a3, "* registered as alice (public 10.0.0.2:5001)",
+					    1000), t_start + 2 * WAN_MS);
+	ck_assert_int_eq(a3->c.fatal, 0);
+	/* And a peer looking alice up now reaches the new one. */
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(b, "/msg alice hi");
+	expect_line_within(a3, "<bob> hi", 2000);
+}
+END_TEST
+
+START_TEST(server_full)
+{
+	struct sim_host *a, *b;
+
+	sim.max_names = 1;
+	server_start(0x40);
+	a = host_up("alice", 2, NULL, 0xa1);
+	expect_line_within(a, "* registered as alice", 1000);
+	b = host_up("bob", 3, NULL, 0xb0);
+	expect_line_within(b, "* the server is full", 1000);
+	ck_assert_str_eq(b->lines[0], "* the server is full: it cannot register bob now");
+	ck_assert_int_eq(b->c.fatal, 1);
+	ck_assert_int_eq(a->c.fatal, 0);
+}
+END_TEST
+
+/* ---- connecting, and the choice of path ---- */
+
+START_TEST(two_clients_chat)
+{
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	/* No NAT: each host reports its public address as private too, and that path is public. */
+	ck_assert_int_eq(count_exact(a, "* connected to bob via 10.0.0.3:5000 (public)"), 1);
+	ck_assert_int_eq(count_exact(b, "* connected to alice via 10.0.0.2:5000 (public)"), 1);
+	ck_assert_int_eq(count_exact(b, "<alice> hello"), 1);
+
+	/* And back. */
+	type(b, "/msg alice hi there");
+	expect_line_within(a, "<bob> hi there", 1000);
+	sim_run_for(5000);
+	ck_assert_int_eq(count_prefix(b, "<alice>"), 1);
+	ck_assert_int_eq(count_prefix(a, "<bob>"), 1);
+	ck_assert_uint_eq(a->c.stats.delivered_lines, 1);
+	ck_assert_uint_eq(b->c.stats.delivered_lines, 1);
+	ck_assert_uint_eq(client_pending(&a->c) + client_pending(&b->c), 0);
+}
+END_TEST
+
+START_TEST(public_path_when_private_unreachable)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct sim_host *b = host_new("bob", 3, 5000, 0xb0);
+
+	/* Each reports a LAN address nobody can reach (they are on different LANs). */
+	a->cfg.private_ep[0] = ip4(192, 168, 1, 2, 5000);
+	b->cfg.private_ep[0] = ip4(192, 168, 7, 3, 5000);
+	host_start(a, "bob");
+	host_start(b, NULL);
+	type(a, "hello");
+	expect_line_within(b, "<alice> hello", 3000);
+	ck_assert_int_eq(count_exact(a, "* connected to bob via 10.0.0.3:5000 (public)"), 1);
+	ck_assert_int_eq(count_exact(b, "* connected to alice via 10.0.0.2:5000 (public)"), 1);
+	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_PUBLIC);
+	ck_assert_uint_gt(sim.unroutable, 0); /* the probes to the private endpoints were lost */
+}
+END_TEST
+
+START_TEST(private_path_preferred_over_faster_public)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct sim_host *b = host_new("bob", 3, 5000, 0xb0);
+	int64_t t_conn;
+
+	/* Both behind one NAT on the same LAN; the LAN is slower, so public answers come first. */
+	sim.wan_ms = 5;
+	sim.lan_ms = 30;
+	a->lan = ip4(192, 168, 1, 2, 5000);
+	b->lan = ip4(192, 168, 1, 3, 5000);
+	a->cfg.private_ep[0] = a->lan;
+	b->cfg.private_ep[0] = b->lan;
+	host_start(a, "bob");
+	host_start(b, NULL);
+	type(a, "hello");
+	t_conn = expect_line_within(a, "* connected to bob via", 3000);
+	expect_line_within(b, "<alice> hello", 1000);
+
+	/* The first answer came from bob's public address, yet the private path won. */
+	ck_assert(proto_addr_equal(&a->first_ack_from, &b->pub));
+	ck_assert_int_eq(count_exact(a, "* connected to bob via 192.168.1.3:5000 (private)"), 1);
+	ck_assert_int_eq(count_exact(b, "* connected to alice via 192.168.1.2:5000 (private)"), 1);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
+	/* It did not wait out CLIENT_PREFER_PRIVATE_MS: the private answer ended the wait. */
+	ck_assert_int_lt(t_conn - SIM_T0_MS, CLIENT_PREFER_PRIVATE_MS);
+}
+END_TEST
+
+/* ---- a lossy network ---- */
+
+START_TEST(many_lines_over_lossy_network)
+{
+	enum { LINES = 500 };
+	struct sim_host *a, *b;
+	char text[64];
+	int fed = 0;
+
+	/* Faults between the clients only (both_ways_over_lossy_network hits the server's too). */
+	sim.loss_pct = 20;
+	sim.dup_pct = 10;
+	sim.jitter_ms = 30; /* with 20 ms latency: datagrams overtake each other */
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	/* Lines go in as fast as the client takes them, as main() does with piped input. */
+	while (fed < LINES || client_pending(&a->c) > 0) {
+		while (fed < LINES && client_has_room(&a->c)) {
+			snprintf(text, sizeof(text), "line %d", fed++);
+			type(a, text);
+		}
+		sim_run_for(50);
+		ck_assert_int_lt(sim.now, SIM_T0_MS + 300000);
+	}
+	sim_run_for(5000); /* late duplicates arrive and are dropped */
+
+	/* Exactly once, in order, nothing else from alice. */
+	assert_stream(b, "<alice> ", "line ", LINES);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_uint_eq(a->c.stats.sent_lines, LINES);
+	ck_assert_uint_eq(a->c.stats.delivered_lines, LINES);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	/* The network really was that bad. */
+	ck_assert_uint_gt(sim.lost, LINES / 10);
+	ck_assert_uint_gt(sim.duplicated, LINES / 20);
+	ck_assert_uint_gt(sim.reordered, LINES / 20);
+}
+END_TEST
+
+START_TEST(both_ways_over_lossy_network)
+{
+	enum { LINES = 100 };
+	struct sim_host *a, *b;
+	char text[64];
+
+	/* Faults on every datagram, the server's too: registration and introduction as well. */
+	sim.loss_pct = 20;
+	sim.dup_pct = 10;
+	sim.jitter_ms = 30;
+	sim.faulty_server = 1;
+	/* Each wants the other: two lookups cross at the server. */
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, "alice", 0xb0);
+	for (int i = 0; i < LINES; i++) {
+		snprintf(text, sizeof(text), "a%d", i);
+		type(a, text);
+		snprintf(text, sizeof(text), "b%d", i);
+		type(b, text);
+	}
+	while (client_pending(&a->c) + client_pending(&b->c) > 0) {
+		sim_run_for(100);
+		ck_assert_int_lt(sim.now, SIM_T0_MS + 120000);
+	}
+	sim_run_for(5000);
+	assert_stream(b, "<alice> ", "a", LINES);
+	assert_stream(a, "<bob> ", "b", LINES);
+	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/* ---- peers that are not there yet ---- */
+
+START_TEST(peer_starts_later)
+{
+	struct sim_host *a = host_up("alice", 2, "bob", 0xa1), *b;
+
+	type(a, "hello"); /* before alice is even registered */
+	expect_line_within(a, "* bob is not online", 1000);
+	sim_run_for(3000); /* alice asks again every second */
+	ck_assert_uint_ge(a->sent[PROTO_LOOKUP], 3);
+	b = host_up("bob", 3, NULL, 0xb0);
+	expect_line_within(b, "<alice> hello", WAIT_MS - 4000);
+	ck_assert_int_eq(count_exact(a, "* bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* connected to bob via 10.0.0.3:5000 (public)"), 1);
+	sim_run_for(WAIT_MS); /* past the wait: nothing is reported as failed */
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_uint_eq(a->c.stats.delivered_lines, 1);
+	ck_assert_int_eq(count_prefix(a, "* message to"), 0);
+}
+END_TEST
+
+START_TEST(wait_expires)
+{
+	struct sim_host *a = host_up("alice", 2, "bob", 0xa1);
+	uint32_t lookups;
+
+	type(a, "hello");
+	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered:", 2 * WAIT_MS),
+			 SIM_T0_MS + WAIT_MS);
+	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* bob is not online"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
+	ck_assert_uint_eq(a->c.stats.delivered_lines, 0);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	/* Nothing waits any more: alice stops asking for bob. */
+	lookups = a->sent[PROTO_LOOKUP];
+	ck_assert_uint_ge(lookups, WAIT_MS / CLIENT_LOOKUP_RETRY_MS - 1);
+	sim_run_for(5 * CLIENT_LOOKUP_RETRY_MS);
+	ck_assert_uint_eq(a->sent[PROTO_LOOKUP], lookups);
+}
+END_TEST
+
+START_TEST(full_queue_refuses_lines)
+{
+	struct sim_host *a = host_up("alice", 2, "bob", 0xa1);
+	char text[32];
+	int i;
+
+	/* bob is not there: lines pile up until the queue (CHAN_QUEUE fragments) is full. */
+	for (i = 0; i < CHAN_QUEUE; i++) {
+		snprintf(text, sizeof(text), "line %d", i);
+		type(a, text);
+	}
+	ck_assert_uint_eq(client_pending(&a->c), CHAN_QUEUE);
+	ck_assert_int_eq(client_has_room(&a->c), 0);
+	ck_assert_int_eq(a->nlines, 0);
+	type(a, "one too many");
+	ck_assert_str_eq(a->lines[0], "* message to bob not delivered: too many messages waiting");
+	ck_assert_uint_eq(a->c.stats.sent_lines, CHAN_QUEUE);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
+	/* The wait runs out: every queued line is reported, once, and the queue has room again. */
+	sim_run_for(WAIT_MS);
+	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: bob is not online"),
+			 CHAN_QUEUE);
+	ck_assert_uint_eq(a->c.stats.failed_lines, CHAN_QUEUE + 1);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_int_eq(client_has_room(&a->c), 1);
+}
+END_TEST
+
+/* ---- the server restarts ---- */
+
+START_TEST(server_restart_mid_chat)
+{
+	struct sim_host *a, *b, *c;
+	int64_t t_restart, deadline;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(7000);
+	t_restart = sim.now;
+	server_start(0x99); /* a new seed, an empty table */
+
+	/* The chat does not need the server. */
+	type(a, "after the restart");
+	expect_line_within(b, "<alice> after the restart", 1000);
+
+	/* The next REFRESH is refused as unknown; each registers again and says so. */
+	deadline = t_restart + CLIENT_REFRESH_MS + CLIENT_RETRY_MS + 4 * WAN_MS;
+	while ((count_prefix(a, "* registered as") < 2 || count_prefix(b, "* registered as") < 2) &&
+	       sim.now < deadline)
+		sim_run_for(100);
+	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:5000)"), 2);
+	ck_assert_int_eq(count_exact(b, "* registered as bob (public 10.0.0.3:5000)"), 2);
+
+	/* The chat went on all along, and still does. */
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 1000);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	/* The new server knows alice: a newcomer finds her through it. */
+	c = host_up("carol", 5, "alice", 0xc0);
+	type(c, "hi alice");
+	expect_line_within(a, "<carol> hi alice", 3000);
+}
+END_TEST
+
+START_TEST(lookup_after_server_restart)
+{
+	struct sim_host *a, *b, *c;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	server_start(0x99);
+	c = host_up("carol", 5, NULL, 0xc0);
+	expect_line_within(c, "* registered as carol", 1000);
+	/* The new server does not know alice: her LOOKUP is refused, she registers at once. */
+	type(a, "/msg carol hi");
+	expect_line_within(c, "<alice> hi", 2000);
+	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:5000)"), 2);
+	ck_assert_int_eq(count_prefix(a, "* carol is not online"), 0);
+}
+END_TEST
+
+/* ---- peers that go away, come back, or move ---- */
+
+START_TEST(peer_vanishes)
+{
+	struct sim_host *a, *b;
+	int64_t t_gone, t_off, t_queued;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(2000);
+	t_gone = sim.now;
+	b->live = 0; /* gone without a word (killed, or unplugged): nothing reaches or leaves it */
+	t_off = expect_line_within(a, "* bob is offline",
+				   KEEPALIVE_MS + CLIENT_ANSWER_TIMEOUT_MS + 1000);
+	ck_assert_int_ge(t_off - t_gone, CLIENT_ANSWER_TIMEOUT_MS);
+	ck_assert_uint_gt(a->sent[PROTO_PING], 1); /* it asked before it gave up */
+	ck_assert_int_eq(count_exact(a, "* bob is offline"), 1);
+
+	/* A line for bob now waits WAIT_MS for him, then is reported. */
+	sim_run_for(100);
+	t_queued = sim.now;
+	type(a, "are you there?");
+	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered:", 2 * WAIT_MS),
+			 t_queued + WAIT_MS);
+	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: no answer from bob"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_int_eq(count_prefix(b, "<alice> are you there?"), 0);
+}
+END_TEST
+
+START_TEST(peer_says_bye)
+{
+	struct sim_host *a, *b;
+	int64_t t_bye;
+
+	alice_and_bob(&a, &b);
+	/* bob quits with a line for alice still queued (not even sent: no tick came) */
+	type(b, "/msg alice unsent");
+	t_bye = sim.now;
+	type(b, "/quit"); /* main() stops ticking it; what it sent on the way out still travels */
+	client_shutdown(&b->c, t_bye);
+	ck_assert_str_eq(b->lines[b->nlines - 1],
+			 "* message to alice not delivered: quit before it was delivered");
+	ck_assert_uint_eq(b->c.stats.failed_lines, 1);
+	ck_assert_uint_eq(b->sent[PROTO_BYE], 1);
+	/* alice hears the BYE one latency later, not after a timeout. */
+	ck_assert_int_eq(expect_line_within(a, "* bob is offline", 1000), t_bye + WAN_MS);
+	ck_assert_int_eq(a->c.peers[0]->state, PEER_OFFLINE);
+	ck_assert_int_eq(count_prefix(a, "<bob>"), 0);
+}
+END_TEST
+
+START_TEST(outage_then_recovery)
+{
+	struct sim_host *a, *b;
+	int64_t t_cut, t_got;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	t_cut = sim.now;
+	b->cut = 1; /* bob's network goes down for 15 s; his program keeps running */
+	sim_run_for(1000);
+	type(a, "during the outage");
+	/* Unacknowledged for CLIENT_ANSWER_TIMEOUT_MS: offline; then the line waits WAIT_MS. */
+	ck_assert_int_eq(expect_line_within(a, "* bob is offline", CLIENT_ANSWER_TIMEOUT_MS + 1000),
+			 t_cut + 1000 + CLIENT_ANSWER_TIMEOUT_MS);
+	sim_run_until(NULL, NULL, t_cut + 15000);
+	b->cut = 0; /* the network is back */
+	/* alice asks the server again and punches anew: the line arrives within its wait. */
+	t_got = expect_line_within(b, "<alice> during the outage", WAIT_MS);
+	ck_assert_int_lt(t_got, t_cut + 1000 + CLIENT_ANSWER_TIMEOUT_MS + WAIT_MS);
+	ck_assert_int_eq(count_exact(b, "<alice> during the outage"), 1);
+	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	/* Both ways again. */
+	type(b, "/msg alice back");
+	expect_line_within(a, "<bob> back", 1000);
+}
+END_TEST
+
+START_TEST(peer_restarts)
+{
+	struct sim_host *a, *b, *b2;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	b2 = host_restart(b);
+	expect_line_within(b2, "* registered as bob (public 10.0.0.3:5000)", 1000);
+	/* The new bob speaks first: alice takes his new epoch. */
+	type(b2, "/msg alice I am back");
+	expect_line_within(a, "<bob> I am back", 3000);
+	type(a, "welcome back");
+	expect_line_within(b2, "<alice> welcome back", 3000);
+	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_int_eq(count_prefix(b, "<alice> welcome back"), 0);
+}
+END_TEST
+
+START_TEST(peer_restarts_silently)
+{
+	struct sim_host *a, *b, *b2;
+	int64_t t_typed;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	b2 = host_restart(b);
+	sim_run_for(1000);
+	/* alice thinks she is connected; her line reaches a bob who has never heard of her. */
+	type(a, "anyone?");
+	t_typed = sim.now;
+	sim_run_for(1000);
+	ck_assert_uint_gt(b2->c.stats.stray, 0);
+	/* No ACK: she gives up on the old connection, asks the server, and punches anew. */
+	expect_line_within(b2, "<alice> anyone?", CLIENT_ANSWER_TIMEOUT_MS + WAIT_MS);
+	ck_assert_int_le(b2->line_ms[b2->nlines - 1] - t_typed, CLIENT_ANSWER_TIMEOUT_MS + 2000);
+	ck_assert_int_eq(count_exact(a, "* bob is offline"), 1);
+	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+}
+END_TEST
+
+START_TEST(peer_moves_behind_its_nat)
+{
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	/* bob's NAT gives him a new public port: what alice sends to the old one is lost. */
+	b->pub = ip4(10, 0, 0, 3, 6001);
+	type(b, "/msg alice new port");
+	expect_line_within(a, "<bob> new port", 3000);
+	/* The nonce vouches for him: alice follows him there. */
+	type(a, "/peers");
+	ck_assert_int_eq(find_line(a, "* peer bob connected public 10.0.0.3:6001 rtt ", 0),
+			 a->nlines - 1);
+	type(a, "seen");
+	expect_line_within(b, "<alice> seen", 1000);
+	ck_assert_int_eq(count_exact(a, "* bob is offline"), 0);
+}
+END_TEST
+
+START_TEST(idle_connection_kept_alive)
+{
+	enum { PERIODS = 10 };
+	struct sim_host *a, *b;
+	uint32_t pings;
+
+	alice_and_bob(&a, &b);
+	pings = a->sent[PROTO_PING] + b->sent[PROTO_PING];
+	sim_run_for(PERIODS * KEEPALIVE_MS);
+	/*
+	 * A side pings after KEEPALIVE_MS of silence and the PONG keeps the
+	 * other content: one or two pings a period, and nobody is lost.
+	 */
+	pings = a->sent[PROTO_PING] + b->sent[PROTO_PING] - pings;
+	ck_assert_uint_ge(pings, PERIODS - 1);
+	ck_assert_uint_le(pings, 2 * PERIODS + 2);
+	ck_assert_int_eq(a->c.peers[0]->state, PEER_CONNECTED);
+	ck_assert_int_eq(b->c.peers[0]->state, PEER_CONNECTED);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+	ck_assert_int_eq(count_prefix(b, "* alice is offline"), 0);
+	/* And the registrations were refreshed meanwhile. */
+	ck_assert_uint_ge(a->sent[PROTO_REFRESH], PERIODS * KEEPALIVE_MS / CLIENT_REFRESH_MS - 1);
+	type(a, "still there?");
+	expect_line_within(b, "<alice> still there?", 1000);
+}
+END_TEST
+
+/* ---- what the user types ---- */
+
+START_TEST(commands)
+{
+	static const char no_peer[] =
+		"* message not sent: no current peer (use /chat NAME or /msg NAME TEXT)";
+	static const char peers_bob[] = "* peer bob connected public 10.0.0.3:5000 rtt ";
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+	struct sim_host *b = host_up("bob", 3, NULL, 0xb0), *c;
+	uint32_t data;
+	int i, blines;
+
+	sim_run_for(1000);
+	/* No current peer: a plain line and /me are reported, not sent. */
+	type(a, "hello");
+	ck_assert_str_eq(a->lines[a->nlines - 1], no_peer);
+	type(a, "/me waves");
+	ck_assert_str_eq(a->lines[a->nlines - 1], no_peer);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 2);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_int_eq(a->c.npeers, 0);
+
+	/* /msg needs no current peer; a client with none answers whoever connects. */
+	type(a, "/msg bob hi");
+	expect_line_within(b, "<alice> hi", 3000);
+	ck_assert_str_eq(a->c.current, "bob");
+	ck_assert_str_eq(b->c.current, "alice");
+	type(a, "/msg bob");
+	ck_assert_str_eq(a->lines[a->nlines - 1], "* usage: /msg NAME TEXT");
+	type(a, "/msg alice hi");
+	ck_assert_str_eq(a->lines[a->nlines - 1], "* message to alice not delivered: that is you");
+	type(a, "/msg b@d hi");
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* message to b@d not delivered: not a valid name");
+	ck_assert_uint_eq(a->c.stats.failed_lines, 4);
+
+	/* An unknown command is reported and goes nowhere. */
+	sim_run_for(1000);
+	data = a->sent[PROTO_DATA];
+	blines = b->nlines;
+	ck_assert_uint_gt(data, 0);
+	type(a, "/frobnicate");
+	ck_assert_str_eq(a->lines[a->nlines - 1], "* unknown command /frobnicate (try /help)");
+	sim_run_for(2000);
+	ck_assert_uint_eq(a->sent[PROTO_DATA], data);
+	ck_assert_int_eq(b->nlines, blines);
+
+	/* /peers: state, path, address, round-trip time (one WAN round trip here). */
+	type(a, "/peers");
+	i = find_line(a, peers_bob, 0);
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_eq(i, a->nlines - 1);
+	ck_assert_int_eq(atoi(a->lines[i] + strlen(peers_bob)), 2 * WAN_MS);
+	i = a->nlines;
+	type(a, "/help");
+	ck_assert_int_eq(a->nlines - i, 8);
+	ck_assert_str_eq(a->lines[i], "* TEXT            send TEXT to the current peer");
+
+	/* Plain lines, /me and //TEXT go to the current peer. */
+	type(a, "plain");
+	type(a, "/me waves");
+	type(a, "//slash");
+	expect_line_within(b, "<alice> /slash", 1000);
+	ck_assert_str_eq(b->lines[b->nlines - 3], "<alice> plain");
+	ck_assert_str_eq(b->lines[b->nlines - 2], "* alice waves");
+	/* /chat switches: plain lines go to carol now. */
+	c = host_up("carol", 5, NULL, 0xc0);
+	type(a, "/chat carol");
+	ck_assert_str_eq(a->c.current, "carol");
+	type(a, "for carol");
+	expect_line_within(c, "<alice> for carol", 3000);
+	ck_assert_int_eq(count_prefix(b, "<alice> for carol"), 0);
+	type(a, "/chat alice");
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* cannot chat with 'alice': not a valid peer name");
+	ck_assert_str_eq(a->c.current, "carol");
+	type(a, "/quit");
+	ck_assert_int_eq(a->c.quit, 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 4);
+}
+END_TEST
+
+START_TEST(long_lines)
+{
+	static char text[PROTO_LINE_MAX + 2];
+	static char want[PROTO_LINE_MAX + 16];
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	/* The longest line travels as four fragments and arrives whole. */
+	for (int i = 0; i < PROTO_LINE_MAX; i++)
+		text[i] = (char)('a' + i % 26);
+	text[PROTO_LINE_MAX] = '\0';
+	snprintf(want, sizeof(want), "<alice> %s", text);
+	type(a, text);
+	expect_line_within(b, "<alice> abc", 1000);
+	ck_assert_str_eq(b->lines[b->nlines - 1], want);
+	/* One byte more is refused at once. */
+	text[PROTO_LINE_MAX] = 'x';
+	text[PROTO_LINE_MAX + 1] = '\0';
+	type(a, text);
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* message to bob not delivered: longer than 4096 bytes");
+	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
+	sim_run_for(2000);
+	ck_assert_int_eq(count_prefix(b, "<alice> "), 2);
+}
+END_TEST
+
+START_TEST(control_bytes_defused)
+{
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	/* ESC [2J would clear the screen; BEL, DEL, TAB, C1 CSI (U+009B): shown, not obeyed. */
+	type(a, "x\x1b[2Jy\a\x7f\tz\xc2\x9b" "31m!");
+	expect_line_within(b, "<alice> x", 1000);
+	ck_assert_str_eq(b->lines[b->nlines - 1], "<alice> x^[[2Jy^G^?^Iz\\u009B31m!");
+	type(a, "/me \x1b]0;owned\a");
+	expect_line_within(b, "* alice ", 1000);
+	ck_assert_str_eq(b->lines[b->nlines - 1], "* alice ^[]0;owned^G");
+}
+END_TEST
+
+/* ---- what the network may throw at a client ---- */
+
+/* Encodes m and hands it to h's client as if it came from `from`. */
+static void inject(struct sim_host *h, const struct proto_msg *m, const struct proto_addr *from)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	client_handle(&h->c, buf, (size_t)n, from, sim.now);
+}
+
+START_TEST(stray_and_malformed)
+{
+	struct sim_host *a, *b;
+	struct proto_addr stranger = ip4(10, 0, 0, 66, 7777), pub_before;
+	struct client_stats st;
+	struct proto_msg m;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	const struct peer *p;
+	int n, lines;
+
+	alice_and_bob(&a, &b);
+	p = a->c.peers[0];
+	pub_before = a->c.public_ep;
+	lines = a->nlines;
+
+	/* Random bytes (never starting with the magic byte): malformed. */
+	st = a->c.stats;
+	for (int i = 0; i < 200; i++) {
+		size_t len = sim_rand() % sizeof(buf);
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (uint8_t)sim_rand();
+		if (len > 0 && buf[0] == PROTO_MAGIC)
+			buf[0] = 0;
+		client_handle(&a->c, buf, len, &b->pub, sim.now);
+	}
+	ck_assert_uint_eq(a->c.stats.malformed, st.malformed + 200);
+
+	/* A DATA from bob, right in every way, cut short at every length: malformed. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_DATA;
+	memcpy(m.nonce, p->nonce, PROTO_NONCE_LEN);
+	m.epoch = p->peer_epoch;
+	m.peer_epoch = p->my_epoch;
+	m.seq = p->chan->rcv_next;
+	m.flags = PROTO_DATA_END;
+	m.text_len = 5;
+	memcpy(m.text, "whole", 5);
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	st = a->c.stats;
+	for (int len = 0; len < n; len++)
+		client_handle(&a->c, buf, (size_t)len, &b->pub, sim.now);
+	ck_assert_uint_eq(a->c.stats.malformed, st.malformed + (uint64_t)n);
+	ck_assert_int_eq(a->nlines, lines);
+
+	/* A PROBE with a nonce nobody gave us: stray, and not answered. */
+	st = a->c.stats;
+	{
+		uint32_t acks = a->sent[PROTO_PROBE_ACK];
+		struct proto_msg probe;
+
+		memset(&probe, 0, sizeof(probe));
+		probe.type = PROTO_PROBE;
+		memset(probe.nonce, 0x5a, PROTO_NONCE_LEN);
+		probe.epoch = 1234;
+		snprintf(probe.name, sizeof(probe.name), "bob");
+		inject(a, &probe, &stranger);
+		ck_assert_uint_eq(a->c.stats.stray, st.stray + 1);
+		ck_assert_uint_eq(a->sent[PROTO_PROBE_ACK], acks);
+	}
+
+	/* Server messages from anyone but the server: stray, no effect. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	m.ttl_s = 60;
+	snprintf(m.name, sizeof(m.name), "alice");
+	m.public_ep = ip4(6, 6, 6, 6, 666);
+	inject(a, &m, &stranger);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ERROR;
+	m.code = PROTO_E_NAME_TAKEN;
+	m.request = PROTO_REGISTER;
+	snprintf(m.name, sizeof(m.name), "alice");
+	inject(a, &m, &stranger);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	memset(m.nonce, 0x77, PROTO_NONCE_LEN);
+	snprintf(m.name, sizeof(m.name), "mallory");
+	m.public_ep = stranger;
+	inject(a, &m, &stranger);
+	ck_assert_uint_eq(a->c.stats.stray, st.stray + 4);
+	ck_assert(proto_addr_equal(&a->c.public_ep, &pub_before));
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_int_eq(a->c.npeers, 1);
+
+	/* Nothing changed: alice said nothing, and the chat goes on. */
+	ck_assert_int_eq(a->nlines, lines);
+	ck_assert_int_eq(p->state, PEER_CONNECTED);
+	type(a, "still fine");
+	expect_line_within(b, "<alice> still fine", 1000);
+	/* The uncut DATA was good all along: only the cuts made it malformed. */
+	ck_assert_int_eq(count_prefix(a, "<bob>"), 0);
+	client_handle(&a->c, buf, (size_t)n, &b->pub, sim.now);
+	ck_assert_int_eq(count_exact(a, "<bob> whole"), 1);
+}
+END_TEST
+
+START_TEST(stale_epoch_dropped)
+{
+	struct sim_host *a, *b;
+	const struct peer *p;
+	struct proto_msg m;
+	uint64_t stale;
+
+	alice_and_bob(&a, &b);
+	p = a->c.peers[0];
+	/* A DATA from an earlier connection: the right nonce, an old epoch of bob's. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_DATA;
+	memcpy(m.nonce, p->nonce, PROTO_NONCE_LEN);
+	m.epoch = p->peer_epoch + 1;
+	m.peer_epoch = p->my_epoch;
+	m.seq = p->chan->rcv_next;
+	m.flags = PROTO_DATA_END;
+	m.text_len = 3;
+	memcpy(m.text, "old", 3);
+	stale = a->c.stats.stale;
+	inject(a, &m, &b->pub);
+	ck_assert_uint_eq(a->c.stats.stale, stale + 1);
+	ck_assert_int_eq(count_prefix(a, "<bob>"), 0);
+	/* The same with the current epochs is shown: only the epoch made the difference. */
+	m.epoch = p->peer_epoch;
+	inject(a, &m, &b->pub);
+	ck_assert_int_eq(count_exact(a, "<bob> old"), 1);
+}
+END_TEST
+
+/* ---- bugs found in client.c, fixed: kept as regression tests ---- */
+
+START_TEST(second_wait_says_not_online_again)
+{
+	/*
+	 * Regression: said_not_online is "printed for this wait" (client.h), but
+	 * send_line starts a new wait without clearing it, so a second line to
+	 * a peer that is still offline gets no "* bob is not online" at all.
+	 */
+	struct sim_host *a = host_up("alice", 2, "bob", 0xa1);
+
+	type(a, "hello");
+	expect_line_within(a, "* message to bob not delivered: bob is not online", 2 * WAIT_MS);
+	sim_run_for(60000);
+	type(a, "hello again");
+	expect_line_within(a, "* message to bob not delivered: bob is not online", 2 * WAIT_MS);
+	ck_assert_int_eq(count_exact(a, "* bob is not online"), 2);
+}
+END_TEST
+
+START_TEST(no_duplicate_after_reconnect)
+{
+	/*
+	 * Regression: a line the peer showed, but whose ACKs were lost, is shown a
+	 * second time after a reconnection. start_punch() picks a new epoch
+	 * and restarts both directions of the channel; the unacknowledged line
+	 * is renumbered from 0 and sent again, and the peer, seeing a new
+	 * epoch, has forgotten (note_peer_epoch -> restart_channel) that it
+	 * already delivered it.
+	 */
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	/* bob's ACKs are lost (alice never learns it arrived), and so is all else he sends her. */
+	b->drop_sent = 1u << PROTO_ACK | 1u << PROTO_PONG | 1u << PROTO_PING;
+	type(a, "once");
+	expect_line_within(b, "<alice> once", 1000);
+	/* Nothing from bob for CLIENT_ANSWER_TIMEOUT_MS: alice reconnects, and the path heals. */
+	expect_line_within(a, "* bob is offline", CLIENT_ANSWER_TIMEOUT_MS + 1000);
+	b->drop_sent = 0;
+	expect_line_within(a, "* connected to bob", WAIT_MS);
+	sim_run_for(5000);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_int_eq(count_exact(b, "<alice> once"), 1);
+}
+END_TEST
+
+START_TEST(line_after_wait_expired_while_punching)
+{
+	/*
+	 * Regression: the wait runs out while alice is still punching (here in the
+	 * CLIENT_PREFER_PRIVATE_MS pause after bob's public answer).
+	 * fail_pending() drops the line, but chan_fail_all() leaves the channel's
+	 * next sequence number past it, and the punch then succeeds without a
+	 * new epoch: bob waits for the dropped sequence number forever, and
+	 * every later line is held behind it and never shown -- while alice,
+	 * its fragments selectively acknowledged, counts it as delivered.
+	 *
+	 */
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
+
+	/* Unreachable private endpoints: the public path, after a pause. */
+	a->cfg.private_ep[0] = ip4(192, 168, 1, 2, 5000);
+	a->cfg.wait_ms = 9500;
+	host_start(a, "bob");
+	type(a, "first");
+	/* bob comes just in time for alice's lookup at +9040; her wait ends at +9500, mid-pause. */
+	sim_run_for(8500);
+	b = host_new("bob", 3, 5000, 0xb0);
+	b->cfg.private_ep[0] = ip4(192, 168, 7, 3, 5000);
+	host_start(b, NULL);
+	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered", 2000),
+			 SIM_T0_MS + 9500);
+	ck_assert_int_eq(a->c.peers[0]->state, PEER_PUNCH); /* the case this test is about */
+	expect_line_within(a, "* connected to bob via 10.0.0.3:5000 (public)", 1000);
+	type(a, "second");
+	expect_line_within(b, "<alice> second", 3000);
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+	Suite *s = suite_create("client");
+	TCase *tc = tcase_create("sim");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, registration_once);
+	tcase_add_test(tc, registration_retries_with_backoff);
+	tcase_add_test(tc, name_taken_and_taken_over);
+	tcase_add_test(tc, server_full);
+	tcase_add_test(tc, two_clients_chat);
+	tcase_add_test(tc, public_path_when_private_unreachable);
+	tcase_add_test(tc, private_path_preferred_over_faster_public);
+	tcase_add_test(tc, many_lines_over_lossy_network);
+	tcase_add_test(tc, both_ways_over_lossy_network);
+	tcase_add_test(tc, peer_starts_later);
+	tcase_add_test(tc, wait_expires);
+	tcase_add_test(tc, full_queue_refuses_lines);
+	tcase_add_test(tc, server_restart_mid_chat);
+	tcase_add_test(tc, lookup_after_server_restart);
+	tcase_add_test(tc, peer_vanishes);
+	tcase_add_test(tc, peer_says_bye);
+	tcase_add_test(tc, outage_then_recovery);
+	tcase_add_test(tc, peer_restarts);
+	tcase_add_test(tc, peer_restarts_silently);
+	tcase_add_test(tc, peer_moves_behind_its_nat);
+	tcase_add_test(tc, idle_connection_kept_alive);
+	tcase_add_test(tc, commands);
+	tcase_add_test(tc, long_lines);
+	tcase_add_test(tc, control_bytes_defused);
+	tcase_add_test(tc, stray_and_malformed);
+	tcase_add_test(tc, stale_epoch_dropped);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	/* Bugs found in client.c and fixed: each test's comment says which. */
+	tcase_add_test(tc, second_wait_says_not_online_again);
+	tcase_add_test(tc, no_duplicate_after_reconnect);
+	tcase_add_test(tc, line_after_wait_expired_while_punching);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(client_suite());
+	int failed;
+
+	/* Quiet: the clients warn when the server does not answer, which some tests make happen. */
+	log_init("test_client", LOG_ERROR);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
