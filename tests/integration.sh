@@ -213,6 +213,171 @@ test_server_restart() {
 	wait_for "$WORK/bob.out" "<erin> found you" 5
 }
 
+# stat_value FILE KEY: the value on KEY's line of a --stats output.
+stat_value() {
+	sed -n "s/^$2 \([0-9][0-9]*\)\$/\1/p" "$1"
+}
+
+# The operator's counters: `p2pchatd --stats` asks the running server over loopback and
+# prints "key value" lines; SIGUSR1 logs them on one line; no server, no answer: status 1.
+test_stats() {
+	local key port rc
+	"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" >"$WORK/stats1" 2>"$WORK/stats.err" ||
+		{ echo "  --stats exited $?" >&2; cat "$WORK/stats.err" >&2; return 1; }
+	# Every key, in this order: scripts rely on them.
+	for key in names names_max received registrations refreshes lookups introductions \
+		punches_direct punches_relayed who_pages stats_answered stun_answered refused \
+		dropped_malformed dropped_wrong_direction dropped_stun dropped_not_loopback; do
+		echo "$key"
+	done >"$WORK/keys.want"
+	cut -d' ' -f1 "$WORK/stats1" >"$WORK/keys.got"
+	diff -u "$WORK/keys.want" "$WORK/keys.got" >&2 || { echo "  the keys differ" >&2; return 1; }
+	if grep -vxE '[a-z_]+ [0-9]+' "$WORK/stats1" >&2; then
+		echo "  a line is not 'key number'" >&2
+		return 1
+	fi
+	[ "$(stat_value "$WORK/stats1" names_max)" = 100000 ] || { cat "$WORK/stats1" >&2; return 1; }
+
+	# A chat on a direct path moves the counters (no -b: 127.0.0.1 and ::1 are both asked).
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	echo "count me" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob >/dev/null 2>&1 || return 1
+	wait_for "$WORK/bob.out" "<alice> count me" 5 || return 1
+	"$BIN/p2pchatd" --stats -p "$SERVER_PORT" >"$WORK/stats2" 2>"$WORK/stats.err" ||
+		{ echo "  --stats exited $?" >&2; cat "$WORK/stats.err" >&2; return 1; }
+	for key in registrations introductions punches_direct stats_answered; do
+		if [ "$(stat_value "$WORK/stats2" $key)" -le "$(stat_value "$WORK/stats1" $key)" ]; then
+			echo "  $key did not grow:" >&2
+			paste "$WORK/stats1" "$WORK/stats2" >&2
+			return 1
+		fi
+	done
+	[ "$(stat_value "$WORK/stats2" punches_relayed)" -eq 0 ] || return 1
+
+	# SIGUSR1: the counters in the log, one line, and the server goes on.
+	kill -USR1 "$SERVER_PID"
+	wait_for "$WORK/server.err" '^p2pchatd: counters: names [0-9]*, names_max 100000, ' 5 ||
+		return 1
+	"$BIN/p2pchatd" --stats -p "$SERVER_PORT" >/dev/null 2>&1 || { echo "  the server died" >&2; return 1; }
+
+	# No server on the port (one was there a moment ago): no answer, status 1.
+	start_server "$WORK/gone.err" || return 1
+	port=$SERVER_PORT
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	"$BIN/p2pchatd" --stats -p "$port" >"$WORK/stats3" 2>"$WORK/stats.err"; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  --stats with no server: status $rc, want 1" >&2; return 1; }
+	[ ! -s "$WORK/stats3" ] && grep -q 'no answer' "$WORK/stats.err"
+}
+
+# /who lists the names online where the server allows it (--allow-who); elsewhere it says so.
+test_who() {
+	printf '/who\n' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1 ||
+		{ echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	grep -qx '\* the server does not list names' "$WORK/alice.out" ||
+		{ cat "$WORK/alice.out" >&2; return 1; }
+
+	start_server "$WORK/who.err" --allow-who || return 1
+	client bob --stay bob
+	client carol --stay carol
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	wait_for "$WORK/carol.out" "registered as carol" || return 1
+	printf '/who\n' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1 ||
+		{ echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	[ "$(sed -n 's/^\* online: //p' "$WORK/alice.out" | tr ' ' '\n' | sort | tr '\n' ' ')" = \
+	  "alice bob carol " ] || { echo "  /who listed:" >&2; cat "$WORK/alice.out" >&2; return 1; }
+
+	# That server gone, /who gives up after 5 s and says so; the client does not hang.
+	printf '/who\n' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	grep -qx '\* the server did not answer /who' "$WORK/alice.out" ||
+		{ cat "$WORK/alice.out" >&2; return 1; }
+}
+
+# --no-log-addresses puts "-" for clients' addresses; with stderr on the journal
+# (JOURNAL_STREAM names it), lines start with their syslog priority.
+test_log_privacy() {
+	: >"$WORK/private.err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/private.err") \
+		start_server "$WORK/private.err" --no-log-addresses || return 1
+	client dave --stay dave
+	wait_for "$WORK/dave.out" "registered as dave" || return 1
+	wait_for "$WORK/private.err" "registered dave" 5 || return 1
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	grep -qx '<6>registered dave at -' "$WORK/private.err" || { cat "$WORK/private.err" >&2; return 1; }
+	grep -qE '^<6>stopping; counters: names 1, ' "$WORK/private.err" || return 1
+	# The server's own address stays: scripts read the port from it.
+	if grep -v '^<6>listening on 127\.0\.0\.1:' "$WORK/private.err" | grep -E '127\.0\.0\.1|p2pchatd:' >&2; then
+		echo "  an address or a program name in the log" >&2
+		return 1
+	fi
+}
+
+# help_descriptions PROG: the descriptions of PROG's options in its --help, one a line,
+# continuation lines joined.
+help_descriptions() {
+	"$BIN/$1" --help | awk '
+		/^         +[^ ]/ && d != "" { sub(/^ +/, ""); d = d " " $0; next }
+		/^ +-/ { if (d != "") print d; sub(/^ +/, ""); d = substr($0, match($0, /   */)); sub(/^ +/, "", d); next }
+		{ if (d != "") print d; d = "" }
+		END { if (d != "") print d }'
+}
+
+# The man pages: OPTIONS has every long option of --help, with its --help description word
+# for word, and groff has nothing to warn about.
+test_man_pages() {
+	local page prog opt
+	for page in p2pchat.1 p2pchatd.8; do
+		prog=${page%.*}
+		if ! groff -man -ww -z "$TOP/man/$page" 2>"$WORK/man.err" || [ -s "$WORK/man.err" ]; then
+			echo "  groff warns about $page:" >&2
+			cat "$WORK/man.err" >&2
+			return 1
+		fi
+		groff -man -Tascii -P-cbou "$TOP/man/$page" 2>/dev/null | sed -n '/^OPTIONS/,/^[A-Z]/p' |
+			tr -s ' \n' '  ' >"$WORK/man.options"
+		for opt in $("$BIN/$prog" --help | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+			grep -qF -- " $opt" "$WORK/man.options" && continue
+			echo "  $page: OPTIONS has no $opt" >&2
+			return 1
+		done
+		help_descriptions "$prog" >"$WORK/help.desc"
+		[ "$(wc -l <"$WORK/help.desc")" -ge 8 ] || { echo "  cannot read $prog --help" >&2; return 1; }
+		while IFS= read -r opt; do
+			grep -qF -- "$opt" "$WORK/man.options" && continue
+			echo "  $page: OPTIONS does not say, as --help does: $opt" >&2
+			return 1
+		done <"$WORK/help.desc"
+	done
+}
+
+# examples/p2pchatd.service: systemd finds nothing wrong with it (its ExecStart pointed at
+# this build), and it keeps its sandbox.
+test_systemd_unit() {
+	local bin setting
+	bin=$(cd "$BIN" && pwd)
+	sed "s|^ExecStart=/usr/local/sbin/p2pchatd\$|ExecStart=$bin/p2pchatd|" \
+		"$TOP/examples/p2pchatd.service" >"$WORK/p2pchatd.service"
+	grep -qx "ExecStart=$bin/p2pchatd" "$WORK/p2pchatd.service" ||
+		{ echo "  no ExecStart=/usr/local/sbin/p2pchatd in the unit" >&2; return 1; }
+	if ! systemd-analyze verify --man=no "$WORK/p2pchatd.service" >"$WORK/verify.out" 2>&1 ||
+	   [ -s "$WORK/verify.out" ]; then
+		cat "$WORK/verify.out" >&2
+		return 1
+	fi
+	for setting in DynamicUser=yes NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes \
+		PrivateTmp=yes PrivateDevices=yes CapabilityBoundingSet= \
+		'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' RestrictNamespaces=yes \
+		LockPersonality=yes MemoryDenyWriteExecute=yes SystemCallArchitectures=native \
+		Restart=on-failure; do
+		grep -qxF "$setting" "$WORK/p2pchatd.service" && continue
+		echo "  the unit lost $setting" >&2
+		return 1
+	done
+}
+
 # wait_for_count FILE PATTERN N SECONDS: waits until PATTERN matches N lines.
 wait_for_count() {
 	local tries=$(( $4 * 20 ))
@@ -226,6 +391,9 @@ wait_for_count() {
 }
 
 start_server "$WORK/server.err" || { echo "FAIL the server did not start"; cat "$WORK/server.err"; exit 1; }
+# Tests that start a server of their own put these back in SERVER_PORT and SERVER_PID.
+MAIN_PORT=$SERVER_PORT
+MAIN_PID=$SERVER_PID
 
 check "usage errors exit 2" test_usage_errors
 check "the README quotes --help exactly" test_readme_help
@@ -236,6 +404,15 @@ check "the peer starts after the sender" test_peer_starts_later
 check "an undeliverable message is reported" test_undelivered
 check "a taken name is refused" test_name_taken
 check "commands" test_commands
+check "p2pchatd --stats and SIGUSR1 give the counters" test_stats
+check "/who, where the server allows it" test_who
+check "--no-log-addresses, and priorities for the journal" test_log_privacy
+check "the man pages list every option of --help" test_man_pages
+if command -v systemd-analyze >/dev/null 2>&1; then
+	check "examples/p2pchatd.service passes systemd-analyze verify" test_systemd_unit
+else
+	echo "skip examples/p2pchatd.service: no systemd-analyze here (apt-get install systemd)"
+fi
 check "the server restarts mid-conversation" test_server_restart
 
 echo "integration: $passed passed, $failed failed"

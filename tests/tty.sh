@@ -130,15 +130,17 @@ press() {
 
 # ---------------------------------------------------------------- the clients
 
-# start_alice SESSION: a new tmux session of fixed size whose shell records the terminal
+# start_alice SESSION [color]: a new tmux session of fixed size whose shell records the terminal
 # settings, runs the interactive client, prints its status and records the settings again.
-# The session stays (sleep) so its screen can be read after the client left.
+# The session stays (sleep) so its screen can be read after the client left. The client runs
+# with NO_COLOR=1, so the screen holds exactly its lines, unless `color` is given.
 start_alice() {
-	local cmd
+	local cmd no_color=1
 	PANE=$1
-	printf -v cmd 'stty -g >%q; XDG_STATE_HOME=%q %q -s 127.0.0.1:%s alice bob; echo EXITED:$?;
-		stty -g >%q; stty -a >%q; echo done >%q; exec sleep 600' \
-		"$WORK/$PANE.before" "$WORK/state" "$BIN/p2pchat" "$SERVER_PORT" \
+	[ "${2:-}" = color ] && no_color=
+	printf -v cmd 'stty -g >%q; NO_COLOR=%q XDG_STATE_HOME=%q %q -s 127.0.0.1:%s alice bob;
+		echo EXITED:$?; stty -g >%q; stty -a >%q; echo done >%q; exec sleep 600' \
+		"$WORK/$PANE.before" "$no_color" "$WORK/state" "$BIN/p2pchat" "$SERVER_PORT" \
 		"$WORK/$PANE.after" "$WORK/$PANE.after-a" "$WORK/$PANE.done"
 	# 3>&-: the tmux server must not hold bob's FIFO open.
 	tm new-session -d -s "$PANE" -x "$COLS" -y "$ROWS" -c "$WORK" "$cmd" 3>&-
@@ -213,7 +215,7 @@ restored() {
 test_prompt() {
 	poll 5 input_is "bob> " || return 1
 	poll 5 shows_line "* type /help for commands" || return 1
-	poll 5 grep -qE '^\* connected to bob via 127\.0\.0\.1:[0-9]+ \(private\)$' "$WORK/screen" ||
+	poll 5 grep -qE '^\* connected to bob via 127\.0\.0\.1:[0-9]+ \(public\)$' "$WORK/screen" ||
 		return 1
 	poll 2 input_is "bob> "
 }
@@ -401,6 +403,35 @@ test_comes_back() {
 	send_line "back again"
 }
 
+# 10. With colours (NO_COLOR empty): each line starts with a "[HH:MM]" time, the peer's name
+# is in a colour (SGR 31..36) and the text after it is not; what alice types is plain, and
+# bob receives plain text.
+STAMP='\[[0-2][0-9]:[0-5][0-9]\] '
+test_colors() {
+	# One alice at a time: the one of check 9 leaves first.
+	keys C-e C-u
+	type_text "/quit"
+	keys Enter
+	poll 5 exited 0 || return 1
+	start_alice run5 color || return 1
+	poll 5 grep -qE "^$STAMP\\* connected to bob via " "$WORK/screen" || return 1
+	poll 2 input_is "bob> " || return 1
+	say_bob "in colour"
+	poll 5 grep -qxE "$STAMP<bob> in colour" "$WORK/screen" || return 1
+	tm capture-pane -p -e -t "$PANE" >"$WORK/colors"
+	if ! grep -qE $'\033\\[3[1-6]m<bob>\033\\[(0|39)m in colour' "$WORK/colors"; then
+		echo "  '<bob>' is not coloured, or the text after it is:" >&2
+		cat -v "$WORK/colors" | sed 's/^/    |/' >&2
+		return 1
+	fi
+	if ! grep -qE $'\033\\[2m\\* connected to bob' "$WORK/colors"; then
+		echo "  the event line is not dim:" >&2
+		cat -v "$WORK/colors" | sed 's/^/    |/' >&2
+		return 1
+	fi
+	send_line "typed in colour"
+}
+
 if ! start_server "$WORK/server.err"; then
 	echo "FAIL the server did not start"
 	cat "$WORK/server.err"
@@ -431,6 +462,7 @@ check "Ctrl-D leaves with status 0 and restores the terminal" test_ctrl_d
 check "Ctrl-C leaves and restores the terminal" test_ctrl_c
 check "/quit leaves and restores the terminal" test_quit
 check "alice comes back; the line cut by Ctrl-C was not sent" test_comes_back
+check "colours: a time on each line, names in colour" test_colors
 
 echo "tty: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
