@@ -1,0 +1,73 @@
+/* tests/fuzz/fuzz_proto.c - libFuzzer harness for proto_decode: no crash, and every accepted datagram re-encodes to itself. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+#include "protocol.h"
+
+/*
+ * The wire format is canonical: each message has exactly one encoding
+ * (fixed layouts, exact lengths, reserved bits zero, no trailing bytes).
+ * So for every input the decoder accepts, encode(decode(x)) must be x,
+ * byte for byte. A decoder that accepted some non-canonical form, or an
+ * encoder that lost a field, breaks this.
+ */
+
+/* The fields the decoder promises for every accepted message. */
+static void check_fields(const struct proto_msg *m)
+{
+	size_t i;
+
+	FUZZ_CHECK(m->version == PROTO_VERSION);
+	FUZZ_CHECK(strcmp(proto_type_name(m->type), "unknown") != 0);
+	FUZZ_CHECK(memchr(m->name, '\0', sizeof(m->name)) != NULL);
+	FUZZ_CHECK(memchr(m->target, '\0', sizeof(m->target)) != NULL);
+	/* Only ERROR may carry an empty name; any other name is a valid one. */
+	FUZZ_CHECK(m->name[0] == '\0' || proto_name_valid(m->name));
+	FUZZ_CHECK(m->target[0] == '\0' || proto_name_valid(m->target));
+	FUZZ_CHECK(m->nprivate <= PROTO_MAX_PRIVATE);
+	for (i = 0; i < m->nprivate; i++)
+		FUZZ_CHECK(m->private_ep[i].family == PROTO_AF_INET ||
+			   m->private_ep[i].family == PROTO_AF_INET6);
+	FUZZ_CHECK(m->nnames <= PROTO_WHO_MAX);
+	for (i = 0; i < m->nnames; i++)
+		FUZZ_CHECK(proto_name_valid(m->names[i]));
+	FUZZ_CHECK(m->payload_len <= PROTO_PAYLOAD_MAX);
+	FUZZ_CHECK(m->text_len <= PROTO_FRAG_MAX);
+	FUZZ_CHECK(m->text[m->text_len] == '\0');
+	FUZZ_CHECK((m->flags & ~(PROTO_DATA_END | PROTO_DATA_ACTION)) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct proto_msg m, again;
+	uint8_t *out;
+	int r, n;
+
+	r = proto_decode(data, size, &m);
+	/* Every result is one of the documented codes, with a text of its own. */
+	FUZZ_CHECK(r <= 0 && r > -PROTO_NRESULTS);
+	FUZZ_CHECK(strcmp(proto_strerror(r), "unknown result") != 0);
+	if (r < 0)
+		return 0;
+	check_fields(&m);
+	/* A datagram the server or a peer accepts also fits the limit every sender keeps. */
+	FUZZ_CHECK(size <= PROTO_MAX_DATAGRAM);
+
+	/* Exactly `size` bytes of room, on the heap, so a write past it is an ASan report. */
+	out = malloc(size);
+	FUZZ_CHECK(out != NULL);
+	n = proto_encode(&m, out, size);
+	FUZZ_CHECK(n >= 0 && (size_t)n == size);
+	FUZZ_CHECK(memcmp(out, data, size) == 0);
+	/* One byte less room: refused, and nothing written past it. */
+	FUZZ_CHECK(proto_encode(&m, out, size - 1) == PROTO_ENOSPACE);
+	free(out);
+
+	/* No prefix of a message is a message: the first byte short is a truncation. */
+	FUZZ_CHECK(proto_decode(data, size - 1, &again) == PROTO_ESHORT);
+	/* And decoding is a function of the bytes alone: the same input, the same struct. */
+	FUZZ_CHECK(proto_decode(data, size, &again) == 0);
+	FUZZ_CHECK(memcmp(&m, &again, sizeof(m)) == 0);
+	return 0;
+}

@@ -1,0 +1,544 @@
+/* tests/fuzz/mkseeds.c - writes the fuzzers' seed corpus: one valid input of every kind, and a few classics of abuse. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fuzz.h"
+#include "protocol.h"
+
+/*
+ * Usage: mkseeds DIR   (make fuzz-seeds runs it on tests/fuzz/corpus)
+ * Writes DIR/proto, DIR/stun, DIR/server, DIR/client and DIR/term. The
+ * files are committed; run this again when the wire format changes.
+ *
+ * The server and client seeds are series of records (fuzz.h): a control
+ * byte (source, time step), a 16-bit length, a datagram. The client seeds
+ * carry the nonce and epochs that fuzz_client.c sets up (fuzz.h), so they
+ * reach the chat itself.
+ */
+#define SEED_MAX 8192
+
+static const char *out_dir;
+
+/* One seed file being built. */
+struct seed {
+	uint8_t buf[SEED_MAX];
+	size_t len;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "mkseeds: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void write_seed(const char *target, const char *name, const uint8_t *buf, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", out_dir, target);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		die(path);
+	snprintf(path, sizeof(path), "%s/%s/%s", out_dir, target, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0)
+		die(path);
+}
+
+/* Encodes m into s (which is cleared first); exits on an invalid message: a bug here. */
+static void encode(const struct proto_msg *m, struct seed *s)
+{
+	int n = proto_encode(m, s->buf, sizeof(s->buf));
+
+	if (n < 0) {
+		fprintf(stderr, "mkseeds: cannot encode %s: %s\n", proto_type_name(m->type),
+			proto_strerror(n));
+		exit(1);
+	}
+	s->len = (size_t)n;
+}
+
+/* Appends one record: datagram buf[0..len) from source `src`, `steps` x FUZZ_STEP_MS later. */
+static void add_raw(struct seed *s, unsigned src, unsigned steps, const uint8_t *buf, size_t len)
+{
+	if (sizeof(s->buf) - s->len < FUZZ_RECORD_HEADER + len) {
+		fprintf(stderr, "mkseeds: seed too long\n");
+		exit(1);
+	}
+	s->buf[s->len++] = (uint8_t)(steps << 2 | src);
+	s->buf[s->len++] = (uint8_t)(len >> 8);
+	s->buf[s->len++] = (uint8_t)len;
+	memcpy(s->buf + s->len, buf, len);
+	s->len += len;
+}
+
+static void add_msg(struct seed *s, unsigned src, unsigned steps, const struct proto_msg *m)
+{
+	struct seed one;
+
+	encode(m, &one);
+	add_raw(s, src, steps, one.buf, one.len);
+}
+
+/* A message of `type` with `name` (may be NULL), everything else zero. */
+static struct proto_msg msg(uint8_t type, const char *name)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	if (name != NULL)
+		snprintf(m.name, sizeof(m.name), "%s", name);
+	return m;
+}
+
+/* A message from a client to the server: name, token and (LOOKUP, REPORT) target. */
+static struct proto_msg request(uint8_t type, const char *name, const char *token,
+				const char *target)
+{
+	struct proto_msg m = msg(type, name);
+
+	memcpy(m.token, token, PROTO_TOKEN_LEN);
+	if (target != NULL)
+		snprintf(m.target, sizeof(m.target), "%s", target);
+	return m;
+}
+
+/* A peer-to-peer message to the fuzzed client, from bob, with the nonce and epochs it knows. */
+static struct proto_msg from_bob(uint8_t type)
+{
+	struct proto_msg m = msg(type, NULL);
+
+	memcpy(m.nonce, FUZZ_NONCE, PROTO_NONCE_LEN);
+	m.epoch = FUZZ_BOB_EPOCH;
+	m.peer_epoch = FUZZ_MY_EPOCH;
+	if (type == PROTO_PROBE || type == PROTO_PROBE_ACK)
+		snprintf(m.name, sizeof(m.name), "bob");
+	return m;
+}
+
+static struct proto_msg data(uint32_t seq, uint8_t flags, const char *text)
+{
+	struct proto_msg m = from_bob(PROTO_DATA);
+
+	m.seq = seq;
+	m.flags = flags;
+	m.text_len = (uint16_t)strlen(text);
+	memcpy(m.text, text, m.text_len);
+	return m;
+}
+
+/* A RELAY (or RELAYED) of `name` carrying the peer-to-peer message inner as its payload. */
+static struct proto_msg relay(uint8_t type, const char *name, const char *token,
+			      const char *target, const struct proto_msg *inner)
+{
+	struct proto_msg m = msg(type, name);
+	struct seed one;
+
+	if (token != NULL)
+		memcpy(m.token, token, PROTO_TOKEN_LEN);
+	if (target != NULL)
+		snprintf(m.target, sizeof(m.target), "%s", target);
+	encode(inner, &one);
+	memcpy(m.payload, one.buf, one.len);
+	m.payload_len = (uint16_t)one.len;
+	return m;
+}
+
+/* One valid datagram of every message type, and a few near misses. */
+static void proto_seeds(void)
+{
+	struct proto_msg m;
+	struct seed s;
+
+	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
+	m.nprivate = 2;
+	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 2, 4000);
+	fuzz_addr6(&m.private_ep[1], 2, 4000);
+	encode(&m, &s);
+	write_seed("proto", "register", s.buf, s.len);
+	/* The same, a byte short: a truncation. */
+	write_seed("proto", "register-short", s.buf, s.len - 1);
+
+	m = msg(PROTO_REGISTERED, "alice");
+	m.ttl_s = 60;
+	fuzz_addr4(&m.public_ep, 203, 0, 113, 7, 40211);
+	encode(&m, &s);
+	write_seed("proto", "registered", s.buf, s.len);
+
+	m = request(PROTO_REFRESH, "alice", "tokenAAA", NULL);
+	encode(&m, &s);
+	write_seed("proto", "refresh", s.buf, s.len);
+
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "bob");
+	encode(&m, &s);
+	write_seed("proto", "lookup", s.buf, s.len);
+
+	m = msg(PROTO_PEER, "bob");
+	memcpy(m.nonce, FUZZ_NONCE, PROTO_NONCE_LEN);
+	fuzz_addr6(&m.public_ep, 4, 7000);
+	m.nprivate = PROTO_MAX_PRIVATE;
+	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 3, 5000);
+	fuzz_addr4(&m.private_ep[1], 192, 168, 1, 3, 5000);
+	fuzz_addr6(&m.private_ep[2], 3, 5000);
+	fuzz_addr4(&m.private_ep[3], 172, 16, 0, 3, 5000);
+	encode(&m, &s);
+	write_seed("proto", "peer", s.buf, s.len);
+
+	m = msg(PROTO_ERROR, "");
+	m.code = PROTO_E_VERSION;
+	m.request = PROTO_REGISTER;
+	m.detail = PROTO_VERSION;
+	encode(&m, &s);
+	write_seed("proto", "error", s.buf, s.len);
+	/* The version byte the server refuses with that ERROR. */
+	s.buf[1] = PROTO_VERSION + 1;
+	write_seed("proto", "version2", s.buf, s.len);
+
+	m = msg(PROTO_STATS, NULL);
+	encode(&m, &s);
+	write_seed("proto", "stats", s.buf, s.len);
+
+	m = msg(PROTO_STATS_REPLY, NULL);
+	strcpy(m.text, "received 12\nnames 2\n");
+	m.text_len = (uint16_t)strlen(m.text);
+	encode(&m, &s);
+	write_seed("proto", "stats-reply", s.buf, s.len);
+
+	m = request(PROTO_WHO, "alice", "tokenAAA", NULL);
+	m.cursor = 7;
+	encode(&m, &s);
+	write_seed("proto", "who", s.buf, s.len);
+
+	m = msg(PROTO_WHO_REPLY, NULL);
+	m.total = 3;
+	m.cursor = 7;
+	m.next = 9;
+	m.nnames = 2;
+	strcpy(m.names[0], "bob");
+	strcpy(m.names[1], "carol");
+	encode(&m, &s);
+	write_seed("proto", "who-reply", s.buf, s.len);
+
+	m = request(PROTO_REPORT, "alice", "tokenAAA", "bob");
+	m.path = PROTO_PATH_PUBLIC;
+	encode(&m, &s);
+	write_seed("proto", "report", s.buf, s.len);
+
+	m = from_bob(PROTO_PROBE);
+	encode(&m, &s);
+	write_seed("proto", "probe", s.buf, s.len);
+	m.type = PROTO_PROBE_ACK;
+	encode(&m, &s);
+	write_seed("proto", "probe-ack", s.buf, s.len);
+
+	m = data(0, PROTO_DATA_END, "hello, alice");
+	encode(&m, &s);
+	write_seed("proto", "data", s.buf, s.len);
+
+	m = from_bob(PROTO_ACK);
+	m.ack = 3;
+	m.sack = 0x5;
+	encode(&m, &s);
+	write_seed("proto", "ack", s.buf, s.len);
+
+	m = from_bob(PROTO_PING);
+	m.stamp = 123456;
+	encode(&m, &s);
+	write_seed("proto", "ping", s.buf, s.len);
+	m.type = PROTO_PONG;
+	encode(&m, &s);
+	write_seed("proto", "pong", s.buf, s.len);
+
+	m = from_bob(PROTO_BYE);
+	encode(&m, &s);
+	write_seed("proto", "bye", s.buf, s.len);
+
+	m = relay(PROTO_RELAY, "alice", "tokenAAA", "bob", &m);
+	encode(&m, &s);
+	write_seed("proto", "relay", s.buf, s.len);
+	m = data(0, PROTO_DATA_END, "relayed hello");
+	m = relay(PROTO_RELAYED, "bob", NULL, NULL, &m);
+	encode(&m, &s);
+	write_seed("proto", "relayed", s.buf, s.len);
+}
+
+/* Binding requests: RFC 5769's sample, the bare minimum, RFC 3489's form, and what gets no answer or a 420. */
+static void stun_seeds(void)
+{
+	/* RFC 5769, section 2.1: an ICE check with USERNAME, MESSAGE-INTEGRITY and FINGERPRINT. */
+	static const uint8_t rfc5769[] = {
+		0x00, 0x01, 0x00, 0x58, 0x21, 0x12, 0xa4, 0x42, 0xb7, 0xe7, 0xa7, 0x01,
+		0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae, 0x80, 0x22, 0x00, 0x10,
+		0x53, 0x54, 0x55, 0x4e, 0x20, 0x74, 0x65, 0x73, 0x74, 0x20, 0x63, 0x6c,
+		0x69, 0x65, 0x6e, 0x74, 0x00, 0x24, 0x00, 0x04, 0x6e, 0x00, 0x01, 0xff,
+		0x80, 0x29, 0x00, 0x08, 0x93, 0x2f, 0xf9, 0xb1, 0x51, 0x26, 0x3b, 0x36,
+		0x00, 0x06, 0x00, 0x09, 0x65, 0x76, 0x74, 0x6a, 0x3a, 0x68, 0x36, 0x76,
+		0x59, 0x20, 0x20, 0x20, 0x00, 0x08, 0x00, 0x14, 0x9a, 0xea, 0xa7, 0x0c,
+		0xbf, 0xd8, 0xcb, 0x56, 0x78, 0x1e, 0xf2, 0xb5, 0xb2, 0xd3, 0xf2, 0x49,
+		0xc1, 0xb5, 0x71, 0xa2, 0x80, 0x28, 0x00, 0x04, 0xe5, 0x7a, 0x3b, 0xcf,
+	};
+	/* Header only: type Binding request, length 0, cookie, transaction ID. */
+	static const uint8_t bare[] = {
+		0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+		't', 'r', 'a', 'n', 's', 'a', 'c', 't', 'i', 'o', 'n', '1',
+	};
+	/* RFC 3489 form: no cookie, a 16-byte ID, CHANGE-REQUEST asking no change. */
+	static const uint8_t classic[] = {
+		0x00, 0x01, 0x00, 0x08, 'c', 'l', 'a', 's', 's', 'i', 'c', '-',
+		's', 't', 'u', 'n', '-', 'i', 'd', '!', 0x00, 0x03, 0x00, 0x04,
+		0x00, 0x00, 0x00, 0x00,
+	};
+	/* CHANGE-REQUEST "change IP and port", and an unknown required attribute 0x7777: a 420. */
+	static const uint8_t unknown[] = {
+		0x00, 0x01, 0x00, 0x10, 0x21, 0x12, 0xa4, 0x42,
+		't', 'r', 'a', 'n', 's', 'a', 'c', 't', 'i', 'o', 'n', '2',
+		0x00, 0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x06,
+		0x77, 0x77, 0x00, 0x02, 0xab, 0xcd, 0x00, 0x00,
+	};
+	/* A Binding indication: never answered. */
+	static const uint8_t indication[] = {
+		0x00, 0x11, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+		't', 'r', 'a', 'n', 's', 'a', 'c', 't', 'i', 'o', 'n', '3',
+	};
+
+	write_seed("stun", "rfc5769-request", rfc5769, sizeof(rfc5769));
+	write_seed("stun", "bare", bare, sizeof(bare));
+	write_seed("stun", "classic", classic, sizeof(classic));
+	write_seed("stun", "unknown-attribute", unknown, sizeof(unknown));
+	write_seed("stun", "indication", indication, sizeof(indication));
+}
+
+/* Conversations with the server: sources as in fuzz_server.c (FUZZ_LOOPBACK is 127.0.0.1). */
+static void server_seeds(void)
+{
+	static const uint8_t bare_stun[] = {
+		0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+		't', 'r', 'a', 'n', 's', 'a', 'c', 't', 'i', 'o', 'n', '4',
+	};
+	struct proto_msg m;
+	struct seed s;
+
+	/* Register two, introduce them, refresh, list, report, and the operator's STATS. */
+	s.len = 0;
+	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
+	m.nprivate = 1;
+	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 2, 4000);
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
+	add_msg(&s, FUZZ_HOST6, 1, &m);
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "bob");
+	add_msg(&s, FUZZ_HOST1, 1, &m);
+	m = request(PROTO_REFRESH, "bob", "tokenBBB", NULL);
+	add_msg(&s, FUZZ_HOST6, 5, &m);
+	m = request(PROTO_WHO, "alice", "tokenAAA", NULL);
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	m = request(PROTO_REPORT, "alice", "tokenAAA", "bob");
+	m.path = PROTO_PATH_PUBLIC;
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	m = msg(PROTO_STATS, NULL);
+	add_msg(&s, FUZZ_LOOPBACK, 0, &m);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	write_seed("server", "introduce", s.buf, s.len);
+
+	/* A name taken, the table filled (fuzz_server.c holds 3), then expiry (TTL 2 s). */
+	s.len = 0;
+	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	m = request(PROTO_REGISTER, "alice", "tokenXXX", NULL);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	m = request(PROTO_REGISTER, "carol", "tokenCCC", NULL);
+	add_msg(&s, FUZZ_HOST6, 0, &m);
+	m = request(PROTO_REGISTER, "dave", "tokenDDD", NULL);
+	add_msg(&s, FUZZ_HOST6, 0, &m);
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "carol");
+	add_msg(&s, FUZZ_HOST1, 30, &m);
+	m = request(PROTO_REFRESH, "bob", "tokenBBB", NULL);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	write_seed("server", "full-and-expiry", s.buf, s.len);
+
+	/* What is not a request: a STUN Binding request, another version, a peer message. */
+	s.len = 0;
+	add_raw(&s, FUZZ_HOST6, 0, bare_stun, sizeof(bare_stun));
+	m = request(PROTO_REFRESH, "alice", "tokenAAA", NULL);
+	{
+		struct seed one;
+
+		encode(&m, &one);
+		one.buf[1] = PROTO_VERSION + 1;
+		add_raw(&s, FUZZ_HOST1, 0, one.buf, one.len);
+	}
+	m = from_bob(PROTO_PING);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	write_seed("server", "not-requests", s.buf, s.len);
+
+	/* Punching failed: alice and bob talk through the server's relay. */
+	s.len = 0;
+	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
+	add_msg(&s, FUZZ_HOST2, 0, &m);
+	{
+		struct proto_msg inner = from_bob(PROTO_PROBE);
+
+		m = relay(PROTO_RELAY, "bob", "tokenBBB", "alice", &inner);
+		add_msg(&s, FUZZ_HOST2, 1, &m);
+		inner = data(0, PROTO_DATA_END, "through the relay");
+		m = relay(PROTO_RELAY, "alice", "tokenAAA", "bob", &inner);
+		add_msg(&s, FUZZ_HOST1, 0, &m);
+		add_msg(&s, FUZZ_HOST1, 0, &m);
+		m = request(PROTO_REPORT, "alice", "tokenAAA", "bob");
+		m.path = PROTO_PATH_RELAY;
+		add_msg(&s, FUZZ_HOST1, 0, &m);
+	}
+	write_seed("server", "relay", s.buf, s.len);
+}
+
+/* Datagrams for the connected client of fuzz_client.c (fuzz.h's sources). */
+static void client_seeds(void)
+{
+	struct proto_msg m;
+	struct seed s;
+
+	/* bob chats: a line, an ACK of ours, PING and PONG, then BYE. */
+	s.len = 0;
+	m = data(0, PROTO_DATA_END, "hi alice");
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	m = from_bob(PROTO_ACK);
+	m.ack = 2;
+	m.sack = 0x2;
+	add_msg(&s, FUZZ_BOB_PRIVATE, 1, &m);
+	m = from_bob(PROTO_PING);
+	m.stamp = 1000;
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	m.type = PROTO_PONG;
+	add_msg(&s, FUZZ_BOB_PRIVATE, 2, &m);
+	m = from_bob(PROTO_BYE);
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	write_seed("client", "chat", s.buf, s.len);
+
+	/* A line in three fragments, out of order, one twice, as an action. */
+	s.len = 0;
+	m = data(1, 0, " world, ");
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	m = data(0, 0, "hello");
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	m = data(2, PROTO_DATA_END | PROTO_DATA_ACTION, "in pieces");
+	add_msg(&s, FUZZ_BOB_PRIVATE, 0, &m);
+	write_seed("client", "fragments", s.buf, s.len);
+
+	/* Text that would command the terminal: ESC, BEL, CSI, C1 CSI, invalid UTF-8. */
+	s.len = 0;
+	m = data(0, PROTO_DATA_END, "\x1b[2J\x1b]0;owned\x07 \xc2\x9b" "31m \xff\xfe \xed\xa0\x80 ok");
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
+	write_seed("client", "escapes", s.buf, s.len);
+
+	/* bob reconnects: a probe with a new epoch, from a new port (his NAT moved). */
+	s.len = 0;
+	m = from_bob(PROTO_PROBE);
+	m.epoch = 0x0c0c0c0c;
+	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	m = from_bob(PROTO_PROBE_ACK);
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
+	m = data(0, PROTO_DATA_END, "stale");
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
+	write_seed("client", "reconnect", s.buf, s.len);
+
+	/* The server: a refresh answered, forgotten, a new introduction, refusals, a long silence. */
+	s.len = 0;
+	m = msg(PROTO_REGISTERED, "alice");
+	m.ttl_s = 60;
+	fuzz_addr4(&m.public_ep, 203, 0, 113, 7, 40212);
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	m = msg(PROTO_ERROR, "alice");
+	m.code = PROTO_E_UNKNOWN;
+	m.request = PROTO_REFRESH;
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	m = msg(PROTO_PEER, "carol");
+	memcpy(m.nonce, "carol!!!", PROTO_NONCE_LEN);
+	fuzz_addr6(&m.public_ep, 5, 6000);
+	add_msg(&s, FUZZ_SERVER, 1, &m);
+	m = msg(PROTO_ERROR, "bob");
+	m.code = PROTO_E_NOT_ONLINE;
+	m.request = PROTO_LOOKUP;
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	m = msg(PROTO_ERROR, "");
+	m.code = 200;
+	add_msg(&s, FUZZ_SERVER, 63, &m);
+	m = msg(PROTO_ERROR, "alice");
+	m.code = PROTO_E_NAME_TAKEN;
+	m.request = PROTO_REGISTER;
+	add_msg(&s, FUZZ_SERVER, 63, &m);
+	write_seed("client", "server", s.buf, s.len);
+
+	/* Someone who is not the server nor bob: a false introduction, a DATA with a guessed nonce. */
+	s.len = 0;
+	m = msg(PROTO_PEER, "mallory");
+	memcpy(m.nonce, "mallory!", PROTO_NONCE_LEN);
+	fuzz_addr4(&m.public_ep, 198, 51, 100, 66, 666);
+	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	m = data(0, PROTO_DATA_END, "trust me");
+	memcpy(m.nonce, "guessed!", PROTO_NONCE_LEN);
+	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	write_seed("client", "stranger", s.buf, s.len);
+
+	/* bob through the server's relay: a probe, a line, an ACK of ours. */
+	s.len = 0;
+	{
+		struct proto_msg inner = from_bob(PROTO_PROBE);
+
+		m = relay(PROTO_RELAYED, "bob", NULL, NULL, &inner);
+		add_msg(&s, FUZZ_SERVER, 0, &m);
+		inner = data(0, PROTO_DATA_END, "via the server");
+		m = relay(PROTO_RELAYED, "bob", NULL, NULL, &inner);
+		add_msg(&s, FUZZ_SERVER, 0, &m);
+		inner = from_bob(PROTO_ACK);
+		inner.ack = 4;
+		m = relay(PROTO_RELAYED, "bob", NULL, NULL, &inner);
+		add_msg(&s, FUZZ_SERVER, 1, &m);
+	}
+	write_seed("client", "relayed", s.buf, s.len);
+}
+
+/* term_sanitize inputs: a capacity byte, then text as it would arrive from a peer. */
+static void term_seeds(void)
+{
+	static const struct {
+		const char *name;
+		const char *text; /* starts with the capacity byte */
+	} seeds[] = {
+		{ "plain", "\xff" "hello, world" },
+		{ "escapes", "\x10" "\x1b[2J\x1b]0;title\x07 bell\x7f" },
+		{ "c1", "\x08" "\xc2\x85\xc2\x9b" "1m" },
+		{ "utf8", "\x0c" "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80" },
+		{ "invalid", "\x40" "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xe2\x82 \xff" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		write_seed("term", seeds[i].name, (const uint8_t *)seeds[i].text,
+			   strlen(seeds[i].text));
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fputs("usage: mkseeds DIR\n", stderr);
+		return 2;
+	}
+	out_dir = argv[1];
+	if (mkdir(out_dir, 0755) < 0 && errno != EEXIST)
+		die(out_dir);
+	proto_seeds();
+	stun_seeds();
+	server_seeds();
+	client_seeds();
+	term_seeds();
+	return 0;
+}
