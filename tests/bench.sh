@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# tests/bench.sh - make bench: p2pchatd's throughput, latency and memory, against an echo server and coturn.
+# Usage: BIN=build bash tests/bench.sh   (make bench does this)
+#   BENCH_SECONDS=N   measuring window per cell (default 2; BENCH_QUICK=1 makes it 0.3)
+#   BENCH_QUICK=1     a short run: small windows, tables up to 100 thousand names
+# It reports figures and whether the targets are met; it asserts nothing. It exits
+# non-zero only when something could not be measured. Everything is on 127.0.0.1.
+set -u
+BIN=${BIN:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d)
+. "$TOP/tests/lib.sh"
+trap cleanup EXIT INT TERM
+BENCH=$BIN/tests/bench
+export XDG_STATE_HOME=$WORK/state
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+	SECS=${BENCH_SECONDS:-0.3}
+	COUNTS=1000,10000,100000
+	ROUNDS=300
+else
+	SECS=${BENCH_SECONDS:-2}
+	COUNTS=1000,100000,1000000
+	ROUNDS=2000
+fi
+MAXCOUNT=${COUNTS##*,}
+
+# rcvbuf PORT: the receive buffer (bytes) of the UDP socket on 127.0.0.1:PORT, as ss reports it.
+rcvbuf() {
+	ss -uamn "sport = :$1" 2>/dev/null | sed -n 's/.*skmem:([^)]*rb\([0-9]*\).*/\1/p' | head -n 1
+}
+
+# stop PID: stops one server this script started, and waits for it.
+stop() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+COMMIT=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo '?')
+echo "p2pchat benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $COMMIT"
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+	"kernel $(uname -r), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build: $BIN ($(sed -n 's/^CFLAGS ?= //p' "$TOP/Makefile"));" \
+	"measuring window ${SECS} s per cell after 300 ms of warm-up"
+cat <<EOF
+
+Method: the load generator (tests/bench.c) opens N client sockets on 127.0.0.1, each keeping
+K requests in flight (N x K below), and checks every answer: its type, the name it carries,
+the endpoint the server saw (STUN: XOR-MAPPED-ADDRESS). Latency is measured per request with
+CLOCK_MONOTONIC, for requests sent in the window. A request unanswered after 1 s is lost (the
+warm-up's first burst counts too); it is not sent again: a new request takes its slot.
+LOOKUPs are hits on 1024 registered targets, each held by one of 16 sink sockets that read
+the PEER the target gets too. The echo server is a blocking recvfrom/sendto loop with
+p2pchatd's receive buffer; against it, each request is answered by its own bytes. The
+servers are interleaved: each cell runs against each server in turn. Server CPU time comes
+from /proc/PID/task/*/schedstat, drops from /proc/net/udp, other load from /proc/stat.
+EOF
+
+# --- The grid: p2pchatd, the echo server, coturn -------------------------------------------
+start_server "$WORK/p2pchatd.log" || { echo "bench: p2pchatd did not start" >&2; exit 1; }
+P2P_PID=$SERVER_PID P2P_PORT=$SERVER_PORT
+RB=$(rcvbuf "$P2P_PORT")
+spawn "$BENCH" echo -r $(( ${RB:-0} / 2 )) 2>"$WORK/echo.log"
+ECHO_PID=$!
+wait_for "$WORK/echo.log" "listening on" 10 || exit 1
+ECHO_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/echo.log")
+echo
+echo "receive buffers: p2pchatd ${RB:-?} bytes, echo $(rcvbuf "$ECHO_PORT") bytes" \
+	"(ss's rb; SO_RCVBUF is half of it)"
+
+COTURN=""
+if command -v turnserver >/dev/null 2>&1; then
+	CT_PORT=$("$BENCH" port)
+	# -n: no configuration file; only the STUN listener on loopback, nothing else.
+	spawn turnserver -n --stun-only -L 127.0.0.1 -p "$CT_PORT" --no-cli --no-tls --no-dtls \
+		--no-rfc5780 --no-stdout-log --log-file "$WORK/coturn.log" --simple-log \
+		--pidfile "$WORK/coturn.pid" --no-software-attribute >"$WORK/coturn.out" 2>&1
+	CT_PID=$!
+	for _ in $(seq 100); do
+		ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT" && break
+		sleep 0.05
+	done
+	if ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT"; then
+		COTURN="coturn=$CT_PORT:$CT_PID"
+		echo "coturn: $(turnserver --version 2>/dev/null | head -n 1)" \
+			"(turnserver --stun-only," \
+			"$(awk '/^Threads/ { print $2 }' "/proc/$CT_PID/status") threads," \
+			"receive buffer $(rcvbuf "$CT_PORT") bytes)"
+	else
+		echo "coturn: did not start listening; its row is skipped (see $WORK/coturn.log)"
+		stop "$CT_PID"
+	fi
+else
+	echo "coturn: not installed (apt-get install coturn); its row is skipped"
+fi
+
+"$BENCH" grid -t "$SECS" "p2pchatd=$P2P_PORT:$P2P_PID" "echo=$ECHO_PORT:$ECHO_PID" $COTURN ||
+	{ echo "bench: the grid failed" >&2; exit 1; }
+[ -n "$COTURN" ] && stop "$CT_PID"
+stop "$ECHO_PID"
+stop "$P2P_PID"
+
+# --- The name table: 1 thousand .. 1 million names -----------------------------------------
+start_server "$WORK/table.log" -n $(( MAXCOUNT + 4096 )) -t 86400 ||
+	{ echo "bench: p2pchatd -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
+"$BENCH" table -t "$SECS" -n "$COUNTS" "$SERVER_PORT:$SERVER_PID" ||
+	{ echo "bench: the table run failed" >&2; exit 1; }
+stop "$SERVER_PID"
+
+# --- Two clients ---------------------------------------------------------------------------
+start_server "$WORK/chat-server.log" || exit 1
+# Twice: as the scheduler places the processes, then all on one CPU (the work on the path,
+# without the cost of waking an idle CPU, which varies a lot on a virtual machine).
+for pin in "" "-c 0"; do
+	"$BENCH" chat -m "$ROUNDS" -l "$WORK/clients.log" $pin -x "$BIN/p2pchat" "$SERVER_PORT" || {
+		echo "bench: the client run failed; clients' log:" >&2
+		tail -n 20 "$WORK/clients.log" >&2
+		exit 1
+	}
+done
+stop "$SERVER_PID"
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
