@@ -35,6 +35,7 @@ enum field {
 	F_NAMES,      /* count 0..32, then count names of 1..32 bytes: nnames, names */
 	F_PATH,       /* 8 bits, an enum proto_path: path */
 	F_LINES,      /* 16-bit length 1..1024, then printable ASCII and newlines: text_len, text */
+	F_PAYLOAD,    /* 16-bit length 1..PROTO_PAYLOAD_MAX, then any bytes: payload_len, payload */
 };
 
 #define LAYOUT_MAX 7 /* the longest layout (DATA) has 6 fields, plus F_END */
@@ -58,6 +59,8 @@ static const struct layout layouts[] = {
 	{ PROTO_WHO, "WHO", { F_TOKEN, F_NAME, F_CURSOR } },
 	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
 	{ PROTO_REPORT, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
+	{ PROTO_RELAY, "RELAY", { F_TOKEN, F_NAME, F_TARGET, F_PAYLOAD } },
+	{ PROTO_RELAYED, "RELAYED", { F_NAME, F_PAYLOAD } },
 	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
@@ -68,6 +71,10 @@ static const struct layout layouts[] = {
 };
 
 #define DATA_FLAGS_KNOWN (PROTO_DATA_END | PROTO_DATA_ACTION)
+
+/* The largest DATA (header, nonce, two epochs, seq, flags, text length, text) fits a RELAY. */
+_Static_assert(PROTO_HEADER_LEN + PROTO_NONCE_LEN + 4 + 4 + 4 + 1 + 2 + PROTO_FRAG_MAX <=
+		       PROTO_PAYLOAD_MAX, "a relayed DATA fits one datagram");
 
 static const struct layout *find_layout(int type)
 {
@@ -250,20 +257,29 @@ static void get_private(struct rcur *c, struct proto_msg *out)
 		get_addr(c, &out->private_ep[i]);
 }
 
-/* Reads the text: any bytes at all, NUL-terminated after text_len of them. */
-static void get_text(struct rcur *c, struct proto_msg *out)
+/*
+ * Reads a 16-bit length of 1..max, then that many bytes of any value into
+ * dst. Returns the length, or 0 after an error.
+ */
+static uint16_t get_sized(struct rcur *c, void *dst, size_t max)
 {
 	uint16_t n = get_u16(c);
 
 	if (c->err != 0)
-		return;
-	if (n == 0 || n > PROTO_FRAG_MAX) {
+		return 0;
+	if (n == 0 || n > max) {
 		rcur_fail(c, PROTO_ELENGTH);
-		return;
+		return 0;
 	}
-	get_bytes(c, out->text, n);
-	out->text_len = n;
-	out->text[n] = '\0';
+	get_bytes(c, dst, n);
+	return c->err == 0 ? n : 0;
+}
+
+/* Reads the text: any bytes at all, NUL-terminated after text_len of them. */
+static void get_text(struct rcur *c, struct proto_msg *out)
+{
+	out->text_len = get_sized(c, out->text, PROTO_FRAG_MAX);
+	out->text[out->text_len] = '\0';
 }
 
 static void get_names(struct rcur *c, struct proto_msg *out)
@@ -381,6 +397,10 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 		break;
 	case F_LINES:
 		get_lines(c, out);
+		break;
+	case F_PAYLOAD:
+		/* Any bytes: the receivers decode the datagram inside themselves. */
+		out->payload_len = get_sized(c, out->payload, PROTO_PAYLOAD_MAX);
 		break;
 	}
 }
@@ -509,14 +529,15 @@ static void put_private(struct wcur *w, const struct proto_msg *m)
 		put_addr(w, &m->private_ep[i]);
 }
 
-static void put_text(struct wcur *w, const struct proto_msg *m)
+/* Writes a 16-bit length of 1..max, then the len bytes of src. */
+static void put_sized(struct wcur *w, const void *src, uint16_t len, size_t max)
 {
-	if (m->text_len == 0 || m->text_len > PROTO_FRAG_MAX) {
+	if (len == 0 || len > max) {
 		w->invalid = 1;
 		return;
 	}
-	put_u16(w, m->text_len);
-	put_bytes(w, m->text, m->text_len);
+	put_u16(w, len);
+	put_bytes(w, src, len);
 }
 
 static void put_names(struct wcur *w, const struct proto_msg *m)
@@ -540,7 +561,7 @@ static void put_lines(struct wcur *w, const struct proto_msg *m)
 		if (!lines_byte_ok((uint8_t)m->text[i]))
 			w->invalid = 1;
 	}
-	put_text(w, m);
+	put_sized(w, m->text, m->text_len, PROTO_FRAG_MAX);
 }
 
 static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
@@ -596,7 +617,7 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 		put_u8(w, m->flags);
 		break;
 	case F_TEXT:
-		put_text(w, m);
+		put_sized(w, m->text, m->text_len, PROTO_FRAG_MAX);
 		break;
 	case F_ACK:
 		put_u32(w, m->ack);
@@ -626,6 +647,9 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 		break;
 	case F_LINES:
 		put_lines(w, m);
+		break;
+	case F_PAYLOAD:
+		put_sized(w, m->payload, m->payload_len, PROTO_PAYLOAD_MAX);
 		break;
 	}
 }
@@ -670,6 +694,11 @@ int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b)
 {
 	return a->family == b->family && a->port == b->port &&
 	       memcmp(a->ip, b->ip, family_len(a->family)) == 0;
+}
+
+int proto_is_peer_type(int type)
+{
+	return type >= PROTO_PROBE && type <= PROTO_BYE;
 }
 
 const char *proto_strerror(int result)
@@ -722,6 +751,8 @@ const char *proto_error_text(int code)
 		return "name is not registered";
 	case PROTO_E_WHO_OFF:
 		return "the server does not list names";
+	case PROTO_E_RELAY_OFF:
+		return "the server does not relay";
 	}
 	return "unknown error";
 }

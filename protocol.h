@@ -46,6 +46,10 @@
 #define PROTO_FRAG_MAX 1024     /* text bytes in one DATA datagram */
 #define PROTO_LINE_MAX 4096     /* text bytes in one chat line: at most 4 DATA fragments */
 #define PROTO_WHO_MAX 32        /* names in one WHO_REPLY: 32 of 33 bytes keep it under 1200 */
+/* RELAY's bytes around its payload: header, token, two names of up to 32 bytes, payload length. */
+#define PROTO_RELAY_OVERHEAD (PROTO_HEADER_LEN + PROTO_TOKEN_LEN + 2 * (1 + PROTO_NAME_MAX) + 2)
+/* The longest datagram a RELAY or RELAYED carries: 1120 bytes, so the largest DATA (1051) fits. */
+#define PROTO_PAYLOAD_MAX (PROTO_MAX_DATAGRAM - PROTO_RELAY_OVERHEAD)
 
 /* Message types. 1..15 travel between a client and the server, 16.. between peers. */
 enum proto_type {
@@ -60,6 +64,8 @@ enum proto_type {
 	PROTO_WHO = 9,        /* client -> server: list the names online, one page from a cursor */
 	PROTO_WHO_REPLY = 10, /* server -> client: one page of names */
 	PROTO_REPORT = 11,    /* client -> server: I reached a peer, by this kind of path */
+	PROTO_RELAY = 12,     /* client -> server: pass this peer-to-peer datagram on to a name */
+	PROTO_RELAYED = 13,   /* server -> client: a peer-to-peer datagram passed on from a name */
 	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
 	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
 	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
@@ -168,6 +174,34 @@ enum proto_type {
  * direct, and those that needed a relay) and answers nothing, unless it
  * does not know the reporter (ERROR, PROTO_E_UNKNOWN: register again).
  *
+ * RELAY, client -> server
+ *  +-------------------------------+-------------------------------+
+ *  |                      token (8 bytes)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  | name ... (the sender)         | target ... (the peer)         |
+ *  +---------------+---------------+---------------+---------------+
+ *  |     payload length (16)       |  payload (1..1120 bytes) ...  |
+ *  +-------------------------------+-------------------------------+
+ * payload: one whole peer-to-peer datagram (PROBE .. BYE), header and all,
+ * as it would have gone straight to the peer. Where punching cannot work (a
+ * NAT whose mapping depends on the destination, RFC 4787's "symmetric"),
+ * the server passes it on (relaying: Ford, Srisuresh & Kegel, section 2.1;
+ * RFC 5128, section 3.1). It relays only from a registered name with its
+ * token, only to a live name, only peer-to-peer datagrams, and no faster
+ * than its per-sender rate. ERROR answers a RELAY it refuses: PROTO_E_UNKNOWN
+ * (register again), PROTO_E_NOT_ONLINE (no such target), PROTO_E_RELAY_OFF
+ * (the operator turned the relay off). Over the rate, it drops it unanswered.
+ *
+ * RELAYED, server -> client
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (who sent it)        |     payload length (16)       |
+ *  +---------------+---------------+-------------------------------+
+ *  |  payload (1..1120 bytes) ...  |
+ *  +-------------------------------+
+ * The name is the RELAY's sender, which the server checked by its token;
+ * the payload is the RELAY's, unchanged. The receiver handles it as if it
+ * came from the peer, and answers through the relay.
+ *
  * PROBE and PROBE_ACK, peer -> peer
  *  +-------------------------------+-------------------------------+
  *  |                      nonce (8 bytes)                          |
@@ -245,8 +279,9 @@ enum proto_error_code {
 	PROTO_E_NAME_TAKEN = 2, /* the name is live and owned by another token */
 	PROTO_E_TABLE_FULL = 3, /* the server holds as many names as it was sized for */
 	PROTO_E_NOT_ONLINE = 4, /* LOOKUP: no live registration for that name */
-	PROTO_E_UNKNOWN = 5,    /* REFRESH, LOOKUP, WHO or REPORT from a name the server does not know: register again */
+	PROTO_E_UNKNOWN = 5,    /* REFRESH, LOOKUP, WHO, REPORT or RELAY from a name the server does not know: register again */
 	PROTO_E_WHO_OFF = 6,    /* WHO: this server's operator does not let clients list names */
+	PROTO_E_RELAY_OFF = 7,  /* RELAY: this server's operator turned the relay off (--no-relay) */
 };
 
 /* Decoder and encoder results: 0 or a length on success, one of these on failure. */
@@ -259,7 +294,7 @@ enum proto_result {
 	PROTO_ENAME = -6,     /* a name of bad length or with a forbidden byte */
 	PROTO_EFAMILY = -7,   /* an endpoint family other than 4 or 6 */
 	PROTO_ECOUNT = -8,    /* too many endpoints */
-	PROTO_ELENGTH = -9,   /* a text length over PROTO_FRAG_MAX, or an empty text */
+	PROTO_ELENGTH = -9,   /* a text or payload length over its maximum, or an empty one */
 	PROTO_ETRAILING = -10, /* bytes left over after the last field */
 	PROTO_ENOSPACE = -11, /* encode: the buffer is too small */
 	PROTO_EINVAL = -12,   /* encode: the message itself is not valid */
@@ -286,9 +321,9 @@ struct proto_msg {
 	uint8_t version;
 	uint8_t type; /* enum proto_type */
 
-	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP, WHO, REPORT */
+	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP, WHO, REPORT, RELAY */
 	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
-	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT */
+	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT, RELAY */
 	uint16_t ttl_s;                         /* REGISTERED */
 	struct proto_addr public_ep;            /* REGISTERED, PEER */
 	uint8_t nprivate;                       /* REGISTER, PEER */
@@ -310,6 +345,9 @@ struct proto_msg {
 	char text[PROTO_FRAG_MAX + 1];          /* DATA, STATS_REPLY */
 	uint32_t ack, sack;                     /* ACK */
 	uint32_t stamp;                         /* PING, PONG */
+
+	uint16_t payload_len;                   /* RELAY, RELAYED */
+	uint8_t payload[PROTO_PAYLOAD_MAX];     /* RELAY, RELAYED: a whole peer-to-peer datagram */
 };
 
 /*
@@ -332,6 +370,9 @@ int proto_name_valid(const char *name);
 
 /* Returns 1 when the two endpoints are the same family, address and port. */
 int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b);
+
+/* Returns 1 for the types that travel between peers (PROBE .. BYE), directly or relayed; else 0. */
+int proto_is_peer_type(int type);
 
 /* Returns a static English description of a proto_result (0 included). */
 const char *proto_strerror(int result);

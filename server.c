@@ -96,6 +96,47 @@ static int server_owns(const struct table_entry *e, const struct proto_msg *m)
 	return memcmp(e->token, m->token, PROTO_TOKEN_LEN) == 0;
 }
 
+/* The relay rate, bytes a second each client: --relay-rate, or the default. */
+static uint64_t server_relay_rate(const struct server *s)
+{
+	return s->cfg.relay_rate != 0 ? s->cfg.relay_rate : SERVER_DEFAULT_RELAY_RATE;
+}
+
+/* The relay bucket's size: SERVER_RELAY_BURST_S seconds of the rate, and one datagram at least. */
+static uint64_t server_relay_burst(const struct server *s)
+{
+	uint64_t burst = server_relay_rate(s) * SERVER_RELAY_BURST_S;
+
+	return burst > PROTO_MAX_DATAGRAM ? burst : PROTO_MAX_DATAGRAM;
+}
+
+/*
+ * Charges len bytes to e's relay token bucket, which first gains what the
+ * rate gave it since it was last topped up (the fraction of a byte left
+ * over is dropped: at most one byte a datagram), up to the burst. Returns
+ * 1 when the bytes were there, and takes them; 0 when e is over its rate.
+ */
+static int server_relay_charge(const struct server *s, struct table_entry *e, size_t len,
+			       int64_t now)
+{
+	/* A day fills any bucket, and keeps elapsed x rate far from overflowing. */
+	const int64_t fill_max_ms = 86400000;
+	int64_t elapsed = now - e->relay_fill_ms;
+	uint64_t added, burst = server_relay_burst(s);
+
+	if (elapsed > fill_max_ms)
+		elapsed = fill_max_ms;
+	added = elapsed > 0 ? (uint64_t)elapsed * server_relay_rate(s) / 1000 : 0;
+	if (added > 0) {
+		e->relay_credit = e->relay_credit + added < burst ? e->relay_credit + added : burst;
+		e->relay_fill_ms = now;
+	}
+	if (e->relay_credit < len)
+		return 0;
+	e->relay_credit -= len;
+	return 1;
+}
+
 /* REGISTER: claim a name, or update our own claim at once (same token). */
 static int server_on_register(struct server *s, const struct proto_msg *m,
 			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
@@ -123,6 +164,9 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		}
 		memcpy(e->token, m->token, PROTO_TOKEN_LEN);
 		s->said_full = 0;
+		/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
+		e->relay_credit = server_relay_burst(s);
+		e->relay_fill_ms = now;
 	}
 	server_touch(s, e, from, now);
 	e->nprivate = m->nprivate;
@@ -347,6 +391,70 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	return server_encode(tx, from, &r);
 }
 
+/* Refuses a RELAY: one ERROR with code, about its target, counted as a relay refusal too. */
+static int server_relay_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+			       uint8_t code, const struct proto_msg *m)
+{
+	s->stats.relay_refused++;
+	if (log_enabled(LOG_DEBUG))
+		log_debug("refused to relay from %s to %s: %s", m->name, m->target,
+			  proto_error_text(code));
+	return server_refuse(s, tx, to, code, m->type, m->target);
+}
+
+/*
+ * RELAY: a client that cannot reach its peer directly (a NAT whose mapping
+ * depends on the destination: Ford, Srisuresh & Kegel, section 2.1; RFC
+ * 5128, 3.1) sends it a peer-to-peer datagram through us. It goes on as
+ * RELAYED to the target's public endpoint when the relay is on, the
+ * sender is a live registration with its token, the target is live, the
+ * payload is a whole peer-to-peer datagram, and the sender is within its
+ * rate. Over the rate, it is dropped without an answer: an ERROR for each
+ * datagram would only add traffic where there is too much.
+ */
+static int server_on_relay(struct server *s, const struct proto_msg *m, size_t len,
+			   const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	struct table_entry *src, *dst;
+	struct proto_msg fwd;
+	int n = 0;
+
+	if (s->cfg.no_relay)
+		return server_relay_refuse(s, tx, from, PROTO_E_RELAY_OFF, m);
+	src = server_requester(s, m, from, now, tx, &n);
+	if (src == NULL) {
+		s->stats.relay_refused++;
+		return n;
+	}
+	server_touch(s, src, from, now);
+	/* Only what peers say to each other: the server's own messages come from the server. */
+	if (proto_decode(m->payload, m->payload_len, &fwd) != 0 || !proto_is_peer_type(fwd.type)) {
+		s->stats.relay_refused++;
+		log_debug("refused to relay from %s to %s: not a peer-to-peer datagram", m->name,
+			  m->target);
+		return 0;
+	}
+	/* This get may remove the dead target's entry; src's entry does not move. */
+	dst = strcmp(m->target, m->name) != 0 ? table_get(&s->names, m->target, now) : NULL;
+	if (dst == NULL)
+		return server_relay_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m);
+	if (!server_relay_charge(s, src, len, now)) {
+		s->stats.relay_over_rate++;
+		log_debug("dropped a RELAY from %s to %s: over the rate", m->name, m->target);
+		return 0;
+	}
+	memset(&fwd, 0, sizeof(fwd));
+	fwd.type = PROTO_RELAYED;
+	memcpy(fwd.name, src->name, sizeof(fwd.name));
+	fwd.payload_len = m->payload_len;
+	memcpy(fwd.payload, m->payload, m->payload_len);
+	if (server_encode(tx, &dst->public_ep, &fwd) == 0)
+		return 0;
+	s->stats.relayed++;
+	s->stats.relayed_bytes += tx->len;
+	return 1;
+}
+
 /* REPORT: a client reached a peer; count how. Nothing is sent back. */
 static int server_on_report(struct server *s, const struct proto_msg *m,
 			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
@@ -442,6 +550,8 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		return server_on_who(s, &m, from, now, tx);
 	case PROTO_REPORT:
 		return server_on_report(s, &m, from, now, tx);
+	case PROTO_RELAY:
+		return server_on_relay(s, &m, len, from, now, tx);
 	default:
 		/* The server's own answers (REGISTERED, PEER, ...) and the peer-to-peer types. */
 		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
@@ -451,7 +561,7 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 
 size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 {
-	/* The stable keys, in order. "relayed_bytes" joins them with the relay. */
+	/* The stable keys, in order; new ones only ever come at the end. */
 	const struct {
 		const char *key;
 		uint64_t value;
@@ -473,6 +583,10 @@ size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 		{ "dropped_wrong_direction", s->stats.dropped[SERVER_DROP_WRONG_DIRECTION] },
 		{ "dropped_stun", s->stats.dropped[SERVER_DROP_STUN] },
 		{ "dropped_not_loopback", s->stats.dropped[SERVER_DROP_NOT_LOOPBACK] },
+		{ "relayed", s->stats.relayed },
+		{ "relayed_bytes", s->stats.relayed_bytes },
+		{ "relay_refused", s->stats.relay_refused },
+		{ "relay_over_rate", s->stats.relay_over_rate },
 	};
 	/* A drop reason added to server.h without its row here fails to compile. */
 	_Static_assert(SERVER_DROP_NREASONS == 4, "one dropped_ row per enum server_drop");
@@ -493,10 +607,21 @@ size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 	return off;
 }
 
+/* Entries to sweep a tick: the whole table once a TTL, within the bounds of server.h. */
+static uint32_t server_expire_budget(const struct server *s)
+{
+	uint64_t ttl_ms = (uint64_t)(s->cfg.ttl_s > 0 ? s->cfg.ttl_s : 1) * 1000;
+	uint64_t n = ((uint64_t)s->names.capacity * SERVER_TICK_MS + ttl_ms - 1) / ttl_ms;
+
+	if (n < SERVER_EXPIRE_BUDGET)
+		return SERVER_EXPIRE_BUDGET;
+	return n > SERVER_EXPIRE_BUDGET_MAX ? SERVER_EXPIRE_BUDGET_MAX : (uint32_t)n;
+}
+
 int64_t server_tick(struct server *s, int64_t now)
 {
 	if (now >= s->next_sweep_ms) {
-		uint32_t n = table_expire(&s->names, now, SERVER_EXPIRE_BUDGET);
+		uint32_t n = table_expire(&s->names, now, server_expire_budget(s));
 
 		if (n > 0)
 			log_debug("expired %" PRIu32 " names, %" PRIu32 " left", n, s->names.count);
@@ -517,7 +642,8 @@ int64_t server_tick(struct server *s, int64_t now)
 #define SERVER_PROGRAM_VERSION "0.1.0"
 #define SERVER_USAGE \
 	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [--allow-who]\n" \
-	"                [--no-log-addresses] [-v] [-h] [-V]\n" \
+	"                [--no-relay] [--relay-rate BYTES_PER_S] [--no-log-addresses]\n" \
+	"                [-v] [-h] [-V]\n" \
 	"       p2pchatd --stats [-p PORT] [-b ADDR]\n"
 #define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
 #define SERVER_STATS_WAIT_MS 2000 /* --stats gives up then: a server on loopback answers in microseconds */
@@ -529,6 +655,8 @@ struct server_options {
 	uint32_t max_names;
 	int allow_who;
 	int hide_addresses;
+	int no_relay;
+	uint32_t relay_rate;
 	int stats;        /* --stats: ask the running server, do not be one */
 	int verbose;
 };
@@ -538,6 +666,8 @@ enum {
 	SERVER_OPT_ALLOW_WHO = 256,
 	SERVER_OPT_NO_LOG_ADDRESSES,
 	SERVER_OPT_STATS,
+	SERVER_OPT_NO_RELAY,
+	SERVER_OPT_RELAY_RATE,
 };
 
 /* Set by the signal handler, read by the loop: the only thing the handler does. */
@@ -563,6 +693,11 @@ static void server_help(void)
 	      "  -n, --max-names MAX_NAMES   the most names held at once (default 100000)\n"
 	      "      --allow-who             let registered clients list the names online\n"
 	      "                              (/who in p2pchat)\n"
+	      "      --no-relay              do not relay between clients that cannot reach\n"
+	      "                              each other directly\n"
+	      "      --relay-rate BYTES_PER_S\n"
+	      "                              the most each client may have relayed, in bytes\n"
+	      "                              a second (default 8192; bursts of 4 seconds)\n"
 	      "      --no-log-addresses      log \"-\" in place of clients' IP addresses\n"
 	      "      --stats                 print the counters of the p2pchatd running on\n"
 	      "                              this machine (at -p PORT, -b ADDR) and exit\n"
@@ -638,6 +773,8 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "allow-who", no_argument, NULL, SERVER_OPT_ALLOW_WHO },
 		{ "no-log-addresses", no_argument, NULL, SERVER_OPT_NO_LOG_ADDRESSES },
 		{ "stats", no_argument, NULL, SERVER_OPT_STATS },
+		{ "no-relay", no_argument, NULL, SERVER_OPT_NO_RELAY },
+		{ "relay-rate", required_argument, NULL, SERVER_OPT_RELAY_RATE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -653,6 +790,8 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 	o->max_names = SERVER_DEFAULT_MAX_NAMES;
 	o->allow_who = 0;
 	o->hide_addresses = 0;
+	o->no_relay = 0;
+	o->relay_rate = SERVER_DEFAULT_RELAY_RATE;
 	o->stats = 0;
 	o->verbose = 0;
 
@@ -687,6 +826,15 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 			break;
 		case SERVER_OPT_STATS:
 			o->stats = 1;
+			break;
+		case SERVER_OPT_NO_RELAY:
+			o->no_relay = 1;
+			break;
+		case SERVER_OPT_RELAY_RATE:
+			if (server_parse_number(optarg, 1, SERVER_RELAY_RATE_MAX, &v) < 0)
+				return server_usage_error("bad relay rate: %s (1..%d bytes a "
+							  "second)", optarg, SERVER_RELAY_RATE_MAX);
+			o->relay_rate = (uint32_t)v;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -889,6 +1037,8 @@ int main(int argc, char **argv)
 	cfg.max_names = o.max_names;
 	cfg.allow_who = o.allow_who;
 	cfg.hide_addresses = o.hide_addresses;
+	cfg.no_relay = o.no_relay;
+	cfg.relay_rate = o.relay_rate;
 	if (server_init(&s, &cfg, seed) < 0) {
 		log_error("cannot allocate a table for %" PRIu32 " names", cfg.max_names);
 		return 1;

@@ -12,10 +12,31 @@
 #define SERVER_DEFAULT_PORT 7777
 #define SERVER_DEFAULT_TTL_S 60        /* a registration lives this long without a refresh (clients refresh every 20 s) */
 #define SERVER_DEFAULT_MAX_NAMES 100000
-#define SERVER_EXPIRE_BUDGET 1024      /* entries table_expire looks at per tick: bounds the work of one turn */
+/*
+ * Entries table_expire looks at per tick: enough to visit the whole table
+ * once a TTL, so that a dead name is gone (and the `names` counter right)
+ * within two TTLs; but no fewer than SERVER_EXPIRE_BUDGET, and no more than
+ * SERVER_EXPIRE_BUDGET_MAX, which bounds the work of one turn.
+ */
+#define SERVER_EXPIRE_BUDGET 1024
+#define SERVER_EXPIRE_BUDGET_MAX 65536
 #define SERVER_TICK_MS 1000            /* how often the expiry sweep runs */
 #define SERVER_MAX_TX 2                /* datagrams one request can cause: a LOOKUP answers both peers */
 #define SERVER_WHO_SCAN 8192           /* table entries one WHO looks at: bounds the work of one request */
+/*
+ * The relay's limit on each client, a token bucket of bytes (RELAY datagrams
+ * as they arrive). Chat is small: typing is some 100 bytes a second, and the
+ * heaviest use, pasting lines of 4096 bytes, costs at most 4.5 KB a line on the
+ * relay. 8 KiB/s carries two such lines a second for as long as the user
+ * likes, and the 4 s burst (32 KiB) takes seven at once, about a full window
+ * of the reliable channel (chan.h). Beyond that the relay would carry bulk
+ * data, which it is not for: 1000 clients at the full rate already cost the
+ * server 8 MB/s in and as much out. Over the rate, datagrams are dropped,
+ * as a congested router does; the channel's retransmission backs off.
+ */
+#define SERVER_DEFAULT_RELAY_RATE 8192 /* bytes a second, each client (--relay-rate) */
+#define SERVER_RELAY_BURST_S 4         /* the bucket holds this many seconds of the rate */
+#define SERVER_RELAY_RATE_MAX 1000000000 /* --relay-rate's ceiling: 1 GB/s, more than any link */
 
 /* Why datagrams were dropped, for the counters. */
 enum server_drop {
@@ -42,6 +63,11 @@ struct server_stats {
 	uint64_t malformed[PROTO_NRESULTS]; /* by -proto_result */
 	uint64_t stun_answered;    /* STUN Binding requests answered */
 	uint64_t stun_dropped[STUN_NRESULTS]; /* by -stun_result */
+	uint64_t relayed;          /* RELAY passed on as RELAYED */
+	uint64_t relayed_bytes;    /* bytes of those RELAYED datagrams */
+	uint64_t relay_refused;    /* RELAY not passed on: relay off, unknown sender or target, or
+				      not a peer-to-peer datagram inside */
+	uint64_t relay_over_rate;  /* RELAY dropped: its sender was over its rate */
 };
 
 /* Zero is the default of every field but the first two. */
@@ -50,6 +76,8 @@ struct server_config {
 	uint32_t max_names;
 	int allow_who;      /* answer WHO (--allow-who); else refuse it with PROTO_E_WHO_OFF */
 	int hide_addresses; /* write "-" for clients' addresses in the log (--no-log-addresses) */
+	int no_relay;       /* refuse RELAY with PROTO_E_RELAY_OFF (--no-relay) */
+	uint32_t relay_rate; /* bytes a second each client may have relayed; 0: the default */
 };
 
 struct server {

@@ -16,6 +16,8 @@ struct table_entry {
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE]; /* as the client reported them */
 	int64_t expires_ms;          /* monotonic ms; the entry is dead from then on */
+	uint64_t relay_credit;       /* relay token bucket: bytes it may have relayed now */
+	int64_t relay_fill_ms;       /* when relay_credit was last topped up (monotonic ms) */
 };
 
 /*

@@ -11,8 +11,8 @@
 static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
-	PROTO_REPORT, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
-	PROTO_PING, PROTO_PONG, PROTO_BYE,
+	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA,
+	PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
 };
 #define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
 
@@ -33,6 +33,8 @@ static const int max_len[] = {
 	4 + 8 + 33 + 4,                 /* WHO: token, name, cursor */
 	4 + 4 + 4 + 4 + 1 + 32 * 33,    /* WHO_REPLY: total, cursor, next, count, 32 names */
 	4 + 8 + 33 + 33 + 1,            /* REPORT: token, name, target, path */
+	4 + 8 + 33 + 33 + 2 + 1120,     /* RELAY: token, name, target, length, payload: 1200 */
+	4 + 33 + 2 + 1120,              /* RELAYED: name, length, payload */
 	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
 	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
 	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
@@ -172,6 +174,18 @@ static void fill(struct proto_msg *m, int type, int big)
 		memset(m->target, big ? 'R' : 'r', big ? PROTO_NAME_MAX : 1);
 		m->path = big ? PROTO_PATH_RELAY : PROTO_PATH_PRIVATE;
 		break;
+	case PROTO_RELAY:
+	case PROTO_RELAYED:
+		/* The payload is opaque here: any bytes, 1..PROTO_PAYLOAD_MAX of them. */
+		memset(m->nonce, 0, sizeof(m->nonce));
+		if (type == PROTO_RELAYED)
+			memset(m->token, 0, sizeof(m->token));
+		else
+			memset(m->target, big ? 'Q' : 'q', big ? PROTO_NAME_MAX : 1);
+		m->payload_len = big ? PROTO_PAYLOAD_MAX : 1;
+		for (i = 0; i < m->payload_len; i++)
+			m->payload[i] = (uint8_t)(255 - i * 3);
+		break;
 	default: /* the peer-to-peer messages: no token, no name but PROBE's */
 		memset(m->token, 0, sizeof(m->token));
 		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
@@ -239,6 +253,8 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 	ck_assert_uint_eq(want->ack, got->ack);
 	ck_assert_uint_eq(want->sack, got->sack);
 	ck_assert_uint_eq(want->stamp, got->stamp);
+	ck_assert_uint_eq(want->payload_len, got->payload_len);
+	ck_assert_mem_eq(want->payload, got->payload, sizeof(want->payload));
 }
 
 /*
@@ -511,6 +527,60 @@ START_TEST(test_vector_report)
 }
 END_TEST
 
+static const uint8_t relay_vec[] = {
+	0x50, 0x01, 0x0c, 0x00,                         /* magic, version 1, RELAY, reserved */
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	0x03, 'b', 'o', 'b',                            /* target "bob" */
+	0x00, 0x10,                                     /* payload length 16 */
+	0x50, 0x01, 0x14, 0x00,                         /* payload: magic, version 1, PING, 0 */
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /*   nonce */
+	0x00, 0x00, 0x30, 0x39,                         /*   stamp 12345 */
+};
+
+START_TEST(test_vector_relay)
+{
+	struct proto_msg m, ping;
+
+	/* The payload is the PING as it would go straight to bob: encode it, then wrap it. */
+	msg_init(&ping, PROTO_PING);
+	memcpy(ping.nonce, "\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7", 8);
+	ping.stamp = 12345;
+	msg_init(&m, PROTO_RELAY);
+	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	strcpy(m.name, "alice");
+	strcpy(m.target, "bob");
+	ck_assert_int_eq(proto_encode(&ping, m.payload, sizeof(m.payload)), 16);
+	m.payload_len = 16;
+	check_vector(relay_vec, sizeof(relay_vec), &m);
+}
+END_TEST
+
+static const uint8_t relayed_vec[] = {
+	0x50, 0x01, 0x0d, 0x00,                         /* magic, version 1, RELAYED, reserved */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* from "alice" */
+	0x00, 0x10,                                     /* payload length 16 */
+	0x50, 0x01, 0x14, 0x00,                         /* payload: the PING of relay_vec, as is */
+	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+	0x00, 0x00, 0x30, 0x39,
+};
+
+START_TEST(test_vector_relayed)
+{
+	struct proto_msg m, ping;
+
+	msg_init(&m, PROTO_RELAYED);
+	strcpy(m.name, "alice");
+	m.payload_len = 16;
+	memcpy(m.payload, relay_vec + sizeof(relay_vec) - 16, 16);
+	check_vector(relayed_vec, sizeof(relayed_vec), &m);
+	/* And what it carries decodes to the PING alice sent. */
+	ck_assert_int_eq(proto_decode(m.payload, m.payload_len, &ping), 0);
+	ck_assert_uint_eq(ping.type, PROTO_PING);
+	ck_assert_uint_eq(ping.stamp, 12345);
+}
+END_TEST
+
 /* Loop index: type all_types[i / 2], largest fields when i is odd. */
 static void fill_loop(struct proto_msg *m, int i)
 {
@@ -603,7 +673,7 @@ START_TEST(test_bad_header)
 {
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
 	static const uint8_t bad_version[] = { 0x00, 0x02, 0xff };
-	static const uint8_t bad_type[] = { 0, 12, 15, 23, 255 };
+	static const uint8_t bad_type[] = { 0, 14, 15, 23, 255 };
 	uint8_t buf[sizeof(ack_vec)];
 	struct proto_msg m;
 	size_t i;
@@ -912,6 +982,52 @@ START_TEST(test_bad_lines)
 }
 END_TEST
 
+/* A payload of 0 bytes, or one more than PROTO_PAYLOAD_MAX present in full, is refused. */
+START_TEST(test_bad_payload)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 8];
+	struct proto_msg m;
+	size_t head = sizeof(relay_vec) - 18; /* up to the payload length */
+
+	memcpy(buf, relay_vec, head);
+	buf[head] = 0;
+	buf[head + 1] = 0;
+	ck_assert_int_eq(proto_decode(buf, head + 2, &m), PROTO_ELENGTH);
+	buf[head] = (uint8_t)((PROTO_PAYLOAD_MAX + 1) >> 8);
+	buf[head + 1] = (uint8_t)(PROTO_PAYLOAD_MAX + 1);
+	memset(buf + head + 2, 0x50, PROTO_PAYLOAD_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, head + 2 + PROTO_PAYLOAD_MAX + 1, &m), PROTO_ELENGTH);
+	/* The same in RELAYED, whose payload length follows the name. */
+	memcpy(buf, relayed_vec, 10);
+	buf[10] = 0;
+	buf[11] = 0;
+	ck_assert_int_eq(proto_decode(buf, 12, &m), PROTO_ELENGTH);
+	buf[10] = 0xff;
+	buf[11] = 0xff;
+	ck_assert_int_eq(proto_decode(buf, 12 + 16, &m), PROTO_ELENGTH);
+}
+END_TEST
+
+/* The largest DATA, between the longest names, fits a RELAY; the RELAYED is shorter still. */
+START_TEST(test_relay_carries_largest_data)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg data, m, got, inner;
+	int n;
+
+	fill(&data, PROTO_DATA, 1);
+	fill(&m, PROTO_RELAY, 1);
+	n = proto_encode(&data, m.payload, sizeof(m.payload));
+	ck_assert_int_eq(n, 1051);
+	m.payload_len = (uint16_t)n;
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_RELAY_OVERHEAD + n);
+	ck_assert_int_le(PROTO_RELAY_OVERHEAD + n, PROTO_MAX_DATAGRAM);
+	ck_assert_int_eq(decode_copy(buf, (size_t)(PROTO_RELAY_OVERHEAD + n), &got), 0);
+	ck_assert_int_eq(proto_decode(got.payload, got.payload_len, &inner), 0);
+	msg_same(&data, &inner);
+}
+END_TEST
+
 /* Each broken message is PROTO_EINVAL, even into a buffer too small for it. */
 static void expect_einval(const struct proto_msg *m)
 {
@@ -988,10 +1104,22 @@ START_TEST(test_encode_invalid)
 	m.path = PROTO_PATH_RELAY + 1;
 	expect_einval(&m);
 
+	fill(&m, PROTO_RELAY, 1);
+	m.payload_len = 0;
+	expect_einval(&m);
+	m.payload_len = PROTO_PAYLOAD_MAX + 1;
+	expect_einval(&m);
+	fill(&m, PROTO_RELAY, 1);
+	m.target[0] = '\0';
+	expect_einval(&m);
+	fill(&m, PROTO_RELAYED, 0);
+	m.payload_len = PROTO_PAYLOAD_MAX + 1;
+	expect_einval(&m);
+
 	fill(&m, PROTO_BYE, 0);
 	m.type = 0;
 	expect_einval(&m);
-	m.type = 12;
+	m.type = 14;
 	expect_einval(&m);
 }
 END_TEST
@@ -1090,17 +1218,34 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(PROTO_PROBE_ACK), "PROBE_ACK");
 	ck_assert_str_eq(proto_type_name(0), "unknown");
 	ck_assert_str_eq(proto_type_name(PROTO_WHO_REPLY), "WHO_REPLY");
-	ck_assert_str_eq(proto_type_name(12), "unknown");
+	ck_assert_str_eq(proto_type_name(PROTO_RELAYED), "RELAYED");
+	ck_assert_str_eq(proto_type_name(14), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
-	for (i = PROTO_E_VERSION; i <= PROTO_E_WHO_OFF; i++) {
+	for (i = PROTO_E_VERSION; i <= PROTO_E_RELAY_OFF; i++) {
 		ck_assert_str_ne(proto_error_text(i), "unknown error");
 		for (j = PROTO_E_VERSION; j < i; j++)
 			ck_assert_str_ne(proto_error_text(i), proto_error_text(j));
 	}
 	ck_assert_str_eq(proto_error_text(PROTO_E_NAME_TAKEN), "name is taken");
 	ck_assert_str_eq(proto_error_text(0), "unknown error");
-	ck_assert_str_eq(proto_error_text(PROTO_E_WHO_OFF + 1), "unknown error");
+	ck_assert_str_eq(proto_error_text(PROTO_E_RELAY_OFF + 1), "unknown error");
+}
+END_TEST
+
+/* The peer-to-peer types are exactly those a relay may carry. */
+START_TEST(test_peer_types)
+{
+	int i, n = 0;
+
+	for (i = -1; i < 300; i++)
+		n += proto_is_peer_type(i);
+	ck_assert_int_eq(n, 7);
+	for (i = PROTO_PROBE; i <= PROTO_BYE; i++)
+		ck_assert_int_eq(proto_is_peer_type(i), 1);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_RELAY), 0);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_RELAYED), 0);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_REGISTER), 0);
 }
 END_TEST
 
@@ -1124,6 +1269,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(vec, test_vector_who);
 	tcase_add_test(vec, test_vector_who_reply);
 	tcase_add_test(vec, test_vector_report);
+	tcase_add_test(vec, test_vector_relay);
+	tcase_add_test(vec, test_vector_relayed);
 	suite_add_tcase(s, vec);
 
 	tcase_add_loop_test(trip, test_round_trip, 0, 2 * NTYPES);
@@ -1142,6 +1289,7 @@ static Suite *protocol_suite(void)
 	tcase_add_test(bad, test_bad_who_reply);
 	tcase_add_test(bad, test_bad_path);
 	tcase_add_test(bad, test_bad_lines);
+	tcase_add_test(bad, test_bad_payload);
 	suite_add_tcase(s, bad);
 
 	tcase_add_loop_test(enc, test_encode_nospace, 0, 2 * NTYPES);
@@ -1153,6 +1301,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(misc, test_name_valid);
 	tcase_add_test(misc, test_addr_equal);
 	tcase_add_test(misc, test_strings);
+	tcase_add_test(misc, test_peer_types);
+	tcase_add_test(misc, test_relay_carries_largest_data);
 	suite_add_tcase(s, misc);
 	return s;
 }

@@ -630,8 +630,8 @@ START_TEST(bad_fields_dropped)
 	/* STUN Binding request header (RFC 8489): first byte 0, so STUN's, answered by stun.c */
 	static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
 					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	/* type 12: none such */
-	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 12, 0 };
+	/* type 14: none such */
+	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 14, 0 };
 	/* reserved byte set */
 	static const uint8_t reserved[] = { PROTO_MAGIC, 1, PROTO_REFRESH, 1, 1, 1, 1, 1, 1, 1, 1,
 					    1, 2, 'a', 'l' };
@@ -715,9 +715,9 @@ END_TEST
 START_TEST(wrong_direction_dropped)
 {
 	static const uint8_t types[] = { PROTO_REGISTERED, PROTO_PEER, PROTO_ERROR,
-					 PROTO_STATS_REPLY, PROTO_WHO_REPLY, PROTO_PROBE,
-					 PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK, PROTO_PING,
-					 PROTO_PONG, PROTO_BYE };
+					 PROTO_STATS_REPLY, PROTO_WHO_REPLY, PROTO_RELAYED,
+					 PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
+					 PROTO_PING, PROTO_PONG, PROTO_BYE };
 	size_t i;
 
 	verbose();
@@ -734,6 +734,7 @@ START_TEST(wrong_direction_dropped)
 		memcpy(m.text, "hi", 3);
 		m.nnames = 1;
 		snprintf(m.names[0], sizeof(m.names[0]), "bob");
+		m.payload_len = 1;
 		ck_assert_msg(handle(&m, &ep_a) == 0, "%s answered", proto_type_name(types[i]));
 	}
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_WRONG_DIRECTION], sizeof(types));
@@ -781,6 +782,31 @@ START_TEST(tick_expires_names)
 }
 END_TEST
 
+/* A big table and a short TTL: the sweep still visits every entry once a TTL. */
+START_TEST(tick_sweeps_big_table_within_ttl)
+{
+	struct proto_msg a = msg_register(1, "alice"), b = msg_register(2, "bob");
+	struct server_config cfg;
+	int64_t t0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	start_with(&cfg, 100000);
+	srv.cfg.ttl_s = 3; /* p2pchatd -t 3 -n 100000 */
+	t0 = now;
+	ck_assert_int_eq(handle(&a, &ep_a), 1);
+	/* bob registers and refreshes every second; alice goes quiet. */
+	b.type = PROTO_REGISTER;
+	while (now < t0 + 2 * 3000) {
+		ck_assert_int_eq(handle(&b, &ep_b), 1);
+		ck_assert_uint_eq(reply(0, &ep_b).type, PROTO_REGISTERED);
+		b.type = PROTO_REFRESH;
+		now = server_tick(&srv, now);
+	}
+	ck_assert_uint_eq(srv.names.count, 1);
+	ck_assert_ptr_nonnull(table_get(&srv.names, "bob", now));
+}
+END_TEST
+
 /* ---- the operator's counters, /who and REPORT ---- */
 
 static struct proto_msg msg_stats(void)
@@ -810,6 +836,10 @@ static void set_counters(uint64_t base)
 	srv.stats.refused = base + 11;
 	for (i = 0; i < SERVER_DROP_NREASONS; i++)
 		srv.stats.dropped[i] = base + 12 + (uint64_t)i;
+	srv.stats.relayed = base + 16;
+	srv.stats.relayed_bytes = base + 17;
+	srv.stats.relay_refused = base + 18;
+	srv.stats.relay_over_rate = base + 19;
 }
 
 START_TEST(stats_format_lines)
@@ -832,7 +862,11 @@ START_TEST(stats_format_lines)
 		"dropped_malformed 12\n"
 		"dropped_wrong_direction 13\n"
 		"dropped_stun 14\n"
-		"dropped_not_loopback 15\n";
+		"dropped_not_loopback 15\n"
+		"relayed 16\n"
+		"relayed_bytes 17\n"
+		"relay_refused 18\n"
+		"relay_over_rate 19\n";
 	char buf[PROTO_FRAG_MAX + 1];
 
 	start(100);
@@ -858,8 +892,7 @@ START_TEST(stats_format_bounds)
 	ck_assert_uint_le(n, PROTO_FRAG_MAX);
 	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), n);
 	ck_assert_str_eq(buf, big);
-	snprintf(last, sizeof(last), "\ndropped_not_loopback %" PRIu64 "\n",
-		 UINT64_MAX - 100 + 12 + SERVER_DROP_NOT_LOOPBACK);
+	snprintf(last, sizeof(last), "\nrelay_over_rate %" PRIu64 "\n", UINT64_MAX - 100 + 19);
 	ck_assert_uint_gt(n, strlen(last));
 	ck_assert_str_eq(buf + n - strlen(last), last);
 	srv.names.count = 0;
@@ -1103,6 +1136,315 @@ START_TEST(report_counts_paths)
 }
 END_TEST
 
+/* ---- the relay ---- */
+
+/* A peer-to-peer message of this type, as a client would send it straight to its peer. */
+static struct proto_msg msg_peer(uint8_t type)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	memset(m.nonce, 0x4e, PROTO_NONCE_LEN);
+	m.epoch = 0x01020304;
+	m.stamp = 77;
+	if (type == PROTO_PROBE || type == PROTO_PROBE_ACK)
+		snprintf(m.name, sizeof(m.name), "alice");
+	if (type == PROTO_DATA) {
+		m.flags = PROTO_DATA_END;
+		m.text_len = 5;
+		memcpy(m.text, "hello", 5);
+	}
+	return m;
+}
+
+/* A RELAY from name (with token) to target, carrying `inner` encoded. */
+static struct proto_msg msg_relay(uint8_t token, const char *name, const char *target,
+				  const struct proto_msg *inner)
+{
+	struct proto_msg m = msg_lookup(token, name, target);
+	int n = proto_encode(inner, m.payload, sizeof(m.payload));
+
+	ck_assert_int_gt(n, 0);
+	m.type = PROTO_RELAY;
+	m.payload_len = (uint16_t)n;
+	return m;
+}
+
+/* Returns the length m has on the wire. */
+static size_t wire_len(const struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	return (size_t)n;
+}
+
+/*
+ * Sends the RELAY m from `from`; it must be passed on: one RELAYED to `to`,
+ * from m's sender, with m's payload unchanged.
+ */
+static void relayed(const struct proto_msg *m, const struct proto_addr *from,
+		    const struct proto_addr *to)
+{
+	uint64_t n = srv.stats.relayed, bytes = srv.stats.relayed_bytes;
+	struct proto_msg r;
+
+	ck_assert_int_eq(handle(m, from), 1);
+	r = reply(0, to);
+	ck_assert_uint_eq(r.type, PROTO_RELAYED);
+	ck_assert_str_eq(r.name, m->name);
+	ck_assert_uint_eq(r.payload_len, m->payload_len);
+	ck_assert_mem_eq(r.payload, m->payload, m->payload_len);
+	ck_assert_uint_eq(srv.stats.relayed, n + 1);
+	ck_assert_uint_eq(srv.stats.relayed_bytes, bytes + tx[0].len);
+}
+
+/* Every peer-to-peer type goes through, both ways, to where each peer is now. */
+START_TEST(relay_passes_peer_datagrams)
+{
+	static const uint8_t types[] = { PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
+					 PROTO_PING, PROTO_PONG, PROTO_BYE };
+	struct proto_addr a2 = addr4(203, 0, 113, 7, 41000);
+	struct proto_msg inner, m;
+	size_t i;
+
+	verbose();
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	for (i = 0; i < sizeof(types); i++) {
+		inner = msg_peer(types[i]);
+		m = msg_relay(1, "alice", "bob", &inner);
+		relayed(&m, &ep_a, &ep_b);
+		m = msg_relay(2, "bob", "alice", &inner);
+		relayed(&m, &ep_b, &ep_a);
+	}
+	ck_assert_uint_eq(srv.stats.relayed, 2 * sizeof(types));
+	ck_assert_uint_eq(srv.stats.relay_refused + srv.stats.relay_over_rate, 0);
+	ck_assert_uint_eq(srv.stats.refused, 0);
+
+	/* The largest payload, a DATA of 1024 bytes between the longest names, goes through. */
+	inner = msg_peer(PROTO_DATA);
+	inner.text_len = PROTO_FRAG_MAX;
+	memset(inner.text, 'x', PROTO_FRAG_MAX);
+	m = msg_relay(1, "alice", "bob", &inner);
+	relayed(&m, &ep_a, &ep_b);
+	ck_assert_uint_le(tx[0].len, PROTO_MAX_DATAGRAM);
+
+	/* A RELAY is a sign of life: from a new NAT mapping, it moves alice there... */
+	inner = msg_peer(PROTO_PING);
+	m = msg_relay(1, "alice", "bob", &inner);
+	now += TTL_MS - 1;
+	relayed(&m, &a2, &ep_b);
+	/* ...keeps her registration alive... */
+	now += TTL_MS - 1;
+	m = msg_relay(2, "bob", "alice", &inner);
+	refused(&m, &ep_b, PROTO_E_UNKNOWN, "bob"); /* bob's lapsed meanwhile */
+	do_register(2, "bob", &ep_b);
+	/* ...and what bob relays goes to her new endpoint. */
+	relayed(&m, &ep_b, &a2);
+}
+END_TEST
+
+/* Refused with an ERROR: relay off, a sender the server does not know, a target not online. */
+START_TEST(relay_refusals)
+{
+	struct proto_msg inner = msg_peer(PROTO_PROBE), m;
+	struct server_config cfg;
+
+	verbose();
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	/* No such sender, or a sender without its token: register again. */
+	m = msg_relay(3, "carol", "bob", &inner);
+	refused(&m, &ep_c, PROTO_E_UNKNOWN, "carol");
+	m = msg_relay(3, "alice", "bob", &inner);
+	refused(&m, &ep_c, PROTO_E_UNKNOWN, "alice");
+	/* No such target, or oneself. */
+	m = msg_relay(1, "alice", "dave", &inner);
+	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "dave");
+	m = msg_relay(1, "alice", "alice", &inner);
+	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "alice");
+	/* A target whose registration lapsed is not online either. */
+	now += TTL_MS;
+	do_register(1, "alice", &ep_a);
+	m = msg_relay(1, "alice", "bob", &inner);
+	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "bob");
+	ck_assert_uint_eq(srv.stats.relay_refused, 5);
+	ck_assert_uint_eq(srv.stats.refused, 5);
+	ck_assert_uint_eq(srv.stats.relayed, 0);
+	server_free(&srv);
+
+	/* --no-relay: refused, registered or not, and nothing is passed on. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.no_relay = 1;
+	start_with(&cfg, 100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	m = msg_relay(1, "alice", "bob", &inner);
+	refused(&m, &ep_a, PROTO_E_RELAY_OFF, "bob");
+	m = msg_relay(3, "carol", "bob", &inner);
+	refused(&m, &ep_c, PROTO_E_RELAY_OFF, "bob");
+	ck_assert_uint_eq(srv.stats.relay_refused, 2);
+	ck_assert_uint_eq(srv.stats.relayed, 0);
+}
+END_TEST
+
+/* Only peer-to-peer datagrams go through: nobody makes the server's messages come from a peer. */
+START_TEST(relay_only_peer_types)
+{
+	static const uint8_t types[] = { PROTO_REGISTER, PROTO_REGISTERED, PROTO_PEER,
+					 PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO,
+					 PROTO_WHO_REPLY, PROTO_REPORT, PROTO_LOOKUP };
+	struct proto_msg inner, m;
+	size_t i;
+	int n = 0;
+
+	verbose();
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	for (i = 0; i < sizeof(types); i++) {
+		memset(&inner, 0, sizeof(inner));
+		inner.type = types[i];
+		set_token(&inner, 1);
+		snprintf(inner.name, sizeof(inner.name), "alice");
+		snprintf(inner.target, sizeof(inner.target), "bob");
+		inner.public_ep = ep_c;
+		inner.text_len = 1;
+		inner.text[0] = 'x';
+		inner.path = PROTO_PATH_PUBLIC;
+		m = msg_relay(1, "alice", "bob", &inner);
+		ck_assert_msg(handle(&m, &ep_a) == 0, "%s relayed", proto_type_name(types[i]));
+		n++;
+	}
+	/* A RELAY in a RELAY, and a RELAYED in one. */
+	inner = msg_relay(1, "alice", "bob", &m);
+	m = msg_relay(1, "alice", "bob", &inner);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	inner.type = PROTO_RELAYED;
+	m = msg_relay(1, "alice", "bob", &inner);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	n += 2;
+	/* Bytes that are no datagram at all, and a PING cut short. */
+	inner = msg_peer(PROTO_PING);
+	m = msg_relay(1, "alice", "bob", &inner);
+	m.payload_len -= 1;
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	memset(m.payload, 0xff, 10);
+	m.payload_len = 10;
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	n += 2;
+	ck_assert_uint_eq(srv.stats.relay_refused, (uint64_t)n);
+	ck_assert_uint_eq(srv.stats.relayed, 0);
+	ck_assert_uint_eq(srv.stats.refused, 0);
+	ck_assert_uint_eq(srv.stats.registrations, 2); /* the REGISTER inside did nothing */
+	/* The same RELAY with a PING inside goes through: only the payload was wrong. */
+	inner = msg_peer(PROTO_PING);
+	m = msg_relay(1, "alice", "bob", &inner);
+	relayed(&m, &ep_a, &ep_b);
+}
+END_TEST
+
+/*
+ * Sends the RELAY m from `from` again and again (at most `most` times)
+ * until one is dropped over the rate; each before it must have gone to
+ * `to`. Returns how many went through.
+ */
+static int relay_until_dropped(const struct proto_msg *m, const struct proto_addr *from,
+			       const struct proto_addr *to, int most)
+{
+	uint64_t over = srv.stats.relay_over_rate;
+	int n;
+
+	for (n = 0; n < most; n++) {
+		int r = handle(m, from);
+
+		if (r == 0)
+			break;
+		ck_assert_int_eq(r, 1);
+		reply(0, to);
+	}
+	ck_assert_msg(n < most, "never over the rate");
+	ck_assert_uint_eq(srv.stats.relay_over_rate, over + 1);
+	return n;
+}
+
+/* Each sender has a token bucket: RATE bytes a second, SERVER_RELAY_BURST_S seconds' worth at once. */
+START_TEST(relay_rate_limited)
+{
+	enum { RATE = 1000 };
+	struct proto_msg inner = msg_peer(PROTO_DATA), m, b;
+	struct server_config cfg;
+	size_t len;
+	int n;
+
+	verbose();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.relay_rate = RATE;
+	start_with(&cfg, 100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	inner.text_len = 100;
+	memset(inner.text, 'y', 100);
+	m = msg_relay(1, "alice", "bob", &inner);
+	len = wire_len(&m);
+	ck_assert_uint_eq(len, 151); /* 24 bytes around a DATA of 127 */
+
+	/* The burst: as many whole datagrams as 4 seconds of the rate hold; the next is dropped. */
+	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
+	ck_assert_int_eq(n, RATE * SERVER_RELAY_BURST_S / (int)len);
+	ck_assert_uint_eq(srv.stats.refused, 0); /* dropped unanswered */
+
+	/* bob's bucket is his own: he is not limited by alice's traffic. */
+	b = msg_relay(2, "bob", "alice", &inner);
+	relayed(&b, &ep_b, &ep_a);
+
+	/* A second later, one second of the rate more: what was left plus 1000 bytes. */
+	now += 1000;
+	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
+	ck_assert_int_eq(n, (int)((RATE * SERVER_RELAY_BURST_S % len + RATE) / len));
+	/* Registering again refills nothing. */
+	do_register(1, "alice", &ep_a);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	/* A long silence fills the bucket, but no more than the burst. */
+	now += 3600 * 1000;
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
+	ck_assert_int_eq(n, RATE * SERVER_RELAY_BURST_S / (int)len);
+	ck_assert_uint_eq(srv.stats.relay_over_rate, 4);
+	ck_assert_uint_eq(srv.stats.relay_refused, 0);
+}
+END_TEST
+
+/* The default rate: SERVER_DEFAULT_RELAY_RATE, a burst of SERVER_RELAY_BURST_S seconds. */
+START_TEST(relay_default_rate)
+{
+	struct proto_msg inner = msg_peer(PROTO_DATA), m;
+	size_t len;
+	int n;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	inner.text_len = PROTO_FRAG_MAX;
+	memset(inner.text, 'z', PROTO_FRAG_MAX);
+	m = msg_relay(1, "alice", "bob", &inner);
+	len = wire_len(&m);
+	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
+	ck_assert_int_eq(n, SERVER_DEFAULT_RELAY_RATE * SERVER_RELAY_BURST_S / (int)len);
+	/* Half a second later: half a second of the rate, and what was left. */
+	now += 500;
+	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
+	ck_assert_int_eq(n, (int)((SERVER_DEFAULT_RELAY_RATE * SERVER_RELAY_BURST_S % len +
+				    SERVER_DEFAULT_RELAY_RATE / 2) / len));
+}
+END_TEST
+
 /*
  * Runs fn with stderr going to a temporary file, and returns what was
  * written there (static storage, NUL-terminated).
@@ -1226,6 +1568,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, garbage_dropped);
 	tcase_add_test(tc, wrong_direction_dropped);
 	tcase_add_test(tc, tick_expires_names);
+	tcase_add_test(tc, tick_sweeps_big_table_within_ttl);
 	tcase_add_test(tc, stats_format_lines);
 	tcase_add_test(tc, stats_format_bounds);
 	tcase_add_test(tc, stats_loopback_only);
@@ -1234,6 +1577,11 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, who_scan_is_bounded);
 	tcase_add_test(tc, who_and_report_need_registration);
 	tcase_add_test(tc, report_counts_paths);
+	tcase_add_test(tc, relay_passes_peer_datagrams);
+	tcase_add_test(tc, relay_refusals);
+	tcase_add_test(tc, relay_only_peer_types);
+	tcase_add_test(tc, relay_rate_limited);
+	tcase_add_test(tc, relay_default_rate);
 	tcase_add_test(tc, log_without_addresses);
 	tcase_add_test(tc, log_to_journal);
 	tcase_set_timeout(tc, 60);
