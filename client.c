@@ -29,6 +29,15 @@
  *      names a working path.
  *   4. DATA and ACK flow on that path through the reliable channel
  *      (chan.c); PING and PONG keep the NAT mappings open when idle.
+ *
+ * Where no direct path works (a NAT that maps each destination apart,
+ * RFC 4787's "symmetric"), the server relays: a peer-to-peer datagram goes
+ * to it wrapped in a RELAY and comes out as RELAYED (Ford, Srisuresh &
+ * Kegel, section 2.1). A PROBE goes through the relay as soon as punching
+ * starts, so the first line need not wait for the punch; a direct answer
+ * then moves the chat off the relay, and a relayed chat looks for a direct
+ * path again now and then. Only where datagrams go changes: the reliable
+ * channel is the same on every path.
  */
 
 /* ---- small helpers ---- */
@@ -152,6 +161,69 @@ static void peer_msg(const struct peer *p, enum proto_type type, struct proto_ms
 	m->peer_epoch = p->peer_epoch;
 }
 
+/* The route straight to addr. */
+static struct route direct_route(const struct proto_addr *addr)
+{
+	struct route r;
+
+	memset(&r, 0, sizeof(r));
+	r.addr = *addr;
+	return r;
+}
+
+/* The route through the server's relay. */
+static struct route relay_route(const struct client *c)
+{
+	struct route r = direct_route(&c->cfg.server);
+
+	r.relay = 1;
+	return r;
+}
+
+/*
+ * Sends the peer-to-peer message m to p by route r: straight to its
+ * address, or encoded whole into a RELAY that the server passes on to p.
+ */
+static void send_route(struct client *c, const struct peer *p, const struct route *r,
+		       const struct proto_msg *m)
+{
+	struct proto_msg relay;
+	int n;
+
+	if (!r->relay) {
+		send_msg(c, &r->addr, m);
+		return;
+	}
+	server_msg(c, PROTO_RELAY, &relay);
+	snprintf(relay.target, sizeof(relay.target), "%s", p->name);
+	n = proto_encode(m, relay.payload, sizeof(relay.payload));
+	if (n < 0) {
+		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
+		return;
+	}
+	relay.payload_len = (uint16_t)n;
+	log_debug("relay %s to %s", proto_type_name(m->type), p->name);
+	send_msg(c, &c->cfg.server, &relay);
+}
+
+/* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */
+static int relay_usable(const struct client *c)
+{
+	return c->registered && !c->relay_off;
+}
+
+/* Returns 1 when p is connected through the server's relay. */
+static int relayed(const struct peer *p)
+{
+	return p->state == PEER_CONNECTED && p->path.relay;
+}
+
+/* Returns 1 when p is connected through the relay and probes directly for a way off it. */
+static int bursting(const struct peer *p, int64_t now)
+{
+	return relayed(p) && now < p->probe_until_ms;
+}
+
 /* Returns 1 when addr is one of the private endpoints the peer reported. */
 static int is_private_ep(const struct peer *p, const struct proto_addr *addr)
 {
@@ -163,7 +235,13 @@ static int is_private_ep(const struct peer *p, const struct proto_addr *addr)
 
 static const char *path_name(enum path_kind k)
 {
-	return k == PATH_PRIVATE ? "private" : k == PATH_PUBLIC ? "public" : "none";
+	switch (k) {
+	case PATH_PRIVATE: return "private";
+	case PATH_PUBLIC: return "public";
+	case PATH_RELAY: return "relay";
+	case PATH_NONE: break;
+	}
+	return "none";
 }
 
 static const char *state_name(enum peer_state s)
@@ -183,7 +261,7 @@ static const char *state_name(enum peer_state s)
 struct chan_ctx {
 	struct client *c;
 	struct peer *p;
-	const struct proto_addr *to;
+	const struct route *to;
 	const char *why; /* for failed lines */
 };
 
@@ -197,7 +275,7 @@ static void cb_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *tex
 	m.flags = flags;
 	m.text_len = (uint16_t)len;
 	memcpy(m.text, text, len);
-	send_msg(x->c, x->to, &m);
+	send_route(x->c, x->p, x->to, &m);
 }
 
 static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
@@ -208,7 +286,7 @@ static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
 	peer_msg(x->p, PROTO_ACK, &m);
 	m.ack = next_expected;
 	m.sack = sack;
-	send_msg(x->c, x->to, &m);
+	send_route(x->c, x->p, x->to, &m);
 }
 
 /* A whole line arrived: show it, made safe for the terminal. */
@@ -295,9 +373,24 @@ static void start_punch(struct client *c, struct peer *p, int64_t now)
 	p->punch_start_ms = now;
 	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
 	p->next_probe_ms = now;
+	p->probe_until_ms = now + CLIENT_PUNCH_MS;
+	p->next_relay_probe_ms = now; /* at once: the first line may go before the punch works */
+	p->relay_ok = 0;
 	p->prefer_private_until_ms = -1;
 	memset(&p->path, 0, sizeof(p->path));
 	p->path_kind = PATH_NONE;
+}
+
+/*
+ * Relayed: probe directly for CLIENT_UPGRADE_BURST_MS from now on (the
+ * first probes go out on the next tick), and again CLIENT_UPGRADE_EVERY_MS
+ * later.
+ */
+static void start_burst(struct peer *p, int64_t now)
+{
+	p->probe_until_ms = now + CLIENT_UPGRADE_BURST_MS;
+	p->next_probe_ms = now;
+	p->next_upgrade_ms = now + CLIENT_UPGRADE_EVERY_MS;
 }
 
 /* Asks the server about p from now on (at once if registered). */
@@ -307,22 +400,41 @@ static void start_lookup(struct peer *p, int64_t now)
 	p->next_lookup_ms = now;
 }
 
-/* A path answered: the chat can flow. */
-static void connect_via(struct client *c, struct peer *p, const struct proto_addr *addr,
-			int64_t now)
+/* Tells the server how we reached p: its operator counts direct and relayed punches. */
+static void send_report(struct client *c, const struct peer *p)
+{
+	struct proto_msg m;
+
+	server_msg(c, PROTO_REPORT, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE :
+		 p->path_kind == PATH_PUBLIC ? PROTO_PATH_PUBLIC : PROTO_PATH_RELAY;
+	send_msg(c, &c->cfg.server, &m);
+}
+
+/*
+ * A path answered: the chat can flow, on it. Connected already, on the
+ * relay, this is the move to a direct path, and said the same way.
+ */
+static void connect_via(struct client *c, struct peer *p, const struct route *r, int64_t now)
 {
 	char a[NET_ADDRSTRLEN];
 	struct proto_msg m;
 
 	p->state = PEER_CONNECTED;
-	p->path = *addr;
+	p->path = *r;
 	/* A host without a NAT reports its public address as private too: that is public. */
-	p->path_kind = is_private_ep(p, addr) && !proto_addr_equal(addr, &p->public_ep) ?
-			       PATH_PRIVATE : PATH_PUBLIC;
+	if (r->relay)
+		p->path_kind = PATH_RELAY;
+	else if (is_private_ep(p, &r->addr) && !proto_addr_equal(&r->addr, &p->public_ep))
+		p->path_kind = PATH_PRIVATE;
+	else
+		p->path_kind = PATH_PUBLIC;
+	p->prefer_private_until_ms = -1;
 	p->wait_until_ms = -1;
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
-	say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(addr, a),
+	say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
 	if (c->current[0] == '\0')
@@ -330,14 +442,22 @@ static void connect_via(struct client *c, struct peer *p, const struct proto_add
 	/* A first PING at once gives /peers a round-trip time. */
 	peer_msg(p, PROTO_PING, &m);
 	m.stamp = (uint32_t)now;
-	send_msg(c, &p->path, &m);
+	send_route(c, p, &p->path, &m);
 	p->ping_out_ms = now;
 	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
-	/* Tell the server how we got through: its operator counts direct and relayed punches. */
-	server_msg(c, PROTO_REPORT, &m);
-	snprintf(m.target, sizeof(m.target), "%s", p->name);
-	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE : PROTO_PATH_PUBLIC;
-	send_msg(c, &c->cfg.server, &m);
+	if (r->relay) {
+		/*
+		 * Direct probing goes on to the end of the punch window, and a
+		 * direct answer moves the chat off the relay. The REPORT waits
+		 * for that end: a relay that only carried the first lines of
+		 * a punch that then worked is no relayed connection.
+		 */
+		p->relay_reported = 0;
+		p->next_upgrade_ms = now + CLIENT_UPGRADE_EVERY_MS;
+		return;
+	}
+	p->probe_until_ms = -1;
+	send_report(c, p);
 }
 
 /* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
@@ -378,32 +498,45 @@ static void on_registered(struct client *c, const struct proto_msg *m, int64_t n
 		return;
 	if (!c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep))
 		say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
+	/* A new registration (a restarted server, other options?): the relay may be on again. */
+	if (!c->registered)
+		c->relay_off = 0;
 	c->registered = 1;
 	c->ever_registered = 1;
 	c->public_ep = m->public_ep;
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
 	c->warned_server = 0;
-	c->next_reg_ms = now + CLIENT_REFRESH_MS;
+	/* Three refreshes a TTL (of 1 s at least): one or two may be lost, the name lives on. */
+	c->next_reg_ms = now + min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
 }
 
 static void on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	struct peer *p = peer_get(c, m->name);
-	int same;
+	int same_nonce, same;
 
 	if (p == NULL) {
 		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
 		return;
 	}
-	same = p->introduced && memcmp(p->nonce, m->nonce, PROTO_NONCE_LEN) == 0 &&
-	       proto_addr_equal(&p->public_ep, &m->public_ep);
+	same_nonce = p->introduced && memcmp(p->nonce, m->nonce, PROTO_NONCE_LEN) == 0;
+	same = same_nonce && proto_addr_equal(&p->public_ep, &m->public_ep);
 	p->introduced = 1;
 	memcpy(p->nonce, m->nonce, PROTO_NONCE_LEN);
 	p->public_ep = m->public_ep;
 	p->nprivate = m->nprivate;
 	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
 	p->said_not_online = 0;
+	/*
+	 * On the relay, the peer asked again to look for a direct path
+	 * (tick_upgrade): look with it, where the server sees it now.
+	 */
+	if (same_nonce && relayed(p)) {
+		if (!bursting(p, now))
+			start_burst(p, now);
+		return;
+	}
 	/*
 	 * Two lookups that cross give both sides two identical introductions:
 	 * an attempt under way goes on. A new nonce or a new public endpoint
@@ -412,6 +545,29 @@ static void on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
 	if (same && (p->state == PEER_PUNCH || p->state == PEER_CONNECTED))
 		return;
 	start_punch(c, p, now);
+}
+
+/*
+ * The server does not relay: connect directly or not at all. A chat on the
+ * relay goes back to punching, its lines waiting for a direct path as long
+ * as -w allows.
+ */
+static void on_relay_off(struct client *c, int64_t now)
+{
+	if (c->relay_off)
+		return;
+	c->relay_off = 1;
+	say(c, "* the server does not relay: direct paths only");
+	for (int i = 0; i < c->npeers; i++) {
+		struct peer *p = c->peers[i];
+
+		p->relay_ok = 0;
+		if (!relayed(p))
+			continue;
+		start_punch(c, p, now);
+		if (chan_pending(p->chan) > 0 && p->wait_until_ms < 0)
+			p->wait_until_ms = now + c->cfg.wait_ms;
+	}
 }
 
 static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
@@ -444,6 +600,9 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 			return;
 		say(c, "* the server does not list names");
 		c->who_until_ms = -1;
+		break;
+	case PROTO_E_RELAY_OFF:
+		on_relay_off(c, now);
 		break;
 	case PROTO_E_NOT_ONLINE:
 		p = peer_find(c, m->name);
@@ -515,7 +674,7 @@ static void note_peer_epoch(struct peer *p, uint32_t epoch)
 }
 
 static void on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
-		     const struct proto_addr *from, int64_t now)
+		     const struct route *from, int64_t now)
 {
 	struct proto_msg ack;
 
@@ -524,26 +683,68 @@ static void on_probe(struct client *c, struct peer *p, const struct proto_msg *m
 	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
 		start_punch(c, p, now); /* it wants to talk: so do we */
 	note_peer_epoch(p, m->epoch);
-	/* Answer where the probe came from, whatever address that is (its NAT may have picked a new port). */
+	/*
+	 * Answer where the probe came from, whatever address that is (its NAT
+	 * may have picked a new port), or through the relay if it came so.
+	 */
 	peer_msg(p, PROTO_PROBE_ACK, &ack);
 	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
-	send_msg(c, from, &ack);
-	if (p->state == PEER_PUNCH && !is_private_ep(p, from) &&
-	    !proto_addr_equal(from, &p->public_ep))
-		p->seen_ep = *from; /* probe it too: the path its packets take */
+	send_route(c, p, from, &ack);
+	/*
+	 * Relayed, and the peer probes: its probes got through, or it punches
+	 * anew. Probe with it: both NATs must have sent before either lets
+	 * the other's probes in.
+	 */
+	if (relayed(p) && !bursting(p, now))
+		start_burst(p, now);
+	if ((p->state == PEER_PUNCH || relayed(p)) && !from->relay &&
+	    !is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep))
+		p->seen_ep = from->addr; /* probe it too: the path its packets take */
+}
+
+/*
+ * Returns 1 when a datagram from p by `from` shows a path to connect by:
+ * any that works while punching, except the relay when a direct endpoint
+ * answered already (it is taken within CLIENT_PREFER_PRIVATE_MS); and, on
+ * the relay, any direct one.
+ */
+static int path_better(const struct peer *p, const struct route *from)
+{
+	if (p->state == PEER_PUNCH)
+		return !from->relay || p->prefer_private_until_ms < 0;
+	return relayed(p) && !from->relay;
+}
+
+/*
+ * Returns 1 when p, punching, should go on the relay now: the relay
+ * answered, no direct endpoint did, and a line waits or the punch had
+ * CLIENT_RELAY_GRACE_MS to work. Where the server is nearer than the peer,
+ * the relay answers before the punch does; with nothing to send there is
+ * no hurry, and the chat starts direct rather than moving there at once.
+ */
+static int relay_now(const struct peer *p, int64_t now)
+{
+	return p->relay_ok && p->prefer_private_until_ms < 0 &&
+	       (chan_pending(p->chan) > 0 || now - p->punch_start_ms >= CLIENT_RELAY_GRACE_MS);
 }
 
 static void on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
-			 const struct proto_addr *from, int64_t now)
+			 const struct route *from, int64_t now)
 {
-	if (strcmp(m->name, p->name) != 0 || p->state != PEER_PUNCH)
+	if (strcmp(m->name, p->name) != 0 || !path_better(p, from))
 		return;
 	note_peer_epoch(p, m->epoch);
+	if (from->relay) {
+		p->relay_ok = 1;
+		if (relay_now(p, now))
+			connect_via(c, p, from, now);
+		return;
+	}
 	/* Prefer a private path: a public one that answers first waits a moment for it. */
-	if (is_private_ep(p, from) || p->nprivate == 0) {
+	if (is_private_ep(p, &from->addr) || p->nprivate == 0) {
 		connect_via(c, p, from, now);
 	} else if (p->prefer_private_until_ms < 0) {
-		p->path = *from;
+		p->direct_ep = from->addr;
 		p->prefer_private_until_ms = now + CLIENT_PREFER_PRIVATE_MS;
 	}
 }
@@ -558,15 +759,21 @@ static int epochs_current(struct client *c, const struct peer *p, const struct p
 }
 
 static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
-		    const struct proto_addr *from, int64_t now)
+		    const struct route *from, int64_t now)
 {
 	struct chan_ctx x = { c, p, from, "" };
 	struct chan_io io = chan_io_for(&x);
 
-	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP || !epochs_current(c, p, m))
+	if (!epochs_current(c, p, m))
 		return;
-	/* Our PROBE_ACK reached it and its data reached us: this path works both ways. */
-	if (p->state == PEER_PUNCH)
+	/*
+	 * Our PROBE_ACK reached it and its data reached us: this path works
+	 * both ways. And a peer we gave up on (it was silent: paused, or cut
+	 * off) that sends the data of our connection is back: were its lines
+	 * dropped unacknowledged, it would wait on us for ever, its PINGs
+	 * answered all along.
+	 */
+	if (path_better(p, from) || p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
 		connect_via(c, p, from, now);
 	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
 }
@@ -582,13 +789,13 @@ static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m, 
 }
 
 static void on_ping(struct client *c, struct peer *p, const struct proto_msg *m,
-		    const struct proto_addr *from)
+		    const struct route *from)
 {
 	struct proto_msg pong;
 
 	peer_msg(p, PROTO_PONG, &pong);
 	pong.stamp = m->stamp;
-	send_msg(c, from, &pong);
+	send_route(c, p, from, &pong);
 }
 
 static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
@@ -597,12 +804,10 @@ static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
 	p->rtt_ms = (uint32_t)now - m->stamp;
 }
 
-/* Dispatches a peer-to-peer message to its handler. */
-static void on_peer_msg(struct client *c, const struct proto_msg *m,
-			const struct proto_addr *from, int64_t now)
+/* Dispatches a peer-to-peer message from p (NULL: from nobody we know) to its handler. */
+static void on_peer_msg(struct client *c, struct peer *p, const struct proto_msg *m,
+			const struct route *from, int64_t now)
 {
-	struct peer *p = peer_by_nonce(c, m->nonce);
-
 	if (p == NULL) {
 		/* A probe sent to a private address can land on an unrelated host: that is us now. */
 		c->stats.stray++;
@@ -617,11 +822,11 @@ static void on_peer_msg(struct client *c, const struct proto_msg *m,
 	 * have picked a different one of two working paths.
 	 */
 	if (p->state == PEER_CONNECTED && (m->type == PROTO_DATA || m->type == PROTO_PING) &&
-	    !proto_addr_equal(from, &p->path) && !is_private_ep(p, from) &&
-	    !proto_addr_equal(from, &p->public_ep)) {
+	    !p->path.relay && !from->relay && !proto_addr_equal(&from->addr, &p->path.addr) &&
+	    !is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep)) {
 		char a[NET_ADDRSTRLEN];
 
-		log_info("%s now at %s", p->name, net_addr_str(from, a));
+		log_info("%s now at %s", p->name, net_addr_str(&from->addr, a));
 		p->path = *from;
 		p->path_kind = PATH_PUBLIC;
 	}
@@ -641,6 +846,33 @@ static void on_peer_msg(struct client *c, const struct proto_msg *m,
 	}
 }
 
+/*
+ * RELAYED: a peer's datagram, passed on by the server. It is handled as if
+ * it came from the peer, and answered through the relay. The server
+ * vouches for the sender's name: the nonce inside must be the one we share
+ * with that name.
+ */
+static void on_relayed(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	struct route via = relay_route(c);
+	struct proto_msg inner;
+	struct peer *p;
+	int rc = proto_decode(m->payload, m->payload_len, &inner);
+
+	if (rc < 0 || !proto_is_peer_type(inner.type)) {
+		c->stats.malformed++;
+		log_debug("dropped a datagram relayed from %s: %s", m->name,
+			  rc < 0 ? proto_strerror(rc) : "not for a peer");
+		return;
+	}
+	c->stats.relayed++;
+	log_debug("relayed %s from %s", proto_type_name(inner.type), m->name);
+	p = peer_by_nonce(c, inner.nonce);
+	if (p != NULL && strcmp(p->name, m->name) != 0)
+		p = NULL;
+	on_peer_msg(c, p, &inner, &via, now);
+}
+
 void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		   const struct proto_addr *from, int64_t now)
 {
@@ -655,8 +887,10 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		return;
 	}
 	log_debug("recv %s from %s", proto_type_name(m.type), net_addr_str(from, a));
-	if (m.type >= PROTO_PROBE) {
-		on_peer_msg(c, &m, from, now);
+	if (proto_is_peer_type(m.type)) {
+		struct route direct = direct_route(from);
+
+		on_peer_msg(c, peer_by_nonce(c, m.nonce), &m, &direct, now);
 		return;
 	}
 	/* Server messages count only from the server: nobody else can refuse or introduce us. */
@@ -669,6 +903,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	case PROTO_PEER: on_peer_intro(c, &m, now); break;
 	case PROTO_ERROR: on_error(c, &m, now); break;
 	case PROTO_WHO_REPLY: on_who_reply(c, &m, now); break;
+	case PROTO_RELAYED: on_relayed(c, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server */
 	}
 }
@@ -751,7 +986,8 @@ static void cmd_peers(struct client *c)
 
 		if (p->state == PEER_CONNECTED)
 			say(c, "* peer %s %s %s %s rtt %lld ms", p->name, state_name(p->state),
-			    path_name(p->path_kind), net_addr_str(&p->path, a), (long long)rtt);
+			    path_name(p->path_kind), net_addr_str(&p->path.addr, a),
+			    (long long)rtt);
 		else
 			say(c, "* peer %s %s", p->name, state_name(p->state));
 	}
@@ -845,7 +1081,7 @@ void client_input(struct client *c, const char *line, int64_t now)
 
 /* ---- time ---- */
 
-/* REGISTER until the server answers, then REFRESH every CLIENT_REFRESH_MS. */
+/* REGISTER until the server answers, then REFRESH every CLIENT_REFRESH_MS (or TTL / 3). */
 static int64_t tick_registration(struct client *c, int64_t now)
 {
 	struct proto_msg m;
@@ -872,13 +1108,29 @@ static int64_t tick_registration(struct client *c, int64_t now)
 	return c->next_reg_ms;
 }
 
+/* Fills m with a PROBE from us to p. */
+static void probe_msg(const struct client *c, const struct peer *p, struct proto_msg *m)
+{
+	peer_msg(p, PROTO_PROBE, m);
+	snprintf(m->name, sizeof(m->name), "%s", c->cfg.name);
+}
+
+/* Sends a PROBE through the relay: it makes a relayed path, or invites the peer to probe. */
+static void send_relay_probe(struct client *c, struct peer *p)
+{
+	struct route via = relay_route(c);
+	struct proto_msg m;
+
+	probe_msg(c, p, &m);
+	send_route(c, p, &via, &m);
+}
+
 /* Sends a PROBE to every endpoint we know for p. */
 static void send_probes(struct client *c, struct peer *p)
 {
 	struct proto_msg m;
 
-	peer_msg(p, PROTO_PROBE, &m);
-	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	probe_msg(c, p, &m);
 	for (int i = 0; i < p->nprivate; i++)
 		if (c->cfg.ipv6 || p->private_ep[i].family == PROTO_AF_INET)
 			send_msg(c, &p->private_ep[i], &m);
@@ -908,13 +1160,34 @@ static int64_t tick_lookup(struct client *c, struct peer *p, int64_t now)
 	return p->next_lookup_ms;
 }
 
+/* A public endpoint answered, no private one did in time: take the public one. Returns 1 if so. */
+static int take_public(struct client *c, struct peer *p, int64_t now)
+{
+	struct route r;
+
+	if (p->prefer_private_until_ms < 0 || now < p->prefer_private_until_ms)
+		return 0;
+	r = direct_route(&p->direct_ep);
+	connect_via(c, p, &r, now);
+	return 1;
+}
+
+/* Returns the earlier of next and the end of the wait for a private answer, if one is armed. */
+static int64_t prefer_private_deadline(const struct peer *p, int64_t next)
+{
+	return p->prefer_private_until_ms >= 0 ? min64(next, p->prefer_private_until_ms) : next;
+}
+
 static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
 {
-	/* A public path answered and no private one did in time: take the public one. */
-	if (p->prefer_private_until_ms >= 0 && now >= p->prefer_private_until_ms) {
-		struct proto_addr path = p->path;
+	int64_t next;
 
-		connect_via(c, p, &path, now);
+	if (take_public(c, p, now))
+		return now;
+	if (relay_now(p, now)) {
+		struct route via = relay_route(c);
+
+		connect_via(c, p, &via, now);
 		return now;
 	}
 	if (now - p->punch_start_ms >= CLIENT_PUNCH_MS) {
@@ -932,6 +1205,17 @@ static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
 		send_probes(c, p);
 		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
+	next = prefer_private_deadline(p, p->next_probe_ms);
+	/* The relay, in parallel: the first line need not wait for the punch. */
+	if (relay_usable(c)) {
+		if (now >= p->next_relay_probe_ms) {
+			send_relay_probe(c, p);
+			p->next_relay_probe_ms = now + CLIENT_RELAY_PROBE_MS;
+		}
+		next = min64(next, p->next_relay_probe_ms);
+	}
+	if (p->relay_ok && now < p->punch_start_ms + CLIENT_RELAY_GRACE_MS)
+		next = min64(next, p->punch_start_ms + CLIENT_RELAY_GRACE_MS);
 	/*
 	 * Not a word from the peer yet: its copy of the introduction may have
 	 * been lost, so it is not punching. Asking again re-sends it to both.
@@ -939,10 +1223,47 @@ static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
 	if (p->wanted && p->last_heard_ms < p->punch_start_ms && c->registered) {
 		if (now >= p->next_lookup_ms)
 			send_lookup(c, p, now);
-		return min64(p->next_probe_ms, p->next_lookup_ms);
+		next = min64(next, p->next_lookup_ms);
 	}
-	return min64(p->next_probe_ms, p->prefer_private_until_ms >= 0 ?
-						p->prefer_private_until_ms : INT64_MAX);
+	return next;
+}
+
+/*
+ * Relayed: look for a direct path. Direct probes go on to the end of the
+ * punch window, then in a burst every CLIENT_UPGRADE_EVERY_MS. Each burst
+ * starts with a LOOKUP: the server introduces both sides again, with
+ * their endpoints as it sees them now (a NAT may have changed meanwhile),
+ * and the introduction makes the peer probe at the same time (both NATs
+ * must have sent before either lets the other's probes in). A direct
+ * answer moves the chat off the relay (on_probe_ack).
+ */
+static int64_t tick_upgrade(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t next;
+
+	if (take_public(c, p, now))
+		return now;
+	/* The punch window closed and the relay still carries the chat: that is a relayed punch. */
+	if (!p->relay_reported && now >= p->punch_start_ms + CLIENT_PUNCH_MS) {
+		send_report(c, p);
+		p->relay_reported = 1;
+	}
+	if (now >= p->next_upgrade_ms) {
+		start_burst(p, now);
+		if (c->registered)
+			send_lookup(c, p, now);
+	}
+	next = p->next_upgrade_ms;
+	if (!p->relay_reported)
+		next = min64(next, p->punch_start_ms + CLIENT_PUNCH_MS);
+	if (now < p->probe_until_ms) {
+		if (now >= p->next_probe_ms) {
+			send_probes(c, p);
+			p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
+		}
+		next = min64(next, p->next_probe_ms);
+	}
+	return prefer_private_deadline(p, next);
 }
 
 /* Keepalives when idle, and the verdict on a silent peer. */
@@ -983,13 +1304,15 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 		if (now >= p->next_ping_ms) {
 			peer_msg(p, PROTO_PING, &m);
 			m.stamp = (uint32_t)now;
-			send_msg(c, &p->path, &m);
+			send_route(c, p, &p->path, &m);
 			p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
 		}
 		next = min64(next, p->next_ping_ms);
 	} else {
 		next = min64(next, p->last_heard_ms + c->cfg.keepalive_ms);
 	}
+	if (relayed(p))
+		next = min64(next, tick_upgrade(c, p, now));
 	return next;
 }
 
@@ -1109,7 +1432,7 @@ void client_shutdown(struct client *c, int64_t now)
 
 		if (p->state == PEER_CONNECTED) {
 			peer_msg(p, PROTO_BYE, &m);
-			send_msg(c, &p->path, &m);
+			send_route(c, p, &p->path, &m);
 		}
 		fail_pending(c, p, "quit before it was delivered");
 	}
@@ -1150,7 +1473,8 @@ static void usage(FILE *f)
 static void help(void)
 {
 	usage(stdout);
-	printf("Chat with PEER directly over UDP; p2pchatd only introduces you.\n"
+	printf("Chat with PEER directly over UDP; p2pchatd introduces you"
+	       " (and relays if it must).\n"
 	       "  -s, --server HOST[:PORT]  rendezvous server (default $P2PCHAT_SERVER, else %s)\n"
 	       "  -p, --port PORT           local UDP port (default: any)\n"
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"

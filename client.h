@@ -13,13 +13,22 @@
 #define CLIENT_DEFAULT_PORT 7777
 #define CLIENT_DEFAULT_WAIT_S 10         /* -w: how long a message waits for its peer to come online */
 #define CLIENT_DEFAULT_KEEPALIVE_S 15    /* under the ~30 s that real NATs keep an idle UDP mapping (RFC 4787 asks 2 min; many give less) */
-#define CLIENT_REFRESH_MS 20000          /* registration refresh: a third of the server's 60 s TTL, and it keeps our NAT mapping to the server open */
+#define CLIENT_REFRESH_MS 20000          /* registration refresh: a third of the server's 60 s TTL, and it keeps our NAT mapping to the server open;
+					    a third of the TTL the server gives when that is less (-t) */
 #define CLIENT_RETRY_MS 500              /* first retry of an unanswered REGISTER or REFRESH; doubles each time */
 #define CLIENT_RETRY_MAX_MS 8000         /* ceiling of that backoff */
 #define CLIENT_LOOKUP_RETRY_MS 1000      /* re-asks for a peer that is not online yet, or whose introduction was lost */
 #define CLIENT_PROBE_INTERVAL_MS 100     /* probes to every endpoint of the peer while punching: both NATs open in a few round trips */
-#define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again */
+#define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again;
+					    both sides probe all along, so even with 1 s round trips their
+					    probes cross many times, and the first a NAT lets in is answered */
 #define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint: keep probing the private ones this long */
+#define CLIENT_RELAY_PROBE_MS 1000       /* punching: a PROBE through the relay this often, the first at once */
+#define CLIENT_RELAY_GRACE_MS 1000       /* no line waiting: a relay that answered is taken only after
+					    punching this long with no direct answer (a punch takes a probe
+					    interval and a round trip or two); a waiting line takes it at once */
+#define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
+#define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
 #define CLIENT_ANSWER_TIMEOUT_MS 10000   /* at most this long waiting for any answer (a PONG, an ACK): the peer is offline;
 					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
@@ -39,6 +48,13 @@ enum path_kind {
 	PATH_NONE,
 	PATH_PRIVATE, /* an address the peer reported for itself: we share a LAN */
 	PATH_PUBLIC,  /* its NAT's address as the server saw it, or as its probes came from */
+	PATH_RELAY,   /* no direct path: through the server, which passes datagrams on (RELAY) */
+};
+
+/* Where a datagram to a peer goes, or where one from a peer came from. */
+struct route {
+	struct proto_addr addr; /* the peer's address; for the relay, the server's */
+	int relay;              /* 1: through the server's relay: RELAY out, RELAYED in */
 };
 
 struct peer {
@@ -56,15 +72,21 @@ struct peer {
 
 	/* the connection */
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
-	struct proto_addr path;
+	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
+	struct proto_addr direct_ep;      /* a public endpoint that answered; a private one may yet */
 	struct chan *chan;                /* allocated with the peer */
+	int relay_ok;                     /* punching: a PROBE through the relay was answered */
+	int relay_reported;               /* relayed: the REPORT of it went to the server */
 
 	/* timers, monotonic ms; -1 = not armed */
 	int64_t next_lookup_ms;
 	int64_t punch_start_ms;
 	int64_t next_probe_ms;
-	int64_t prefer_private_until_ms;
+	int64_t probe_until_ms;           /* direct probes go out until then (a punch; a burst, relayed) */
+	int64_t next_relay_probe_ms;      /* punching: the next PROBE through the relay */
+	int64_t next_upgrade_ms;          /* relayed: the next burst of direct probes */
+	int64_t prefer_private_until_ms;  /* direct_ep is taken then, unless a private endpoint answers */
 	int64_t last_heard_ms;
 	int64_t ping_out_ms;              /* when the first unanswered PING went out */
 	int64_t next_ping_ms;
@@ -81,6 +103,7 @@ struct client_stats {
 	uint64_t malformed;    /* proto_decode failed */
 	uint64_t stray;        /* well-formed but from nobody we know (bad nonce, not the server) */
 	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
+	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
 };
 
@@ -116,6 +139,7 @@ struct client {
 	int64_t reg_retry_ms;             /* current backoff while unanswered */
 	int64_t reg_since_ms;             /* first unanswered registration attempt, -1 when answered */
 	int warned_server;                /* "server not answering" logged */
+	int relay_off;                    /* the server does not relay (PROTO_E_RELAY_OFF) */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;

@@ -25,7 +25,9 @@
  * to a public address shows the sender's public address. A datagram to an
  * address no live host owns is lost, as on the real internet. A host can
  * vanish (its program stops: `live` cleared) or be cut off (it runs, but
- * its network is down: `cut` set).
+ * its network is down: `cut` set). With `no_direct` set, no datagram goes
+ * from one host to another: only through the server, as between two hosts
+ * behind symmetric NATs, where only the relay works.
  *
  * Every datagram sent goes into `flight` with an arrival time: now plus the
  * link's latency plus a random jitter (so later datagrams can overtake
@@ -68,6 +70,7 @@ struct sim_host {
 	int id;
 	int live;                 /* started and not vanished */
 	int cut;                  /* network down: it runs, but nothing reaches or leaves it */
+	int paused;               /* stopped (SIGSTOP): it does nothing; what comes in waits */
 	uint32_t drop_sent;       /* bit t set: what it sends of type t is lost (one-way faults) */
 	struct proto_addr pub;    /* its public address */
 	struct proto_addr lan;    /* its LAN address; family 0 = not on the LAN */
@@ -99,12 +102,15 @@ static struct sim {
 
 	/* the link model */
 	int64_t wan_ms, lan_ms, jitter_ms;
+	int64_t srv_ms;           /* latency to and from the server, when not 0 (else wan_ms) */
 	unsigned loss_pct, dup_pct;
 	int faulty_server;        /* loss, duplication and jitter also hit the server's datagrams */
+	int no_direct;            /* hosts cannot reach each other, only the server */
+	int no_relay;             /* the server starts with its relay off (--no-relay) */
 	uint32_t rng;
 
 	/* what the network did, so a test can show its faults really happened */
-	uint64_t lost, duplicated, reordered, unroutable;
+	uint64_t lost, duplicated, reordered, unroutable, blocked;
 } sim;
 
 /* xorshift32 (Marsaglia 2003): the network's dice. */
@@ -207,15 +213,22 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 	struct proto_addr from;
 	int lan, dst = sim_route(src, to, &from, &lan);
 	int faulty = sim.faulty_server || (src != SIM_SERVER && dst != SIM_SERVER);
-	int64_t base = lan ? sim.lan_ms : sim.wan_ms;
+	int64_t base;
 	int copies = 1;
 
 	if (dst < 0) {
 		sim.unroutable++;
 		return;
 	}
+	base = lan ? sim.lan_ms : sim.wan_ms;
+	if (sim.srv_ms != 0 && (src == SIM_SERVER || dst == SIM_SERVER))
+		base = sim.srv_ms;
 	if (node_cut(src) || node_cut(dst))
 		return;
+	if (sim.no_direct && src != SIM_SERVER && dst != SIM_SERVER) {
+		sim.blocked++;
+		return;
+	}
 	if (faulty && sim_rand() % 100 < sim.loss_pct) {
 		sim.lost++;
 		return;
@@ -294,6 +307,9 @@ static int sim_next_arrival(void)
 	for (int i = 0; i < sim.nflight; i++) {
 		const struct dgram *d = &sim.flight[i], *b = &sim.flight[best < 0 ? i : best];
 
+		/* A stopped program reads nothing: its datagrams wait in its socket. */
+		if (d->dst != SIM_SERVER && sim.host[d->dst].paused)
+			continue;
 		if (best < 0 || d->at_ms < b->at_ms ||
 		    (d->at_ms == b->at_ms && d->order < b->order))
 			best = i;
@@ -330,7 +346,7 @@ static int sim_run_until(const struct sim_host *h, const char *prefix, int64_t e
 			return found;
 		/* What main()'s loop does each turn: everyone does what is due now. */
 		for (int i = 0; i < sim.nhosts; i++) {
-			if (node_alive(i)) {
+			if (node_alive(i) && !sim.host[i].paused) {
 				int64_t t = client_tick(&sim.host[i].c, sim.now);
 
 				/* A deadline in the past would make main() spin. */
@@ -420,7 +436,8 @@ static void assert_stream(const struct sim_host *h, const char *from, const char
 /* Starts (or restarts, with a new seed and an empty table) the server. */
 static void server_start(uint8_t seed_base)
 {
-	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names };
+	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names,
+				     .no_relay = sim.no_relay };
 	uint8_t seed[32];
 
 	if (sim.srv_up)
@@ -1189,6 +1206,26 @@ static void inject(struct sim_host *h, const struct proto_msg *m, const struct p
 	client_handle(&h->c, buf, (size_t)n, from, sim.now);
 }
 
+/*
+ * A one-fragment line `text` from p's peer, right in every way: its nonce,
+ * the current pair of epochs, the next sequence number p expects.
+ */
+static struct proto_msg data_from(const struct peer *p, const char *text)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_DATA;
+	memcpy(m.nonce, p->nonce, PROTO_NONCE_LEN);
+	m.epoch = p->peer_epoch;
+	m.peer_epoch = p->my_epoch;
+	m.seq = p->chan->rcv_next;
+	m.flags = PROTO_DATA_END;
+	m.text_len = (uint16_t)strlen(text);
+	memcpy(m.text, text, m.text_len);
+	return m;
+}
+
 START_TEST(stray_and_malformed)
 {
 	struct sim_host *a, *b;
@@ -1218,15 +1255,7 @@ START_TEST(stray_and_malformed)
 	ck_assert_uint_eq(a->c.stats.malformed, st.malformed + 200);
 
 	/* A DATA from bob, right in every way, cut short at every length: malformed. */
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_DATA;
-	memcpy(m.nonce, p->nonce, PROTO_NONCE_LEN);
-	m.epoch = p->peer_epoch;
-	m.peer_epoch = p->my_epoch;
-	m.seq = p->chan->rcv_next;
-	m.flags = PROTO_DATA_END;
-	m.text_len = 5;
-	memcpy(m.text, "whole", 5);
+	m = data_from(p, "whole");
 	n = proto_encode(&m, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
 	st = a->c.stats;
@@ -1297,15 +1326,8 @@ START_TEST(stale_epoch_dropped)
 	alice_and_bob(&a, &b);
 	p = a->c.peers[0];
 	/* A DATA from an earlier connection: the right nonce, an old epoch of bob's. */
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_DATA;
-	memcpy(m.nonce, p->nonce, PROTO_NONCE_LEN);
+	m = data_from(p, "old");
 	m.epoch = p->peer_epoch + 1;
-	m.peer_epoch = p->my_epoch;
-	m.seq = p->chan->rcv_next;
-	m.flags = PROTO_DATA_END;
-	m.text_len = 3;
-	memcpy(m.text, "old", 3);
 	stale = a->c.stats.stale;
 	inject(a, &m, &b->pub);
 	ck_assert_uint_eq(a->c.stats.stale, stale + 1);
@@ -1317,7 +1339,368 @@ START_TEST(stale_epoch_dropped)
 }
 END_TEST
 
+/* ---- the relay: where no direct path works ---- */
+
+static const char relay_a[] = "* connected to bob via 10.0.0.1:7777 (relay)";
+static const char relay_b[] = "* connected to alice via 10.0.0.1:7777 (relay)";
+static const char direct_a[] = "* connected to bob via 10.0.0.3:5000 (public)";
+static const char direct_b[] = "* connected to alice via 10.0.0.2:5000 (public)";
+
+/* A direct path and the relay both work: the chat goes direct, and nothing says otherwise. */
+START_TEST(direct_path_preferred_to_relay)
+{
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(CLIENT_PUNCH_MS + 1000);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
+	ck_assert_int_eq(count_exact(a, direct_a), 1);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
+	/* Each side sent its first probe through the relay too, answered but not used. */
+	ck_assert_uint_ge(a->sent[PROTO_RELAY], 1);
+	ck_assert_uint_ge(sim.srv.stats.relayed, 2);
+	ck_assert_uint_le(a->sent[PROTO_RELAY] + b->sent[PROTO_RELAY], 6);
+	ck_assert_uint_eq(sim.srv.stats.punches_direct, 2);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 0);
+	type(a, "/peers");
+	ck_assert_int_eq(find_line(a, "* peer bob connected public 10.0.0.3:5000 rtt ", 0),
+			 a->nlines - 1);
+}
+END_TEST
+
+/*
+ * Hosts that cannot reach each other connect through the relay at once,
+ * without waiting for the punch to fail, and chat as reliably as directly:
+ * every line once, in order, over a lossy network.
+ */
+START_TEST(relay_when_no_direct_path)
+{
+	enum { LINES = 200 };
+	struct sim_host *a, *b;
+	int64_t t0 = sim.now, t_conn;
+	char text[64];
+	uint64_t relayed;
+	int fed = 0;
+
+	sim.no_direct = 1;
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "first");
+	t_conn = expect_line_within(a, "* connected to bob", 3000);
+	ck_assert_str_eq(a->lines[find_line(a, "* connected", 0)], relay_a);
+	/* Registration, lookup, a probe through the relay and its answer: a few round trips. */
+	ck_assert_int_le(t_conn - t0, 12 * WAN_MS);
+	expect_line_within(b, "<alice> first", 1000);
+	ck_assert_int_eq(count_exact(b, relay_b), 1);
+	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_RELAY);
+	type(a, "/peers");
+	ck_assert_int_eq(find_line(a, "* peer bob connected relay 10.0.0.1:7777 rtt ", 0),
+			 a->nlines - 1);
+
+	/* The punch window closes unanswered: each side reports a relayed punch, once. */
+	sim_run_for(CLIENT_PUNCH_MS);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 2);
+	ck_assert_uint_eq(sim.srv.stats.punches_direct, 0);
+
+	/* Every datagram between the hosts is lost, and so are a fifth of the server's. */
+	sim.loss_pct = 20;
+	sim.dup_pct = 10;
+	sim.jitter_ms = 30;
+	sim.faulty_server = 1;
+	/* Lines go in as fast as the clients take them, as main() does with piped input. */
+	while (fed < LINES || client_pending(&a->c) + client_pending(&b->c) > 0) {
+		while (fed < LINES && client_has_room(&a->c) && client_has_room(&b->c)) {
+			snprintf(text, sizeof(text), "a%d", fed);
+			type(a, text);
+			snprintf(text, sizeof(text), "b%d", fed++);
+			type(b, text);
+		}
+		sim_run_for(50);
+		ck_assert_int_lt(sim.now, t0 + 300000);
+	}
+	sim_run_for(5000);
+	ck_assert_int_eq(count_exact(b, "<alice> first"), 1);
+	/* Each line once, in order: "<alice> a0", "<alice> a1"... */
+	assert_stream(b, "<alice> a", "", LINES);
+	assert_stream(a, "<bob> b", "", LINES);
+	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
+	ck_assert_uint_gt(sim.lost, LINES / 10);
+	ck_assert_uint_gt(sim.blocked, 0);
+	ck_assert_uint_gt(a->c.stats.relayed, LINES);
+	relayed = sim.srv.stats.relayed;
+	ck_assert_uint_gt(relayed, 2 * LINES);
+	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
+	/* Still on the relay, still one connection each way. */
+	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+}
+END_TEST
+
+/* Alice and bob, who cannot reach each other, chat through the relay: "one" reached bob. */
+static void relayed_pair(struct sim_host **a, struct sim_host **b)
+{
+	sim.no_direct = 1;
+	*a = host_up("alice", 2, "bob", 0xa1);
+	*b = host_up("bob", 3, NULL, 0xb0);
+	type(*a, "one");
+	expect_line_within(*b, "<alice> one", 3000);
+	ck_assert_int_eq(count_exact(*a, relay_a), 1);
+	if (count_exact(*b, relay_b) == 0)
+		expect_line_within(*b, relay_b, 1000);
+	ck_assert_int_eq(count_prefix(*b, "* connected"), 1);
+}
+
+/* The direct path opens while the punch goes on: the chat moves off the relay at once. */
+START_TEST(relay_then_direct_within_punch)
+{
+	struct sim_host *a, *b;
+	int64_t t_open;
+
+	relayed_pair(&a, &b);
+	sim_run_for(1000);
+	t_open = sim.now;
+	sim.no_direct = 0;
+	ck_assert_int_le(expect_line_within(a, direct_a, 1000) - t_open,
+			 CLIENT_PROBE_INTERVAL_MS + 2 * WAN_MS);
+	expect_line_within(b, direct_b, 1000);
+	ck_assert_int_lt(find_line(a, relay_a, 0), find_line(a, direct_a, 0));
+	type(a, "two");
+	expect_line_within(b, "<alice> two", 1000);
+	/* The relay only carried the first moments: the server counts two direct punches. */
+	sim_run_for(CLIENT_PUNCH_MS);
+	ck_assert_uint_eq(sim.srv.stats.punches_direct, 2);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 0);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 2);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 2);
+	ck_assert_int_eq(count_prefix(b, "<alice> "), 2);
+}
+END_TEST
+
+/*
+ * The direct path opens long after the punch gave up: a relayed chat
+ * looks again every CLIENT_UPGRADE_EVERY_MS, finds it, and moves there;
+ * from then on nothing goes through the relay.
+ */
+START_TEST(relay_upgrades_later)
+{
+	struct sim_host *a, *b;
+	uint32_t relay_a_sent, relay_b_sent;
+	int64_t t_conn, t_up;
+
+	relayed_pair(&a, &b);
+	t_conn = a->line_ms[find_line(a, relay_a, 0)];
+	sim_run_for(2 * CLIENT_PUNCH_MS);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 2);
+	/* Between bursts, no direct probe goes out. */
+	relay_a_sent = a->sent[PROTO_PROBE];
+	sim_run_for(CLIENT_UPGRADE_EVERY_MS - 3 * CLIENT_PUNCH_MS);
+	ck_assert_uint_eq(a->sent[PROTO_PROBE], relay_a_sent);
+	sim.no_direct = 0;
+	t_up = expect_line_within(a, direct_a, CLIENT_UPGRADE_EVERY_MS);
+	expect_line_within(b, direct_b, 1000);
+	ck_assert_int_ge(t_up - t_conn, CLIENT_UPGRADE_EVERY_MS);
+	ck_assert_int_le(t_up - t_conn, CLIENT_UPGRADE_EVERY_MS + 1000);
+	type(a, "/peers");
+	ck_assert_int_eq(find_line(a, "* peer bob connected public 10.0.0.3:5000 rtt ", 0),
+			 a->nlines - 1);
+	/* Lines both ways, none of them through the relay. */
+	sim_run_for(1000);
+	relay_a_sent = a->sent[PROTO_RELAY];
+	relay_b_sent = b->sent[PROTO_RELAY];
+	type(a, "two");
+	type(b, "/msg alice back");
+	expect_line_within(b, "<alice> two", 1000);
+	expect_line_within(a, "<bob> back", 1000);
+	sim_run_for(CLIENT_UPGRADE_EVERY_MS + KEEPALIVE_MS);
+	ck_assert_uint_eq(a->sent[PROTO_RELAY], relay_a_sent);
+	ck_assert_uint_eq(b->sent[PROTO_RELAY], relay_b_sent);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 2);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+	ck_assert_uint_eq(sim.srv.stats.punches_direct, 2);
+}
+END_TEST
+
+/* A server that does not relay: lines wait for a direct path, and fail when none comes. */
+START_TEST(relay_off_direct_only)
+{
+	struct sim_host *a, *b;
+
+	sim.no_relay = 1;
+	server_start(0x40);
+	sim.no_direct = 1;
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "hello");
+	expect_line_within(a, "* the server does not relay: direct paths only", 1000);
+	ck_assert_str_eq(a->lines[a->nlines - 1], "* the server does not relay: direct paths only");
+	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered", 2 * WAIT_MS),
+			 SIM_T0_MS + WAIT_MS);
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* message to bob not delivered: no answer from bob");
+	ck_assert_int_eq(count_prefix(b, "<alice>"), 0);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 0);
+	/* One RELAY each, refused; none after that. */
+	ck_assert_uint_eq(a->sent[PROTO_RELAY], 1);
+	ck_assert_uint_eq(b->sent[PROTO_RELAY], 1);
+	ck_assert_uint_eq(sim.srv.stats.relayed, 0);
+	ck_assert_uint_eq(sim.srv.stats.relay_refused, 2);
+	/* A direct path: the next line goes. */
+	sim.no_direct = 0;
+	type(a, "again");
+	expect_line_within(b, "<alice> again", 3000);
+	ck_assert_int_eq(count_exact(a, direct_a), 1);
+	ck_assert_uint_eq(a->sent[PROTO_RELAY], 1);
+}
+END_TEST
+
+/*
+ * The server restarts without its relay while a chat goes through it:
+ * both register again, hear that it does not relay, and punch; the direct
+ * path now works, and not a line is lost.
+ */
+START_TEST(relay_turned_off_mid_chat)
+{
+	struct sim_host *a, *b;
+
+	relayed_pair(&a, &b);
+	sim_run_for(2 * CLIENT_PUNCH_MS);
+	sim.no_relay = 1;
+	server_start(0x99);
+	sim.no_direct = 0;
+	type(a, "two");
+	type(b, "/msg alice back");
+	expect_line_within(a, "* the server does not relay", 3000);
+	expect_line_within(b, "<alice> two", 5000);
+	expect_line_within(a, "<bob> back", 5000);
+	ck_assert_int_eq(count_exact(a, direct_a), 1);
+	ck_assert_int_eq(count_exact(b, direct_b), 1);
+	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:5000)"), 2);
+	sim_run_for(5000);
+	ck_assert_int_eq(count_exact(b, "<alice> two"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
+	ck_assert_uint_eq(sim.srv.stats.relayed, 0);
+}
+END_TEST
+
+/* A RELAYED whose inside is not what that peer would send: dropped, nothing shown. */
+START_TEST(relayed_checked)
+{
+	struct sim_host *a, *b;
+	const struct peer *p;
+	struct proto_msg m, data;
+	uint64_t stray, malformed;
+	int lines;
+
+	relayed_pair(&a, &b);
+	p = a->c.peers[0];
+	lines = a->nlines;
+	data = data_from(p, "real");
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_RELAYED;
+	snprintf(m.name, sizeof(m.name), "carol"); /* bob's nonce, under another name */
+	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
+	stray = a->c.stats.stray;
+	inject(a, &m, &sim.srv_addr);
+	ck_assert_uint_eq(a->c.stats.stray, stray + 1);
+	/* From anyone but the server: not a relay at all. */
+	snprintf(m.name, sizeof(m.name), "bob");
+	inject(a, &m, &b->pub);
+	ck_assert_uint_eq(a->c.stats.stray, stray + 2);
+	/* A server message inside, or bytes that are no datagram: malformed. */
+	malformed = a->c.stats.malformed;
+	memset(&data, 0, sizeof(data));
+	data.type = PROTO_ERROR;
+	data.code = PROTO_E_NAME_TAKEN;
+	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
+	inject(a, &m, &sim.srv_addr);
+	memset(m.payload, 0x50, 8);
+	m.payload_len = 8;
+	inject(a, &m, &sim.srv_addr);
+	ck_assert_uint_eq(a->c.stats.malformed, malformed + 2);
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_int_eq(a->nlines, lines);
+	/* The right name, from the server: shown. */
+	data = data_from(p, "real");
+	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
+	inject(a, &m, &sim.srv_addr);
+	ck_assert_int_eq(count_exact(a, "<bob> real"), 1);
+}
+END_TEST
+
+/*
+ * With nothing to send, a relay that answered waits CLIENT_RELAY_GRACE_MS
+ * for the punch; when the punch cannot work, the relay is taken then.
+ */
+START_TEST(relay_taken_after_grace)
+{
+	struct sim_host *a, *b;
+	int64_t t_relay, t_punch;
+
+	sim.no_direct = 1;
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	t_relay = expect_line_within(a, "* connected", 5000);
+	ck_assert_str_eq(a->lines[a->nlines - 1], relay_a);
+	t_punch = a->c.peers[0]->punch_start_ms;
+	ck_assert_int_eq(t_relay, t_punch + CLIENT_RELAY_GRACE_MS);
+	if (count_exact(b, relay_b) == 0)
+		expect_line_within(b, relay_b, CLIENT_RELAY_GRACE_MS);
+	type(b, "/msg alice hi");
+	expect_line_within(a, "<bob> hi", 1000);
+}
+END_TEST
+
+/*
+ * The server is near and bob is far: the relay answers long before the
+ * punch does. With nothing to send, alice waits for the punch and starts
+ * direct; with a line waiting, it goes through the relay at once, and the
+ * chat moves to the direct path when the punch answers.
+ */
+START_TEST(near_relay_far_peer)
+{
+	struct sim_host *a, *b, *c, *d;
+	int64_t t_typed, t_got;
+	int i, j;
+
+	sim.srv_ms = 2;
+	sim.wan_ms = 150;
+	/* Nothing to send: one connection, direct, though the relay answered first. */
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	expect_line_within(a, "* connected", 3000);
+	sim_run_for(CLIENT_PUNCH_MS);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
+	ck_assert_int_eq(count_exact(a, direct_a), 1);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
+	ck_assert_int_eq(count_exact(b, direct_b), 1);
+	ck_assert_uint_gt(a->c.stats.relayed, 0);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 0);
+
+	/* carol has a line for dave: it goes through the relay before a direct round trip could. */
+	c = host_up("carol", 5, "dave", 0xc0);
+	d = host_up("dave", 6, NULL, 0xd0);
+	sim_run_for(100); /* both registered */
+	type(c, "quick");
+	t_typed = sim.now;
+	t_got = expect_line_within(d, "<carol> quick", 3000);
+	ck_assert_int_lt(t_got - t_typed, 2 * sim.wan_ms);
+	/* Then the punch answers, and both move to the direct path. */
+	expect_line_within(c, "* connected to dave via 10.0.0.6:5000 (public)", 1000);
+	if (count_exact(d, "* connected to carol via 10.0.0.5:5000 (public)") == 0)
+		expect_line_within(d, "* connected to carol via 10.0.0.5:5000 (public)", 1000);
+	i = find_line(c, "* connected to dave via 10.0.0.1:7777 (relay)", 0);
+	j = find_line(c, "* connected to dave via 10.0.0.6:5000 (public)", 0);
+	ck_assert_int_ge(i, 0);
+	ck_assert_int_lt(i, j);
+	ck_assert_int_ge(find_line(d, "* connected to carol via 10.0.0.1:7777 (relay)", 0), 0);
+	type(d, "/msg carol direct now");
+	expect_line_within(c, "<dave> direct now", 1000);
+}
+END_TEST
+
 /* ---- bugs found in client.c, fixed: kept as regression tests ---- */
+
 
 START_TEST(second_wait_says_not_online_again)
 {
@@ -1363,6 +1746,39 @@ START_TEST(no_duplicate_after_reconnect)
 	ck_assert_uint_eq(client_pending(&a->c), 0);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
 	ck_assert_int_eq(count_exact(b, "<alice> once"), 1);
+}
+END_TEST
+
+START_TEST(peer_back_from_pause)
+{
+	/*
+	 * Regression (tests/faults.sh, a client paused past its TTL): bob gave
+	 * up on alice while her program was stopped. When it runs again, she
+	 * is still connected as far as she knows, and sends her lines; bob,
+	 * offline to her, dropped them unacknowledged but answered her PINGs,
+	 * so she never gave up either, and the lines waited for ever.
+	 */
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct sim_host *b = host_new("bob", 3, 5000, 0xb0);
+
+	a->cfg.keepalive_ms = 1000;
+	b->cfg.keepalive_ms = 1000;
+	host_start(a, "bob");
+	host_start(b, NULL);
+	type(a, "before");
+	expect_line_within(b, "<alice> before", 3000);
+	sim_run_for(500);
+	a->paused = 1; /* SIGSTOP */
+	expect_line_within(b, "* alice is offline", 5000);
+	sim_run_for(1000);
+	type(a, "meanwhile"); /* typed meanwhile; read when she runs again */
+	a->paused = 0; /* SIGCONT */
+	expect_line_within(b, "<alice> meanwhile", 3000);
+	ck_assert_int_eq(count_prefix(b, "* connected to alice"), 2);
+	sim_run_for(3000);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_int_eq(count_exact(b, "<alice> meanwhile"), 1);
 }
 END_TEST
 
@@ -1431,6 +1847,15 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, control_bytes_defused);
 	tcase_add_test(tc, stray_and_malformed);
 	tcase_add_test(tc, stale_epoch_dropped);
+	tcase_add_test(tc, direct_path_preferred_to_relay);
+	tcase_add_test(tc, relay_when_no_direct_path);
+	tcase_add_test(tc, relay_then_direct_within_punch);
+	tcase_add_test(tc, relay_upgrades_later);
+	tcase_add_test(tc, relay_off_direct_only);
+	tcase_add_test(tc, relay_turned_off_mid_chat);
+	tcase_add_test(tc, relayed_checked);
+	tcase_add_test(tc, relay_taken_after_grace);
+	tcase_add_test(tc, near_relay_far_peer);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 
@@ -1438,6 +1863,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, second_wait_says_not_online_again);
 	tcase_add_test(tc, no_duplicate_after_reconnect);
 	tcase_add_test(tc, line_after_wait_expired_while_punching);
+	tcase_add_test(tc, peer_back_from_pause);
 	return s;
 }
 
