@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# tests/faults.sh - faults on loopback: a peer killed, a client paused past its TTL, a full table.
+# Usage: BIN=build bash tests/faults.sh   (make faults does this)
+set -u
+BIN=${BIN:-build}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d)
+. "$TOP/tests/lib.sh"
+trap cleanup EXIT INT TERM
+export XDG_STATE_HOME=$WORK/state
+passed=0
+failed=0
+
+# fault NAME CMD...: runs one test with a server of its own, counts the result.
+fault() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok   $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name"
+		failed=$((failed + 1))
+	fi
+	cleanup_processes
+}
+
+# Stops everything the test started; the scratch directory stays.
+cleanup_processes() {
+	exec 3>&- 2>/dev/null
+	for pid in $PIDS; do
+		kill -CONT "$pid" 2>/dev/null
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		wait "$pid" 2>/dev/null
+	done
+	PIDS=""
+}
+
+# feed NAME ARGS...: starts p2pchat ARGS with stdin from the FIFO $WORK/NAME.in,
+# held open on fd 3 so the test can type with `echo ... >&3`; sets FED_PID.
+feed() {
+	local name=$1
+	shift
+	rm -f "$WORK/$name.in"
+	mkfifo "$WORK/$name.in"
+	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" <"$WORK/$name.in" \
+		>"$WORK/$name.out" 2>"$WORK/$name.err" &
+	FED_PID=$!
+	PIDS="$PIDS $FED_PID"
+	exec 3>"$WORK/$name.in"
+}
+
+# stay NAME ARGS...: starts a --stay p2pchat ARGS with no input; sets STAY_PID.
+stay() {
+	local name=$1
+	shift
+	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay "$@" </dev/null \
+		>"$WORK/$name.out" 2>"$WORK/$name.err" 3>&- &
+	STAY_PID=$!
+	PIDS="$PIDS $STAY_PID"
+}
+
+# A peer killed with SIGKILL: the other side says it is offline within three
+# keepalive intervals, and reports every message it could not deliver.
+test_peer_killed() {
+	local alice rc
+	start_server "$WORK/server.err" || return 1
+	stay bob -k 2 bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	feed alice -k 2 -w 3 alice bob
+	alice=$FED_PID
+	echo "one" >&3
+	wait_for "$WORK/bob.out" "<alice> one" || return 1
+	kill -KILL "$STAY_PID"
+	echo "two" >&3
+	echo "three" >&3
+	# Three keepalive intervals of 2 s: the deadline the issue sets.
+	wait_for "$WORK/alice.out" "^\* bob is offline$" 6 || return 1
+	exec 3>&-
+	wait "$alice"; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  alice exited $rc, want 1 (two lines undelivered)" >&2; return 1; }
+	[ "$(grep -c '^\* message to bob not delivered: ' "$WORK/alice.out")" -eq 2 ] || {
+		echo "  want 2 'not delivered' lines:" >&2; cat "$WORK/alice.out" >&2; return 1; }
+}
+
+# A full table: new names are refused clearly; the names already there go on working.
+test_table_full() {
+	local rc
+	start_server "$WORK/server.err" -n 2 || return 1
+	stay bob bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	feed alice alice bob
+	wait_for "$WORK/alice.out" "connected to bob" || return 1
+	echo "hi bob" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" carol bob >"$WORK/carol.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  carol exited $rc, want 1" >&2; return 1; }
+	grep -q '^\* the server is full' "$WORK/carol.out" || { cat "$WORK/carol.out" >&2; return 1; }
+	echo "still here" >&3
+	wait_for "$WORK/bob.out" "<alice> still here" 5
+}
+
+# names_on_server N: waits until p2pchatd --stats says N names are registered.
+names_on_server() {
+	local tries=300
+	while [ "$tries" -gt 0 ]; do
+		"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" 2>/dev/null | grep -qx "names $1" &&
+			return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	echo "  the server never had $1 names" >&2
+	return 1
+}
+
+# A client paused (SIGSTOP) longer than its registration's TTL: when it resumes it
+# registers again, reconnects, and the lines typed meanwhile arrive, in order.
+test_paused_past_ttl() {
+	local alice
+	start_server "$WORK/server.err" -t 3 || return 1
+	stay bob -k 1 bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	feed alice -k 1 -w 20 alice bob
+	alice=$FED_PID
+	echo "before" >&3
+	wait_for "$WORK/bob.out" "<alice> before" || return 1
+	kill -STOP "$alice"
+	names_on_server 1 || return 1         # alice's registration expired
+	wait_for "$WORK/bob.out" "^\* alice is offline$" || return 1
+	seq 1 5 | sed 's/^/meanwhile /' >&3   # typed while alice is stopped
+	kill -CONT "$alice"
+	exec 3>&-
+	wait "$alice" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	[ "$(grep -c '^\* registered as alice' "$WORK/alice.out")" -ge 2 ] ||
+		{ echo "  alice did not register again" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	grep '^<alice> meanwhile' "$WORK/bob.out" >"$WORK/got"
+	seq 1 5 | sed 's/^/<alice> meanwhile /' | cmp -s - "$WORK/got" ||
+		{ echo "  lines typed meanwhile:" >&2; cat "$WORK/got" >&2; return 1; }
+}
+
+fault "a killed peer is reported offline, its messages undelivered" test_peer_killed
+fault "a client paused past its TTL registers again, and nothing is lost" test_paused_past_ttl
+fault "a full table refuses new names, keeps the others" test_table_full
+
+echo "faults: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
