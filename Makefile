@@ -3,6 +3,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 
 CC ?= cc
@@ -28,13 +29,14 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # Modules: one job each.
-SERVER_OBJS = $(BUILD)/protocol.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/net.o $(BUILD)/log.o
+SERVER_OBJS = $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/net.o $(BUILD)/log.o
 CLIENT_OBJS = $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o $(BUILD)/log.o
 
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
-	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client
+	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
+	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard
 
-.PHONY: all check test unit integration tty deps demo install uninstall clean
+.PHONY: all check test unit integration tty stun-interop deps demo install uninstall clean
 
 all: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 ifeq ($(BUILD),build)
@@ -68,7 +70,9 @@ $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(BUILD)/server.nomain.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o
-$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(BUILD)/client.nomain.o $(CLIENT_OBJS) $(BUILD)/server.nomain.o $(BUILD)/table.o $(BUILD)/siphash.o
+$(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(BUILD)/client.nomain.o $(CLIENT_OBJS) $(BUILD)/server.nomain.o $(SERVER_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -76,10 +80,11 @@ $(UNIT_TESTS):
 check: deps
 	$(MAKE) test
 	$(MAKE) test SAN=1
+	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 # make test: this build's unit tests, then the integration tests on loopback,
-# then the interactive client in a real terminal (tmux).
-test: unit integration tty
+# then the interactive client in a real terminal (tmux), then real STUN clients against p2pchatd.
+test: unit integration tty stun-interop
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
@@ -89,6 +94,81 @@ integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 
 tty: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/tty.sh
+
+stun-interop: $(BUILD)/p2pchatd
+	BIN=$(BUILD) bash tests/stun-interop.sh
+
+# The NAT lab: real Linux NATs in network namespaces (root only; others skip it).
+.PHONY: natlab demo-nat
+ifeq ($(shell id -u),0)
+test: natlab
+endif
+natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
+	BIN=$(BUILD) bash tests/natlab.sh
+
+demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
+	BIN=$(BUILD) bash examples/demo-nat.sh
+
+# The lab's link delay: an NFQUEUE program, libc only.
+$(BUILD)/nfdelay: tests/nfdelay.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+
+# make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
+# minutes, so check does not run it; check compiles it, so it never rots.
+.PHONY: bench
+test: $(BUILD)/tests/bench
+bench: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
+	BIN=$(BUILD) bash tests/bench.sh
+$(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# The flood: p2pchatd under thousands of garbage datagrams while real clients chat.
+.PHONY: flood
+test: flood
+flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
+	BIN=$(BUILD) bash tests/flood.sh
+$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# make fuzz: every libFuzzer target for FUZZ_SECONDS each, from the seeds in tests/fuzz/corpus,
+# built by clang with ASan and UBSan in build-fuzz/; check runs a short pass.
+# make fuzz-seeds writes the seeds again (after a change to the wire format).
+.PHONY: fuzz fuzz-seeds
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CHECK_SECONDS ?= 10
+FUZZ_TARGETS = proto stun term server client
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I. \
+	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+# The programs' modules, built for fuzzing; tests/fuzz/fuzz.o brings its own logger instead of log.o.
+FUZZ_SERVER_OBJS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(filter-out %/log.o,$(SERVER_OBJS)))
+FUZZ_CLIENT_OBJS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(filter-out %/log.o,$(CLIENT_OBJS)))
+
+fuzz: $(FUZZ_BINS)
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD) $(FUZZ_TARGETS)
+fuzz-seeds: $(FUZZ_BUILD)/mkseeds
+	$(FUZZ_BUILD)/mkseeds tests/fuzz/corpus
+
+$(FUZZ_BUILD)/%.o: %.c $(wildcard *.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BUILD)/%.nomain.o: %.c $(wildcard *.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -DP2PCHAT_NO_MAIN -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_proto: $(FUZZ_BUILD)/tests/fuzz/fuzz_proto.o $(FUZZ_BUILD)/protocol.o
+$(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun.o $(FUZZ_BUILD)/protocol.o
+$(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o
+$(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_BUILD)/server.nomain.o $(FUZZ_SERVER_OBJS)
+$(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_BUILD)/client.nomain.o $(FUZZ_CLIENT_OBJS)
+$(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
+
+$(FUZZ_BUILD)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c $(wildcard *.h tests/fuzz/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c
 
 deps:
 	@bash tests/deps.sh
@@ -100,9 +180,13 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR)
 	install -m 755 $(BUILD)/p2pchat $(DESTDIR)$(BINDIR)/p2pchat
 	install -m 755 $(BUILD)/p2pchatd $(DESTDIR)$(SBINDIR)/p2pchatd
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 644 man/p2pchat.1 $(DESTDIR)$(MANDIR)/man1/p2pchat.1
+	install -m 644 man/p2pchatd.8 $(DESTDIR)$(MANDIR)/man8/p2pchatd.8
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/p2pchat $(DESTDIR)$(SBINDIR)/p2pchatd
+	rm -f $(DESTDIR)$(MANDIR)/man1/p2pchat.1 $(DESTDIR)$(MANDIR)/man8/p2pchatd.8
 
 clean:
-	rm -rf build build-san p2pchatd p2pchat
+	rm -rf build build-san build-fuzz p2pchatd p2pchat

@@ -8,6 +8,22 @@ command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 pkg-config --exists check 2>/dev/null || missing="$missing check"
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
+# The man pages' checks in tests/integration.sh: groff renders them and reports warnings.
+command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
+# The NAT lab (tests/natlab.sh), which runs only as root: namespaces, NATs, their state, ping.
+if [ "$(id -u)" -eq 0 ]; then
+	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+	command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
+	command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
+	command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
+fi
+# The real STUN clients that tests/stun-interop.sh runs against p2pchatd.
+command -v turnutils_stunclient >/dev/null 2>&1 || missing="$missing coturn"
+command -v stun >/dev/null 2>&1 || missing="$missing stun-client"
+# make fuzz: clang, and libFuzzer's runtime, which Debian ships apart (libclang-rt-dev).
+command -v clang >/dev/null 2>&1 || missing="$missing clang"
+echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return (void)d, (void)n, 0; }' |
+	clang -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1 || missing="$missing libclang-rt-dev"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -227,7 +227,8 @@ test_stats() {
 	# Every key, in this order: scripts rely on them.
 	for key in names names_max received registrations refreshes lookups introductions \
 		punches_direct punches_relayed who_pages stats_answered stun_answered refused \
-		dropped_malformed dropped_wrong_direction dropped_stun dropped_not_loopback; do
+		dropped_malformed dropped_wrong_direction dropped_stun dropped_not_loopback \
+		relayed relayed_bytes relay_refused relay_over_rate; do
 		echo "$key"
 	done >"$WORK/keys.want"
 	cut -d' ' -f1 "$WORK/stats1" >"$WORK/keys.got"
