@@ -1612,7 +1612,7 @@ static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf,
 	struct app *a = ctx;
 	char s[NET_ADDRSTRLEN];
 
-	if (net_send(a->fd, to, buf, len) < 0)
+	if (net_send(a->fd, a->c.cfg.ipv6, to, buf, len) < 0)
 		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
 }
 

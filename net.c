@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -294,16 +295,38 @@ int net_local_addr(int fd, struct proto_addr *out)
 	return 0;
 }
 
-ssize_t net_send(int fd, const struct proto_addr *to, const uint8_t *buf, size_t len)
+ssize_t net_send(int fd, int ipv6, const struct proto_addr *to, const uint8_t *buf, size_t len)
 {
 	struct sockaddr_storage ss;
-	socklen_t sslen = to_sockaddr(to, socket_family(fd), &ss);
+	socklen_t sslen = to_sockaddr(to, ipv6 ? AF_INET6 : AF_INET, &ss);
 
 	if (sslen == 0) {
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
 	return sendto(fd, buf, len, 0, (struct sockaddr *)&ss, sslen);
+}
+
+int net_set_rcvbuf(int fd, int bytes)
+{
+	int got;
+	socklen_t len = sizeof(got);
+
+#ifdef SO_RCVBUFFORCE /* Linux: root (CAP_NET_ADMIN) may pass net.core.rmem_max */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+#endif
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0)
+			return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) < 0)
+		return -1;
+	return got;
+}
+
+int net_set_recv_timeout(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
 ssize_t net_recv(int fd, uint8_t *buf, size_t cap, struct proto_addr *from)

@@ -889,7 +889,7 @@ static int server_query_stats(const struct server_options *o)
 	}
 	/* Both loopbacks at once: the server may listen on either. A machine without IPv6 refuses ::1. */
 	for (i = 0; i < nto; i++)
-		sent += net_send(fd, &to[i], req, (size_t)n) == n;
+		sent += net_send(fd, net_is_ipv6(fd), &to[i], req, (size_t)n) == n;
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	deadline = net_now_ms() + SERVER_STATS_WAIT_MS;
@@ -944,47 +944,42 @@ static int server_recv_fatal(int err)
 }
 
 /*
- * The receive loop: each turn does the periodic work, waits for a datagram
- * no longer than until the next deadline, then handles it and sends the
- * replies. Runs until a signal sets server_stop. Returns the exit status.
+ * The receive loop: a blocking receive, then the datagram handled and the
+ * replies sent. The receive gives up after SERVER_TICK_MS (SO_RCVTIMEO), so
+ * the periodic work runs even when nothing arrives; it runs whenever its
+ * deadline has passed. Two system calls per request, as in the plainest
+ * echo server: a poll() before each receive cost 16% of the server's time.
+ * Runs until a signal sets server_stop. Returns the exit status.
  */
 static int server_run(struct server *s, int fd)
 {
 	/* One spare byte: an oversize datagram then fails to decode instead of being clipped. */
 	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
 	struct server_tx tx[SERVER_MAX_TX];
-	struct pollfd pfd;
+	int ipv6 = net_is_ipv6(fd);
+	int64_t next_tick = 0;
 
-	pfd.fd = fd;
-	pfd.events = POLLIN;
+	if (net_set_recv_timeout(fd, SERVER_TICK_MS) < 0) {
+		log_error("cannot set a receive timeout: %s", strerror(errno));
+		return 1;
+	}
 	while (!server_stop) {
-		int64_t now;
-		int64_t wait_ms;
 		struct proto_addr from;
 		ssize_t len;
+		int64_t now;
 		int i, ntx;
 
 		if (server_dump) {
 			server_dump = 0;
 			server_log_stats(s, "counters");
 		}
-		now = net_now_ms();
-		wait_ms = server_tick(s, now) - now;
-		if (wait_ms < 0)
-			wait_ms = 0;
-		if (wait_ms > INT_MAX)
-			wait_ms = INT_MAX;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)wait_ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll: %s", strerror(errno));
-			return 1;
-		}
-		if (pfd.revents == 0)
-			continue;
 		len = net_recv(fd, buf, sizeof(buf), &from);
+		now = net_now_ms(); /* one clock read per datagram */
+		if (now >= next_tick)
+			next_tick = server_tick(s, now);
 		if (len < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				continue; /* the timeout, or a signal: look at the flags */
 			if (server_recv_fatal(errno)) {
 				log_error("receive: %s", strerror(errno));
 				return 1;
@@ -992,9 +987,9 @@ static int server_run(struct server *s, int fd)
 			log_debug("receive: %s", strerror(errno));
 			continue;
 		}
-		ntx = server_handle(s, buf, (size_t)len, &from, net_now_ms(), tx);
+		ntx = server_handle(s, buf, (size_t)len, &from, now, tx);
 		for (i = 0; i < ntx; i++) {
-			if (net_send(fd, &tx[i].to, tx[i].buf, tx[i].len) < 0 &&
+			if (net_send(fd, ipv6, &tx[i].to, tx[i].buf, tx[i].len) < 0 &&
 			    log_enabled(LOG_DEBUG)) {
 				char addr[NET_ADDRSTRLEN];
 
@@ -1008,6 +1003,7 @@ static int server_run(struct server *s, int fd)
 
 int main(int argc, char **argv)
 {
+	int rcvbuf;
 	struct server_options o;
 	struct server_config cfg;
 	struct proto_addr bind_addr, local;
@@ -1054,7 +1050,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	/* No SA_RESTART: a signal must interrupt poll() so the loop sees server_stop. */
+	/* Bursts from many clients at once overflow the default buffer (about 200 KB). */
+	rcvbuf = net_set_rcvbuf(fd, SERVER_RCVBUF_BYTES);
+	if (rcvbuf < 0)
+		log_warn("cannot size the receive buffer: %s", strerror(errno));
+	else
+		log_debug("receive buffer: %d bytes", rcvbuf);
+
+	/* No SA_RESTART: a signal must interrupt the receive so the loop sees server_stop. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = server_on_signal;
 	sigemptyset(&sa.sa_mask);

@@ -21,6 +21,7 @@
 #define SERVER_EXPIRE_BUDGET 1024
 #define SERVER_EXPIRE_BUDGET_MAX 65536
 #define SERVER_TICK_MS 1000            /* how often the expiry sweep runs */
+#define SERVER_RCVBUF_BYTES (4 << 20)  /* 256 clients x 8 requests in flight arrive at once: 4 MiB holds the burst */
 #define SERVER_MAX_TX 2                /* datagrams one request can cause: a LOOKUP answers both peers */
 #define SERVER_WHO_SCAN 8192           /* table entries one WHO looks at: bounds the work of one request */
 /*

@@ -354,7 +354,7 @@ int main(int argc, char **argv)
 			do
 				len = make_garbage(k, buf);
 			while (is_register(buf, len));
-			if (net_send(fd, &server, buf, len) < 0) {
+			if (net_send(fd, net_is_ipv6(fd), &server, buf, len) < 0) {
 				/* A full socket buffer: try again next turn. Else the server is gone. */
 				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
 					send_errors++;
