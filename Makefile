@@ -98,6 +98,12 @@ tty: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 stun-interop: $(BUILD)/p2pchatd
 	BIN=$(BUILD) bash tests/stun-interop.sh
 
+# Faults on loopback: a peer killed, a client paused past its TTL, a full table.
+.PHONY: faults
+test: faults
+faults: $(BUILD)/p2pchatd $(BUILD)/p2pchat
+	BIN=$(BUILD) bash tests/faults.sh
+
 # The NAT lab: real Linux NATs in network namespaces (root only; others skip it).
 .PHONY: natlab demo-nat
 ifeq ($(shell id -u),0)
