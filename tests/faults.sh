@@ -8,25 +8,9 @@ WORK=$(mktemp -d)
 . "$TOP/tests/lib.sh"
 trap cleanup EXIT INT TERM
 export XDG_STATE_HOME=$WORK/state
-passed=0
-failed=0
 
-# fault NAME CMD...: runs one test with a server of its own, counts the result.
-fault() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		failed=$((failed + 1))
-	fi
-	cleanup_processes
-}
-
-# Stops everything the test started; the scratch directory stays.
-cleanup_processes() {
+# Each test has a server of its own: stop everything it started; the scratch directory stays.
+after_check() {
 	exec 3>&- 2>/dev/null
 	for pid in $PIDS; do
 		kill -CONT "$pid" 2>/dev/null
@@ -138,9 +122,8 @@ test_paused_past_ttl() {
 		{ echo "  lines typed meanwhile:" >&2; cat "$WORK/got" >&2; return 1; }
 }
 
-fault "a killed peer is reported offline, its messages undelivered" test_peer_killed
-fault "a client paused past its TTL registers again, and nothing is lost" test_paused_past_ttl
-fault "a full table refuses new names, keeps the others" test_table_full
+check "a killed peer is reported offline, its messages undelivered" test_peer_killed
+check "a client paused past its TTL registers again, and nothing is lost" test_paused_past_ttl
+check "a full table refuses new names, keeps the others" test_table_full
 
-echo "faults: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary faults

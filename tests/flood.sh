@@ -12,29 +12,14 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 export XDG_STATE_HOME=$WORK/state
-passed=0
-failed=0
-
-# check NAME CMD...: runs one test function, counts the result.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		failed=$((failed + 1))
-	fi
-}
 
 # value FILE KEY: the number after KEY in a file of "key value" lines (empty if none).
 value() {
 	awk -v k="$2" '$1 == k { print $2; exit }' "$1"
 }
 
-# summary PREFIX FILE KEY...: prints "PREFIX key value, key value, ..." on one line, for the figures.
-summary() {
+# figures PREFIX FILE KEY...: prints "PREFIX key value, key value, ..." on one line, for the figures.
+figures() {
 	local prefix=$1 file=$2 line="" key
 	shift 2
 	for key in "$@"; do
@@ -81,7 +66,7 @@ chat_through_flood() {
 	kill -0 "$flood" 2>/dev/null || { echo "  the flood ended before the chat did" >&2; return 1; }
 	exec 3>&-
 	wait "$flood" || { echo "  flood failed:" >&2; cat "$WORK/flood.err" "$WORK/flood.out" >&2; return 1; }
-	summary "  flood:" "$WORK/flood.out" sent ms expect_malformed expect_wrong_direction \
+	figures "  flood:" "$WORK/flood.out" sent ms expect_malformed expect_wrong_direction \
 		expect_version expect_request expect_stun_answered expect_stun_dropped answers
 	[ "$ALICE_RC" -eq 0 ] || { echo "  alice exited $ALICE_RC" >&2; cat "$WORK/alice.out" >&2; return 1; }
 }
@@ -99,7 +84,7 @@ test_server_alive() {
 	kill -0 "$SERVER_PID" 2>/dev/null || { echo "  p2pchatd is gone" >&2; cat "$WORK/server.err" >&2; return 1; }
 	"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" >"$WORK/stats" 2>"$WORK/stats.err" ||
 		{ echo "  p2pchatd --stats failed:" >&2; cat "$WORK/stats.err" >&2; return 1; }
-	summary "  server:" "$WORK/stats" received names registrations introductions refused \
+	figures "  server:" "$WORK/stats" received names registrations introductions refused \
 		stun_answered dropped_malformed dropped_wrong_direction dropped_stun
 }
 
@@ -145,5 +130,4 @@ check "no name was registered by garbage" test_no_garbage_names
 check "every garbage datagram was dropped and counted" test_garbage_counted
 check "the server logged no error" test_no_errors_logged
 
-echo "flood: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary flood

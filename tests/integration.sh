@@ -10,25 +10,9 @@ WORK=$(mktemp -d)
 trap cleanup EXIT INT TERM
 
 export XDG_STATE_HOME=$WORK/state
-passed=0
-failed=0
-
-# check NAME CMD...: runs one test function, counts the result.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		failed=$((failed + 1))
-	fi
-	cleanup_clients
-}
 
 # Stops the clients a test left running (the server stays).
-cleanup_clients() {
+after_check() {
 	for pid in $CLIENTS; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
@@ -93,7 +77,10 @@ test_200_messages() {
 	wait_for "$WORK/bob.out" "registered as bob" || return 1
 	seq 1 200 | sed 's/^/message /' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
 		>"$WORK/alice.out" 2>"$WORK/alice.err" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
-	grep -q '^\* connected to bob via .* (p[a-z]*)$' "$WORK/alice.out" || { echo "  no connected line" >&2; return 1; }
+	# Usually direct; when bob's copy of the introduction comes a moment after alice's first
+	# direct probe, the 200 lines may all go through the relay before the next probe.
+	grep -qE '^\* connected to bob via .* \((private|public|relay)\)$' "$WORK/alice.out" ||
+		{ echo "  no connected line" >&2; cat "$WORK/alice.out" >&2; return 1; }
 	expect_lines "$WORK/bob.out" "<alice> message" 1 200
 }
 
@@ -416,5 +403,4 @@ else
 fi
 check "the server restarts mid-conversation" test_server_restart
 
-echo "integration: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary integration

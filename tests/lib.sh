@@ -3,6 +3,34 @@
 
 PIDS=""
 
+# The tally every test script keeps; `check` counts, `summary` prints the closing line.
+passed=0
+failed=0
+
+# check NAME CMD...: runs one test function, prints "ok   NAME" or "FAIL NAME" and counts
+# it. A script may define on_fail (run after a failure) and after_check (after every test).
+check() {
+	local name=$1
+	shift
+	if "$@"; then
+		echo "ok   $name"
+		passed=$((passed + 1))
+	else
+		echo "FAIL $name"
+		failed=$((failed + 1))
+		if declare -F on_fail >/dev/null; then on_fail; fi
+	fi
+	if declare -F after_check >/dev/null; then after_check; fi
+	return 0
+}
+
+# summary SUITE: prints "SUITE: N passed, N failed", the line make and CI read;
+# returns 1 when a check failed.
+summary() {
+	echo "$1: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
 # cleanup: stops every process started with `spawn`, removes WORK.
 cleanup() {
 	for pid in $PIDS; do

@@ -10,26 +10,6 @@ WORK=$(mktemp -d)
 . "$TOP/tests/lib.sh"
 trap cleanup EXIT INT TERM
 
-passed=0
-failed=0
-
-# The last line, which `make` and CI read.
-summary() {
-	echo "stun-interop: $passed passed, $failed failed"
-}
-
-# check NAME CMD...: runs one test function, counts the result.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		failed=$((failed + 1))
-	fi
-}
 
 have_clients() {
 	command -v turnutils_stunclient >/dev/null 2>&1 && command -v stun >/dev/null 2>&1
@@ -45,7 +25,7 @@ if ! have_clients; then
 	if [ -n "${CI:-}" ]; then
 		echo "FAIL clients: no turnutils_stunclient (coturn) or stun (stun-client)"
 		failed=1
-		summary
+		summary stun-interop
 		exit 1
 	fi
 	echo "skip stun-interop: no turnutils_stunclient or stun (Debian: coturn, stun-client)"
@@ -135,5 +115,4 @@ else
 	echo "skip turnutils_stunclient_ipv6: no IPv6 loopback"
 fi
 
-summary
-[ "$failed" -eq 0 ]
+summary stun-interop

@@ -42,21 +42,9 @@ finish() {
 trap finish EXIT
 trap 'exit 1' INT TERM
 
-passed=0
-failed=0
-
-# check NAME CMD...: runs one test function, counts the result.
-check() {
-	local name=$1
-	shift
-	if "$@"; then
-		echo "ok   $name"
-		passed=$((passed + 1))
-	else
-		echo "FAIL $name"
-		failed=$((failed + 1))
-		recover
-	fi
+# After a failed check: see recover.
+on_fail() {
+	recover
 }
 
 # recover: after a failed check, empties alice's line and skips what bob got so far, so
@@ -464,5 +452,4 @@ check "/quit leaves and restores the terminal" test_quit
 check "alice comes back; the line cut by Ctrl-C was not sent" test_comes_back
 check "colours: a time on each line, names in colour" test_colors
 
-echo "tty: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary tty
