@@ -26,6 +26,7 @@ CLIENTS=""
 client() {
 	local name=$1
 	shift
+	: >"$WORK/$name.out" # now, not in the background: a wait_for must not see the last test's lines
 	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" 3>&- &
 	CLIENTS="$CLIENTS $!"
 	PIDS="$PIDS $!"

@@ -68,10 +68,13 @@ wait_for() {
 start_server() {
 	local log=$1
 	shift
+	# Emptied here, not by the background process's redirection: a wait_for that ran before
+	# that would read an earlier server's lines.
+	: >"$log"
 	# 3>&-: a test may hold a FIFO open on fd 3; the server must not keep it open too.
 	spawn "$BIN/p2pchatd" -b 127.0.0.1 -p 0 "$@" 2>"$log" 3>&-
 	SERVER_PID=$!
 	wait_for "$log" "listening on" 10 || return 1
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)
-	[ -n "$SERVER_PORT" ]
+	[ -n "$SERVER_PORT" ] || { echo "  no port in the server's 'listening on' line" >&2; return 1; }
 }
