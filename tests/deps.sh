@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/deps.sh - installs what `make check` needs when it is missing: a C compiler, make, libcheck, pkg-config, tmux.
+# tests/deps.sh - installs what `make check` needs when it is missing: compilers, libcheck, and the tools the suites drive.
 # On Debian as root it runs apt-get; elsewhere it says what to install and fails.
 set -u
 missing=""
