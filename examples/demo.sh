@@ -62,4 +62,5 @@ show "$WORK/alice.out" "alice"
 
 step "what the server saw (p2pchatd -v logs every datagram on stderr)"
 sed 's/^/  /' "$WORK/server.log"
-echo "  No chat line reached the server: after the introduction, alice and bob talk directly."
+echo "  The RELAY lines are probes sent through the server while the hole was punched, a fallback"
+echo "  in case no direct path works. No chat line reached the server: alice and bob talk directly."
