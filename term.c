@@ -147,6 +147,21 @@ static size_t utf8_count(const char *s, size_t n)
 /* ------------------------------------------------------------------ sanitize */
 
 /*
+ * Returns 1 for the Unicode characters that move or break the text around
+ * them without showing: the bidirectional controls (U+061C, U+200E/F,
+ * U+202A..E, U+2066..9), with which a peer could make a line read other
+ * than it is ("Trojan Source", CVE-2021-42574), and the line and paragraph
+ * separators U+2028/9, which some terminals take as a new line. Joiners
+ * and other zero-width characters stay: emoji sequences need them, and
+ * they hide nothing.
+ */
+static int sanitize_reorders(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
  * Writes into tok the safe form of the character at s[0] (n bytes
  * available) and its length into *tok_len. Returns the input bytes used.
  */
@@ -166,9 +181,9 @@ static size_t sanitize_char(const unsigned char *s, size_t n, char tok[8], size_
 		tok[0] = '^';
 		tok[1] = (char)(cp ^ 0x40);
 		*tok_len = 2;
-	} else if (cp >= 0x80 && cp <= 0x9f) {
-		/* C1 controls (CSI U+009B among them) have no caret form. */
-		snprintf(tok, 8, "\\u%04X", (unsigned)cp);
+	} else if ((cp >= 0x80 && cp <= 0x9f) || sanitize_reorders(cp)) {
+		/* C1 controls (CSI U+009B among them) have no caret form; all are under U+10000. */
+		snprintf(tok, 8, "\\u%04X", (unsigned)(cp & 0xffff));
 		*tok_len = 6;
 	} else {
 		memcpy(tok, s, (size_t)len);

@@ -148,6 +148,16 @@ static const struct {
 	{ "\xc2\x85", 2, "\\u0085" },
 	/* U+009F, the last C1 */
 	{ "\xc2\x9f", 2, "\\u009F" },
+	/* RIGHT-TO-LEFT OVERRIDE U+202E (E2 80 AE) would show "txt.exe" as "exe.txt" */
+	{ "a\xe2\x80\xae" "exe.txt", 11, "a\\u202Eexe.txt" },
+	/* the isolates U+2066 (first) and U+2069 (last), and LRM U+200E */
+	{ "\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e", 9, "\\u2066\\u2069\\u200E" },
+	/* LINE SEPARATOR U+2028, a new line to some terminals; ARABIC LETTER MARK U+061C */
+	{ "\xe2\x80\xa8\xd8\x9c", 5, "\\u2028\\u061C" },
+	/* U+2027 and U+202F, either side of the separators and overrides, pass */
+	{ "\xe2\x80\xa7\xe2\x80\xaf", 6, "\xe2\x80\xa7\xe2\x80\xaf" },
+	/* ZERO WIDTH JOINER U+200D passes: emoji sequences need it */
+	{ "\xe2\x80\x8d", 3, "\xe2\x80\x8d" },
 	/* U+00A0, just past C1, passes */
 	{ "\xc2\xa0", 2, "\xc2\xa0" },
 	/* 0xFF never appears in UTF-8 */
