@@ -29,7 +29,7 @@ CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubun
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # Modules: one job each.
-SERVER_OBJS = $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/net.o $(BUILD)/log.o
+SERVER_OBJS = $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
 CLIENT_OBJS = $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o $(BUILD)/log.o
 
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \

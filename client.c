@@ -504,11 +504,28 @@ static void on_registered(struct client *c, const struct proto_msg *m, int64_t n
 	c->registered = 1;
 	c->ever_registered = 1;
 	c->public_ep = m->public_ep;
+	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
 	c->warned_server = 0;
 	/* Three refreshes a TTL (of 1 s at least): one or two may be lost, the name lives on. */
 	c->next_reg_ms = now + min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
+}
+
+/*
+ * COOKIE: the server wants proof that we receive at the address it sees
+ * (a first REGISTER, a NAT that gave us a new mapping, a server that
+ * restarted with a new key). Send the request again at once with the
+ * cookie. A cookie we already sent does not hurry us: that answer was to
+ * an older request, and the retry timer takes care of this one.
+ */
+static void on_cookie(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	if (memcmp(c->cookie, m->cookie, PROTO_COOKIE_LEN) == 0)
+		return;
+	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
+	log_debug("the server sent a cookie: registering again with it");
+	c->next_reg_ms = now;
 }
 
 static void on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
@@ -582,6 +599,16 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	case PROTO_E_TABLE_FULL:
 		say(c, "* the server is full: it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
+		break;
+	case PROTO_E_TOO_MANY_NAMES:
+		say(c, "* the server holds as many names from this address as it allows: "
+		       "it cannot register %s now", c->cfg.name);
+		c->fatal = 1;
+		break;
+	case PROTO_E_ADDRESS:
+		/* Our NAT gave us a new mapping: refresh from it now, then ask again. */
+		log_info("the server knows us at another address: refreshing");
+		c->next_reg_ms = now;
 		break;
 	case PROTO_E_VERSION:
 		say(c, "* the server speaks protocol version %u, this client %u", m->detail,
@@ -900,6 +927,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	}
 	switch (m.type) {
 	case PROTO_REGISTERED: on_registered(c, &m, now); break;
+	case PROTO_COOKIE: on_cookie(c, &m, now); break;
 	case PROTO_PEER: on_peer_intro(c, &m, now); break;
 	case PROTO_ERROR: on_error(c, &m, now); break;
 	case PROTO_WHO_REPLY: on_who_reply(c, &m, now); break;
@@ -1089,6 +1117,7 @@ static int64_t tick_registration(struct client *c, int64_t now)
 	if (now < c->next_reg_ms)
 		return c->next_reg_ms;
 	server_msg(c, c->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
+	memcpy(m.cookie, c->cookie, PROTO_COOKIE_LEN);
 	if (m.type == PROTO_REGISTER) {
 		m.nprivate = c->cfg.nprivate;
 		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));

@@ -135,6 +135,8 @@ struct client {
 	int registered;                   /* the server answered our last REGISTER or REFRESH */
 	int ever_registered;
 	struct proto_addr public_ep;      /* as the server sees us */
+	uint8_t cookie[PROTO_COOKIE_LEN]; /* the server's last cookie for our address (COOKIE,
+					     REGISTERED), echoed in REGISTER and REFRESH; zeros at first */
 	int64_t next_reg_ms;              /* next REGISTER or REFRESH */
 	int64_t reg_retry_ms;             /* current backoff while unanswered */
 	int64_t reg_since_ms;             /* first unanswered registration attempt, -1 when answered */

@@ -359,3 +359,19 @@ void guard_name_remove(struct guard *g, const struct proto_addr *src)
 	if (s->names > 0)
 		s->names--;
 }
+
+void guard_name_move(struct guard *g, const struct proto_addr *from, const struct proto_addr *to,
+		     int64_t now)
+{
+	uint8_t ip[16];
+	struct guard_slot *dst = guard_slot_get(g, to, now);
+	struct guard_slot *src = guard_slot_of(g, from, ip);
+
+	/* One slot for both (the same source, or two sharing it): nothing moves. */
+	if (src == dst)
+		return;
+	if (src->names > 0)
+		src->names--;
+	if (dst->names < UINT32_MAX)
+		dst->names++;
+}

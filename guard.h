@@ -101,8 +101,17 @@ int guard_name_add(struct guard *g, const struct proto_addr *src, int64_t now);
 
 /*
  * A name registered from src is gone (expired, removed): uncounts it. Call
- * it once per guard_name_add that returned 1; a count never goes below 0.
+ * it once per guard_name_add that returned 1 (or guard_name_move to src);
+ * a count never goes below 0.
  */
 void guard_name_remove(struct guard *g, const struct proto_addr *src);
+
+/*
+ * A name counted at `from` now lives at `to` (its client's NAT gave it a
+ * new address): its count moves along, even past names_per_source, since
+ * the name is already held and the client has no say in its address.
+ */
+void guard_name_move(struct guard *g, const struct proto_addr *from, const struct proto_addr *to,
+		     int64_t now);
 
 #endif

@@ -12,6 +12,7 @@ enum field {
 	F_END = 0,    /* ends a layout */
 	F_TOKEN,      /* 8 bytes: token */
 	F_NONCE,      /* 8 bytes: nonce */
+	F_COOKIE,     /* 8 bytes: cookie */
 	F_NAME,       /* name, 1..32 bytes: name */
 	F_SUBJECT,    /* name, 0..32 bytes: name (ERROR may be about no name) */
 	F_TARGET,     /* name, 1..32 bytes: target */
@@ -48,9 +49,9 @@ struct layout {
 
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct layout layouts[] = {
-	{ PROTO_REGISTER, "REGISTER", { F_TOKEN, F_NAME, F_PRIVATE } },
-	{ PROTO_REGISTERED, "REGISTERED", { F_TTL, F_NAME, F_PUBLIC } },
-	{ PROTO_REFRESH, "REFRESH", { F_TOKEN, F_NAME } },
+	{ PROTO_REGISTER, "REGISTER", { F_TOKEN, F_COOKIE, F_NAME, F_PRIVATE } },
+	{ PROTO_REGISTERED, "REGISTERED", { F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
+	{ PROTO_REFRESH, "REFRESH", { F_TOKEN, F_COOKIE, F_NAME } },
 	{ PROTO_LOOKUP, "LOOKUP", { F_TOKEN, F_NAME, F_TARGET } },
 	{ PROTO_PEER, "PEER", { F_NONCE, F_NAME, F_PUBLIC, F_PRIVATE } },
 	{ PROTO_ERROR, "ERROR", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
@@ -61,6 +62,7 @@ static const struct layout layouts[] = {
 	{ PROTO_REPORT, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
 	{ PROTO_RELAY, "RELAY", { F_TOKEN, F_NAME, F_TARGET, F_PAYLOAD } },
 	{ PROTO_RELAYED, "RELAYED", { F_NAME, F_PAYLOAD } },
+	{ PROTO_COOKIE, "COOKIE", { F_COOKIE } },
 	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
@@ -325,6 +327,9 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 	case F_NONCE:
 		get_bytes(c, out->nonce, PROTO_NONCE_LEN);
 		break;
+	case F_COOKIE:
+		get_bytes(c, out->cookie, PROTO_COOKIE_LEN);
+		break;
 	case F_NAME:
 		get_name(c, out->name, 1);
 		break;
@@ -575,6 +580,9 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	case F_NONCE:
 		put_bytes(w, m->nonce, PROTO_NONCE_LEN);
 		break;
+	case F_COOKIE:
+		put_bytes(w, m->cookie, PROTO_COOKIE_LEN);
+		break;
 	case F_NAME:
 		put_name(w, m->name, 1);
 		break;
@@ -753,6 +761,10 @@ const char *proto_error_text(int code)
 		return "the server does not list names";
 	case PROTO_E_RELAY_OFF:
 		return "the server does not relay";
+	case PROTO_E_TOO_MANY_NAMES:
+		return "too many names from this address";
+	case PROTO_E_ADDRESS:
+		return "name is registered at another address";
 	}
 	return "unknown error";
 }

@@ -42,6 +42,7 @@
 #define PROTO_NAME_MAX 32
 #define PROTO_TOKEN_LEN 8       /* owner token: a secret the client keeps, proving a name is its own */
 #define PROTO_NONCE_LEN 8       /* introduction nonce: the server's mark on one pair of peers */
+#define PROTO_COOKIE_LEN 8      /* address cookie: proof that a client receives at its address */
 #define PROTO_MAX_PRIVATE 4     /* private endpoints a client may report */
 #define PROTO_FRAG_MAX 1024     /* text bytes in one DATA datagram */
 #define PROTO_LINE_MAX 4096     /* text bytes in one chat line: at most 4 DATA fragments */
@@ -66,6 +67,7 @@ enum proto_type {
 	PROTO_REPORT = 11,    /* client -> server: I reached a peer, by this kind of path */
 	PROTO_RELAY = 12,     /* client -> server: pass this peer-to-peer datagram on to a name */
 	PROTO_RELAYED = 13,   /* server -> client: a peer-to-peer datagram passed on from a name */
+	PROTO_COOKIE = 14,    /* server -> client: prove your address: send that again with this cookie */
 	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
 	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
 	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
@@ -79,25 +81,51 @@ enum proto_type {
  * REGISTER, client -> server
  *  +-------------------------------+-------------------------------+
  *  |                      token (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                      cookie (8 bytes)                         |
  *  +---------------+---------------+---------------+---------------+
  *  | name ...                      |  count (0..4) |  count x endpoint ...
  *  +---------------+---------------+---------------+---------------+
  * The token is the owner's secret, kept across restarts, so the owner can
  * take its name back at once after a crash and nobody else can take it.
+ * The cookie is the last one the server sent to this client (in COOKIE or
+ * REGISTERED), or zeros when it has none yet.
+ *
+ * COOKIE, server -> client
+ *  +-------------------------------+-------------------------------+
+ *  |                      cookie (8 bytes)                         |
+ *  +-------------------------------+-------------------------------+
+ * The answer to a REGISTER or REFRESH whose cookie is not the one for its
+ * source address: "send that again with this cookie". The cookie is a
+ * keyed hash of the source address and the time (guard.h), so only a
+ * client that really receives at that address can echo it: a forged source
+ * address cannot register or move a name, and the server keeps no state
+ * for it. COOKIE (12 bytes) is smaller than the smallest REGISTER or
+ * REFRESH (22), so the server never answers a forged request with more
+ * bytes than it got (no amplification; see the README).
  *
  * REGISTERED, server -> client
- *  +-------------------------------+---------------+---------------+
- *  |          ttl (seconds)        | name ...      | public endpoint ...
+ *  +-------------------------------+-------------------------------+
+ *  |          ttl (seconds)        |  cookie (8 bytes) ...         |
+ *  +-------------------------------+-------------------------------+
+ *  |  ... cookie                   | name ...      | public endpoint ...
  *  +-------------------------------+---------------+---------------+
  * The public endpoint is the source address the server saw: the client's
- * NAT mapping (Ford, Srisuresh & Kegel, section 3.3).
+ * NAT mapping (Ford, Srisuresh & Kegel, section 3.3). The cookie is a
+ * fresh one for that address, for the next REFRESH.
  *
  * REFRESH, client -> server
  *  +-------------------------------+-------------------------------+
  *  |                      token (8 bytes)                          |
+ *  +-------------------------------+-------------------------------+
+ *  |                      cookie (8 bytes)                         |
  *  +---------------+---------------+-------------------------------+
  *  | name ...      |
  *  +---------------+
+ *
+ * LOOKUP, WHO, REPORT and RELAY are answered only when they come from the
+ * address the name was registered (or last refreshed) at, with a cookie;
+ * from anywhere else they get ERROR, PROTO_E_ADDRESS, and change nothing.
  *
  * LOOKUP, client -> server
  *  +-------------------------------+-------------------------------+
@@ -282,6 +310,8 @@ enum proto_error_code {
 	PROTO_E_UNKNOWN = 5,    /* REFRESH, LOOKUP, WHO, REPORT or RELAY from a name the server does not know: register again */
 	PROTO_E_WHO_OFF = 6,    /* WHO: this server's operator does not let clients list names */
 	PROTO_E_RELAY_OFF = 7,  /* RELAY: this server's operator turned the relay off (--no-relay) */
+	PROTO_E_TOO_MANY_NAMES = 8, /* REGISTER: this address holds as many names as the server allows one */
+	PROTO_E_ADDRESS = 9,    /* LOOKUP, WHO, REPORT or RELAY from an address other than the name's: refresh from here */
 };
 
 /* Decoder and encoder results: 0 or a length on success, one of these on failure. */
@@ -322,6 +352,7 @@ struct proto_msg {
 	uint8_t type; /* enum proto_type */
 
 	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP, WHO, REPORT, RELAY */
+	uint8_t cookie[PROTO_COOKIE_LEN];       /* REGISTER, REFRESH, REGISTERED, COOKIE */
 	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
 	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT, RELAY */
 	uint16_t ttl_s;                         /* REGISTERED */

@@ -29,8 +29,39 @@ static const char *server_addr_log(const struct server *s, const struct proto_ad
 	return net_addr_str(a, buf);
 }
 
-/* Encodes m into tx for `to`. Returns 1 (one datagram to send), or 0 if m cannot be encoded. */
-static int server_encode(struct server_tx *tx, const struct proto_addr *to,
+/* Counts a datagram dropped for reason why; logs it at debug level. */
+static void server_drop(struct server *s, enum server_drop why, const char *what,
+			const struct proto_addr *from, size_t len)
+{
+	s->stats.dropped[why]++;
+	if (log_enabled(LOG_DEBUG)) {
+		char addr[NET_ADDRSTRLEN];
+
+		log_debug("dropped %zu bytes from %s: %s", len, server_addr_log(s, from, addr),
+			  what);
+	}
+}
+
+/*
+ * Charges one request of kind to `from`'s budget. Returns 1 when it is
+ * within its rate; 0 when it is not, counted and to be dropped unanswered:
+ * an ERROR for each would only add traffic where there is too much.
+ */
+static int server_within_rate(struct server *s, const struct proto_addr *from,
+			      enum guard_kind kind, uint32_t cost, int64_t now)
+{
+	if (guard_allow(&s->guard, from, kind, cost, now))
+		return 1;
+	server_drop(s, SERVER_DROP_OVER_LIMIT, "over the source's rate", from, cost);
+	return 0;
+}
+
+/*
+ * Encodes m into tx for `to`; proven says whether `to` is a proven address
+ * (see struct server_tx). Returns 1 (one datagram to send), or 0 if m
+ * cannot be encoded.
+ */
+static int server_encode(struct server_tx *tx, const struct proto_addr *to, int proven,
 			 const struct proto_msg *m)
 {
 	int n = proto_encode(m, tx->buf, sizeof(tx->buf));
@@ -41,6 +72,7 @@ static int server_encode(struct server_tx *tx, const struct proto_addr *to,
 		return 0;
 	}
 	tx->to = *to;
+	tx->proven = proven;
 	tx->len = (size_t)n;
 	return 1;
 }
@@ -59,12 +91,16 @@ static int server_refuse(struct server *s, struct server_tx *tx, const struct pr
 	m.detail = code == PROTO_E_VERSION ? PROTO_VERSION : 0;
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	s->stats.refused++;
-	return server_encode(tx, to, &m);
+	/* Never larger than the request: it holds at most one of the request's names. */
+	return server_encode(tx, to, 0, &m);
 }
 
-/* Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the public endpoint seen. */
+/*
+ * Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the
+ * public endpoint seen and a fresh cookie for it. Sent at time now.
+ */
 static int server_registered(const struct server *s, struct server_tx *tx,
-			     const struct table_entry *e)
+			     const struct table_entry *e, int64_t now)
 {
 	struct proto_msg m;
 
@@ -75,18 +111,22 @@ static int server_registered(const struct server *s, struct server_tx *tx,
 	 * client less than the real TTL is safe: it only refreshes sooner.
 	 */
 	m.ttl_s = s->cfg.ttl_s > UINT16_MAX ? UINT16_MAX : (uint16_t)s->cfg.ttl_s;
+	guard_cookie(&s->guard, &e->public_ep, now, m.cookie);
 	memcpy(m.name, e->name, sizeof(m.name));
 	m.public_ep = e->public_ep;
-	return server_encode(tx, &e->public_ep, &m);
+	return server_encode(tx, &e->public_ep, 1, &m);
 }
 
 /*
  * Marks e as alive: the datagram's source becomes its public endpoint (a
- * NAT may have given the client a new mapping) and its life starts over.
+ * NAT may have given the client a new mapping; its name then counts
+ * against its new address) and its life starts over.
  */
-static void server_touch(const struct server *s, struct table_entry *e,
-			 const struct proto_addr *from, int64_t now)
+static void server_touch(struct server *s, struct table_entry *e, const struct proto_addr *from,
+			 int64_t now)
 {
+	if (!proto_addr_equal(&e->public_ep, from))
+		guard_name_move(&s->guard, &e->public_ep, from, now);
 	e->public_ep = *from;
 	e->expires_ms = now + (int64_t)s->cfg.ttl_s * 1000;
 }
@@ -137,13 +177,84 @@ static int server_relay_charge(const struct server *s, struct table_entry *e, si
 	return 1;
 }
 
+/*
+ * The first step of REGISTER and REFRESH: is `from` really the sender's
+ * address, and is it within its rate? Returns 1 when both hold. Else
+ * returns 0 with *ntx set: 1 after writing a COOKIE for `from` into tx
+ * (the cookie is missing, old, or another address's: "send that again
+ * with this one"), 0 when the source is over its rate (dropped unanswered).
+ */
+static int server_proven(struct server *s, const struct proto_msg *m,
+			 const struct proto_addr *from, int64_t now, struct server_tx *tx,
+			 int *ntx)
+{
+	struct proto_msg c;
+
+	*ntx = 0;
+	if (!guard_cookie_ok(&s->guard, from, m->cookie, now)) {
+		memset(&c, 0, sizeof(c));
+		c.type = PROTO_COOKIE;
+		guard_cookie(&s->guard, from, now, c.cookie);
+		s->stats.cookies_sent++;
+		/* 12 bytes for a request of 22 at least: nothing to gain by forging it. */
+		*ntx = server_encode(tx, from, 0, &c);
+		return 0;
+	}
+	/* Charged only now: a forged source cannot spend its victim's budget. */
+	return server_within_rate(s, from, GUARD_REGISTER, 1, now);
+}
+
+/*
+ * Makes a new entry for m->name, registered from `from`, counted against
+ * that address's names. Returns it, or NULL after writing the ERROR that
+ * says why not (too many names from there, or the table is full) into tx.
+ */
+static struct table_entry *server_new_name(struct server *s, const struct proto_msg *m,
+					   const struct proto_addr *from, int64_t now,
+					   struct server_tx *tx, int *ntx)
+{
+	struct table_entry *e;
+	char addr[NET_ADDRSTRLEN];
+
+	if (!guard_name_add(&s->guard, from, now)) {
+		if (log_enabled(LOG_DEBUG))
+			log_debug("refused %s to %s: %s", m->name, server_addr_log(s, from, addr),
+				  proto_error_text(PROTO_E_TOO_MANY_NAMES));
+		*ntx = server_refuse(s, tx, from, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
+		return NULL;
+	}
+	e = table_put(&s->names, m->name, now);
+	if (e == NULL) {
+		guard_name_remove(&s->guard, from);
+		/* Once when the table fills up, not once per refused datagram. */
+		if (!s->said_full)
+			log_warn("the name table is full (%" PRIu32 " names): refusing new names",
+				 s->names.count);
+		s->said_full = 1;
+		*ntx = server_refuse(s, tx, from, PROTO_E_TABLE_FULL, m->type, m->name);
+		return NULL;
+	}
+	memcpy(e->token, m->token, PROTO_TOKEN_LEN);
+	e->public_ep = *from; /* where guard_name_add counted it */
+	s->said_full = 0;
+	/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
+	e->relay_credit = server_relay_burst(s);
+	e->relay_fill_ms = now;
+	return e;
+}
+
 /* REGISTER: claim a name, or update our own claim at once (same token). */
 static int server_on_register(struct server *s, const struct proto_msg *m,
 			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	struct table_entry *e = table_get(&s->names, m->name, now);
+	struct table_entry *e;
 	char addr[NET_ADDRSTRLEN];
-	int is_new = e == NULL;
+	int is_new, n;
+
+	if (!server_proven(s, m, from, now, tx, &n))
+		return n;
+	e = table_get(&s->names, m->name, now);
+	is_new = e == NULL;
 
 	/* Per datagram, so at debug level only: a refused client may ask again and again. */
 	if (e != NULL && !server_owns(e, m)) {
@@ -153,20 +264,9 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
 	}
 	if (e == NULL) {
-		e = table_put(&s->names, m->name, now);
-		if (e == NULL) {
-			/* Once when the table fills up, not once per refused datagram. */
-			if (!s->said_full)
-				log_warn("the name table is full (%" PRIu32 " names): refusing new "
-					 "names", s->names.count);
-			s->said_full = 1;
-			return server_refuse(s, tx, from, PROTO_E_TABLE_FULL, m->type, m->name);
-		}
-		memcpy(e->token, m->token, PROTO_TOKEN_LEN);
-		s->said_full = 0;
-		/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
-		e->relay_credit = server_relay_burst(s);
-		e->relay_fill_ms = now;
+		e = server_new_name(s, m, from, now, tx, &n);
+		if (e == NULL)
+			return n;
 	}
 	server_touch(s, e, from, now);
 	e->nprivate = m->nprivate;
@@ -176,28 +276,37 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
 	else if (log_enabled(LOG_DEBUG))
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
-	return server_registered(s, tx, e);
+	return server_registered(s, tx, e, now);
 }
 
 /* REFRESH: keep a live registration (and the client's NAT mapping) alive. */
 static int server_on_refresh(struct server *s, const struct proto_msg *m,
 			     const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	struct table_entry *e = table_get(&s->names, m->name, now);
+	struct table_entry *e;
+	int n;
 
+	if (!server_proven(s, m, from, now, tx, &n))
+		return n;
+	e = table_get(&s->names, m->name, now);
 	/* Expired or never seen: the client registers again at once. */
 	if (e == NULL)
 		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
 	if (!server_owns(e, m))
 		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
+	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
 	server_touch(s, e, from, now);
 	s->stats.refreshes++;
-	return server_registered(s, tx, e);
+	return server_registered(s, tx, e, now);
 }
 
 /*
- * Returns the live entry for the requester of m (name and token), or NULL
- * after writing the ERROR that tells it to register again into tx.
+ * Returns the live entry for the requester of m (name and token) when m
+ * comes from the name's address, which a cookie proved. Else returns NULL
+ * after writing the ERROR that says so into tx: PROTO_E_UNKNOWN (register
+ * again) or PROTO_E_ADDRESS (refresh from here first). Without that check
+ * anyone holding a token could send requests with a victim's source
+ * address and have the answers, larger than the requests, sent to it.
  */
 static struct table_entry *server_requester(struct server *s, const struct proto_msg *m,
 					    const struct proto_addr *from, int64_t now,
@@ -205,11 +314,17 @@ static struct table_entry *server_requester(struct server *s, const struct proto
 {
 	struct table_entry *e = table_get(&s->names, m->name, now);
 
-	if (e != NULL && server_owns(e, m))
-		return e;
-	*ntx = server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
-	return NULL;
+	if (e == NULL || !server_owns(e, m)) {
+		*ntx = server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
+		return NULL;
+	}
+	if (!proto_addr_equal(&e->public_ep, from)) {
+		*ntx = server_refuse(s, tx, from, PROTO_E_ADDRESS, m->type, m->name);
+		return NULL;
+	}
+	return e;
 }
+
 
 /*
  * The introduction nonce of a pair: SipHash-2-4 under the server's random
@@ -261,7 +376,7 @@ static int server_peer(struct server_tx *tx, const struct table_entry *to,
 	m.public_ep = about->public_ep;
 	m.nprivate = about->nprivate;
 	memcpy(m.private_ep, about->private_ep, sizeof(m.private_ep));
-	return server_encode(tx, &to->public_ep, &m);
+	return server_encode(tx, &to->public_ep, 1, &m);
 }
 
 /*
@@ -280,6 +395,8 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 	req = server_requester(s, m, from, now, tx, &n);
 	if (req == NULL)
 		return n;
+	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
+		return 0;
 	server_touch(s, req, from, now);
 
 	/*
@@ -309,9 +426,15 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 }
 
 /* A datagram of a version we do not speak: say which one we do. */
-static int server_on_bad_version(struct server *s, const struct proto_msg *m,
+static int server_on_bad_version(struct server *s, const struct proto_msg *m, size_t len,
 				 const struct proto_addr *from, struct server_tx *tx)
 {
+	/* The ERROR has 8 bytes: a shorter datagram gets no answer, so none is larger. */
+	if (len < PROTO_HEADER_LEN + 4) {
+		s->stats.malformed[-PROTO_EVERSION]++;
+		server_drop(s, SERVER_DROP_MALFORMED, "short, of another version", from, len);
+		return 0;
+	}
 	if (log_enabled(LOG_DEBUG)) {
 		char addr[NET_ADDRSTRLEN];
 
@@ -319,18 +442,6 @@ static int server_on_bad_version(struct server *s, const struct proto_msg *m,
 			  server_addr_log(s, from, addr), PROTO_VERSION);
 	}
 	return server_refuse(s, tx, from, PROTO_E_VERSION, m->type, "");
-}
-
-static void server_drop(struct server *s, enum server_drop why, const char *what,
-			const struct proto_addr *from, size_t len)
-{
-	s->stats.dropped[why]++;
-	if (log_enabled(LOG_DEBUG)) {
-		char addr[NET_ADDRSTRLEN];
-
-		log_debug("dropped %zu bytes from %s: %s", len, server_addr_log(s, from, addr),
-			  what);
-	}
 }
 
 /*
@@ -351,7 +462,7 @@ static int server_on_stats(struct server *s, const struct proto_addr *from, size
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_STATS_REPLY;
 	m.text_len = (uint16_t)server_stats_format(s, m.text, sizeof(m.text));
-	return server_encode(tx, from, &m);
+	return server_encode(tx, from, 1, &m);
 }
 
 /*
@@ -373,6 +484,8 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 		return server_refuse(s, tx, from, PROTO_E_WHO_OFF, m->type, "");
 	if (server_requester(s, m, from, now, tx, &n) == NULL)
 		return n;
+	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
+		return 0;
 	memset(&r, 0, sizeof(r));
 	r.type = PROTO_WHO_REPLY;
 	r.total = t->count;
@@ -388,7 +501,7 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	}
 	r.next = i < t->capacity ? i : 0;
 	s->stats.who_pages++;
-	return server_encode(tx, from, &r);
+	return server_encode(tx, from, 1, &r);
 }
 
 /* Refuses a RELAY: one ERROR with code, about its target, counted as a relay refusal too. */
@@ -443,12 +556,15 @@ static int server_on_relay(struct server *s, const struct proto_msg *m, size_t l
 		log_debug("dropped a RELAY from %s to %s: over the rate", m->name, m->target);
 		return 0;
 	}
+	/* The name's rate, then its address's: many names behind one address share it. */
+	if (!server_within_rate(s, from, GUARD_RELAY, (uint32_t)len, now))
+		return 0;
 	memset(&fwd, 0, sizeof(fwd));
 	fwd.type = PROTO_RELAYED;
 	memcpy(fwd.name, src->name, sizeof(fwd.name));
 	fwd.payload_len = m->payload_len;
 	memcpy(fwd.payload, m->payload, m->payload_len);
-	if (server_encode(tx, &dst->public_ep, &fwd) == 0)
+	if (server_encode(tx, &dst->public_ep, 1, &fwd) == 0)
 		return 0;
 	s->stats.relayed++;
 	s->stats.relayed_bytes += tx->len;
@@ -472,12 +588,32 @@ static int server_on_report(struct server *s, const struct proto_msg *m,
 	return 0;
 }
 
-int server_init(struct server *s, const struct server_config *cfg, const uint8_t seed[32])
+/* The table's on_remove: a name is gone, so its address may hold another. */
+static void server_name_gone(void *ctx, const struct table_entry *e)
 {
+	struct server *s = ctx;
+
+	guard_name_remove(&s->guard, &e->public_ep);
+}
+
+int server_init(struct server *s, const struct server_config *cfg,
+		const uint8_t seed[SERVER_SEED_LEN])
+{
+	struct guard_config g;
+
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
-	if (table_init(&s->names, cfg->max_names, seed) < 0)
+	g = cfg->guard;
+	if (g.slots == 0)
+		g.slots = GUARD_SLOTS_DEFAULT;
+	if (guard_init(&s->guard, &g, seed + 2 * SIPHASH_KEY_LEN) < 0)
 		return -1;
+	if (table_init(&s->names, cfg->max_names, seed) < 0) {
+		guard_free(&s->guard);
+		return -1;
+	}
+	s->names.on_remove = server_name_gone;
+	s->names.on_remove_ctx = s;
 	memcpy(s->nonce_key, seed + SIPHASH_KEY_LEN, SIPHASH_KEY_LEN);
 	s->next_sweep_ms = 0; /* the first tick sweeps */
 	return 0;
@@ -486,12 +622,20 @@ int server_init(struct server *s, const struct server_config *cfg, const uint8_t
 void server_free(struct server *s)
 {
 	table_free(&s->names);
+	guard_free(&s->guard);
 	memset(s->nonce_key, 0, sizeof(s->nonce_key));
 }
 
-/* A STUN Binding request: answer with the address we see (RFC 8489); anything else, drop. */
+/*
+ * A STUN Binding request: answer with the address we see (RFC 8489);
+ * anything else, drop. The answer is the one larger than its request (32
+ * or 44 bytes for 20 at least): the RFC wants it so, and no cookie can
+ * come first. So it is as small as the RFC allows (stun.c) and limited
+ * per source (GUARD_STUN).
+ */
 static int server_on_stun(struct server *s, const uint8_t *buf, size_t len,
-			  const struct proto_addr *from, struct server_tx tx[SERVER_MAX_TX])
+			  const struct proto_addr *from, int64_t now,
+			  struct server_tx tx[SERVER_MAX_TX])
 {
 	int r = stun_answer(buf, len, from, tx[0].buf, sizeof(tx[0].buf));
 
@@ -500,10 +644,65 @@ static int server_on_stun(struct server *s, const uint8_t *buf, size_t len,
 		server_drop(s, SERVER_DROP_STUN, stun_strerror(r), from, len);
 		return 0;
 	}
+	if (!server_within_rate(s, from, GUARD_STUN, 1, now))
+		return 0;
 	s->stats.stun_answered++;
 	tx[0].to = *from;
+	tx[0].proven = 0;
 	tx[0].len = (size_t)r;
 	return 1;
+}
+
+/*
+ * The last check before anything is sent: to an address nobody proved,
+ * no answer is larger than the request it answers (the hardening issue's
+ * "no amplification"). The handlers are written so; this keeps a slip in
+ * one of them from becoming a weapon. Returns the datagrams left in tx.
+ */
+static int server_no_amplification(struct server *s, struct server_tx tx[SERVER_MAX_TX], int n,
+				   size_t len)
+{
+	int i, kept = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!tx[i].proven && tx[i].len > len) {
+			s->stats.dropped[SERVER_DROP_AMPLIFYING]++;
+			log_error("bug: a %zu-byte answer to a %zu-byte request from an address "
+				  "not proven: not sent", tx[i].len, len);
+			continue;
+		}
+		if (kept != i)
+			tx[kept] = tx[i];
+		kept++;
+	}
+	return kept;
+}
+
+/* Hands a decoded p2pchat request to its handler. Returns the datagrams written into tx. */
+static int server_dispatch(struct server *s, const struct proto_msg *m, size_t len,
+			   const struct proto_addr *from, int64_t now,
+			   struct server_tx tx[SERVER_MAX_TX])
+{
+	switch (m->type) {
+	case PROTO_REGISTER:
+		return server_on_register(s, m, from, now, tx);
+	case PROTO_REFRESH:
+		return server_on_refresh(s, m, from, now, tx);
+	case PROTO_LOOKUP:
+		return server_on_lookup(s, m, from, now, tx);
+	case PROTO_STATS:
+		return server_on_stats(s, from, len, tx);
+	case PROTO_WHO:
+		return server_on_who(s, m, from, now, tx);
+	case PROTO_REPORT:
+		return server_on_report(s, m, from, now, tx);
+	case PROTO_RELAY:
+		return server_on_relay(s, m, len, from, now, tx);
+	default:
+		/* The server's own answers (REGISTERED, PEER, ...) and the peer-to-peer types. */
+		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
+		return 0;
+	}
 }
 
 int server_handle(struct server *s, const uint8_t *buf, size_t len,
@@ -521,10 +720,11 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 	}
 	/* STUN shares our port: its first byte is 0..3, ours 0x50 (RFC 7983). */
 	if (stun_is_stun(buf, len))
-		return server_on_stun(s, buf, len, from, tx);
+		return server_on_stun(s, buf, len, from, now, tx);
 	r = proto_decode(buf, len, &m);
 	if (r == PROTO_EVERSION)
-		return server_on_bad_version(s, &m, from, tx);
+		return server_no_amplification(s, tx, server_on_bad_version(s, &m, len, from, tx),
+					       len);
 	if (r < 0) {
 		if (-r < PROTO_NRESULTS)
 			s->stats.malformed[-r]++;
@@ -537,26 +737,7 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		log_debug("%s from %s (%zu bytes)", proto_type_name(m.type),
 			  server_addr_log(s, from, addr), len);
 	}
-	switch (m.type) {
-	case PROTO_REGISTER:
-		return server_on_register(s, &m, from, now, tx);
-	case PROTO_REFRESH:
-		return server_on_refresh(s, &m, from, now, tx);
-	case PROTO_LOOKUP:
-		return server_on_lookup(s, &m, from, now, tx);
-	case PROTO_STATS:
-		return server_on_stats(s, from, len, tx);
-	case PROTO_WHO:
-		return server_on_who(s, &m, from, now, tx);
-	case PROTO_REPORT:
-		return server_on_report(s, &m, from, now, tx);
-	case PROTO_RELAY:
-		return server_on_relay(s, &m, len, from, now, tx);
-	default:
-		/* The server's own answers (REGISTERED, PEER, ...) and the peer-to-peer types. */
-		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
-		return 0;
-	}
+	return server_no_amplification(s, tx, server_dispatch(s, &m, len, from, now, tx), len);
 }
 
 size_t server_stats_format(const struct server *s, char *buf, size_t cap)
@@ -587,9 +768,17 @@ size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 		{ "relayed_bytes", s->stats.relayed_bytes },
 		{ "relay_refused", s->stats.relay_refused },
 		{ "relay_over_rate", s->stats.relay_over_rate },
+		{ "cookies_sent", s->stats.cookies_sent },
+		{ "dropped_over_limit", s->stats.dropped[SERVER_DROP_OVER_LIMIT] },
+		{ "dropped_amplifying", s->stats.dropped[SERVER_DROP_AMPLIFYING] },
+		{ "limited_register", s->guard.limited[GUARD_REGISTER] },
+		{ "limited_lookup", s->guard.limited[GUARD_LOOKUP] },
+		{ "limited_relay", s->guard.limited[GUARD_RELAY] },
+		{ "limited_stun", s->guard.limited[GUARD_STUN] },
+		{ "limit_shared", s->guard.shared },
 	};
 	/* A drop reason added to server.h without its row here fails to compile. */
-	_Static_assert(SERVER_DROP_NREASONS == 4, "one dropped_ row per enum server_drop");
+	_Static_assert(SERVER_DROP_NREASONS == 6, "one dropped_ row per enum server_drop");
 	size_t off = 0, i;
 
 	if (cap == 0)
@@ -642,8 +831,8 @@ int64_t server_tick(struct server *s, int64_t now)
 #define SERVER_PROGRAM_VERSION "0.1.0"
 #define SERVER_USAGE \
 	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [--allow-who]\n" \
-	"                [--no-relay] [--relay-rate BYTES_PER_S] [--no-log-addresses]\n" \
-	"                [-v] [-h] [-V]\n" \
+	"                [--no-relay] [--relay-rate BYTES_PER_S] [--limit KIND=N[/BURST]]\n" \
+	"                [--no-log-addresses] [-v] [-h] [-V]\n" \
 	"       p2pchatd --stats [-p PORT] [-b ADDR]\n"
 #define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
 #define SERVER_STATS_WAIT_MS 2000 /* --stats gives up then: a server on loopback answers in microseconds */
@@ -657,6 +846,7 @@ struct server_options {
 	int hide_addresses;
 	int no_relay;
 	uint32_t relay_rate;
+	struct guard_config guard; /* guard_defaults, then each --limit */
 	int stats;        /* --stats: ask the running server, do not be one */
 	int verbose;
 };
@@ -668,6 +858,7 @@ enum {
 	SERVER_OPT_STATS,
 	SERVER_OPT_NO_RELAY,
 	SERVER_OPT_RELAY_RATE,
+	SERVER_OPT_LIMIT,
 };
 
 /* Set by the signal handler, read by the loop: the only thing the handler does. */
@@ -698,6 +889,11 @@ static void server_help(void)
 	      "      --relay-rate BYTES_PER_S\n"
 	      "                              the most each client may have relayed, in bytes\n"
 	      "                              a second (default 8192; bursts of 4 seconds)\n"
+	      "      --limit KIND=N[/BURST]  limit each source IP address (IPv6: each /64) to\n"
+	      "                              N requests a second and BURST at once; KIND and\n"
+	      "                              default: register 2/20, lookup 20/50, relay\n"
+	      "                              32768/65536 (bytes), stun 10/20, names 64 (held\n"
+	      "                              at once, no BURST); N 0: no limit\n"
 	      "      --no-log-addresses      log \"-\" in place of clients' IP addresses\n"
 	      "      --stats                 print the counters of the p2pchatd running on\n"
 	      "                              this machine (at -p PORT, -b ADDR) and exit\n"
@@ -744,6 +940,67 @@ static int server_parse_number(const char *text, unsigned long min, unsigned lon
 }
 
 /*
+ * Reads one --limit KIND=N[/BURST] into cfg. Returns 0, or 2 after a
+ * usage error was printed.
+ */
+static int server_parse_limit(const char *arg, struct guard_config *cfg)
+{
+	static const struct {
+		const char *kind;
+		int index; /* enum guard_kind, or -1 for names */
+	} kinds[] = {
+		{ "register", GUARD_REGISTER }, { "lookup", GUARD_LOOKUP },
+		{ "relay", GUARD_RELAY },       { "stun", GUARD_STUN },
+		{ "names", -1 },
+	};
+	struct guard_config defaults;
+	char text[64], *value, *burst;
+	unsigned long n, b = 0;
+	size_t i;
+
+	if (snprintf(text, sizeof(text), "%s", arg) >= (int)sizeof(text) ||
+	    (value = strchr(text, '=')) == NULL)
+		return server_usage_error("bad limit: %s (KIND=N[/BURST])", arg);
+	*value++ = '\0';
+	burst = strchr(value, '/');
+	if (burst != NULL)
+		*burst++ = '\0';
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(text, kinds[i].kind) == 0)
+			break;
+	}
+	if (i == sizeof(kinds) / sizeof(kinds[0]))
+		return server_usage_error("bad limit: %s (KIND: register, lookup, relay, stun "
+					  "or names)", arg);
+	if (server_parse_number(value, 0, kinds[i].index < 0 ? 1UL << 30 : UINT32_MAX, &n) < 0)
+		return server_usage_error("bad limit: %s (N: a whole number, 0 for none)", arg);
+	if (kinds[i].index < 0) {
+		if (burst != NULL)
+			return server_usage_error("bad limit: %s (names takes no BURST)", arg);
+		cfg->names_per_source = (uint32_t)n;
+		return 0;
+	}
+	guard_defaults(&defaults);
+	/* A relay bucket smaller than a datagram would pass nothing at all. */
+	if (burst != NULL &&
+	    server_parse_number(burst, kinds[i].index == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
+				GUARD_BURST_MAX, &b) < 0)
+		return server_usage_error("bad limit: %s (BURST: %d..%d)", arg,
+					  kinds[i].index == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
+					  GUARD_BURST_MAX);
+	if (burst == NULL) {
+		b = defaults.rate[kinds[i].index].burst;
+		if (n <= GUARD_BURST_MAX / 2 && 2 * n > b)
+			b = 2 * n;
+		else if (n > GUARD_BURST_MAX / 2)
+			b = GUARD_BURST_MAX;
+	}
+	cfg->rate[kinds[i].index].per_s = (uint32_t)n;
+	cfg->rate[kinds[i].index].burst = (uint32_t)b;
+	return 0;
+}
+
+/*
  * Names the option getopt_long just refused: "--word" as written for a long
  * one, "-x" for a short one (which may sit in a group like -vx).
  */
@@ -775,6 +1032,7 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "stats", no_argument, NULL, SERVER_OPT_STATS },
 		{ "no-relay", no_argument, NULL, SERVER_OPT_NO_RELAY },
 		{ "relay-rate", required_argument, NULL, SERVER_OPT_RELAY_RATE },
+		{ "limit", required_argument, NULL, SERVER_OPT_LIMIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -792,6 +1050,7 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 	o->hide_addresses = 0;
 	o->no_relay = 0;
 	o->relay_rate = SERVER_DEFAULT_RELAY_RATE;
+	guard_defaults(&o->guard);
 	o->stats = 0;
 	o->verbose = 0;
 
@@ -835,6 +1094,10 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 				return server_usage_error("bad relay rate: %s (1..%d bytes a "
 							  "second)", optarg, SERVER_RELAY_RATE_MAX);
 			o->relay_rate = (uint32_t)v;
+			break;
+		case SERVER_OPT_LIMIT:
+			if (server_parse_limit(optarg, &o->guard) != 0)
+				return 2;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -1009,7 +1272,7 @@ int main(int argc, char **argv)
 	struct proto_addr bind_addr, local;
 	struct server s;
 	struct sigaction sa;
-	uint8_t seed[32];
+	uint8_t seed[SERVER_SEED_LEN];
 	char addr[NET_ADDRSTRLEN];
 	int fd, r;
 
@@ -1035,8 +1298,10 @@ int main(int argc, char **argv)
 	cfg.hide_addresses = o.hide_addresses;
 	cfg.no_relay = o.no_relay;
 	cfg.relay_rate = o.relay_rate;
+	cfg.guard = o.guard;
 	if (server_init(&s, &cfg, seed) < 0) {
-		log_error("cannot allocate a table for %" PRIu32 " names", cfg.max_names);
+		log_error("cannot allocate the tables for %" PRIu32 " names and %" PRIu32
+			  " source addresses", cfg.max_names, cfg.guard.slots);
 		return 1;
 	}
 	memset(seed, 0, sizeof(seed));

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guard.h"
 #include "protocol.h"
 #include "stun.h"
 #include "table.h"
@@ -38,6 +39,7 @@
 #define SERVER_DEFAULT_RELAY_RATE 8192 /* bytes a second, each client (--relay-rate) */
 #define SERVER_RELAY_BURST_S 4         /* the bucket holds this many seconds of the rate */
 #define SERVER_RELAY_RATE_MAX 1000000000 /* --relay-rate's ceiling: 1 GB/s, more than any link */
+#define SERVER_SEED_LEN (3 * SIPHASH_KEY_LEN) /* keys of the table, the nonces, the cookies */
 
 /* Why datagrams were dropped, for the counters. */
 enum server_drop {
@@ -45,6 +47,13 @@ enum server_drop {
 	SERVER_DROP_WRONG_DIRECTION, /* a server->client or peer->peer type sent to the server */
 	SERVER_DROP_STUN,      /* STUN the RFC says not to answer (see stun_dropped) */
 	SERVER_DROP_NOT_LOOPBACK, /* STATS from an address other than loopback */
+	SERVER_DROP_OVER_LIMIT, /* a source over its rate (guard.h; see guard.limited by kind) */
+	/*
+	 * An answer larger than its request, to an address no cookie proved:
+	 * the last check before sending (server_handle). Only a bug in a
+	 * handler gets here, so this counter is always 0; tests check it.
+	 */
+	SERVER_DROP_AMPLIFYING,
 	SERVER_DROP_NREASONS,
 };
 
@@ -60,6 +69,7 @@ struct server_stats {
 	uint64_t who_pages;        /* WHO_REPLY pages sent */
 	uint64_t stats_answered;   /* STATS_REPLY sent */
 	uint64_t refused;          /* ERROR answers sent */
+	uint64_t cookies_sent;     /* COOKIE answers: REGISTER or REFRESH without the right cookie */
 	uint64_t dropped[SERVER_DROP_NREASONS];
 	uint64_t malformed[PROTO_NRESULTS]; /* by -proto_result */
 	uint64_t stun_answered;    /* STUN Binding requests answered */
@@ -71,7 +81,11 @@ struct server_stats {
 	uint64_t relay_over_rate;  /* RELAY dropped: its sender was over its rate */
 };
 
-/* Zero is the default of every field but the first two. */
+/*
+ * Zero is the default of every field but the first two. A zero guard has
+ * no limits at all (and GUARD_SLOTS_DEFAULT slots): p2pchatd starts from
+ * guard_defaults, the unit tests from no limits.
+ */
 struct server_config {
 	uint32_t ttl_s;
 	uint32_t max_names;
@@ -79,12 +93,14 @@ struct server_config {
 	int hide_addresses; /* write "-" for clients' addresses in the log (--no-log-addresses) */
 	int no_relay;       /* refuse RELAY with PROTO_E_RELAY_OFF (--no-relay) */
 	uint32_t relay_rate; /* bytes a second each client may have relayed; 0: the default */
+	struct guard_config guard; /* limits per source address (--limit) */
 };
 
 struct server {
 	struct server_config cfg;
 	struct table names;
 	uint8_t nonce_key[SIPHASH_KEY_LEN]; /* random at start: nonces cannot be guessed */
+	struct guard guard;                 /* cookies and per-source limits */
 	int64_t next_sweep_ms;
 	int said_full;                      /* "the name table is full" logged, until a name registers */
 	struct server_stats stats;
@@ -94,15 +110,24 @@ struct server {
 struct server_tx {
 	struct proto_addr to;
 	size_t len;
+	/*
+	 * 1 when `to` is a name's address, proven with a cookie, or loopback:
+	 * only then may the answer be larger than the request. 0: `to` is the
+	 * request's source as it says, which anyone can forge.
+	 */
+	int proven;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 };
 
 /*
- * Sets up a server with cfg, using `seed` (32 random bytes: 16 for the
- * table's hash key, 16 for the nonce key). Returns 0, or -1 when the table
- * cannot be allocated.
+ * Sets up a server with cfg, using `seed` (SERVER_SEED_LEN random bytes:
+ * 16 for the table's hash key, 16 for the nonce key, 16 for the cookie
+ * key). Returns 0, or -1 when the tables cannot be allocated or
+ * cfg->guard is not valid. *s must not move afterwards: its table calls
+ * back into it.
  */
-int server_init(struct server *s, const struct server_config *cfg, const uint8_t seed[32]);
+int server_init(struct server *s, const struct server_config *cfg,
+		const uint8_t seed[SERVER_SEED_LEN]);
 
 /* Frees what server_init allocated. */
 void server_free(struct server *s);

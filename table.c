@@ -75,11 +75,19 @@ static void table_unlink_slot(struct table *t, uint32_t hole)
 	t->index[hole] = 0;
 }
 
+/* Tells the table's owner that e is about to go (see on_remove in table.h). */
+static void table_notify(const struct table *t, const struct table_entry *e)
+{
+	if (t->on_remove != NULL)
+		t->on_remove(t->on_remove_ctx, e);
+}
+
 /* Removes the entry that index slot `slot` points to: unlinks it and frees its entry. */
 static void table_release(struct table *t, uint32_t slot)
 {
 	uint32_t n = t->index[slot] - 1;
 
+	table_notify(t, &t->entries[n]);
 	table_unlink_slot(t, slot);
 	memset(&t->entries[n], 0, sizeof(t->entries[n]));
 	t->free_list[t->nfree++] = n;
@@ -155,6 +163,7 @@ struct table_entry *table_put(struct table *t, const char *name, int64_t now)
 	if (t->index[slot] != 0) {
 		/* Still indexed (dead but not yet swept): reuse its entry in place. */
 		e = &t->entries[t->index[slot] - 1];
+		table_notify(t, e);
 		memset(e, 0, sizeof(*e));
 		memcpy(e->name, name, len);
 		return e;

@@ -35,6 +35,13 @@ struct table {
 	uint32_t count;              /* live + not yet swept entries */
 	uint32_t sweep_pos;          /* where table_expire goes on next time */
 	uint8_t key[SIPHASH_KEY_LEN];
+	/*
+	 * Called with every entry just before it goes (removed, expired, or
+	 * dead and taken over by table_put), so the owner of the table can
+	 * forget what it counted for it. NULL: nobody is told.
+	 */
+	void (*on_remove)(void *ctx, const struct table_entry *e);
+	void *on_remove_ctx;
 };
 
 /*

@@ -57,6 +57,12 @@ test_usage_errors() {
 	grep -q '^usage: p2pchatd' "$WORK/usage.err" || { echo "  no usage line" >&2; return 1; }
 	"$BIN/p2pchatd" -t 0 >/dev/null 2>&1; rc=$?
 	[ "$rc" -eq 2 ] || { echo "  p2pchatd -t 0: status $rc, want 2" >&2; return 1; }
+	local bad
+	for bad in x lookups=5 register=-1 names=1/2 relay=100/10 stun=5/0; do
+		"$BIN/p2pchatd" --limit "$bad" >/dev/null 2>"$WORK/usage.err"; rc=$?
+		[ "$rc" -eq 2 ] && grep -q "^p2pchatd: bad limit: $bad" "$WORK/usage.err" ||
+			{ echo "  p2pchatd --limit $bad: status $rc, want 2 and 'bad limit'" >&2; return 1; }
+	done
 }
 
 # The README quotes both programs' --help word for word.
@@ -216,7 +222,9 @@ test_stats() {
 	for key in names names_max received registrations refreshes lookups introductions \
 		punches_direct punches_relayed who_pages stats_answered stun_answered refused \
 		dropped_malformed dropped_wrong_direction dropped_stun dropped_not_loopback \
-		relayed relayed_bytes relay_refused relay_over_rate; do
+		relayed relayed_bytes relay_refused relay_over_rate cookies_sent dropped_over_limit \
+		dropped_amplifying limited_register limited_lookup limited_relay limited_stun \
+		limit_shared; do
 		echo "$key"
 	done >"$WORK/keys.want"
 	cut -d' ' -f1 "$WORK/stats1" >"$WORK/keys.got"

@@ -47,6 +47,7 @@
 #define SIM_SERVER SIM_HOSTS      /* the server's node number, after the hosts */
 #define SIM_FLIGHT 4096           /* datagrams in the air at once */
 #define SIM_LINES 1024            /* output lines a host remembers */
+#define SIM_TRACE 256             /* datagrams between a host and the server it remembers */
 #define SIM_MAX_STEPS 3000000L    /* bound on one sim_run */
 #define SIM_T0_MS 1000000         /* fake monotonic clock at the start: anything but 0 */
 
@@ -63,6 +64,15 @@ struct dgram {
 	struct proto_addr from;   /* the source address the receiver sees */
 	size_t len;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
+};
+
+/* One datagram between a host and the server, as the host's trace keeps it. */
+struct srv_msg {
+	int64_t at_ms;            /* when the host sent it, or when it reached the host */
+	int sent;                 /* 1: the host sent it to the server; 0: the server's, received */
+	uint8_t type;
+	uint8_t code;             /* ERROR's */
+	uint8_t cookie[PROTO_COOKIE_LEN]; /* REGISTER's, REFRESH's, REGISTERED's, COOKIE's */
 };
 
 /* A client, its addresses, and what it printed. */
@@ -82,6 +92,8 @@ struct sim_host {
 	int nlines;
 
 	uint32_t sent[32];        /* datagrams sent, by type */
+	struct srv_msg trace[SIM_TRACE]; /* its first SIM_TRACE datagrams to and from the server */
+	int ntrace;
 	struct proto_addr first_ack_from; /* source of the first PROBE_ACK that reached it */
 };
 
@@ -107,6 +119,7 @@ static struct sim {
 	int faulty_server;        /* loss, duplication and jitter also hit the server's datagrams */
 	int no_direct;            /* hosts cannot reach each other, only the server */
 	int no_relay;             /* the server starts with its relay off (--no-relay) */
+	uint32_t names_per_source; /* the server's --limit names=N; 0: no limit */
 	uint32_t rng;
 
 	/* what the network did, so a test can show its faults really happened */
@@ -244,11 +257,33 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 	}
 }
 
+/*
+ * Appends a datagram between h and the server to h's trace (sent by h, or
+ * received from the server), while there is room. Only valid datagrams
+ * are kept: the client sends no other, and the server neither.
+ */
+static void trace_add(struct sim_host *h, int sent, const uint8_t *buf, size_t len)
+{
+	struct srv_msg *t;
+	struct proto_msg m;
+
+	if (h->ntrace == SIM_TRACE || proto_decode(buf, len, &m) < 0)
+		return;
+	t = &h->trace[h->ntrace++];
+	t->at_ms = sim.now;
+	t->sent = sent;
+	t->type = m.type;
+	t->code = m.code;
+	memcpy(t->cookie, m.cookie, PROTO_COOKIE_LEN);
+}
+
 /* client_io.send: a host sends. */
 static void host_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
 {
 	struct sim_host *h = ctx;
 
+	if (proto_addr_equal(to, &sim.srv_addr))
+		trace_add(h, 1, buf, len);
 	if (len > PROTO_HEADER_LEN) {
 		uint8_t type = buf[2] & 31; /* byte 2 is the type */
 
@@ -293,6 +328,8 @@ static void sim_deliver(const struct dgram *d)
 		return;
 	}
 	h = &sim.host[d->dst];
+	if (d->src == SIM_SERVER)
+		trace_add(h, 0, d->buf, d->len);
 	if (d->len > PROTO_HEADER_LEN && d->buf[2] == PROTO_PROBE_ACK &&
 	    h->first_ack_from.family == 0)
 		h->first_ack_from = d->from;
@@ -433,16 +470,21 @@ static void assert_stream(const struct sim_host *h, const char *from, const char
 	ck_assert_int_eq(got, n);
 }
 
-/* Starts (or restarts, with a new seed and an empty table) the server. */
+/*
+ * Starts (or restarts, with a new seed and an empty table) the server. A
+ * new seed is a new cookie key: the cookies the old server gave are no good.
+ */
 static void server_start(uint8_t seed_base)
 {
 	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names,
 				     .no_relay = sim.no_relay };
-	uint8_t seed[32];
+	uint8_t seed[SERVER_SEED_LEN];
 
+	/* No rate limits: the sim's clients are well behaved, and test_server tests the limits. */
+	cfg.guard.names_per_source = sim.names_per_source;
 	if (sim.srv_up)
 		server_free(&sim.srv);
-	for (int i = 0; i < 32; i++)
+	for (int i = 0; i < SERVER_SEED_LEN; i++)
 		seed[i] = (uint8_t)(seed_base + i);
 	ck_assert_int_eq(server_init(&sim.srv, &cfg, seed), 0);
 	sim.srv_up = 1;
@@ -511,6 +553,16 @@ static void type(struct sim_host *h, const char *line)
 	client_input(&h->c, line, sim.now);
 }
 
+/* Encodes m and hands it to h's client as if it came from `from`. */
+static void inject(struct sim_host *h, const struct proto_msg *m, const struct proto_addr *from)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	int n = proto_encode(m, buf, sizeof(buf));
+
+	ck_assert_int_gt(n, 0);
+	client_handle(&h->c, buf, (size_t)n, from, sim.now);
+}
+
 /* A fresh world: the server up, no hosts, a perfect network with WAN_MS and LAN_MS latency. */
 static void setup(void)
 {
@@ -551,8 +603,12 @@ START_TEST(registration_once)
 {
 	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
 
-	/* REGISTER goes out on the first tick; REGISTERED comes back one round trip later. */
-	ck_assert_int_eq(expect_line_within(a, "* registered as", 1000), SIM_T0_MS + 2 * WAN_MS);
+	/*
+	 * REGISTER goes out on the first tick; REGISTERED comes back two round
+	 * trips later: the first REGISTER has no cookie and gets COOKIE, the
+	 * second carries it (the cookie round trip proves alice's address).
+	 */
+	ck_assert_int_eq(expect_line_within(a, "* registered as", 1000), SIM_T0_MS + 4 * WAN_MS);
 	ck_assert_str_eq(a->lines[0], "* registered as alice (public 10.0.0.2:5000)");
 	ck_assert_int_eq(a->c.registered, 1);
 	ck_assert(proto_addr_equal(&a->c.public_ep, &a->pub));
@@ -562,8 +618,10 @@ START_TEST(registration_once)
 	ck_assert_int_eq(a->nlines, 1);
 	ck_assert_uint_eq(sim.srv.stats.registrations, 1);
 	ck_assert_uint_eq(sim.srv.stats.refreshes, 3);
-	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 1);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 2);
 	ck_assert_uint_eq(a->sent[PROTO_REFRESH], 3);
+	/* Each REFRESH carried the cookie of the REGISTERED before it: no COOKIE after the 1st. */
+	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 1);
 }
 END_TEST
 
@@ -574,17 +632,21 @@ START_TEST(registration_retries_with_backoff)
 	sim.srv_up = 0; /* nobody at the server's address yet */
 	server_free(&sim.srv);
 	a = host_up("alice", 2, NULL, 0xa1);
-	/* REGISTER at +0, +500, +1500, +3500 (CLIENT_RETRY_MS, doubling); a server from +2000. */
+	/*
+	 * REGISTER at +0, +500, +1500, +3500 (CLIENT_RETRY_MS, doubling); a
+	 * server from +2000. The one at +3500 gets COOKIE, and the REGISTER
+	 * with the cookie goes at once: one more round trip for the cookie.
+	 */
 	sim_run_for(2000);
 	ck_assert_int_eq(a->nlines, 0);
 	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 3);
 	server_start(0x40);
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
-					    5000), SIM_T0_MS + 3500 + 2 * WAN_MS);
-	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 4);
+					    5000), SIM_T0_MS + 3500 + 4 * WAN_MS);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 5);
 	/* Answered: the backoff is over; the next message is a REFRESH 20 s later. */
 	sim_run_for(CLIENT_REFRESH_MS);
-	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 4);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 5);
 	ck_assert_uint_eq(a->sent[PROTO_REFRESH], 1);
 	ck_assert_int_eq(count_prefix(a, "* registered as"), 1);
 }
@@ -610,8 +672,9 @@ START_TEST(name_taken_and_taken_over)
 	a3 = host_new("alice", 2, 5001, 0xa1);
 	host_start(a3, NULL);
 	t_start = sim.now;
+	/* Two round trips: a new port is a new address, which needs its own cookie. */
 	ck_assert_int_eq(expect_line_within(a3, "* registered as alice (public 10.0.0.2:5001)",
-					    1000), t_start + 2 * WAN_MS);
+					    1000), t_start + 4 * WAN_MS);
 	ck_assert_int_eq(a3->c.fatal, 0);
 	/* And a peer looking alice up now reaches the new one. */
 	b = host_up("bob", 3, NULL, 0xb0);
@@ -633,6 +696,320 @@ START_TEST(server_full)
 	ck_assert_str_eq(b->lines[0], "* the server is full: it cannot register bob now");
 	ck_assert_int_eq(b->c.fatal, 1);
 	ck_assert_int_eq(a->c.fatal, 0);
+}
+END_TEST
+
+START_TEST(too_many_names_from_one_address)
+{
+	struct sim_host *a, *a2, *b, *c;
+
+	sim.names_per_source = 1; /* --limit names=1 */
+	server_start(0x40);
+	a = host_up("alice", 2, NULL, 0xa1);
+	expect_line_within(a, "* registered as alice", 1000);
+	/* bob runs on alice's host (the same IP address, another port): one name too many. */
+	b = host_new("bob", 2, 5001, 0xb0);
+	host_start(b, NULL);
+	expect_line_within(b, "* the server holds as many names", 1000);
+	ck_assert_str_eq(b->lines[0], "* the server holds as many names from this address as "
+				      "it allows: it cannot register bob now");
+	ck_assert_int_eq(b->nlines, 1);
+	ck_assert_int_eq(b->c.fatal, 1);
+	ck_assert_int_eq(b->c.registered, 0);
+	/* Refused only once the cookie proved the address: a forged one could not spend it. */
+	ck_assert_int_eq(b->ntrace, 4);
+	ck_assert_uint_eq(b->trace[3].type, PROTO_ERROR);
+	ck_assert_uint_eq(b->trace[3].code, PROTO_E_TOO_MANY_NAMES);
+	ck_assert_uint_eq(b->sent[PROTO_REGISTER], 2);
+	/* Another address has its own count; alice, restarted on another port, keeps her name. */
+	c = host_up("carol", 5, NULL, 0xc0);
+	expect_line_within(c, "* registered as carol", 1000);
+	a->live = 0;
+	a2 = host_new("alice", 2, 5002, 0xa1);
+	host_start(a2, NULL);
+	expect_line_within(a2, "* registered as alice (public 10.0.0.2:5002)", 1000);
+	ck_assert_int_eq(a2->c.fatal + c->c.fatal, 0);
+}
+END_TEST
+
+/* ---- cookies: the server believes an address once the client proved it receives there ---- */
+
+enum { GOT = 0, SENT = 1 }; /* struct srv_msg's `sent` */
+
+/*
+ * Asserts that entry i of h's trace is a datagram of this type, sent by h
+ * to the server (SENT) or received from it (GOT), at time at_ms. Returns it.
+ */
+static const struct srv_msg *trace_at(const struct sim_host *h, int i, int sent, int type,
+				      int64_t at_ms)
+{
+	const struct srv_msg *t;
+
+	ck_assert_msg(i < h->ntrace, "%s's trace has %d entries, not %d", h->cfg.name, h->ntrace,
+		      i + 1);
+	t = &h->trace[i];
+	ck_assert_msg(t->sent == sent && t->type == type, "%s's trace %d: %s %s, not %s %s",
+		      h->cfg.name, i, t->sent ? "sent" : "got", proto_type_name(t->type),
+		      sent ? "sent" : "got", proto_type_name(type));
+	ck_assert_int_eq(t->at_ms, at_ms);
+	return t;
+}
+
+/*
+ * Asserts that h's trace shows, from entry i on: a REFRESH sent at t with
+ * the cookie `old`, which the server no longer takes; a COOKIE with
+ * another one, a round trip later; the REFRESH again with it, at once.
+ * Returns the COOKIE.
+ */
+static const struct srv_msg *refresh_needs_cookie(const struct sim_host *h, int i, int64_t t,
+						  const uint8_t old[PROTO_COOKIE_LEN])
+{
+	const struct srv_msg *refresh, *cookie;
+
+	refresh = trace_at(h, i, SENT, PROTO_REFRESH, t);
+	ck_assert_mem_eq(refresh->cookie, old, PROTO_COOKIE_LEN);
+	cookie = trace_at(h, i + 1, GOT, PROTO_COOKIE, t + 2 * WAN_MS);
+	ck_assert_mem_ne(cookie->cookie, old, PROTO_COOKIE_LEN);
+	refresh = trace_at(h, i + 2, SENT, PROTO_REFRESH, cookie->at_ms);
+	ck_assert_mem_eq(refresh->cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	return cookie;
+}
+
+START_TEST(first_registration_cookie)
+{
+	static const uint8_t none[PROTO_COOKIE_LEN];
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+	const struct srv_msg *reg, *cookie, *done, *refresh;
+	uint8_t want[PROTO_COOKIE_LEN];
+
+	expect_line_within(a, "* registered as alice", 1000);
+	/* The first REGISTER has no cookie: the server answers COOKIE and registers nothing. */
+	reg = trace_at(a, 0, SENT, PROTO_REGISTER, SIM_T0_MS);
+	ck_assert_mem_eq(reg->cookie, none, PROTO_COOKIE_LEN);
+	cookie = trace_at(a, 1, GOT, PROTO_COOKIE, SIM_T0_MS + 2 * WAN_MS);
+	ck_assert_mem_ne(cookie->cookie, none, PROTO_COOKIE_LEN);
+	/* It is the one for alice's address when the server had her REGISTER. */
+	guard_cookie(&sim.srv.guard, &a->pub, SIM_T0_MS + WAN_MS, want);
+	ck_assert_mem_eq(cookie->cookie, want, PROTO_COOKIE_LEN);
+	/* The REGISTER again, with it, in the same millisecond: no CLIENT_RETRY_MS wait. */
+	reg = trace_at(a, 2, SENT, PROTO_REGISTER, cookie->at_ms);
+	ck_assert_mem_eq(reg->cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	done = trace_at(a, 3, GOT, PROTO_REGISTERED, SIM_T0_MS + 4 * WAN_MS);
+	ck_assert_int_eq(a->ntrace, 4);
+	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 1);
+	ck_assert_uint_eq(sim.srv.stats.registrations, 1);
+
+	/*
+	 * REGISTERED brings a fresh cookie, and each REFRESH carries the one of
+	 * the REGISTERED before it. The second REFRESH comes in the next cookie
+	 * period (GUARD_COOKIE_PERIOD_MS), so its cookie is another than the first.
+	 */
+	ck_assert_mem_eq(a->c.cookie, done->cookie, PROTO_COOKIE_LEN);
+	sim_run_for(2 * CLIENT_REFRESH_MS + 1000);
+	refresh = trace_at(a, 4, SENT, PROTO_REFRESH, done->at_ms + CLIENT_REFRESH_MS);
+	ck_assert_mem_eq(refresh->cookie, done->cookie, PROTO_COOKIE_LEN);
+	done = trace_at(a, 5, GOT, PROTO_REGISTERED, refresh->at_ms + 2 * WAN_MS);
+	ck_assert_mem_ne(done->cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	refresh = trace_at(a, 6, SENT, PROTO_REFRESH, done->at_ms + CLIENT_REFRESH_MS);
+	ck_assert_mem_eq(refresh->cookie, done->cookie, PROTO_COOKIE_LEN);
+	trace_at(a, 7, GOT, PROTO_REGISTERED, refresh->at_ms + 2 * WAN_MS);
+	ck_assert_int_eq(a->ntrace, 8);
+	ck_assert_uint_eq(sim.srv.stats.refreshes, 2);
+	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 1);
+}
+END_TEST
+
+START_TEST(same_cookie_does_not_hurry)
+{
+	static const uint8_t none[PROTO_COOKIE_LEN];
+	struct sim_host *a;
+	const struct srv_msg *cookie;
+	struct proto_msg m;
+	int64_t next_reg;
+
+	/*
+	 * The server is far (300 ms each way): the REGISTER is sent again at
+	 * +500 before the COOKIE for the first arrives at +600. The REGISTER
+	 * with the cookie goes at once; the COOKIE answering the second cookie-
+	 * less REGISTER (+1100) repeats the cookie alice holds, and sends nothing.
+	 */
+	sim.srv_ms = 300;
+	a = host_up("alice", 2, NULL, 0xa1);
+	ck_assert_int_eq(expect_line_within(a, "* registered as alice", 2000), SIM_T0_MS + 1200);
+	trace_at(a, 0, SENT, PROTO_REGISTER, SIM_T0_MS);
+	trace_at(a, 1, SENT, PROTO_REGISTER, SIM_T0_MS + CLIENT_RETRY_MS);
+	ck_assert_mem_eq(a->trace[1].cookie, none, PROTO_COOKIE_LEN);
+	cookie = trace_at(a, 2, GOT, PROTO_COOKIE, SIM_T0_MS + 600);
+	trace_at(a, 3, SENT, PROTO_REGISTER, SIM_T0_MS + 600);
+	ck_assert_mem_eq(a->trace[3].cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	trace_at(a, 4, GOT, PROTO_COOKIE, SIM_T0_MS + 1100);
+	ck_assert_mem_eq(a->trace[4].cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	trace_at(a, 5, GOT, PROTO_REGISTERED, SIM_T0_MS + 1200);
+	sim_run_for(5000);
+	ck_assert_int_eq(a->ntrace, 6);
+	ck_assert_uint_eq(a->sent[PROTO_REGISTER], 3);
+	ck_assert_uint_eq(sim.srv.stats.registrations, 1);
+	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 2);
+
+	/* Registered: a COOKIE with the cookie she holds leaves her next REFRESH where it was. */
+	next_reg = a->c.next_reg_ms;
+	ck_assert_int_gt(next_reg, sim.now + 1000);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_COOKIE;
+	memcpy(m.cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	inject(a, &m, &sim.srv_addr);
+	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
+	sim_run_for(1000);
+	ck_assert_int_eq(a->ntrace, 6);
+}
+END_TEST
+
+/*
+ * alice's NAT gives her a new mapping mid-chat. Her next REFRESH comes from
+ * it with the old address's cookie: COOKIE, the REFRESH again at once, and
+ * the server moves her name there. The old address can no longer speak
+ * for her name; the new one can, and everyone finds her there.
+ */
+START_TEST(nat_rebinding_moves_the_name)
+{
+	struct proto_addr old_ep, new_ep = ip4(10, 0, 0, 2, 6001);
+	struct sim_host *a, *b, *c;
+	const struct table_entry *e;
+	uint8_t old_cookie[PROTO_COOKIE_LEN], buf[PROTO_MAX_DATAGRAM];
+	struct server_tx tx[SERVER_MAX_TX];
+	struct proto_msg m;
+	uint64_t intro;
+	int64_t t_ref;
+	int i0, n;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(CLIENT_PUNCH_MS + 1000); /* the punch is over and reported: quiet */
+	old_ep = a->pub;
+	a->pub = new_ep;
+	i0 = a->ntrace;
+	t_ref = a->c.next_reg_ms;
+	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:6001)",
+					    CLIENT_REFRESH_MS + 1000), t_ref + 4 * WAN_MS);
+	refresh_needs_cookie(a, i0, t_ref, old_cookie);
+	trace_at(a, i0 + 3, GOT, PROTO_REGISTERED, t_ref + 4 * WAN_MS);
+	ck_assert(proto_addr_equal(&a->c.public_ep, &new_ep));
+	e = table_get(&sim.srv.names, "alice", sim.now);
+	ck_assert_ptr_nonnull(e);
+	ck_assert(proto_addr_equal(&e->public_ep, &new_ep));
+
+	/* A LOOKUP with alice's token from her old address: refused, nobody introduced. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_LOOKUP;
+	memcpy(m.token, a->cfg.token, PROTO_TOKEN_LEN);
+	snprintf(m.name, sizeof(m.name), "alice");
+	snprintf(m.target, sizeof(m.target), "bob");
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	intro = sim.srv.stats.introductions;
+	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &old_ep, sim.now, tx), 1);
+	ck_assert(proto_addr_equal(&tx[0].to, &old_ep));
+	ck_assert_int_eq(proto_decode(tx[0].buf, tx[0].len, &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_ERROR);
+	ck_assert_uint_eq(m.code, PROTO_E_ADDRESS);
+	ck_assert_uint_eq(m.request, PROTO_LOOKUP);
+	ck_assert_uint_eq(sim.srv.stats.introductions, intro);
+	/* The same from her new address introduces her and bob (not sent: only counted). */
+	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &new_ep, sim.now, tx), 2);
+	ck_assert_uint_eq(sim.srv.stats.introductions, intro + 1);
+
+	/* bob follows her there, and a newcomer finds her there through the server. */
+	type(a, "moved");
+	expect_line_within(b, "<alice> moved", 1000);
+	c = host_up("carol", 5, "alice", 0xc0);
+	type(c, "hi alice");
+	expect_line_within(a, "<carol> hi alice", 3000);
+	ck_assert_int_eq(count_exact(c, "* connected to alice via 10.0.0.2:6001 (public)"), 1);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/*
+ * alice's NAT gives her a new mapping and she asks for carol before her
+ * next REFRESH: the server refuses the LOOKUP from an address that is not
+ * her name's (PROTO_E_ADDRESS). She refreshes at once, proves the new
+ * address with its cookie, and her next LOOKUP is answered.
+ */
+START_TEST(address_error_refreshes_at_once)
+{
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+	struct sim_host *c = host_up("carol", 5, NULL, 0xc0);
+	const struct srv_msg *err;
+	uint8_t old_cookie[PROTO_COOKIE_LEN];
+	int64_t t;
+	int i0;
+
+	sim_run_for(1000);
+	ck_assert_int_eq(a->c.registered + c->c.registered, 2);
+	a->pub = ip4(10, 0, 0, 2, 6001);
+	i0 = a->ntrace;
+	t = sim.now;
+	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	type(a, "/msg carol hi");
+	expect_line_within(c, "<alice> hi", 3000);
+	trace_at(a, i0, SENT, PROTO_LOOKUP, t);
+	err = trace_at(a, i0 + 1, GOT, PROTO_ERROR, t + 2 * WAN_MS);
+	ck_assert_uint_eq(err->code, PROTO_E_ADDRESS);
+	/*
+	 * No waiting for the refresh timer, 19 s away: the REFRESH goes in the
+	 * same millisecond, with the old address's cookie, so a COOKIE comes first.
+	 */
+	refresh_needs_cookie(a, i0 + 2, t + 2 * WAN_MS, old_cookie);
+	trace_at(a, i0 + 5, GOT, PROTO_REGISTERED, t + 6 * WAN_MS);
+	/* The LOOKUP is asked again when its retry comes, and answered. */
+	trace_at(a, i0 + 6, SENT, PROTO_LOOKUP, t + CLIENT_LOOKUP_RETRY_MS);
+	trace_at(a, i0 + 7, GOT, PROTO_PEER, t + CLIENT_LOOKUP_RETRY_MS + 2 * WAN_MS);
+	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:6001)"), 1);
+	ck_assert_int_eq(count_exact(c, "* connected to alice via 10.0.0.2:6001 (public)"), 1);
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/*
+ * The server restarts with a new key and an empty table. alice's REFRESH
+ * carries a cookie of the old key: COOKIE; with the new cookie, the server
+ * does not know her: UNKNOWN; she registers again at once, and that
+ * cookie is still good, so REGISTERED follows. The chat never stops.
+ */
+START_TEST(server_new_key)
+{
+	struct sim_host *a, *b, *c;
+	const struct srv_msg *cookie, *m;
+	uint8_t old_cookie[PROTO_COOKIE_LEN];
+	int64_t t_ref;
+	int i0;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(CLIENT_PUNCH_MS + 1000); /* the punch is over and reported: quiet */
+	server_start(0x99);
+	i0 = a->ntrace;
+	t_ref = a->c.next_reg_ms;
+	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
+					    CLIENT_REFRESH_MS + 1000), t_ref + 6 * WAN_MS);
+	cookie = refresh_needs_cookie(a, i0, t_ref, old_cookie);
+	m = trace_at(a, i0 + 3, GOT, PROTO_ERROR, t_ref + 4 * WAN_MS);
+	/* With the new key's cookie, the server says what it could not before: it lost her. */
+	ck_assert_uint_eq(m->code, PROTO_E_UNKNOWN);
+	m = trace_at(a, i0 + 4, SENT, PROTO_REGISTER, t_ref + 4 * WAN_MS);
+	ck_assert_mem_eq(m->cookie, cookie->cookie, PROTO_COOKIE_LEN);
+	trace_at(a, i0 + 5, GOT, PROTO_REGISTERED, t_ref + 6 * WAN_MS);
+
+	/* The chat went on all along, and a newcomer finds alice through the new server. */
+	type(a, "after the restart");
+	expect_line_within(b, "<alice> after the restart", 1000);
+	c = host_up("carol", 5, "alice", 0xc0);
+	type(c, "hi alice");
+	expect_line_within(a, "<carol> hi alice", 3000);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
 }
 END_TEST
 
@@ -866,8 +1243,12 @@ START_TEST(server_restart_mid_chat)
 	type(a, "after the restart");
 	expect_line_within(b, "<alice> after the restart", 1000);
 
-	/* The next REFRESH is refused as unknown; each registers again and says so. */
-	deadline = t_restart + CLIENT_REFRESH_MS + CLIENT_RETRY_MS + 4 * WAN_MS;
+	/*
+	 * The next REFRESH is refused as unknown; each registers again and says
+	 * so. Three round trips: the old key's cookie gets COOKIE first, then
+	 * UNKNOWN, then REGISTERED (server_new_key follows them one by one).
+	 */
+	deadline = t_restart + CLIENT_REFRESH_MS + CLIENT_RETRY_MS + 6 * WAN_MS;
 	while ((count_prefix(a, "* registered as") < 2 || count_prefix(b, "* registered as") < 2) &&
 	       sim.now < deadline)
 		sim_run_for(100);
@@ -1196,16 +1577,6 @@ END_TEST
 
 /* ---- what the network may throw at a client ---- */
 
-/* Encodes m and hands it to h's client as if it came from `from`. */
-static void inject(struct sim_host *h, const struct proto_msg *m, const struct proto_addr *from)
-{
-	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int n = proto_encode(m, buf, sizeof(buf));
-
-	ck_assert_int_gt(n, 0);
-	client_handle(&h->c, buf, (size_t)n, from, sim.now);
-}
-
 /*
  * A one-fragment line `text` from p's peer, right in every way: its nonce,
  * the current pair of epochs, the next sequence number p expects.
@@ -1232,8 +1603,9 @@ START_TEST(stray_and_malformed)
 	struct proto_addr stranger = ip4(10, 0, 0, 66, 7777), pub_before;
 	struct client_stats st;
 	struct proto_msg m;
-	uint8_t buf[PROTO_MAX_DATAGRAM];
+	uint8_t buf[PROTO_MAX_DATAGRAM], cookie_before[PROTO_COOKIE_LEN];
 	const struct peer *p;
+	int64_t next_reg;
 	int n, lines;
 
 	alice_and_bob(&a, &b);
@@ -1299,8 +1671,16 @@ START_TEST(stray_and_malformed)
 	snprintf(m.name, sizeof(m.name), "mallory");
 	m.public_ep = stranger;
 	inject(a, &m, &stranger);
-	ck_assert_uint_eq(a->c.stats.stray, st.stray + 4);
+	memcpy(cookie_before, a->c.cookie, PROTO_COOKIE_LEN);
+	next_reg = a->c.next_reg_ms;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_COOKIE;
+	memset(m.cookie, 0x66, PROTO_COOKIE_LEN);
+	inject(a, &m, &stranger);
+	ck_assert_uint_eq(a->c.stats.stray, st.stray + 5);
 	ck_assert(proto_addr_equal(&a->c.public_ep, &pub_before));
+	ck_assert_mem_eq(a->c.cookie, cookie_before, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
 	ck_assert_int_eq(a->c.fatal, 0);
 	ck_assert_int_eq(a->c.npeers, 1);
 
@@ -1388,7 +1768,10 @@ START_TEST(relay_when_no_direct_path)
 	type(a, "first");
 	t_conn = expect_line_within(a, "* connected to bob", 3000);
 	ck_assert_str_eq(a->lines[find_line(a, "* connected", 0)], relay_a);
-	/* Registration, lookup, a probe through the relay and its answer: a few round trips. */
+	/*
+	 * Registration (two round trips: the cookie's, then REGISTERED), lookup,
+	 * a probe through the relay and its answer: a few round trips.
+	 */
 	ck_assert_int_le(t_conn - t0, 12 * WAN_MS);
 	expect_line_within(b, "<alice> first", 1000);
 	ck_assert_int_eq(count_exact(b, relay_b), 1);
@@ -1801,7 +2184,11 @@ START_TEST(line_after_wait_expired_while_punching)
 	a->cfg.wait_ms = 9500;
 	host_start(a, "bob");
 	type(a, "first");
-	/* bob comes just in time for alice's lookup at +9040; her wait ends at +9500, mid-pause. */
+	/*
+	 * bob comes just in time for alice's lookup at +9080 (she registered at
+	 * +80, after the cookie round trip, and asks every second from then);
+	 * her wait ends at +9500, mid-pause.
+	 */
 	sim_run_for(8500);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->cfg.private_ep[0] = ip4(192, 168, 7, 3, 5000);
@@ -1825,6 +2212,12 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, registration_retries_with_backoff);
 	tcase_add_test(tc, name_taken_and_taken_over);
 	tcase_add_test(tc, server_full);
+	tcase_add_test(tc, too_many_names_from_one_address);
+	tcase_add_test(tc, first_registration_cookie);
+	tcase_add_test(tc, same_cookie_does_not_hurry);
+	tcase_add_test(tc, nat_rebinding_moves_the_name);
+	tcase_add_test(tc, address_error_refreshes_at_once);
+	tcase_add_test(tc, server_new_key);
 	tcase_add_test(tc, two_clients_chat);
 	tcase_add_test(tc, public_path_when_private_unreachable);
 	tcase_add_test(tc, private_path_preferred_over_faster_public);

@@ -412,6 +412,37 @@ START_TEST(names_per_source)
 }
 END_TEST
 
+/* A name's count follows it to a new address, past the cap there if need be. */
+START_TEST(names_move)
+{
+	struct guard_config cfg = only(GUARD_REGISTER, 0, 0, 65536);
+	const struct proto_addr a = addr4(192, 0, 2, 20, 1000);
+	const struct proto_addr a_port = addr4(192, 0, 2, 20, 2000);
+	const struct proto_addr b = addr4(192, 0, 2, 21, 1000);
+	struct guard g;
+
+	cfg.names_per_source = 2;
+	setup(&g, &cfg);
+	ck_assert(guard_name_add(&g, &a, 0));
+	ck_assert(guard_name_add(&g, &a, 0));
+	ck_assert(guard_name_add(&g, &b, 0));
+	ck_assert(guard_name_add(&g, &b, 0));
+	/* A new port of the same address is the same source: nothing changes. */
+	guard_name_move(&g, &a, &a_port, 1);
+	ck_assert(!guard_name_add(&g, &a, 1));
+	/* a -> b: a has room for one, b holds 3 (over its cap of 2) until two go. */
+	guard_name_move(&g, &a, &b, 1);
+	ck_assert(guard_name_add(&g, &a, 1));
+	ck_assert(!guard_name_add(&g, &a, 1));
+	guard_name_remove(&g, &b);
+	ck_assert(!guard_name_add(&g, &b, 1));
+	guard_name_remove(&g, &b);
+	ck_assert(guard_name_add(&g, &b, 1));
+	ck_assert(!guard_name_add(&g, &b, 1));
+	guard_free(&g);
+}
+END_TEST
+
 START_TEST(slot_rules)
 {
 	/* One slot: every source lands on it, so every rule can be watched. */
@@ -605,6 +636,7 @@ static Suite *guard_suite(void)
 	tcase_add_test(tc, clock_going_back);
 	tcase_add_test(tc, sources_are_independent);
 	tcase_add_test(tc, names_per_source);
+	tcase_add_test(tc, names_move);
 	tcase_add_test(tc, slot_rules);
 	tcase_add_test(tc, ipv4_and_ipv6_sources);
 	tcase_add_test(tc, init_checks_config);

@@ -11,20 +11,21 @@
 static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
-	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA,
-	PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
+	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_PROBE, PROTO_PROBE_ACK,
+	PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
 };
 #define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
 
 /*
  * The encoded length of each type with every field at its largest: worked
  * out by hand from the diagrams in protocol.h (names 1 + 32, IPv6 endpoints
- * 1 + 2 + 16, text 2 + 1024), in the order of all_types.
+ * 1 + 2 + 16, text 2 + 1024, tokens, nonces and cookies 8), in the order of
+ * all_types.
  */
 static const int max_len[] = {
-	4 + 8 + 33 + 1 + 4 * 19,        /* REGISTER: token, name, count, 4 endpoints */
-	4 + 2 + 33 + 19,                /* REGISTERED: ttl, name, public */
-	4 + 8 + 33,                     /* REFRESH: token, name */
+	4 + 8 + 8 + 33 + 1 + 4 * 19,    /* REGISTER: token, cookie, name, count, 4 endpoints */
+	4 + 2 + 8 + 33 + 19,            /* REGISTERED: ttl, cookie, name, public */
+	4 + 8 + 8 + 33,                 /* REFRESH: token, cookie, name */
 	4 + 8 + 33 + 33,                /* LOOKUP: token, name, target */
 	4 + 8 + 33 + 19 + 1 + 4 * 19,   /* PEER: nonce, name, public, count, 4 endpoints */
 	4 + 3 + 33,                     /* ERROR: code, request, detail, name */
@@ -35,6 +36,7 @@ static const int max_len[] = {
 	4 + 8 + 33 + 33 + 1,            /* REPORT: token, name, target, path */
 	4 + 8 + 33 + 33 + 2 + 1120,     /* RELAY: token, name, target, length, payload: 1200 */
 	4 + 33 + 2 + 1120,              /* RELAYED: name, length, payload */
+	4 + 8,                          /* COOKIE: cookie, and nothing else can grow */
 	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
 	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
 	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
@@ -93,6 +95,9 @@ static void fill(struct proto_msg *m, int type, int big)
 		m->token[i] = big ? (uint8_t)(0xf0 + i) : 0;
 	for (i = 0; i < PROTO_NONCE_LEN; i++)
 		m->nonce[i] = big ? (uint8_t)(0xe0 + i) : 0;
+	/* Only REGISTER, REFRESH, REGISTERED and COOKIE keep it: the others clear it below. */
+	for (i = 0; i < PROTO_COOKIE_LEN; i++)
+		m->cookie[i] = big ? (uint8_t)(0xd0 + i) : 0;
 	if (big) {
 		memset(m->name, 'N', PROTO_NAME_MAX);
 		m->name[0] = 'a';
@@ -100,6 +105,9 @@ static void fill(struct proto_msg *m, int type, int big)
 	} else {
 		m->name[0] = '_';
 	}
+
+	if (type != PROTO_REGISTER && type != PROTO_REFRESH && type != PROTO_REGISTERED)
+		memset(m->cookie, 0, sizeof(m->cookie)); /* COOKIE sets its own below */
 
 	switch (type) {
 	case PROTO_REGISTER:
@@ -186,6 +194,11 @@ static void fill(struct proto_msg *m, int type, int big)
 		for (i = 0; i < m->payload_len; i++)
 			m->payload[i] = (uint8_t)(255 - i * 3);
 		break;
+	case PROTO_COOKIE:
+		msg_init(m, type); /* the cookie alone: no token, nonce or name */
+		for (i = 0; i < PROTO_COOKIE_LEN; i++)
+			m->cookie[i] = big ? (uint8_t)(0xff - i) : 0;
+		break;
 	default: /* the peer-to-peer messages: no token, no name but PROBE's */
 		memset(m->token, 0, sizeof(m->token));
 		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
@@ -227,6 +240,7 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 	ck_assert_uint_eq(want->version, got->version);
 	ck_assert_uint_eq(want->type, got->type);
 	ck_assert_mem_eq(want->token, got->token, PROTO_TOKEN_LEN);
+	ck_assert_mem_eq(want->cookie, got->cookie, PROTO_COOKIE_LEN);
 	ck_assert_mem_eq(want->name, got->name, sizeof(want->name));
 	ck_assert_mem_eq(want->target, got->target, sizeof(want->target));
 	ck_assert_uint_eq(want->ttl_s, got->ttl_s);
@@ -291,6 +305,7 @@ static int decode_copy(const uint8_t *bytes, size_t len, struct proto_msg *out)
 static const uint8_t register_vec[] = {
 	0x50, 0x01, 0x01, 0x00,                         /* magic, version 1, REGISTER, reserved */
 	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, /* cookie */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
 	0x02,                                           /* two private endpoints */
 	0x04, 0x1f, 0x90, 192, 168, 1, 10,              /* 192.168.1.10 port 8080 */
@@ -305,6 +320,7 @@ START_TEST(test_vector_register)
 
 	msg_init(&m, PROTO_REGISTER);
 	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	memcpy(m.cookie, "\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8", 8);
 	strcpy(m.name, "alice");
 	m.nprivate = 2;
 	set_v4(&m.private_ep[0], 192, 168, 1, 10, 8080);
@@ -413,10 +429,11 @@ START_TEST(test_vector_error)
 END_TEST
 
 static const uint8_t registered_vec[] = {
-	0x50, 0x01, 0x02, 0x00,       /* magic, version 1, REGISTERED, reserved */
-	0x00, 0x3c,                   /* ttl 60 s */
-	0x01, 'x',                    /* name "x" */
-	0x04, 0xff, 0xff, 1, 2, 3, 4, /* public: 1.2.3.4 port 65535 */
+	0x50, 0x01, 0x02, 0x00,                         /* magic, version 1, REGISTERED, reserved */
+	0x00, 0x3c,                                     /* ttl 60 s */
+	0x9a, 0x00, 0xff, 0x01, 0x80, 0x7f, 0x10, 0x02, /* cookie, for the next REFRESH */
+	0x01, 'x',                                      /* name "x" */
+	0x04, 0xff, 0xff, 1, 2, 3, 4,                   /* public: 1.2.3.4 port 65535 */
 };
 
 START_TEST(test_vector_registered)
@@ -425,9 +442,51 @@ START_TEST(test_vector_registered)
 
 	msg_init(&m, PROTO_REGISTERED);
 	m.ttl_s = 60;
+	memcpy(m.cookie, "\x9a\x00\xff\x01\x80\x7f\x10\x02", 8);
 	strcpy(m.name, "x");
 	set_v4(&m.public_ep, 1, 2, 3, 4, 65535);
 	check_vector(registered_vec, sizeof(registered_vec), &m);
+}
+END_TEST
+
+static const uint8_t refresh_vec[] = {
+	0x50, 0x01, 0x03, 0x00,                         /* magic, version 1, REFRESH, reserved */
+	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* cookie: none yet, zeros */
+	0x03, 'b', 'o', 'b',                            /* name "bob" */
+};
+
+START_TEST(test_vector_refresh)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_REFRESH);
+	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	strcpy(m.name, "bob");
+	check_vector(refresh_vec, sizeof(refresh_vec), &m);
+}
+END_TEST
+
+static const uint8_t cookie_vec[] = {
+	0x50, 0x01, 0x0e, 0x00,                         /* magic, version 1, COOKIE, reserved */
+	0xfe, 0xed, 0xfa, 0xce, 0x00, 0x01, 0x02, 0x03, /* cookie: the whole body */
+};
+
+START_TEST(test_vector_cookie)
+{
+	uint8_t buf[sizeof(cookie_vec) + 1];
+	struct proto_msg m, got;
+	size_t cut;
+
+	msg_init(&m, PROTO_COOKIE);
+	memcpy(m.cookie, "\xfe\xed\xfa\xce\x00\x01\x02\x03", 8);
+	check_vector(cookie_vec, sizeof(cookie_vec), &m);
+	/* Every cut is short, one byte more is trailing. */
+	for (cut = 0; cut < sizeof(cookie_vec); cut++)
+		ck_assert_int_eq(decode_copy(cookie_vec, cut, &got), PROTO_ESHORT);
+	memcpy(buf, cookie_vec, sizeof(cookie_vec));
+	buf[sizeof(cookie_vec)] = 0;
+	ck_assert_int_eq(decode_copy(buf, sizeof(buf), &got), PROTO_ETRAILING);
 }
 END_TEST
 
@@ -673,7 +732,7 @@ START_TEST(test_bad_header)
 {
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
 	static const uint8_t bad_version[] = { 0x00, 0x02, 0xff };
-	static const uint8_t bad_type[] = { 0, 14, 15, 23, 255 };
+	static const uint8_t bad_type[] = { 0, 15, 23, 24, 255 }; /* 14 is COOKIE */
 	uint8_t buf[sizeof(ack_vec)];
 	struct proto_msg m;
 	size_t i;
@@ -715,6 +774,7 @@ static size_t make_refresh(uint8_t *buf, uint8_t name_len, const uint8_t *name, 
 	static const uint8_t head[] = {
 		0x50, 0x01, 0x03, 0x00,                         /* magic, version 1, REFRESH */
 		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* cookie */
 	};
 
 	memcpy(buf, head, sizeof(head));
@@ -817,7 +877,7 @@ START_TEST(test_bad_count)
 	static const uint8_t ep[] = { 0x04, 0x00, 0x50, 10, 0, 0, 5 }; /* 10.0.0.5 port 80 */
 	uint8_t buf[64];
 	struct proto_msg m;
-	size_t n = 18; /* header, token, "alice": where REGISTER's count goes */
+	size_t n = 26; /* header, token, cookie, "alice": where REGISTER's count goes */
 	int i;
 
 	memcpy(buf, register_vec, n);
@@ -828,7 +888,7 @@ START_TEST(test_bad_count)
 	}
 	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
 	/* The same with a count of 4 and the fifth endpoint left off is fine. */
-	buf[18] = PROTO_MAX_PRIVATE;
+	buf[26] = PROTO_MAX_PRIVATE;
 	ck_assert_int_eq(proto_decode(buf, n - sizeof(ep), &m), 0);
 	ck_assert_uint_eq(m.nprivate, PROTO_MAX_PRIVATE);
 	ck_assert_uint_eq(m.private_ep[3].port, 80);
@@ -1028,6 +1088,35 @@ START_TEST(test_relay_carries_largest_data)
 }
 END_TEST
 
+/*
+ * The server answers a REGISTER or REFRESH from an address not yet proven
+ * with COOKIE: it must be smaller than the smallest of them (a 1-byte name,
+ * no endpoints), so a forged source never gets more bytes than were sent
+ * in its name (no amplification; protocol.h).
+ */
+START_TEST(test_cookie_smaller_than_requests)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	int cookie, reg, ref;
+
+	fill(&m, PROTO_COOKIE, 1);
+	cookie = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(cookie, 12);
+	fill(&m, PROTO_REGISTER, 0);
+	ck_assert_str_eq(m.name, "_");
+	ck_assert_uint_eq(m.nprivate, 0);
+	reg = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(reg, 23);
+	fill(&m, PROTO_REFRESH, 0);
+	ck_assert_str_eq(m.name, "_");
+	ref = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_eq(ref, 22);
+	ck_assert_int_lt(cookie, reg);
+	ck_assert_int_lt(cookie, ref);
+}
+END_TEST
+
 /* Each broken message is PROTO_EINVAL, even into a buffer too small for it. */
 static void expect_einval(const struct proto_msg *m)
 {
@@ -1119,7 +1208,9 @@ START_TEST(test_encode_invalid)
 	fill(&m, PROTO_BYE, 0);
 	m.type = 0;
 	expect_einval(&m);
-	m.type = 14;
+	m.type = 15; /* the one unused type among the client-server ones */
+	expect_einval(&m);
+	m.type = 23;
 	expect_einval(&m);
 }
 END_TEST
@@ -1219,17 +1310,23 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(0), "unknown");
 	ck_assert_str_eq(proto_type_name(PROTO_WHO_REPLY), "WHO_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_RELAYED), "RELAYED");
-	ck_assert_str_eq(proto_type_name(14), "unknown");
+	ck_assert_str_eq(proto_type_name(14), "COOKIE");
+	ck_assert_str_eq(proto_type_name(15), "unknown");
+	ck_assert_str_eq(proto_type_name(23), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
-	for (i = PROTO_E_VERSION; i <= PROTO_E_RELAY_OFF; i++) {
+	for (i = PROTO_E_VERSION; i <= PROTO_E_ADDRESS; i++) {
 		ck_assert_str_ne(proto_error_text(i), "unknown error");
 		for (j = PROTO_E_VERSION; j < i; j++)
 			ck_assert_str_ne(proto_error_text(i), proto_error_text(j));
 	}
 	ck_assert_str_eq(proto_error_text(PROTO_E_NAME_TAKEN), "name is taken");
 	ck_assert_str_eq(proto_error_text(0), "unknown error");
-	ck_assert_str_eq(proto_error_text(PROTO_E_RELAY_OFF + 1), "unknown error");
+	ck_assert_str_eq(proto_error_text(PROTO_E_TOO_MANY_NAMES),
+			 "too many names from this address");
+	ck_assert_str_eq(proto_error_text(PROTO_E_ADDRESS),
+			 "name is registered at another address");
+	ck_assert_str_eq(proto_error_text(PROTO_E_ADDRESS + 1), "unknown error");
 }
 END_TEST
 
@@ -1264,6 +1361,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(vec, test_vector_ack);
 	tcase_add_test(vec, test_vector_error);
 	tcase_add_test(vec, test_vector_registered);
+	tcase_add_test(vec, test_vector_refresh);
+	tcase_add_test(vec, test_vector_cookie);
 	tcase_add_test(vec, test_vector_stats);
 	tcase_add_test(vec, test_vector_stats_reply);
 	tcase_add_test(vec, test_vector_who);
@@ -1303,6 +1402,7 @@ static Suite *protocol_suite(void)
 	tcase_add_test(misc, test_strings);
 	tcase_add_test(misc, test_peer_types);
 	tcase_add_test(misc, test_relay_carries_largest_data);
+	tcase_add_test(misc, test_cookie_smaller_than_requests);
 	suite_add_tcase(s, misc);
 	return s;
 }

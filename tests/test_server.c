@@ -23,8 +23,8 @@ static int64_t now;
 /* Where alice, bob and carol send from in most tests: their NAT mappings. */
 static struct proto_addr ep_a, ep_b, ep_c;
 
-/* A fixed seed: bytes 0..15 key the table, 16..31 the nonces. */
-static uint8_t seed[32];
+/* A fixed seed: bytes 0..15 key the table, 16..31 the nonces, 32..47 the cookies. */
+static uint8_t seed[SERVER_SEED_LEN];
 
 static struct proto_addr addr4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
 {
@@ -60,7 +60,7 @@ static void start_with(struct server_config *cfg, uint32_t max_names)
 {
 	int i;
 
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < SERVER_SEED_LEN; i++)
 		seed[i] = (uint8_t)(0xa0 + i);
 	cfg->ttl_s = TTL_S;
 	cfg->max_names = max_names;
@@ -125,8 +125,8 @@ static struct proto_msg msg_lookup(uint8_t token, const char *name, const char *
 	return m;
 }
 
-/* Encodes m as a client would and hands it to the server from `from`. Returns the tx count. */
-static int handle(const struct proto_msg *m, const struct proto_addr *from)
+/* Encodes m as it is and hands it to the server from `from`. Returns the tx count. */
+static int handle_as_is(const struct proto_msg *m, const struct proto_addr *from)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	int len = proto_encode(m, buf, sizeof(buf));
@@ -137,7 +137,31 @@ static int handle(const struct proto_msg *m, const struct proto_addr *from)
 	n = server_handle(&srv, buf, (size_t)len, from, now, tx);
 	ck_assert_int_ge(n, 0);
 	ck_assert_int_le(n, SERVER_MAX_TX);
+	/* Whatever the test, no answer was ever too large to send (server.h). */
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
 	return n;
+}
+
+static int cookie_is_zero(const struct proto_msg *m)
+{
+	static const uint8_t zero[PROTO_COOKIE_LEN];
+
+	return memcmp(m->cookie, zero, PROTO_COOKIE_LEN) == 0;
+}
+
+/*
+ * Hands m to the server from `from` as a client that proved its address
+ * would: a REGISTER or REFRESH with no cookie gets the right one for
+ * `from` now (the cookie round trip is tested on its own, with
+ * handle_as_is). Returns the tx count.
+ */
+static int handle(const struct proto_msg *m, const struct proto_addr *from)
+{
+	struct proto_msg c = *m;
+
+	if ((c.type == PROTO_REGISTER || c.type == PROTO_REFRESH) && cookie_is_zero(&c))
+		guard_cookie(&srv.guard, from, now, c.cookie);
+	return handle_as_is(&c, from);
 }
 
 /* Decodes tx[i], which must be a valid datagram to `to`. */
@@ -497,7 +521,6 @@ END_TEST
 
 START_TEST(lookup_refreshes_requester)
 {
-	struct proto_addr a2 = addr4(203, 0, 113, 7, 40555);
 	struct proto_msg m, peer;
 	int64_t t0 = 0;
 
@@ -507,29 +530,29 @@ START_TEST(lookup_refreshes_requester)
 	do_register(2, "bob", &ep_b);
 	now = t0 + 50000;
 	do_register(2, "bob", &ep_b);
-	/* alice's LOOKUP, from a new mapping, counts as her refresh. */
+	/* alice's LOOKUP counts as her refresh. */
 	m = msg_lookup(1, "alice", "bob");
-	ck_assert_int_eq(handle(&m, &a2), 2);
-	reply(0, &a2);
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	reply(0, &ep_a);
 	peer = reply(1, &ep_b);
-	ck_assert(proto_addr_equal(&peer.public_ep, &a2));
+	ck_assert(proto_addr_equal(&peer.public_ep, &ep_a));
 
-	/* Past her first TTL, she is still there, at the new endpoint. */
+	/* Past her first TTL, she is still there. */
 	now = t0 + 70000;
 	m = msg_lookup(2, "bob", "alice");
 	ck_assert_int_eq(handle(&m, &ep_b), 2);
 	peer = reply(0, &ep_b);
-	ck_assert(proto_addr_equal(&peer.public_ep, &a2));
-	reply(1, &a2);
+	ck_assert(proto_addr_equal(&peer.public_ep, &ep_a));
+	reply(1, &ep_a);
 }
 END_TEST
 
 START_TEST(unknown_version)
 {
 	/* A REGISTER header from a future version 2, with a body we need not understand. */
-	static const uint8_t v2[] = { PROTO_MAGIC, 2, PROTO_REGISTER, 0, 0xde, 0xad };
-	/* Version 0, a LOOKUP, header only. */
-	static const uint8_t v0[] = { PROTO_MAGIC, 0, PROTO_LOOKUP, 0 };
+	static const uint8_t v2[] = { PROTO_MAGIC, 2, PROTO_REGISTER, 0, 0xde, 0xad, 0xbe, 0xef };
+	/* Version 0, a LOOKUP, header and 4 bytes: as long as the ERROR that answers it. */
+	static const uint8_t v0[] = { PROTO_MAGIC, 0, PROTO_LOOKUP, 0, 1, 2, 3, 4 };
 	struct proto_msg m;
 	int n;
 
@@ -549,8 +572,16 @@ START_TEST(unknown_version)
 	m = reply(0, &ep_a);
 	ck_assert_uint_eq(m.code, PROTO_E_VERSION);
 	ck_assert_uint_eq(m.request, PROTO_LOOKUP);
+	ck_assert_uint_le(tx[0].len, sizeof(v0));
 	ck_assert_uint_eq(srv.stats.refused, 2);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], 0);
+
+	/* One byte shorter, the ERROR would be larger than the question: no answer. */
+	ck_assert_int_eq(server_handle(&srv, v0, sizeof(v0) - 1, &ep_a, now, tx), 0);
+	ck_assert_int_eq(server_handle(&srv, v0, PROTO_HEADER_LEN, &ep_a, now, tx), 0);
+	ck_assert_uint_eq(srv.stats.refused, 2);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], 2);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
 	ck_assert_uint_eq(srv.names.count, 0);
 }
 END_TEST
@@ -585,6 +616,19 @@ static void expect_malformed(const uint8_t *buf, size_t len, const struct proto_
 	ck_assert_uint_eq(srv.stats.malformed[-r], by_result + 1);
 }
 
+/* Hands buf, of another version and too short to answer, to the server: dropped, no reply. */
+static void expect_malformed_version(const uint8_t *buf, size_t len,
+				     const struct proto_addr *from)
+{
+	uint64_t dropped = srv.stats.dropped[SERVER_DROP_MALFORMED];
+
+	uint64_t by_result = srv.stats.malformed[-PROTO_EVERSION];
+
+	ck_assert_int_eq(server_handle(&srv, buf, len, from, now, tx), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], dropped + 1);
+	ck_assert_uint_eq(srv.stats.malformed[-PROTO_EVERSION], by_result + 1);
+}
+
 START_TEST(truncated_register_dropped)
 {
 	struct proto_msg m = msg_register(1, "alice");
@@ -595,6 +639,7 @@ START_TEST(truncated_register_dropped)
 	m.nprivate = 2;
 	m.private_ep[0] = addr4(192, 168, 1, 20, 5000);
 	m.private_ep[1] = addr6(20, 5000);
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
 	len = proto_encode(&m, buf, sizeof(buf));
 	ck_assert_int_gt(len, 0);
 	/* Every truncation, from nothing to one byte short. */
@@ -621,17 +666,19 @@ END_TEST
 
 START_TEST(bad_fields_dropped)
 {
-	/* REGISTER, token, name "al ce" (a space), no endpoints */
+	/* REGISTER, token, cookie, name "al ce" (a space), no endpoints */
 	static const uint8_t bad_name[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 1, 1, 1, 1, 1, 1, 1,
-					    1, 5, 'a', 'l', ' ', 'c', 'e', 0 };
-	/* REGISTER, token, name "al", one endpoint of family 5 */
+					    1, 2, 2, 2, 2, 2, 2, 2, 2, 5, 'a', 'l', ' ', 'c', 'e',
+					    0 };
+	/* REGISTER, token, cookie, name "al", one endpoint of family 5 */
 	static const uint8_t bad_family[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 1, 1, 1, 1, 1, 1,
-					      1, 1, 2, 'a', 'l', 1, 5, 0, 80, 1, 2, 3, 4 };
+					      1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 'a', 'l', 1, 5, 0,
+					      80, 1, 2, 3, 4 };
 	/* STUN Binding request header (RFC 8489): first byte 0, so STUN's, answered by stun.c */
 	static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
 					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	/* type 14: none such */
-	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 14, 0 };
+	/* type 15: none such */
+	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 15, 0 };
 	/* reserved byte set */
 	static const uint8_t reserved[] = { PROTO_MAGIC, 1, PROTO_REFRESH, 1, 1, 1, 1, 1, 1, 1, 1,
 					    1, 2, 'a', 'l' };
@@ -694,7 +741,14 @@ START_TEST(garbage_dropped)
 		if (r == 0)
 			continue; /* garbage that is a valid datagram: not this test's business */
 		if (r == PROTO_EVERSION) {
+			/* Answered when the ERROR (8 bytes) is no larger; else dropped. */
+			if (len < 8) {
+				expect_malformed_version(buf, len, &ep_a);
+				dropped++;
+				continue;
+			}
 			ck_assert_int_eq(server_handle(&srv, buf, len, &ep_a, now, tx), 1);
+			ck_assert_uint_le(tx[0].len, len);
 			version++;
 			continue;
 		}
@@ -840,6 +894,11 @@ static void set_counters(uint64_t base)
 	srv.stats.relayed_bytes = base + 17;
 	srv.stats.relay_refused = base + 18;
 	srv.stats.relay_over_rate = base + 19;
+	srv.stats.cookies_sent = base + 20;
+	/* dropped[4] and dropped[5] above: 16 and 17 */
+	for (i = 0; i < GUARD_NKINDS; i++)
+		srv.guard.limited[i] = base + 21 + (uint64_t)i;
+	srv.guard.shared = base + 25;
 }
 
 START_TEST(stats_format_lines)
@@ -866,7 +925,15 @@ START_TEST(stats_format_lines)
 		"relayed 16\n"
 		"relayed_bytes 17\n"
 		"relay_refused 18\n"
-		"relay_over_rate 19\n";
+		"relay_over_rate 19\n"
+		"cookies_sent 20\n"
+		"dropped_over_limit 16\n"
+		"dropped_amplifying 17\n"
+		"limited_register 21\n"
+		"limited_lookup 22\n"
+		"limited_relay 23\n"
+		"limited_stun 24\n"
+		"limit_shared 25\n";
 	char buf[PROTO_FRAG_MAX + 1];
 
 	start(100);
@@ -892,7 +959,7 @@ START_TEST(stats_format_bounds)
 	ck_assert_uint_le(n, PROTO_FRAG_MAX);
 	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), n);
 	ck_assert_str_eq(buf, big);
-	snprintf(last, sizeof(last), "\nrelay_over_rate %" PRIu64 "\n", UINT64_MAX - 100 + 19);
+	snprintf(last, sizeof(last), "\nlimit_shared %" PRIu64 "\n", UINT64_MAX - 100 + 25);
 	ck_assert_uint_gt(n, strlen(last));
 	ck_assert_str_eq(buf + n - strlen(last), last);
 	srv.names.count = 0;
@@ -1233,12 +1300,14 @@ START_TEST(relay_passes_peer_datagrams)
 	relayed(&m, &ep_a, &ep_b);
 	ck_assert_uint_le(tx[0].len, PROTO_MAX_DATAGRAM);
 
-	/* A RELAY is a sign of life: from a new NAT mapping, it moves alice there... */
+	/* A RELAY is a sign of life: once a REFRESH moved alice to a new NAT mapping... */
 	inner = msg_peer(PROTO_PING);
+	m = msg_refresh(1, "alice");
+	accepted(&m, &a2);
 	m = msg_relay(1, "alice", "bob", &inner);
 	now += TTL_MS - 1;
 	relayed(&m, &a2, &ep_b);
-	/* ...keeps her registration alive... */
+	/* ...one from there keeps her registration alive... */
 	now += TTL_MS - 1;
 	m = msg_relay(2, "bob", "alice", &inner);
 	refused(&m, &ep_b, PROTO_E_UNKNOWN, "bob"); /* bob's lapsed meanwhile */
@@ -1546,6 +1615,365 @@ START_TEST(log_to_journal)
 }
 END_TEST
 
+/*
+ * A request with a name's token from another address than the name's
+ * (a NAT that gave the client a new mapping, or someone forging the
+ * source to aim answers at a victim) is refused with PROTO_E_ADDRESS and
+ * moves nothing; a REFRESH with the new address's cookie moves the name.
+ */
+START_TEST(requests_only_from_the_names_address)
+{
+	struct proto_addr a2 = addr4(203, 0, 113, 7, 40555);
+	struct proto_msg inner = msg_peer(PROTO_PING), m;
+	uint64_t lookups;
+
+	verbose();
+	start_who(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	m = msg_lookup(1, "alice", "bob");
+	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	m = msg_who(1, "alice", 0);
+	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	m = msg_relay(1, "alice", "bob", &inner);
+	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	m = msg_lookup(1, "alice", "bob");
+	m.type = PROTO_REPORT;
+	m.path = PROTO_PATH_PUBLIC;
+	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	ck_assert_uint_eq(srv.stats.relayed + srv.stats.introductions + srv.stats.who_pages, 0);
+	ck_assert_uint_eq(srv.stats.punches_direct, 0);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+
+	/* From her address, all is well; after a REFRESH from a2, from there only. */
+	lookups = srv.stats.introductions;
+	m = msg_lookup(1, "alice", "bob");
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	m = msg_refresh(1, "alice");
+	accepted(&m, &a2);
+	m = msg_lookup(1, "alice", "bob");
+	refused(&m, &ep_a, PROTO_E_ADDRESS, "alice");
+	ck_assert_int_eq(handle(&m, &a2), 2);
+	reply(0, &a2);
+	ck_assert_uint_eq(srv.stats.introductions, lookups + 2);
+}
+END_TEST
+
+/* ---- the guard: cookies, limits per source, no amplification ---- */
+
+/* Sends m exactly as it is from `from`; it must get one COOKIE back, and change nothing. */
+static struct proto_msg cookie_answer(const struct proto_msg *m, const struct proto_addr *from)
+{
+	uint32_t names = srv.names.count;
+	uint64_t regs = srv.stats.registrations, refreshes = srv.stats.refreshes;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg r;
+
+	ck_assert_int_eq(handle_as_is(m, from), 1);
+	r = reply(0, from);
+	ck_assert_uint_eq(r.type, PROTO_COOKIE);
+	/* 12 bytes, never more than the request. */
+	ck_assert_uint_eq(tx[0].len, PROTO_HEADER_LEN + PROTO_COOKIE_LEN);
+	ck_assert_int_gt(proto_encode(m, buf, sizeof(buf)), (int)tx[0].len);
+	ck_assert_uint_eq(srv.names.count, names);
+	ck_assert_uint_eq(srv.stats.registrations, regs);
+	ck_assert_uint_eq(srv.stats.refreshes, refreshes);
+	return r;
+}
+
+START_TEST(cookie_round_trip)
+{
+	struct proto_msg m = msg_register(1, "alice"), c, r;
+
+	verbose();
+	start(100);
+	/* No cookie yet: the server sends one, and registers nothing. */
+	c = cookie_answer(&m, &ep_a);
+	ck_assert_uint_eq(srv.stats.cookies_sent, 1);
+	/* The same REGISTER with it: registered; REGISTERED carries a cookie for the REFRESH. */
+	memcpy(m.cookie, c.cookie, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(handle_as_is(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.type, PROTO_REGISTERED);
+	ck_assert_uint_eq(srv.names.count, 1);
+	m = msg_refresh(1, "alice");
+	memcpy(m.cookie, r.cookie, PROTO_COOKIE_LEN);
+	now += GUARD_COOKIE_PERIOD_MS; /* still good in the next period */
+	ck_assert_int_eq(handle_as_is(&m, &ep_a), 1);
+	ck_assert_uint_eq(reply(0, &ep_a).type, PROTO_REGISTERED);
+	ck_assert_uint_eq(srv.stats.refreshes, 1);
+
+	/* Two periods on, it is stale: a new cookie first. */
+	now += 2 * GUARD_COOKIE_PERIOD_MS;
+	cookie_answer(&m, &ep_a);
+	ck_assert_uint_eq(srv.stats.cookies_sent, 2);
+}
+END_TEST
+
+/*
+ * A forged source address never sees the cookie the server sends there,
+ * so it can neither register a name nor move one; a cookie of another
+ * address (or another port) is no good either.
+ */
+START_TEST(spoofed_source_cannot_register_or_refresh)
+{
+	struct proto_addr a_port;
+	struct proto_msg m;
+
+	start(100);
+	a_port = ep_a;
+	do_register(1, "alice", &ep_a);
+	/* bob's source forged as ep_c, with alice's cookie, with zeros, with a guess. */
+	m = msg_register(2, "bob");
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	cookie_answer(&m, &ep_c);
+	memset(m.cookie, 0, sizeof(m.cookie));
+	cookie_answer(&m, &ep_c);
+	memset(m.cookie, 0xa5, sizeof(m.cookie));
+	cookie_answer(&m, &ep_c);
+	ck_assert_ptr_null(table_get(&srv.names, "bob", now));
+
+	/* alice's REFRESH, forged from ep_c or from another port of hers: she does not move. */
+	m = msg_refresh(1, "alice");
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	cookie_answer(&m, &ep_c);
+	a_port.port++;
+	cookie_answer(&m, &a_port);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+	ck_assert_uint_eq(srv.stats.refreshes, 0);
+}
+END_TEST
+
+/* Starts the server with a guard of no limits but kind's, which is per_s a second, burst. */
+static void start_limited(int kind, uint32_t per_s, uint32_t burst)
+{
+	struct server_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.guard.rate[kind].per_s = per_s;
+	cfg.guard.rate[kind].burst = burst;
+	start_with(&cfg, 100);
+}
+
+START_TEST(register_rate_per_source)
+{
+	struct proto_addr a2;
+	struct proto_msg m;
+	int i;
+
+	verbose();
+	start_limited(GUARD_REGISTER, 1, 3);
+	a2 = ep_a;
+	a2.port++; /* another client behind alice's NAT: the same source address */
+	for (i = 0; i < 3; i++)
+		do_register(1, "alice", &ep_a);
+	/* The bucket is empty: dropped, unanswered, counted; a2 shares it. */
+	m = msg_register(2, "bob");
+	ck_assert_int_eq(handle(&m, &a2), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_REGISTER], 1);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_OVER_LIMIT], 1);
+	ck_assert_ptr_null(table_get(&srv.names, "bob", now));
+	/* Another address has its own budget. */
+	do_register(2, "bob", &ep_b);
+	/* Without a cookie nothing is charged: a forged source cannot spend its victim's. */
+	m = msg_register(1, "alice");
+	for (i = 0; i < 10; i++)
+		cookie_answer(&m, &ep_a);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_REGISTER], 1);
+	/* A second later, one more. */
+	now += 1000;
+	do_register(1, "alice", &ep_a);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_REGISTER], 2);
+}
+END_TEST
+
+START_TEST(lookup_rate_per_source)
+{
+	struct proto_msg m;
+	int i;
+
+	verbose();
+	start_limited(GUARD_LOOKUP, 2, 5);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	m = msg_lookup(1, "alice", "bob");
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(handle(&m, &ep_a), 2);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_LOOKUP], 1);
+	ck_assert_uint_eq(srv.stats.introductions, 5);
+	/* bob, at his own address, is served; alice again after 500 ms (2 a second). */
+	m = msg_lookup(2, "bob", "alice");
+	ck_assert_int_eq(handle(&m, &ep_b), 2);
+	now += 500;
+	m = msg_lookup(1, "alice", "bob");
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_LOOKUP], 2);
+}
+END_TEST
+
+START_TEST(relay_bytes_per_source)
+{
+	struct proto_addr a2;
+	struct proto_msg inner = msg_peer(PROTO_PING), m;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	int len;
+
+	verbose();
+	m = msg_relay(1, "alice", "bob", &inner);
+	len = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(len, 0);
+	/* Room for exactly three of these RELAYs at once, from one address. */
+	start_limited(GUARD_RELAY, 10, 3 * (uint32_t)len);
+	a2 = ep_a;
+	a2.port++;
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	do_register(3, "carol", &a2); /* behind alice's NAT: her relay budget is shared */
+	relayed(&m, &ep_a, &ep_b);
+	relayed(&m, &ep_a, &ep_b);
+	m = msg_relay(3, "carol", "bob", &inner);
+	relayed(&m, &a2, &ep_b);
+	ck_assert_int_eq(handle(&m, &a2), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_RELAY], 1);
+	/* bob's own address still relays. */
+	m = msg_relay(2, "bob", "alice", &inner);
+	relayed(&m, &ep_b, &ep_a);
+}
+END_TEST
+
+START_TEST(stun_rate_per_source)
+{
+	/* A Binding request (RFC 8489): header only, transaction id 1..12. */
+	static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
+					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	int i;
+
+	start_limited(GUARD_STUN, 1, 4);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(server_handle(&srv, stun, sizeof(stun), &ep_a, now, tx), 1);
+		/* Larger than the request, as RFC 8489 makes it: the one exception, so limited. */
+		ck_assert_uint_le(tx[0].len, sizeof(stun) + 12);
+	}
+	ck_assert_int_eq(server_handle(&srv, stun, sizeof(stun), &ep_a, now, tx), 0);
+	ck_assert_uint_eq(srv.guard.limited[GUARD_STUN], 1);
+	ck_assert_int_eq(server_handle(&srv, stun, sizeof(stun), &ep_b, now, tx), 1);
+	ck_assert_uint_eq(srv.stats.stun_answered, 5);
+}
+END_TEST
+
+START_TEST(names_per_source)
+{
+	struct proto_addr from;
+	struct server_config cfg;
+	struct proto_msg m;
+
+	verbose();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.guard.names_per_source = 2;
+	start_with(&cfg, 100);
+	from = ep_a;
+	do_register(1, "alice", &ep_a);
+	from.port++;
+	do_register(2, "bob", &from);
+	/* A third name from the same address, from any port: refused, clearly. */
+	from.port++;
+	m = msg_register(3, "carol");
+	refused(&m, &from, PROTO_E_TOO_MANY_NAMES, "carol");
+	/* Re-registering a name it holds is no new name; another address is free. */
+	do_register(1, "alice", &ep_a);
+	do_register(3, "carol", &ep_c);
+	ck_assert_uint_eq(srv.names.count, 3);
+
+	/* A name that moves (a NAT's new address) takes its count along, even past the limit. */
+	do_register(5, "erin", &ep_b);
+	do_register(6, "frank", &ep_b);
+	m = msg_refresh(1, "alice");
+	accepted(&m, &ep_b);
+	do_register(4, "dave", &from);
+	m = msg_register(7, "gina");
+	refused(&m, &from, PROTO_E_TOO_MANY_NAMES, "gina");
+	/* A name that expires frees its place: bob, dave and frank lapse. */
+	now += TTL_MS - 1;
+	m = msg_refresh(1, "alice");
+	accepted(&m, &ep_b);
+	m = msg_refresh(5, "erin");
+	accepted(&m, &ep_b);
+	now += 2;
+	server_tick(&srv, now);
+	ck_assert_ptr_null(table_get(&srv.names, "bob", now));
+	do_register(7, "gina", &from);
+	do_register(8, "hal", &from);
+	m = msg_register(9, "ivan");
+	refused(&m, &from, PROTO_E_TOO_MANY_NAMES, "ivan");
+	/* ep_b holds alice and erin: full, not over. */
+	refused(&m, &ep_b, PROTO_E_TOO_MANY_NAMES, "ivan");
+}
+END_TEST
+
+/*
+ * Every request the server knows, sent from an address no cookie proved
+ * (ep_c: here, the forged source of someone holding alice's token): no
+ * answer is larger than its request, and nothing goes anywhere else.
+ */
+START_TEST(no_amplification_from_unproven_sources)
+{
+	struct proto_msg inner = msg_peer(PROTO_DATA), m[12];
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t i;
+	int k;
+
+	verbose();
+	start_who(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	inner.text_len = 200;
+	memset(inner.text, 'x', inner.text_len);
+	m[0] = msg_register(1, "alice");
+	m[1] = msg_register(9, "a");
+	m[2] = msg_refresh(1, "alice");
+	m[3] = msg_refresh(9, "a");
+	m[4] = msg_lookup(1, "alice", "bob");
+	m[5] = msg_lookup(9, "a", "b");
+	m[6] = msg_who(1, "alice", 0);
+	m[7] = msg_who(9, "a", 0);
+	m[8] = msg_relay(1, "alice", "bob", &inner);
+	m[9] = msg_relay(9, "a", "bob", &inner);
+	m[10] = msg_lookup(1, "alice", "bob");
+	m[10].type = PROTO_REPORT;
+	m[10].path = PROTO_PATH_PUBLIC;
+	m[11] = msg_lookup(9, "alice", "bob");
+	m[11].type = PROTO_REPORT;
+	m[11].path = PROTO_PATH_RELAY;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+		int len = proto_encode(&m[i], buf, sizeof(buf)), n;
+
+		/* With a zero cookie, and with alice's cookie (good for ep_a, not for ep_c). */
+		for (k = 0; k < 2; k++) {
+			if (k == 1)
+				guard_cookie(&srv.guard, &ep_a, now, m[i].cookie);
+			len = proto_encode(&m[i], buf, sizeof(buf));
+			n = handle_as_is(&m[i], &ep_c);
+			ck_assert_int_le(n, 1);
+			if (n == 1) {
+				ck_assert_msg(proto_addr_equal(&tx[0].to, &ep_c),
+					      "%s: an answer to another address",
+					      proto_type_name(m[i].type));
+				ck_assert_msg(tx[0].len <= (size_t)len, "%s: %zu bytes for %d",
+					      proto_type_name(m[i].type), tx[0].len, len);
+			}
+		}
+	}
+	ck_assert_uint_eq(srv.stats.introductions + srv.stats.relayed + srv.stats.who_pages, 0);
+	ck_assert_uint_eq(srv.stats.registrations, 2);
+	ck_assert_uint_eq(srv.names.count, 2);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
+}
+END_TEST
+
 static Suite *server_suite(void)
 {
 	Suite *s = suite_create("server");
@@ -1562,6 +1990,15 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, refresh_unknown);
 	tcase_add_test(tc, lookup_introduces_both);
 	tcase_add_test(tc, lookup_refreshes_requester);
+	tcase_add_test(tc, requests_only_from_the_names_address);
+	tcase_add_test(tc, cookie_round_trip);
+	tcase_add_test(tc, spoofed_source_cannot_register_or_refresh);
+	tcase_add_test(tc, register_rate_per_source);
+	tcase_add_test(tc, lookup_rate_per_source);
+	tcase_add_test(tc, relay_bytes_per_source);
+	tcase_add_test(tc, stun_rate_per_source);
+	tcase_add_test(tc, names_per_source);
+	tcase_add_test(tc, no_amplification_from_unproven_sources);
 	tcase_add_test(tc, unknown_version);
 	tcase_add_test(tc, truncated_register_dropped);
 	tcase_add_test(tc, bad_fields_dropped);

@@ -217,6 +217,46 @@ START_TEST(put_over_dead_entry_reuses_it)
 }
 END_TEST
 
+/* on_remove's record: the names it was told about, in order, joined by spaces. */
+static char removed_names[256];
+
+static void note_removed(void *ctx, const struct table_entry *e)
+{
+	size_t n = strlen(removed_names);
+
+	ck_assert_ptr_eq(ctx, removed_names);
+	/* Told before the entry is cleared: its fields are all still there. */
+	ck_assert_uint_eq(e->token[0], (uint8_t)e->name[0]);
+	snprintf(removed_names + n, sizeof(removed_names) - n, "%s%s", n > 0 ? " " : "", e->name);
+}
+
+/* Every way an entry can go tells on_remove once: remove, a dead get, expiry, put over a dead one. */
+START_TEST(on_remove_hears_every_removal)
+{
+	struct table t;
+	const char *names[] = { "alice", "bob", "carol", "dave" };
+	size_t i;
+
+	ck_assert_int_eq(table_init(&t, 8, table_key), 0);
+	t.on_remove = note_removed;
+	t.on_remove_ctx = removed_names;
+	removed_names[0] = '\0';
+	for (i = 0; i < 4; i++)
+		put_until(&t, names[i], 0, 100)->token[0] = (uint8_t)names[i][0];
+	table_remove(&t, "alice");
+	table_remove(&t, "nobody");
+	ck_assert_str_eq(removed_names, "alice");
+	ck_assert_ptr_null(table_get(&t, "bob", 100));
+	ck_assert_str_eq(removed_names, "alice bob");
+	put_until(&t, "carol", 100, 200)->token[0] = 'c';
+	ck_assert_str_eq(removed_names, "alice bob carol");
+	ck_assert_uint_eq(table_expire(&t, 100, 8), 1);
+	ck_assert_str_eq(removed_names, "alice bob carol dave");
+	ck_assert_uint_eq(t.count, 1);
+	table_free(&t);
+}
+END_TEST
+
 START_TEST(expiry_is_exact)
 {
 	struct table t;
@@ -507,6 +547,7 @@ static Suite *table_suite(void)
 	tcase_add_test(tc, full_table_and_reuse);
 	tcase_add_test(tc, full_table_reuses_dead_entry);
 	tcase_add_test(tc, put_over_dead_entry_reuses_it);
+	tcase_add_test(tc, on_remove_hears_every_removal);
 	tcase_add_test(tc, expiry_is_exact);
 	tcase_add_test(tc, expire_with_budget);
 	suite_add_tcase(s, tc);
