@@ -241,6 +241,30 @@ static void free_done_lines(struct chan *c, const struct chan_io *io)
 	}
 }
 
+/*
+ * Fast retransmit: makes due at now every fragment sent once that has
+ * CHAN_DUP_THRESH fragments acknowledged after it. Fragments go out in
+ * ring order, so those after it in the ring were sent after it: their
+ * ACKs came back and its did not. Only a first transmission is resent this
+ * way; should the copy be lost too, its timer (backed off) takes over, so
+ * a path that loses everything is not flooded.
+ */
+static void mark_lost(struct chan *c, int64_t now)
+{
+	uint32_t i, acked_after = 0;
+
+	/* From the newest back: acked_after counts the acknowledged ones past i. */
+	for (i = c->count; i-- > 0;) {
+		struct chan_seg *s = seg_at(c, i);
+
+		if (s->acked) {
+			acked_after++;
+		} else if (s->tries == 1 && acked_after >= CHAN_DUP_THRESH && s->next_send_ms > now) {
+			s->next_send_ms = now;
+		}
+	}
+}
+
 void chan_on_ack(struct chan *c, uint32_t next_expected, uint32_t sack, int64_t now,
 		 const struct chan_io *io)
 {
@@ -266,6 +290,7 @@ void chan_on_ack(struct chan *c, uint32_t next_expected, uint32_t sack, int64_t 
 	}
 	if (sample_sent >= 0 && now >= sample_sent)
 		rtt_sample(c, now - sample_sent);
+	mark_lost(c, now);
 	free_done_lines(c, io);
 }
 

@@ -14,7 +14,8 @@
  * selective bitmap), buffers what arrives out of order within the window,
  * drops duplicates, and hands over whole lines in order. The sender keeps a
  * retransmission timer per fragment (RFC 6298: SRTT, RTTVAR, Karn's rule,
- * exponential backoff).
+ * exponential backoff) and resends a fragment at once when later ones are
+ * acknowledged past it (fast retransmit, CHAN_DUP_THRESH).
  */
 
 #define CHAN_WINDOW 32          /* fragments in flight; also the receiver's reorder window and the SACK width */
@@ -22,6 +23,14 @@
 #define CHAN_RTO_INIT_MS 500    /* before any RTT sample; RFC 6298 says 1 s, but we punched the path a moment ago */
 #define CHAN_RTO_MIN_MS 100     /* RFC 6298 asks 1 s for TCP; chat lines are tiny and NATs are near */
 #define CHAN_RTO_MAX_MS 4000    /* backoff ceiling */
+/*
+ * A fragment sent once is sent again at once, without waiting for its
+ * timer, when this many fragments sent after it are acknowledged: it was
+ * lost, not late (fast retransmit, RFC 5681 3.2, with RFC 6675's count of
+ * SACKed segments; 3, as there, so that a little reordering is not taken
+ * for a loss).
+ */
+#define CHAN_DUP_THRESH 3
 
 /* One fragment held by the sender. */
 struct chan_seg {
@@ -106,7 +115,9 @@ int64_t chan_tick(struct chan *c, int64_t now, const struct chan_io *io);
  * Takes an ACK: frees every fragment below next_expected and marks those
  * the bitmap names; updates the RTT estimate from fragments sent once
  * (Karn). Calls io->delivered for each line now wholly acknowledged.
- * Ignores acknowledgements of sequence numbers never sent.
+ * A fragment sent once with CHAN_DUP_THRESH later ones acknowledged is
+ * made due at now: the next chan_tick sends it again. Ignores
+ * acknowledgements of sequence numbers never sent.
  */
 void chan_on_ack(struct chan *c, uint32_t next_expected, uint32_t sack, int64_t now,
 		 const struct chan_io *io);

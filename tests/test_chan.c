@@ -53,6 +53,7 @@ struct peer {
 	uint32_t failed_id[LOG_MAX];
 
 	uint32_t ndata_sent, nacks_sent;
+	uint32_t last_sent_seq;
 	uint32_t last_ack, last_sack;
 };
 
@@ -109,6 +110,7 @@ static void io_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *tex
 	k.len = (uint16_t)len;
 	memcpy(k.text, text, len);
 	p->ndata_sent++;
+	p->last_sent_seq = seq;
 	net_send(&k);
 }
 
@@ -571,6 +573,46 @@ START_TEST(test_karn_and_backoff)
 }
 END_TEST
 
+/* The i-th fragment the sender holds, oldest first. */
+static const struct chan_seg *seg_at_test(const struct chan *c, uint32_t i)
+{
+	return &c->seg[(c->head + i) % CHAN_QUEUE];
+}
+
+/* A fragment with CHAN_DUP_THRESH later ones acknowledged is sent again at once, once. */
+START_TEST(test_fast_retransmit)
+{
+	struct peer *a = &peers[0];
+	struct chan *c = &a->ch;
+	uint32_t i;
+
+	for (i = 0; i < 6; i++)
+		ck_assert_uint_ne(chan_queue(c, 0, "x", 1), 0);
+	ck_assert_int_eq(chan_tick(c, 0, &a->io), CHAN_RTO_INIT_MS);
+	ck_assert_uint_eq(a->ndata_sent, 6);
+	/* 0 is missing and 1, 2 arrived: reordering as much as loss, so wait. */
+	chan_on_ack(c, 0, 0x3, 40, &a->io);
+	ck_assert_int_eq(chan_tick(c, 40, &a->io), CHAN_RTO_INIT_MS);
+	ck_assert_uint_eq(a->ndata_sent, 6);
+	/* 1, 2 and 3 arrived: 0 was lost; it goes again now, not at 500 ms. */
+	chan_on_ack(c, 0, 0x7, 41, &a->io);
+	chan_tick(c, 41, &a->io);
+	ck_assert_uint_eq(a->ndata_sent, 7);
+	ck_assert_uint_eq(a->last_sent_seq, 0);
+	/* Its timer backs off from there, as for any retransmission. */
+	ck_assert_int_eq(seg_at_test(c, 0)->next_send_ms, 41 + 2 * CHAN_RTO_INIT_MS);
+	/* More ACKs past it do not send it again: the timer has it now. */
+	chan_on_ack(c, 0, 0xf, 42, &a->io);
+	chan_on_ack(c, 0, 0x1f, 43, &a->io);
+	chan_tick(c, 43, &a->io);
+	ck_assert_uint_eq(a->ndata_sent, 7);
+	/* Once it arrives, everything is acknowledged at once. */
+	chan_on_ack(c, 6, 0, 60, &a->io);
+	ck_assert_uint_eq(chan_pending(c), 0);
+	ck_assert_uint_eq(a->ndelivered, 6);
+}
+END_TEST
+
 START_TEST(test_ack_never_sent)
 {
 	struct peer *a = &peers[0];
@@ -899,6 +941,7 @@ static Suite *chan_suite(void)
 	tcase_add_test(tc, test_action_flag);
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_karn_and_backoff);
+	tcase_add_test(tc, test_fast_retransmit);
 	tcase_add_test(tc, test_ack_never_sent);
 	tcase_add_test(tc, test_duplicate_data);
 	tcase_add_test(tc, test_data_far_ahead);
