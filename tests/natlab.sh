@@ -11,7 +11,8 @@
 #                       +---------------------------------------------+
 #                       | inet: the internet, a router                |
 #                       | the delay (tests/nfdelay.c) and loss live   |
-#                       | here, on every packet that crosses it       |
+#                       | here, on every packet that crosses it; the  |
+#                       | lossy path's faults only between a and b    |
 #                       +---------------------------------------------+
 #                  203.0.113.1 |      198.51.100.1 |         192.0.2.1 |
 #                              |                   |                   |
@@ -163,6 +164,52 @@ lab_delay() {
 	fi
 }
 
+# lab_lossy_path LOSS DUP JITTER_MS: faults on the path between the two sides of the internet,
+# where a direct chat between side a and side b crosses (the server's link keeps none). Of the
+# packets crossing from one side to the other, in each direction: LOSS (a probability, like
+# 0.2) are dropped; DUP of the rest are duplicated (iptables' TEE: the copy goes out at once);
+# and every one is held 0..JITTER_MS ms at random by an nfdelay of its own (queue 1 for a to b,
+# 2 for b to a), so they leave out of order. Sets NL_JITTER_PIDS (the two nfdelays, a to b
+# first); their logs are nfdelay-a2b.log and nfdelay-b2a.log. Returns when all is in force.
+lab_lossy_path() {
+	local loss=$1 dup=$2 jitter=$3 dir from to queue gw
+	NL_JITTER_PIDS=""
+	for dir in a2b b2a; do
+		from=${dir:0:1} to=${dir:2:1} queue=1 gw=${SIDE_NET[$to]}.2
+		[ "$dir" = b2a ] && queue=2
+		lab_spawn /dev/null /dev/null "$NL_DIR/nfdelay-$dir.log" ip netns exec \
+			"$NL_P"inet "$BIN/nfdelay" -q "$queue" -d 0 -j "$jitter" -t 300
+		NL_JITTER_PIDS="$NL_JITTER_PIDS ${PIDS##* }"
+		wait_for "$NL_DIR/nfdelay-$dir.log" "holding each packet" 5 || return 1
+		# In this order: a dropped packet is not copied; a copy is not held (it is sent
+		# from inside TEE, past this chain), so it arrives before its original.
+		lab_in inet bash -c "
+			iptables -t mangle -A FORWARD -i $from -o $to \
+				-m statistic --mode random --probability $loss -j DROP &&
+			iptables -t mangle -A FORWARD -i $from -o $to \
+				-m statistic --mode random --probability $dup -j TEE --gateway $gw &&
+			iptables -t mangle -A FORWARD -i $from -o $to \
+				-j NFQUEUE --queue-num $queue --queue-bypass" || return 1
+	done
+}
+
+# fault_count TARGET FROM TO: packets that the lossy path's TARGET rule (DROP or TEE) from side
+# FROM to side TO took so far.
+fault_count() {
+	lab_in inet iptables -t mangle -L FORWARD -v -n -x |
+		awk -v t="$1" -v i="$2" -v o="$3" '$3 == t && $6 == i && $7 == o { print $1 }'
+}
+
+# lab_stop PID: stops one process of the lab (an nfdelay, say) before the teardown would, waits
+# for it, and forgets it, so the teardown never signals its number again.
+lab_stop() {
+	local pid rest=""
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	for pid in $PIDS; do [ "$pid" = "$1" ] || rest="$rest $pid"; done
+	PIDS=$rest
+}
+
 # lab_teardown: stops every process of the lab, deletes its namespaces.
 lab_teardown() {
 	local fd pid ns
@@ -292,13 +339,19 @@ count() {
 	grep -c -- "$2" "$1" 2>/dev/null
 }
 
-# in_order FILE PREFIX N: FILE's lines starting with PREFIX are "PREFIX 1".."PREFIX N", in order.
+# in_order FILE PREFIX N: FILE's lines starting with PREFIX are "PREFIX 1".."PREFIX N", in order,
+# once each. Otherwise says where the first one differs.
 in_order() {
-	if ! grep -F -- "$2 " "$1" | cmp -s - <(seq 1 "$3" | sed "s|^|$2 |"); then
-		echo "  $1: want '$2 1'..'$2 $3', in order, once each;" \
-		     "got $(count "$1" "^$2 ") such lines" >&2
-		return 1
-	fi
+	local diff
+	diff=$(awk -v p="$2 " -v n="$3" '
+		index($0, p) != 1 { next }
+		{ got++ }
+		got > n || $0 != p got { print "such line " got " is \"" $0 "\", want \"" \
+			(got > n ? "none" : p got) "\""; bad = 1; exit }
+		END { if (!bad && got < n) print "only " got + 0 " such lines" }' "$1")
+	[ -z "$diff" ] && return 0
+	echo "  $1: want '$2 1'..'$2 $3', in order, once each; $diff" >&2
+	return 1
 }
 
 # lab_exchange A B N TAG [SECONDS]: A sends B the lines "TAG a2b 1".."TAG a2b N" and B sends A
@@ -523,6 +576,51 @@ test_delay_loss() {
 	NL_NOTE="$NL_NOTE; /peers rtt $rtt ms"
 }
 
+# The lossy link: 20% of the packets between the peers lost, 10% duplicated, every one held
+# 0..30 ms at random (so reordered), both ways. Alice and bob still punch a direct path, and
+# 1000 lines from alice arrive at bob exactly once, in order. The faults must really have
+# happened: every fault rule and both nfdelays count more than 0.
+test_lossy_link() {
+	local n=1000 t0 ms dir from to drops copies reord pid figures=""
+	lab_topology cone-cone && lab_lossy_path 0.2 0.1 30 || return 1
+	lab_pair alice hostA bob hostB || return 1
+	expect_path alice bob public && expect_path bob alice public || return 1
+	t0=$(now_us)
+	seq 1 "$n" | sed 's/^/lossy /' >&"${NL_FD[alice]}"
+	wait_until 60 lossy_done "$n" ||
+		{ echo "  bob did not get line $n within 60 s" >&2; return 1; }
+	ms=$(( ($(now_us) - t0) / 1000 ))
+	# Stop reordering (nfdelay lets go of all it holds), then one more line: once it is
+	# there, bob has had every packet that was held back, and a late duplicate line
+	# would show among the ones checked below.
+	for pid in $NL_JITTER_PIDS; do lab_stop "$pid"; done
+	lab_type alice "end of the lossy lines"
+	wait_for "$NL_DIR/bob.out" "^<alice> end of the lossy lines\$" 10 || return 1
+	in_order "$NL_DIR/bob.out" "<alice> lossy" "$n" || return 1
+	if [ "$(count "$NL_DIR/alice.out" "^\* connected to bob")" -ne 1 ] ||
+	   [ "$(count "$NL_DIR/bob.out" "^\* connected to alice")" -ne 1 ]; then
+		echo "  the peers left their direct path:" >&2
+		grep -h "^\* connected" "$NL_DIR/alice.out" "$NL_DIR/bob.out" >&2
+		return 1
+	fi
+	for dir in a2b b2a; do
+		from=${dir:0:1} to=${dir:2:1}
+		drops=$(fault_count DROP "$from" "$to")
+		copies=$(fault_count TEE "$from" "$to")
+		reord=$(sed -n 's/.* \([0-9]*\) reordered,.*/\1/p' "$NL_DIR/nfdelay-$dir.log")
+		figures="$figures; $from to $to: $drops dropped, $copies duplicated, $reord reordered"
+		[ "${drops:-0}" -gt 0 ] && [ "${copies:-0}" -gt 0 ] && [ "${reord:-0}" -gt 0 ] ||
+			{ echo "  not every fault happened${figures}" >&2; return 1; }
+	done
+	NL_NOTE="$n lines in $ms ms$figures"
+}
+
+# lossy_done N: bob has alice's line N, or alice gave up on a line or on bob.
+lossy_done() {
+	grep -q "^<alice> lossy $1\$" "$NL_DIR/bob.out" ||
+		grep -q "^\* message to bob not delivered\|^\* bob is offline" "$NL_DIR/alice.out"
+}
+
 # ping_min BOX ADDR: the smallest round trip of three pings, in whole ms.
 ping_min() {
 	lab_in "$1" ping -n -q -c 3 -i 0.2 -W 2 "$2" |
@@ -532,13 +630,12 @@ ping_min() {
 # The delay helper: 25 ms on each of the four links a ping from NAT A to the server and back
 # crosses; without it the rules let traffic pass; it stops by itself after -t.
 test_lab_delay() {
-	local before during after pid
+	local before during after
 	lab_topology cone-cone || return 1
 	before=$(ping_min natA "$SRV_IP")
 	lab_delay 25 || return 1
 	during=$(ping_min natA "$SRV_IP")
-	pid=${PIDS##* }
-	kill "$pid" && wait "$pid" 2>/dev/null
+	lab_stop "${PIDS##* }"
 	after=$(ping_min natA "$SRV_IP")
 	NL_NOTE="ping NAT A to server: $before ms, $during ms with the delay, $after ms after it"
 	[ -n "$before" ] && [ "$before" -lt 50 ] ||
@@ -559,8 +656,8 @@ test_lab_nat_types() {
 	lab_topology symmetric-cone || return 1
 	lab_client hostB bob - && lab_client hostA alice bob || return 1
 	# Wait until each has probed the other's public endpoint through its NAT.
-	wait_until 5 nat_has_flow natA "${NL_IP[hostA]}" "${SIDE_NET[b]}.2" &&
-		wait_until 5 nat_has_flow natB "${NL_IP[hostB]}" "${SIDE_NET[a]}.2" ||
+	wait_until 10 nat_has_flow natA "${NL_IP[hostA]}" "${SIDE_NET[b]}.2" &&
+		wait_until 10 nat_has_flow natB "${NL_IP[hostB]}" "${SIDE_NET[a]}.2" ||
 		{ echo "  no probes went out" >&2; return 1; }
 	expect_mapping natA "${NL_IP[hostA]}" dependent &&
 		expect_mapping natB "${NL_IP[hostB]}" independent
@@ -651,6 +748,8 @@ natlab_main() {
 	check "25 ms per link: one NAT, direct, private" test_delay_same_nat
 	check "25 ms per link: public and cone, direct, public" test_delay_public_cone
 	check "25 ms per link and 5% loss: 100 lines each way, /peers rtt" test_delay_loss
+	check "20% loss, duplication and reordering between peers: 1000 lines once, in order" \
+		test_lossy_link
 	check "a 3 s NAT timeout forgets an idle flow" test_nat_timeout_forgets
 	check "keepalive 2 s holds 5 s NAT timeouts open over 12 s idle" test_keepalive_short
 	check "the default keepalive holds 30 s NAT timeouts open over 40 s idle" \

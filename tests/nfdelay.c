@@ -1,4 +1,4 @@
-/* tests/nfdelay.c - the NAT lab's link delay: holds each packet of an NFQUEUE a fixed time. */
+/* tests/nfdelay.c - the NAT lab's link delay (and reordering): holds NFQUEUE packets a while. */
 
 /*
  * The lab's kernel has no netem, so a delay is made in user space with
@@ -7,15 +7,23 @@
  *   iptables ... -j NFQUEUE --queue-num N   the kernel parks each matching packet
  *        |                                  and sends us NFQNL_MSG_PACKET with its id
  *        v
- *   nfdelay notes (id, now + delay)         in a ring: the oldest packet is due first
+ *   nfdelay notes (id, now + delay)         in a small table of held packets
  *        |
  *        v  when it is due
  *   NFQNL_MSG_VERDICT (NF_ACCEPT, id)       the kernel sends the packet on its way
  *
- * Every packet waits the same time, so packets are due in the order they came:
- * a FIFO ring is all the bookkeeping needed, and nothing is reordered.
+ * With -d alone every packet waits the same time, so packets leave in the
+ * order they came. With -j, each packet waits -d plus a random 0..-j ms of
+ * its own, so a packet can be due before one that came earlier: it
+ * overtakes it, and the link reorders, as a real internet path with
+ * several routes does. nfdelay counts the packets that left after a packet
+ * that came in later than they did ("reordered").
  *
- * Usage: nfdelay -d MS [-q QUEUE] [-t SECONDS] [-v]
+ * The packets held sit in an unsorted array; each turn the one due first
+ * is found by a linear scan. A lab holds a few dozen packets at once, so
+ * this is as fast as a heap and far easier to read.
+ *
+ * Usage: nfdelay -d MS [-j MS] [-q QUEUE] [-t SECONDS] [-v]
  * Start it in the namespace whose iptables rules queue the packets. Use
  * --queue-bypass in those rules, so traffic flows undelayed when nfdelay is
  * not running. It exits after -t SECONDS, or on SIGTERM or SIGINT, and
@@ -37,7 +45,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netlink.h>
 
-#define RING_SIZE 4096            /* packets held at once; a lab holds a few dozen */
+#define HELD_MAX 4096             /* packets held at once; a lab holds a few dozen */
 #define RECV_BUF_SIZE 65536       /* one recv() can carry many packet messages */
 #define SOCKET_RCVBUF_BYTES (1 << 20) /* room for bursts, so the kernel need not fail open */
 #define COPY_RANGE 20             /* bytes of each packet copied to us: its IPv4 header, for -v */
@@ -190,6 +198,7 @@ static void send_accept(int fd, uint16_t queue, uint32_t id)
 
 struct held {
 	uint32_t id;
+	uint64_t arrival;         /* 1 for the first packet that came, 2 for the next... */
 	int64_t due_ms;
 };
 
@@ -198,38 +207,78 @@ struct delayer {
 	int fd;
 	uint16_t queue;
 	int64_t delay_ms;
+	int64_t jitter_ms;        /* -j: up to this much more, at random, per packet */
 	int verbose;
 	int bound;                /* the kernel acknowledged our bind */
 	int failed;               /* the kernel refused a request: give up */
-	struct held ring[RING_SIZE];
-	size_t head, count;       /* the oldest held packet, and how many */
-	unsigned long delayed, early;
+	struct held held[HELD_MAX]; /* held[0..count), in no particular order */
+	size_t count;
+	uint64_t arrivals;        /* packets that came so far: the last one's arrival number */
+	uint64_t latest_out;      /* the highest arrival number released so far */
+	unsigned long delayed, reordered, early;
 };
 
-/* Accepts the oldest held packet. */
-static void release_oldest(struct delayer *d)
+/* Returns the index of the held packet due first (the earlier arrival on a tie); count > 0. */
+static size_t first_due(const struct delayer *d)
 {
-	send_accept(d->fd, d->queue, d->ring[d->head].id);
-	d->head = (d->head + 1) % RING_SIZE;
+	size_t best = 0;
+
+	for (size_t i = 1; i < d->count; i++) {
+		const struct held *h = &d->held[i], *b = &d->held[best];
+
+		if (h->due_ms < b->due_ms || (h->due_ms == b->due_ms && h->arrival < b->arrival))
+			best = i;
+	}
+	return best;
+}
+
+/*
+ * Accepts held packet i. It was overtaken when a packet that came after it
+ * has already gone: count it as reordered. The last held packet moves into
+ * its slot (the array is unsorted).
+ */
+static void release(struct delayer *d, size_t i)
+{
+	struct held h = d->held[i];
+
+	send_accept(d->fd, d->queue, h.id);
+	if (h.arrival < d->latest_out)
+		d->reordered++;
+	else
+		d->latest_out = h.arrival;
+	d->held[i] = d->held[d->count - 1];
 	d->count--;
 }
 
 /* Accepts every held packet whose time has come; returns the next due time, or -1. */
 static int64_t release_due(struct delayer *d, int64_t now)
 {
-	while (d->count > 0 && d->ring[d->head].due_ms <= now)
-		release_oldest(d);
-	return d->count > 0 ? d->ring[d->head].due_ms : -1;
+	while (d->count > 0) {
+		size_t i = first_due(d);
+
+		if (d->held[i].due_ms > now)
+			return d->held[i].due_ms;
+		release(d, i);
+	}
+	return -1;
 }
 
-/* Holds packet id until now + delay. A full ring lets its oldest packet go early. */
+/*
+ * Holds packet id until now + delay + a random 0..jitter ms. A full table
+ * lets the packet due first go early.
+ */
 static void hold(struct delayer *d, uint32_t id, int64_t now)
 {
-	if (d->count == RING_SIZE) {
-		release_oldest(d);
+	int64_t wait_ms = d->delay_ms;
+
+	if (d->count == HELD_MAX) {
+		release(d, first_due(d));
 		d->early++;
 	}
-	d->ring[(d->head + d->count) % RING_SIZE] = (struct held){ id, now + d->delay_ms };
+	if (d->jitter_ms > 0)
+		wait_ms += rand() % (d->jitter_ms + 1); /* RAND_MAX >= 32767 > any -j */
+	d->arrivals++;
+	d->held[d->count] = (struct held){ id, d->arrivals, now + wait_ms };
 	d->count++;
 	d->delayed++;
 }
@@ -352,7 +401,7 @@ static void wait_until(struct delayer *d, int64_t deadline, int64_t end)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nfdelay -d MS [-q QUEUE] [-t SECONDS] [-v]\n");
+	fprintf(stderr, "usage: nfdelay -d MS [-j MS] [-q QUEUE] [-t SECONDS] [-v]\n");
 }
 
 /* Parses a whole number in [min, max] into *out; returns 0, or -1. */
@@ -371,17 +420,21 @@ static int parse_number(const char *text, long min, long max, long *out)
 
 int main(int argc, char **argv)
 {
-	static struct delayer d; /* the ring is large: keep it off the stack */
+	static struct delayer d; /* the table is large: keep it off the stack */
 	struct sockaddr_nl local;
 	struct sigaction sa;
-	long delay = -1, queue = 0, lifetime = DEFAULT_LIFETIME_S;
+	long delay = -1, jitter = 0, queue = 0, lifetime = DEFAULT_LIFETIME_S;
 	int opt, rcvbuf = SOCKET_RCVBUF_BYTES;
 	int64_t end;
 
-	while ((opt = getopt(argc, argv, "d:q:t:v")) != -1) {
+	while ((opt = getopt(argc, argv, "d:j:q:t:v")) != -1) {
 		switch (opt) {
 		case 'd':
 			if (parse_number(optarg, 0, 10000, &delay) < 0)
+				goto usage_error;
+			break;
+		case 'j':
+			if (parse_number(optarg, 0, 10000, &jitter) < 0)
 				goto usage_error;
 			break;
 		case 'q':
@@ -400,6 +453,8 @@ int main(int argc, char **argv)
 		goto usage_error;
 	d.queue = (uint16_t)queue;
 	d.delay_ms = delay;
+	d.jitter_ms = jitter;
+	srand((unsigned)getpid() ^ (unsigned)now_ms()); /* each run reorders differently */
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR and the loop looks */
@@ -430,8 +485,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* The lab waits for this line before it counts on the delay. */
-	fprintf(stderr, "nfdelay: queue %u: holding each packet %ld ms, for at most %ld s\n",
-		d.queue, delay, lifetime);
+	if (jitter > 0)
+		fprintf(stderr, "nfdelay: queue %u: holding each packet %ld ms plus 0..%ld ms"
+			" at random, for at most %ld s\n", d.queue, delay, jitter, lifetime);
+	else
+		fprintf(stderr, "nfdelay: queue %u: holding each packet %ld ms, for at most %ld s\n",
+			d.queue, delay, lifetime);
 
 	end = now_ms() + lifetime * 1000;
 	while (!stop && !d.failed && now_ms() < end)
@@ -439,10 +498,11 @@ int main(int argc, char **argv)
 
 	/* Closing the socket would drop what we hold: let it all go first. */
 	while (d.count > 0)
-		release_oldest(&d);
+		release(&d, first_due(&d));
 	close(d.fd);
-	fprintf(stderr, "nfdelay: queue %u: %lu packets delayed, %lu let go early (ring full)\n",
-		d.queue, d.delayed, d.early);
+	/* The lab reads this line for its figures. */
+	fprintf(stderr, "nfdelay: queue %u: %lu packets delayed, %lu reordered,"
+		" %lu let go early (too many held)\n", d.queue, d.delayed, d.reordered, d.early);
 	return d.failed ? 1 : 0;
 
 usage_error:
