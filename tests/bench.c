@@ -9,6 +9,9 @@
  *                server and coturn, cell by cell with the servers interleaved
  *   bench table  lookups with 1 thousand .. 1 million names registered, and
  *                the server's resident memory per name
+ *   bench guard  the cost of p2pchatd's per-source limits: the lookups again,
+ *                from thousands of source addresses, without limits and with
+ *                the defaults
  *   bench chat   round trips and messages per second between two p2pchat
  *                clients, against raw UDP relays through the same pipes
  *   bench port   prints a free UDP port on 127.0.0.1 (for coturn, which
@@ -21,7 +24,16 @@
  * per request than the server it measures. Linux only, like /proc, which it
  * reads for the server's CPU time, memory and socket drops.
  *
- * Everything is on 127.0.0.1, every loop is bounded in count and in time.
+ * The grid and the table measure throughput from one source address, so
+ * tests/bench.sh starts their p2pchatd with every per-source limit off
+ * (--limit register=0 --limit lookup=0 --limit stun=0 --limit relay=0
+ * --limit names=0): the defaults would hold 127.0.0.1 to a few requests a
+ * second. bench guard measures what the defaults cost. Every REGISTER makes
+ * the cookie round trip a client makes (on_cookie).
+ *
+ * Everything is on loopback: 127.0.0.1, and for bench guard other
+ * addresses in 127.0.0.0/8, all of them this machine's. Every loop is
+ * bounded in count and in time.
  */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg, pipe2: Linux, like the rest of this file */
 #include <arpa/inet.h>
@@ -37,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -307,15 +320,22 @@ static uint64_t udp_drops(const struct portset *s)
 
 /* ---- sockets -------------------------------------------------------------- */
 
-static struct sockaddr_in loopback(uint16_t port)
+/* ip:port, ip in host order; every address in 127.0.0.0/8 is this machine's loopback. */
+static struct sockaddr_in loopback_at(uint32_t ip, uint16_t port)
 {
 	struct sockaddr_in sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_addr.s_addr = htonl(ip);
 	return sa;
+}
+
+/* 127.0.0.1:port. */
+static struct sockaddr_in loopback(uint16_t port)
+{
+	return loopback_at(INADDR_LOOPBACK, port);
 }
 
 /*
@@ -329,13 +349,13 @@ static void set_rcvbuf(int fd, int bytes)
 }
 
 /*
- * Opens a non-blocking UDP socket on 127.0.0.1 (a port the kernel picks),
- * connected to 127.0.0.1:peer_port unless that is 0. Fills *self with its
- * address. Returns the descriptor, or -1 with errno.
+ * Opens a non-blocking UDP socket on loopback address ip (host order; a
+ * port the kernel picks), connected to 127.0.0.1:peer_port unless that is
+ * 0. Fills *self with its address. Returns the descriptor, or -1 with errno.
  */
-static int udp_open(uint16_t peer_port, int rcvbuf, struct proto_addr *self)
+static int udp_open_at(uint32_t ip, uint16_t peer_port, int rcvbuf, struct proto_addr *self)
 {
-	struct sockaddr_in sa = loopback(0);
+	struct sockaddr_in sa = loopback_at(ip, 0);
 	socklen_t sl = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -361,14 +381,32 @@ fail:
 	return -1;
 }
 
+/*
+ * The k-th of a series of loopback addresses from `first` (host order):
+ * 250 to a /24, so the last byte never reaches .255 (first 127.1.0.1:
+ * 127.1.0.1 .. 127.1.0.250, 127.1.1.1, ...). The server tells sources
+ * apart by address, not port: each of these is a client of its own.
+ */
+static uint32_t source_ip(uint32_t first, uint32_t k)
+{
+	return first + (k / 250) * 256 + k % 250;
+}
+
+/* udp_open_at on 127.0.0.1. */
+static int udp_open(uint16_t peer_port, int rcvbuf, struct proto_addr *self)
+{
+	return udp_open_at(INADDR_LOOPBACK, peer_port, rcvbuf, self);
+}
+
 /* ---- the load generator --------------------------------------------------- */
 
 enum kind {
 	KIND_STUN,     /* STUN Binding request -> Binding success with XOR-MAPPED-ADDRESS */
 	KIND_LOOKUP,   /* LOOKUP of a registered target -> PEER to us and PEER to the target */
 	KIND_MISS,     /* LOOKUP of a name nobody holds -> ERROR not online */
-	KIND_REGISTER, /* REGISTER of our own live name again -> REGISTERED */
-	KIND_FILL,     /* REGISTER of new names, each once (retried when lost) -> REGISTERED */
+	KIND_REGISTER, /* REGISTER of our own live name again -> REGISTERED (or COOKIE) */
+	KIND_FILL,     /* REGISTER of new names, each once (sent again when lost or when
+			  a COOKIE answers it) -> REGISTERED */
 	KIND_COUNT,
 };
 
@@ -396,6 +434,7 @@ struct sock {
 	int fd;
 	struct proto_addr addr;           /* its address, as the server must see it */
 	uint32_t next_name;               /* FILL: the next name number it registers */
+	uint8_t cookie[PROTO_COOKIE_LEN]; /* the server's last for this address; zeros at first */
 	struct slot *slot;                /* run.inflight of them */
 };
 
@@ -409,6 +448,7 @@ struct result {
 	uint64_t hits;                    /* LOOKUP answers, whole run */
 	uint64_t sink_peers;              /* PEERs the targets got, whole run */
 	uint64_t retries;                 /* FILL: names sent again */
+	uint64_t cookies;                 /* COOKIE answers: the request went again with it */
 	uint64_t srv_drops, gen_drops;    /* kernel drops at the server's / our sockets */
 	int64_t srv_cpu_ns, gen_cpu_ns;   /* in the window */
 	int64_t other_cpu_ns;             /* in the window: the machine's but server's and ours */
@@ -518,6 +558,7 @@ static int build(struct run *r, uint32_t i, uint32_t j, struct slot *sl)
 			bench_name(m.name, r->prefix, sl->name);
 		}
 		m.type = PROTO_REGISTER;
+		memcpy(m.cookie, s->cookie, PROTO_COOKIE_LEN);
 		m.nprivate = 1; /* a real client reports its interface addresses */
 		m.private_ep[0] = s->addr;
 		memcpy(sl->expect, m.name, sizeof(sl->expect));
@@ -606,14 +647,56 @@ static int match(struct run *r, uint32_t i, const uint8_t *buf, size_t len)
 	}
 	if (best >= 0 && !r->echo && !answer_ok(r, s, &s->slot[best], &m))
 		return -1;
+	/* REGISTERED brings a fresh cookie, for the next REGISTER (as a client's REFRESH). */
+	if (best >= 0 && !r->echo && m.type == PROTO_REGISTERED)
+		memcpy(s->cookie, m.cookie, PROTO_COOKIE_LEN);
 	return best;
+}
+
+/*
+ * A COOKIE for socket i: the server wants proof of our address before it
+ * takes a REGISTER (a new socket's first ones, or a cookie grown too old).
+ * Keeps the cookie and frees the oldest REGISTER in flight, which the
+ * COOKIE answered: the next refill sends it again, with the cookie.
+ * Returns 0, or -1 when buf is no COOKIE or nothing waited for one.
+ */
+static int on_cookie(struct run *r, uint32_t i, const uint8_t *buf, size_t len)
+{
+	struct sock *s = &r->socks[i];
+	struct slot *oldest = NULL;
+	struct proto_msg m;
+
+	if (r->kind != KIND_REGISTER && r->kind != KIND_FILL)
+		return -1;
+	if (proto_decode(buf, len, &m) < 0 || m.type != PROTO_COOKIE)
+		return -1;
+	for (uint32_t j = 0; j < r->inflight; j++) {
+		struct slot *sl = &s->slot[j];
+
+		if (sl->sent_ns != 0 && (oldest == NULL || sl->sent_ns < oldest->sent_ns))
+			oldest = sl;
+	}
+	if (oldest == NULL)
+		return -1;
+	memcpy(s->cookie, m.cookie, PROTO_COOKIE_LEN);
+	oldest->sent_ns = 0;
+	oldest->retry = r->kind == KIND_FILL;
+	r->res.cookies++;
+	return 0;
 }
 
 static void on_answer(struct run *r, uint32_t i, const uint8_t *buf, size_t len, int64_t now)
 {
-	int j = match(r, i, buf, len);
 	struct slot *sl;
+	int j;
 
+	/* Byte 2 is the type (protocol.h): a cheap look before decoding it twice. */
+	if (!r->echo && len > 2 && buf[0] == PROTO_MAGIC && buf[2] == PROTO_COOKIE) {
+		if (on_cookie(r, i, buf, len) < 0)
+			r->res.bad++;
+		return;
+	}
+	j = match(r, i, buf, len);
 	if (j < 0) {
 		r->res.bad++;
 		return;
@@ -866,17 +949,25 @@ static int run_load(struct run *r, int64_t warm_ms, int64_t window_ms)
 	return 0;
 }
 
-/* Opens n client sockets with `inflight` slots each, connected to port. Returns 0, or -1. */
-static int socks_open(struct sock *s, uint32_t n, uint32_t inflight, uint16_t port)
+/*
+ * Opens n client sockets with `inflight` slots each, connected to port:
+ * on 127.0.0.1 when first_ip is 0, else socket i on an address of its own,
+ * source_ip(first_ip, i). Returns 0, or -1.
+ */
+static int socks_open(struct sock *s, uint32_t n, uint32_t inflight, uint16_t port,
+		      uint32_t first_ip)
 {
 	for (uint32_t i = 0; i < n; i++) {
-		s[i].fd = udp_open(port, BENCH_RCVBUF, &s[i].addr);
+		uint32_t ip = first_ip == 0 ? INADDR_LOOPBACK : source_ip(first_ip, i);
+
+		s[i].fd = udp_open_at(ip, port, BENCH_RCVBUF, &s[i].addr);
 		s[i].slot = calloc(inflight, sizeof(*s[i].slot));
 		if (s[i].fd < 0 || s[i].slot == NULL) {
 			perror("bench: client socket");
 			return -1;
 		}
 		s[i].next_name = 0;
+		memset(s[i].cookie, 0, sizeof(s[i].cookie));
 	}
 	return 0;
 }
@@ -973,6 +1064,9 @@ static void print_row(const char *first, const char *server, const struct result
 	if (x->hits > 0 && x->sink_peers != x->hits)
 		printf("%-7s (targets got %" PRIu64 " PEERs for %" PRIu64 " lookups)\n", "",
 		       x->sink_peers, x->hits);
+	if (x->cookies > 0)
+		printf("%-7s (%" PRIu64 " COOKIE answers: those REGISTERs went again with it)\n",
+		       "", x->cookies);
 	fflush(stdout);
 }
 
@@ -1097,7 +1191,7 @@ static int grid_cell(enum kind kind, uint32_t clients, uint32_t inflight,
 	int rc = -1;
 
 	memset(&r, 0, sizeof(r));
-	if (socks_open(socks, clients, inflight, sv->port) < 0)
+	if (socks_open(socks, clients, inflight, sv->port, 0) < 0)
 		goto done;
 	if (is_p2pchatd && kind != KIND_STUN) {
 		/* Our names c0..; the targets t0.. again (they expire after the server's TTL). */
@@ -1187,7 +1281,7 @@ static int grid_main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (socks_open(sinks, BENCH_SINKS, 8, sv[0].port) < 0)
+	if (socks_open(sinks, BENCH_SINKS, 8, sv[0].port, 0) < 0)
 		return 1;
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
@@ -1294,7 +1388,8 @@ static int table_main(int argc, char **argv)
 	for (tok = strtok_r(list, ",", &save); tok != NULL && ncounts < 8;
 	     tok = strtok_r(NULL, ",", &save))
 		counts[ncounts++] = (uint32_t)strtoul(tok, NULL, 10);
-	if (socks_open(sinks, BENCH_SINKS, 8, sv.port) < 0 || socks_open(socks, 16, 8, sv.port) < 0)
+	if (socks_open(sinks, BENCH_SINKS, 8, sv.port, 0) < 0 ||
+	    socks_open(socks, 16, 8, sv.port, 0) < 0)
 		return 1;
 	rss0 = proc_status(sv.pid, "VmRSS");
 
@@ -1365,6 +1460,283 @@ static int table_main(int argc, char **argv)
 		snprintf(arg, sizeof(arg), "resident memory < 200 bytes per name (at %" PRIu32 ")",
 			 have);
 		print_target(arg, per_name < 200, fig);
+	}
+	return 0;
+}
+
+/* ---- bench guard ---------------------------------------------------------- */
+
+/*
+ * The defaults give each source address 20 LOOKUPs a second and bursts of
+ * 50 (guard.c). A load of R requests a second from N sources, for the T
+ * seconds of a run, stays within every budget when R * T / N <= 50 + 20 T:
+ * at 200 000 a second for 1.4 s, N >= 3 600. Sources that share a slot of
+ * the guard's table (about 6 in 100 of 4 096 among its 65 536 slots) share
+ * a budget too, and may run out of it.
+ */
+#define GUARD_SOURCES 4096            /* default -n */
+#define GUARD_SINKS 64                /* the targets' sockets, each on an address of its own */
+#define GUARD_TARGETS 1024            /* 16 a sink: under the default names (64) and burst (20) */
+#define GUARD_ROUNDS 5                /* runs against each server, in turns (odd: a median) */
+#define GUARD_WINDOW_MS 1000          /* default -t: short, so each source spends little */
+#define GUARD_FIRST_SOURCE 0x7f010001u /* 127.1.0.1 */
+#define GUARD_FIRST_SINK 0x7f020001u   /* 127.2.0.1 */
+#define GUARD_FD_SPARE 64             /* descriptors kept for epoll, /proc and the like */
+
+/*
+ * Asks the p2pchatd at 127.0.0.1:port for its counters (STATS; it answers
+ * loopback only) into text. Returns 0, or -1 when no answer came.
+ */
+static int stats_fetch(uint16_t port, char *text, size_t cap)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct pollfd p = { .fd = -1, .events = POLLIN };
+	struct proto_addr self;
+	struct proto_msg m;
+	ssize_t got = -1;
+	int n, rc = -1;
+
+	p.fd = udp_open(port, 0, &self);
+	if (p.fd < 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_STATS;
+	n = proto_encode(&m, buf, sizeof(buf));
+	if (n > 0 && send(p.fd, buf, (size_t)n, 0) == n && poll(&p, 1, BENCH_TIMEOUT_MS) == 1)
+		got = recv(p.fd, buf, sizeof(buf), 0);
+	if (got > 0 && proto_decode(buf, (size_t)got, &m) == 0 && m.type == PROTO_STATS_REPLY) {
+		snprintf(text, cap, "%s", m.text);
+		rc = 0;
+	}
+	close(p.fd);
+	return rc;
+}
+
+/* The value of the line "key value" in STATS text, or -1 when there is none. */
+static int64_t stats_value(const char *text, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (const char *line = text; line != NULL && *line != '\0';
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ' ')
+			return strtoll(line + klen + 1, NULL, 10);
+	}
+	return -1;
+}
+
+/* What the limits did to one server in one run: its counters' growth. */
+struct guard_counts {
+	int64_t limited; /* LOOKUP and WHO refused by the rate (limited_lookup) */
+	int64_t shared;  /* requests charged to a slot another source held (limit_shared) */
+};
+
+static int guard_counts_read(uint16_t port, struct guard_counts *c)
+{
+	char text[PROTO_FRAG_MAX + 1];
+
+	if (stats_fetch(port, text, sizeof(text)) < 0)
+		return -1;
+	c->limited = stats_value(text, "limited_lookup");
+	c->shared = stats_value(text, "limit_shared");
+	return c->limited < 0 || c->shared < 0 ? -1 : 0;
+}
+
+/*
+ * Raises the soft limit on open descriptors to the hard one (each source
+ * is a socket). Returns how many this process may hold now.
+ */
+static uint64_t fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+}
+
+/* One server of bench guard and the sockets that talk to it. */
+struct guard_side {
+	struct server_ref sv;
+	struct sock *socks;                /* nsrc of them, each on its own address */
+	struct sock sinks[GUARD_SINKS];    /* likewise: the targets */
+	struct result res[GUARD_ROUNDS];
+	struct guard_counts counts[GUARD_ROUNDS];
+};
+
+/*
+ * Opens side g's sockets and registers their names (each source one, each
+ * sink GUARD_TARGETS / GUARD_SINKS), every one with its cookie round trip.
+ * Returns 0, or -1.
+ */
+static int guard_setup(struct guard_side *g, uint32_t nsrc)
+{
+	g->socks = calloc(nsrc, sizeof(*g->socks));
+	if (g->socks == NULL ||
+	    socks_open(g->socks, nsrc, 1, g->sv.port, GUARD_FIRST_SOURCE) < 0 ||
+	    socks_open(g->sinks, GUARD_SINKS, 8, g->sv.port, GUARD_FIRST_SINK) < 0)
+		return -1;
+	if (fill(g->socks, nsrc, 1, 'c', 0, nsrc, g->sv.port, g->sv.pid, NULL) < 0 ||
+	    fill(g->sinks, GUARD_SINKS, 8, 't', 0, GUARD_TARGETS, g->sv.port, g->sv.pid, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* One measured run of LOOKUP hits against side g, its counters read around it. */
+static int guard_run(struct guard_side *g, uint32_t nsrc, int round, int64_t window_ms)
+{
+	struct guard_counts before, after;
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = KIND_LOOKUP;
+	r.port = g->sv.port;
+	r.pid = g->sv.pid;
+	r.socks = g->socks;
+	r.nsocks = nsrc;
+	r.inflight = 1;
+	r.sinks = g->sinks;
+	r.nsinks = GUARD_SINKS;
+	r.ntargets = GUARD_TARGETS;
+	r.rng = UINT64_C(0x13198A2E03707344) + (uint64_t)round;
+	for (uint32_t i = 0; i < nsrc; i++)
+		memset(g->socks[i].slot, 0, sizeof(*g->socks[i].slot));
+	if (guard_counts_read(g->sv.port, &before) < 0 ||
+	    run_load(&r, BENCH_WARMUP_MS, window_ms) < 0 ||
+	    guard_counts_read(g->sv.port, &after) < 0)
+		return -1;
+	g->res[round] = r.res;
+	g->counts[round].limited = after.limited - before.limited;
+	g->counts[round].shared = after.shared - before.shared;
+	return 0;
+}
+
+/* For qsort: doubles in increasing order. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The server's CPU time per answered request over every round, in microseconds. */
+static double guard_us_per_req(const struct guard_side *g)
+{
+	int64_t cpu = 0;
+	uint64_t answered = 0;
+
+	for (int k = 0; k < GUARD_ROUNDS; k++) {
+		cpu += g->res[k].srv_cpu_ns;
+		answered += g->res[k].answered;
+	}
+	return answered ? (double)cpu / (double)answered / 1000 : 0;
+}
+
+/*
+ * bench guard [-t SECONDS] [-n SOURCES] NAME=PORT:PID NAME=PORT:PID
+ * The cost of the per-source limits (guard.c): LOOKUP hits, checked as in
+ * the grid, from SOURCES sockets each on a loopback address of its own,
+ * one request in flight each, against the first server (started without
+ * limits) and the second (with the defaults), in turns. Spread over that
+ * many addresses, the load keeps each within its budget, so (nearly)
+ * nothing is refused and what differs is the work of the guard itself: a
+ * SipHash and a look at one slot of its table per request. The servers'
+ * counters say how many were refused all the same (limited), and how many
+ * requests met a slot another source held (shared).
+ */
+static int guard_main(int argc, char **argv)
+{
+	static struct guard_side side[2];
+	int64_t window_ms = GUARD_WINDOW_MS;
+	uint32_t nsrc = GUARD_SOURCES;
+	uint64_t fds;
+	double ratio[GUARD_ROUNDS], sorted[GUARD_ROUNDS], us[2];
+	int c;
+
+	while ((c = getopt(argc, argv, "t:n:")) != -1) {
+		if (c == 't')
+			window_ms = (int64_t)(atof(optarg) * 1000);
+		else if (c == 'n')
+			nsrc = (uint32_t)strtoul(optarg, NULL, 10);
+		else
+			return 2;
+	}
+	if (argc - optind != 2 || parse_server(argv[optind], &side[0].sv) < 0 ||
+	    parse_server(argv[optind + 1], &side[1].sv) < 0 || nsrc == 0 || nsrc > 60000) {
+		usage();
+		return 2;
+	}
+	/* Both sides' sockets are open at once. */
+	fds = fd_limit();
+	if (fds < 2 * (uint64_t)(nsrc + GUARD_SINKS) + GUARD_FD_SPARE) {
+		uint32_t fit = fds > 2 * GUARD_SINKS + GUARD_FD_SPARE ?
+			       (uint32_t)((fds - GUARD_FD_SPARE) / 2 - GUARD_SINKS) : 0;
+
+		printf("bench guard: %" PRIu64 " descriptors allowed (ulimit -n): %" PRIu32
+		       " sources, not %" PRIu32 "\n", fds, fit, nsrc);
+		nsrc = fit;
+		if (nsrc == 0)
+			return 1;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (guard_setup(&side[k], nsrc) < 0) {
+			fprintf(stderr, "bench guard: setting up against %s failed\n",
+				side[k].sv.name);
+			return 1;
+		}
+	}
+
+	printf("\nThe cost of the per-source limits: LOOKUP hits from %" PRIu32 " sources, each a"
+	       " socket on its own\naddress (127.1.0.1 and on), 1 in flight each; %d targets on %d"
+	       " more sockets (127.2.0.x).\np2pchatd %s, then %s, in turns: %d rounds of %.1f s"
+	       " windows. limited: LOOKUPs the\nlimits refused; shared: requests charged to a slot"
+	       " another source held (server counters).\n", nsrc, GUARD_TARGETS, GUARD_SINKS,
+	       side[0].sv.name, side[1].sv.name, GUARD_ROUNDS, (double)window_ms / 1000);
+	print_row_header("round");
+	for (int round = 0; round < GUARD_ROUNDS; round++) {
+		for (int k = 0; k < 2; k++) {
+			struct guard_side *g = &side[k];
+			char label[16];
+
+			if (guard_run(g, nsrc, round, window_ms) < 0) {
+				fprintf(stderr, "bench guard: a run against %s failed\n",
+					g->sv.name);
+				return 1;
+			}
+			snprintf(label, sizeof(label), "%d", round + 1);
+			print_row(k == 0 ? label : "", g->sv.name, &g->res[round],
+				  k == 0 ? 0 : rate(&side[0].res[round]));
+			printf("%-7s limited %" PRId64 ", shared %" PRId64 "\n", "",
+			       g->counts[round].limited, g->counts[round].shared);
+		}
+	}
+	printf("ratio: req/s over %s's in the same round. Other columns as in the grid.\n",
+	       side[0].sv.name);
+	/* The rounds' spread shows the noise the difference must stand out from. */
+	for (int round = 0; round < GUARD_ROUNDS; round++) {
+		double ref = rate(&side[0].res[round]);
+
+		ratio[round] = ref > 0 ? rate(&side[1].res[round]) / ref : 0;
+		sorted[round] = ratio[round];
+	}
+	qsort(sorted, GUARD_ROUNDS, sizeof(sorted[0]), cmp_double);
+	printf("guard: req/s %s over %s, round by round:", side[1].sv.name, side[0].sv.name);
+	for (int round = 0; round < GUARD_ROUNDS; round++)
+		printf(" %.2f", ratio[round]);
+	printf(" (median %.2f)\n", sorted[GUARD_ROUNDS / 2]);
+	us[0] = guard_us_per_req(&side[0]);
+	us[1] = guard_us_per_req(&side[1]);
+	printf("guard: server CPU per request %.2f us with %s, %.2f us with %s (%+.2f us)\n",
+	       us[1], side[1].sv.name, us[0], side[0].sv.name, us[1] - us[0]);
+	for (int k = 0; k < 2; k++) {
+		socks_close(side[k].socks, nsrc);
+		free(side[k].socks);
+		socks_close(side[k].sinks, GUARD_SINKS);
 	}
 	return 0;
 }
@@ -1926,6 +2298,7 @@ static void usage(void)
 	      "       bench grid [-t SECONDS] [-k KIND] [-c NxK] p2pchatd=PORT:PID echo=PORT:PID\n"
 	      "                  [coturn=PORT:PID]   (KIND: stun lookup miss register)\n"
 	      "       bench table [-t SECONDS] -n COUNT,COUNT,... PORT:PID\n"
+	      "       bench guard [-t SECONDS] [-n SOURCES] NAME=PORT:PID NAME=PORT:PID\n"
 	      "       bench chat [-m ROUND_TRIPS] [-l CLIENT_LOG] [-c CPU] -x P2PCHAT SERVER_PORT\n"
 	      "       bench port\n"
 	      "Every server is on 127.0.0.1. tests/bench.sh (make bench) runs them all.\n",
@@ -1946,6 +2319,8 @@ int main(int argc, char **argv)
 		return grid_main(argc, argv);
 	if (strcmp(argv[1], "table") == 0)
 		return table_main(argc, argv);
+	if (strcmp(argv[1], "guard") == 0)
+		return guard_main(argc, argv);
 	if (strcmp(argv[1], "chat") == 0)
 		return chat_main(argc, argv);
 	if (strcmp(argv[1], "port") == 0)

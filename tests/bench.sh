@@ -4,7 +4,9 @@
 #   BENCH_SECONDS=N   measuring window per cell (default 2; BENCH_QUICK=1 makes it 0.3)
 #   BENCH_QUICK=1     a short run: small windows, tables up to 100 thousand names
 # It reports figures and whether the targets are met; it asserts nothing. It exits
-# non-zero only when something could not be measured. Everything is on 127.0.0.1.
+# non-zero only when something could not be measured. Everything is on loopback: 127.0.0.1,
+# and for the cost of the per-source limits, thousands of other addresses in 127.0.0.0/8.
+# The throughput figures run p2pchatd with those limits off (NOLIMITS below).
 set -u
 BIN=${BIN:-build}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +26,10 @@ else
 	ROUNDS=2000
 fi
 MAXCOUNT=${COUNTS##*,}
+# The throughput figures come from one source address (127.0.0.1) at hundreds of thousands of
+# requests a second, which p2pchatd's default per-source limits would cut to a few: those
+# servers run with every limit off. The guard section measures what the defaults cost.
+NOLIMITS="--limit register=0 --limit lookup=0 --limit stun=0 --limit relay=0 --limit names=0"
 
 # rcvbuf PORT: the receive buffer (bytes) of the UDP socket on 127.0.0.1:PORT, as ss reports it.
 rcvbuf() {
@@ -51,14 +57,21 @@ the endpoint the server saw (STUN: XOR-MAPPED-ADDRESS). Latency is measured per 
 CLOCK_MONOTONIC, for requests sent in the window. A request unanswered after 1 s is lost (the
 warm-up's first burst counts too); it is not sent again: a new request takes its slot.
 LOOKUPs are hits on 1024 registered targets, each held by one of 16 sink sockets that read
-the PEER the target gets too. The echo server is a blocking recvfrom/sendto loop with
-p2pchatd's receive buffer; against it, each request is answered by its own bytes. The
-servers are interleaved: each cell runs against each server in turn. Server CPU time comes
-from /proc/PID/task/*/schedstat, drops from /proc/net/udp, other load from /proc/stat.
+the PEER the target gets too. Every REGISTER makes a client's cookie round trip: a new
+socket's first one gets COOKIE and goes again with it; REGISTERED brings the next cookie.
+The echo server is a blocking recvfrom/sendto loop with p2pchatd's receive buffer; against
+it, each request is answered by its own bytes. The servers are interleaved: each cell runs
+against each server in turn. Server CPU time comes from /proc/PID/task/*/schedstat, drops
+from /proc/net/udp, other load from /proc/stat.
+Limits: the grid's and the name table's p2pchatd runs with every per-source limit off
+(--limit KIND=0 for register, lookup, stun, relay and names): their load comes from one
+address, 127.0.0.1, which the defaults would hold to a few requests a second. The guard
+section measures what the defaults cost, from thousands of addresses in 127.0.0.0/8.
 EOF
 
 # --- The grid: p2pchatd, the echo server, coturn -------------------------------------------
-start_server "$WORK/p2pchatd.log" || { echo "bench: p2pchatd did not start" >&2; exit 1; }
+start_server "$WORK/p2pchatd.log" $NOLIMITS ||
+	{ echo "bench: p2pchatd did not start" >&2; exit 1; }
 P2P_PID=$SERVER_PID P2P_PORT=$SERVER_PORT
 RB=$(rcvbuf "$P2P_PORT")
 spawn "$BENCH" echo -r $(( ${RB:-0} / 2 )) 2>"$WORK/echo.log"
@@ -102,13 +115,23 @@ stop "$ECHO_PID"
 stop "$P2P_PID"
 
 # --- The name table: 1 thousand .. 1 million names -----------------------------------------
-start_server "$WORK/table.log" -n $(( MAXCOUNT + 4096 )) -t 86400 ||
+start_server "$WORK/table.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS ||
 	{ echo "bench: p2pchatd -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
 "$BENCH" table -t "$SECS" -n "$COUNTS" "$SERVER_PORT:$SERVER_PID" ||
 	{ echo "bench: the table run failed" >&2; exit 1; }
 stop "$SERVER_PID"
 
+# --- The per-source limits: none, then the defaults, from thousands of source addresses -----
+start_server "$WORK/guard-off.log" $NOLIMITS || exit 1
+OFF_PID=$SERVER_PID OFF_PORT=$SERVER_PORT
+start_server "$WORK/guard-on.log" || exit 1
+"$BENCH" guard "no-limit=$OFF_PORT:$OFF_PID" "defaults=$SERVER_PORT:$SERVER_PID" ||
+	{ echo "bench: the guard run failed" >&2; exit 1; }
+stop "$SERVER_PID"
+stop "$OFF_PID"
+
 # --- Two clients ---------------------------------------------------------------------------
+# With the default limits: two clients are far below them, as real ones are.
 start_server "$WORK/chat-server.log" || exit 1
 # Twice: as the scheduler places the processes, then all on one CPU (the work on the path,
 # without the cost of waking an idle CPU, which varies a lot on a virtual machine).

@@ -6,24 +6,37 @@
 
 /*
  * Each input is a fresh client (so a crash replays from its input alone),
- * registered and connected to bob before the input starts, with lines
- * on their way to him, so the datagrams reach every handler: the server's
- * answers, probes, DATA, ACK, PING, BYE. Then the input's records
- * (fuzz.h) arrive from one of four sources, with time moving on and
- * client_tick run between them as main() would. The nonce and epochs
- * are fuzz.h's, so seeds can reach the chat.
+ * registered (through the server's cookie) and connected to bob before
+ * the input starts, with lines on their way to him, so the datagrams
+ * reach every handler: the server's answers, probes, DATA, ACK, PING,
+ * BYE. Then the input's records (fuzz.h) arrive from one of four
+ * sources, with time moving on and client_tick run between them as main()
+ * would. The nonce and epochs are fuzz.h's, so seeds can reach the chat.
  */
 
-/* Every datagram the client sends fits the limit and decodes. */
+/* What the harness knows the client must do with the server's cookies. */
+struct watch {
+	uint8_t cookie[PROTO_COOKIE_LEN]; /* the server's last for alice (COOKIE, REGISTERED) */
+	unsigned registrations;           /* REGISTER and REFRESH sent */
+};
+
+/*
+ * Every datagram the client sends fits the limit and decodes, and a
+ * REGISTER or REFRESH echoes the last cookie the server gave: never one
+ * from anyone else.
+ */
 static void on_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
 {
+	struct watch *w = ctx;
 	struct proto_msg m;
-
-	(void)ctx;
 
 	FUZZ_CHECK(to->family == PROTO_AF_INET || to->family == PROTO_AF_INET6);
 	FUZZ_CHECK(len <= PROTO_MAX_DATAGRAM);
 	FUZZ_CHECK(proto_decode(buf, len, &m) == 0);
+	if (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH) {
+		FUZZ_CHECK(memcmp(m.cookie, w->cookie, PROTO_COOKIE_LEN) == 0);
+		w->registrations++;
+	}
 }
 
 /* Every line for the terminal is safe there: no control bytes, no escape sequences. */
@@ -44,17 +57,31 @@ static void deliver(struct client *c, const struct proto_msg *m, const struct pr
 	client_handle(c, buf, (size_t)n, from, now);
 }
 
-/* Registers the client, introduces bob, connects over his private endpoint. */
-static void prelude(struct client *c, const struct proto_addr src[4], int64_t now)
+/*
+ * Registers the client (REGISTER, COOKIE, REGISTER with it, REGISTERED),
+ * introduces bob, connects over his private endpoint.
+ */
+static void prelude(struct client *c, struct watch *w, const struct proto_addr src[4],
+		    int64_t now)
 {
 	struct proto_msg m;
 	struct peer *bob;
 	char line[3000];
 
-	client_tick(c, now); /* REGISTER */
+	client_tick(c, now); /* REGISTER, no cookie yet */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_COOKIE;
+	memcpy(m.cookie, "cookie01", PROTO_COOKIE_LEN);
+	memcpy(w->cookie, m.cookie, PROTO_COOKIE_LEN);
+	deliver(c, &m, &src[FUZZ_SERVER], now);
+	client_tick(c, now); /* REGISTER again at once, with the cookie */
+	FUZZ_CHECK(w->registrations == 2);
+
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REGISTERED;
 	m.ttl_s = 60;
+	memcpy(m.cookie, "cookie02", PROTO_COOKIE_LEN);
+	memcpy(w->cookie, m.cookie, PROTO_COOKIE_LEN);
 	strcpy(m.name, "alice");
 	fuzz_addr4(&m.public_ep, 203, 0, 113, 7, 40211);
 	deliver(c, &m, &src[FUZZ_SERVER], now);
@@ -88,11 +115,32 @@ static void prelude(struct client *c, const struct proto_addr src[4], int64_t no
 	client_tick(c, now);
 }
 
+/*
+ * If record r is the server handing alice a cookie (COOKIE, or REGISTERED
+ * for her name: what client.c keeps), notes it in w; *hurry says whether a
+ * COOKIE brought one she did not have. Datagrams from anyone else change
+ * nothing: they cannot give her a cookie.
+ */
+static void note_cookie(struct watch *w, const struct fuzz_record *r, int *hurry)
+{
+	struct proto_msg m;
+
+	*hurry = 0;
+	if (r->source != FUZZ_SERVER || proto_decode(r->buf, r->len, &m) != 0)
+		return;
+	if (m.type == PROTO_COOKIE)
+		*hurry = memcmp(m.cookie, w->cookie, PROTO_COOKIE_LEN) != 0;
+	else if (m.type != PROTO_REGISTERED || strcmp(m.name, "alice") != 0)
+		return;
+	memcpy(w->cookie, m.cookie, PROTO_COOKIE_LEN);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_addr src[4];
 	struct client_config cfg;
-	struct client_io io = { .ctx = NULL, .send = on_send, .print = on_print };
+	struct watch w;
+	struct client_io io = { .ctx = &w, .send = on_send, .print = on_print };
 	struct fuzz_record r;
 	struct client c;
 	int64_t now = 1000;
@@ -113,16 +161,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.wait_ms = 10000;
 	cfg.keepalive_ms = 15000;
 	cfg.seed = 1;
+	memset(&w, 0, sizeof(w));
 	FUZZ_CHECK(client_init(&c, &cfg, &io, "bob", now) == 0);
-	prelude(&c, src, now);
+	prelude(&c, &w, src, now);
 
 	while (fuzz_next_record(data, size, &off, &r)) {
 		uint64_t received = c.stats.received;
+		unsigned registrations = w.registrations;
+		int hurry = 0;
 
 		now += r.step_ms;
+		note_cookie(&w, &r, &hurry);
 		client_handle(&c, r.buf, r.len, &src[r.source], now);
 		FUZZ_CHECK(c.stats.received == received + 1);
 		FUZZ_CHECK(client_tick(&c, now) >= now);
+		/* A new cookie from the server: the request goes again at once, with it. */
+		if (hurry)
+			FUZZ_CHECK(w.registrations > registrations);
 		FUZZ_CHECK(c.npeers <= CLIENT_MAX_PEERS);
 	}
 	client_shutdown(&c, now);

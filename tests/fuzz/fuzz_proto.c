@@ -36,6 +36,13 @@ static void check_fields(const struct proto_msg *m)
 	FUZZ_CHECK(m->text_len <= PROTO_FRAG_MAX);
 	FUZZ_CHECK(m->text[m->text_len] == '\0');
 	FUZZ_CHECK((m->flags & ~(PROTO_DATA_END | PROTO_DATA_ACTION)) == 0);
+	/* A cookie is only in the four messages that carry one; the decoder zeroes the rest. */
+	if (m->type != PROTO_REGISTER && m->type != PROTO_REFRESH &&
+	    m->type != PROTO_REGISTERED && m->type != PROTO_COOKIE) {
+		static const uint8_t zero[PROTO_COOKIE_LEN];
+
+		FUZZ_CHECK(memcmp(m->cookie, zero, PROTO_COOKIE_LEN) == 0);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -17,8 +17,25 @@
  * byte (source, time step), a 16-bit length, a datagram. The client seeds
  * carry the nonce and epochs that fuzz_client.c sets up (fuzz.h), so they
  * reach the chat itself.
+ *
+ * A server seed starts with fuzz_server.c's configuration byte, and the
+ * first byte of a REGISTER's or REFRESH's cookie tells that harness which
+ * cookie to put in (its FUZZ_CFG_ flags and enum fuzz_cookie; the values
+ * are repeated here).
  */
 #define SEED_MAX 8192
+
+#define CFG_PLAIN 0x00     /* no limits, WHO refused, relay on */
+#define CFG_LIMITS 0x01    /* small per-source budgets */
+#define CFG_WHO 0x02       /* --allow-who */
+#define CFG_NO_RELAY 0x04  /* --no-relay */
+#define CFG_FEW_SLOTS 0x08 /* the four sources share 2 slots */
+
+#define COOKIE_NONE 0        /* zeros, sent as they are: a client's first REGISTER */
+#define COOKIE_RIGHT 1       /* the harness puts the source's cookie in */
+#define COOKIE_LAST_PERIOD 2 /* the source's cookie of the period before: still good */
+#define COOKIE_TOO_OLD 3     /* two periods old: refused */
+#define COOKIE_OTHER 4       /* another source's: refused */
 
 static const char *out_dir;
 
@@ -107,6 +124,41 @@ static struct proto_msg request(uint8_t type, const char *name, const char *toke
 	return m;
 }
 
+/* A REGISTER or REFRESH to fuzz_server.c with the cookie mode `cookie` (COOKIE_ above). */
+static struct proto_msg claim(uint8_t type, const char *name, const char *token, uint8_t cookie)
+{
+	struct proto_msg m = request(type, name, token, NULL);
+
+	m.cookie[0] = cookie;
+	return m;
+}
+
+/* Appends claim(type, name, token, cookie) as add_msg does. */
+static void add_claim(struct seed *s, unsigned src, unsigned steps, uint8_t type,
+		      const char *name, const char *token, uint8_t cookie)
+{
+	struct proto_msg m = claim(type, name, token, cookie);
+
+	add_msg(s, src, steps, &m);
+}
+
+/* An ERROR from the server: code, the request it answers, the name it is about. */
+static struct proto_msg refusal(uint8_t code, uint8_t req, const char *name)
+{
+	struct proto_msg m = msg(PROTO_ERROR, name);
+
+	m.code = code;
+	m.request = req;
+	return m;
+}
+
+/* Starts a server seed: the configuration byte of fuzz_server.c (CFG_ above). */
+static void server_start(struct seed *s, uint8_t cfg)
+{
+	s->buf[0] = cfg;
+	s->len = 1;
+}
+
 /* A peer-to-peer message to the fuzzed client, from bob, with the nonce and epochs it knows. */
 static struct proto_msg from_bob(uint8_t type)
 {
@@ -154,6 +206,7 @@ static void proto_seeds(void)
 	struct proto_msg m;
 	struct seed s;
 
+	/* A first REGISTER has no cookie yet: zeros. */
 	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
 	m.nprivate = 2;
 	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 2, 4000);
@@ -162,14 +215,25 @@ static void proto_seeds(void)
 	write_seed("proto", "register", s.buf, s.len);
 	/* The same, a byte short: a truncation. */
 	write_seed("proto", "register-short", s.buf, s.len - 1);
+	/* Sent again with the server's cookie. */
+	memcpy(m.cookie, "cookie01", PROTO_COOKIE_LEN);
+	encode(&m, &s);
+	write_seed("proto", "register-cookie", s.buf, s.len);
+
+	m = msg(PROTO_COOKIE, NULL);
+	memcpy(m.cookie, "cookie01", PROTO_COOKIE_LEN);
+	encode(&m, &s);
+	write_seed("proto", "cookie", s.buf, s.len);
 
 	m = msg(PROTO_REGISTERED, "alice");
 	m.ttl_s = 60;
+	memcpy(m.cookie, "cookie02", PROTO_COOKIE_LEN);
 	fuzz_addr4(&m.public_ep, 203, 0, 113, 7, 40211);
 	encode(&m, &s);
 	write_seed("proto", "registered", s.buf, s.len);
 
 	m = request(PROTO_REFRESH, "alice", "tokenAAA", NULL);
+	memcpy(m.cookie, "cookie02", PROTO_COOKIE_LEN);
 	encode(&m, &s);
 	write_seed("proto", "refresh", s.buf, s.len);
 
@@ -197,6 +261,12 @@ static void proto_seeds(void)
 	/* The version byte the server refuses with that ERROR. */
 	s.buf[1] = PROTO_VERSION + 1;
 	write_seed("proto", "version2", s.buf, s.len);
+	m = refusal(PROTO_E_TOO_MANY_NAMES, PROTO_REGISTER, "alice");
+	encode(&m, &s);
+	write_seed("proto", "error-too-many-names", s.buf, s.len);
+	m = refusal(PROTO_E_ADDRESS, PROTO_LOOKUP, "alice");
+	encode(&m, &s);
+	write_seed("proto", "error-address", s.buf, s.len);
 
 	m = msg(PROTO_STATS, NULL);
 	encode(&m, &s);
@@ -320,20 +390,21 @@ static void server_seeds(void)
 		't', 'r', 'a', 'n', 's', 'a', 'c', 't', 'i', 'o', 'n', '4',
 	};
 	struct proto_msg m;
-	struct seed s;
+	struct seed s, one;
+	int k;
 
 	/* Register two, introduce them, refresh, list, report, and the operator's STATS. */
-	s.len = 0;
-	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
+	server_start(&s, CFG_WHO);
+	m = claim(PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
 	m.nprivate = 1;
 	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 2, 4000);
 	add_msg(&s, FUZZ_HOST1, 0, &m);
-	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
-	add_msg(&s, FUZZ_HOST6, 1, &m);
+	add_claim(&s, FUZZ_HOST6, 1, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
 	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "bob");
 	add_msg(&s, FUZZ_HOST1, 1, &m);
-	m = request(PROTO_REFRESH, "bob", "tokenBBB", NULL);
-	add_msg(&s, FUZZ_HOST6, 5, &m);
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "nobody");
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	add_claim(&s, FUZZ_HOST6, 5, PROTO_REFRESH, "bob", "tokenBBB", COOKIE_RIGHT);
 	m = request(PROTO_WHO, "alice", "tokenAAA", NULL);
 	add_msg(&s, FUZZ_HOST1, 0, &m);
 	m = request(PROTO_REPORT, "alice", "tokenAAA", "bob");
@@ -345,44 +416,37 @@ static void server_seeds(void)
 	write_seed("server", "introduce", s.buf, s.len);
 
 	/* A name taken, the table filled (fuzz_server.c holds 3), then expiry (TTL 2 s). */
-	s.len = 0;
-	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
-	add_msg(&s, FUZZ_HOST1, 0, &m);
-	m = request(PROTO_REGISTER, "alice", "tokenXXX", NULL);
-	add_msg(&s, FUZZ_HOST2, 0, &m);
-	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
-	add_msg(&s, FUZZ_HOST2, 0, &m);
-	m = request(PROTO_REGISTER, "carol", "tokenCCC", NULL);
-	add_msg(&s, FUZZ_HOST6, 0, &m);
-	m = request(PROTO_REGISTER, "dave", "tokenDDD", NULL);
-	add_msg(&s, FUZZ_HOST6, 0, &m);
+	server_start(&s, CFG_PLAIN);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "alice", "tokenXXX", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST6, 0, PROTO_REGISTER, "carol", "tokenCCC", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST6, 0, PROTO_REGISTER, "dave", "tokenDDD", COOKIE_RIGHT);
 	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "carol");
 	add_msg(&s, FUZZ_HOST1, 30, &m);
-	m = request(PROTO_REFRESH, "bob", "tokenBBB", NULL);
-	add_msg(&s, FUZZ_HOST2, 0, &m);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REFRESH, "bob", "tokenBBB", COOKIE_RIGHT);
 	write_seed("server", "full-and-expiry", s.buf, s.len);
 
-	/* What is not a request: a STUN Binding request, another version, a peer message. */
-	s.len = 0;
+	/*
+	 * What is not a request: a STUN Binding request, another version (a
+	 * REFRESH, answered; 7 bytes of it, not: the ERROR would be larger), a
+	 * peer message.
+	 */
+	server_start(&s, CFG_PLAIN);
 	add_raw(&s, FUZZ_HOST6, 0, bare_stun, sizeof(bare_stun));
-	m = request(PROTO_REFRESH, "alice", "tokenAAA", NULL);
-	{
-		struct seed one;
-
-		encode(&m, &one);
-		one.buf[1] = PROTO_VERSION + 1;
-		add_raw(&s, FUZZ_HOST1, 0, one.buf, one.len);
-	}
+	m = claim(PROTO_REFRESH, "alice", "tokenAAA", COOKIE_NONE);
+	encode(&m, &one);
+	one.buf[1] = PROTO_VERSION + 1;
+	add_raw(&s, FUZZ_HOST1, 0, one.buf, one.len);
+	add_raw(&s, FUZZ_HOST1, 0, one.buf, PROTO_HEADER_LEN + 3);
 	m = from_bob(PROTO_PING);
 	add_msg(&s, FUZZ_HOST2, 0, &m);
 	write_seed("server", "not-requests", s.buf, s.len);
 
 	/* Punching failed: alice and bob talk through the server's relay. */
-	s.len = 0;
-	m = request(PROTO_REGISTER, "alice", "tokenAAA", NULL);
-	add_msg(&s, FUZZ_HOST1, 0, &m);
-	m = request(PROTO_REGISTER, "bob", "tokenBBB", NULL);
-	add_msg(&s, FUZZ_HOST2, 0, &m);
+	server_start(&s, CFG_PLAIN);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
 	{
 		struct proto_msg inner = from_bob(PROTO_PROBE);
 
@@ -397,6 +461,76 @@ static void server_seeds(void)
 		add_msg(&s, FUZZ_HOST1, 0, &m);
 	}
 	write_seed("server", "relay", s.buf, s.len);
+
+	/*
+	 * The cookie round trip: no cookie, then the right one; last period's,
+	 * still good; one too old, another source's; requests from an address
+	 * other than the name's (PROTO_E_ADDRESS) until a REFRESH moves it there.
+	 */
+	server_start(&s, CFG_PLAIN);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_NONE);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST1, 5, PROTO_REFRESH, "alice", "tokenAAA", COOKIE_LAST_PERIOD);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REFRESH, "alice", "tokenAAA", COOKIE_TOO_OLD);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_OTHER);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "bob");
+	add_msg(&s, FUZZ_HOST6, 0, &m);
+	add_claim(&s, FUZZ_HOST6, 0, PROTO_REFRESH, "alice", "tokenAAA", COOKIE_RIGHT);
+	m = request(PROTO_LOOKUP, "alice", "tokenAAA", "bob");
+	add_msg(&s, FUZZ_HOST1, 0, &m);
+	add_msg(&s, FUZZ_HOST6, 0, &m);
+	write_seed("server", "cookies", s.buf, s.len);
+
+	/* Small budgets: too many names from one address, then each kind of request too fast. */
+	server_start(&s, CFG_LIMITS | CFG_WHO);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "amy", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "anna", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
+	for (k = 0; k < 4; k++)
+		add_claim(&s, FUZZ_HOST1, 0, PROTO_REFRESH, "alice", "tokenAAA", COOKIE_RIGHT);
+	for (k = 0; k < 6; k++) {
+		m = request(PROTO_LOOKUP, "bob", "tokenBBB", "alice");
+		add_msg(&s, FUZZ_HOST2, 0, &m);
+		m = request(PROTO_WHO, "bob", "tokenBBB", NULL);
+		add_msg(&s, FUZZ_HOST2, 0, &m);
+	}
+	for (k = 0; k < 3; k++)
+		add_raw(&s, FUZZ_HOST6, 0, bare_stun, sizeof(bare_stun));
+	{
+		struct proto_msg inner = data(0, PROTO_DATA_END, "");
+
+		inner.text_len = PROTO_FRAG_MAX;
+		memset(inner.text, 'x', inner.text_len);
+		m = relay(PROTO_RELAY, "alice", "tokenAAA", "bob", &inner);
+		/* Two pass; the third is over the address's rate, the fourth over the name's. */
+		for (k = 0; k < 4; k++)
+			add_msg(&s, FUZZ_HOST1, 0, &m);
+		/* 1.5 s on (before the 2 s TTL), both buckets hold a datagram again. */
+		add_msg(&s, FUZZ_HOST1, 15, &m);
+	}
+	write_seed("server", "limits", s.buf, s.len);
+
+	/* The four sources on two slots: some share their budgets and their count of names. */
+	server_start(&s, CFG_LIMITS | CFG_FEW_SLOTS);
+	add_claim(&s, FUZZ_HOST1, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 0, PROTO_REGISTER, "bob", "tokenBBB", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST6, 0, PROTO_REGISTER, "carol", "tokenCCC", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_LOOPBACK, 0, PROTO_REGISTER, "dave", "tokenDDD", COOKIE_RIGHT);
+	add_claim(&s, FUZZ_HOST2, 10, PROTO_REFRESH, "alice", "tokenAAA", COOKIE_RIGHT);
+	write_seed("server", "shared-slots", s.buf, s.len);
+
+	/* An operator who turned the relay off. */
+	server_start(&s, CFG_NO_RELAY);
+	add_claim(&s, FUZZ_HOST6, 0, PROTO_REGISTER, "alice", "tokenAAA", COOKIE_RIGHT);
+	{
+		struct proto_msg inner = from_bob(PROTO_PROBE);
+
+		m = relay(PROTO_RELAY, "alice", "tokenAAA", "bob", &inner);
+		add_msg(&s, FUZZ_HOST6, 0, &m);
+	}
+	write_seed("server", "no-relay", s.buf, s.len);
 }
 
 /* Datagrams for the connected client of fuzz_client.c (fuzz.h's sources). */
@@ -504,6 +638,29 @@ static void client_seeds(void)
 		add_msg(&s, FUZZ_SERVER, 1, &m);
 	}
 	write_seed("client", "relayed", s.buf, s.len);
+
+	/*
+	 * The server's cookies: a new one (alice sends her REFRESH again at
+	 * once), the same again, one from a stranger (ignored), a REGISTERED
+	 * with a fresh one; then "refresh from here first" and "too many names".
+	 */
+	s.len = 0;
+	m = msg(PROTO_COOKIE, NULL);
+	memcpy(m.cookie, "cookie03", PROTO_COOKIE_LEN);
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	add_msg(&s, FUZZ_SERVER, 1, &m);
+	memcpy(m.cookie, "mallory!", PROTO_COOKIE_LEN);
+	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	m = msg(PROTO_REGISTERED, "alice");
+	m.ttl_s = 60;
+	memcpy(m.cookie, "cookie04", PROTO_COOKIE_LEN);
+	fuzz_addr4(&m.public_ep, 203, 0, 113, 7, 40213);
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	m = refusal(PROTO_E_ADDRESS, PROTO_LOOKUP, "alice");
+	add_msg(&s, FUZZ_SERVER, 0, &m);
+	m = refusal(PROTO_E_TOO_MANY_NAMES, PROTO_REGISTER, "alice");
+	add_msg(&s, FUZZ_SERVER, 2, &m);
+	write_seed("client", "cookies", s.buf, s.len);
 }
 
 /* term_sanitize inputs: a capacity byte, then text as it would arrive from a peer. */
