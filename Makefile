@@ -133,7 +133,15 @@ $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
 test: flood
 flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
 	BIN=$(BUILD) bash tests/flood.sh
-$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o
+$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# No amplification: every request p2pchatd knows, from an address that never proved itself.
+.PHONY: amplify
+test: amplify
+amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
+	BIN=$(BUILD) bash tests/amplify.sh
+$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # make fuzz: every libFuzzer target for FUZZ_SECONDS each, from the seeds in tests/fuzz/corpus,

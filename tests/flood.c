@@ -1,4 +1,4 @@
-/* tests/flood.c - sends p2pchatd thousands of garbage datagrams on loopback and says what the server should make of them. */
+/* tests/flood.c - floods p2pchatd on loopback with garbage, or as a proven client over its limits. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -6,25 +6,37 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "net.h"
 #include "protocol.h"
 #include "stun.h"
 
 /*
- * Usage: flood [-n COUNT] [-r RATE] [-s SEED] [-u] PORT
+ * Usage: flood [-p] [-b ADDR] [-n COUNT] [-r RATE] [-s SEED] [-u] PORT
  *
  * Sends COUNT datagrams (default 20000) to 127.0.0.1:PORT, RATE a second
- * (default 10000), from one socket, and never anywhere else. With -u it
- * goes on after COUNT until its standard input closes, so a test can keep
- * the flood up for exactly as long as its real clients talk; it stops
- * after FLOOD_MAX_MS whatever happens.
+ * (default 10000), from one socket bound to ADDR (a loopback address,
+ * default 127.0.0.1), and never anywhere else. With -u it goes on after
+ * COUNT until its standard input closes, so a test can keep the flood up
+ * for exactly as long as its real clients talk; it stops after
+ * FLOOD_MAX_MS whatever happens.
  *
- * Every datagram is garbage of one kind (see enum kind), and none is a
- * well-formed REGISTER: a flipped byte can turn a REGISTER into another
- * valid one, which would rightly register a name, so such a datagram is
- * drawn again. What the server should do with each datagram is worked out
- * here with the same decoders it uses (on the same first 1201 bytes it
- * reads), and printed at the end as "key value" lines for tests/flood.sh.
+ * Garbage (the default): every datagram is garbage of one kind (see enum
+ * kind). A well-formed REGISTER or REFRESH among them carries a cookie
+ * drawn at random, never the one the server gave this address, so it
+ * gets a COOKIE and registers nothing. What the server should do with
+ * each datagram is worked out here with the same decoders it uses (on the
+ * same first 1201 bytes it reads).
+ *
+ * Proven (-p): a client that does everything right but far too often. It
+ * registers flood0 and flood1 with the cookie round trip, then sends in
+ * turn REGISTERs of new names (flood2, flood3, ...), LOOKUPs between its
+ * names and RELAYs of a 1 KiB DATA between them, all with its cookie from
+ * its own address, so only the per-source limits (guard.h) stop it. It
+ * counts the answers to each kind.
+ *
+ * Either way it prints "key value" lines at the end for tests/flood.sh,
+ * with the server's default limits (guard_defaults) for comparison.
  */
 
 #define FLOOD_DEFAULT_COUNT 20000
@@ -33,6 +45,9 @@
 #define FLOOD_BATCH_MAX 64       /* datagrams sent in one go before looking at answers again */
 #define FLOOD_OVERSIZE_MAX 1500  /* the largest oversize datagram: an Ethernet MTU */
 #define FLOOD_QUIET_MS 200       /* at the end, answers are counted until none came for this long */
+#define FLOOD_WAIT_MS 2000       /* -p: for each answer while registering the first names */
+#define FLOOD_RELAY_TEXT 1024    /* -p: the text in each relayed DATA: the largest fragment */
+#define FLOOD_SENDERS_MAX 256    /* -p: names kept to relay from, round robin */
 #define SERVER_READ_LEN (PROTO_MAX_DATAGRAM + 1) /* what p2pchatd's receive buffer holds */
 
 /* The kinds of garbage, drawn in turn. */
@@ -54,17 +69,51 @@ static const char *const kind_names[K_COUNT] = {
 
 /* What the server should do with a datagram, worked out with its own decoders. */
 enum fate {
-	F_MALFORMED,       /* proto_decode fails: dropped, counted as malformed */
+	F_MALFORMED,       /* proto_decode fails, or another version in under 8 bytes: dropped */
 	F_WRONG_DIRECTION, /* well formed, but not a request: dropped */
-	F_VERSION,         /* another version: answered with ERROR */
-	F_REQUEST,         /* a well-formed request (never a REGISTER): answered */
-	F_STUN_ANSWERED,   /* a STUN Binding request: answered */
+	F_VERSION,         /* another version, 8 bytes or more: answered with ERROR */
+	F_COOKIE,          /* a REGISTER or REFRESH, with a wrong cookie: answered with COOKIE */
+	F_REFUSED,         /* a LOOKUP, WHO, REPORT or RELAY from no known name: ERROR */
+	F_STATS,           /* a STATS: answered, this is loopback */
+	F_STUN_BINDING,    /* a STUN Binding request: answered, or dropped over the STUN rate */
 	F_STUN_DROPPED,    /* other STUN-looking bytes: dropped */
 	F_COUNT,
 };
 
 static const char *const fate_names[F_COUNT] = {
-	"malformed", "wrong_direction", "version", "request", "stun_answered", "stun_dropped",
+	"malformed", "wrong_direction", "version", "cookie", "refused", "stats", "stun_binding",
+	"stun_dropped",
+};
+
+/* What -p sends, in turn. */
+enum proven_kind {
+	P_REGISTER, /* a REGISTER of a new name */
+	P_LOOKUP,   /* a LOOKUP of one of its names by another */
+	P_RELAY,    /* a RELAY of a 1 KiB DATA from one of its names to another */
+	P_COUNT,
+};
+
+static const char *const proven_names[P_COUNT] = { "register", "lookup", "relay" };
+
+/* The flood's socket, and what it sent and got back. */
+struct flood {
+	int fd, ipv6;
+	struct proto_addr server, self;
+	uint64_t sent, answers, send_errors;
+	uint64_t by_kind[K_COUNT], by_fate[F_COUNT];  /* garbage */
+	/* -p */
+	uint8_t token[PROTO_TOKEN_LEN];
+	uint8_t cookie[PROTO_COOKIE_LEN];             /* the latest, from COOKIE or REGISTERED */
+	uint32_t next_name;                           /* the next new name: flood<next_name> */
+	uint32_t senders[FLOOD_SENDERS_MAX];          /* names the server registered */
+	uint32_t nsenders, turn;
+	uint64_t registered;                          /* REGISTERED for a new name */
+	uint64_t too_many;                            /* ERROR PROTO_E_TOO_MANY_NAMES */
+	uint64_t cookies;                             /* COOKIE: the cookie's period ran out */
+	uint64_t peers, relayed;
+	uint64_t p_sent[P_COUNT];                     /* by kind */
+	uint64_t p_errors[P_COUNT];                   /* ERRORs, by the request type they name */
+	uint64_t other;                               /* answers of no kind above */
 };
 
 /* xorshift64*: reproducible garbage from -s SEED. Not for secrets. */
@@ -98,8 +147,8 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	static const uint8_t types[] = {
 		PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 		PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
-		PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK, PROTO_PING,
-		PROTO_PONG, PROTO_BYE,
+		PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_PROBE, PROTO_PROBE_ACK,
+		PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
 	};
 	struct proto_msg m, bye;
 	int n;
@@ -109,6 +158,7 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	snprintf(m.name, sizeof(m.name), "flood%04u", (unsigned)rnd_below(10000));
 	snprintf(m.target, sizeof(m.target), "flood%04u", (unsigned)rnd_below(10000));
 	rnd_fill(m.token, sizeof(m.token));
+	rnd_fill(m.cookie, sizeof(m.cookie)); /* never the right one: 1 in 2^64 */
 	rnd_fill(m.nonce, sizeof(m.nonce));
 	m.public_ep.family = PROTO_AF_INET;
 	m.public_ep.port = (uint16_t)rnd();
@@ -149,12 +199,14 @@ static size_t bad_name(uint8_t *buf, size_t cap)
 {
 	static const uint8_t bad_bytes[] = { ' ', 0x1b, 0x00, 0xff, '/', 0x7f };
 	struct proto_msg m;
-	size_t off = PROTO_HEADER_LEN + PROTO_TOKEN_LEN; /* the name's length byte */
+	/* The name's length byte. */
+	size_t off = PROTO_HEADER_LEN + PROTO_TOKEN_LEN + PROTO_COOKIE_LEN;
 	int n;
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REGISTER;
 	rnd_fill(m.token, sizeof(m.token));
+	rnd_fill(m.cookie, sizeof(m.cookie));
 	memset(m.name, 'n', PROTO_NAME_MAX); /* 32 bytes: the longest valid name */
 	n = proto_encode(&m, buf, cap);
 	if (n < 0 || cap - (size_t)n < 1)
@@ -235,17 +287,11 @@ static size_t make_garbage(enum kind k, uint8_t *buf)
 	return 0;
 }
 
-/* What clients send the server (protocol.h): everything else well formed is not for it. */
-static int is_request(uint8_t type)
-{
-	return type == PROTO_REGISTER || type == PROTO_REFRESH || type == PROTO_LOOKUP ||
-	       type == PROTO_STATS || type == PROTO_WHO || type == PROTO_REPORT ||
-	       type == PROTO_RELAY;
-}
-
 /*
  * What the server will do with buf[0..len), sent from `self`: the same
- * steps as server_handle, on the bytes its receive buffer keeps.
+ * steps as server_handle, on the bytes its receive buffer keeps. No
+ * garbage name is ever registered, so every LOOKUP, WHO, REPORT or RELAY
+ * comes from a name the server does not know.
  */
 static enum fate predict(const uint8_t *buf, size_t len, const struct proto_addr *self)
 {
@@ -257,20 +303,178 @@ static enum fate predict(const uint8_t *buf, size_t len, const struct proto_addr
 		len = SERVER_READ_LEN;
 	if (stun_is_stun(buf, len))
 		return stun_answer(buf, len, self, answer, sizeof(answer)) >= 0 ?
-			       F_STUN_ANSWERED : F_STUN_DROPPED;
+			       F_STUN_BINDING : F_STUN_DROPPED;
 	r = proto_decode(buf, len, &m);
+	/* The version ERROR has 8 bytes: a shorter datagram gets none (no amplification). */
 	if (r == PROTO_EVERSION)
-		return F_VERSION;
+		return len >= PROTO_HEADER_LEN + 4 ? F_VERSION : F_MALFORMED;
 	if (r < 0)
 		return F_MALFORMED;
-	return is_request(m.type) ? F_REQUEST : F_WRONG_DIRECTION;
+	switch (m.type) {
+	case PROTO_REGISTER:
+	case PROTO_REFRESH:
+		return F_COOKIE;
+	case PROTO_LOOKUP:
+	case PROTO_WHO:
+	case PROTO_REPORT:
+	case PROTO_RELAY:
+		return F_REFUSED;
+	case PROTO_STATS:
+		return F_STATS;
+	default:
+		return F_WRONG_DIRECTION;
+	}
 }
 
-static int is_register(const uint8_t *buf, size_t len)
+/* Garbage: draws the next datagram into buf and says its kind. Returns its length. */
+static size_t garbage_next(const struct flood *f, int *kind, uint8_t *buf)
+{
+	*kind = (int)(f->sent % K_COUNT);
+	return make_garbage((enum kind)*kind, buf);
+}
+
+/* -p: a request of `type` from the name flood<from>, with the flood's token and cookie. */
+static void proven_msg(const struct flood *f, struct proto_msg *m, uint8_t type, uint32_t from)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	memcpy(m->token, f->token, PROTO_TOKEN_LEN);
+	memcpy(m->cookie, f->cookie, PROTO_COOKIE_LEN);
+	snprintf(m->name, sizeof(m->name), "flood%u", (unsigned)from);
+}
+
+/* -p: draws the next request into buf (PROTO_MAX_DATAGRAM bytes) and its kind. Returns its length. */
+static size_t proven_next(struct flood *f, int *kind, uint8_t *buf)
+{
+	uint32_t from = f->senders[f->turn % f->nsenders];
+	uint32_t to = f->senders[(f->turn + 1) % f->nsenders];
+	struct proto_msg m, data;
+	int n;
+
+	*kind = (int)(f->sent % P_COUNT);
+	f->turn++;
+	if (*kind == P_REGISTER) {
+		proven_msg(f, &m, PROTO_REGISTER, f->next_name++);
+	} else {
+		proven_msg(f, &m, *kind == P_LOOKUP ? PROTO_LOOKUP : PROTO_RELAY, from);
+		snprintf(m.target, sizeof(m.target), "flood%u", (unsigned)to);
+		/* The payload: the largest DATA, as a peer would send it. */
+		memset(&data, 0, sizeof(data));
+		data.type = PROTO_DATA;
+		data.flags = PROTO_DATA_END;
+		data.text_len = FLOOD_RELAY_TEXT;
+		memset(data.text, 'x', FLOOD_RELAY_TEXT);
+		m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
+	}
+	n = proto_encode(&m, buf, PROTO_MAX_DATAGRAM);
+	if (n < 0) {
+		fprintf(stderr, "flood: cannot encode: %s\n", proto_strerror(n));
+		exit(1);
+	}
+	return (size_t)n;
+}
+
+/* -p: a REGISTERED for flood<i>: a name to send from, counted once. */
+static void proven_registered(struct flood *f, const char *name)
+{
+	unsigned long i;
+	uint32_t k;
+	char *end;
+
+	if (strncmp(name, "flood", 5) != 0)
+		return;
+	i = strtoul(name + 5, &end, 10);
+	for (k = 0; k < f->nsenders; k++)
+		if (f->senders[k] == i)
+			return; /* an answer to a REGISTER sent again while registering */
+	f->registered++;
+	if (f->nsenders < FLOOD_SENDERS_MAX)
+		f->senders[f->nsenders++] = (uint32_t)i;
+}
+
+/* -p: counts one answer from the server by what it answers. */
+static void proven_answer(struct flood *f, const uint8_t *buf, size_t len)
 {
 	struct proto_msg m;
 
-	return proto_decode(buf, len, &m) == 0 && m.type == PROTO_REGISTER;
+	if (proto_decode(buf, len, &m) != 0) {
+		f->other++;
+		return;
+	}
+	switch (m.type) {
+	case PROTO_REGISTERED:
+		memcpy(f->cookie, m.cookie, PROTO_COOKIE_LEN);
+		proven_registered(f, m.name);
+		break;
+	case PROTO_COOKIE:
+		/* The cookie's period ran out: carry on with the new one. */
+		memcpy(f->cookie, m.cookie, PROTO_COOKIE_LEN);
+		f->cookies++;
+		break;
+	case PROTO_PEER:
+		f->peers++;
+		break;
+	case PROTO_RELAYED:
+		f->relayed++;
+		break;
+	case PROTO_ERROR:
+		if (m.code == PROTO_E_TOO_MANY_NAMES)
+			f->too_many++;
+		if (m.request == PROTO_REGISTER)
+			f->p_errors[P_REGISTER]++;
+		else if (m.request == PROTO_LOOKUP)
+			f->p_errors[P_LOOKUP]++;
+		else if (m.request == PROTO_RELAY)
+			f->p_errors[P_RELAY]++;
+		else
+			f->other++;
+		break;
+	default:
+		f->other++;
+	}
+}
+
+/* Reads and counts the server's answers waiting on f's socket. */
+static void drain(struct flood *f, int proven)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_addr from;
+	ssize_t n;
+
+	while ((n = net_recv(f->fd, buf, sizeof(buf), &from)) >= 0) {
+		f->answers++;
+		if (proven)
+			proven_answer(f, buf, (size_t)n);
+	}
+}
+
+/*
+ * -p: registers flood0 and flood1 as a client does: the first REGISTER
+ * gets a COOKIE, the next one, with it, the name. Returns 0, or -1 when
+ * the server did not register them.
+ */
+static int proven_setup(struct flood *f)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	int tries, n;
+
+	if (net_random(f->token, sizeof(f->token)) < 0)
+		return -1;
+	for (tries = 0; tries < 8 && f->nsenders < 2; tries++) {
+		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
+
+		proven_msg(f, &m, PROTO_REGISTER, f->nsenders);
+		n = proto_encode(&m, buf, sizeof(buf));
+		if (n < 0 || net_send(f->fd, f->ipv6, &f->server, buf, (size_t)n) < 0)
+			return -1;
+		if (poll(&pfd, 1, FLOOD_WAIT_MS) > 0)
+			drain(f, 1);
+	}
+	/* What registering took is not part of the flood's figures. */
+	f->answers = f->cookies = 0;
+	f->next_name = 2;
+	return f->nsenders >= 2 ? 0 : -1;
 }
 
 /* Parses a decimal argument in min..max, or exits with status 2. */
@@ -290,33 +494,68 @@ static unsigned long number(const char *text, unsigned long min, unsigned long m
 
 static void usage(void)
 {
-	fputs("usage: flood [-n COUNT] [-r RATE] [-s SEED] [-u] PORT\n", stderr);
+	fputs("usage: flood [-p] [-b ADDR] [-n COUNT] [-r RATE] [-s SEED] [-u] PORT\n", stderr);
 	exit(2);
 }
 
-/* Reads and counts the server's answers waiting on fd. */
-static void drain(int fd, uint64_t *answers)
+/* The figures at the end, as "key value" lines. */
+static void report(const struct flood *f, int proven, int64_t ms)
 {
-	uint8_t buf[PROTO_MAX_DATAGRAM];
-	struct proto_addr from;
+	static const char *const limit_names[GUARD_NKINDS] = {
+		"register", "lookup", "relay", "stun"
+	};
+	struct guard_config g;
+	uint64_t answered[P_COUNT];
+	int i;
 
-	while (net_recv(fd, buf, sizeof(buf), &from) >= 0)
-		(*answers)++;
+	printf("sent %llu\n", (unsigned long long)f->sent);
+	if (!proven) {
+		for (i = 0; i < K_COUNT; i++)
+			printf("kind_%s %llu\n", kind_names[i], (unsigned long long)f->by_kind[i]);
+		for (i = 0; i < F_COUNT; i++)
+			printf("expect_%s %llu\n", fate_names[i], (unsigned long long)f->by_fate[i]);
+	} else {
+		/* Each answered LOOKUP brings two PEERs here: both names live at this socket. */
+		answered[P_REGISTER] = f->registered - 2 + f->cookies + f->p_errors[P_REGISTER];
+		answered[P_LOOKUP] = f->peers / 2 + f->p_errors[P_LOOKUP];
+		answered[P_RELAY] = f->relayed + f->p_errors[P_RELAY];
+		for (i = 0; i < P_COUNT; i++) {
+			printf("sent_%s %llu\n", proven_names[i], (unsigned long long)f->p_sent[i]);
+			printf("answered_%s %llu\n", proven_names[i],
+			       (unsigned long long)answered[i]);
+			printf("unanswered_%s %llu\n", proven_names[i],
+			       (unsigned long long)(f->p_sent[i] - answered[i]));
+		}
+		printf("registered %llu\ntoo_many_names %llu\ncookies %llu\npeers %llu\n"
+		       "relayed %llu\nother %llu\n", (unsigned long long)f->registered,
+		       (unsigned long long)f->too_many, (unsigned long long)f->cookies,
+		       (unsigned long long)f->peers, (unsigned long long)f->relayed,
+		       (unsigned long long)f->other);
+	}
+	printf("answers %llu\n", (unsigned long long)f->answers);
+	printf("send_errors %llu\n", (unsigned long long)f->send_errors);
+	printf("ms %lld\n", (long long)ms);
+	/* The limits p2pchatd starts from, for the test to compare with. */
+	guard_defaults(&g);
+	for (i = 0; i < GUARD_NKINDS; i++)
+		printf("default_%s %u/%u\n", limit_names[i], g.rate[i].per_s, g.rate[i].burst);
+	printf("default_names %u\n", g.names_per_source);
 }
 
 int main(int argc, char **argv)
 {
+	static struct flood f;
 	uint64_t count = FLOOD_DEFAULT_COUNT, rate = FLOOD_DEFAULT_RATE, seed = 1;
-	uint64_t sent = 0, answers = 0, send_errors = 0;
-	uint64_t by_kind[K_COUNT] = { 0 }, by_fate[F_COUNT] = { 0 };
 	uint8_t buf[FLOOD_OVERSIZE_MAX];
-	struct proto_addr server, self;
-	int until_eof = 0, stdin_open, fd, c, i;
+	const char *bind_ip = "127.0.0.1";
+	int until_eof = 0, proven = 0, stdin_open, c, i;
 	int64_t start, now;
 
-	while ((c = getopt(argc, argv, "n:r:s:u")) != -1) {
+	while ((c = getopt(argc, argv, "b:n:pr:s:u")) != -1) {
 		switch (c) {
+		case 'b': bind_ip = optarg; break;
 		case 'n': count = number(optarg, 1, 100000000); break;
+		case 'p': proven = 1; break;
 		case 'r': rate = number(optarg, 1, 1000000); break;
 		case 's': seed = number(optarg, 1, 4294967295UL); break;
 		case 'u': until_eof = 1; break;
@@ -326,18 +565,27 @@ int main(int argc, char **argv)
 	if (optind != argc - 1)
 		usage();
 	/* Loopback only: this is a test tool, it must never aim at another host. */
-	net_parse_ip("127.0.0.1", (uint16_t)number(argv[optind], 1, 65535), &server);
-	net_parse_ip("127.0.0.1", 0, &self);
-	fd = net_udp_socket(&self, 0, 1);
-	if (fd < 0 || net_local_addr(fd, &self) < 0) {
+	net_parse_ip("127.0.0.1", (uint16_t)number(argv[optind], 1, 65535), &f.server);
+	if (net_parse_ip(bind_ip, 0, &f.self) < 0 || !net_is_loopback(&f.self)) {
+		fprintf(stderr, "flood: -b %s: not a loopback address\n", bind_ip);
+		return 2;
+	}
+	f.fd = net_udp_socket(&f.self, 0, 1);
+	if (f.fd < 0 || net_local_addr(f.fd, &f.self) < 0) {
 		fprintf(stderr, "flood: socket: %s\n", strerror(errno));
 		return 1;
 	}
+	f.ipv6 = net_is_ipv6(f.fd);
 	rng_state = seed * 0x9E3779B97F4A7C15ULL;
 	stdin_open = until_eof;
+	if (proven && proven_setup(&f) < 0) {
+		fprintf(stderr, "flood: the server did not register flood0 and flood1\n");
+		return 1;
+	}
 
-	printf("flooding 127.0.0.1:%u with %llu datagrams at %llu/s\n", (unsigned)server.port,
-	       (unsigned long long)count, (unsigned long long)rate);
+	printf("flooding 127.0.0.1:%u from %s with %llu %s datagrams at %llu/s\n",
+	       (unsigned)f.server.port, bind_ip, (unsigned long long)count,
+	       proven ? "proven" : "garbage", (unsigned long long)rate);
 	fflush(stdout);
 	start = net_now_ms();
 	for (now = start; now - start < FLOOD_MAX_MS; now = net_now_ms()) {
@@ -345,28 +593,31 @@ int main(int argc, char **argv)
 		uint64_t due = (uint64_t)(now - start) * rate / 1000 + 1;
 		struct pollfd pfd[2];
 
-		if (sent >= count && !stdin_open)
+		if (f.sent >= count && !stdin_open)
 			break;
-		for (i = 0; i < FLOOD_BATCH_MAX && sent < due && (sent < count || stdin_open); i++) {
-			enum kind k = (enum kind)(sent % K_COUNT);
-			size_t len;
+		for (i = 0; i < FLOOD_BATCH_MAX && f.sent < due && (f.sent < count || stdin_open);
+		     i++) {
+			int kind;
+			size_t len = proven ? proven_next(&f, &kind, buf) :
+					      garbage_next(&f, &kind, buf);
 
-			do
-				len = make_garbage(k, buf);
-			while (is_register(buf, len));
-			if (net_send(fd, net_is_ipv6(fd), &server, buf, len) < 0) {
+			if (net_send(f.fd, f.ipv6, &f.server, buf, len) < 0) {
 				/* A full socket buffer: try again next turn. Else the server is gone. */
 				if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
-					send_errors++;
+					f.send_errors++;
 				break;
 			}
-			by_kind[k]++;
-			by_fate[predict(buf, len, &self)]++;
-			sent++;
+			if (proven) {
+				f.p_sent[kind]++;
+			} else {
+				f.by_kind[kind]++;
+				f.by_fate[predict(buf, len, &f.self)]++;
+			}
+			f.sent++;
 		}
-		drain(fd, &answers);
+		drain(&f, proven);
 
-		pfd[0].fd = fd;
+		pfd[0].fd = f.fd;
 		pfd[0].events = POLLIN;
 		pfd[1].fd = stdin_open ? 0 : -1;
 		pfd[1].events = POLLIN;
@@ -379,21 +630,13 @@ int main(int argc, char **argv)
 	}
 	/* Answers still on their way: wait until none has come for FLOOD_QUIET_MS. */
 	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		struct pollfd pfd = { .fd = f.fd, .events = POLLIN };
 
 		if (poll(&pfd, 1, FLOOD_QUIET_MS) <= 0)
 			break;
-		drain(fd, &answers);
+		drain(&f, proven);
 	}
-	close(fd);
-
-	printf("sent %llu\n", (unsigned long long)sent);
-	for (i = 0; i < K_COUNT; i++)
-		printf("kind_%s %llu\n", kind_names[i], (unsigned long long)by_kind[i]);
-	for (i = 0; i < F_COUNT; i++)
-		printf("expect_%s %llu\n", fate_names[i], (unsigned long long)by_fate[i]);
-	printf("answers %llu\n", (unsigned long long)answers);
-	printf("send_errors %llu\n", (unsigned long long)send_errors);
-	printf("ms %lld\n", (long long)(net_now_ms() - start));
-	return sent >= count ? 0 : 1;
+	close(f.fd);
+	report(&f, proven, net_now_ms() - start);
+	return f.sent >= count ? 0 : 1;
 }
