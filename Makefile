@@ -116,8 +116,8 @@ demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
 	BIN=$(BUILD) bash examples/demo-nat.sh
 
 # The lab's link delay: an NFQUEUE program, libc only.
-$(BUILD)/nfdelay: tests/nfdelay.c | $(BUILD)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $<
+$(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 
 # make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
 # minutes, so check does not run it; check compiles it, so it never rots.

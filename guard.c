@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "guard.h"
 
 /*
@@ -53,15 +54,6 @@
  */
 #define GUARD_ELAPSED_MAX_MS INT64_C(0xffffffff)
 
-/* Writes v as 8 big-endian bytes. */
-static void guard_put64(uint8_t *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
 /* The cookie of src for one period, before it is cut to bytes. */
 static uint64_t guard_cookie_hash(const struct guard *g, const struct proto_addr *src,
 				  uint64_t period)
@@ -76,7 +68,7 @@ static uint64_t guard_cookie_hash(const struct guard *g, const struct proto_addr
 	off += iplen;
 	buf[off++] = (uint8_t)(src->port >> 8);
 	buf[off++] = (uint8_t)src->port;
-	guard_put64(buf + off, period);
+	bytes_put64(buf + off, period);
 	off += 8;
 	return siphash24(g->key, buf, off);
 }
@@ -90,7 +82,7 @@ static uint64_t guard_period(int64_t now)
 void guard_cookie(const struct guard *g, const struct proto_addr *src, int64_t now,
 		  uint8_t out[GUARD_COOKIE_LEN])
 {
-	guard_put64(out, guard_cookie_hash(g, src, guard_period(now)));
+	bytes_put64(out, guard_cookie_hash(g, src, guard_period(now)));
 }
 
 /*
@@ -114,8 +106,8 @@ int guard_cookie_ok(const struct guard *g, const struct proto_addr *src,
 	uint8_t cur[GUARD_COOKIE_LEN], prev[GUARD_COOKIE_LEN];
 	int ok;
 
-	guard_put64(cur, guard_cookie_hash(g, src, period));
-	guard_put64(prev, guard_cookie_hash(g, src, period - 1));
+	bytes_put64(cur, guard_cookie_hash(g, src, period));
+	bytes_put64(prev, guard_cookie_hash(g, src, period - 1));
 	/* Both compared, always: which one matched is nobody's business. */
 	ok = guard_cookie_equal(cookie, cur);
 	ok |= guard_cookie_equal(cookie, prev);

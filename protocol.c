@@ -1,6 +1,7 @@
 /* protocol.c - encodes, decodes and validates p2pchat datagrams (layouts in protocol.h). */
 #include <string.h>
 
+#include "bytes.h"
 #include "protocol.h"
 
 /*
@@ -190,7 +191,7 @@ static uint16_t get_u16(struct rcur *c)
 		return 0;
 	p = c->buf + c->off;
 	c->off += 2;
-	return (uint16_t)((p[0] << 8) | p[1]);
+	return bytes_get16(p);
 }
 
 static uint32_t get_u32(struct rcur *c)
@@ -201,7 +202,7 @@ static uint32_t get_u32(struct rcur *c)
 		return 0;
 	p = c->buf + c->off;
 	c->off += 4;
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+	return bytes_get32(p);
 }
 
 /* Reads a name of min_len..32 allowed bytes into dst[33], NUL-terminated. */
@@ -480,8 +481,7 @@ static void put_u16(struct wcur *w, uint16_t v)
 {
 	uint8_t b[2];
 
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
+	bytes_put16(b, v);
 	put_bytes(w, b, sizeof(b));
 }
 
@@ -489,10 +489,7 @@ static void put_u32(struct wcur *w, uint32_t v)
 {
 	uint8_t b[4];
 
-	b[0] = (uint8_t)(v >> 24);
-	b[1] = (uint8_t)(v >> 16);
-	b[2] = (uint8_t)(v >> 8);
-	b[3] = (uint8_t)v;
+	bytes_put32(b, v);
 	put_bytes(w, b, sizeof(b));
 }
 

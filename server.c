@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -339,8 +340,6 @@ static void server_nonce(const struct server *s, const struct table_entry *a,
 	uint8_t buf[2 * PROTO_NAME_MAX + 1 + 2 * PROTO_TOKEN_LEN];
 	const struct table_entry *first = a, *second = b;
 	size_t off = 0, n;
-	uint64_t h;
-	int i;
 
 	if (strcmp(a->name, b->name) > 0) {
 		first = b;
@@ -358,9 +357,8 @@ static void server_nonce(const struct server *s, const struct table_entry *a,
 	memcpy(buf + off, second->token, PROTO_TOKEN_LEN);
 	off += PROTO_TOKEN_LEN;
 
-	h = siphash24(s->nonce_key, buf, off);
-	for (i = 0; i < PROTO_NONCE_LEN; i++)
-		nonce[i] = (uint8_t)(h >> (56 - 8 * i));
+	_Static_assert(PROTO_NONCE_LEN == 8, "a nonce is one 64-bit hash");
+	bytes_put64(nonce, siphash24(s->nonce_key, buf, off));
 }
 
 /* One PEER datagram to `to`'s public endpoint, telling it all about `about`. */

@@ -1,6 +1,7 @@
 /* stun.c - answers STUN Binding requests (RFC 8489, and RFC 3489's form): pure, no sockets. */
 #include <string.h>
 
+#include "bytes.h"
 #include "stun.h"
 
 /*
@@ -85,30 +86,6 @@ struct request {
 	uint16_t unknown[STUN_MAX_UNKNOWN];
 };
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* The method bits of a message type, squeezed together (see the diagram above). */
 static uint16_t type_method(uint16_t type)
 {
@@ -160,7 +137,7 @@ static int understood(uint16_t type, const uint8_t *value, uint16_t len)
 		 * understand it (420). Asking for no change, it asks nothing we
 		 * cannot do; the classic `stun` client always asks so.
 		 */
-		return len == 4 && (get32(value) & (CHANGE_IP | CHANGE_PORT)) == 0;
+		return len == 4 && (bytes_get32(value) & (CHANGE_IP | CHANGE_PORT)) == 0;
 	case ATTR_MAPPED_ADDRESS:
 	case ATTR_USERNAME:
 	case ATTR_MESSAGE_INTEGRITY:
@@ -220,7 +197,7 @@ static int parse(const uint8_t *msg, size_t len, struct request *r)
 		return STUN_ESHORT;
 	if ((msg[0] & 0xC0) != 0)
 		return STUN_EHEADER;
-	body = get16(msg + 2);
+	body = bytes_get16(msg + 2);
 	if (body % 4 != 0)
 		return STUN_EHEADER;
 	if (len - STUN_HEADER_LEN < body)
@@ -228,9 +205,9 @@ static int parse(const uint8_t *msg, size_t len, struct request *r)
 	/* One message per datagram: bytes past the length are not STUN's. */
 	if (len - STUN_HEADER_LEN > body)
 		return STUN_EHEADER;
-	r->type = get16(msg);
+	r->type = bytes_get16(msg);
 	/* No cookie: RFC 3489's form, still answered (RFC 8489, section 12.2). */
-	r->classic = get32(msg + 4) != STUN_MAGIC_COOKIE;
+	r->classic = bytes_get32(msg + 4) != STUN_MAGIC_COOKIE;
 
 	off = STUN_HEADER_LEN;
 	while (len - off > 0) {
@@ -240,15 +217,15 @@ static int parse(const uint8_t *msg, size_t len, struct request *r)
 			return STUN_EATTR; /* FINGERPRINT must be last (section 14.7) */
 		if (len - off < 4)
 			return STUN_EATTR;
-		type = get16(msg + off);
-		alen = get16(msg + off + 2);
+		type = bytes_get16(msg + off);
+		alen = bytes_get16(msg + off + 2);
 		if (len - off - 4 < padded(alen))
 			return STUN_EATTR;
 		if (type == ATTR_FINGERPRINT) {
 			/* The length field already counts FINGERPRINT, as the CRC wants. */
 			if (alen != 4)
 				return STUN_EATTR;
-			if (get32(msg + off + 4) != (crc32(msg, off) ^ FINGERPRINT_XOR))
+			if (bytes_get32(msg + off + 4) != (crc32(msg, off) ^ FINGERPRINT_XOR))
 				return STUN_EFINGERPRINT;
 			r->fingerprint = 1;
 		} else if (integrity) {
@@ -271,16 +248,16 @@ static int parse(const uint8_t *msg, size_t len, struct request *r)
  */
 static void put_header(uint8_t *out, const uint8_t *req, uint16_t class_bits, size_t body)
 {
-	put16(out, (uint16_t)(class_bits | METHOD_BINDING));
-	put16(out + 2, (uint16_t)body);
+	bytes_put16(out, (uint16_t)(class_bits | METHOD_BINDING));
+	bytes_put16(out + 2, (uint16_t)body);
 	memcpy(out + 4, req + 4, 16);
 }
 
 /* Writes an attribute's type and length at p; returns where its value goes. */
 static uint8_t *put_attr(uint8_t *p, uint16_t type, size_t len)
 {
-	put16(p, type);
-	put16(p + 2, (uint16_t)len);
+	bytes_put16(p, type);
+	bytes_put16(p + 2, (uint16_t)len);
 	return p + 4;
 }
 
@@ -289,7 +266,7 @@ static void put_fingerprint(uint8_t *out, size_t off)
 {
 	uint8_t *v = put_attr(out + off, ATTR_FINGERPRINT, 4);
 
-	put32(v, crc32(out, off) ^ FINGERPRINT_XOR);
+	bytes_put32(v, crc32(out, off) ^ FINGERPRINT_XOR);
 }
 
 /*
@@ -330,7 +307,7 @@ static int answer_success(const uint8_t *req, const struct request *r,
 	}
 	v[0] = 0;
 	v[1] = alen == 16 ? FAMILY_IPV6 : FAMILY_IPV4;
-	put16(v + 2, port);
+	bytes_put16(v + 2, port);
 	if (r->fingerprint)
 		put_fingerprint(out, STUN_HEADER_LEN + 8 + alen);
 	return (int)(STUN_HEADER_LEN + body);
@@ -365,7 +342,7 @@ static int answer_unknown(const uint8_t *req, const struct request *r, uint8_t *
 	v = put_attr(v + 4, ATTR_UNKNOWN_ATTRIBUTES, list);
 	memset(v, 0, padded(list));
 	for (i = 0; i < nlisted; i++)
-		put16(v + 2 * i, r->unknown[i < n ? i : n - 1]);
+		bytes_put16(v + 2 * i, r->unknown[i < n ? i : n - 1]);
 	if (r->fingerprint)
 		put_fingerprint(out, STUN_HEADER_LEN + 12 + padded(list));
 	return (int)(STUN_HEADER_LEN + body);

@@ -8,6 +8,7 @@
 
 #include "guard.h"
 #include "net.h"
+#include "bytes.h"
 #include "protocol.h"
 #include "stun.h"
 
@@ -620,23 +621,6 @@ static void probe_malformed(void)
 #define AMP_STUN_BINDING 0x0001
 #define AMP_STUN_BINDING_OK 0x0101
 
-static void put16(uint8_t *p, uint32_t x)
-{
-	p[0] = (uint8_t)(x >> 8);
-	p[1] = (uint8_t)x;
-}
-
-static void put32(uint8_t *p, uint32_t x)
-{
-	put16(p, x >> 16);
-	put16(p + 2, x);
-}
-
-static uint32_t get16(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 8 | p[1];
-}
-
 /* CRC-32 (ISO-HDLC), bit by bit: for a request's FINGERPRINT (RFC 8489, 14.7). */
 static uint32_t crc32_of(const uint8_t *p, size_t n)
 {
@@ -662,23 +646,23 @@ static size_t stun_request(uint8_t *buf, uint32_t type, int cookie, int unknown,
 	size_t len = STUN_HEADER_LEN;
 
 	memset(buf, 0, STUN_HEADER_LEN);
-	put16(buf, type);
-	put32(buf + 4, cookie ? STUN_MAGIC_COOKIE : 0x01020304u);
-	put32(buf + 16, id);
+	bytes_put16(buf, type);
+	bytes_put32(buf + 4, cookie ? STUN_MAGIC_COOKIE : 0x01020304u);
+	bytes_put32(buf + 16, id);
 	if (unknown) {
 		/* Under 0x8000: the server must understand it, and cannot. */
-		put16(buf + len, 0x7f01);
-		put16(buf + len + 2, 0);
+		bytes_put16(buf + len, 0x7f01);
+		bytes_put16(buf + len + 2, 0);
 		len += 4;
 	}
 	if (fingerprint) {
-		put16(buf + len, AMP_ATTR_FINGERPRINT);
-		put16(buf + len + 2, 4);
-		put16(buf + 2, (uint32_t)(len + 8 - STUN_HEADER_LEN));
-		put32(buf + len + 4, crc32_of(buf, len) ^ 0x5354554eu);
+		bytes_put16(buf + len, AMP_ATTR_FINGERPRINT);
+		bytes_put16(buf + len + 2, 4);
+		bytes_put16(buf + 2, (uint32_t)(len + 8 - STUN_HEADER_LEN));
+		bytes_put32(buf + len + 4, crc32_of(buf, len) ^ 0x5354554eu);
 		len += 8;
 	}
-	put16(buf + 2, (uint32_t)(len - STUN_HEADER_LEN));
+	bytes_put16(buf + 2, (uint32_t)(len - STUN_HEADER_LEN));
 	return len;
 }
 
@@ -689,7 +673,7 @@ static void stun_attrs(const uint8_t *buf, size_t len, char *out, size_t cap)
 
 	snprintf(out, cap, "-");
 	while (len - off >= 4 && off <= len) {
-		uint32_t type = get16(buf + off), alen = get16(buf + off + 2);
+		uint32_t type = bytes_get16(buf + off), alen = bytes_get16(buf + off + 2);
 		const char *name = type == AMP_ATTR_XOR_MAPPED ? "XOR-MAPPED-ADDRESS" :
 				   type == AMP_ATTR_MAPPED ? "MAPPED-ADDRESS" :
 				   type == AMP_ATTR_FINGERPRINT ? "FINGERPRINT" :
@@ -708,8 +692,8 @@ static int stun_maps_to(const uint8_t *ans, size_t len, const struct sock *s)
 	const uint8_t *p = ans + STUN_HEADER_LEN + 4;
 	int i;
 
-	if (len < STUN_HEADER_LEN + 12 || get16(ans + STUN_HEADER_LEN) != AMP_ATTR_XOR_MAPPED ||
-	    p[1] != 0x01 || (get16(p + 2) ^ (STUN_MAGIC_COOKIE >> 16)) != s->addr.port)
+	if (len < STUN_HEADER_LEN + 12 || bytes_get16(ans + STUN_HEADER_LEN) != AMP_ATTR_XOR_MAPPED ||
+	    p[1] != 0x01 || (bytes_get16(p + 2) ^ (STUN_MAGIC_COOKIE >> 16)) != s->addr.port)
 		return 0;
 	for (i = 0; i < 4; i++)
 		if ((p[4 + i] ^ ans[4 + i]) != s->addr.ip[i])
@@ -756,7 +740,7 @@ static void probe_stun(void)
 		 * byte. A success response, with the request's cookie and transaction ID.
 		 */
 		type_ok = ans.first_len >= STUN_HEADER_LEN &&
-			  get16(ans.first) == AMP_STUN_BINDING_OK &&
+			  bytes_get16(ans.first) == AMP_STUN_BINDING_OK &&
 			  memcmp(ans.first + 4, req + 4, 16) == 0;
 		snprintf(results[nresults++], sizeof(results[0]),
 			 "stun_request %zu\nstun_answer %zu\nstun_answers %u\nstun_attrs %s\n"

@@ -56,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "protocol.h"
 #include "stun.h"
 
@@ -91,30 +92,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* xorshift64*: a fixed sequence, so two runs ask for the same names. */
@@ -486,12 +463,12 @@ static uint32_t requester(const struct run *r, uint32_t i, uint32_t j)
 /* A STUN Binding request (RFC 8489, 6.1): the 12-byte transaction id is seq, socket, slot. */
 static void stun_request(uint8_t *b, uint32_t seq, uint32_t i, uint32_t j)
 {
-	put16(b, 0x0001);
-	put16(b + 2, 0);
-	put32(b + 4, STUN_MAGIC_COOKIE);
-	put32(b + 8, seq);
-	put32(b + 12, i);
-	put32(b + 16, j);
+	bytes_put16(b, 0x0001);
+	bytes_put16(b + 2, 0);
+	bytes_put32(b + 4, STUN_MAGIC_COOKIE);
+	bytes_put32(b + 8, seq);
+	bytes_put32(b + 12, i);
+	bytes_put32(b + 16, j);
 }
 
 /*
@@ -503,11 +480,11 @@ static int stun_check(const uint8_t *b, size_t len, const struct proto_addr *sel
 {
 	size_t off = STUN_HEADER_LEN;
 
-	if (len < STUN_HEADER_LEN || get16(b) != 0x0101 || get16(b + 2) != len - STUN_HEADER_LEN ||
-	    get32(b + 4) != STUN_MAGIC_COOKIE)
+	if (len < STUN_HEADER_LEN || bytes_get16(b) != 0x0101 || bytes_get16(b + 2) != len - STUN_HEADER_LEN ||
+	    bytes_get32(b + 4) != STUN_MAGIC_COOKIE)
 		return -1;
 	while (len - off >= 4) {
-		uint16_t type = get16(b + off), alen = get16(b + off + 2);
+		uint16_t type = bytes_get16(b + off), alen = bytes_get16(b + off + 2);
 		size_t padded = (alen + 3u) & ~(size_t)3;
 
 		off += 4;
@@ -516,8 +493,8 @@ static int stun_check(const uint8_t *b, size_t len, const struct proto_addr *sel
 		if (type == 0x0020) {
 			if (alen != 8 || b[off + 1] != 0x01)
 				return -1;
-			return (get16(b + off + 2) ^ (STUN_MAGIC_COOKIE >> 16)) == self->port &&
-			       (get32(b + off + 4) ^ STUN_MAGIC_COOKIE) == get32(self->ip) ? 0 : -1;
+			return (bytes_get16(b + off + 2) ^ (STUN_MAGIC_COOKIE >> 16)) == self->port &&
+			       (bytes_get32(b + off + 4) ^ STUN_MAGIC_COOKIE) == bytes_get32(self->ip) ? 0 : -1;
 		}
 		off += padded;
 	}
@@ -623,10 +600,10 @@ static int match(struct run *r, uint32_t i, const uint8_t *buf, size_t len)
 
 	if (r->kind == KIND_STUN) {
 		/* The transaction id names the slot (and which request of it). */
-		if (len < STUN_HEADER_LEN || get32(buf + 12) != i || get32(buf + 16) >= r->inflight)
+		if (len < STUN_HEADER_LEN || bytes_get32(buf + 12) != i || bytes_get32(buf + 16) >= r->inflight)
 			return -1;
-		j = get32(buf + 16);
-		if (s->slot[j].sent_ns == 0 || s->slot[j].seq != get32(buf + 8))
+		j = bytes_get32(buf + 16);
+		if (s->slot[j].sent_ns == 0 || s->slot[j].seq != bytes_get32(buf + 8))
 			return -1;
 		if (r->echo ? len != s->slot[j].len || memcmp(buf, s->slot[j].req, len) != 0
 			    : stun_check(buf, len, &s->addr) < 0)

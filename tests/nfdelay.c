@@ -45,6 +45,8 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netlink.h>
 
+#include "bytes.h"
+
 #define HELD_MAX 4096             /* packets held at once; a lab holds a few dozen */
 #define RECV_BUF_SIZE 65536       /* one recv() can carry many packet messages */
 #define SOCKET_RCVBUF_BYTES (1 << 20) /* room for bursts, so the kernel need not fail open */
@@ -67,26 +69,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* nfnetlink payloads are big-endian; netlink's own headers are in host order. */
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ---- requests to the kernel ---- */
@@ -114,7 +96,7 @@ static void req_start(struct request *r, uint16_t type, uint16_t flags, uint16_t
 	r->len = NLMSG_HDRLEN;
 	r->buf[r->len] = AF_UNSPEC;         /* nfgen_family */
 	r->buf[r->len + 1] = NFNETLINK_V0;  /* version */
-	put_be16(r->buf + r->len + 2, queue); /* res_id */
+	bytes_put16(r->buf + r->len + 2, queue); /* res_id */
 	r->len += NLMSG_ALIGN(sizeof(struct nfgenmsg));
 }
 
@@ -166,14 +148,14 @@ static int send_bind(int fd, uint16_t queue)
 	/* struct nfqnl_msg_config_cmd: command, pad, protocol family (unused since Linux 3.8) */
 	cmd[0] = NFQNL_CFG_CMD_BIND;
 	cmd[1] = 0;
-	put_be16(cmd + 2, AF_INET);
+	bytes_put16(cmd + 2, AF_INET);
 	req_attr(&r, NFQA_CFG_CMD, cmd, sizeof(cmd));
 	/* struct nfqnl_msg_config_params (packed): copy range, copy mode */
-	put_be32(params, COPY_RANGE);
+	bytes_put32(params, COPY_RANGE);
 	params[4] = NFQNL_COPY_PACKET;
 	req_attr(&r, NFQA_CFG_PARAMS, params, sizeof(params));
-	put_be32(flags, NFQA_CFG_F_FAIL_OPEN);
-	put_be32(mask, NFQA_CFG_F_FAIL_OPEN);
+	bytes_put32(flags, NFQA_CFG_F_FAIL_OPEN);
+	bytes_put32(mask, NFQA_CFG_F_FAIL_OPEN);
 	req_attr(&r, NFQA_CFG_FLAGS, flags, sizeof(flags));
 	req_attr(&r, NFQA_CFG_MASK, mask, sizeof(mask));
 	return req_send(fd, &r);
@@ -187,8 +169,8 @@ static void send_accept(int fd, uint16_t queue, uint32_t id)
 
 	req_start(&r, NFQNL_MSG_VERDICT, 0, queue);
 	/* struct nfqnl_msg_verdict_hdr: verdict, packet id */
-	put_be32(verdict, NF_ACCEPT);
-	put_be32(verdict + 4, id);
+	bytes_put32(verdict, NF_ACCEPT);
+	bytes_put32(verdict + 4, id);
 	req_attr(&r, NFQA_VERDICT_HDR, verdict, sizeof(verdict));
 	if (req_send(fd, &r) < 0)
 		fprintf(stderr, "nfdelay: verdict for packet %u: %s\n", id, strerror(errno));
@@ -304,7 +286,7 @@ static void on_packet(struct delayer *d, const uint8_t *msg, size_t len, int64_t
 		switch (a.nla_type & NLA_TYPE_MASK) {
 		case NFQA_PACKET_HDR: /* struct nfqnl_msg_packet_hdr: the id comes first */
 			if (a.nla_len - NLA_HDRLEN >= 4) {
-				id = get_be32(data);
+				id = bytes_get32(data);
 				have_id = 1;
 			}
 			break;

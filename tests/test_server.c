@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
@@ -431,9 +432,6 @@ static void expected_nonce(const char *lo, uint8_t lo_token, const char *hi, uin
 {
 	uint8_t buf[100];
 	size_t off = 0;
-	uint64_t h;
-	int i;
-
 	memcpy(buf, lo, strlen(lo));
 	off += strlen(lo);
 	buf[off++] = 0;
@@ -443,9 +441,7 @@ static void expected_nonce(const char *lo, uint8_t lo_token, const char *hi, uin
 	off += PROTO_TOKEN_LEN;
 	memset(buf + off, hi_token, PROTO_TOKEN_LEN);
 	off += PROTO_TOKEN_LEN;
-	h = siphash24(seed + 16, buf, off);
-	for (i = 0; i < PROTO_NONCE_LEN; i++)
-		out[i] = (uint8_t)(h >> (56 - 8 * i));
+	bytes_put64(out, siphash24(seed + 16, buf, off));
 }
 
 START_TEST(lookup_introduces_both)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "stun.h"
 
 #define CANARY 0xa5
@@ -110,11 +111,6 @@ static int answer(const uint8_t *req, size_t len, const struct proto_addr *from)
 	return stun_answer(req, len, from, out, sizeof(out));
 }
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /*
  * A reference CRC-32 for building test requests, table-driven unlike
  * stun.c's; checked against the samples' FINGERPRINTs in test_reference_crc.
@@ -198,8 +194,8 @@ static void check_success_header(int n, uint16_t body)
 	static const uint8_t cookie[4] = { 0x21, 0x12, 0xa4, 0x42 };
 
 	ck_assert_int_eq(n, STUN_HEADER_LEN + body);
-	ck_assert_uint_eq(get16(out), 0x0101);
-	ck_assert_uint_eq(get16(out + 2), body);
+	ck_assert_uint_eq(bytes_get16(out), 0x0101);
+	ck_assert_uint_eq(bytes_get16(out + 2), body);
 	ck_assert_mem_eq(out + 4, cookie, 4);
 	ck_assert_mem_eq(out + 8, sample_txid, 12);
 	ck_assert_uint_eq(out[n], CANARY); /* nothing written past the answer */
@@ -234,10 +230,10 @@ START_TEST(test_sample_request_ipv4)
 	/* Its MESSAGE-INTEGRITY ignored, its FINGERPRINT checked and echoed. */
 	check_success_header(n, 12 + 8);
 	ck_assert_mem_eq(out + 20, sample_response4 + SAMPLE_XOR_ATTR, 12);
-	ck_assert_uint_eq(get16(out + 32), 0x8028);
-	ck_assert_uint_eq(get16(out + 34), 4);
+	ck_assert_uint_eq(bytes_get16(out + 32), 0x8028);
+	ck_assert_uint_eq(bytes_get16(out + 34), 4);
 	ck_assert_uint_eq(ref_crc32(out, 32) ^ 0x5354554eu,
-			  (uint32_t)get16(out + 36) << 16 | get16(out + 38));
+			  (uint32_t)bytes_get16(out + 36) << 16 | bytes_get16(out + 38));
 	check_valid_response(n);
 }
 END_TEST
@@ -248,9 +244,9 @@ START_TEST(test_sample_request_ipv6)
 
 	check_success_header(n, 24 + 8);
 	ck_assert_mem_eq(out + 20, sample_response6 + SAMPLE_XOR_ATTR, 24);
-	ck_assert_uint_eq(get16(out + 44), 0x8028);
+	ck_assert_uint_eq(bytes_get16(out + 44), 0x8028);
 	ck_assert_uint_eq(ref_crc32(out, 44) ^ 0x5354554eu,
-			  (uint32_t)get16(out + 48) << 16 | get16(out + 50));
+			  (uint32_t)bytes_get16(out + 48) << 16 | bytes_get16(out + 50));
 	check_valid_response(n);
 }
 END_TEST
@@ -415,25 +411,25 @@ static void check_420(int n, const uint16_t *want, size_t nwant, int fp)
 	size_t i;
 
 	ck_assert_int_eq(n, (int)(STUN_HEADER_LEN + body));
-	ck_assert_uint_eq(get16(out), 0x0111);
-	ck_assert_uint_eq(get16(out + 2), body);
+	ck_assert_uint_eq(bytes_get16(out), 0x0111);
+	ck_assert_uint_eq(bytes_get16(out + 2), body);
 	ck_assert_mem_eq(out + 8, sample_txid, 12);
 	ck_assert_uint_eq(out[n], CANARY);
 	/* ERROR-CODE: class 4, number 20, no reason phrase */
-	ck_assert_uint_eq(get16(out + 20), 0x0009);
-	ck_assert_uint_eq(get16(out + 22), 4);
-	ck_assert_uint_eq(get16(out + 24), 0);
+	ck_assert_uint_eq(bytes_get16(out + 20), 0x0009);
+	ck_assert_uint_eq(bytes_get16(out + 22), 4);
+	ck_assert_uint_eq(bytes_get16(out + 24), 0);
 	ck_assert_uint_eq(out[26], 4);
 	ck_assert_uint_eq(out[27], 20);
 	/* UNKNOWN-ATTRIBUTES */
-	ck_assert_uint_eq(get16(out + 28), 0x000a);
-	ck_assert_uint_eq(get16(out + 30), 2 * nwant);
+	ck_assert_uint_eq(bytes_get16(out + 28), 0x000a);
+	ck_assert_uint_eq(bytes_get16(out + 30), 2 * nwant);
 	for (i = 0; i < nwant; i++)
-		ck_assert_uint_eq(get16(out + 32 + 2 * i), want[i]);
+		ck_assert_uint_eq(bytes_get16(out + 32 + 2 * i), want[i]);
 	for (i = 2 * nwant; i < list; i++)
 		ck_assert_uint_eq(out[32 + i], 0);
 	if (fp)
-		ck_assert_uint_eq(get16(out + 32 + list), 0x8028);
+		ck_assert_uint_eq(bytes_get16(out + 32 + list), 0x8028);
 	check_valid_response(n);
 }
 
@@ -530,21 +526,21 @@ START_TEST(test_classic)
 
 	/* MAPPED-ADDRESS in the clear, and the whole 16-byte ID back. */
 	ck_assert_int_eq(n, 32);
-	ck_assert_uint_eq(get16(out), 0x0101);
-	ck_assert_uint_eq(get16(out + 2), 12);
+	ck_assert_uint_eq(bytes_get16(out), 0x0101);
+	ck_assert_uint_eq(bytes_get16(out + 2), 12);
 	ck_assert_mem_eq(out + 4, req + 4, 16);
-	ck_assert_uint_eq(get16(out + 20), 0x0001);
-	ck_assert_uint_eq(get16(out + 22), 8);
-	ck_assert_uint_eq(get16(out + 24), 0x0001);
-	ck_assert_uint_eq(get16(out + 26), 32853);
+	ck_assert_uint_eq(bytes_get16(out + 20), 0x0001);
+	ck_assert_uint_eq(bytes_get16(out + 22), 8);
+	ck_assert_uint_eq(bytes_get16(out + 24), 0x0001);
+	ck_assert_uint_eq(bytes_get16(out + 26), 32853);
 	ck_assert_mem_eq(out + 28, sample4.ip, 4);
 	ck_assert_uint_eq(out[32], CANARY);
 
 	n = answer(req, sizeof(req), &sample6);
 	ck_assert_int_eq(n, 44);
-	ck_assert_uint_eq(get16(out + 22), 20);
-	ck_assert_uint_eq(get16(out + 24), 0x0002);
-	ck_assert_uint_eq(get16(out + 26), 32853);
+	ck_assert_uint_eq(bytes_get16(out + 22), 20);
+	ck_assert_uint_eq(bytes_get16(out + 24), 0x0002);
+	ck_assert_uint_eq(bytes_get16(out + 26), 32853);
 	ck_assert_mem_eq(out + 28, sample6.ip, 16);
 }
 END_TEST
@@ -564,10 +560,10 @@ START_TEST(test_classic_420)
 	msg_attr(&m, 0x0003, change_ip, 4);
 	n = answer(m.b, m.len, &sample4);
 	ck_assert_int_eq(n, 36);
-	ck_assert_uint_eq(get16(out), 0x0111);
-	ck_assert_uint_eq(get16(out + 2), 16);
+	ck_assert_uint_eq(bytes_get16(out), 0x0111);
+	ck_assert_uint_eq(bytes_get16(out + 2), 16);
 	ck_assert_mem_eq(out + 4, m.b + 4, 16);
-	ck_assert_uint_eq(get16(out + 20), 0x0009);
+	ck_assert_uint_eq(bytes_get16(out + 20), 0x0009);
 	ck_assert_mem_eq(out + 28, odd, sizeof(odd));
 	msg_attr(&m, 0x0002, value, 4);
 	n = answer(m.b, m.len, &sample4);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "siphash.h"
 #include "table.h"
 
@@ -342,20 +343,12 @@ struct model_row {
 
 static void put_serial(uint8_t token[PROTO_TOKEN_LEN], uint64_t v)
 {
-	int i;
-
-	for (i = 0; i < PROTO_TOKEN_LEN; i++)
-		token[i] = (uint8_t)(v >> (56 - 8 * i));
+	bytes_put64(token, v);
 }
 
 static uint64_t get_serial(const uint8_t token[PROTO_TOKEN_LEN])
 {
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < PROTO_TOKEN_LEN; i++)
-		v = (v << 8) | token[i];
-	return v;
+	return bytes_get64(token);
 }
 
 static int model_live(const struct model_row *r, int64_t now)

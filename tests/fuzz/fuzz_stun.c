@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "bytes.h"
 #include "stun.h"
 
 /*
@@ -15,11 +16,6 @@
 
 #define ATTR_MAPPED_ADDRESS 0x0001
 #define ATTR_XOR_MAPPED_ADDRESS 0x0020
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /*
  * Finds the mapped address in a success response and checks it is `from`:
@@ -34,16 +30,16 @@ static void check_mapped(const uint8_t *req, const uint8_t *out, size_t len,
 	size_t off = STUN_HEADER_LEN, alen = from->family == PROTO_AF_INET6 ? 16 : 4, i;
 	uint16_t port;
 
-	while (len - off >= 4 && be16(out + off) != want) {
-		size_t step = 4 + ((be16(out + off + 2) + 3u) & ~3u);
+	while (len - off >= 4 && bytes_get16(out + off) != want) {
+		size_t step = 4 + ((bytes_get16(out + off + 2) + 3u) & ~3u);
 
 		FUZZ_CHECK(step <= len - off); /* every attribute inside the answer */
 		off += step;
 	}
-	FUZZ_CHECK(len - off >= 8 + alen && be16(out + off + 2) == 4 + alen);
+	FUZZ_CHECK(len - off >= 8 + alen && bytes_get16(out + off + 2) == 4 + alen);
 	off += 4;
 	FUZZ_CHECK(out[off] == 0 && out[off + 1] == (alen == 16 ? 2 : 1));
-	port = be16(out + off + 2);
+	port = bytes_get16(out + off + 2);
 	if (!classic)
 		port ^= (uint16_t)(STUN_MAGIC_COOKIE >> 16);
 	FUZZ_CHECK(port == from->port);
@@ -68,12 +64,12 @@ static void check_answer(const uint8_t *req, size_t len, const struct proto_addr
 	FUZZ_CHECK(r >= STUN_HEADER_LEN && r <= STUN_ANSWER_BOUND && r % 4 == 0);
 	/* Only a Binding request is answered. */
 	FUZZ_CHECK(len >= STUN_HEADER_LEN && (req[0] & 0xC0) == 0);
-	type = be16(req);
+	type = bytes_get16(req);
 	FUZZ_CHECK((type & 0x0110) == 0 && (type & 0x3EEF) == 0x0001);
 	/* A Binding success (0x0101) or error (0x0111) response, with the request's ID. */
-	type = be16(out);
+	type = bytes_get16(out);
 	FUZZ_CHECK(type == 0x0101 || type == 0x0111);
-	FUZZ_CHECK(be16(out + 2) == (size_t)r - STUN_HEADER_LEN);
+	FUZZ_CHECK(bytes_get16(out + 2) == (size_t)r - STUN_HEADER_LEN);
 	FUZZ_CHECK(memcmp(out + 4, req + 4, 16) == 0);
 	if (type == 0x0101)
 		check_mapped(req, out, (size_t)r, from);
