@@ -13,13 +13,9 @@ export XDG_STATE_HOME=$WORK/state
 after_check() {
 	exec 3>&-
 	for pid in $PIDS; do
-		kill -CONT "$pid" 2>/dev/null
-		kill "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null # a stopped process would not see the TERM
 	done
-	for pid in $PIDS; do
-		wait "$pid" 2>/dev/null
-	done
-	PIDS=""
+	stop_all
 }
 
 # feed NAME ARGS...: starts p2pchat ARGS with stdin from the FIFO $WORK/NAME.in,

@@ -31,8 +31,8 @@ summary() {
 	[ "$failed" -eq 0 ]
 }
 
-# cleanup: stops every process started with `spawn`, removes WORK.
-cleanup() {
+# stop_all: stops every process started with `spawn` and waits for them.
+stop_all() {
 	for pid in $PIDS; do
 		kill "$pid" 2>/dev/null
 	done
@@ -40,6 +40,11 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	PIDS=""
+}
+
+# cleanup: stop_all, then removes WORK.
+cleanup() {
+	stop_all
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
 

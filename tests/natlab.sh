@@ -215,9 +215,7 @@ lab_teardown() {
 	local fd pid ns
 	for fd in $NL_FDS; do exec {fd}>&-; done
 	NL_FDS=""
-	for pid in $PIDS; do kill "$pid" 2>/dev/null; done
-	for pid in $PIDS; do wait "$pid" 2>/dev/null; done
-	PIDS=""
+	stop_all
 	for ns in $NL_NS; do
 		# Whatever still runs inside would keep the namespace alive; all of it is ours.
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
