@@ -118,10 +118,18 @@ static int server_registered(const struct server *s, struct server_tx *tx,
 	return server_encode(tx, &e->public_ep, 1, &m);
 }
 
+/* Marks e as alive: its life starts over at now. */
+static void server_keep_alive(const struct server *s, struct table_entry *e, int64_t now)
+{
+	e->expires_ms = now + (int64_t)s->cfg.ttl_s * 1000;
+}
+
 /*
- * Marks e as alive: the datagram's source becomes its public endpoint (a
- * NAT may have given the client a new mapping; its name then counts
- * against its new address) and its life starts over.
+ * A REGISTER or REFRESH with its cookie: the datagram's source, proven,
+ * becomes e's public endpoint (a NAT may have given the client a new
+ * mapping; its name then counts against its new address), and e lives on.
+ * Only these two requests move a name; the others must come from where
+ * it is (server_requester).
  */
 static void server_touch(struct server *s, struct table_entry *e, const struct proto_addr *from,
 			 int64_t now)
@@ -129,7 +137,7 @@ static void server_touch(struct server *s, struct table_entry *e, const struct p
 	if (!proto_addr_equal(&e->public_ep, from))
 		guard_name_move(&s->guard, &e->public_ep, from, now);
 	e->public_ep = *from;
-	e->expires_ms = now + (int64_t)s->cfg.ttl_s * 1000;
+	server_keep_alive(s, e, now);
 }
 
 static int server_owns(const struct table_entry *e, const struct proto_msg *m)
@@ -395,7 +403,7 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 		return n;
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
-	server_touch(s, req, from, now);
+	server_keep_alive(s, req, now);
 
 	/*
 	 * A client looking itself up would be sent to its own NAT mapping and
@@ -537,7 +545,7 @@ static int server_on_relay(struct server *s, const struct proto_msg *m, size_t l
 		s->stats.relay_refused++;
 		return n;
 	}
-	server_touch(s, src, from, now);
+	server_keep_alive(s, src, now);
 	/* Only what peers say to each other: the server's own messages come from the server. */
 	if (proto_decode(m->payload, m->payload_len, &fwd) != 0 || !proto_is_peer_type(fwd.type)) {
 		s->stats.relay_refused++;
