@@ -236,6 +236,18 @@ static struct guard_slot *guard_slot_get(struct guard *g, const struct proto_add
 	return s;
 }
 
+const char *guard_kind_name(int kind)
+{
+	static const char *const names[GUARD_NKINDS] = {
+		[GUARD_REGISTER] = "register",
+		[GUARD_LOOKUP] = "lookup",
+		[GUARD_RELAY] = "relay",
+		[GUARD_STUN] = "stun",
+	};
+
+	return kind >= 0 && kind < GUARD_NKINDS ? names[kind] : "unknown";
+}
+
 /*
  * The defaults. A home NAT or an office puts many users behind one IPv4
  * address, so every budget is sized for a crowd, not for one client: the

@@ -69,6 +69,9 @@ struct guard {
 	uint64_t shared;                  /* requests charged to a busy slot of another source */
 };
 
+/* Returns the static name of kind, as p2pchatd's --limit spells it ("register"), or "unknown". */
+const char *guard_kind_name(int kind);
+
 /* Fills cfg with the defaults (documented in guard.c, each with its reason). */
 void guard_defaults(struct guard_config *cfg);
 

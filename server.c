@@ -53,7 +53,13 @@ static int server_within_rate(struct server *s, const struct proto_addr *from,
 {
 	if (guard_allow(&s->guard, from, kind, cost, now))
 		return 1;
-	server_drop(s, SERVER_DROP_OVER_LIMIT, "over the source's rate", from, cost);
+	s->stats.dropped[SERVER_DROP_OVER_LIMIT]++;
+	if (log_enabled(LOG_DEBUG)) {
+		char addr[NET_ADDRSTRLEN];
+
+		log_debug("dropped a request from %s: over its address's %s limit",
+			  server_addr_log(s, from, addr), guard_kind_name(kind));
+	}
 	return 0;
 }
 
@@ -951,18 +957,10 @@ static int server_parse_number(const char *text, unsigned long min, unsigned lon
  */
 static int server_parse_limit(const char *arg, struct guard_config *cfg)
 {
-	static const struct {
-		const char *kind;
-		int index; /* enum guard_kind, or -1 for names */
-	} kinds[] = {
-		{ "register", GUARD_REGISTER }, { "lookup", GUARD_LOOKUP },
-		{ "relay", GUARD_RELAY },       { "stun", GUARD_STUN },
-		{ "names", -1 },
-	};
 	struct guard_config defaults;
 	char text[64], *value, *burst;
 	unsigned long n, b = 0;
-	size_t i;
+	int k, names;
 
 	if (snprintf(text, sizeof(text), "%s", arg) >= (int)sizeof(text) ||
 	    (value = strchr(text, '=')) == NULL)
@@ -971,16 +969,18 @@ static int server_parse_limit(const char *arg, struct guard_config *cfg)
 	burst = strchr(value, '/');
 	if (burst != NULL)
 		*burst++ = '\0';
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strcmp(text, kinds[i].kind) == 0)
+	/* A rate (enum guard_kind, named as guard_kind_name says), or names held. */
+	for (k = 0; k < GUARD_NKINDS; k++) {
+		if (strcmp(text, guard_kind_name(k)) == 0)
 			break;
 	}
-	if (i == sizeof(kinds) / sizeof(kinds[0]))
+	names = k == GUARD_NKINDS;
+	if (names && strcmp(text, "names") != 0)
 		return server_usage_error("bad limit: %s (KIND: register, lookup, relay, stun "
 					  "or names)", arg);
-	if (server_parse_number(value, 0, kinds[i].index < 0 ? 1UL << 30 : UINT32_MAX, &n) < 0)
+	if (server_parse_number(value, 0, names ? 1UL << 30 : UINT32_MAX, &n) < 0)
 		return server_usage_error("bad limit: %s (N: a whole number, 0 for none)", arg);
-	if (kinds[i].index < 0) {
+	if (names) {
 		if (burst != NULL)
 			return server_usage_error("bad limit: %s (names takes no BURST)", arg);
 		cfg->names_per_source = (uint32_t)n;
@@ -989,20 +989,20 @@ static int server_parse_limit(const char *arg, struct guard_config *cfg)
 	guard_defaults(&defaults);
 	/* A relay bucket smaller than a datagram would pass nothing at all. */
 	if (burst != NULL &&
-	    server_parse_number(burst, kinds[i].index == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
+	    server_parse_number(burst, k == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
 				GUARD_BURST_MAX, &b) < 0)
 		return server_usage_error("bad limit: %s (BURST: %d..%d)", arg,
-					  kinds[i].index == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
+					  k == GUARD_RELAY ? PROTO_MAX_DATAGRAM : 1,
 					  GUARD_BURST_MAX);
 	if (burst == NULL) {
-		b = defaults.rate[kinds[i].index].burst;
+		b = defaults.rate[k].burst;
 		if (n <= GUARD_BURST_MAX / 2 && 2 * n > b)
 			b = 2 * n;
 		else if (n > GUARD_BURST_MAX / 2)
 			b = GUARD_BURST_MAX;
 	}
-	cfg->rate[kinds[i].index].per_s = (uint32_t)n;
-	cfg->rate[kinds[i].index].burst = (uint32_t)b;
+	cfg->rate[k].per_s = (uint32_t)n;
+	cfg->rate[k].burst = (uint32_t)b;
 	return 0;
 }
 

@@ -229,11 +229,11 @@ test_proven_names_capped() {
 	return $ok
 }
 
-# Every "over the source's rate" the server logged (-v) was the flooder's, none the clients'.
+# Every "over its address's ... limit" the server logged (-v) was the flooder's, none the clients'.
 test_clients_never_limited() {
 	local log=$WORK/server.proven.err mine theirs counted
-	mine=$(grep -c "from 127\.0\.0\.1:[0-9]*: over the source's rate" "$log")
-	theirs=$(grep -c "from 127\.0\.0\.2:[0-9]*: over the source's rate" "$log")
+	mine=$(grep -c "from 127\.0\.0\.1:[0-9]*: over its address's" "$log")
+	theirs=$(grep -c "from 127\.0\.0\.2:[0-9]*: over its address's" "$log")
 	[ "$mine" = 0 ] || { echo "  the clients (127.0.0.1) were limited $mine times" >&2; return 1; }
 	counted=$(value "$WORK/stats" dropped_over_limit)
 	[ "$theirs" = "$counted" ] ||

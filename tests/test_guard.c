@@ -598,6 +598,10 @@ START_TEST(defaults_are_usable)
 	int64_t t;
 	int k;
 
+	/* The kinds' names are --limit's. */
+	ck_assert_str_eq(guard_kind_name(GUARD_REGISTER), "register");
+	ck_assert_str_eq(guard_kind_name(GUARD_STUN), "stun");
+	ck_assert_str_eq(guard_kind_name(GUARD_NKINDS), "unknown");
 	guard_defaults(&cfg);
 	setup(&g, &cfg);
 	ck_assert_uint_eq(cfg.slots, GUARD_SLOTS_DEFAULT);
