@@ -652,7 +652,9 @@ test_lab_delay() {
 # port, the cone NAT one port for all (whatever the clients make of it).
 test_lab_nat_types() {
 	lab_topology symmetric-cone || return 1
-	lab_client hostB bob - && lab_client hostA alice bob || return 1
+	# alice asks for bob once: he must be registered by then, or she is told he is not online.
+	lab_client hostB bob - && wait_for "$NL_DIR/bob.out" "^\* registered as bob " 10 &&
+		lab_client hostA alice bob || return 1
 	# Wait until each has probed the other's public endpoint through its NAT.
 	wait_until 10 nat_has_flow natA "${NL_IP[hostA]}" "${SIDE_NET[b]}.2" &&
 		wait_until 10 nat_has_flow natB "${NL_IP[hostB]}" "${SIDE_NET[a]}.2" ||
