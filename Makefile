@@ -14,7 +14,9 @@ WARNINGS += -Werror
 endif
 # _DEFAULT_SOURCE: POSIX.1-2008 plus getifaddrs(3), which Linux and the BSDs share.
 CPPFLAGS += -D_DEFAULT_SOURCE
-ALL_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) $(CFLAGS)
+# -MMD -MP: each object also writes the headers it read (a .d file beside it), so a change to
+# a header rebuilds exactly the objects that include it.
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) $(CFLAGS) -MMD -MP
 
 # SAN=1: AddressSanitizer and UndefinedBehaviorSanitizer, built apart in build-san/.
 ifeq ($(SAN),1)
@@ -28,9 +30,10 @@ endif
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
-# Modules: one job each.
-SERVER_OBJS = $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
-CLIENT_OBJS = $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o $(BUILD)/log.o
+# Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
+# the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
+SERVER_OBJS = $(BUILD)/server.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o $(BUILD)/log.o
 
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
 	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
@@ -47,32 +50,28 @@ p2pchat: $(BUILD)/p2pchat
 	cp $< $@
 endif
 
-$(BUILD)/%.o: %.c $(wildcard *.h) | $(BUILD)
+$(BUILD)/%.o: %.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-# The programs' files again, without main(), for the unit tests to drive.
-$(BUILD)/%.nomain.o: %.c $(wildcard *.h) | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -DP2PCHAT_NO_MAIN -c -o $@ $<
-
-$(BUILD)/p2pchatd: $(BUILD)/server.o $(SERVER_OBJS)
+$(BUILD)/p2pchatd: $(BUILD)/p2pchatd.o $(SERVER_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
-$(BUILD)/p2pchat: $(BUILD)/client.o $(CLIENT_OBJS)
+$(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD) $(BUILD)/tests:
 	mkdir -p $@
 
-$(BUILD)/tests/%.o: tests/%.c $(wildcard *.h) | $(BUILD)/tests
+$(BUILD)/tests/%.o: tests/%.c | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I. -c -o $@ $<
 
 $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(BUILD)/server.nomain.o $(SERVER_OBJS)
+$(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(BUILD)/client.nomain.o $(CLIENT_OBJS) $(BUILD)/server.nomain.o $(SERVER_OBJS)
+$(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -165,18 +164,15 @@ fuzz: $(FUZZ_BINS)
 fuzz-seeds: $(FUZZ_BUILD)/mkseeds
 	$(FUZZ_BUILD)/mkseeds tests/fuzz/corpus
 
-$(FUZZ_BUILD)/%.o: %.c $(wildcard *.h tests/fuzz/*.h)
+$(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
-$(FUZZ_BUILD)/%.nomain.o: %.c $(wildcard *.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -DP2PCHAT_NO_MAIN -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(FUZZ_BUILD)/fuzz_proto: $(FUZZ_BUILD)/tests/fuzz/fuzz_proto.o $(FUZZ_BUILD)/protocol.o
 $(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun.o $(FUZZ_BUILD)/protocol.o
 $(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o
-$(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_BUILD)/server.nomain.o $(FUZZ_SERVER_OBJS)
-$(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_BUILD)/client.nomain.o $(FUZZ_CLIENT_OBJS)
+$(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
+$(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
 
@@ -204,3 +200,6 @@ uninstall:
 
 clean:
 	rm -rf build build-san build-fuzz p2pchatd p2pchat
+
+# The headers each object read, from -MMD.
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/tests/fuzz/*.d)

@@ -43,8 +43,7 @@
 /* ---- small helpers ---- */
 
 /* Prints one formatted line on the client's output (stdout in main). */
-static void say(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct client *c, const char *fmt, ...)
+void client_say(struct client *c, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -318,7 +317,7 @@ static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *tex
 
 	(void)msg_id, (void)flags, (void)text, (void)len;
 	x->c->stats.failed_lines++;
-	say(x->c, "* message to %s not delivered: %s", x->p->name, x->why);
+	client_say(x->c, "* message to %s not delivered: %s", x->p->name, x->why);
 }
 
 static struct chan_io chan_io_for(struct chan_ctx *x)
@@ -434,7 +433,7 @@ static void connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->wait_until_ms = -1;
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
-	say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
+	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
 	if (c->current[0] == '\0')
@@ -477,7 +476,7 @@ static const char *why_unreachable(const struct client *c, const struct peer *p,
 static void peer_lost(struct client *c, struct peer *p, int64_t now, const char *why)
 {
 	log_info("%s: %s", p->name, why);
-	say(c, "* %s is offline", p->name);
+	client_say(c, "* %s is offline", p->name);
 	p->state = PEER_OFFLINE;
 	p->path_kind = PATH_NONE;
 	p->ping_out_ms = -1;
@@ -497,7 +496,7 @@ static void on_registered(struct client *c, const struct proto_msg *m, int64_t n
 	if (strcmp(m->name, c->cfg.name) != 0)
 		return;
 	if (!c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep))
-		say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
+		client_say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
 	/* A new registration (a restarted server, other options?): the relay may be on again. */
 	if (!c->registered)
 		c->relay_off = 0;
@@ -574,7 +573,7 @@ static void on_relay_off(struct client *c, int64_t now)
 	if (c->relay_off)
 		return;
 	c->relay_off = 1;
-	say(c, "* the server does not relay: direct paths only");
+	client_say(c, "* the server does not relay: direct paths only");
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
 
@@ -593,15 +592,15 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 
 	switch (m->code) {
 	case PROTO_E_NAME_TAKEN:
-		say(c, "* name %s is taken: another user holds it (try another name)", c->cfg.name);
+		client_say(c, "* name %s is taken: another user holds it (try another name)", c->cfg.name);
 		c->fatal = 1;
 		break;
 	case PROTO_E_TABLE_FULL:
-		say(c, "* the server is full: it cannot register %s now", c->cfg.name);
+		client_say(c, "* the server is full: it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
 		break;
 	case PROTO_E_TOO_MANY_NAMES:
-		say(c, "* the server holds as many names from this address as it allows: "
+		client_say(c, "* the server holds as many names from this address as it allows: "
 		       "it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
 		break;
@@ -611,7 +610,7 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		c->next_reg_ms = now;
 		break;
 	case PROTO_E_VERSION:
-		say(c, "* the server speaks protocol version %u, this client %u", m->detail,
+		client_say(c, "* the server speaks protocol version %u, this client %u", m->detail,
 		    PROTO_VERSION);
 		c->fatal = 1;
 		break;
@@ -625,7 +624,7 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	case PROTO_E_WHO_OFF:
 		if (c->who_until_ms < 0)
 			return;
-		say(c, "* the server does not list names");
+		client_say(c, "* the server does not list names");
 		c->who_until_ms = -1;
 		break;
 	case PROTO_E_RELAY_OFF:
@@ -636,7 +635,7 @@ static void on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		if (p == NULL || p->state != PEER_LOOKUP)
 			return;
 		if (!p->said_not_online)
-			say(c, "* %s is not online", p->name);
+			client_say(c, "* %s is not online", p->name);
 		p->said_not_online = 1;
 		p->introduced = 0;
 		/* Lines waiting: ask again until -w runs out. Nothing waiting: stop here. */
@@ -678,7 +677,7 @@ static void on_who_reply(struct client *c, const struct proto_msg *m, int64_t no
 	/* The cursor only moves on, so a listing ends even if the server's answers are wrong. */
 	if (m->next == 0 || m->next <= m->cursor) {
 		if (c->who_listed == 0)
-			say(c, "* online: nobody");
+			client_say(c, "* online: nobody");
 		c->who_until_ms = -1;
 		return;
 	}
@@ -946,25 +945,25 @@ static void send_line(struct client *c, const char *name, uint8_t flags, const c
 	size_t len = strlen(text);
 
 	if (!proto_name_valid(name)) {
-		say(c, "* message to %s not delivered: not a valid name", name);
+		client_say(c, "* message to %s not delivered: not a valid name", name);
 		c->stats.failed_lines++;
 		return;
 	}
 	if (strcmp(name, c->cfg.name) == 0) {
-		say(c, "* message to %s not delivered: that is you", name);
+		client_say(c, "* message to %s not delivered: that is you", name);
 		c->stats.failed_lines++;
 		return;
 	}
 	p = peer_get(c, name);
 	if (p == NULL) {
-		say(c, "* message to %s not delivered: too many peers", name);
+		client_say(c, "* message to %s not delivered: too many peers", name);
 		c->stats.failed_lines++;
 		return;
 	}
 	if (len == 0)
 		return;
 	if (chan_queue(p->chan, flags, text, len) == 0) {
-		say(c, "* message to %s not delivered: %s", name,
+		client_say(c, "* message to %s not delivered: %s", name,
 		    len > PROTO_LINE_MAX ? "longer than 4096 bytes" : "too many messages waiting");
 		c->stats.failed_lines++;
 		return;
@@ -985,12 +984,12 @@ static void cmd_chat(struct client *c, const char *name, int64_t now)
 	struct peer *p;
 
 	if (!proto_name_valid(name) || strcmp(name, c->cfg.name) == 0) {
-		say(c, "* cannot chat with '%s': not a valid peer name", name);
+		client_say(c, "* cannot chat with '%s': not a valid peer name", name);
 		return;
 	}
 	p = peer_get(c, name);
 	if (p == NULL) {
-		say(c, "* cannot chat with %s: too many peers", name);
+		client_say(c, "* cannot chat with %s: too many peers", name);
 		return;
 	}
 	snprintf(c->current, sizeof(c->current), "%s", name);
@@ -1005,7 +1004,7 @@ static void cmd_peers(struct client *c)
 	char a[NET_ADDRSTRLEN];
 
 	if (c->npeers == 0) {
-		say(c, "* no peers");
+		client_say(c, "* no peers");
 		return;
 	}
 	for (int i = 0; i < c->npeers; i++) {
@@ -1013,11 +1012,11 @@ static void cmd_peers(struct client *c)
 		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
-			say(c, "* peer %s %s %s %s rtt %lld ms", p->name, state_name(p->state),
+			client_say(c, "* peer %s %s %s %s rtt %lld ms", p->name, state_name(p->state),
 			    path_name(p->path_kind), net_addr_str(&p->path.addr, a),
 			    (long long)rtt);
 		else
-			say(c, "* peer %s %s", p->name, state_name(p->state));
+			client_say(c, "* peer %s %s", p->name, state_name(p->state));
 	}
 }
 
@@ -1032,14 +1031,14 @@ static void cmd_who(struct client *c, int64_t now)
 
 static void cmd_help(struct client *c)
 {
-	say(c, "* TEXT            send TEXT to the current peer");
-	say(c, "* /msg NAME TEXT  send TEXT to NAME");
-	say(c, "* /chat NAME      make NAME the current peer");
-	say(c, "* /me ACTION      send an action (\"* you ACTION\")");
-	say(c, "* /peers          list peers: state, path, address, round-trip time");
-	say(c, "* /who            list the names online, if the server allows it");
-	say(c, "* /help, /quit    this list; leave (also Ctrl-D, Ctrl-C)");
-	say(c, "* //TEXT          send TEXT starting with one /");
+	client_say(c, "* TEXT            send TEXT to the current peer");
+	client_say(c, "* /msg NAME TEXT  send TEXT to NAME");
+	client_say(c, "* /chat NAME      make NAME the current peer");
+	client_say(c, "* /me ACTION      send an action (\"* you ACTION\")");
+	client_say(c, "* /peers          list peers: state, path, address, round-trip time");
+	client_say(c, "* /who            list the names online, if the server allows it");
+	client_say(c, "* /help, /quit    this list; leave (also Ctrl-D, Ctrl-C)");
+	client_say(c, "* //TEXT          send TEXT starting with one /");
 }
 
 /* Splits "WORD REST" at the first space: returns REST ("" if none) and copies WORD. */
@@ -1058,7 +1057,7 @@ static const char *split_word(const char *s, char *word, size_t cap)
 static void send_current(struct client *c, uint8_t flags, const char *text, int64_t now)
 {
 	if (c->current[0] == '\0') {
-		say(c, "* message not sent: no current peer (use /chat NAME or /msg NAME TEXT)");
+		client_say(c, "* message not sent: no current peer (use /chat NAME or /msg NAME TEXT)");
 		c->stats.failed_lines++;
 		return;
 	}
@@ -1080,18 +1079,18 @@ void client_input(struct client *c, const char *line, int64_t now)
 	if (strcmp(cmd, "/msg") == 0) {
 		rest = split_word(rest, name, sizeof(name));
 		if (name[0] == '\0' || rest[0] == '\0')
-			say(c, "* usage: /msg NAME TEXT");
+			client_say(c, "* usage: /msg NAME TEXT");
 		else
 			send_line(c, name, 0, rest, now);
 	} else if (strcmp(cmd, "/chat") == 0) {
 		split_word(rest, name, sizeof(name));
 		if (name[0] == '\0')
-			say(c, "* usage: /chat NAME");
+			client_say(c, "* usage: /chat NAME");
 		else
 			cmd_chat(c, name, now);
 	} else if (strcmp(cmd, "/me") == 0) {
 		if (rest[0] == '\0')
-			say(c, "* usage: /me ACTION");
+			client_say(c, "* usage: /me ACTION");
 		else
 			send_current(c, PROTO_DATA_ACTION, rest, now);
 	} else if (strcmp(cmd, "/peers") == 0) {
@@ -1103,7 +1102,7 @@ void client_input(struct client *c, const char *line, int64_t now)
 	} else if (strcmp(cmd, "/quit") == 0) {
 		c->quit = 1;
 	} else {
-		say(c, "* unknown command %s (try /help)", cmd);
+		client_say(c, "* unknown command %s (try /help)", cmd);
 	}
 }
 
@@ -1225,7 +1224,7 @@ static int64_t tick_punch(struct client *c, struct peer *p, int64_t now)
 			start_lookup(p, now);
 		} else {
 			if (p->wanted)
-				say(c, "* no direct path to %s", p->name);
+				client_say(c, "* no direct path to %s", p->name);
 			p->state = PEER_OFFLINE;
 		}
 		return now;
@@ -1378,7 +1377,7 @@ static int64_t tick_who(struct client *c, int64_t now)
 	if (c->who_until_ms < 0)
 		return INT64_MAX;
 	if (now >= c->who_until_ms) {
-		say(c, "* the server did not answer /who");
+		client_say(c, "* the server did not answer /who");
 		c->who_until_ms = -1;
 		return INT64_MAX;
 	}
@@ -1475,556 +1474,3 @@ int client_peer_names(const struct client *c, const char **out, int max)
 		out[n++] = c->peers[i]->name;
 	return n;
 }
-
-#ifndef P2PCHAT_NO_MAIN /* the unit tests link this file without main() */
-
-/* ---- main: sockets, terminal, the poll loop ---- */
-
-static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM */
-static volatile sig_atomic_t got_winch; /* SIGWINCH: the terminal was resized */
-
-static void on_signal(int sig)
-{
-	if (sig == SIGWINCH)
-		got_winch = 1;
-	else
-		got_stop = 1;
-}
-
-static const char usage_line[] =
-	"usage: p2pchat [-s HOST[:PORT]] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS] [--stay] [-v] NAME [PEER]";
-
-static void usage(FILE *f)
-{
-	fprintf(f, "%s\n", usage_line);
-}
-
-static void help(void)
-{
-	usage(stdout);
-	printf("Chat with PEER directly over UDP; p2pchatd introduces you"
-	       " (and relays if it must).\n"
-	       "  -s, --server HOST[:PORT]  rendezvous server (default $P2PCHAT_SERVER, else %s)\n"
-	       "  -p, --port PORT           local UDP port (default: any)\n"
-	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
-	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
-	       "      --stay                keep running after the end of input\n"
-	       "  -v, --verbose             log every datagram on stderr\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             print the version\n"
-	       "Type /help in the chat for its commands.\n",
-	       CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_WAIT_S, CLIENT_DEFAULT_KEEPALIVE_S);
-}
-
-/* Parses a whole number in [min, max]. Returns 0, or -1 with a message. */
-static int parse_number(const char *what, const char *text, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "p2pchat: %s must be a number from %ld to %ld, not '%s'\n", what,
-			min, max, text);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/*
- * Reads this name's owner token, or makes one: 8 random bytes kept in
- * $XDG_STATE_HOME/p2pchat/NAME.token (default ~/.local/state), so that a
- * restarted client owns its name again at once. Returns 0, or -1 when
- * the token could not be kept (a fresh one is still in token).
- */
-static int load_token(const char *name, uint8_t token[PROTO_TOKEN_LEN])
-{
-	char dir[512], path[600], hex[2 * PROTO_TOKEN_LEN + 1];
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int fd, n;
-
-	if (net_random(token, PROTO_TOKEN_LEN) < 0)
-		return -1;
-	if (state != NULL && state[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/p2pchat", state);
-	else if (home != NULL && home[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/.local/state/p2pchat", home);
-	else
-		return -1;
-	/* mkdir -p, one level at a time */
-	for (char *s = dir + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char keep = *s;
-
-			*s = '\0';
-			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*s = keep;
-			if (keep == '\0')
-				break;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/%s.token", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = (int)read(fd, hex, sizeof(hex) - 1);
-		close(fd);
-		if (n == 2 * PROTO_TOKEN_LEN) {
-			int ok = 1;
-
-			for (int i = 0; i < PROTO_TOKEN_LEN; i++) {
-				unsigned v;
-
-				ok &= sscanf(hex + 2 * i, "%2x", &v) == 1;
-				token[i] = (uint8_t)v;
-			}
-			if (ok)
-				return 0;
-		}
-		log_warn("%s is not a token: making a new one", path);
-	}
-	for (int i = 0; i < PROTO_TOKEN_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", token[i]);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, hex, 2 * PROTO_TOKEN_LEN) != 2 * PROTO_TOKEN_LEN) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* Everything main's loop owns. */
-struct app {
-	int fd;
-	int interactive;          /* stdin and stdout are a terminal: raw mode and the editor */
-	int color;                /* stdout is a terminal and NO_COLOR is not set: colours, times */
-	int columns;
-	struct edit ed;
-	char prompt_for[PROTO_NAME_MAX + 1];
-	struct client c;
-	/* line mode: bytes read from stdin, not yet whole lines */
-	char in[4 * PROTO_LINE_MAX];
-	size_t in_len;
-	int skipping;             /* dropping the rest of a line over PROTO_LINE_MAX */
-	int eof;
-};
-
-/* Writes all of buf to fd, retrying short writes. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-static void app_redraw(struct app *a)
-{
-	char out[4 * PROTO_LINE_MAX + 256];
-	size_t n = edit_render(&a->ed, a->columns, out, sizeof(out));
-
-	write_all(STDOUT_FILENO, out, n);
-}
-
-static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
-{
-	struct app *a = ctx;
-	char s[NET_ADDRSTRLEN];
-
-	if (net_send(a->fd, a->c.cfg.ipv6, to, buf, len) < 0)
-		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
-}
-
-/*
- * Colours and timestamps are for a person at a terminal, and only when
- * NO_COLOR is unset or empty (https://no-color.org). Scripts reading
- * stdout get the plain lines.
- */
-static int want_color(void)
-{
-	const char *no_color = getenv("NO_COLOR");
-
-	return isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0');
-}
-
-#define SGR_RESET "\033[0m"
-#define SGR_DIM "\033[2m"
-
-/* A colour for a name, the same every time: SGR 31..36 (red..cyan) by an FNV-1a hash of it. */
-static int name_color(const char *name, size_t len)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
-	return 31 + (int)(h % 6);
-}
-
-/*
- * Writes line into out[0..cap) as a terminal shows it: a dim "[HH:MM]"
- * stamp, then for a chat line "<NAME> TEXT" the "<NAME>" in the name's
- * colour, for an event "* ..." the whole line dim. The line comes from the
- * client made safe (term_sanitize), so it holds no escape of its own.
- */
-static void decorate(const char *line, char *out, size_t cap)
-{
-	const char *end = line[0] == '<' ? strchr(line, '>') : NULL;
-	char stamp[32] = "";
-	time_t t = time(NULL); /* the wall clock is right here: a time of day for the reader */
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) != NULL)
-		strftime(stamp, sizeof(stamp), SGR_DIM "[%H:%M]" SGR_RESET " ", &tm);
-	if (end != NULL)
-		snprintf(out, cap, "%s\033[%dm%.*s" SGR_RESET "%s", stamp,
-			 name_color(line + 1, (size_t)(end - line - 1)), (int)(end - line + 1), line,
-			 end + 1);
-	else if (line[0] == '*')
-		snprintf(out, cap, "%s" SGR_DIM "%s" SGR_RESET, stamp, line);
-	else
-		snprintf(out, cap, "%s%s", stamp, line);
-}
-
-/* A chat or event line: above the line being typed, which is hidden and drawn again. */
-static void app_print(void *ctx, const char *line)
-{
-	static char colored[4 * PROTO_LINE_MAX]; /* the longest line, sanitized, and its colours */
-	struct app *a = ctx;
-
-	if (a->color) {
-		decorate(line, colored, sizeof(colored));
-		line = colored;
-	}
-	if (a->interactive) {
-		char hide[16];
-		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
-
-		write_all(STDOUT_FILENO, hide, n);
-		write_all(STDOUT_FILENO, line, strlen(line));
-		write_all(STDOUT_FILENO, "\r\n", 2);
-		app_redraw(a);
-	} else {
-		printf("%s\n", line);
-		fflush(stdout);
-	}
-}
-
-static int app_complete(void *ctx, const char **out, int max)
-{
-	struct app *a = ctx;
-
-	return client_peer_names(&a->c, out, max);
-}
-
-/* Keeps the prompt naming the current peer. */
-static void app_prompt(struct app *a)
-{
-	char prompt[EDIT_PROMPT_MAX + 1];
-
-	if (strcmp(a->prompt_for, a->c.current) == 0)
-		return;
-	snprintf(a->prompt_for, sizeof(a->prompt_for), "%s", a->c.current);
-	snprintf(prompt, sizeof(prompt), "%s> ", a->c.current[0] ? a->c.current : "");
-	edit_set_prompt(&a->ed, prompt);
-	app_redraw(a);
-}
-
-/* Interactive: feeds the typed bytes to the editor. */
-static void app_read_keys(struct app *a, int64_t now)
-{
-	unsigned char buf[256];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-
-	if (n <= 0) {
-		if (n == 0 || errno != EINTR)
-			a->eof = 1;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		switch (edit_key(&a->ed, buf[i])) {
-		case EDIT_LINE:
-			write_all(STDOUT_FILENO, "\r\n", 2); /* the typed line stays on screen */
-			client_input(&a->c, a->ed.buf, now);
-			edit_accept(&a->ed);
-			app_prompt(a);
-			app_redraw(a);
-			break;
-		case EDIT_EOF:
-		case EDIT_INTERRUPT:
-			a->c.quit = 1;
-			return;
-		case EDIT_NONE:
-			if (a->ed.dirty)
-				app_redraw(a);
-			break;
-		}
-	}
-}
-
-/* Line mode: passes whole lines to the client while its queues have room. */
-static void app_take_lines(struct app *a, int64_t now)
-{
-	while (client_has_room(&a->c) && !a->c.quit) {
-		char *nl = memchr(a->in, '\n', a->in_len);
-		size_t len;
-
-		if (nl == NULL) {
-			if (a->in_len > PROTO_LINE_MAX) {
-				if (!a->skipping) {
-					say(&a->c, "* message not sent: longer than %d bytes",
-					    PROTO_LINE_MAX);
-					a->c.stats.failed_lines++;
-				}
-				a->skipping = 1;
-				a->in_len = 0;
-			}
-			if (!a->eof || a->in_len == 0)
-				return;
-			nl = a->in + a->in_len; /* the last line had no newline */
-			a->in[a->in_len++] = '\n';
-		}
-		len = (size_t)(nl - a->in);
-		*nl = '\0';
-		if (len > 0 && nl[-1] == '\r')
-			nl[-1] = '\0';
-		if (!a->skipping)
-			client_input(&a->c, a->in, now);
-		a->skipping = 0;
-		a->in_len -= len + 1;
-		memmove(a->in, nl + 1, a->in_len);
-	}
-}
-
-static void app_read_lines(struct app *a, int64_t now)
-{
-	ssize_t n = read(STDIN_FILENO, a->in + a->in_len, sizeof(a->in) - 1 - a->in_len);
-
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0)
-		a->eof = 1;
-	else
-		a->in_len += (size_t)n;
-	app_take_lines(a, now);
-}
-
-/* Takes every datagram waiting on the socket (at most a bounded batch per turn). */
-static void app_read_socket(struct app *a, int64_t now)
-{
-	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
-	struct proto_addr from;
-
-	for (int i = 0; i < 64; i++) {
-		/* One byte over the maximum, so an oversized datagram is seen as such, not cut. */
-		ssize_t n = net_recv(a->fd, buf, sizeof(buf), &from);
-
-		if (n < 0)
-			return;
-		client_handle(&a->c, buf, (size_t)n, &from, now);
-	}
-}
-
-/* Runs until /quit, a signal, a fatal refusal, or (line mode) the end of input and of the queue. */
-static void app_loop(struct app *a, int stay)
-{
-	for (;;) {
-		int64_t now = net_now_ms();
-		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[2];
-		int nfds = 1, timeout;
-
-		if (got_stop || a->c.quit || a->c.fatal)
-			return;
-		if (a->eof && !stay &&
-		    (a->interactive || (client_pending(&a->c) == 0 && a->in_len == 0 &&
-					!client_who_busy(&a->c))))
-			return;
-		if (got_winch) {
-			got_winch = 0;
-			a->columns = term_columns(STDOUT_FILENO);
-			app_redraw(a);
-		}
-		if (a->interactive)
-			app_prompt(a);
-		else
-			app_take_lines(a, now);
-
-		fds[0] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
-		if (!a->eof && (a->interactive || (client_has_room(&a->c) &&
-						   a->in_len < sizeof(a->in) - 1)))
-			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
-		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_error("poll: %s", strerror(errno));
-			return;
-		}
-		now = net_now_ms();
-		if (fds[0].revents & POLLIN)
-			app_read_socket(a, now);
-		if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (a->interactive)
-				app_read_keys(a, now);
-			else
-				app_read_lines(a, now);
-		}
-	}
-}
-
-int main(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "keepalive", required_argument, NULL, 'k' },
-		{ "stay", no_argument, NULL, 'S' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	static struct app app; /* large: keep it off the stack */
-	struct app *a = &app;
-	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print };
-	const char *server = getenv("P2PCHAT_SERVER");
-	struct proto_addr local;
-	struct sigaction sa;
-	char err[256];
-	long port = 0, wait_s = CLIENT_DEFAULT_WAIT_S, keepalive_s = CLIENT_DEFAULT_KEEPALIVE_S;
-	int opt, stay = 0, verbose = 0, status;
-
-	while ((opt = getopt_long(argc, argv, "s:p:w:k:vhV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's': server = optarg; break;
-		case 'p':
-			if (parse_number("the port", optarg, 0, 65535, &port) < 0)
-				goto usage_error;
-			break;
-		case 'w':
-			if (parse_number("the wait", optarg, 0, 86400, &wait_s) < 0)
-				goto usage_error;
-			break;
-		case 'k':
-			if (parse_number("the keepalive", optarg, 1, 3600, &keepalive_s) < 0)
-				goto usage_error;
-			break;
-		case 'S': stay = 1; break;
-		case 'v': verbose = 1; break;
-		case 'h': help(); return 0;
-		case 'V': printf("p2pchat 0.1.0\n"); return 0;
-		default: goto usage_error;
-		}
-	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		fprintf(stderr, "p2pchat: %s\n", argc - optind < 1 ? "NAME is missing" : "too many arguments");
-		goto usage_error;
-	}
-	log_init("p2pchat", verbose ? LOG_DEBUG : LOG_WARN);
-
-	memset(&cfg, 0, sizeof(cfg));
-	if (!proto_name_valid(argv[optind])) {
-		fprintf(stderr, "p2pchat: '%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)\n",
-			argv[optind]);
-		goto usage_error;
-	}
-	snprintf(cfg.name, sizeof(cfg.name), "%s", argv[optind]);
-	if (optind + 1 < argc && (!proto_name_valid(argv[optind + 1]) ||
-				  strcmp(argv[optind + 1], cfg.name) == 0)) {
-		fprintf(stderr, "p2pchat: '%s' is not a valid peer name\n", argv[optind + 1]);
-		goto usage_error;
-	}
-	if (net_resolve(server ? server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT, &cfg.server,
-			err, sizeof(err)) < 0) {
-		fprintf(stderr, "p2pchat: server: %s\n", err);
-		return 1;
-	}
-	if (load_token(cfg.name, cfg.token) < 0)
-		log_warn("cannot keep the owner token of %s: a restart must wait for the TTL", cfg.name);
-
-	a->fd = net_udp_socket(NULL, (uint16_t)port, 1);
-	if (a->fd < 0 || net_local_addr(a->fd, &local) < 0) {
-		log_error("UDP port %ld: %s", port, strerror(errno));
-		return 1;
-	}
-	cfg.ipv6 = net_is_ipv6(a->fd);
-	if (net_is_loopback(&cfg.server)) {
-		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
-		cfg.nprivate = 1;
-		cfg.private_ep[0] = cfg.server;
-		cfg.private_ep[0].port = local.port;
-	} else {
-		cfg.nprivate = (uint8_t)net_local_endpoints(local.port, cfg.ipv6, cfg.private_ep,
-							    PROTO_MAX_PRIVATE);
-	}
-	cfg.wait_ms = wait_s * 1000;
-	cfg.keepalive_ms = keepalive_s * 1000;
-	if (net_random(&cfg.seed, sizeof(cfg.seed)) < 0)
-		cfg.seed = (uint32_t)getpid();
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR and the loop looks */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGWINCH, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
-	a->interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	a->color = want_color();
-	edit_init(&a->ed, "> ");
-	a->ed.complete = app_complete;
-	a->ed.complete_ctx = a;
-	a->columns = term_columns(STDOUT_FILENO);
-	if (a->interactive) {
-		if (term_raw_enable(STDIN_FILENO) < 0) {
-			log_error("cannot set up the terminal: %s", strerror(errno));
-			return 1;
-		}
-		atexit(term_raw_restore);
-	}
-	if (client_init(&a->c, &cfg, &io, optind + 1 < argc ? argv[optind + 1] : NULL,
-			net_now_ms()) < 0)
-		return 2; /* checked above */
-	if (a->interactive) {
-		app_print(a, "* type /help for commands");
-		app_prompt(a);
-	}
-
-	app_loop(a, stay);
-
-	client_shutdown(&a->c, net_now_ms());
-	if (a->interactive) {
-		char hide[16];
-		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
-
-		write_all(STDOUT_FILENO, hide, n);
-		term_raw_restore();
-	}
-	log_debug("datagrams: %llu received, %llu malformed, %llu stray, %llu stale",
-		  (unsigned long long)a->c.stats.received, (unsigned long long)a->c.stats.malformed,
-		  (unsigned long long)a->c.stats.stray, (unsigned long long)a->c.stats.stale);
-	status = a->c.fatal || a->c.stats.failed_lines > 0 ? 1 : 0;
-	client_free(&a->c);
-	edit_free(&a->ed);
-	close(a->fd);
-	return status;
-
-usage_error:
-	usage(stderr);
-	return 2;
-}
-
-#endif /* P2PCHAT_NO_MAIN */

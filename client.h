@@ -207,4 +207,7 @@ void client_shutdown(struct client *c, int64_t now);
  */
 int client_peer_names(const struct client *c, const char **out, int max);
 
+/* Prints one formatted line (at most 255 bytes) through c's io.print. */
+void client_say(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

@@ -156,4 +156,10 @@ int64_t server_tick(struct server *s, int64_t now);
  */
 size_t server_stats_format(const struct server *s, char *buf, size_t cap);
 
+/*
+ * Formats a client's address for the log into buf (NET_ADDRSTRLEN bytes)
+ * and returns it, or returns "-" under --no-log-addresses.
+ */
+const char *server_addr_log(const struct server *s, const struct proto_addr *a, char *buf);
+
 #endif
