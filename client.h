@@ -35,67 +35,7 @@
 #define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */
 #define CLIENT_WHO_TIMEOUT_MS 5000       /* no page for this long: /who gives up and says so */
 
-/* Where a peer stands. */
-enum peer_state {
-	PEER_LOOKUP,    /* waiting for the server's introduction */
-	PEER_PUNCH,     /* introduced: probing its endpoints */
-	PEER_CONNECTED, /* a path answers; chat flows */
-	PEER_OFFLINE,   /* not online, gone, or unreachable: nothing happens until we want it again */
-};
-
-/* Which of the peer's endpoints the chat uses. */
-enum path_kind {
-	PATH_NONE,
-	PATH_PRIVATE, /* an address the peer reported for itself: we share a LAN */
-	PATH_PUBLIC,  /* its NAT's address as the server saw it, or as its probes came from */
-	PATH_RELAY,   /* no direct path: through the server, which passes datagrams on (RELAY) */
-};
-
-/* Where a datagram to a peer goes, or where one from a peer came from. */
-struct route {
-	struct proto_addr addr; /* the peer's address; for the relay, the server's */
-	int relay;              /* 1: through the server's relay: RELAY out, RELAYED in */
-};
-
-struct peer {
-	char name[PROTO_NAME_MAX + 1];
-	enum peer_state state;
-	int wanted;                       /* we chose to talk to it (not just introduced to us) */
-
-	/* the introduction */
-	int introduced;
-	uint8_t nonce[PROTO_NONCE_LEN];
-	struct proto_addr public_ep;
-	uint8_t nprivate;
-	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
-	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
-
-	/* the connection */
-	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
-	struct route path;                /* where the chat goes, while connected */
-	enum path_kind path_kind;
-	struct proto_addr direct_ep;      /* a public endpoint that answered; a private one may yet */
-	struct chan *chan;                /* allocated with the peer */
-	int relay_ok;                     /* punching: a PROBE through the relay was answered */
-	int relay_reported;               /* relayed: the REPORT of it went to the server */
-
-	/* timers, monotonic ms; -1 = not armed */
-	int64_t next_lookup_ms;
-	int64_t punch_start_ms;
-	int64_t next_probe_ms;
-	int64_t probe_until_ms;           /* direct probes go out until then (a punch; a burst, relayed) */
-	int64_t next_relay_probe_ms;      /* punching: the next PROBE through the relay */
-	int64_t next_upgrade_ms;          /* relayed: the next burst of direct probes */
-	int64_t prefer_private_until_ms;  /* direct_ep is taken then, unless a private endpoint answers */
-	int64_t last_heard_ms;
-	int64_t ping_out_ms;              /* when the first unanswered PING went out */
-	int64_t next_ping_ms;
-	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
-	int64_t rtt_ms;                   /* from the last PONG */
-
-	int said_not_online;              /* "* NAME is not online" printed for this wait */
-	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
-};
+struct peer; /* one per peer we know: client_impl.h */
 
 /* Counters, for -v and the tests. */
 struct client_stats {

@@ -1,7 +1,7 @@
 /* tests/fuzz/fuzz_client.c - libFuzzer harness for client_handle and client_tick: a connected client under fire. */
 #include <string.h>
 
-#include "client.h"
+#include "client_impl.h"
 #include "fuzz.h"
 
 /*

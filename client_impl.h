@@ -1,0 +1,154 @@
+/* client_impl.h - what the client's files share: the peer and its paths, and the functions one file calls in another. Not the client's API (client.h). */
+#ifndef P2PCHAT_CLIENT_IMPL_H
+#define P2PCHAT_CLIENT_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "client.h"
+#include "protocol.h"
+
+/*
+ * How a chat starts (Ford, Srisuresh & Kegel, section 3; RFC 5128, 3.3):
+ *
+ *   1. REGISTER tells the server our name and our private endpoints; the
+ *      server answers with the public endpoint it saw (our NAT's mapping).
+ *      (registration.c)
+ *   2. LOOKUP asks for a peer. The server sends a PEER introduction to us
+ *      and to the peer at once, with the same nonce. (registration.c)
+ *   3. Both sides PROBE every endpoint of the other every 100 ms. Our
+ *      outgoing probes open our NAT for the peer's; the first PROBE_ACK
+ *      names a working path. (punch.c)
+ *   4. DATA and ACK flow on that path through the reliable channel
+ *      (chan.c); PING and PONG keep the NAT mappings open when idle.
+ *      (peer.c)
+ *
+ * Where no direct path works (a NAT that maps each destination apart,
+ * RFC 4787's address-and-port-dependent mapping), the server relays: a
+ * peer-to-peer datagram goes to it wrapped in a RELAY and comes out as
+ * RELAYED (Ford, Srisuresh & Kegel, section 2.1). A PROBE goes through the
+ * relay as soon as punching starts, so the first line need not wait for the
+ * punch; a direct answer then moves the chat off the relay, and a relayed
+ * chat looks for a direct path again now and then. Only where datagrams go
+ * changes: the reliable channel is the same on every path.
+ */
+
+/* Where a peer stands. */
+enum peer_state {
+	PEER_LOOKUP,    /* waiting for the server's introduction */
+	PEER_PUNCH,     /* introduced: probing its endpoints */
+	PEER_CONNECTED, /* a path answers; chat flows */
+	PEER_OFFLINE,   /* not online, gone, or unreachable: nothing happens until we want it again */
+};
+
+/* Which of the peer's endpoints the chat uses. */
+enum path_kind {
+	PATH_NONE,
+	PATH_PRIVATE, /* an address the peer reported for itself: we share a LAN */
+	PATH_PUBLIC,  /* its NAT's address as the server saw it, or as its probes came from */
+	PATH_RELAY,   /* no direct path: through the server, which passes datagrams on (RELAY) */
+};
+
+/* Where a datagram to a peer goes, or where one from a peer came from. */
+struct route {
+	struct proto_addr addr; /* the peer's address; for the relay, the server's */
+	int relay;              /* 1: through the server's relay: RELAY out, RELAYED in */
+};
+
+struct peer {
+	char name[PROTO_NAME_MAX + 1];
+	enum peer_state state;
+	int wanted;                       /* we chose to talk to it (not just introduced to us) */
+
+	/* the introduction */
+	int introduced;
+	uint8_t nonce[PROTO_NONCE_LEN];
+	struct proto_addr public_ep;
+	uint8_t nprivate;
+	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
+	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
+
+	/* the connection */
+	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
+	struct route path;                /* where the chat goes, while connected */
+	enum path_kind path_kind;
+	struct proto_addr direct_ep;      /* a public endpoint that answered; a private one may yet */
+	struct chan *chan;                /* allocated with the peer */
+	int relay_ok;                     /* punching: a PROBE through the relay was answered */
+	int relay_reported;               /* relayed: the REPORT of it went to the server */
+
+	/* timers, monotonic ms; -1 = not armed */
+	int64_t next_lookup_ms;
+	int64_t punch_start_ms;
+	int64_t next_probe_ms;
+	int64_t probe_until_ms;           /* direct probes go out until then (a punch; a burst, relayed) */
+	int64_t next_relay_probe_ms;      /* punching: the next PROBE through the relay */
+	int64_t next_upgrade_ms;          /* relayed: the next burst of direct probes */
+	int64_t prefer_private_until_ms;  /* direct_ep is taken then, unless a private endpoint answers */
+	int64_t last_heard_ms;
+	int64_t ping_out_ms;              /* when the first unanswered PING went out */
+	int64_t next_ping_ms;
+	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
+	int64_t rtt_ms;                   /* from the last PONG */
+
+	int said_not_online;              /* "* NAME is not online" printed for this wait */
+	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
+};
+
+/* client.c: sending, epochs */
+void client_send_msg(struct client *c, const struct proto_addr *to, const struct proto_msg *m);
+void client_msg_to_server(const struct client *c, enum proto_type type, struct proto_msg *m);
+uint32_t client_new_epoch(struct client *c);
+int64_t client_min64(int64_t a, int64_t b);
+
+/* peer.c: the peer table, routes, the channel, connection state, datagrams from peers */
+struct peer *client_peer_find(struct client *c, const char *name);
+struct peer *client_peer_by_nonce(struct client *c, const uint8_t nonce[PROTO_NONCE_LEN]);
+struct peer *client_peer_get(struct client *c, const char *name);
+void client_msg_to_peer(const struct peer *p, enum proto_type type, struct proto_msg *m);
+struct route client_direct_route(const struct proto_addr *addr);
+struct route client_relay_route(const struct client *c);
+void client_send_route(struct client *c, const struct peer *p, const struct route *r,
+	const struct proto_msg *m);
+int client_relay_usable(const struct client *c);
+int client_relayed(const struct peer *p);
+int client_bursting(const struct peer *p, int64_t now);
+int client_is_private_ep(const struct peer *p, const struct proto_addr *addr);
+const char *client_path_name(enum path_kind k);
+const char *client_state_name(enum peer_state s);
+void client_fail_pending(struct client *c, struct peer *p, const char *why);
+void client_start_punch(struct client *c, struct peer *p, int64_t now);
+void client_start_burst(struct peer *p, int64_t now);
+void client_start_lookup(struct peer *p, int64_t now);
+void client_send_report(struct client *c, const struct peer *p);
+void client_connect_via(struct client *c, struct peer *p, const struct route *r, int64_t now);
+void client_note_peer_epoch(struct peer *p, uint32_t epoch);
+void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg *m,
+	const struct route *from, int64_t now);
+void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now);
+int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now);
+
+/* registration.c: what p2pchatd answers, registration and /who timers */
+void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_error(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now);
+int64_t client_tick_registration(struct client *c, int64_t now);
+int64_t client_tick_who(struct client *c, int64_t now);
+
+/* punch.c: probes and their answers, the punch and upgrade timers */
+void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
+	const struct route *from, int64_t now);
+int client_path_better(const struct peer *p, const struct route *from);
+void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
+	const struct route *from, int64_t now);
+int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now);
+int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now);
+int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now);
+
+/* commands.c: what the user types */
+void client_cmd_chat(struct client *c, const char *name, int64_t now);
+
+#endif

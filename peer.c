@@ -1,0 +1,615 @@
+/* peer.c - the client's peers: the table, routes, the reliable channel, connection state, datagrams from peers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+#include "log.h"
+#include "net.h"
+#include "term.h"
+
+/* ---- peers ---- */
+
+struct peer *client_peer_find(struct client *c, const char *name)
+{
+	for (int i = 0; i < c->npeers; i++)
+		if (strcmp(c->peers[i]->name, name) == 0)
+			return c->peers[i];
+	return NULL;
+}
+
+/* Returns the introduced peer whose nonce this is, or NULL. */
+struct peer *client_peer_by_nonce(struct client *c, const uint8_t nonce[PROTO_NONCE_LEN])
+{
+	for (int i = 0; i < c->npeers; i++)
+		if (c->peers[i]->introduced &&
+		    memcmp(c->peers[i]->nonce, nonce, PROTO_NONCE_LEN) == 0)
+			return c->peers[i];
+	return NULL;
+}
+
+/* Returns the peer called name, created in PEER_OFFLINE if new; NULL when the table is full. */
+struct peer *client_peer_get(struct client *c, const char *name)
+{
+	struct peer *p = client_peer_find(c, name);
+
+	if (p != NULL)
+		return p;
+	if (c->npeers == CLIENT_MAX_PEERS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->chan = malloc(sizeof(*p->chan));
+	if (p->chan == NULL) {
+		free(p);
+		return NULL;
+	}
+	chan_init(p->chan);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->state = PEER_OFFLINE;
+	p->my_epoch = client_new_epoch(c);
+	p->next_lookup_ms = -1;
+	p->punch_start_ms = -1;
+	p->next_probe_ms = -1;
+	p->last_heard_ms = -1;
+	p->ping_out_ms = -1;
+	p->next_ping_ms = -1;
+	p->wait_until_ms = -1;
+	p->rtt_ms = -1;
+	c->peers[c->npeers++] = p;
+	return p;
+}
+
+/* Fills m with the common fields of a peer-to-peer message. */
+void client_msg_to_peer(const struct peer *p, enum proto_type type, struct proto_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = (uint8_t)type;
+	memcpy(m->nonce, p->nonce, PROTO_NONCE_LEN);
+	m->epoch = p->my_epoch;
+	m->peer_epoch = p->peer_epoch;
+}
+
+/* The route straight to addr. */
+struct route client_direct_route(const struct proto_addr *addr)
+{
+	struct route r;
+
+	memset(&r, 0, sizeof(r));
+	r.addr = *addr;
+	return r;
+}
+
+/* The route through the server's relay. */
+struct route client_relay_route(const struct client *c)
+{
+	struct route r = client_direct_route(&c->cfg.server);
+
+	r.relay = 1;
+	return r;
+}
+
+/*
+ * Sends the peer-to-peer message m to p by route r: straight to its
+ * address, or encoded whole into a RELAY that the server passes on to p.
+ */
+void client_send_route(struct client *c, const struct peer *p, const struct route *r,
+		       const struct proto_msg *m)
+{
+	struct proto_msg relay;
+	int n;
+
+	if (!r->relay) {
+		client_send_msg(c, &r->addr, m);
+		return;
+	}
+	client_msg_to_server(c, PROTO_RELAY, &relay);
+	snprintf(relay.target, sizeof(relay.target), "%s", p->name);
+	n = proto_encode(m, relay.payload, sizeof(relay.payload));
+	if (n < 0) {
+		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
+		return;
+	}
+	relay.payload_len = (uint16_t)n;
+	log_debug("relay %s to %s", proto_type_name(m->type), p->name);
+	client_send_msg(c, &c->cfg.server, &relay);
+}
+
+/* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */
+int client_relay_usable(const struct client *c)
+{
+	return c->registered && !c->relay_off;
+}
+
+/* Returns 1 when p is connected through the server's relay. */
+int client_relayed(const struct peer *p)
+{
+	return p->state == PEER_CONNECTED && p->path.relay;
+}
+
+/* Returns 1 when p is connected through the relay and probes directly for a way off it. */
+int client_bursting(const struct peer *p, int64_t now)
+{
+	return client_relayed(p) && now < p->probe_until_ms;
+}
+
+/* Returns 1 when addr is one of the private endpoints the peer reported. */
+int client_is_private_ep(const struct peer *p, const struct proto_addr *addr)
+{
+	for (int i = 0; i < p->nprivate; i++)
+		if (proto_addr_equal(&p->private_ep[i], addr))
+			return 1;
+	return 0;
+}
+
+const char *client_path_name(enum path_kind k)
+{
+	switch (k) {
+	case PATH_PRIVATE: return "private";
+	case PATH_PUBLIC: return "public";
+	case PATH_RELAY: return "relay";
+	case PATH_NONE: break;
+	}
+	return "none";
+}
+
+const char *client_state_name(enum peer_state s)
+{
+	switch (s) {
+	case PEER_LOOKUP: return "looking up";
+	case PEER_PUNCH: return "punching";
+	case PEER_CONNECTED: return "connected";
+	case PEER_OFFLINE: return "offline";
+	}
+	return "?";
+}
+
+/* ---- the reliable channel's callbacks ---- */
+
+/* What the chan_io callbacks need to know: who, where to, when, and why lines fail. */
+struct chan_ctx {
+	struct client *c;
+	struct peer *p;
+	const struct route *to;
+	const char *why; /* for failed lines */
+};
+
+static void cb_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+	struct proto_msg m;
+
+	client_msg_to_peer(x->p, PROTO_DATA, &m);
+	m.seq = seq;
+	m.flags = flags;
+	m.text_len = (uint16_t)len;
+	memcpy(m.text, text, len);
+	client_send_route(x->c, x->p, x->to, &m);
+}
+
+static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
+{
+	struct chan_ctx *x = ctx;
+	struct proto_msg m;
+
+	client_msg_to_peer(x->p, PROTO_ACK, &m);
+	m.ack = next_expected;
+	m.sack = sack;
+	client_send_route(x->c, x->p, x->to, &m);
+}
+
+/* A whole line arrived: show it, made safe for the terminal. */
+static void cb_deliver(void *ctx, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+	char safe[PROTO_LINE_MAX * 3 + 1];
+	char line[sizeof(safe) + PROTO_NAME_MAX + 8];
+
+	term_sanitize(text, len, safe, sizeof(safe));
+	if (flags & PROTO_DATA_ACTION)
+		snprintf(line, sizeof(line), "* %s %s", x->p->name, safe);
+	else
+		snprintf(line, sizeof(line), "<%s> %s", x->p->name, safe);
+	x->c->io.print(x->c->io.ctx, line);
+}
+
+static void cb_delivered(void *ctx, uint32_t msg_id)
+{
+	struct chan_ctx *x = ctx;
+
+	(void)msg_id;
+	x->c->stats.delivered_lines++;
+}
+
+static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *text, size_t len)
+{
+	struct chan_ctx *x = ctx;
+
+	(void)msg_id, (void)flags, (void)text, (void)len;
+	x->c->stats.failed_lines++;
+	client_say(x->c, "* message to %s not delivered: %s", x->p->name, x->why);
+}
+
+static struct chan_io chan_io_for(struct chan_ctx *x)
+{
+	struct chan_io io = {
+		.ctx = x,
+		.send_data = cb_send_data,
+		.send_ack = cb_send_ack,
+		.deliver = cb_deliver,
+		.delivered = cb_delivered,
+		.failed = cb_failed,
+	};
+	return io;
+}
+
+/* Reports every line queued for p as not delivered, for the reason `why`. */
+void client_fail_pending(struct client *c, struct peer *p, const char *why)
+{
+	struct chan_ctx x = { c, p, &p->path, why };
+	struct chan_io io = chan_io_for(&x);
+
+	/* The peer may be waiting for the sequence numbers dropped here: start afresh next time. */
+	if (chan_pending(p->chan) > 0)
+		p->renew_epoch = 1;
+	chan_fail_all(p->chan, &io);
+}
+
+/* ---- connection state changes ---- */
+
+/* The pair of epochs changed: both directions of the channel start again from 0. */
+static void restart_channel(struct peer *p)
+{
+	chan_restart_send(p->chan);
+	chan_restart_recv(p->chan);
+}
+
+/*
+ * Starts a connection attempt: probes from now on. The epochs, and with
+ * them the channel's sequence numbers, carry over from an earlier
+ * connection, so that a line both sides already handled is not shown
+ * twice; only when lines were dropped (a gap the peer would wait on
+ * forever) does a new epoch of ours start both directions afresh.
+ */
+void client_start_punch(struct client *c, struct peer *p, int64_t now)
+{
+	p->state = PEER_PUNCH;
+	if (p->renew_epoch) {
+		p->my_epoch = client_new_epoch(c);
+		restart_channel(p);
+		p->renew_epoch = 0;
+	}
+	p->punch_start_ms = now;
+	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
+	p->next_probe_ms = now;
+	p->probe_until_ms = now + CLIENT_PUNCH_MS;
+	p->next_relay_probe_ms = now; /* at once: the first line may go before the punch works */
+	p->relay_ok = 0;
+	p->prefer_private_until_ms = -1;
+	memset(&p->path, 0, sizeof(p->path));
+	p->path_kind = PATH_NONE;
+}
+
+/*
+ * Relayed: probe directly for CLIENT_UPGRADE_BURST_MS from now on (the
+ * first probes go out on the next tick), and again CLIENT_UPGRADE_EVERY_MS
+ * later.
+ */
+void client_start_burst(struct peer *p, int64_t now)
+{
+	p->probe_until_ms = now + CLIENT_UPGRADE_BURST_MS;
+	p->next_probe_ms = now;
+	p->next_upgrade_ms = now + CLIENT_UPGRADE_EVERY_MS;
+}
+
+/* Asks the server about p from now on (at once if registered). */
+void client_start_lookup(struct peer *p, int64_t now)
+{
+	p->state = PEER_LOOKUP;
+	p->next_lookup_ms = now;
+}
+
+/* Tells the server how we reached p: its operator counts direct and client_relayed punches. */
+void client_send_report(struct client *c, const struct peer *p)
+{
+	struct proto_msg m;
+
+	client_msg_to_server(c, PROTO_REPORT, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE :
+		 p->path_kind == PATH_PUBLIC ? PROTO_PATH_PUBLIC : PROTO_PATH_RELAY;
+	client_send_msg(c, &c->cfg.server, &m);
+}
+
+/*
+ * A path answered: the chat can flow, on it. Connected already, on the
+ * relay, this is the move to a direct path, and said the same way.
+ */
+void client_connect_via(struct client *c, struct peer *p, const struct route *r, int64_t now)
+{
+	char a[NET_ADDRSTRLEN];
+	struct proto_msg m;
+
+	p->state = PEER_CONNECTED;
+	p->path = *r;
+	/* A host without a NAT reports its public address as private too: that is public. */
+	if (r->relay)
+		p->path_kind = PATH_RELAY;
+	else if (client_is_private_ep(p, &r->addr) && !proto_addr_equal(&r->addr, &p->public_ep))
+		p->path_kind = PATH_PRIVATE;
+	else
+		p->path_kind = PATH_PUBLIC;
+	p->prefer_private_until_ms = -1;
+	p->wait_until_ms = -1;
+	p->said_not_online = 0;
+	p->last_heard_ms = now;
+	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
+	    client_path_name(p->path_kind));
+	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
+	if (c->current[0] == '\0')
+		snprintf(c->current, sizeof(c->current), "%s", p->name);
+	/* A first PING at once gives /peers a round-trip time. */
+	client_msg_to_peer(p, PROTO_PING, &m);
+	m.stamp = (uint32_t)now;
+	client_send_route(c, p, &p->path, &m);
+	p->ping_out_ms = now;
+	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
+	if (r->relay) {
+		/*
+		 * Direct probing goes on to the end of the punch window, and a
+		 * direct answer moves the chat off the relay. The REPORT waits
+		 * for that end: a relay that only carried the first lines of
+		 * a punch that then worked is no client_relayed connection.
+		 */
+		p->relay_reported = 0;
+		p->next_upgrade_ms = now + CLIENT_UPGRADE_EVERY_MS;
+		return;
+	}
+	p->probe_until_ms = -1;
+	client_send_report(c, p);
+}
+
+/* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
+static const char *why_unreachable(const struct client *c, const struct peer *p, char *buf,
+				   size_t cap)
+{
+	if (!c->registered)
+		snprintf(buf, cap, "the server is not answering");
+	else if (p->said_not_online || !p->introduced)
+		snprintf(buf, cap, "%s is not online", p->name);
+	else
+		snprintf(buf, cap, "no answer from %s", p->name);
+	return buf;
+}
+
+/* The peer stopped answering or left: say so; try again for a while if lines wait. */
+static void peer_lost(struct client *c, struct peer *p, int64_t now, const char *why)
+{
+	log_info("%s: %s", p->name, why);
+	client_say(c, "* %s is offline", p->name);
+	p->state = PEER_OFFLINE;
+	p->path_kind = PATH_NONE;
+	p->ping_out_ms = -1;
+	if (chan_pending(p->chan) > 0) {
+		/* Perhaps its NAT forgot us: ask for a new introduction while -w allows. */
+		client_start_lookup(p, now);
+		p->wait_until_ms = now + c->cfg.wait_ms;
+	}
+}
+
+/* ---- messages from peers ---- */
+
+/* The peer's epoch in a probe: a new one means a new incarnation of the channel. */
+void client_note_peer_epoch(struct peer *p, uint32_t epoch)
+{
+	if (p->peer_epoch == epoch)
+		return;
+	if (p->peer_epoch != 0)
+		log_info("%s started a new connection", p->name);
+	p->peer_epoch = epoch;
+	restart_channel(p);
+}
+/* Returns 1 when a DATA or ACK belongs to the current pair of epochs. */
+static int epochs_current(struct client *c, const struct peer *p, const struct proto_msg *m)
+{
+	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
+		return 1;
+	c->stats.stale++;
+	return 0;
+}
+
+static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
+		    const struct route *from, int64_t now)
+{
+	struct chan_ctx x = { c, p, from, "" };
+	struct chan_io io = chan_io_for(&x);
+
+	if (!epochs_current(c, p, m))
+		return;
+	/*
+	 * Our PROBE_ACK reached it and its data reached us: this path works
+	 * both ways. And a peer we gave up on (it was silent: paused, or cut
+	 * off) that sends the data of our connection is back: were its lines
+	 * dropped unacknowledged, it would wait on us for ever, its PINGs
+	 * answered all along.
+	 */
+	if (client_path_better(p, from) || p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
+		client_connect_via(c, p, from, now);
+	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
+}
+
+static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m, int64_t now)
+{
+	struct chan_ctx x = { c, p, &p->path, "" };
+	struct chan_io io = chan_io_for(&x);
+
+	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m))
+		return;
+	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
+}
+
+static void on_ping(struct client *c, struct peer *p, const struct proto_msg *m,
+		    const struct route *from)
+{
+	struct proto_msg pong;
+
+	client_msg_to_peer(p, PROTO_PONG, &pong);
+	pong.stamp = m->stamp;
+	client_send_route(c, p, from, &pong);
+}
+
+static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
+{
+	/* The stamp is our clock's low 32 bits when we pinged: unsigned subtraction wraps right. */
+	p->rtt_ms = (uint32_t)now - m->stamp;
+}
+
+/* Dispatches a peer-to-peer message from p (NULL: from nobody we know) to its handler. */
+void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg *m,
+			const struct route *from, int64_t now)
+{
+	if (p == NULL) {
+		/* A probe sent to a private address can land on an unrelated host: that is us now. */
+		c->stats.stray++;
+		log_debug("stray %s (unknown nonce)", proto_type_name(m->type));
+		return;
+	}
+	p->last_heard_ms = now;
+	p->ping_out_ms = -1; /* anything from it proves it is alive */
+	/*
+	 * It moved (its NAT gave it a new port): follow it, the nonce vouches
+	 * for it. Its other known endpoints are not a move: each side may
+	 * have picked a different one of two working paths.
+	 */
+	if (p->state == PEER_CONNECTED && (m->type == PROTO_DATA || m->type == PROTO_PING) &&
+	    !p->path.relay && !from->relay && !proto_addr_equal(&from->addr, &p->path.addr) &&
+	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep)) {
+		char a[NET_ADDRSTRLEN];
+
+		log_info("%s now at %s", p->name, net_addr_str(&from->addr, a));
+		p->path = *from;
+		p->path_kind = PATH_PUBLIC;
+	}
+	switch (m->type) {
+	case PROTO_PROBE: client_on_probe(c, p, m, from, now); break;
+	case PROTO_PROBE_ACK: client_on_probe_ack(c, p, m, from, now); break;
+	case PROTO_DATA: on_data(c, p, m, from, now); break;
+	case PROTO_ACK: on_ack(c, p, m, now); break;
+	case PROTO_PING: on_ping(c, p, m, from); break;
+	case PROTO_PONG: on_pong(p, m, now); break;
+	case PROTO_BYE:
+		/* Only from the connection we have: a late BYE of an earlier one changes nothing. */
+		if (p->state == PEER_CONNECTED && m->epoch == p->peer_epoch)
+			peer_lost(c, p, now, "said goodbye");
+		break;
+	default: break;
+	}
+}
+
+/*
+ * RELAYED: a peer's datagram, passed on by the server. It is handled as if
+ * it came from the peer, and answered through the relay. The server
+ * vouches for the sender's name: the nonce inside must be the one we share
+ * with that name.
+ */
+void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	struct route via = client_relay_route(c);
+	struct proto_msg inner;
+	struct peer *p;
+	int rc = proto_decode(m->payload, m->payload_len, &inner);
+
+	if (rc < 0 || !proto_is_peer_type(inner.type)) {
+		c->stats.malformed++;
+		log_debug("dropped a datagram client_relayed from %s: %s", m->name,
+			  rc < 0 ? proto_strerror(rc) : "not for a peer");
+		return;
+	}
+	c->stats.relayed++;
+	log_debug("client_relayed %s from %s", proto_type_name(inner.type), m->name);
+	p = client_peer_by_nonce(c, inner.nonce);
+	if (p != NULL && strcmp(p->name, m->name) != 0)
+		p = NULL;
+	client_on_peer_msg(c, p, &inner, &via, now);
+}
+
+/* Keepalives when idle, and the verdict on a silent peer. */
+static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
+{
+	struct chan_ctx x = { c, p, &p->path, "" };
+	struct chan_io io = chan_io_for(&x);
+	int64_t next, oldest, waiting, since;
+	int64_t timeout = client_min64(2 * c->cfg.keepalive_ms, CLIENT_ANSWER_TIMEOUT_MS);
+	struct proto_msg m;
+
+	/* Waiting for an answer (to a PING, or for an ACK) and hearing nothing: gone. */
+	oldest = chan_oldest_unacked_ms(p->chan);
+	waiting = p->ping_out_ms;
+	if (oldest >= 0 && (waiting < 0 || oldest < waiting))
+		waiting = oldest;
+	since = waiting > p->last_heard_ms ? waiting : p->last_heard_ms;
+	if (waiting >= 0 && now - since >= timeout) {
+		peer_lost(c, p, now, "stopped answering");
+		return now;
+	}
+	next = chan_tick(p->chan, now, &io);
+	if (waiting >= 0)
+		next = client_min64(next, since + timeout);
+
+	/*
+	 * PING when idle for a keepalive interval, and also when lines wait
+	 * for an ACK and nothing was heard for a second: on a lossy path the
+	 * retransmissions back off, and the pings give the peer more chances
+	 * to show it is alive before the timeout above.
+	 */
+	if (p->ping_out_ms < 0 && (now - p->last_heard_ms >= c->cfg.keepalive_ms ||
+				   (oldest >= 0 && now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
+		p->ping_out_ms = now;
+		p->next_ping_ms = now;
+	}
+	if (p->ping_out_ms >= 0) {
+		if (now >= p->next_ping_ms) {
+			client_msg_to_peer(p, PROTO_PING, &m);
+			m.stamp = (uint32_t)now;
+			client_send_route(c, p, &p->path, &m);
+			p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
+		}
+		next = client_min64(next, p->next_ping_ms);
+	} else {
+		next = client_min64(next, p->last_heard_ms + c->cfg.keepalive_ms);
+	}
+	if (client_relayed(p))
+		next = client_min64(next, client_tick_upgrade(c, p, now));
+	return next;
+}
+
+int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	char why[64 + PROTO_NAME_MAX];
+
+	/* Lines have waited -w seconds for a connection: report them. */
+	if (p->wait_until_ms >= 0 && p->state != PEER_CONNECTED) {
+		if (now >= p->wait_until_ms) {
+			client_fail_pending(c, p, why_unreachable(c, p, why, sizeof(why)));
+			p->wait_until_ms = -1;
+			if (p->state == PEER_LOOKUP)
+				p->state = PEER_OFFLINE;
+			else if (p->state == PEER_PUNCH)
+				client_start_punch(c, p, now); /* punching goes on, in new epochs */
+		} else {
+			next = p->wait_until_ms;
+		}
+	}
+	switch (p->state) {
+	case PEER_LOOKUP: return client_min64(next, client_tick_lookup(c, p, now));
+	case PEER_PUNCH: return client_min64(next, client_tick_punch(c, p, now));
+	case PEER_CONNECTED: return client_min64(next, tick_connected(c, p, now));
+	case PEER_OFFLINE: break;
+	}
+	return next;
+}
+

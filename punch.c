@@ -1,0 +1,246 @@
+/* punch.c - hole punching (RFC 5128, 3.3): probes, their answers, the punch and upgrade timers. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+#include "log.h"
+#include "net.h"
+#include "term.h"
+
+void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
+		     const struct route *from, int64_t now)
+{
+	struct proto_msg ack;
+
+	if (strcmp(m->name, p->name) != 0)
+		return;
+	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
+		client_start_punch(c, p, now); /* it wants to talk: so do we */
+	client_note_peer_epoch(p, m->epoch);
+	/*
+	 * Answer where the probe came from, whatever address that is (its NAT
+	 * may have picked a new port), or through the relay if it came so.
+	 */
+	client_msg_to_peer(p, PROTO_PROBE_ACK, &ack);
+	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
+	client_send_route(c, p, from, &ack);
+	/*
+	 * Relayed, and the peer probes: its probes got through, or it punches
+	 * anew. Probe with it: both NATs must have sent before either lets
+	 * the other's probes in.
+	 */
+	if (client_relayed(p) && !client_bursting(p, now))
+		client_start_burst(p, now);
+	if ((p->state == PEER_PUNCH || client_relayed(p)) && !from->relay &&
+	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep))
+		p->seen_ep = from->addr; /* probe it too: the path its packets take */
+}
+
+/*
+ * Returns 1 when a datagram from p by `from` shows a path to connect by:
+ * any that works while punching, except the relay when a direct endpoint
+ * answered already (it is taken within CLIENT_PREFER_PRIVATE_MS); and, on
+ * the relay, any direct one.
+ */
+int client_path_better(const struct peer *p, const struct route *from)
+{
+	if (p->state == PEER_PUNCH)
+		return !from->relay || p->prefer_private_until_ms < 0;
+	return client_relayed(p) && !from->relay;
+}
+
+/*
+ * Returns 1 when p, punching, should go on the relay now: the relay
+ * answered, no direct endpoint did, and a line waits or the punch had
+ * CLIENT_RELAY_GRACE_MS to work. Where the server is nearer than the peer,
+ * the relay answers before the punch does; with nothing to send there is
+ * no hurry, and the chat starts direct rather than moving there at once.
+ */
+static int relay_now(const struct peer *p, int64_t now)
+{
+	return p->relay_ok && p->prefer_private_until_ms < 0 &&
+	       (chan_pending(p->chan) > 0 || now - p->punch_start_ms >= CLIENT_RELAY_GRACE_MS);
+}
+
+void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
+			 const struct route *from, int64_t now)
+{
+	if (strcmp(m->name, p->name) != 0 || !client_path_better(p, from))
+		return;
+	client_note_peer_epoch(p, m->epoch);
+	if (from->relay) {
+		p->relay_ok = 1;
+		if (relay_now(p, now))
+			client_connect_via(c, p, from, now);
+		return;
+	}
+	/* Prefer a private path: a public one that answers first waits a moment for it. */
+	if (client_is_private_ep(p, &from->addr) || p->nprivate == 0) {
+		client_connect_via(c, p, from, now);
+	} else if (p->prefer_private_until_ms < 0) {
+		p->direct_ep = from->addr;
+		p->prefer_private_until_ms = now + CLIENT_PREFER_PRIVATE_MS;
+	}
+}
+
+/* Fills m with a PROBE from us to p. */
+static void probe_msg(const struct client *c, const struct peer *p, struct proto_msg *m)
+{
+	client_msg_to_peer(p, PROTO_PROBE, m);
+	snprintf(m->name, sizeof(m->name), "%s", c->cfg.name);
+}
+
+/* Sends a PROBE through the relay: it makes a client_relayed path, or invites the peer to probe. */
+static void send_relay_probe(struct client *c, struct peer *p)
+{
+	struct route via = client_relay_route(c);
+	struct proto_msg m;
+
+	probe_msg(c, p, &m);
+	client_send_route(c, p, &via, &m);
+}
+
+/* Sends a PROBE to every endpoint we know for p. */
+static void send_probes(struct client *c, struct peer *p)
+{
+	struct proto_msg m;
+
+	probe_msg(c, p, &m);
+	for (int i = 0; i < p->nprivate; i++)
+		if (c->cfg.ipv6 || p->private_ep[i].family == PROTO_AF_INET)
+			client_send_msg(c, &p->private_ep[i], &m);
+	if (c->cfg.ipv6 || p->public_ep.family == PROTO_AF_INET)
+		client_send_msg(c, &p->public_ep, &m);
+	if (p->seen_ep.family != 0)
+		client_send_msg(c, &p->seen_ep, &m);
+}
+
+/* Asks the server to introduce us to p (again in CLIENT_LOOKUP_RETRY_MS if need be). */
+static void send_lookup(struct client *c, struct peer *p, int64_t now)
+{
+	struct proto_msg m;
+
+	client_msg_to_server(c, PROTO_LOOKUP, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	client_send_msg(c, &c->cfg.server, &m);
+	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
+}
+
+int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
+{
+	if (!c->registered)
+		return INT64_MAX; /* client_on_registered's tick comes first */
+	if (now >= p->next_lookup_ms)
+		send_lookup(c, p, now);
+	return p->next_lookup_ms;
+}
+
+/* A public endpoint answered, no private one did in time: take the public one. Returns 1 if so. */
+static int take_public(struct client *c, struct peer *p, int64_t now)
+{
+	struct route r;
+
+	if (p->prefer_private_until_ms < 0 || now < p->prefer_private_until_ms)
+		return 0;
+	r = client_direct_route(&p->direct_ep);
+	client_connect_via(c, p, &r, now);
+	return 1;
+}
+
+/* Returns the earlier of next and the end of the wait for a private answer, if one is armed. */
+static int64_t prefer_private_deadline(const struct peer *p, int64_t next)
+{
+	return p->prefer_private_until_ms >= 0 ? client_min64(next, p->prefer_private_until_ms) : next;
+}
+
+int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t next;
+
+	if (take_public(c, p, now))
+		return now;
+	if (relay_now(p, now)) {
+		struct route via = client_relay_route(c);
+
+		client_connect_via(c, p, &via, now);
+		return now;
+	}
+	if (now - p->punch_start_ms >= CLIENT_PUNCH_MS) {
+		/* No answer. Lines waiting, or we asked for it: a fresh introduction restarts both sides. */
+		if (p->wait_until_ms >= 0) {
+			client_start_lookup(p, now);
+		} else {
+			if (p->wanted)
+				client_say(c, "* no direct path to %s", p->name);
+			p->state = PEER_OFFLINE;
+		}
+		return now;
+	}
+	if (now >= p->next_probe_ms) {
+		send_probes(c, p);
+		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
+	}
+	next = prefer_private_deadline(p, p->next_probe_ms);
+	/* The relay, in parallel: the first line need not wait for the punch. */
+	if (client_relay_usable(c)) {
+		if (now >= p->next_relay_probe_ms) {
+			send_relay_probe(c, p);
+			p->next_relay_probe_ms = now + CLIENT_RELAY_PROBE_MS;
+		}
+		next = client_min64(next, p->next_relay_probe_ms);
+	}
+	if (p->relay_ok && now < p->punch_start_ms + CLIENT_RELAY_GRACE_MS)
+		next = client_min64(next, p->punch_start_ms + CLIENT_RELAY_GRACE_MS);
+	/*
+	 * Not a word from the peer yet: its copy of the introduction may have
+	 * been lost, so it is not punching. Asking again re-sends it to both.
+	 */
+	if (p->wanted && p->last_heard_ms < p->punch_start_ms && c->registered) {
+		if (now >= p->next_lookup_ms)
+			send_lookup(c, p, now);
+		next = client_min64(next, p->next_lookup_ms);
+	}
+	return next;
+}
+
+/*
+ * Relayed: look for a direct path. Direct probes go on to the end of the
+ * punch window, then in a burst every CLIENT_UPGRADE_EVERY_MS. Each burst
+ * starts with a LOOKUP: the server introduces both sides again, with
+ * their endpoints as it sees them now (a NAT may have changed meanwhile),
+ * and the introduction makes the peer probe at the same time (both NATs
+ * must have sent before either lets the other's probes in). A direct
+ * answer moves the chat off the relay (client_on_probe_ack).
+ */
+int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t next;
+
+	if (take_public(c, p, now))
+		return now;
+	/* The punch window closed and the relay still carries the chat: that is a client_relayed punch. */
+	if (!p->relay_reported && now >= p->punch_start_ms + CLIENT_PUNCH_MS) {
+		client_send_report(c, p);
+		p->relay_reported = 1;
+	}
+	if (now >= p->next_upgrade_ms) {
+		client_start_burst(p, now);
+		if (c->registered)
+			send_lookup(c, p, now);
+	}
+	next = p->next_upgrade_ms;
+	if (!p->relay_reported)
+		next = client_min64(next, p->punch_start_ms + CLIENT_PUNCH_MS);
+	if (now < p->probe_until_ms) {
+		if (now >= p->next_probe_ms) {
+			send_probes(c, p);
+			p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
+		}
+		next = client_min64(next, p->next_probe_ms);
+	}
+	return prefer_private_deadline(p, next);
+}
+
