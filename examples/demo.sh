@@ -1,11 +1,8 @@
 #!/usr/bin/env bash
 # examples/demo.sh - a local p2pchat demo: a rendezvous server and two scripted clients on loopback.
 # Run it with `make demo`. Everything stays on 127.0.0.1; the server's port is picked by the kernel.
-set -u
-BIN=${BIN:-build}
-WORK=$(mktemp -d)
 . "$(dirname "$0")/../tests/lib.sh"
-trap cleanup EXIT INT TERM
+lib_setup
 export XDG_STATE_HOME=$WORK/state   # the owner tokens of this demo's names
 
 step() { printf '\n== %s\n' "$*"; }

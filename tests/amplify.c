@@ -11,6 +11,7 @@
 #include "bytes.h"
 #include "protocol.h"
 #include "stun.h"
+#include "rng.h"
 
 /*
  * Usage: amplify PORT
@@ -80,7 +81,7 @@ static struct row rows[AMP_ROWS_MAX];
 static int nrows;
 static unsigned unexpected; /* answers to V other than ERROR, COOKIE (and STUN to STUN) */
 static char unexpected_types[256];
-static uint64_t rng_state = AMP_SEED;
+static struct rng64 rng = { AMP_SEED };
 static char results[3][256]; /* "key value" lines, printed after the tables */
 static int nresults;
 
@@ -94,10 +95,7 @@ static void die(const char *what, int err)
 /* xorshift64: reproducible junk. Not for secrets. */
 static uint8_t rnd_byte(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint8_t)(rng_state >> 24);
+	return (uint8_t)(rng64_next(&rng) >> 24);
 }
 
 static void open_sock(struct sock *s, const char *ip)

@@ -8,13 +8,8 @@
 # prints what came back; this script judges it. STATS is left out of the
 # ratio on purpose: the server answers it only to loopback (a source that
 # cannot be forged from another host), and loopback is all a test may use.
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+lib_setup 'exit 1'
 
 # value KEY: the word after KEY in amplify's "key value" lines (empty if none).
 value() {

@@ -59,6 +59,7 @@
 #include "bytes.h"
 #include "protocol.h"
 #include "stun.h"
+#include "rng.h"
 
 #define BENCH_TIMEOUT_MS 1000     /* unanswered this long: lost (loopback answers in us) */
 #define BENCH_WARMUP_MS 300       /* load before each measuring window, not counted */
@@ -92,15 +93,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
-/* xorshift64*: a fixed sequence, so two runs ask for the same names. */
-static uint32_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return (uint32_t)((*s * UINT64_C(2685821657736338717)) >> 32);
 }
 
 /*
@@ -444,7 +436,7 @@ struct run {
 	uint32_t nsinks, ntargets;
 	char prefix;                      /* FILL: names are <prefix><number> */
 	uint32_t fill_first, fill_end;    /* FILL: numbers fill_first .. fill_end-1 */
-	uint64_t rng;
+	struct rng64 rng; /* xorshift64*: a fixed sequence, so two runs ask for the same names */
 	int64_t t0, t1;                   /* the measuring window, monotonic ns */
 	struct result res;
 };
@@ -544,7 +536,7 @@ static int build(struct run *r, uint32_t i, uint32_t j, struct slot *sl)
 	case KIND_MISS:
 		m.type = PROTO_LOOKUP;
 		bench_name(m.name, 'c', requester(r, i, j));
-		sl->name = rng_next(&r->rng);
+		sl->name = rng64star_next32(&r->rng);
 		if (r->kind == KIND_LOOKUP)
 			sl->name %= r->ntargets;
 		bench_name(m.target, r->kind == KIND_LOOKUP ? 't' : 'x', sl->name);
@@ -1192,7 +1184,7 @@ static int grid_cell(enum kind kind, uint32_t clients, uint32_t inflight,
 		r.nsinks = BENCH_SINKS;
 	}
 	r.ntargets = BENCH_GRID_TARGETS;
-	r.rng = UINT64_C(0x9E3779B97F4A7C15) ^ clients ^ (uint64_t)inflight << 20;
+	r.rng.s = UINT64_C(0x9E3779B97F4A7C15) ^ clients ^ (uint64_t)inflight << 20;
 	if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
 		goto done;
 	*out = r.res;
@@ -1400,7 +1392,7 @@ static int table_main(int argc, char **argv)
 		r.sinks = sinks;
 		r.nsinks = BENCH_SINKS;
 		r.ntargets = have;
-		r.rng = UINT64_C(0x243F6A8885A308D3);
+		r.rng.s = UINT64_C(0x243F6A8885A308D3);
 		for (uint32_t i = 0; i < 16; i++)
 			memset(socks[i].slot, 0, 8 * sizeof(*socks[i].slot));
 		if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
@@ -1580,7 +1572,7 @@ static int guard_run(struct guard_side *g, uint32_t nsrc, int round, int64_t win
 	r.sinks = g->sinks;
 	r.nsinks = GUARD_SINKS;
 	r.ntargets = GUARD_TARGETS;
-	r.rng = UINT64_C(0x13198A2E03707344) + (uint64_t)round;
+	r.rng.s = UINT64_C(0x13198A2E03707344) + (uint64_t)round;
 	for (uint32_t i = 0; i < nsrc; i++)
 		memset(g->socks[i].slot, 0, sizeof(*g->socks[i].slot));
 	if (guard_counts_read(g->sv.port, &before) < 0 ||

@@ -7,12 +7,8 @@
 # non-zero only when something could not be measured. Everything is on loopback: 127.0.0.1,
 # and for the cost of the per-source limits, thousands of other addresses in 127.0.0.0/8.
 # The throughput figures run p2pchatd with those limits off (NOLIMITS below).
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+lib_setup
 BENCH=$BIN/tests/bench
 export XDG_STATE_HOME=$WORK/state
 

@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
 # tests/faults.sh - faults on loopback: a peer killed, a client paused past its TTL, a full table.
 # Usage: BIN=build bash tests/faults.sh   (make faults does this)
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+lib_setup
 export XDG_STATE_HOME=$WORK/state
 
 # Each test has a server of its own: stop everything it started; the scratch directory stays.

@@ -10,6 +10,7 @@
 #include "net.h"
 #include "protocol.h"
 #include "stun.h"
+#include "rng.h"
 
 /*
  * Usage: flood [-p] [-b ADDR] [-n COUNT] [-r RATE] [-s SEED] [-u] PORT
@@ -117,14 +118,11 @@ struct flood {
 };
 
 /* xorshift64*: reproducible garbage from -s SEED. Not for secrets. */
-static uint64_t rng_state;
+static struct rng64 rng;
 
 static uint32_t rnd(void)
 {
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1DULL) >> 32);
+	return rng64star_next32(&rng);
 }
 
 /* Returns a number in 0..n-1 (n > 0). */
@@ -576,7 +574,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	f.ipv6 = net_is_ipv6(f.fd);
-	rng_state = seed * 0x9E3779B97F4A7C15ULL;
+	rng.s = seed * 0x9E3779B97F4A7C15ULL;
 	stdin_open = until_eof;
 	if (proven && proven_setup(&f) < 0) {
 		fprintf(stderr, "flood: the server did not register flood0 and flood1\n");

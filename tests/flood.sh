@@ -2,8 +2,8 @@
 # tests/flood.sh - p2pchatd under floods (garbage; a proven client over its limits) while real clients chat.
 # Usage: BIN=build bash tests/flood.sh   (make flood does this; needs $BIN/tests/flood)
 # Everything goes to 127.0.0.0/8, to servers on ports the kernel picks.
-set -u
-BIN=${BIN:-build}
+. "$(dirname "$0")/lib.sh"
+lib_setup 'exit 1'
 FLOOD_COUNT=${FLOOD_COUNT:-20000}
 # The proven flood's cap on names from one address. Not the default 64: at the default REGISTER
 # rate (2/s after a burst of 20) one address needs 22 s to reach 64 names; 16 is reached within
@@ -11,11 +11,6 @@ FLOOD_COUNT=${FLOOD_COUNT:-20000}
 FLOOD_NAMES=${FLOOD_NAMES:-16}
 # The proven flood goes as fast as it can: the flood's loop sends at most ~60000 a second.
 FLOOD_PROVEN_RATE=${FLOOD_PROVEN_RATE:-1000000}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 export XDG_STATE_HOME=$WORK/state
 

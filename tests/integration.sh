@@ -2,12 +2,8 @@
 # tests/integration.sh - end-to-end tests on loopback: real p2pchatd, real p2pchat processes.
 # Usage: BIN=build bash tests/integration.sh   (make integration does this)
 # Every server binds 127.0.0.1 on a port the kernel picks; nothing leaves this machine.
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+lib_setup
 
 export XDG_STATE_HOME=$WORK/state
 

@@ -1,7 +1,19 @@
 # tests/lib.sh - shell helpers for the integration tests and the demo: start a server, wait for lines.
-# Sourced, not run. Needs BIN (the directory with p2pchatd and p2pchat) and WORK (a scratch directory).
+# Sourced, not run. Sourcing sets -u, BIN (the directory with p2pchatd and p2pchat; default build)
+# and TOP (the source tree); lib_setup makes WORK (a scratch directory), which the helpers need.
 
+set -u
+BIN=${BIN:-build}
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PIDS=""
+
+# lib_setup [ON_SIGNAL]: a test script's start: makes WORK and traps EXIT to cleanup.
+# ON_SIGNAL is the INT and TERM trap: cleanup (the default), or 'exit 1' to clean up once, on EXIT.
+lib_setup() {
+	WORK=$(mktemp -d)
+	trap cleanup EXIT
+	trap "${1:-cleanup}" INT TERM
+}
 
 # The tally every test script keeps; `check` counts, `summary` prints the closing line.
 passed=0

@@ -28,10 +28,7 @@
 #              first (address- and port-dependent filtering): a port-restricted cone.
 #   symmetric  MASQUERADE --random-fully: a new random port for every destination.
 # Both drop unsolicited inbound packets, as home routers do, and neither hairpins.
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-. "$TOP/tests/lib.sh"   # wait_for, and PIDS for the processes started
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # set -u, BIN, TOP; wait_for; PIDS
 
 SRV_IP=203.0.113.10
 declare -A SIDE_NET=([a]=198.51.100 [b]=192.0.2)  # inet is .1 on a side, the NAT or host .2

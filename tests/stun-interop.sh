@@ -3,12 +3,8 @@
 # Usage: BIN=build bash tests/stun-interop.sh   (make stun-interop does this)
 # Every server binds loopback on a port the kernel picks; nothing leaves this machine.
 # Missing clients are installed (Debian, as root); failing that, it skips, or fails when $CI is set.
-set -u
-BIN=${BIN:-build}
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d)
-. "$TOP/tests/lib.sh"
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+lib_setup
 
 
 have_clients() {

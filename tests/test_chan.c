@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "chan.h"
+#include "harness.h"
 
 /*
  * Two peers, A (0) and B (1), wired through a simulated network: every
@@ -61,30 +62,21 @@ static struct peer peers[2];
 static struct pkt net[NET_MAX];
 static size_t net_len;
 static int64_t now_ms;
-static uint32_t rng;
+static struct rng32 rng; /* xorshift32: small, and the same on every platform */
 static unsigned loss_pct, dup_pct;
 static int64_t delay_min_ms, delay_max_ms;
 static uint32_t net_dropped, net_duplicated;
-
-/* xorshift32 (Marsaglia 2003): small, and the same on every platform. */
-static uint32_t rnd(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return rng;
-}
 
 /* Puts a packet in the air, or loses it, or sends it twice. */
 static void net_send(const struct pkt *p)
 {
 	int copies = 1, i;
 
-	if (rnd() % 100 < loss_pct) {
+	if (rng32_next(&rng) % 100 < loss_pct) {
 		net_dropped++;
 		return;
 	}
-	if (rnd() % 100 < dup_pct) {
+	if (rng32_next(&rng) % 100 < dup_pct) {
 		copies = 2;
 		net_duplicated++;
 	}
@@ -92,7 +84,7 @@ static void net_send(const struct pkt *p)
 		ck_assert_uint_lt(net_len, NET_MAX);
 		net[net_len] = *p;
 		net[net_len].at_ms = now_ms + delay_min_ms +
-				     (int64_t)(rnd() % (uint32_t)(delay_max_ms - delay_min_ms + 1));
+				     (int64_t)(rng32_next(&rng) % (uint32_t)(delay_max_ms - delay_min_ms + 1));
 		net_len++;
 	}
 }
@@ -215,7 +207,7 @@ static void setup(void)
 	}
 	net_len = 0;
 	now_ms = 1000;
-	rng = 0x2545f491;
+	rng.s = 0x2545f491;
 	loss_pct = 0;
 	dup_pct = 0;
 	delay_min_ms = 10;
@@ -956,11 +948,5 @@ static Suite *chan_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(chan_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return harness_run(chan_suite());
 }

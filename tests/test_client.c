@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "client_impl.h"
 #include "log.h"
 #include "net.h"
 #include "protocol.h"
 #include "server.h"
+#include "harness.h"
 
 /*
  * ---- the simulated internet ----
@@ -120,34 +121,11 @@ static struct sim {
 	int no_direct;            /* hosts cannot reach each other, only the server */
 	int no_relay;             /* the server starts with its relay off (--no-relay) */
 	uint32_t names_per_source; /* the server's --limit names=N; 0: no limit */
-	uint32_t rng;
+	struct rng32 rng;         /* xorshift32: the network's dice */
 
 	/* what the network did, so a test can show its faults really happened */
 	uint64_t lost, duplicated, reordered, unroutable, blocked;
 } sim;
-
-/* xorshift32 (Marsaglia 2003): the network's dice. */
-static uint32_t sim_rand(void)
-{
-	sim.rng ^= sim.rng << 13;
-	sim.rng ^= sim.rng >> 17;
-	sim.rng ^= sim.rng << 5;
-	return sim.rng;
-}
-
-static struct proto_addr ip4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-	struct proto_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = PROTO_AF_INET;
-	x.port = port;
-	x.ip[0] = a;
-	x.ip[1] = b;
-	x.ip[2] = c;
-	x.ip[3] = d;
-	return x;
-}
 
 /* A node's public address and LAN address (the server has no LAN address). */
 static const struct proto_addr *node_pub(int n)
@@ -242,16 +220,16 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 		sim.blocked++;
 		return;
 	}
-	if (faulty && sim_rand() % 100 < sim.loss_pct) {
+	if (faulty && rng32_next(&sim.rng) % 100 < sim.loss_pct) {
 		sim.lost++;
 		return;
 	}
-	if (faulty && sim_rand() % 100 < sim.dup_pct) {
+	if (faulty && rng32_next(&sim.rng) % 100 < sim.dup_pct) {
 		sim.duplicated++;
 		copies = 2;
 	}
 	while (copies-- > 0) {
-		int64_t jitter = faulty ? (int64_t)(sim_rand() % (uint32_t)(sim.jitter_ms + 1)) : 0;
+		int64_t jitter = faulty ? (int64_t)(rng32_next(&sim.rng) % (uint32_t)(sim.jitter_ms + 1)) : 0;
 
 		sim_launch(src, dst, &from, base + jitter, buf, len);
 	}
@@ -503,7 +481,7 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 	ck_assert_int_lt(sim.nhosts, SIM_HOSTS);
 	h = &sim.host[sim.nhosts];
 	h->id = sim.nhosts++;
-	h->pub = ip4(10, 0, 0, last, port);
+	h->pub = harness_addr4(10, 0, 0, last, port);
 	snprintf(h->cfg.name, sizeof(h->cfg.name), "%s", name);
 	memset(h->cfg.token, token, sizeof(h->cfg.token));
 	h->cfg.server = sim.srv_addr;
@@ -568,10 +546,10 @@ static void setup(void)
 {
 	memset(&sim, 0, sizeof(sim));
 	sim.now = SIM_T0_MS;
-	sim.srv_addr = ip4(10, 0, 0, 1, 7777);
+	sim.srv_addr = harness_addr4(10, 0, 0, 1, 7777);
 	sim.wan_ms = WAN_MS;
 	sim.lan_ms = LAN_MS;
-	sim.rng = 0x2545f491;
+	sim.rng.s = 0x2545f491;
 	sim.max_names = 64;
 	server_start(0x40);
 }
@@ -872,7 +850,7 @@ END_TEST
  */
 START_TEST(nat_rebinding_moves_the_name)
 {
-	struct proto_addr old_ep, new_ep = ip4(10, 0, 0, 2, 6001);
+	struct proto_addr old_ep, new_ep = harness_addr4(10, 0, 0, 2, 6001);
 	struct sim_host *a, *b, *c;
 	const struct table_entry *e;
 	uint8_t old_cookie[PROTO_COOKIE_LEN], buf[PROTO_MAX_DATAGRAM];
@@ -947,7 +925,7 @@ START_TEST(address_error_refreshes_at_once)
 
 	sim_run_for(1000);
 	ck_assert_int_eq(a->c.registered + c->c.registered, 2);
-	a->pub = ip4(10, 0, 0, 2, 6001);
+	a->pub = harness_addr4(10, 0, 0, 2, 6001);
 	i0 = a->ntrace;
 	t = sim.now;
 	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
@@ -1043,8 +1021,8 @@ START_TEST(public_path_when_private_unreachable)
 	struct sim_host *b = host_new("bob", 3, 5000, 0xb0);
 
 	/* Each reports a LAN address nobody can reach (they are on different LANs). */
-	a->cfg.private_ep[0] = ip4(192, 168, 1, 2, 5000);
-	b->cfg.private_ep[0] = ip4(192, 168, 7, 3, 5000);
+	a->cfg.private_ep[0] = harness_addr4(192, 168, 1, 2, 5000);
+	b->cfg.private_ep[0] = harness_addr4(192, 168, 7, 3, 5000);
 	host_start(a, "bob");
 	host_start(b, NULL);
 	type(a, "hello");
@@ -1065,8 +1043,8 @@ START_TEST(private_path_preferred_over_faster_public)
 	/* Both behind one NAT on the same LAN; the LAN is slower, so public answers come first. */
 	sim.wan_ms = 5;
 	sim.lan_ms = 30;
-	a->lan = ip4(192, 168, 1, 2, 5000);
-	b->lan = ip4(192, 168, 1, 3, 5000);
+	a->lan = harness_addr4(192, 168, 1, 2, 5000);
+	b->lan = harness_addr4(192, 168, 1, 3, 5000);
 	a->cfg.private_ep[0] = a->lan;
 	b->cfg.private_ep[0] = b->lan;
 	host_start(a, "bob");
@@ -1411,7 +1389,7 @@ START_TEST(peer_moves_behind_its_nat)
 	alice_and_bob(&a, &b);
 	sim_run_for(1000);
 	/* bob's NAT gives him a new public port: what alice sends to the old one is lost. */
-	b->pub = ip4(10, 0, 0, 3, 6001);
+	b->pub = harness_addr4(10, 0, 0, 3, 6001);
 	type(b, "/msg alice new port");
 	expect_line_within(a, "<bob> new port", 3000);
 	/* The nonce vouches for him: alice follows him there. */
@@ -1600,7 +1578,7 @@ static struct proto_msg data_from(const struct peer *p, const char *text)
 START_TEST(stray_and_malformed)
 {
 	struct sim_host *a, *b;
-	struct proto_addr stranger = ip4(10, 0, 0, 66, 7777), pub_before;
+	struct proto_addr stranger = harness_addr4(10, 0, 0, 66, 7777), pub_before;
 	struct client_stats st;
 	struct proto_msg m;
 	uint8_t buf[PROTO_MAX_DATAGRAM], cookie_before[PROTO_COOKIE_LEN];
@@ -1616,10 +1594,10 @@ START_TEST(stray_and_malformed)
 	/* Random bytes (never starting with the magic byte): malformed. */
 	st = a->c.stats;
 	for (int i = 0; i < 200; i++) {
-		size_t len = sim_rand() % sizeof(buf);
+		size_t len = rng32_next(&sim.rng) % sizeof(buf);
 
 		for (size_t j = 0; j < len; j++)
-			buf[j] = (uint8_t)sim_rand();
+			buf[j] = (uint8_t)rng32_next(&sim.rng);
 		if (len > 0 && buf[0] == PROTO_MAGIC)
 			buf[0] = 0;
 		client_handle(&a->c, buf, len, &b->pub, sim.now);
@@ -1657,7 +1635,7 @@ START_TEST(stray_and_malformed)
 	m.type = PROTO_REGISTERED;
 	m.ttl_s = 60;
 	snprintf(m.name, sizeof(m.name), "alice");
-	m.public_ep = ip4(6, 6, 6, 6, 666);
+	m.public_ep = harness_addr4(6, 6, 6, 6, 666);
 	inject(a, &m, &stranger);
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_ERROR;
@@ -2180,7 +2158,7 @@ START_TEST(line_after_wait_expired_while_punching)
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
 
 	/* Unreachable private endpoints: the public path, after a pause. */
-	a->cfg.private_ep[0] = ip4(192, 168, 1, 2, 5000);
+	a->cfg.private_ep[0] = harness_addr4(192, 168, 1, 2, 5000);
 	a->cfg.wait_ms = 9500;
 	host_start(a, "bob");
 	type(a, "first");
@@ -2191,7 +2169,7 @@ START_TEST(line_after_wait_expired_while_punching)
 	 */
 	sim_run_for(8500);
 	b = host_new("bob", 3, 5000, 0xb0);
-	b->cfg.private_ep[0] = ip4(192, 168, 7, 3, 5000);
+	b->cfg.private_ep[0] = harness_addr4(192, 168, 7, 3, 5000);
 	host_start(b, NULL);
 	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered", 2000),
 			 SIM_T0_MS + 9500);
@@ -2262,13 +2240,7 @@ static Suite *client_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(client_suite());
-	int failed;
-
 	/* Quiet: the clients warn when the server does not answer, which some tests make happen. */
 	log_init("test_client", LOG_ERROR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(client_suite());
 }

@@ -5,44 +5,12 @@
 #include <string.h>
 
 #include "guard.h"
+#include "harness.h"
 
 static const uint8_t test_key[SIPHASH_KEY_LEN] = "p2pchat-guardkey";
 
 /* The period of a cookie, shorter to write. */
 #define P ((int64_t)GUARD_COOKIE_PERIOD_MS)
-
-static struct proto_addr addr4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-	struct proto_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = PROTO_AF_INET;
-	x.ip[0] = a;
-	x.ip[1] = b;
-	x.ip[2] = c;
-	x.ip[3] = d;
-	x.port = port;
-	return x;
-}
-
-/* 2001:db8:0:<net>::<host>, port: nets are /64s, hosts live inside one. */
-static struct proto_addr addr6(uint16_t net, uint16_t host, uint16_t port)
-{
-	struct proto_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = PROTO_AF_INET6;
-	x.ip[0] = 0x20;
-	x.ip[1] = 0x01;
-	x.ip[2] = 0x0d;
-	x.ip[3] = 0xb8;
-	x.ip[6] = (uint8_t)(net >> 8);
-	x.ip[7] = (uint8_t)net;
-	x.ip[14] = (uint8_t)(host >> 8);
-	x.ip[15] = (uint8_t)host;
-	x.port = port;
-	return x;
-}
 
 /* A config where only `kind` is limited, with no cap on names. */
 static struct guard_config only(enum guard_kind kind, uint32_t per_s, uint32_t burst,
@@ -75,8 +43,8 @@ static int allow_n(struct guard *g, const struct proto_addr *src, enum guard_kin
 
 START_TEST(cookie_round_trip)
 {
-	const struct proto_addr a = addr4(192, 0, 2, 1, 40000);
-	const struct proto_addr b = addr6(1, 1, 40000);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 1, 40000);
+	const struct proto_addr b = harness_addr6(1, 1, 40000);
 	const int64_t times[] = { 0, 1, P - 1, P, 123456789, INT64_C(1000000000000) };
 	uint8_t ca[GUARD_COOKIE_LEN], cb[GUARD_COOKIE_LEN];
 	struct guard g;
@@ -102,8 +70,8 @@ END_TEST
 
 START_TEST(cookie_bound_to_address)
 {
-	const struct proto_addr a = addr4(192, 0, 2, 1, 40000);
-	const struct proto_addr v6 = addr6(1, 1, 40000);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 1, 40000);
+	const struct proto_addr v6 = harness_addr6(1, 1, 40000);
 	struct proto_addr other;
 	uint8_t c[GUARD_COOKIE_LEN], c6[GUARD_COOKIE_LEN];
 	const int64_t now = 1000;
@@ -115,16 +83,16 @@ START_TEST(cookie_bound_to_address)
 	guard_cookie(&g, &a, now, c);
 	guard_cookie(&g, &v6, now, c6);
 
-	other = addr4(192, 0, 2, 2, 40000); /* another IP */
+	other = harness_addr4(192, 0, 2, 2, 40000); /* another IP */
 	ck_assert(!guard_cookie_ok(&g, &other, c, now));
-	other = addr4(192, 0, 2, 1, 40001); /* another port: a cookie is for one endpoint */
+	other = harness_addr4(192, 0, 2, 1, 40001); /* another port: a cookie is for one endpoint */
 	ck_assert(!guard_cookie_ok(&g, &other, c, now));
 	other = a; /* the same first bytes, as IPv6 */
 	other.family = PROTO_AF_INET6;
 	ck_assert(!guard_cookie_ok(&g, &other, c, now));
-	other = addr6(1, 2, 40000); /* same /64: a cookie is still for one address */
+	other = harness_addr6(1, 2, 40000); /* same /64: a cookie is still for one address */
 	ck_assert(!guard_cookie_ok(&g, &other, c6, now));
-	other = addr6(1, 1, 40001);
+	other = harness_addr6(1, 1, 40001);
 	ck_assert(!guard_cookie_ok(&g, &other, c6, now));
 	ck_assert(!guard_cookie_ok(&g, &v6, c, now)); /* a's cookie is not v6's */
 
@@ -148,7 +116,7 @@ END_TEST
 
 START_TEST(cookie_periods)
 {
-	const struct proto_addr a = addr4(198, 51, 100, 7, 7777);
+	const struct proto_addr a = harness_addr4(198, 51, 100, 7, 7777);
 	uint8_t early[GUARD_COOKIE_LEN], late[GUARD_COOKIE_LEN], next[GUARD_COOKIE_LEN];
 	struct guard g;
 
@@ -176,7 +144,7 @@ START_TEST(bucket_burst_then_refill)
 {
 	/* 3 tokens a second is 3 thousandths a ms: one token every 333.3 ms. */
 	struct guard_config cfg = only(GUARD_REGISTER, 3, 5, 16);
-	const struct proto_addr a = addr4(203, 0, 113, 1, 1);
+	const struct proto_addr a = harness_addr4(203, 0, 113, 1, 1);
 	struct guard g;
 
 	setup(&g, &cfg);
@@ -201,7 +169,7 @@ END_TEST
 START_TEST(kinds_are_separate)
 {
 	struct guard_config cfg;
-	const struct proto_addr a = addr4(203, 0, 113, 2, 1);
+	const struct proto_addr a = harness_addr4(203, 0, 113, 2, 1);
 	struct guard g;
 
 	guard_defaults(&cfg);
@@ -226,8 +194,8 @@ START_TEST(unlimited_kind)
 
 	setup(&g, &cfg);
 	for (i = 0; i < 100000; i++) {
-		struct proto_addr a = addr4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i,
-					    1);
+		struct proto_addr a = harness_addr4(10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i,
+						    1);
 
 		ck_assert(guard_allow(&g, &a, (enum guard_kind)(i % GUARD_NKINDS), UINT32_MAX,
 				      i));
@@ -245,7 +213,7 @@ START_TEST(cost_in_bytes)
 {
 	/* 1000 bytes a second is one byte a ms. */
 	struct guard_config cfg = only(GUARD_RELAY, 1000, 1500, 16);
-	const struct proto_addr a = addr6(7, 1, 9);
+	const struct proto_addr a = harness_addr6(7, 1, 9);
 	struct guard g;
 
 	setup(&g, &cfg);
@@ -275,7 +243,7 @@ START_TEST(long_idle_no_overflow)
 	 */
 	const int64_t idle[] = { 50 * day, 50 * day + INT64_C(18446744073709552), INT64_MAX / 2 };
 	const uint32_t rates[] = { 1, 1000, UINT32_MAX };
-	const struct proto_addr a = addr4(192, 0, 2, 9, 1);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 9, 1);
 	size_t r, i;
 
 	for (r = 0; r < sizeof(rates) / sizeof(rates[0]); r++) {
@@ -302,7 +270,7 @@ START_TEST(slow_refill_is_exact)
 	/* 1 token a second for 30 days: 2592000 tokens, short of the burst, to the token. */
 	struct guard_config cfg = only(GUARD_RELAY, 1, GUARD_BURST_MAX, 16);
 	const int64_t month = INT64_C(30) * 86400000;
-	const struct proto_addr a = addr4(192, 0, 2, 11, 1);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 11, 1);
 	struct guard g;
 
 	setup(&g, &cfg);
@@ -318,7 +286,7 @@ END_TEST
 START_TEST(clock_going_back)
 {
 	struct guard_config cfg = only(GUARD_STUN, 1, 2, 16);
-	const struct proto_addr a = addr4(192, 0, 2, 10, 1);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 10, 1);
 	struct guard g;
 
 	setup(&g, &cfg);
@@ -333,7 +301,7 @@ END_TEST
 
 START_TEST(sources_are_independent)
 {
-	const struct proto_addr flooder = addr4(10, 0, 0, 1, 5555);
+	const struct proto_addr flooder = harness_addr4(10, 0, 0, 1, 5555);
 	struct guard_config cfg;
 	struct guard g;
 	uint64_t refused;
@@ -353,8 +321,8 @@ START_TEST(sources_are_independent)
 	 * do not notice, as 3 LOOKUPs each stay far under the burst.
 	 */
 	for (i = 0; i < 1000; i++) {
-		struct proto_addr a = i % 3 == 0 ? addr4(10, 1, (uint8_t)(i >> 8), (uint8_t)i, 1)
-						 : addr6((uint16_t)i, 1, 1);
+		struct proto_addr a = i % 3 == 0 ? harness_addr4(10, 1, (uint8_t)(i >> 8), (uint8_t)i, 1)
+						 : harness_addr6((uint16_t)i, 1, 1);
 
 		ck_assert_msg(allow_n(&g, &a, GUARD_LOOKUP, 1, i, 3) == 3, "source %d", i);
 	}
@@ -374,9 +342,9 @@ END_TEST
 START_TEST(names_per_source)
 {
 	struct guard_config cfg = only(GUARD_REGISTER, 0, 0, 65536);
-	const struct proto_addr a = addr4(192, 0, 2, 20, 1000);
-	const struct proto_addr a_port = addr4(192, 0, 2, 20, 2000); /* same host, another port */
-	const struct proto_addr b = addr4(192, 0, 2, 21, 1000);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 20, 1000);
+	const struct proto_addr a_port = harness_addr4(192, 0, 2, 20, 2000); /* same host, another port */
+	const struct proto_addr b = harness_addr4(192, 0, 2, 21, 1000);
 	struct guard g;
 	int i;
 
@@ -416,9 +384,9 @@ END_TEST
 START_TEST(names_move)
 {
 	struct guard_config cfg = only(GUARD_REGISTER, 0, 0, 65536);
-	const struct proto_addr a = addr4(192, 0, 2, 20, 1000);
-	const struct proto_addr a_port = addr4(192, 0, 2, 20, 2000);
-	const struct proto_addr b = addr4(192, 0, 2, 21, 1000);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 20, 1000);
+	const struct proto_addr a_port = harness_addr4(192, 0, 2, 20, 2000);
+	const struct proto_addr b = harness_addr4(192, 0, 2, 21, 1000);
 	struct guard g;
 
 	cfg.names_per_source = 2;
@@ -447,8 +415,8 @@ START_TEST(slot_rules)
 {
 	/* One slot: every source lands on it, so every rule can be watched. */
 	struct guard_config cfg = only(GUARD_REGISTER, 1, 2, 1);
-	const struct proto_addr a = addr4(192, 0, 2, 30, 1);
-	const struct proto_addr b = addr6(30, 1, 1);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 30, 1);
+	const struct proto_addr b = harness_addr6(30, 1, 1);
 	struct proto_addr v6_like_a;
 	const struct guard_slot *s;
 	struct guard g;
@@ -517,7 +485,7 @@ static int allow_at(struct guard *g, struct proto_addr src)
 START_TEST(ipv4_and_ipv6_sources)
 {
 	struct guard_config cfg = only(GUARD_REGISTER, 1, 1, 65536);
-	const struct proto_addr v4 = addr4(1, 2, 3, 4, 1);
+	const struct proto_addr v4 = harness_addr4(1, 2, 3, 4, 1);
 	struct proto_addr v6_same_bytes = v4;
 	struct proto_addr mapped_a, mapped_b;
 	struct guard g;
@@ -536,14 +504,14 @@ START_TEST(ipv4_and_ipv6_sources)
 
 	setup(&g, &cfg);
 	ck_assert(guard_allow(&g, &v4, GUARD_REGISTER, 1, 0));
-	ck_assert(!allow_at(&g, addr4(1, 2, 3, 4, 2))); /* the same host from another port */
+	ck_assert(!allow_at(&g, harness_addr4(1, 2, 3, 4, 2))); /* the same host from another port */
 	ck_assert(guard_allow(&g, &v6_same_bytes, GUARD_REGISTER, 1, 0));
 
 	/* IPv6: one /64 is one source; the next /64 is another. */
-	ck_assert(allow_at(&g, addr6(5, 1, 1)));
-	ck_assert(!allow_at(&g, addr6(5, 2, 1)));
-	ck_assert(!allow_at(&g, addr6(5, 0xffff, 9)));
-	ck_assert(allow_at(&g, addr6(6, 1, 1)));
+	ck_assert(allow_at(&g, harness_addr6(5, 1, 1)));
+	ck_assert(!allow_at(&g, harness_addr6(5, 2, 1)));
+	ck_assert(!allow_at(&g, harness_addr6(5, 0xffff, 9)));
+	ck_assert(allow_at(&g, harness_addr6(6, 1, 1)));
 
 	/* IPv4-mapped addresses count whole, or all of IPv4 would be one /64. */
 	ck_assert(guard_allow(&g, &mapped_a, GUARD_REGISTER, 1, 0));
@@ -592,7 +560,7 @@ END_TEST
 
 START_TEST(defaults_are_usable)
 {
-	const struct proto_addr a = addr4(192, 0, 2, 40, 1);
+	const struct proto_addr a = harness_addr4(192, 0, 2, 40, 1);
 	struct guard_config cfg;
 	struct guard g;
 	int64_t t;
@@ -651,11 +619,5 @@ static Suite *guard_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(guard_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(guard_suite());
 }

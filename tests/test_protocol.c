@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "harness.h"
 
 #define CANARY 0xa5
 
@@ -1409,11 +1410,5 @@ static Suite *protocol_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(protocol_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(protocol_suite());
 }

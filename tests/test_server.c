@@ -13,6 +13,7 @@
 #include "protocol.h"
 #include "server.h"
 #include "siphash.h"
+#include "harness.h"
 
 #define TTL_S 60
 #define TTL_MS (TTL_S * 1000)
@@ -27,35 +28,6 @@ static struct proto_addr ep_a, ep_b, ep_c;
 /* A fixed seed: bytes 0..15 key the table, 16..31 the nonces, 32..47 the cookies. */
 static uint8_t seed[SERVER_SEED_LEN];
 
-static struct proto_addr addr4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
-{
-	struct proto_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = PROTO_AF_INET;
-	x.port = port;
-	x.ip[0] = a;
-	x.ip[1] = b;
-	x.ip[2] = c;
-	x.ip[3] = d;
-	return x;
-}
-
-static struct proto_addr addr6(uint8_t last, uint16_t port)
-{
-	struct proto_addr x;
-
-	memset(&x, 0, sizeof(x));
-	x.family = PROTO_AF_INET6;
-	x.port = port;
-	x.ip[0] = 0x20;
-	x.ip[1] = 0x01;
-	x.ip[2] = 0x0d;
-	x.ip[3] = 0xb8;
-	x.ip[15] = last;
-	return x;
-}
-
 /* Starts the server with cfg (its ttl_s and max_names are set here). */
 static void start_with(struct server_config *cfg, uint32_t max_names)
 {
@@ -67,9 +39,9 @@ static void start_with(struct server_config *cfg, uint32_t max_names)
 	cfg->max_names = max_names;
 	ck_assert_int_eq(server_init(&srv, cfg, seed), 0);
 	now = 5000000; /* fake monotonic ms; anything but 0 */
-	ep_a = addr4(203, 0, 113, 7, 40001);
-	ep_b = addr4(198, 51, 100, 1, 1234);
-	ep_c = addr4(192, 0, 2, 33, 7000);
+	ep_a = harness_addr4(203, 0, 113, 7, 40001);
+	ep_b = harness_addr4(198, 51, 100, 1, 1234);
+	ep_c = harness_addr4(192, 0, 2, 33, 7000);
 }
 
 /* Starts the server as p2pchatd does by default. */
@@ -217,14 +189,14 @@ static void do_register(uint8_t token, const char *name, const struct proto_addr
 
 START_TEST(register_answers_with_public_endpoint)
 {
-	struct proto_addr from = addr4(203, 0, 113, 7, 40001);
+	struct proto_addr from = harness_addr4(203, 0, 113, 7, 40001);
 	struct proto_msg m = msg_register(1, "alice");
 	struct table_entry *e;
 
 	start(100);
 	m.nprivate = 2;
-	m.private_ep[0] = addr4(192, 168, 1, 20, 5000);
-	m.private_ep[1] = addr6(20, 5000);
+	m.private_ep[0] = harness_addr4(192, 168, 1, 20, 5000);
+	m.private_ep[1] = harness_addr6(0, 20, 5000);
 	accepted(&m, &from);
 	ck_assert_uint_eq(srv.stats.registrations, 1);
 	ck_assert_uint_eq(srv.stats.received, 1);
@@ -238,14 +210,14 @@ START_TEST(register_answers_with_public_endpoint)
 	ck_assert_int_eq(e->expires_ms, now + TTL_MS);
 
 	/* An IPv6 client gets its IPv6 endpoint back. */
-	from = addr6(9, 40002);
+	from = harness_addr6(0, 9, 40002);
 	do_register(2, "bob", &from);
 }
 END_TEST
 
 START_TEST(refresh_keeps_name_alive)
 {
-	struct proto_addr a2 = addr4(203, 0, 113, 7, 40999);
+	struct proto_addr a2 = harness_addr4(203, 0, 113, 7, 40999);
 	struct proto_msg m;
 
 	start(100);
@@ -303,7 +275,7 @@ END_TEST
 
 START_TEST(same_token_reregister_moves_at_once)
 {
-	struct proto_addr a2 = addr4(203, 0, 113, 99, 51000); /* the NAT gave a new mapping */
+	struct proto_addr a2 = harness_addr4(203, 0, 113, 99, 51000); /* the NAT gave a new mapping */
 	struct proto_msg m, peer;
 	struct table_entry *e;
 
@@ -313,7 +285,7 @@ START_TEST(same_token_reregister_moves_at_once)
 	now += 10000;
 	m = msg_register(1, "alice");
 	m.nprivate = 1;
-	m.private_ep[0] = addr4(10, 0, 0, 5, 6000);
+	m.private_ep[0] = harness_addr4(10, 0, 0, 5, 6000);
 	accepted(&m, &a2);
 	ck_assert_uint_eq(srv.names.count, 2);
 	e = table_get(&srv.names, "alice", now);
@@ -446,7 +418,7 @@ static void expected_nonce(const char *lo, uint8_t lo_token, const char *hi, uin
 
 START_TEST(lookup_introduces_both)
 {
-	struct proto_addr b = addr6(9, 40002);
+	struct proto_addr b = harness_addr6(0, 9, 40002);
 	struct proto_msg m, to_a, to_b, again;
 	uint8_t want[PROTO_NONCE_LEN];
 
@@ -454,12 +426,12 @@ START_TEST(lookup_introduces_both)
 	start(100);
 	m = msg_register(1, "alice");
 	m.nprivate = 1;
-	m.private_ep[0] = addr4(192, 168, 1, 20, 5000);
+	m.private_ep[0] = harness_addr4(192, 168, 1, 20, 5000);
 	accepted(&m, &ep_a);
 	m = msg_register(2, "bob");
 	m.nprivate = 2;
-	m.private_ep[0] = addr4(10, 1, 2, 3, 6000);
-	m.private_ep[1] = addr6(77, 6000);
+	m.private_ep[0] = harness_addr4(10, 1, 2, 3, 6000);
+	m.private_ep[1] = harness_addr6(0, 77, 6000);
 	accepted(&m, &b);
 
 	m = msg_lookup(1, "alice", "bob");
@@ -471,7 +443,7 @@ START_TEST(lookup_introduces_both)
 	ck_assert(proto_addr_equal(&to_a.public_ep, &b));
 	ck_assert_uint_eq(to_a.nprivate, 2);
 	{
-		struct proto_addr p0 = addr4(10, 1, 2, 3, 6000), p1 = addr6(77, 6000);
+		struct proto_addr p0 = harness_addr4(10, 1, 2, 3, 6000), p1 = harness_addr6(0, 77, 6000);
 
 		ck_assert(proto_addr_equal(&to_a.private_ep[0], &p0));
 		ck_assert(proto_addr_equal(&to_a.private_ep[1], &p1));
@@ -483,7 +455,7 @@ START_TEST(lookup_introduces_both)
 	ck_assert(proto_addr_equal(&to_b.public_ep, &ep_a));
 	ck_assert_uint_eq(to_b.nprivate, 1);
 	{
-		struct proto_addr p0 = addr4(192, 168, 1, 20, 5000);
+		struct proto_addr p0 = harness_addr4(192, 168, 1, 20, 5000);
 
 		ck_assert(proto_addr_equal(&to_b.private_ep[0], &p0));
 	}
@@ -633,8 +605,8 @@ START_TEST(truncated_register_dropped)
 
 	start(100);
 	m.nprivate = 2;
-	m.private_ep[0] = addr4(192, 168, 1, 20, 5000);
-	m.private_ep[1] = addr6(20, 5000);
+	m.private_ep[0] = harness_addr4(192, 168, 1, 20, 5000);
+	m.private_ep[1] = harness_addr6(0, 20, 5000);
 	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
 	len = proto_encode(&m, buf, sizeof(buf));
 	ck_assert_int_gt(len, 0);
@@ -696,15 +668,7 @@ START_TEST(bad_fields_dropped)
 END_TEST
 
 /* xorshift64* (Vigna): seeded, so every run sends the same garbage. */
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * UINT64_C(2685821657736338717);
-}
+static struct rng64 rng;
 
 START_TEST(garbage_dropped)
 {
@@ -712,19 +676,19 @@ START_TEST(garbage_dropped)
 	int i, dropped = 0, version = 0, stun = 0;
 
 	start(100);
-	rng_state = UINT64_C(0xdeadbeefcafef00d);
+	rng.s = UINT64_C(0xdeadbeefcafef00d);
 	for (i = 0; i < 5000; i++) {
-		size_t len = (size_t)(rng_next() % 120), j;
+		size_t len = (size_t)(rng64star_next(&rng) % 120), j;
 		struct proto_msg m;
 		int r;
 
 		for (j = 0; j < len; j++)
-			buf[j] = (uint8_t)rng_next();
+			buf[j] = (uint8_t)rng64star_next(&rng);
 		/* Most get a good header, so the body parsers see the garbage too. */
 		if (len >= 4 && i % 4 != 0) {
 			buf[0] = PROTO_MAGIC;
 			buf[1] = PROTO_VERSION;
-			buf[2] = (uint8_t)(1 + rng_next() % 4); /* the requests and REGISTERED */
+			buf[2] = (uint8_t)(1 + rng64star_next(&rng) % 4); /* the requests and REGISTERED */
 			buf[3] = 0;
 		}
 		/* A first byte 0..3 makes it STUN's (RFC 7983): dropped, but not as ours. */
@@ -985,9 +949,10 @@ END_TEST
 START_TEST(stats_loopback_only)
 {
 	static const uint8_t ip6_loop[16] = { [15] = 1 };
-	struct proto_addr lo4 = addr4(127, 0, 0, 1, 50000), lo4b = addr4(127, 9, 8, 7, 1);
-	struct proto_addr lo6 = addr6(0, 50001), near6 = addr6(1, 50001);
-	struct proto_addr lan = addr4(10, 0, 0, 1, 50000), near = addr4(128, 0, 0, 1, 50000);
+	struct proto_addr lo4 = harness_addr4(127, 0, 0, 1, 50000), lo4b = harness_addr4(127, 9, 8, 7, 1);
+	struct proto_addr lo6 = harness_addr6(0, 0, 50001), near6 = harness_addr6(0, 1, 50001);
+	struct proto_addr lan = harness_addr4(10, 0, 0, 1, 50000);
+	struct proto_addr near = harness_addr4(128, 0, 0, 1, 50000);
 	struct proto_msg m = msg_stats(), r;
 	char want[PROTO_FRAG_MAX + 1];
 
@@ -1269,7 +1234,7 @@ START_TEST(relay_passes_peer_datagrams)
 {
 	static const uint8_t types[] = { PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
 					 PROTO_PING, PROTO_PONG, PROTO_BYE };
-	struct proto_addr a2 = addr4(203, 0, 113, 7, 41000);
+	struct proto_addr a2 = harness_addr4(203, 0, 113, 7, 41000);
 	struct proto_msg inner, m;
 	size_t i;
 
@@ -1619,7 +1584,7 @@ END_TEST
  */
 START_TEST(requests_only_from_the_names_address)
 {
-	struct proto_addr a2 = addr4(203, 0, 113, 7, 40555);
+	struct proto_addr a2 = harness_addr4(203, 0, 113, 7, 40555);
 	struct proto_msg inner = msg_peer(PROTO_PING), m;
 	uint64_t lookups;
 
@@ -2024,13 +1989,7 @@ static Suite *server_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(server_suite());
-	int failed;
-
 	/* Quiet: the server logs every registration, and a full table, on its own. */
 	log_init("test_server", LOG_ERROR);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(server_suite());
 }

@@ -5,6 +5,7 @@
 
 #include "bytes.h"
 #include "stun.h"
+#include "harness.h"
 
 #define CANARY 0xa5
 
@@ -686,11 +687,5 @@ static Suite *stun_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stun_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(stun_suite());
 }

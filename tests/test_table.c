@@ -8,6 +8,7 @@
 #include "bytes.h"
 #include "siphash.h"
 #include "table.h"
+#include "harness.h"
 
 /* The key of the SipHash paper and reference code: 00 01 02 ... 0f. */
 static void test_key(uint8_t key[SIPHASH_KEY_LEN])
@@ -555,11 +556,5 @@ static Suite *table_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(table_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(table_suite());
 }

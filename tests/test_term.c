@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "term.h"
+#include "harness.h"
 
 /* Keys as a VT100/xterm terminal sends them. */
 #define KEY_UP "\x1b[A"
@@ -984,11 +985,5 @@ static Suite *term_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(term_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return harness_run(term_suite());
 }

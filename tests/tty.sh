@@ -4,8 +4,7 @@
 # alice runs in a tmux pane, which is a real terminal; bob is a line-mode client that reads
 # commands from a FIFO and writes to a file, so the test decides when he speaks and reads
 # what he receives. The screen is read with `tmux capture-pane`. Everything is on loopback.
-set -u
-BIN=${BIN:-build}
+. "$(dirname "$0")/lib.sh"
 
 if ! command -v tmux >/dev/null 2>&1; then
 	# CI must run these checks; a developer without tmux is told, not failed.
@@ -19,8 +18,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 fi
 
 BIN=$(cd "$BIN" && pwd) || exit 1
-WORK=$(mktemp -d)
-. "$(dirname "$0")/lib.sh"
+lib_setup 'exit 1'
 
 # A private tmux server, so the test never touches the user's sessions, and a known
 # environment for it: no user config, a plain shell, a UTF-8 locale for the UTF-8 check.
@@ -40,7 +38,6 @@ finish() {
 	cleanup
 }
 trap finish EXIT
-trap 'exit 1' INT TERM
 
 # After a failed check: see recover.
 on_fail() {
