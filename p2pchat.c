@@ -21,6 +21,9 @@
 static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM */
 static volatile sig_atomic_t got_winch; /* SIGWINCH: the terminal was resized */
 
+/* The poll loop's slots: the socket always, stdin while there is input to read. */
+enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
+
 static void on_signal(int sig)
 {
 	if (sig == SIGWINCH)
@@ -362,7 +365,7 @@ static void app_loop(struct app *a, int stay)
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[2];
+		struct pollfd fds[SLOT_COUNT];
 		int nfds = 1, timeout;
 
 		if (got_stop || a->c.quit || a->c.fatal)
@@ -381,7 +384,7 @@ static void app_loop(struct app *a, int stay)
 		else
 			app_take_lines(a, now);
 
-		fds[0] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
+		fds[SLOT_SOCKET] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
 		if (!a->eof && (a->interactive || (client_has_room(&a->c) &&
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
@@ -393,9 +396,9 @@ static void app_loop(struct app *a, int stay)
 			return;
 		}
 		now = net_now_ms();
-		if (fds[0].revents & POLLIN)
+		if (fds[SLOT_SOCKET].revents & POLLIN)
 			app_read_socket(a, now);
-		if (nfds == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (nfds > SLOT_INPUT && (fds[SLOT_INPUT].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (a->interactive)
 				app_read_keys(a, now);
 			else
