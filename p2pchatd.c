@@ -173,6 +173,90 @@ static const char *server_bad_option(char **argv, char buf[3])
  * Reads the command line into *o. Returns 0 to run, 1 when done (help or
  * version printed: exit 0), or 2 after a usage error was printed (exit 2).
  */
+/* Fills o with the defaults, before any option. */
+static void server_default_options(struct server_options *o)
+{
+	o->port = SERVER_DEFAULT_PORT;
+	o->bind = NULL;
+	o->ttl_s = SERVER_DEFAULT_TTL_S;
+	o->max_names = SERVER_DEFAULT_MAX_NAMES;
+	o->allow_who = 0;
+	o->hide_addresses = 0;
+	o->no_relay = 0;
+	o->relay_rate = SERVER_DEFAULT_RELAY_RATE;
+	guard_defaults(&o->guard);
+	o->stats = 0;
+	o->verbose = 0;
+}
+
+/*
+ * Takes one option c (with optarg) into o. Returns 0, 1 when the program is
+ * done (--help, --version), or 2 after a usage error was printed.
+ */
+static int server_take_option(int c, char **argv, struct server_options *o)
+{
+	char optbuf[3];
+	unsigned long v;
+
+	switch (c) {
+	case 'p':
+		if (server_number("-p", optarg, 0, 65535, &v) != 0)
+			return 2;
+		o->port = (uint16_t)v;
+		return 0;
+	case 'b':
+		o->bind = optarg;
+		return 0;
+	case 't':
+		if (server_number("-t", optarg, 1, SERVER_TTL_MAX_S, &v) != 0)
+			return 2;
+		o->ttl_s = (uint32_t)v;
+		return 0;
+	case 'n':
+		if (server_number("-n", optarg, 1, 1UL << 30, &v) != 0)
+			return 2;
+		o->max_names = (uint32_t)v;
+		return 0;
+	case SERVER_OPT_ALLOW_WHO:
+		o->allow_who = 1;
+		return 0;
+	case SERVER_OPT_NO_LOG_ADDRESSES:
+		o->hide_addresses = 1;
+		return 0;
+	case SERVER_OPT_STATS:
+		o->stats = 1;
+		return 0;
+	case SERVER_OPT_NO_RELAY:
+		o->no_relay = 1;
+		return 0;
+	case SERVER_OPT_RELAY_RATE:
+		if (server_number("--relay-rate", optarg, 1, SERVER_RELAY_RATE_MAX, &v) != 0)
+			return 2;
+		o->relay_rate = (uint32_t)v;
+		return 0;
+	case SERVER_OPT_LIMIT:
+		if (server_parse_limit(optarg, &o->guard) != 0)
+			return 2;
+		return 0;
+	case 'v':
+		o->verbose = 1;
+		return 0;
+	case 'h':
+		server_help();
+		return 1;
+	case 'V':
+		puts(SERVER_PROGRAM " " CLI_VERSION);
+		return 1;
+	case ':':
+		return server_usage_error("option %s needs a value",
+					  server_bad_option(argv, optbuf));
+	default:
+		return server_usage_error("unknown option %s",
+					  server_bad_option(argv, optbuf));
+	}
+	return 0;
+}
+
 static int server_parse_options(int argc, char **argv, struct server_options *o)
 {
 	static const struct option longopts[] = {
@@ -191,80 +275,14 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char optbuf[3];
-	unsigned long v;
-	int c;
+	int c, r;
 
-	o->port = SERVER_DEFAULT_PORT;
-	o->bind = NULL;
-	o->ttl_s = SERVER_DEFAULT_TTL_S;
-	o->max_names = SERVER_DEFAULT_MAX_NAMES;
-	o->allow_who = 0;
-	o->hide_addresses = 0;
-	o->no_relay = 0;
-	o->relay_rate = SERVER_DEFAULT_RELAY_RATE;
-	guard_defaults(&o->guard);
-	o->stats = 0;
-	o->verbose = 0;
-
+	server_default_options(o);
 	opterr = 0; /* we word the errors ourselves; the leading ':' reports a missing value */
 	while ((c = getopt_long(argc, argv, ":p:b:t:n:vhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			if (server_number("-p", optarg, 0, 65535, &v) != 0)
-				return 2;
-			o->port = (uint16_t)v;
-			break;
-		case 'b':
-			o->bind = optarg;
-			break;
-		case 't':
-			if (server_number("-t", optarg, 1, SERVER_TTL_MAX_S, &v) != 0)
-				return 2;
-			o->ttl_s = (uint32_t)v;
-			break;
-		case 'n':
-			if (server_number("-n", optarg, 1, 1UL << 30, &v) != 0)
-				return 2;
-			o->max_names = (uint32_t)v;
-			break;
-		case SERVER_OPT_ALLOW_WHO:
-			o->allow_who = 1;
-			break;
-		case SERVER_OPT_NO_LOG_ADDRESSES:
-			o->hide_addresses = 1;
-			break;
-		case SERVER_OPT_STATS:
-			o->stats = 1;
-			break;
-		case SERVER_OPT_NO_RELAY:
-			o->no_relay = 1;
-			break;
-		case SERVER_OPT_RELAY_RATE:
-			if (server_number("--relay-rate", optarg, 1, SERVER_RELAY_RATE_MAX, &v) != 0)
-				return 2;
-			o->relay_rate = (uint32_t)v;
-			break;
-		case SERVER_OPT_LIMIT:
-			if (server_parse_limit(optarg, &o->guard) != 0)
-				return 2;
-			break;
-		case 'v':
-			o->verbose = 1;
-			break;
-		case 'h':
-			server_help();
-			return 1;
-		case 'V':
-			puts(SERVER_PROGRAM " " CLI_VERSION);
-			return 1;
-		case ':':
-			return server_usage_error("option %s needs a value",
-						  server_bad_option(argv, optbuf));
-		default:
-			return server_usage_error("unknown option %s",
-						  server_bad_option(argv, optbuf));
-		}
+		r = server_take_option(c, argv, o);
+		if (r != 0)
+			return r;
 	}
 	if (optind < argc)
 		return server_usage_error("unexpected argument: %s", argv[optind]);
