@@ -20,6 +20,11 @@ fi
 # The real STUN clients that tests/stun-interop.sh runs against p2pchatd.
 command -v turnutils_stunclient >/dev/null 2>&1 || missing="$missing coturn"
 command -v stun >/dev/null 2>&1 || missing="$missing stun-client"
+# The crypto proofs: libsodium as the independent implementation (tests only, never linked into
+# the programs), the published vector files, and valgrind for the constant-time check.
+pkg-config --exists libsodium 2>/dev/null || missing="$missing libsodium-dev"
+[ -d /usr/lib/python3/dist-packages/cryptography_vectors ] || missing="$missing python3-cryptography-vectors"
+command -v valgrind >/dev/null 2>&1 && [ -f /usr/include/valgrind/memcheck.h ] || missing="$missing valgrind"
 # make fuzz: clang, and libFuzzer's runtime, which Debian ships apart (libclang-rt-dev).
 command -v clang >/dev/null 2>&1 || missing="$missing clang"
 echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return (void)d, (void)n, 0; }' |
