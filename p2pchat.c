@@ -15,6 +15,7 @@
 #include "client.h"
 #include "log.h"
 #include "net.h"
+#include "edit.h"
 #include "term.h"
 
 
