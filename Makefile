@@ -37,7 +37,7 @@ CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)
 
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
 	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
-	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard
+	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard $(BUILD)/tests/test_chachapoly
 
 .PHONY: all check test unit integration tty stun-interop deps demo install uninstall clean
 
@@ -71,6 +71,7 @@ $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/pr
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
