@@ -7,14 +7,14 @@
 /* Poly1305 multiplies 64-bit limbs into 128-bit products (gcc and clang on 64-bit targets). */
 __extension__ typedef unsigned __int128 chachapoly_u128;
 
-/* RFC 8439 section 2.3: the first four words of the state, "expand 32-byte k" read little-endian. */
+/* RFC 8439 section 2.3: state words 0..3, "expand 32-byte k" read little-endian. */
 #define CHACHA_CONST0 UINT32_C(0x61707865)
 #define CHACHA_CONST1 UINT32_C(0x3320646e)
 #define CHACHA_CONST2 UINT32_C(0x79622d32)
 #define CHACHA_CONST3 UINT32_C(0x6b206574)
 #define CHACHA_WORDS 16		/* section 2.3: a 4x4 matrix of 32-bit words */
-#define CHACHA_DOUBLE_ROUNDS 10 /* section 2.3: 20 rounds, a column and a diagonal round at a time */
-#define CHACHA_COUNTER_WORD 12	/* section 2.3: word 12 is the block counter, 13..15 the nonce */
+#define CHACHA_DOUBLE_ROUNDS 10 /* section 2.3: 20 rounds, a column then a diagonal round */
+#define CHACHA_COUNTER_WORD 12	/* section 2.3: word 12 is the counter, 13..15 the nonce */
 
 /*
  * Blocks computed side by side: each step of the quarter round is done for

@@ -11,6 +11,7 @@
 #include "vectors.h"
 
 #define BUF_LEN 2048
+#define ROWS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define FILL 0xaa /* what out holds before a call, to see what the call wrote */
 
 /* The texts of RFC 8439's examples, as the RFC prints them beside their hex. */
@@ -354,7 +355,7 @@ static long file_field(const struct vectors_file *vf, const char *name, uint8_t 
 	return vectors_hex(s, out, cap);
 }
 
-/* One AEAD vector: seal reproduces ct||tag and open gives pt; or, when it must fail, open rejects it. */
+/* One AEAD vector: seal gives ct||tag and open gives pt; or, when it must fail, open rejects it. */
 static void check_aead(const uint8_t *key, const uint8_t *nonce, const uint8_t *ad, size_t ad_len,
 		       const uint8_t *pt, const uint8_t *ct, size_t len, const uint8_t *tag,
 		       int must_fail, const char *where)
@@ -419,7 +420,8 @@ static void aead_file(const char *relpath, const char *name, const char *const f
 
 START_TEST(file_openssl)
 {
-	static const char *const fields[6] = { "Key", "IV", "AAD", "Plaintext", "Ciphertext", "Tag" };
+	static const char *const fields[6] = { "Key", "IV", "AAD",
+						"Plaintext", "Ciphertext", "Tag" };
 
 	aead_file("ciphers/ChaCha20Poly1305/openssl.txt", "openssl.txt", fields);
 }
@@ -449,12 +451,13 @@ START_TEST(file_chacha20)
 		const char *counter = vectors_get(&vf, "INITIAL_BLOCK_COUNTER");
 
 		c.total++;
-		ck_assert(klen == CHACHAPOLY_KEY_LEN && plen >= 0 && plen == clen && counter != NULL);
+		ck_assert(klen == CHACHAPOLY_KEY_LEN && plen >= 0 && plen == clen);
+		ck_assert(counter != NULL);
 		if (nlen != CHACHAPOLY_NONCE_LEN)
 			continue;
 		c.usable++;
-		chachapoly_chacha20(got, pt, (size_t)plen, key, (uint32_t)strtoul(counter, NULL, 10),
-				    nonce);
+		chachapoly_chacha20(got, pt, (size_t)plen, key,
+				    (uint32_t)strtoul(counter, NULL, 10), nonce);
 		ck_assert_msg(memcmp(got, ct, (size_t)plen) == 0, "ChaCha20 COUNT %s",
 			      vectors_get(&vf, "COUNT"));
 		c.passed++;
@@ -634,14 +637,16 @@ START_TEST(round_trip)
 		ck_assert_msg(memcmp(apart, inplace, len + CHACHAPOLY_TAG_LEN) == 0,
 			      "len %zu: in place differs", len);
 		/* The ciphertext is not the text (except when there is none). */
-		ck_assert_msg(len < 8 || memcmp(apart, pt, len) != 0, "len %zu: not encrypted", len);
+		ck_assert_msg(len < 8 || memcmp(apart, pt, len) != 0, "len %zu: not encrypted",
+			      len);
 
 		memset(back, FILL, sizeof(back));
 		ck_assert_int_eq(chachapoly_open(back, apart, len + CHACHAPOLY_TAG_LEN, ad, ad_len,
 						 key, nonce),
 				 (long)len);
 		ck_assert_msg(memcmp(back, pt, len) == 0, "len %zu: open apart", len);
-		ck_assert_msg(len == ROUND_TRIP_MAX || back[len] == FILL, "len %zu: wrote past", len);
+		ck_assert_msg(len == ROUND_TRIP_MAX || back[len] == FILL, "len %zu: wrote past",
+			      len);
 		ck_assert_int_eq(chachapoly_open(inplace, inplace, len + CHACHAPOLY_TAG_LEN, ad,
 						 ad_len, key, nonce),
 				 (long)len);
@@ -664,15 +669,17 @@ START_TEST(stream_is_blockwise)
 
 	fill(key, sizeof(key), &r);
 	fill(nonce, sizeof(nonce), &r);
-	for (size_t c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+	for (size_t c = 0; c < (size_t)ROWS(counters); c++) {
 		memset(whole, 0, sizeof(whole));
 		chachapoly_chacha20(whole, whole, sizeof(whole), key, counters[c], nonce);
 		for (uint32_t b = 0; b < sizeof(whole) / CHACHAPOLY_BLOCK_LEN; b++) {
+			const uint8_t *block = whole + b * CHACHAPOLY_BLOCK_LEN;
+
 			memset(piece, 0, sizeof(piece));
-			chachapoly_chacha20(piece, piece, sizeof(piece), key, counters[c] + b, nonce);
-			ck_assert_msg(memcmp(piece, whole + b * CHACHAPOLY_BLOCK_LEN, sizeof(piece)) ==
-					      0,
-				      "counter %u + %u", counters[c], b);
+			chachapoly_chacha20(piece, piece, sizeof(piece), key, counters[c] + b,
+					    nonce);
+			ck_assert_msg(memcmp(piece, block, sizeof(piece)) == 0, "counter %u + %u",
+				      counters[c], b);
 		}
 	}
 }
@@ -703,10 +710,10 @@ static Suite *chachapoly_suite(void)
 	Suite *s = suite_create("chachapoly");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, rfc_keystream, 0, sizeof(keystream_rows) / sizeof(keystream_rows[0]));
-	tcase_add_loop_test(tc, rfc_encrypt, 0, sizeof(encrypt_rows) / sizeof(encrypt_rows[0]));
-	tcase_add_loop_test(tc, rfc_poly1305, 0, sizeof(poly_rows) / sizeof(poly_rows[0]));
-	tcase_add_loop_test(tc, rfc_aead, 0, sizeof(aead_rows) / sizeof(aead_rows[0]));
+	tcase_add_loop_test(tc, rfc_keystream, 0, ROWS(keystream_rows));
+	tcase_add_loop_test(tc, rfc_encrypt, 0, ROWS(encrypt_rows));
+	tcase_add_loop_test(tc, rfc_poly1305, 0, ROWS(poly_rows));
+	tcase_add_loop_test(tc, rfc_aead, 0, ROWS(aead_rows));
 	tcase_add_test(tc, file_openssl);
 	tcase_add_test(tc, file_boringssl);
 	tcase_add_test(tc, file_chacha20);
