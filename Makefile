@@ -32,14 +32,23 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
-SERVER_OBJS = $(BUILD)/server.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/net.o $(BUILD)/log.o
+SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o
 
 UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
 	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
-	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard
+	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard $(BUILD)/tests/test_sha256
 
-.PHONY: all check test unit integration tty stun-interop deps demo install uninstall clean
+# Every target that names no file, in one place.
+.PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
+	fuzz fuzz-seeds deps demo install uninstall clean
+
+# The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
+# runs only as root (tests/natlab.sh says so and skips otherwise).
+SUITES = unit integration tty stun-interop faults flood amplify
+ifeq ($(shell id -u),0)
+SUITES += natlab
+endif
 
 all: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 ifeq ($(BUILD),build)
@@ -68,9 +77,10 @@ $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o
+$(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
@@ -81,9 +91,8 @@ check: deps
 	$(MAKE) test SAN=1
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
-# make test: this build's unit tests, then the integration tests on loopback,
-# then the interactive client in a real terminal (tmux), then real STUN clients against p2pchatd.
-test: unit integration tty stun-interop
+# make test: this build's suites (SUITES above), and the benchmark built so that it never rots.
+test: $(SUITES) $(BUILD)/tests/bench
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
@@ -98,16 +107,10 @@ stun-interop: $(BUILD)/p2pchatd
 	BIN=$(BUILD) bash tests/stun-interop.sh
 
 # Faults on loopback: a peer killed, a client paused past its TTL, a full table.
-.PHONY: faults
-test: faults
 faults: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/faults.sh
 
 # The NAT lab: real Linux NATs in network namespaces (root only; others skip it).
-.PHONY: natlab demo-nat
-ifeq ($(shell id -u),0)
-test: natlab
-endif
 natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
 	BIN=$(BUILD) bash tests/natlab.sh
 
@@ -119,25 +122,19 @@ $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 
 # make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
-# minutes, so check does not run it; check compiles it, so it never rots.
-.PHONY: bench
-test: $(BUILD)/tests/bench
+# minutes, so check does not run it; check compiles it (test above), so it never rots.
 bench: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
 $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The flood: p2pchatd under thousands of garbage datagrams while real clients chat.
-.PHONY: flood
-test: flood
 flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
 	BIN=$(BUILD) bash tests/flood.sh
 $(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # No amplification: every request p2pchatd knows, from an address that never proved itself.
-.PHONY: amplify
-test: amplify
 amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 	BIN=$(BUILD) bash tests/amplify.sh
 $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
@@ -146,7 +143,6 @@ $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/st
 # make fuzz: every libFuzzer target for FUZZ_SECONDS each, from the seeds in tests/fuzz/corpus,
 # built by clang with ASan and UBSan in build-fuzz/; check runs a short pass.
 # make fuzz-seeds writes the seeds again (after a change to the wire format).
-.PHONY: fuzz fuzz-seeds
 FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
@@ -170,7 +166,7 @@ $(FUZZ_BUILD)/%.o: %.c
 
 $(FUZZ_BUILD)/fuzz_proto: $(FUZZ_BUILD)/tests/fuzz/fuzz_proto.o $(FUZZ_BUILD)/protocol.o
 $(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun.o $(FUZZ_BUILD)/protocol.o
-$(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o
+$(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o $(FUZZ_BUILD)/utf8.o
 $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o

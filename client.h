@@ -47,6 +47,22 @@ struct client_stats {
 	uint64_t sent_lines, delivered_lines, failed_lines;
 };
 
+/* What became of a line the user sent: client_io.line reports each step of it. */
+enum client_line_state {
+	CLIENT_LINE_SENT = 0,      /* queued for its peer; text holds the line (the action for /me) */
+	CLIENT_LINE_DELIVERED = 1, /* the peer acknowledged all of it */
+	CLIENT_LINE_FAILED = 2,    /* it will not be delivered; an event "* not delivered ..." says why */
+};
+
+/* One step of one sent line. */
+struct client_line {
+	uint32_t id;                   /* names the line from SENT to its end; never 0 */
+	enum client_line_state state;
+	const char *peer;              /* whom it is for */
+	const char *text;              /* SENT only: the line as sent; NULL otherwise */
+	int action;                    /* SENT only: 1 for a /me action */
+};
+
 /* What the client asks of its owner (main, or a test). */
 struct client_io {
 	void *ctx;
@@ -54,6 +70,8 @@ struct client_io {
 	void (*send)(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len);
 	/* show one line on stdout (no newline): a chat line or an event "* ..." */
 	void (*print)(void *ctx, const char *line);
+	/* a line the user sent changed state (may be NULL: then only print is used) */
+	void (*line)(void *ctx, const struct client_line *l);
 };
 
 struct client_config {

@@ -15,6 +15,7 @@
 #include "client.h"
 #include "log.h"
 #include "net.h"
+#include "edit.h"
 #include "term.h"
 
 
@@ -570,7 +571,7 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print };
+	struct client_io io = { a, app_send, app_print, NULL };
 	struct options o;
 	int done, status;
 

@@ -8,7 +8,6 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
-#include "term.h"
 
 void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
 		     const struct route *from, int64_t now)

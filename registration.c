@@ -8,7 +8,6 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
-#include "term.h"
 
 /* ---- messages from the server ---- */
 

@@ -496,7 +496,7 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
-	struct client_io io = { h, host_send, host_print };
+	struct client_io io = { h, host_send, host_print, NULL };
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;

@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "edit.h"
 #include "term.h"
 #include "harness.h"
 
