@@ -59,14 +59,14 @@
 #endif
 #endif
 #ifdef UNDER_SAN
-#define DEFAULT_SCALE 0.25
+#define DEFAULT_SCALE 0.5
 #else
 #define DEFAULT_SCALE 1.0
 #endif
 
 /* Cases of each kind at scale 1: about 3 million in all, most of them small and cheap. */
-#define X25519_CASES 12000
-#define PUBLIC_CASES 4000
+#define X25519_CASES 40000
+#define PUBLIC_CASES 10000
 #define AEAD_CASES 600000
 #define SHA256_CASES 1500000
 #define HMAC_CASES 600000
