@@ -128,8 +128,9 @@ demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
 $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 
-# make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
-# minutes, so check does not run it; check compiles it (test above), so it never rots.
+# make bench: the crypto table beside libsodium (bench-crypto, below), then load and latency
+# figures for p2pchatd against an echo server and coturn. It takes minutes, so check does not
+# run it; check compiles both (test above), so they never rot.
 bench: bench-crypto $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
 $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
