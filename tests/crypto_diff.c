@@ -572,7 +572,7 @@ static void describe(const struct kind *k)
 		       " %ld public keys; %ld refused as all-zero by both)",
 		       n_top_bit, n_noncanonical, n_small_order, n_public_key, n_refused);
 	if (k->run == aead_case) {
-		printf(" (%ld in place; tampered, refused by both:", n_in_place);
+		printf(" (%ld in place; tampered, each to be refused by both:", n_in_place);
 		for (int t = 0; t < T_COUNT; t++)
 			printf("%s %ld %s", t ? "," : "", n_tampered[t], tamper_name[t]);
 		printf(")");
