@@ -44,11 +44,11 @@ UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
 .PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
-	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow
+	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow crypto-diff ctgrind bench-crypto
 
 # The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
 # runs only as root (tests/natlab.sh says so and skips otherwise).
-SUITES = unit integration tty stun-interop faults flood amplify
+SUITES = unit integration tty stun-interop faults flood amplify crypto-diff ctgrind
 ifeq ($(shell id -u),0)
 SUITES += natlab
 endif
@@ -98,7 +98,7 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 # make test: this build's suites (SUITES above), and the benchmark built so that it never rots.
-test: $(SUITES) $(BUILD)/tests/bench
+test: $(SUITES) $(BUILD)/tests/bench $(BUILD)/tests/bench_crypto
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
@@ -131,9 +131,10 @@ demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
 $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 
-# make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
-# minutes, so check does not run it; check compiles it (test above), so it never rots.
-bench: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
+# make bench: the crypto table beside libsodium (bench-crypto, below), then load and latency
+# figures for p2pchatd against an echo server and coturn. It takes minutes, so check does not
+# run it; check compiles both (test above), so they never rot.
+bench: bench-crypto $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
 $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -150,6 +151,31 @@ amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The crypto proofs beside the published vectors: ours against libsodium on millions of random
+# inputs (crypto-diff), constant time under valgrind with the secrets marked undefined
+# (ctgrind), and the speed beside libsodium's (bench-crypto, run by make bench). libsodium is
+# linked into these tests and fuzz_crypto only, never into the programs.
+SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+CRYPTO_TEST_OBJS = $(BUILD)/x25519.o $(BUILD)/chachapoly.o $(BUILD)/sha256.o
+crypto-diff: $(BUILD)/tests/crypto_diff
+	$(BUILD)/tests/crypto_diff
+bench-crypto: $(BUILD)/tests/bench_crypto
+	$(BUILD)/tests/bench_crypto
+$(BUILD)/tests/crypto_diff: $(BUILD)/tests/crypto_diff.o
+$(BUILD)/tests/bench_crypto: $(BUILD)/tests/bench_crypto.o
+$(BUILD)/tests/crypto_diff $(BUILD)/tests/bench_crypto: $(CRYPTO_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SODIUM_LIBS)
+# valgrind cannot run AddressSanitizer's binaries; the plain objects are the programs' own, -O2.
+ifeq ($(SAN),1)
+ctgrind:
+	@echo "ctgrind: skipped under SAN=1 (valgrind cannot run AddressSanitizer binaries)"
+else
+ctgrind: $(BUILD)/tests/ctgrind
+	BIN=$(BUILD) bash tests/ctgrind.sh
+endif
+$(BUILD)/tests/ctgrind: $(BUILD)/tests/ctgrind.o $(CRYPTO_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # make fuzz: every libFuzzer target for FUZZ_SECONDS each, from the seeds in tests/fuzz/corpus,
 # built by clang with ASan and UBSan in build-fuzz/; check runs a short pass.
 # make fuzz-seeds writes the seeds again (after a change to the wire format).
@@ -157,7 +183,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 10
-FUZZ_TARGETS = proto stun term server client
+FUZZ_TARGETS = proto stun term server client crypto
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I. \
 	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -179,8 +205,10 @@ $(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun
 $(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o $(FUZZ_BUILD)/utf8.o
 $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
+$(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
+$(FUZZ_BUILD)/fuzz_crypto: FUZZ_LIBS = $(SODIUM_LIBS)
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
 $(FUZZ_BUILD)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
