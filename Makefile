@@ -35,13 +35,14 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
 CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o
 
-UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
-	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
-	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard $(BUILD)/tests/test_sha256
+# The libcheck suites, one tests/test_NAME.c each.
+UNIT_NAMES = protocol table server chan term client stun guard \
+	     sha256 chachapoly x25519
+UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
 .PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
-	fuzz fuzz-seeds deps demo install uninstall clean
+	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow
 
 # The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
 # runs only as root (tests/natlab.sh says so and skips otherwise).
@@ -81,7 +82,9 @@ $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/ed
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
+$(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -96,6 +99,10 @@ test: $(SUITES) $(BUILD)/tests/bench
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
+
+# The crypto tests too slow for check: RFC 7748's million-round X25519 iteration.
+crypto-slow: $(BUILD)/tests/test_x25519
+	X25519_SLOW=1 $(BUILD)/tests/test_x25519
 
 integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/integration.sh
