@@ -518,6 +518,7 @@ START_TEST(replay_window)
 	ck_assert_int_eq(take(a, b, (UINT64_C(1) << 40) - 1), 1);
 	ck_assert_int_eq(take(a, b, (UINT64_C(1) << 40) - 1), SESSION_E_REPLAY);
 	ck_assert_int_eq(take(a, b, (UINT64_C(1) << 40) - 2048), SESSION_E_REPLAY);
+	ck_assert_int_eq(take(a, b, (UINT64_C(1) << 40) - 1984), SESSION_E_REPLAY); /* just out */
 	ck_assert_int_eq(take(a, b, (UINT64_C(1) << 40) - 1983), 1);
 	/* Jumps of one word to the next, and of 31 and 33 words, clear what they pass. */
 	for (uint64_t base = UINT64_C(1) << 41, j = 0; j < 3; j++) {
