@@ -50,7 +50,7 @@ static void mix_key(struct session_hs *hs, const uint8_t *ikm, size_t len)
 /*
  * MixKey(DH(priv, pub)) (Noise section 7.3's es, ss, ee, se). An all-zero
  * result, from a low-order public key, is refused (RFC 7748 section 6.1;
- * Noise section 12.1 allows it): a peer could otherwise force a known key.
+ * Noise section 4.1 lets a DH refuse an invalid key): a peer could otherwise force a known key.
  */
 static int mix_dh(struct session_hs *hs, const uint8_t priv[SESSION_KEY_LEN],
 		  const uint8_t pub[SESSION_KEY_LEN])
@@ -274,7 +274,7 @@ void session_tai64n(uint8_t out[SESSION_TIMESTAMP_LEN], uint64_t unix_ms)
 /* ---- Transport: seal, open, the replay window ---- */
 
 /*
- * Takes counter c into the window (RFC 6479, section 3's ring of words):
+ * Takes counter c into the window (RFC 6479's ring of words, no shifting):
  * refuses one at or past REJECT_AFTER_MESSAGES, one more than
  * SESSION_REPLAY_WINDOW behind the greatest, and one already taken. A
  * greater counter moves the window, clearing the words it enters (all of
@@ -492,7 +492,7 @@ long session_accept(struct session_peer *p, const struct session_identity *id,
 		rc = SESSION_E_STATE;
 	else if (memcmp(in->remote_static, p->remote_static, SESSION_KEY_LEN) != 0)
 		rc = SESSION_E_KEY;
-	/* WireGuard section 5.1: a message 1 counts only with a greater timestamp than the last. */
+	/* WireGuard paper section 5.4.2: a message 1 counts only with a greater timestamp than the last. */
 	else if (memcmp(in->timestamp, p->last_timestamp, SESSION_TIMESTAMP_LEN) <= 0)
 		rc = SESSION_E_REPLAY;
 	/* Both initiated: the greater static key keeps its own handshake (see session.h). */
@@ -561,7 +561,7 @@ long session_peer_open(struct session_peer *p, const uint8_t *ad, size_t ad_len,
 		return SESSION_E_STATE;
 	n = session_open(s, ad, ad_len, in, in_len, now_ms, out, cap);
 	if (n >= 0 && s == &p->next) {
-		/* The initiator's first datagram under the new keys: it has them (WireGuard 5.4.8). */
+		/* The initiator's first datagram under the new keys: it has them (WireGuard paper section 5.4). */
 		session_move(&p->previous, &p->current);
 		session_move(&p->current, &p->next);
 	}

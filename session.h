@@ -53,7 +53,7 @@
  *  +   {timestamp (12, TAI64N) | sender index (4)} (16 + 16 tag)   +
  *  |                                                               |
  *  +---------------+---------------+---------------+---------------+
- * The timestamp is WireGuard's (paper section 5.1): the responder keeps the
+ * The timestamp is WireGuard's (paper section 5.4.2): the responder keeps the
  * greatest one accepted per initiator key and refuses one that does not
  * grow, so a replayed message 1 changes nothing. The sender index is the
  * initiator's choice: the responder puts it in every datagram it sends back.
@@ -312,7 +312,7 @@ int session_index(const uint8_t *msg, size_t len, uint32_t *index);
  * timestamp it sent, our pending handshake, and up to three sessions.
  * The responder of a handshake keeps the new session as `next` and keeps
  * sending under `current` until the first datagram opens under `next`
- * (the initiator's confirmation, WireGuard section 5.4.8): the initiator
+ * (the initiator's confirmation, WireGuard paper section 5.4): the initiator
  * should send one at once, an empty one if it has nothing to say.
  */
 struct session_peer {
