@@ -50,7 +50,8 @@ static void mix_key(struct session_hs *hs, const uint8_t *ikm, size_t len)
 /*
  * MixKey(DH(priv, pub)) (Noise section 7.3's es, ss, ee, se). An all-zero
  * result, from a low-order public key, is refused (RFC 7748 section 6.1;
- * Noise section 4.1 lets a DH refuse an invalid key): a peer could otherwise force a known key.
+ * Noise section 4.1 lets a DH refuse an invalid key): a peer could otherwise
+ * force a known key.
  */
 static int mix_dh(struct session_hs *hs, const uint8_t priv[SESSION_KEY_LEN],
 		  const uint8_t pub[SESSION_KEY_LEN])
@@ -492,7 +493,7 @@ long session_accept(struct session_peer *p, const struct session_identity *id,
 		rc = SESSION_E_STATE;
 	else if (memcmp(in->remote_static, p->remote_static, SESSION_KEY_LEN) != 0)
 		rc = SESSION_E_KEY;
-	/* WireGuard paper section 5.4.2: a message 1 counts only with a greater timestamp than the last. */
+	/* WireGuard paper 5.4.2: a message 1 counts only with a timestamp greater than the last. */
 	else if (memcmp(in->timestamp, p->last_timestamp, SESSION_TIMESTAMP_LEN) <= 0)
 		rc = SESSION_E_REPLAY;
 	/* Both initiated: the greater static key keeps its own handshake (see session.h). */
@@ -561,7 +562,7 @@ long session_peer_open(struct session_peer *p, const uint8_t *ad, size_t ad_len,
 		return SESSION_E_STATE;
 	n = session_open(s, ad, ad_len, in, in_len, now_ms, out, cap);
 	if (n >= 0 && s == &p->next) {
-		/* The initiator's first datagram under the new keys: it has them (WireGuard paper section 5.4). */
+		/* The initiator's first datagram under the new keys: it has them (WireGuard 5.4). */
 		session_move(&p->previous, &p->current);
 		session_move(&p->current, &p->next);
 	}

@@ -118,7 +118,7 @@
 #define SESSION_SEALED_HEADER_LEN (SESSION_INDEX_LEN + SESSION_COUNTER_LEN)     /* 12 */
 #define SESSION_SEALED_OVERHEAD (SESSION_SEALED_HEADER_LEN + SESSION_TAG_LEN)   /* 28 */
 
-/* Noise section 8: the protocol name, exactly HASHLEN (32) bytes, so h starts as the name itself. */
+/* Noise section 8: the protocol name, exactly HASHLEN (32) bytes, so h starts as the name. */
 #define SESSION_PROTOCOL_NAME "Noise_IK_25519_ChaChaPoly_SHA256"
 /* Noise section 6: the prologue both sides hash first; it carries p2pchat's protocol version. */
 #define SESSION_PROLOGUE "p2pchat session v2"
@@ -127,7 +127,7 @@
  * Timers and limits, WireGuard paper section 6 (6.1 to 6.4), in
  * milliseconds or messages.
  */
-/* Send no more than 2^60 messages under one key before a new handshake: far below the 2^64 nonces. */
+/* Rekey after 2^60 messages under one key: far below the 2^64 nonces. */
 #define SESSION_REKEY_AFTER_MESSAGES (UINT64_C(1) << 60)
 /* Never use a counter at or past this: 2^64 - 2^13 - 1 leaves the replay window room below 2^64. */
 #define SESSION_REJECT_AFTER_MESSAGES (UINT64_MAX - (UINT64_C(1) << 13))
@@ -150,7 +150,10 @@
 #define SESSION_REKEY_LAST_RESORT_MS \
 	(SESSION_REJECT_AFTER_TIME_MS - SESSION_KEEPALIVE_TIMEOUT_MS - SESSION_REKEY_TIMEOUT_MS)
 
-/* The replay window (RFC 6479): 2048 bits in 32 words; a counter up to 1984 behind the greatest is still taken once. */
+/*
+ * The replay window (RFC 6479): 2048 bits in 32 words; a counter up to 1983
+ * behind the greatest is still taken, once; 1984 behind is too old.
+ */
 #define SESSION_REPLAY_WORDS 32
 #define SESSION_REPLAY_BITS (SESSION_REPLAY_WORDS * 64)
 #define SESSION_REPLAY_WINDOW (SESSION_REPLAY_BITS - 64)
@@ -211,7 +214,7 @@ long session_hs_write1(struct session_hs *hs, const uint8_t e[SESSION_KEY_LEN],
  */
 long session_hs_read1(struct session_hs *hs, const uint8_t *msg, size_t len,
 		      uint8_t *payload, size_t cap);
-/* Responder: message 2 (<- e, ee, se, payload). Returns its length, 48 + payload_len, or an error. */
+/* Responder: message 2 (<- e, ee, se, payload). Returns 48 + payload_len, or an error. */
 long session_hs_write2(struct session_hs *hs, const uint8_t e[SESSION_KEY_LEN],
 		       const uint8_t *payload, size_t payload_len, uint8_t *out, size_t cap);
 /* Initiator: reads message 2 as session_hs_read1 reads message 1. */
