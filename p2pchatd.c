@@ -443,7 +443,7 @@ static int server_setup(struct server *s, const struct server_options *o)
 	int r;
 
 	if (net_random(seed, sizeof(seed)) < 0) {
-		log_error("cannot read random bytes: %s", strerror(errno));
+		log_error("cannot get random bytes from the kernel: %s", strerror(errno));
 		return 1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
