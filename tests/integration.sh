@@ -62,6 +62,18 @@ test_usage_errors() {
 }
 
 # The README quotes both programs' --help word for word.
+# The programs link libc and nothing else (the cryptography is ours): ldd names no other library.
+test_libc_only() {
+	local prog others
+	for prog in "$BIN/p2pchat" "$BIN/p2pchatd"; do
+		others=$(ldd "$prog" | grep -v -E 'linux-vdso|ld-linux|libc\.so|libasan|libubsan|libm\.so|libgcc_s|libstdc\+\+|libpthread|libdl|librt' || true)
+		if [ -n "$others" ]; then
+			echo "    $prog links more than libc: $others"
+			return 1
+		fi
+	done
+}
+
 test_readme_help() {
 	local readme=$TOP/README.md prog
 	for prog in p2pchatd p2pchat; do
@@ -534,6 +546,7 @@ check "p2pchatd --stats and SIGUSR1 give the counters" test_stats
 check "/who, where the server allows it" test_who
 check "--no-log-addresses, and priorities for the journal" test_log_privacy
 check "the man pages list every option of --help" test_man_pages
+check "p2pchat and p2pchatd link libc alone" test_libc_only
 if command -v systemd-analyze >/dev/null 2>&1; then
 	check "examples/p2pchatd.service passes systemd-analyze verify" test_systemd_unit
 else
