@@ -350,14 +350,14 @@ test_history() {
 	bob_got "older line"
 }
 
-# leaves TEXT KEY: alice's terminal is raw; TEXT is typed (may be empty), then KEY pressed.
-# alice must then leave with status 0 and give the terminal back as it was.
+# leaves TEXT KEY [STATUS]: alice's terminal is raw; TEXT is typed (may be empty), then KEY
+# pressed. alice must then leave with STATUS (default 0) and give the terminal back as it was.
 leaves() {
 	raw_now || return 1
 	[ -z "$1" ] || type_text "$1"
 	poll 2 input_is "bob> $1" || return 1
 	keys "$2"
-	poll 5 exited 0 || return 1
+	poll 5 exited "${3:-0}" || return 1
 	restored
 }
 
@@ -366,11 +366,12 @@ test_ctrl_d() {
 	leaves "" C-d
 }
 
-# 7. Ctrl-C leaves too, even with a half-typed line, and restores the terminal.
+# 7. Ctrl-C leaves too, even with a half-typed line, with status 130 (128 + SIGINT, what a
+# shell reports for a job Ctrl-C ended), and restores the terminal.
 test_ctrl_c() {
 	start_alice run2 || return 1
 	poll 5 input_is "bob> " || return 1
-	leaves "never sent" C-c
+	leaves "never sent" C-c 130
 }
 
 # 8. /quit leaves, with status 0, and restores the terminal.
@@ -389,8 +390,8 @@ test_comes_back() {
 }
 
 # 10. With colours (NO_COLOR empty): each line starts with a "[HH:MM]" time, the peer's name
-# is in a colour (SGR 31..36) and the text after it is not; what alice types is plain, and
-# bob receives plain text.
+# is in a colour (SGR 31..36 or 91..96, or 38;5;N from the 256 where the terminal has them)
+# and the text after it is not; what alice types is plain, and bob receives plain text.
 STAMP='\[[0-2][0-9]:[0-5][0-9]\] '
 test_colors() {
 	# One alice at a time: the one of check 9 leaves first.
@@ -404,7 +405,7 @@ test_colors() {
 	say_bob "in colour"
 	poll 5 grep -qxE "$STAMP<bob> in colour" "$WORK/screen" || return 1
 	tm capture-pane -p -e -t "$PANE" >"$WORK/colors"
-	if ! grep -qE $'\033\\[3[1-6]m<bob>\033\\[(0|39)m in colour' "$WORK/colors"; then
+	if ! grep -qE $'\033\\[(3[1-6]|9[1-6]|38;5;[0-9]+)m<bob>\033\\[(0|39)m in colour' "$WORK/colors"; then
 		echo "  '<bob>' is not coloured, or the text after it is:" >&2
 		cat -v "$WORK/colors" | sed 's/^/    |/' >&2
 		return 1
