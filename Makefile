@@ -33,19 +33,22 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
+# A name's identity key (identity.c) and the primitives it stands on.
+IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 
-UNIT_TESTS = $(BUILD)/tests/test_protocol $(BUILD)/tests/test_table $(BUILD)/tests/test_server \
-	     $(BUILD)/tests/test_chan $(BUILD)/tests/test_term $(BUILD)/tests/test_client \
-	     $(BUILD)/tests/test_stun $(BUILD)/tests/test_guard
+# The libcheck suites, one tests/test_NAME.c each.
+UNIT_NAMES = protocol table server chan term client stun guard \
+	     sha256 chachapoly x25519 identity session
+UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
 .PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
-	fuzz fuzz-seeds deps demo install uninstall clean
+	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow crypto-diff ctgrind bench-crypto
 
 # The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
 # runs only as root (tests/natlab.sh says so and skips otherwise).
-SUITES = unit integration tty stun-interop faults flood amplify
+SUITES = unit integration tty stun-interop faults flood amplify crypto-diff ctgrind
 ifeq ($(shell id -u),0)
 SUITES += natlab
 endif
@@ -80,7 +83,12 @@ $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/pr
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
+$(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
+$(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -91,10 +99,14 @@ check: deps
 	$(MAKE) fuzz FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS)
 
 # make test: this build's suites (SUITES above), and the benchmark built so that it never rots.
-test: $(SUITES) $(BUILD)/tests/bench
+test: $(SUITES) $(BUILD)/tests/bench $(BUILD)/tests/bench_crypto
 
 unit: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do echo "== $$t"; CK_DEFAULT_TIMEOUT=60 $$t || exit 1; done
+
+# The crypto tests too slow for check: RFC 7748's million-round X25519 iteration.
+crypto-slow: $(BUILD)/tests/test_x25519
+	X25519_SLOW=1 $(BUILD)/tests/test_x25519
 
 integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/integration.sh
@@ -120,9 +132,10 @@ demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
 $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 
-# make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
-# minutes, so check does not run it; check compiles it (test above), so it never rots.
-bench: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
+# make bench: the crypto table beside libsodium (bench-crypto, below), then load and latency
+# figures for p2pchatd against an echo server and coturn. It takes minutes, so check does not
+# run it; check compiles both (test above), so they never rot.
+bench: bench-crypto $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
 $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -139,6 +152,37 @@ amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+# The crypto proofs beside the published vectors: ours against libsodium on millions of random
+# inputs (crypto-diff), constant time under valgrind with the secrets marked undefined
+# (ctgrind), and the speed beside libsodium's (bench-crypto, run by make bench). libsodium is
+# linked into these tests and fuzz_crypto only, never into the programs.
+SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
+CRYPTO_TEST_OBJS = $(BUILD)/x25519.o $(BUILD)/chachapoly.o $(BUILD)/sha256.o
+crypto-diff: $(BUILD)/tests/crypto_diff
+	$(BUILD)/tests/crypto_diff
+bench-crypto: $(BUILD)/tests/bench_crypto
+	$(BUILD)/tests/bench_crypto
+$(BUILD)/tests/crypto_diff: $(BUILD)/tests/crypto_diff.o
+$(BUILD)/tests/bench_crypto: $(BUILD)/tests/bench_crypto.o
+$(BUILD)/tests/crypto_diff $(BUILD)/tests/bench_crypto: $(CRYPTO_TEST_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SODIUM_LIBS)
+# valgrind cannot run AddressSanitizer's binaries; the plain objects are the programs' own, -O2.
+ifeq ($(SAN),1)
+ctgrind:
+	@echo "ctgrind: skipped under SAN=1 (valgrind cannot run AddressSanitizer binaries)"
+else
+ctgrind: $(BUILD)/tests/ctgrind
+	BIN=$(BUILD) bash tests/ctgrind.sh
+endif
+# The primitives again, with the same flags plus CT_VALGRIND: ct_declassify (ct.h) tells memcheck
+# which derived bytes are public (a tag's verdict); in the programs it is a no-op.
+CTGRIND_OBJS = $(CRYPTO_TEST_OBJS:$(BUILD)/%.o=$(BUILD)/ct/%.o)
+$(BUILD)/ct/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DCT_VALGRIND -c -o $@ $<
+$(BUILD)/tests/ctgrind: $(BUILD)/tests/ctgrind.o $(CTGRIND_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # make fuzz: every libFuzzer target for FUZZ_SECONDS each, from the seeds in tests/fuzz/corpus,
 # built by clang with ASan and UBSan in build-fuzz/; check runs a short pass.
 # make fuzz-seeds writes the seeds again (after a change to the wire format).
@@ -146,7 +190,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 10
-FUZZ_TARGETS = proto stun term server client
+FUZZ_TARGETS = proto stun term server client crypto
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I. \
 	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -168,8 +212,10 @@ $(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun
 $(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o $(FUZZ_BUILD)/utf8.o
 $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
+$(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
+$(FUZZ_BUILD)/fuzz_crypto: FUZZ_LIBS = $(SODIUM_LIBS)
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
-	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
 $(FUZZ_BUILD)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
@@ -197,4 +243,4 @@ clean:
 	rm -rf build build-san build-fuzz p2pchatd p2pchat
 
 # The headers each object read, from -MMD.
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/tests/fuzz/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/ct/*.d $(BUILD)/tests/*.d $(FUZZ_BUILD)/*.d $(FUZZ_BUILD)/tests/fuzz/*.d)

@@ -393,25 +393,25 @@ int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, in
 	return n;
 }
 
+/*
+ * getentropy(3) (glibc 2.25, the BSDs) asks the kernel itself (getrandom(2)
+ * on Linux): no file to open, so no failure when /dev is missing or the
+ * descriptors run out, and it blocks only until the pool was first seeded.
+ * It gives at most GETENTROPY_MAX_LEN bytes a call.
+ */
+#define GETENTROPY_MAX_LEN 256
+
 int net_random(void *buf, size_t len)
 {
 	uint8_t *p = buf;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return -1;
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		size_t n = len < GETENTROPY_MAX_LEN ? len : GETENTROPY_MAX_LEN;
 
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			close(fd);
+		if (getentropy(p, n) < 0)
 			return -1;
-		}
 		p += n;
-		len -= (size_t)n;
+		len -= n;
 	}
-	close(fd);
 	return 0;
 }

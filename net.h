@@ -83,7 +83,11 @@ int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, in
 /* Returns 1 for a loopback address (127.0.0.0/8 or ::1), else 0. */
 int net_is_loopback(const struct proto_addr *a);
 
-/* Fills buf with len cryptographically random bytes. Returns 0, or -1. */
+/*
+ * Fills buf with len cryptographically random bytes from the kernel
+ * (getentropy), any len. Returns 0, or -1 with errno (then the program
+ * must stop: there is no fallback).
+ */
 int net_random(void *buf, size_t len);
 
 #endif

@@ -1,7 +1,7 @@
-/* p2pchat.c - the chat program: options, the token file, the terminal, signals, the poll loop; the logic is in client.c. */
+/* p2pchat.c - the chat program: options, the identity key, the terminal, signals, the poll loop; the logic is in client.c. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "client.h"
+#include "identity.h"
 #include "log.h"
 #include "net.h"
 #include "edit.h"
@@ -42,7 +43,8 @@ static void on_signal(int sig)
 
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
-	"usage: p2pchat [-s HOST[:PORT]] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS] [--stay] [-v] NAME [PEER]\n"
+	"usage: p2pchat [-s HOST[:PORT]] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS] [--stay] [-v] NAME [PEER]\n" \
+	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
 #define usage_error(...) cli_usage_error(P2PCHAT_PROGRAM, P2PCHAT_USAGE, __VA_ARGS__)
@@ -59,6 +61,7 @@ static void help(void)
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
 	       "      --stay                keep running after the end of input\n"
+	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
 	       "  -v, --verbose             log every datagram on stderr\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             print the version\n"
@@ -67,67 +70,51 @@ static void help(void)
 }
 
 /*
- * Reads this name's owner token, or makes one: 8 random bytes kept in
- * $XDG_STATE_HOME/p2pchat/NAME.token (default ~/.local/state), so that a
- * restarted client owns its name again at once. Returns 0, or -1 when
- * the token could not be kept (a fresh one is still in token).
+ * NAME's identity key from the state directory ($XDG_STATE_HOME/p2pchat,
+ * default ~/.local/state/p2pchat), made on first use. The token file of
+ * before (NAME.token) is not read any more: its owner token now comes from
+ * the key (identity_token), so a line says it can go. Returns 0 with id
+ * filled, or 1 after the error was logged (nothing was sent).
  */
-static int load_token(const char *name, uint8_t token[PROTO_TOKEN_LEN])
+static int load_identity(const char *name, struct identity *id)
 {
-	char dir[512], path[600], hex[2 * PROTO_TOKEN_LEN + 1];
-	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-	int fd, n;
+	char dir[PATH_MAX], err[2 * PATH_MAX], fingerprint[IDENTITY_FINGERPRINT_SIZE];
+	char old[PATH_MAX + sizeof("/.token") + PROTO_NAME_MAX];
+	struct stat st;
+	int r;
 
-	if (net_random(token, PROTO_TOKEN_LEN) < 0)
-		return -1;
-	if (state != NULL && state[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/p2pchat", state);
-	else if (home != NULL && home[0] == '/')
-		snprintf(dir, sizeof(dir), "%s/.local/state/p2pchat", home);
-	else
-		return -1;
-	/* mkdir -p, one level at a time */
-	for (char *s = dir + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char keep = *s;
-
-			*s = '\0';
-			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-				return -1;
-			*s = keep;
-			if (keep == '\0')
-				break;
-		}
+	if (identity_state_dir(getenv("XDG_STATE_HOME"), getenv("HOME"), dir, sizeof(dir)) < 0) {
+		log_error("no place for the identity key: set HOME or XDG_STATE_HOME to a directory");
+		return 1;
 	}
-	snprintf(path, sizeof(path), "%s/%s.token", dir, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = (int)read(fd, hex, sizeof(hex) - 1);
-		close(fd);
-		if (n == 2 * PROTO_TOKEN_LEN) {
-			int ok = 1;
-
-			for (int i = 0; i < PROTO_TOKEN_LEN; i++) {
-				unsigned v;
-
-				ok &= sscanf(hex + 2 * i, "%2x", &v) == 1;
-				token[i] = (uint8_t)v;
-			}
-			if (ok)
-				return 0;
-		}
-		log_warn("%s is not a token: making a new one", path);
+	r = identity_load_or_create(dir, name, id, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return 1;
 	}
-	for (int i = 0; i < PROTO_TOKEN_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", token[i]);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, hex, 2 * PROTO_TOKEN_LEN) != 2 * PROTO_TOKEN_LEN) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	close(fd);
+	identity_fingerprint(id->pub, fingerprint);
+	if (r == 1)
+		log_info("made the identity key of %s: %s/%s.key", name, dir, name);
+	log_info("%s's key fingerprint: %s", name, fingerprint);
+	snprintf(old, sizeof(old), "%s/%s.token", dir, name);
+	if (lstat(old, &st) == 0)
+		log_warn("%s is no longer used (the owner token comes from %s.key now): delete it",
+			 old, name);
 	return 0;
+}
+
+/* --fingerprint: prints "NAME FINGERPRINT" on one line. Returns the exit status. */
+static int print_fingerprint(const char *name)
+{
+	struct identity id;
+	char fingerprint[IDENTITY_FINGERPRINT_SIZE];
+
+	if (load_identity(name, &id) != 0)
+		return 1;
+	identity_fingerprint(id.pub, fingerprint);
+	identity_wipe(&id);
+	printf("%s %s\n", name, fingerprint);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /*
@@ -622,6 +609,7 @@ struct options {
 	const char *server; /* HOST[:PORT], or NULL for the default */
 	unsigned long port, wait_s, keepalive_s;
 	int stay, verbose;
+	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
 };
 
@@ -637,6 +625,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "stay", no_argument, NULL, 'S' },
+		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -656,6 +645,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		case 'w': bad = number("-w", optarg, 0, 86400, &o->wait_s); break;
 		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
 		case 'S': o->stay = 1; break;
+		case 'F': o->fingerprint = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'h': help(); *done = 1; return 0;
 		case 'V': puts(P2PCHAT_PROGRAM " " CLI_VERSION); *done = 1; return 0;
@@ -672,6 +662,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	o->peer = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!proto_name_valid(o->name))
 		return usage_error("'%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)", o->name);
+	if (o->fingerprint && o->peer != NULL)
+		return usage_error("--fingerprint takes NAME alone");
 	if (o->peer != NULL && strcmp(o->peer, o->name) == 0)
 		return usage_error("you cannot chat with yourself: NAME and PEER are both '%s'", o->name);
 	if (o->peer != NULL && !proto_name_valid(o->peer))
@@ -680,24 +672,28 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 }
 
 /*
- * Fills cfg from o: the server's address, the owner token, the socket and
- * the private endpoints it is reached at. Opens a->fd. Returns 0, or 1
- * after an error was printed.
+ * Fills cfg from o: the owner token from NAME's key, the server's address,
+ * the socket and the private endpoints it is reached at. Opens a->fd.
+ * Returns 0, or 1 after an error was printed.
  */
 static int app_configure(struct app *a, const struct options *o, struct client_config *cfg)
 {
 	struct proto_addr local;
+	struct identity id;
 	char err[256];
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->name, sizeof(cfg->name), "%s", o->name);
+	/* First, so that a refused key stops the program before anything is sent. */
+	if (load_identity(cfg->name, &id) != 0)
+		return 1;
+	identity_token(&id, cfg->token);
+	identity_wipe(&id);
 	if (net_resolve(o->server ? o->server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT,
 			&cfg->server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "p2pchat: server: %s\n", err);
 		return 1;
 	}
-	if (load_token(cfg->name, cfg->token) < 0)
-		log_warn("cannot keep the owner token of %s: a restart must wait for the TTL", cfg->name);
 
 	a->fd = net_udp_socket(NULL, (uint16_t)o->port, 1);
 	if (a->fd < 0 || net_local_addr(a->fd, &local) < 0) {
@@ -716,8 +712,10 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	}
 	cfg->wait_ms = (int64_t)o->wait_s * 1000;
 	cfg->keepalive_ms = (int64_t)o->keepalive_s * 1000;
-	if (net_random(&cfg->seed, sizeof(cfg->seed)) < 0)
-		cfg->seed = (uint32_t)getpid();
+	if (net_random(&cfg->seed, sizeof(cfg->seed)) < 0) {
+		log_error("cannot get random bytes from the kernel: %s", strerror(errno));
+		return 1;
+	}
 	return 0;
 }
 
@@ -820,6 +818,8 @@ int main(int argc, char **argv)
 	if (status != 0 || done)
 		return status;
 	log_init(P2PCHAT_PROGRAM, o.verbose ? LOG_DEBUG : LOG_WARN);
+	if (o.fingerprint)
+		return print_fingerprint(o.name);
 	if (app_configure(a, &o, &cfg) != 0)
 		return 1;
 	if (app_open_terminal(a) != 0)

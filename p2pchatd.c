@@ -432,15 +432,84 @@ static int server_run(struct server *s, int fd)
 	return 0;
 }
 
+/*
+ * Sets up the server's tables from the options, with a random key for its
+ * hashes and cookies. Returns 0, or 1 after an error was logged.
+ */
+static int server_setup(struct server *s, const struct server_options *o)
+{
+	struct server_config cfg;
+	uint8_t seed[SERVER_SEED_LEN];
+	int r;
+
+	if (net_random(seed, sizeof(seed)) < 0) {
+		log_error("cannot get random bytes from the kernel: %s", strerror(errno));
+		return 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ttl_s = o->ttl_s;
+	cfg.max_names = o->max_names;
+	cfg.allow_who = o->allow_who;
+	cfg.hide_addresses = o->hide_addresses;
+	cfg.no_relay = o->no_relay;
+	cfg.relay_rate = o->relay_rate;
+	cfg.guard = o->guard;
+	r = server_init(s, &cfg, seed);
+	explicit_bzero(seed, sizeof(seed));
+	if (r < 0) {
+		log_error("cannot allocate the tables for %" PRIu32 " names and %" PRIu32
+			  " source addresses", cfg.max_names, cfg.guard.slots);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Opens the server's UDP socket on o's address and port, with a receive
+ * buffer for bursts. Returns the socket with its bound address in *local,
+ * or -1 after an error was logged.
+ */
+static int server_open_socket(const struct server_options *o, const struct proto_addr *bind_addr,
+			      struct proto_addr *local)
+{
+	int fd, rcvbuf;
+
+	fd = net_udp_socket(o->bind != NULL ? bind_addr : NULL, o->port, 0);
+	if (fd < 0 || net_local_addr(fd, local) < 0) {
+		log_error("cannot listen on UDP port %u: %s", (unsigned)o->port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	/* Bursts from many clients at once overflow the default buffer (about 200 KB). */
+	rcvbuf = net_set_rcvbuf(fd, SERVER_RCVBUF_BYTES);
+	if (rcvbuf < 0)
+		log_warn("cannot size the receive buffer: %s", strerror(errno));
+	else
+		log_debug("receive buffer: %d bytes", rcvbuf);
+	return fd;
+}
+
+/* INT and TERM stop the loop, USR1 logs the counters: the handler only sets flags. */
+static void server_catch_signals(void)
+{
+	struct sigaction sa;
+
+	/* No SA_RESTART: a signal must interrupt the receive so the loop sees server_stop. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
-	int rcvbuf;
 	struct server_options o;
-	struct server_config cfg;
 	struct proto_addr bind_addr, local;
 	struct server s;
-	struct sigaction sa;
-	uint8_t seed[SERVER_SEED_LEN];
 	char addr[NET_ADDRSTRLEN];
 	int fd, r;
 
@@ -454,50 +523,14 @@ int main(int argc, char **argv)
 		log_init(SERVER_PROGRAM, LOG_DEBUG);
 	if (o.bind != NULL && net_parse_ip(o.bind, o.port, &bind_addr) < 0)
 		return server_usage_error("not an IP address: %s", o.bind);
-
-	if (net_random(seed, sizeof(seed)) < 0) {
-		log_error("cannot read random bytes: %s", strerror(errno));
+	if (server_setup(&s, &o) != 0)
 		return 1;
-	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.ttl_s = o.ttl_s;
-	cfg.max_names = o.max_names;
-	cfg.allow_who = o.allow_who;
-	cfg.hide_addresses = o.hide_addresses;
-	cfg.no_relay = o.no_relay;
-	cfg.relay_rate = o.relay_rate;
-	cfg.guard = o.guard;
-	if (server_init(&s, &cfg, seed) < 0) {
-		log_error("cannot allocate the tables for %" PRIu32 " names and %" PRIu32
-			  " source addresses", cfg.max_names, cfg.guard.slots);
-		return 1;
-	}
-	memset(seed, 0, sizeof(seed));
-
-	fd = net_udp_socket(o.bind != NULL ? &bind_addr : NULL, o.port, 0);
-	if (fd < 0 || net_local_addr(fd, &local) < 0) {
-		log_error("cannot listen on UDP port %u: %s", (unsigned)o.port, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	fd = server_open_socket(&o, &bind_addr, &local);
+	if (fd < 0) {
 		server_free(&s);
 		return 1;
 	}
-
-	/* Bursts from many clients at once overflow the default buffer (about 200 KB). */
-	rcvbuf = net_set_rcvbuf(fd, SERVER_RCVBUF_BYTES);
-	if (rcvbuf < 0)
-		log_warn("cannot size the receive buffer: %s", strerror(errno));
-	else
-		log_debug("receive buffer: %d bytes", rcvbuf);
-
-	/* No SA_RESTART: a signal must interrupt the receive so the loop sees server_stop. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = server_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	server_catch_signals();
 
 	/* Tests and scripts read the port from this line (with -p 0, the one the kernel chose). */
 	log_info("listening on %s", net_addr_str(&local, addr));

@@ -24,6 +24,9 @@ command -v stun >/dev/null 2>&1 || missing="$missing stun-client"
 # the programs), the published vector files, and valgrind for the constant-time check.
 pkg-config --exists libsodium 2>/dev/null || missing="$missing libsodium-dev"
 [ -d /usr/lib/python3/dist-packages/cryptography_vectors ] || missing="$missing python3-cryptography-vectors"
+# tests/noise_ref.py, the independent reference of the session handshake: Debian's python3 and its
+# python3-cryptography (called as /usr/bin/python3, whatever python3 comes first on PATH).
+/usr/bin/python3 -c 'import cryptography' >/dev/null 2>&1 || missing="$missing python3-cryptography"
 command -v valgrind >/dev/null 2>&1 && [ -f /usr/include/valgrind/memcheck.h ] || missing="$missing valgrind"
 # make fuzz: clang, and libFuzzer's runtime, which Debian ships apart (libclang-rt-dev).
 command -v clang >/dev/null 2>&1 || missing="$missing clang"

@@ -383,6 +383,139 @@ wait_for_count() {
 	return 1
 }
 
+# Identity keys. RFC 7748 section 6.1's Alice key, as a key file, and its fingerprint
+# (base32 of SHA-256 of the public key, computed apart; tests/test_identity.c has the same).
+ALICE_KEY='p2pchat identity key v1
+secret 77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'
+ALICE_FINGERPRINT='gagj zfqd xeve wopn hfml 7esa cfea jw2p'
+
+# state_dir NAME: a fresh state directory $WORK/NAME (its p2pchat/ made, mode 0700), for XDG_STATE_HOME.
+state_dir() {
+	rm -rf "${WORK:?}/$1"
+	mkdir -p "$WORK/$1/p2pchat"
+	chmod 700 "$WORK/$1" "$WORK/$1/p2pchat"
+}
+
+# refused STATE NAME PATTERN: p2pchat NAME with XDG_STATE_HOME=$WORK/STATE exits 1 with
+# PATTERN on stderr, and registers nothing (it stops before sending).
+refused() {
+	local rc
+	XDG_STATE_HOME=$WORK/$1 "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$2" </dev/null \
+		>"$WORK/refused.out" 2>"$WORK/refused.err"; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  p2pchat $2 in $1: status $rc, want 1" >&2; cat "$WORK/refused.err" >&2; return 1; }
+	grep -qF -- "$3" "$WORK/refused.err" ||
+		{ echo "  no '$3' in:" >&2; cat "$WORK/refused.err" >&2; return 1; }
+	if [ -s "$WORK/refused.out" ] || grep -q "registered $2 " "$WORK/server.err"; then
+		echo "  $2 was registered" >&2
+		return 1
+	fi
+}
+
+# owner_keeps_name OWNER_STATE THIEF_STATE NAME: NAME's owner, run with OWNER_STATE,
+# registers; a client run with THIEF_STATE, which holds the token planted for the owner,
+# must not get NAME (today's p2pchat used the planted token, and the thief took the name).
+owner_keeps_name() {
+	XDG_STATE_HOME=$WORK/$1 client "$3" --stay "$3"
+	wait_for "$WORK/$3.out" "registered as $3" || return 1
+	XDG_STATE_HOME=$WORK/$2 client thief --stay "$3"
+	wait_for "$WORK/thief.out" "registered as $3\|name $3 is taken" || return 1
+	grep -q "^\* name $3 is taken" "$WORK/thief.out" ||
+		{ echo "  the holder of the planted token got $3:" >&2; cat "$WORK/thief.out" >&2; return 1; }
+}
+
+# A symbolic link where the token or the key file would be is never written through.
+# (Today's p2pchat wrote its token through a link at NAME.token.)
+test_symlinked_files() {
+	state_dir linked
+	printf 'precious\n' >"$WORK/victim.token"
+	printf 'precious\n' >"$WORK/victim.key"
+	ln -s "$WORK/victim.token" "$WORK/linked/p2pchat/mallory.token"
+	XDG_STATE_HOME=$WORK/linked "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" mallory </dev/null \
+		>/dev/null 2>&1 || { echo "  p2pchat mallory exited $?" >&2; return 1; }
+	[ "$(cat "$WORK/victim.token")" = precious ] ||
+		{ echo "  victim.token was written through mallory.token" >&2; return 1; }
+	[ -L "$WORK/linked/p2pchat/mallory.token" ] || { echo "  the token link is gone" >&2; return 1; }
+	ln -s "$WORK/victim.key" "$WORK/linked/p2pchat/nina.key"
+	refused linked nina "nina.key is a symbolic link: a key file must be a regular file; remove the link" ||
+		return 1
+	[ "$(cat "$WORK/victim.key")" = precious ] || { echo "  victim.key was written through nina.key" >&2; return 1; }
+}
+
+# A token file planted world-readable, by someone who keeps a copy, is not used: the copy
+# does not get the name (today's p2pchat used the token without a word, and the copy did).
+# A world-readable key file is refused.
+test_planted_readable() {
+	state_dir planted
+	printf 0123456789abcdef >"$WORK/planted/p2pchat/frank.token"
+	chmod 644 "$WORK/planted/p2pchat/frank.token"
+	state_dir thief
+	printf 0123456789abcdef >"$WORK/thief/p2pchat/frank.token"
+	owner_keeps_name planted thief frank || return 1
+	grep -qF "frank.token is no longer used" "$WORK/frank.err" ||
+		{ echo "  nothing said about frank.token:" >&2; cat "$WORK/frank.err" >&2; return 1; }
+
+	state_dir readable
+	printf '%s\n' "$ALICE_KEY" >"$WORK/readable/p2pchat/grace.key"
+	chmod 644 "$WORK/readable/p2pchat/grace.key"
+	refused readable grace "grace.key is readable by group or others (mode 0644): chmod 600 $WORK/readable/p2pchat/grace.key" ||
+		return 1
+	[ "$(stat -c %a "$WORK/readable/p2pchat/grace.key")" = 644 ] || { echo "  grace.key's mode changed" >&2; return 1; }
+}
+
+# A token of 16 characters that are not hex is not read as 0000000000000000 (today's
+# sscanf("%2x") took each "0x" as 0, so whoever held 0000000000000000 got the name).
+# A key whose 64 digits are not hex is refused, and kept as it is.
+test_non_hex() {
+	state_dir nonhex
+	state_dir zero
+	printf 0x0x0x0x0x0x0x0x >"$WORK/nonhex/p2pchat/heidi.token"
+	printf 0000000000000000 >"$WORK/zero/p2pchat/heidi.token"
+	owner_keeps_name nonhex zero heidi || return 1
+
+	printf 'p2pchat identity key v1\nsecret %s\n' \
+		0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x0x \
+		>"$WORK/nonhex/p2pchat/judy.key"
+	chmod 600 "$WORK/nonhex/p2pchat/judy.key"
+	cp "$WORK/nonhex/p2pchat/judy.key" "$WORK/judy.key.before"
+	refused nonhex judy 'judy.key is not a p2pchat identity key (its second line is not "secret " and 64 lowercase hexadecimal digits)' ||
+		return 1
+	cmp -s "$WORK/nonhex/p2pchat/judy.key" "$WORK/judy.key.before" ||
+		{ echo "  judy.key was changed" >&2; return 1; }
+}
+
+# --fingerprint: one stable line, the one the client logs, made on first use; the key is the name's owner.
+test_fingerprint() {
+	local first second logged
+	state_dir fp
+	export XDG_STATE_HOME=$WORK/fp
+	first=$("$BIN/p2pchat" --fingerprint ivan) || { echo "  --fingerprint exited $?" >&2; return 1; }
+	second=$("$BIN/p2pchat" --fingerprint ivan) || return 1
+	export XDG_STATE_HOME=$WORK/state
+	[ "$first" = "$second" ] || { echo "  '$first', then '$second'" >&2; return 1; }
+	echo "$first" | grep -qxE 'ivan [a-z2-7]{4}( [a-z2-7]{4}){7}' ||
+		{ echo "  not 'ivan' and 8 groups of base32: '$first'" >&2; return 1; }
+	[ "$(stat -c %a "$WORK/fp/p2pchat/ivan.key")" = 600 ] || { echo "  ivan.key is not mode 600" >&2; return 1; }
+	# The client reports the same fingerprint (-v) ...
+	XDG_STATE_HOME=$WORK/fp client ivan -v --stay ivan
+	wait_for "$WORK/ivan.out" "registered as ivan" || return 1
+	logged=$(sed -n "s/^p2pchat: ivan's key fingerprint: //p" "$WORK/ivan.err")
+	[ "ivan $logged" = "$first" ] || { echo "  the client logged '$logged', --fingerprint '$first'" >&2; return 1; }
+	# ... and its key owns the name: a copy of ivan.key elsewhere takes ivan back at once.
+	state_dir fp2
+	cp -p "$WORK/fp/p2pchat/ivan.key" "$WORK/fp2/p2pchat/ivan.key"
+	XDG_STATE_HOME=$WORK/fp2 client ivan2 --stay ivan
+	wait_for "$WORK/ivan2.out" "registered as ivan\|name ivan is taken" || return 1
+	grep -q "^\* registered as ivan" "$WORK/ivan2.out" || { cat "$WORK/ivan2.out" >&2; return 1; }
+	# A known key: RFC 7748's Alice.
+	state_dir known
+	printf '%s\n' "$ALICE_KEY" >"$WORK/known/p2pchat/alice.key"
+	chmod 600 "$WORK/known/p2pchat/alice.key"
+	[ "$(XDG_STATE_HOME=$WORK/known "$BIN/p2pchat" --fingerprint alice)" = "alice $ALICE_FINGERPRINT" ] ||
+		{ echo "  RFC 7748 Alice's fingerprint differs" >&2; return 1; }
+	"$BIN/p2pchat" --fingerprint alice bob >/dev/null 2>&1
+	[ $? -eq 2 ] || { echo "  --fingerprint NAME PEER: want status 2" >&2; return 1; }
+}
+
 start_server "$WORK/server.err" || { echo "FAIL the server did not start"; cat "$WORK/server.err"; exit 1; }
 # Tests that start a server of their own put these back in SERVER_PORT and SERVER_PID.
 MAIN_PORT=$SERVER_PORT
@@ -407,5 +540,9 @@ else
 	echo "skip examples/p2pchatd.service: no systemd-analyze here (apt-get install systemd)"
 fi
 check "the server restarts mid-conversation" test_server_restart
+check "a symlinked token or key file is not written through" test_symlinked_files
+check "a world-readable key is refused, a planted token not used" test_planted_readable
+check "a non-hex key is refused, a non-hex token is not zero" test_non_hex
+check "--fingerprint: one stable line, as the client reports it" test_fingerprint
 
 summary integration

@@ -32,6 +32,11 @@ ROWS=30
 
 SOCK_PATH=
 finish() {
+	local pid
+	# The panes' shells first: once the server is gone they would go on writing into WORK.
+	for pid in $(tmux -L "$SOCK" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
 	tmux -L "$SOCK" kill-server 2>/dev/null
 	[ -n "$SOCK_PATH" ] && rm -f "$SOCK_PATH" # the server leaves its socket file behind
 	exec 3>&-

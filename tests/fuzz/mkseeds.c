@@ -10,7 +10,7 @@
 
 /*
  * Usage: mkseeds DIR   (make fuzz-seeds runs it on tests/fuzz/corpus)
- * Writes DIR/proto, DIR/stun, DIR/server, DIR/client and DIR/term. The
+ * Writes DIR/proto, DIR/stun, DIR/server, DIR/client, DIR/term and DIR/crypto. The
  * files are committed; run this again when the wire format changes.
  *
  * The server and client seeds are series of records (fuzz.h): a control
@@ -683,6 +683,75 @@ static void term_seeds(void)
 			   strlen(seeds[i].text));
 }
 
+/* Appends n bytes to a seed. */
+static void put(struct seed *s, const void *p, size_t n)
+{
+	if (sizeof(s->buf) - s->len < n) {
+		fprintf(stderr, "mkseeds: seed too long\n");
+		exit(1);
+	}
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+/* Appends the bytes a string of hex digits spells. */
+static void put_hex(struct seed *s, const char *hex)
+{
+	unsigned v;
+
+	for (; hex[0] != '\0' && hex[1] != '\0'; hex += 2) {
+		uint8_t b;
+
+		sscanf(hex, "%2x", &v);
+		b = (uint8_t)v;
+		put(s, &b, 1);
+	}
+}
+
+/*
+ * fuzz_crypto.c's inputs, in its layout (a primitive byte, then its fields),
+ * each built on a published vector so the fuzzer starts from a real case.
+ */
+static void crypto_seeds(void)
+{
+	static const char sunscreen[] = "Ladies and Gentlemen of the class of '99: If I could offer "
+					"you only one tip for the future, sunscreen would be it.";
+	struct seed s;
+	size_t i;
+
+	/* AEAD: RFC 8439 section 2.8.2's key, nonce, associated data and plaintext; flip bit 0. */
+	s.len = 0;
+	put_hex(&s, "00" "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+		    "070000004041424344454647" "0c" "50515253c0c1c2c3c4c5c6c7" "0000");
+	put(&s, sunscreen, strlen(sunscreen));
+	write_seed("crypto", "aead-rfc8439", s.buf, s.len);
+	/* AEAD: a chat datagram's size, 1,200 bytes, no associated data. */
+	s.len = 0;
+	put_hex(&s, "00" "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+		    "000000000000000000000001" "00" "0123");
+	for (i = 0; i < 1200; i++)
+		put(&s, &(uint8_t){ (uint8_t)i }, 1);
+	write_seed("crypto", "aead-datagram", s.buf, s.len);
+	/* X25519: RFC 7748 section 5.2's first vector. */
+	s.len = 0;
+	put_hex(&s, "01" "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4"
+		    "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c");
+	write_seed("crypto", "x25519-rfc7748", s.buf, s.len);
+	/* X25519: a point of order 8 (section 6.1's all-zero result), which both must refuse. */
+	s.len = 0;
+	put_hex(&s, "01" "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+		    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800");
+	write_seed("crypto", "x25519-small-order", s.buf, s.len);
+	/* SHA-256: FIPS 180-4's "abc", split after one byte. */
+	s.len = 0;
+	put_hex(&s, "02" "0001" "616263");
+	write_seed("crypto", "sha256-abc", s.buf, s.len);
+	/* HMAC: RFC 4231 test case 1 (twenty 0x0b, "Hi There"), split after four bytes. */
+	s.len = 0;
+	put_hex(&s, "03" "14" "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b" "0004" "4869205468657265");
+	write_seed("crypto", "hmac-rfc4231", s.buf, s.len);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -697,5 +766,6 @@ int main(int argc, char **argv)
 	server_seeds();
 	client_seeds();
 	term_seeds();
+	crypto_seeds();
 	return 0;
 }
