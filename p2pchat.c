@@ -133,7 +133,6 @@ struct app {
 	int columns, lines;       /* the terminal's size */
 	struct edit ed;
 	struct screen scr;        /* interactive: the area above the input line */
-	int stderr_tty;           /* log lines go through the screen (stderr is the terminal) */
 	int reported;             /* the client reported a line SENT during this client_input */
 	int interrupted;          /* Ctrl-C: exit 130, as a shell reports a SIGINT */
 	char prompt_for[PROTO_NAME_MAX + 1];
@@ -166,12 +165,15 @@ static void write_all(int fd, const char *buf, size_t len)
 /* The output of one screen update: the area hidden, lines printed, the area drawn again. */
 static char frame[16 * PROTO_LINE_MAX];
 
-/* Adds the bytes that hide the area (first in a frame), for the terminal's width now. */
-static size_t frame_hide(struct app *a, size_t n)
+/*
+ * Starts a frame with the bytes that hide the area, for the terminal's
+ * size now (a resize may not have been seen yet). Returns their length.
+ */
+static size_t frame_hide(struct app *a)
 {
 	a->columns = term_columns(STDOUT_FILENO);
 	a->lines = term_lines(STDOUT_FILENO);
-	return n + screen_hide(&a->scr, a->columns, frame + n, sizeof(frame) - n);
+	return screen_hide(&a->scr, a->columns, frame, sizeof(frame));
 }
 
 /* Adds the area drawn again (last in a frame) and writes the frame. */
@@ -184,13 +186,13 @@ static void frame_draw_write(struct app *a, size_t n)
 /* Draws the area again in place: after a key, a new prompt, a resize, a pending line. */
 static void app_redraw(struct app *a)
 {
-	frame_draw_write(a, frame_hide(a, 0));
+	frame_draw_write(a, frame_hide(a));
 }
 
 /* Ctrl-L: clears the screen and draws the area at its top. */
 static void app_repaint(struct app *a)
 {
-	size_t n = frame_hide(a, 0);
+	size_t n = frame_hide(a);
 
 	memcpy(frame + n, "\033[H\033[2J", 7);
 	frame_draw_write(a, n + 7);
@@ -214,7 +216,7 @@ static void app_stamp(char out[8])
  */
 static void app_show(struct app *a, const char *stamp, const char *line, enum screen_mark mark)
 {
-	size_t n = frame_hide(a, 0);
+	size_t n = frame_hide(a);
 
 	/* half for the line (3 x PROTO_LINE_MAX sanitized at most), half for the area */
 	n += screen_format(&a->scr, stamp, line, mark, frame + n, sizeof(frame) / 2);
@@ -320,7 +322,7 @@ static void app_line(void *ctx, const struct client_line *l)
 static void app_log(void *ctx, const char *line)
 {
 	struct app *a = ctx;
-	size_t n = frame_hide(a, 0);
+	size_t n = frame_hide(a);
 
 	write_all(STDOUT_FILENO, frame, n);
 	write_all(STDERR_FILENO, line, strlen(line));
@@ -358,7 +360,7 @@ static void app_suspend(struct app *a)
 {
 	struct sigaction dfl, old;
 
-	write_all(STDOUT_FILENO, frame, frame_hide(a, 0));
+	write_all(STDOUT_FILENO, frame, frame_hide(a));
 	term_raw_restore();
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -778,7 +780,7 @@ static int app_close(struct app *a)
 
 	client_shutdown(&a->c, net_now_ms());
 	if (a->interactive) {
-		write_all(STDOUT_FILENO, frame, frame_hide(a, 0));
+		write_all(STDOUT_FILENO, frame, frame_hide(a));
 		log_set_sink(NULL, NULL);
 		/* lines still pending failed in client_shutdown; any left are shown as they were */
 		for (size_t i = 0; i < a->scr.nown; i++)
