@@ -33,7 +33,7 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
 # A name's identity key (identity.c) and the primitives it stands on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 
@@ -80,7 +80,7 @@ $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o
+$(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o

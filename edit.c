@@ -30,11 +30,22 @@ enum edit_action {
 	ACT_OLDER,
 	ACT_NEWER,
 	ACT_COMPLETE,
-	ACT_REDRAW,
+	ACT_REPAINT,
+	ACT_SUSPEND,
 };
 
-/* The buffer only ever holds valid UTF-8, so a character starts at any non-continuation byte. */
-static size_t char_prev(const struct edit *e, size_t pos)
+/* Returns the columns of the character at buf[pos] (the buffer holds valid UTF-8 only). */
+static int width_at(const struct edit *e, size_t pos)
+{
+	uint32_t cp;
+
+	if (utf8_decode((const unsigned char *)e->buf + pos, e->len - pos, &cp) <= 0)
+		return 1;
+	return term_char_width(cp);
+}
+
+/* The start of the character before pos, a character starting at any non-continuation byte. */
+static size_t code_prev(const struct edit *e, size_t pos)
 {
 	if (pos > 0)
 		pos--;
@@ -43,12 +54,33 @@ static size_t char_prev(const struct edit *e, size_t pos)
 	return pos;
 }
 
-static size_t char_next(const struct edit *e, size_t pos)
+static size_t code_next(const struct edit *e, size_t pos)
 {
 	if (pos < e->len)
 		pos++;
 	while (pos < e->len && utf8_is_continuation((unsigned char)e->buf[pos]))
 		pos++;
+	return pos;
+}
+
+/*
+ * One cursor step: a character and the zero-width ones after it (combining
+ * marks, joiners, variation selectors), which draw on it and have no
+ * column of their own to put the cursor on.
+ */
+static size_t char_prev(const struct edit *e, size_t pos)
+{
+	pos = code_prev(e, pos);
+	while (pos > 0 && width_at(e, pos) == 0)
+		pos = code_prev(e, pos);
+	return pos;
+}
+
+static size_t char_next(const struct edit *e, size_t pos)
+{
+	pos = code_next(e, pos);
+	while (pos < e->len && width_at(e, pos) == 0)
+		pos = code_next(e, pos);
 	return pos;
 }
 
@@ -63,6 +95,51 @@ static int edit_insert(struct edit *e, const char *s, size_t n)
 	e->cursor += n;
 	e->dirty = 1;
 	return 0;
+}
+
+/*
+ * s[0..n) did not fit. At the end of a plain line (not a /command, whose
+ * rest would go elsewhere), the line is split: EDIT_LINE returns what fits,
+ * cut after the last space near the end, and the rest with s starts the
+ * next line (edit_accept). Elsewhere the key is refused, with EDIT_FULL for
+ * the first refused so the caller says it once: never cut in silence.
+ */
+static enum edit_result edit_overflow(struct edit *e, const char *s, size_t n)
+{
+	size_t cut = e->len, back = 0;
+
+	if (e->cursor != e->len || e->buf[0] == '/' || n > sizeof e->carry - EDIT_SPLIT_BACK) {
+		if (e->refused)
+			return EDIT_NONE;
+		e->refused = 1;
+		return EDIT_FULL;
+	}
+	while (back < EDIT_SPLIT_BACK && back < e->len && e->buf[e->len - 1 - back] != ' ')
+		back++;
+	if (back < EDIT_SPLIT_BACK && back < e->len)
+		cut = e->len - back; /* just after the space */
+	memcpy(e->carry, e->buf + cut, e->len - cut);
+	memcpy(e->carry + (e->len - cut), s, n);
+	e->carry_len = e->len - cut + n;
+	/* the spaces the line was split at end neither line */
+	while (cut > 1 && e->buf[cut - 1] == ' ')
+		cut--;
+	e->buf[cut] = '\0';
+	e->len = cut;
+	e->cursor = cut;
+	e->split = 1;
+	e->dirty = 1;
+	return EDIT_LINE;
+}
+
+/* Inserts s[0..n), a whole character, as typed; a full line is split or the key refused. */
+static enum edit_result edit_type(struct edit *e, const char *s, size_t n)
+{
+	if (edit_insert(e, s, n) == 0) {
+		e->refused = 0; /* room again: the next refusal is said again */
+		return EDIT_NONE;
+	}
+	return edit_overflow(e, s, n);
 }
 
 /* Deletes buf[from..to) and leaves the cursor at from. */
@@ -218,11 +295,12 @@ static enum edit_action control_action(unsigned char byte)
 	case 0x08: return ACT_BACKSPACE;      /* Ctrl-H */
 	case 0x09: return ACT_COMPLETE;       /* Tab */
 	case 0x0b: return ACT_KILL_END;       /* Ctrl-K */
-	case 0x0c: return ACT_REDRAW;         /* Ctrl-L */
+	case 0x0c: return ACT_REPAINT;        /* Ctrl-L */
 	case 0x0e: return ACT_NEWER;          /* Ctrl-N */
 	case 0x10: return ACT_OLDER;          /* Ctrl-P */
 	case 0x15: return ACT_KILL_START;     /* Ctrl-U */
 	case 0x17: return ACT_KILL_WORD;      /* Ctrl-W */
+	case 0x1a: return ACT_SUSPEND;        /* Ctrl-Z */
 	case 0x7f: return ACT_BACKSPACE;      /* what the Backspace key sends */
 	default: return ACT_IGNORE;
 	}
@@ -302,8 +380,12 @@ static enum edit_result edit_act(struct edit *e, enum edit_action action)
 	case ACT_COMPLETE:
 		edit_complete(e);
 		break;
-	case ACT_REDRAW:
-		break;
+	case ACT_REPAINT:
+		e->dirty = 1;
+		return EDIT_REPAINT;
+	case ACT_SUSPEND:
+		e->dirty = 1;
+		return EDIT_SUSPEND;
 	case ACT_IGNORE:
 		return EDIT_NONE;
 	}
@@ -362,7 +444,7 @@ static enum edit_result utf8_byte(struct edit *e, unsigned char byte)
 		return utf8_is_continuation(byte) ? EDIT_NONE : edit_key(e, byte);
 	/* C1 controls would reach the terminal when the line is drawn: leave them out. */
 	if (utf8_printable(cp))
-		edit_insert(e, e->esc, (size_t)len);
+		return edit_type(e, e->esc, (size_t)len);
 	return EDIT_NONE;
 }
 
@@ -388,10 +470,8 @@ enum edit_result edit_key(struct edit *e, unsigned char byte)
 	}
 	if (byte >= 0x80)
 		return EDIT_NONE; /* cannot start a character: dropped */
-	if (byte >= 0x20 && byte != 0x7f) {
-		edit_insert(e, (const char *)&byte, 1);
-		return EDIT_NONE;
-	}
+	if (byte >= 0x20 && byte != 0x7f)
+		return edit_type(e, (const char *)&byte, 1);
 	return edit_act(e, control_action(byte));
 }
 
@@ -443,7 +523,14 @@ void edit_accept(struct edit *e)
 	e->hist_saved = NULL;
 	e->hist_pos = -1;
 	e->esc_len = 0;
+	e->refused = 0;
+	e->split = 0;
 	edit_replace(e, "");
+	if (e->carry_len > 0) {
+		/* carry is at most EDIT_SPLIT_BACK + 4 bytes: it fits an empty line */
+		edit_insert(e, e->carry, e->carry_len);
+		e->carry_len = 0;
+	}
 }
 
 /* An output buffer that takes whole pieces or nothing, so no escape sequence is ever cut. */
@@ -465,27 +552,17 @@ static void sink_put(struct sink *o, const char *s, size_t n)
 	o->out[o->len] = '\0';
 }
 
-/* Returns the byte offset in buf of character number index (or len, when there are fewer). */
-static size_t char_offset(const struct edit *e, size_t index)
+/* Returns the columns of buf[from..to). */
+static size_t cols_between(const struct edit *e, size_t from, size_t to)
 {
-	size_t pos = 0;
-
-	while (index-- > 0 && pos < e->len)
-		pos = char_next(e, pos);
-	return pos;
+	return term_width(e->buf + from, to - from);
 }
 
-/*
- * Width is counted as one column per code point. That is wrong for CJK
- * (two columns) and combining marks (none), but it needs no wcwidth table
- * and no locale; at worst the line is drawn a little off.
- */
 size_t edit_render(struct edit *e, int columns, char *out, size_t cap)
 {
 	struct sink o = { out, cap, 0, 0 };
-	size_t prompt_width = utf8_count(e->prompt, strlen(e->prompt));
-	size_t cursor_col = utf8_count(e->buf, e->cursor);
-	size_t width, step, first = 0, from, to, shown = 0;
+	size_t prompt_len, prompt_w, cursor_col, need, width, step, first = 0;
+	size_t from = 0, from_col = 0, to, shown = 0, next, w, x;
 	char move[32];
 
 	if (cap == 0)
@@ -493,33 +570,54 @@ size_t edit_render(struct edit *e, int columns, char *out, size_t cap)
 	out[0] = '\0';
 	if (columns <= 0)
 		columns = TERM_DEFAULT_COLUMNS;
+	/* A prompt takes at most half the row (a long name on a narrow screen), the line the rest. */
+	prompt_len = term_fit(e->prompt, strlen(e->prompt), (size_t)(columns - 1) / 2, &prompt_w);
 	/* Use columns - 1 at most: writing the last column makes some terminals wrap. */
-	width = (size_t)columns - 1 > prompt_width ? (size_t)columns - 1 - prompt_width : 1;
+	width = (size_t)columns - 1 > prompt_w ? (size_t)columns - 1 - prompt_w : 1;
+	cursor_col = cols_between(e, 0, e->cursor);
+	/* The last column the character under the cursor needs (a wide one two). */
+	need = cursor_col;
+	if (e->cursor < e->len && (w = cols_between(e, e->cursor, char_next(e, e->cursor))) > 1)
+		need += w - 1;
 	/*
-	 * Scroll in steps of half the width: the first character shown is the
+	 * Scroll in steps of half the width: the first column shown is the
 	 * smallest multiple of step that keeps the cursor inside the window.
 	 * So the view stays put while the cursor moves within it, and needs no
 	 * state of its own.
 	 */
-	if (cursor_col >= width) {
+	if (need >= width) {
 		step = width / 2 > 0 ? width / 2 : 1;
-		first = (cursor_col - width + step) / step * step;
+		first = (need - width + step) / step * step;
+		if (first > cursor_col)
+			first = cursor_col;
 	}
-	from = char_offset(e, first);
+	/* The window starts at the first character that starts at or after column first. */
+	while (from < e->len && from_col < first) {
+		next = char_next(e, from);
+		from_col += cols_between(e, from, next);
+		from = next;
+	}
 	to = from;
-	while (to < e->len && shown < width) {
-		to = char_next(e, to);
-		shown++;
+	while (to < e->len) {
+		next = char_next(e, to);
+		w = cols_between(e, to, next);
+		if (shown + w > width)
+			break;
+		shown += w;
+		to = next;
 	}
 
 	sink_put(&o, "\r", 1);
-	sink_put(&o, e->prompt, strlen(e->prompt));
+	sink_put(&o, e->prompt, prompt_len);
 	sink_put(&o, e->buf + from, to - from);
 	sink_put(&o, "\x1b[K\r", 4);
-	if (prompt_width + cursor_col - first > 0) {
-		snprintf(move, sizeof move, "\x1b[%zuC", prompt_width + cursor_col - first);
+	x = prompt_w + cursor_col - from_col;
+	if (x > 0) {
+		snprintf(move, sizeof move, "\x1b[%zuC", x);
 		sink_put(&o, move, strlen(move));
 	}
+	e->row_cols = prompt_w + shown;
+	e->cursor_x = x;
 	e->dirty = 0;
 	return o.len;
 }

@@ -10,6 +10,8 @@
 static const char *log_program = "p2pchat";
 static enum log_level log_max = LOG_INFO;
 static int log_journal; /* stderr is systemd's journal: "<N>" priorities, no program name */
+static log_sink_fn log_sink;
+static void *log_sink_ctx;
 
 /*
  * Returns 1 when stderr is the journal. systemd sets JOURNAL_STREAM to
@@ -42,6 +44,12 @@ void log_init(const char *program, enum log_level level)
 	log_journal = log_stderr_is_journal();
 }
 
+void log_set_sink(log_sink_fn sink, void *ctx)
+{
+	log_sink = sink;
+	log_sink_ctx = ctx;
+}
+
 int log_enabled(enum log_level level)
 {
 	return level <= log_max;
@@ -53,6 +61,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	static const int priority[] = { 3, 4, 6, 7 };
 	const char *word = level == LOG_ERROR ? "error: " : level == LOG_WARN ? "warning: " : "";
 	char line[4096]; /* the counters can make a long line */
+	char whole[4096 + 64];
 	va_list ap;
 
 	if (!log_enabled(level))
@@ -60,9 +69,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	/* One fprintf per line, so lines from two processes sharing stderr do not interleave. */
 	if (log_journal)
-		fprintf(stderr, "<%d>%s%s\n", priority[level], word, line);
+		snprintf(whole, sizeof(whole), "<%d>%s%s", priority[level], word, line);
 	else
-		fprintf(stderr, "%s: %s%s\n", log_program, word, line);
+		snprintf(whole, sizeof(whole), "%s: %s%s", log_program, word, line);
+	if (log_sink != NULL)
+		log_sink(log_sink_ctx, whole);
+	else
+		fprintf(stderr, "%s\n", whole); /* one write per line: two processes' lines do not mix */
 }

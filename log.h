@@ -17,6 +17,15 @@ enum log_level {
  */
 void log_init(const char *program, enum log_level level);
 
+/*
+ * Where log lines go instead of stderr, or NULL for stderr: the interactive
+ * client prints them through its screen, so that a warning never lands in
+ * the middle of the line being typed. line is the whole formatted line
+ * ("program: warning: ..."), without a newline; the sink must not log.
+ */
+typedef void (*log_sink_fn)(void *ctx, const char *line);
+void log_set_sink(log_sink_fn sink, void *ctx);
+
 /* Returns 1 when a message of this level would be printed. */
 int log_enabled(enum log_level level);
 

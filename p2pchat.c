@@ -17,11 +17,14 @@
 #include "log.h"
 #include "net.h"
 #include "edit.h"
+#include "screen.h"
 #include "term.h"
 
 
-static volatile sig_atomic_t got_stop;  /* SIGINT, SIGTERM */
+static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
 static volatile sig_atomic_t got_winch; /* SIGWINCH: the terminal was resized */
+static volatile sig_atomic_t got_tstp;  /* SIGTSTP (interactive): stop as asked, terminal restored */
+static volatile sig_atomic_t got_cont;  /* SIGCONT: we were stopped (perhaps by SIGSTOP): raw mode again */
 
 /* The poll loop's slots: the socket always, stdin while there is input to read. */
 enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
@@ -30,8 +33,12 @@ static void on_signal(int sig)
 {
 	if (sig == SIGWINCH)
 		got_winch = 1;
+	else if (sig == SIGTSTP)
+		got_tstp = 1;
+	else if (sig == SIGCONT)
+		got_cont = 1;
 	else
-		got_stop = 1;
+		got_stop = sig;
 }
 
 #define P2PCHAT_PROGRAM "p2pchat"
@@ -110,13 +117,24 @@ static int print_fingerprint(const char *name)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/*
+ * Line mode: how long the end of input waits for the server's first answer
+ * when nothing was sent, so that `p2pchat NAME </dev/null` says whether the
+ * name could be registered: at least a few of the client's retries (500 ms,
+ * then doubling), at most -w.
+ */
+#define APP_REGISTER_WAIT_MIN_MS 2000
+
 /* Everything main's loop owns. */
 struct app {
 	int fd;
 	int interactive;          /* stdin and stdout are a terminal: raw mode and the editor */
 	int color;                /* stdout is a terminal and NO_COLOR is not set: colours, times */
-	int columns;
+	int columns, lines;       /* the terminal's size */
 	struct edit ed;
+	struct screen scr;        /* interactive: the area above the input line */
+	int reported;             /* the client reported a line SENT during this client_input */
+	int interrupted;          /* Ctrl-C: exit 130, as a shell reports a SIGINT */
 	char prompt_for[PROTO_NAME_MAX + 1];
 	struct client c;
 	/* line mode: bytes read from stdin, not yet whole lines */
@@ -124,6 +142,9 @@ struct app {
 	size_t in_len;
 	int skipping;             /* dropping the rest of a line over PROTO_LINE_MAX */
 	int eof;
+	uint64_t lines_read;      /* line mode: lines taken from stdin */
+	int64_t started_ms;
+	int no_server;            /* line mode, nothing sent: the server never answered */
 };
 
 /* Writes all of buf to fd, retrying short writes. */
@@ -141,12 +162,66 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
+/* The output of one screen update: the area hidden, lines printed, the area drawn again. */
+static char frame[16 * PROTO_LINE_MAX];
+
+/*
+ * Starts a frame with the bytes that hide the area, for the terminal's
+ * size now (a resize may not have been seen yet). Returns their length.
+ */
+static size_t frame_hide(struct app *a)
+{
+	a->columns = term_columns(STDOUT_FILENO);
+	a->lines = term_lines(STDOUT_FILENO);
+	return screen_hide(&a->scr, a->columns, frame, sizeof(frame));
+}
+
+/* Adds the area drawn again (last in a frame) and writes the frame. */
+static void frame_draw_write(struct app *a, size_t n)
+{
+	n += screen_draw(&a->scr, &a->ed, a->columns, a->lines, frame + n, sizeof(frame) - n);
+	write_all(STDOUT_FILENO, frame, n);
+}
+
+/* Draws the area again in place: after a key, a new prompt, a resize, a pending line. */
 static void app_redraw(struct app *a)
 {
-	char out[4 * PROTO_LINE_MAX + 256];
-	size_t n = edit_render(&a->ed, a->columns, out, sizeof(out));
+	frame_draw_write(a, frame_hide(a));
+}
 
-	write_all(STDOUT_FILENO, out, n);
+/* Ctrl-L: clears the screen and draws the area at its top. */
+static void app_repaint(struct app *a)
+{
+	size_t n = frame_hide(a);
+
+	memcpy(frame + n, "\033[H\033[2J", 7);
+	frame_draw_write(a, n + 7);
+}
+
+/* "HH:MM" now: the wall clock is right here, a time of day for the reader. */
+static void app_stamp(char out[8])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	out[0] = '\0';
+	if (localtime_r(&t, &tm) != NULL)
+		strftime(out, 8, "%H:%M", &tm);
+}
+
+/*
+ * The one print path of the interactive client: the area is hidden, the
+ * line printed where it was (the terminal wraps a long one), and the area
+ * drawn again below it.
+ */
+static void app_show(struct app *a, const char *stamp, const char *line, enum screen_mark mark)
+{
+	size_t n = frame_hide(a);
+
+	/* half for the line (3 x PROTO_LINE_MAX sanitized at most), half for the area */
+	n += screen_format(&a->scr, stamp, line, mark, frame + n, sizeof(frame) / 2);
+	memcpy(frame + n, "\r\n", 2);
+	frame_draw_write(a, n + 2);
 }
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -170,66 +245,89 @@ static int want_color(void)
 	return isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0');
 }
 
-#define SGR_RESET "\033[0m"
-#define SGR_DIM "\033[2m"
-
-/* A colour for a name, the same every time: SGR 31..36 (red..cyan) by an FNV-1a hash of it. */
-static int name_color(const char *name, size_t len)
+/* The terminal says it has the 256-colour palette (xterm-256color, tmux-256color, COLORTERM). */
+static int want_256(void)
 {
-	uint32_t h = 2166136261u;
+	const char *term = getenv("TERM"), *colorterm = getenv("COLORTERM");
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (uint8_t)name[i]) * 16777619u;
-	return 31 + (int)(h % 6);
+	return (term != NULL && strstr(term, "256") != NULL) ||
+	       (colorterm != NULL && colorterm[0] != '\0');
 }
 
-/*
- * Writes line into out[0..cap) as a terminal shows it: a dim "[HH:MM]"
- * stamp, then for a chat line "<NAME> TEXT" the "<NAME>" in the name's
- * colour, for an event "* ..." the whole line dim. The line comes from the
- * client made safe (term_sanitize), so it holds no escape of its own.
- */
-static void decorate(const char *line, char *out, size_t cap)
-{
-	const char *end = line[0] == '<' ? strchr(line, '>') : NULL;
-	char stamp[32] = "";
-	time_t t = time(NULL); /* the wall clock is right here: a time of day for the reader */
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) != NULL)
-		strftime(stamp, sizeof(stamp), SGR_DIM "[%H:%M]" SGR_RESET " ", &tm);
-	if (end != NULL)
-		snprintf(out, cap, "%s\033[%dm%.*s" SGR_RESET "%s", stamp,
-			 name_color(line + 1, (size_t)(end - line - 1)), (int)(end - line + 1), line,
-			 end + 1);
-	else if (line[0] == '*')
-		snprintf(out, cap, "%s" SGR_DIM "%s" SGR_RESET, stamp, line);
-	else
-		snprintf(out, cap, "%s%s", stamp, line);
-}
-
-/* A chat or event line: above the line being typed, which is hidden and drawn again. */
+/* A chat or event line from the client: above the line being typed. */
 static void app_print(void *ctx, const char *line)
 {
-	static char colored[4 * PROTO_LINE_MAX]; /* the longest line, sanitized, and its colours */
 	struct app *a = ctx;
+	char stamp[8];
 
-	if (a->color) {
-		decorate(line, colored, sizeof(colored));
-		line = colored;
-	}
 	if (a->interactive) {
-		char hide[16];
-		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
+		app_stamp(stamp);
+		app_show(a, stamp, line, SCREEN_PLAIN);
+	} else if (a->color) {
+		static char colored[4 * PROTO_LINE_MAX]; /* the longest line, sanitized, and its colours */
 
-		write_all(STDOUT_FILENO, hide, n);
-		write_all(STDOUT_FILENO, line, strlen(line));
-		write_all(STDOUT_FILENO, "\r\n", 2);
-		app_redraw(a);
+		app_stamp(stamp);
+		screen_format(&a->scr, stamp, line, SCREEN_PLAIN, colored, sizeof(colored));
+		printf("%s\n", colored);
+		fflush(stdout);
 	} else {
 		printf("%s\n", line);
 		fflush(stdout);
 	}
+}
+
+/*
+ * A line the user sent changed state. Interactive only (scripts keep their
+ * format: their own lines are not printed): SENT keeps it in the area,
+ * dim and "(pending)"; DELIVERED moves it into the scrollback as a chat
+ * line; FAILED moves it there marked "(not delivered)" (the client's event
+ * line says why).
+ */
+static void app_line(void *ctx, const struct client_line *l)
+{
+	static char safe[3 * PROTO_LINE_MAX + 1];
+	static char line[sizeof(safe) + 2 * PROTO_NAME_MAX + 16];
+	struct app *a = ctx;
+	struct screen_own own;
+	char stamp[8];
+	const char *text;
+
+	if (!a->interactive)
+		return;
+	if (l->state == CLIENT_LINE_SENT) {
+		a->reported = 1;
+		text = l->text != NULL ? l->text : "";
+		term_sanitize(text, strlen(text), safe, sizeof(safe));
+		if (l->action)
+			snprintf(line, sizeof(line), "* %s %s", a->c.cfg.name, safe);
+		else if (l->peer != NULL && strcmp(l->peer, a->c.current) != 0)
+			snprintf(line, sizeof(line), "<%s> (to %s) %s", a->c.cfg.name, l->peer, safe);
+		else
+			snprintf(line, sizeof(line), "<%s> %s", a->c.cfg.name, safe);
+		app_stamp(stamp);
+		if (screen_own_add(&a->scr, l->id, stamp, line) == 0)
+			app_redraw(a);
+		else
+			app_show(a, stamp, line, SCREEN_PENDING);
+		return;
+	}
+	if (screen_own_take(&a->scr, l->id, &own) < 0)
+		return;
+	app_show(a, own.stamp, own.line,
+		 l->state == CLIENT_LINE_DELIVERED ? SCREEN_PLAIN : SCREEN_FAILED);
+	free(own.line);
+}
+
+/* log.c's lines while the screen is ours: through the print path, on stderr. */
+static void app_log(void *ctx, const char *line)
+{
+	struct app *a = ctx;
+	size_t n = frame_hide(a);
+
+	write_all(STDOUT_FILENO, frame, n);
+	write_all(STDERR_FILENO, line, strlen(line));
+	write_all(STDERR_FILENO, "\r\n", 2);
+	frame_draw_write(a, 0);
 }
 
 static int app_complete(void *ctx, const char **out, int max)
@@ -252,6 +350,67 @@ static void app_prompt(struct app *a)
 	app_redraw(a);
 }
 
+/*
+ * Ctrl-Z, or a SIGTSTP sent to us: the area is hidden, the terminal given
+ * back as it was, and the program stopped with SIGTSTP's default action,
+ * as the shell expects of a job. raise() returns when `fg` continues us:
+ * raw mode again, the area drawn again.
+ */
+static void app_suspend(struct app *a)
+{
+	struct sigaction dfl, old;
+
+	write_all(STDOUT_FILENO, frame, frame_hide(a));
+	term_raw_restore();
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGTSTP, &dfl, &old);
+	raise(SIGTSTP);
+	/* continued */
+	sigaction(SIGTSTP, &old, NULL);
+	got_tstp = 0;
+	got_cont = 0;
+	if (term_raw_enable(STDIN_FILENO) < 0)
+		log_warn("cannot set up the terminal again: %s", strerror(errno));
+	app_redraw(a);
+}
+
+/* Returns 1 when a typed line is a message (it may be reported SENT), 0 for a command. */
+static int is_message(const char *line)
+{
+	return line[0] != '/' || line[1] == '/' || strncmp(line, "/me ", 4) == 0 ||
+	       strncmp(line, "/msg ", 5) == 0;
+}
+
+/*
+ * Enter: the line goes to the client, and the input line is empty again. A
+ * message shows as your own line once the client reports it SENT; anything
+ * else (a command, a message refused at once, a client that does not
+ * report lines) is left on the screen as it was typed, prompt and all, in
+ * full. A command is shown before its output, a message after its errors.
+ */
+static void app_enter(struct app *a, int64_t now)
+{
+	static char typed[PROTO_LINE_MAX + 1];
+	static char echo[sizeof(typed) + EDIT_PROMPT_MAX + 1];
+
+	snprintf(typed, sizeof(typed), "%s", a->ed.buf);
+	snprintf(echo, sizeof(echo), "%s%s", a->ed.prompt, typed);
+	edit_accept(&a->ed);
+	a->reported = 0;
+	if (!is_message(typed)) {
+		app_show(a, NULL, echo, SCREEN_PLAIN);
+		client_input(&a->c, typed, now);
+		return;
+	}
+	client_input(&a->c, typed, now);
+	if (!a->reported)
+		app_show(a, NULL, echo, SCREEN_PLAIN);
+	else
+		app_redraw(a);
+}
+
 /* Interactive: feeds the typed bytes to the editor. */
 static void app_read_keys(struct app *a, int64_t now)
 {
@@ -266,22 +425,32 @@ static void app_read_keys(struct app *a, int64_t now)
 	for (ssize_t i = 0; i < n; i++) {
 		switch (edit_key(&a->ed, buf[i])) {
 		case EDIT_LINE:
-			write_all(STDOUT_FILENO, "\r\n", 2); /* the typed line stays on screen */
-			client_input(&a->c, a->ed.buf, now);
-			edit_accept(&a->ed);
+			app_enter(a, now);
 			app_prompt(a);
-			app_redraw(a);
 			break;
 		case EDIT_EOF:
-		case EDIT_INTERRUPT:
 			a->c.quit = 1;
 			return;
+		case EDIT_INTERRUPT:
+			a->interrupted = 1;
+			a->c.quit = 1;
+			return;
+		case EDIT_SUSPEND:
+			app_suspend(a);
+			break;
+		case EDIT_REPAINT:
+			app_repaint(a);
+			break;
+		case EDIT_FULL:
+			client_say(&a->c, "* the line is full (%d bytes, the most a message holds):"
+				   " what you type is not added", PROTO_LINE_MAX);
+			break;
 		case EDIT_NONE:
-			if (a->ed.dirty)
-				app_redraw(a);
 			break;
 		}
 	}
+	if (a->ed.dirty)
+		app_redraw(a); /* once for all the keys read: a paste is drawn once */
 }
 
 /* Line mode: passes whole lines to the client while its queues have room. */
@@ -292,8 +461,10 @@ static void app_take_lines(struct app *a, int64_t now)
 		size_t len;
 
 		if (nl == NULL) {
-			if (a->in_len > PROTO_LINE_MAX) {
+			/* one byte more than a message holds: the CR of a CRLF line */
+			if (a->in_len > PROTO_LINE_MAX + 1) {
 				if (!a->skipping) {
+					a->lines_read++;
 					client_say(&a->c, "* message not sent: longer than %d bytes",
 					    PROTO_LINE_MAX);
 					a->c.stats.failed_lines++;
@@ -310,8 +481,10 @@ static void app_take_lines(struct app *a, int64_t now)
 		*nl = '\0';
 		if (len > 0 && nl[-1] == '\r')
 			nl[-1] = '\0';
-		if (!a->skipping)
+		if (!a->skipping) {
+			a->lines_read++;
 			client_input(&a->c, a->in, now);
+		}
 		a->skipping = 0;
 		a->in_len -= len + 1;
 		memmove(a->in, nl + 1, a->in_len);
@@ -347,9 +520,50 @@ static void app_read_socket(struct app *a, int64_t now)
 	}
 }
 
+/*
+ * Line mode, at the end of input: 1 when the client may leave. It waits
+ * until every line was delivered or failed and /who is done; when input
+ * held no line at all, until the server answered (or the wait is over:
+ * then a->no_server, which main reports as a failure).
+ */
+static int app_done(struct app *a, int64_t now)
+{
+	int64_t wait = a->c.cfg.wait_ms > APP_REGISTER_WAIT_MIN_MS ? a->c.cfg.wait_ms :
+								      APP_REGISTER_WAIT_MIN_MS;
+
+	if (client_pending(&a->c) != 0 || a->in_len != 0 || client_who_busy(&a->c))
+		return 0;
+	if (a->lines_read > 0 || a->c.registered)
+		return 1;
+	if (now - a->started_ms < wait)
+		return 0;
+	a->no_server = 1;
+	return 1;
+}
+
+/* Signals seen by the loop: a resize, a stop asked from outside, a continue after SIGSTOP. */
+static void app_signals(struct app *a)
+{
+	if (got_tstp) {
+		got_tstp = 0;
+		app_suspend(a);
+	}
+	if (got_cont) {
+		got_cont = 0;
+		if (term_raw_enable(STDIN_FILENO) < 0)
+			log_warn("cannot set up the terminal again: %s", strerror(errno));
+		got_winch = 1;
+	}
+	if (got_winch) {
+		got_winch = 0;
+		app_redraw(a); /* hidden for the width now, drawn again */
+	}
+}
+
 /* Runs until /quit, a signal, a fatal refusal, or (line mode) the end of input and of the queue. */
 static void app_loop(struct app *a, int stay)
 {
+	a->started_ms = net_now_ms();
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
@@ -358,19 +572,16 @@ static void app_loop(struct app *a, int stay)
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
-		if (a->eof && !stay &&
-		    (a->interactive || (client_pending(&a->c) == 0 && a->in_len == 0 &&
-					!client_who_busy(&a->c))))
+		if (a->eof && !stay && (a->interactive || app_done(a, now)))
 			return;
-		if (got_winch) {
-			got_winch = 0;
-			a->columns = term_columns(STDOUT_FILENO);
-			app_redraw(a);
-		}
-		if (a->interactive)
+		if (a->eof && !a->interactive && next > now + 100)
+			next = now + 100; /* app_done looks at the clock too */
+		if (a->interactive) {
+			app_signals(a);
 			app_prompt(a);
-		else
+		} else {
 			app_take_lines(a, now);
+		}
 
 		fds[SLOT_SOCKET] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
 		if (!a->eof && (a->interactive || (client_has_room(&a->c) &&
@@ -455,7 +666,9 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		return usage_error("'%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)", o->name);
 	if (o->fingerprint && o->peer != NULL)
 		return usage_error("--fingerprint takes NAME alone");
-	if (o->peer != NULL && (!proto_name_valid(o->peer) || strcmp(o->peer, o->name) == 0))
+	if (o->peer != NULL && strcmp(o->peer, o->name) == 0)
+		return usage_error("you cannot chat with yourself: NAME and PEER are both '%s'", o->name);
+	if (o->peer != NULL && !proto_name_valid(o->peer))
 		return usage_error("'%s' is not a valid peer name", o->peer);
 	return 0;
 }
@@ -508,8 +721,12 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	return 0;
 }
 
-/* Catches the signals the loop looks at; SIGPIPE is ignored. */
-static void catch_signals(void)
+/*
+ * Catches the signals the loop looks at; SIGPIPE is ignored. Interactive,
+ * also SIGTSTP (a stop asked from outside: the terminal is restored first)
+ * and SIGCONT (continued after a stop we did not see: raw mode again).
+ */
+static void catch_signals(int interactive)
 {
 	struct sigaction sa;
 
@@ -519,47 +736,73 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGWINCH, &sa, NULL);
+	if (interactive) {
+		sigaction(SIGTSTP, &sa, NULL);
+		sigaction(SIGCONT, &sa, NULL);
+	}
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Sets up the terminal and the line editor. Returns 0, or 1 after an error was logged. */
+/* Sets up the terminal, the screen and the line editor. Returns 0, or 1 after an error was logged. */
 static int app_open_terminal(struct app *a)
 {
 	a->interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	a->color = want_color();
+	term_locale_init();
+	screen_init(&a->scr, a->color, want_256());
 	edit_init(&a->ed, "> ");
 	a->ed.complete = app_complete;
 	a->ed.complete_ctx = a;
 	a->columns = term_columns(STDOUT_FILENO);
+	a->lines = term_lines(STDOUT_FILENO);
 	if (a->interactive) {
 		if (term_raw_enable(STDIN_FILENO) < 0) {
 			log_error("cannot set up the terminal: %s", strerror(errno));
 			return 1;
 		}
 		atexit(term_raw_restore);
+		if (isatty(STDERR_FILENO))
+			log_set_sink(app_log, a);
 	}
 	return 0;
 }
 
-/* Says goodbye to the peers, restores the terminal, frees a. Returns the exit status. */
+/*
+ * Says goodbye to the peers, restores the terminal, frees a. Returns the
+ * exit status: 130 after Ctrl-C and 128 + N after signal N (as a shell
+ * reports a job a signal ended), 1 when a line failed, the server refused
+ * us, or (nothing sent) never answered, else 0.
+ */
 static int app_close(struct app *a)
 {
 	int status;
+	char s[NET_ADDRSTRLEN];
 
 	client_shutdown(&a->c, net_now_ms());
 	if (a->interactive) {
-		char hide[16];
-		size_t n = edit_hide(&a->ed, hide, sizeof(hide));
-
-		write_all(STDOUT_FILENO, hide, n);
+		write_all(STDOUT_FILENO, frame, frame_hide(a));
+		log_set_sink(NULL, NULL);
+		/* lines still pending failed in client_shutdown; any left are shown as they were */
+		for (size_t i = 0; i < a->scr.nown; i++)
+			printf("%s (not delivered)\r\n", a->scr.own[i].line);
+		fflush(stdout);
 		term_raw_restore();
 	}
+	if (a->no_server)
+		log_error("no answer from the server at %s: nothing was sent",
+			  net_addr_str(&a->c.cfg.server, s));
 	log_debug("datagrams: %llu received, %llu malformed, %llu stray, %llu stale",
 		  (unsigned long long)a->c.stats.received, (unsigned long long)a->c.stats.malformed,
 		  (unsigned long long)a->c.stats.stray, (unsigned long long)a->c.stats.stale);
-	status = a->c.fatal || a->c.stats.failed_lines > 0 ? 1 : 0;
+	if (a->interrupted)
+		status = 128 + SIGINT;
+	else if (got_stop)
+		status = 128 + got_stop;
+	else
+		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
 	client_free(&a->c);
 	edit_free(&a->ed);
+	screen_free(&a->scr);
 	close(a->fd);
 	return status;
 }
@@ -569,7 +812,7 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, NULL };
+	struct client_io io = { a, app_send, app_print, app_line };
 	struct options o;
 	int done, status;
 
@@ -581,9 +824,9 @@ int main(int argc, char **argv)
 		return print_fingerprint(o.name);
 	if (app_configure(a, &o, &cfg) != 0)
 		return 1;
-	catch_signals();
 	if (app_open_terminal(a) != 0)
 		return 1;
+	catch_signals(a->interactive);
 	if (client_init(&a->c, &cfg, &io, o.peer, net_now_ms()) < 0)
 		return 2; /* checked above */
 	if (a->interactive) {

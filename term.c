@@ -1,11 +1,15 @@
 /* term.c - the terminal: raw mode, its width, and safe display of text from the network. */
+#define _XOPEN_SOURCE 700 /* wcwidth(3) is an XSI function */
 #include "term.h"
 
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "utf8.h"
 
@@ -60,6 +64,108 @@ int term_columns(int fd)
 	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 	return TERM_DEFAULT_COLUMNS;
+}
+
+int term_lines(int fd)
+{
+	struct winsize ws;
+
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		return ws.ws_row;
+	return TERM_DEFAULT_LINES;
+}
+
+/* ------------------------------------------------------------------ width */
+
+/* 1 while the LC_CTYPE locale is UTF-8, so that wcwidth knows every code point. */
+static int term_utf8_locale;
+
+static int codeset_is_utf8(void)
+{
+	const char *set = nl_langinfo(CODESET);
+
+	return set != NULL && (strcmp(set, "UTF-8") == 0 || strcmp(set, "utf8") == 0);
+}
+
+int term_locale_init(void)
+{
+	if (setlocale(LC_CTYPE, "") == NULL || !codeset_is_utf8())
+		setlocale(LC_CTYPE, "C.UTF-8");
+	term_utf8_locale = codeset_is_utf8();
+	return term_utf8_locale;
+}
+
+int term_char_width(uint32_t cp)
+{
+	int w;
+
+	if (!term_utf8_locale)
+		return 1;
+	/* glibc's wchar_t is UCS-4 (__STDC_ISO_10646__): a code point is a wchar_t. */
+	w = wcwidth((wchar_t)cp);
+	return w < 0 ? 1 : w;
+}
+
+/*
+ * Measures the piece at s[0] (n > 0 bytes available): one character, or
+ * one whole SGR sequence of ours. Returns its length in bytes; its columns
+ * go to *cols.
+ */
+static size_t piece(const char *s, size_t n, size_t *cols)
+{
+	uint32_t cp;
+	int len;
+	size_t i;
+
+	if (s[0] == '\033' && n > 1 && s[1] == '[') {
+		for (i = 2; i < n && !(s[i] >= 0x40 && s[i] <= 0x7e); i++)
+			;
+		*cols = 0;
+		return i < n ? i + 1 : n;
+	}
+	len = utf8_decode((const unsigned char *)s, n, &cp);
+	if (len <= 0) {
+		*cols = 1;
+		return 1;
+	}
+	*cols = (size_t)term_char_width(cp);
+	return (size_t)len;
+}
+
+size_t term_width(const char *s, size_t n)
+{
+	size_t off = 0, total = 0, cols;
+
+	while (off < n) {
+		off += piece(s + off, n - off, &cols);
+		total += cols;
+	}
+	return total;
+}
+
+size_t term_fit(const char *s, size_t n, size_t max_cols, size_t *cols)
+{
+	size_t off = 0, total = 0, len, w;
+
+	while (off < n) {
+		len = piece(s + off, n - off, &w);
+		if (total + w > max_cols)
+			break;
+		total += w;
+		off += len;
+	}
+	if (cols != NULL)
+		*cols = total;
+	return off;
+}
+
+int term_rows_for(size_t width, int columns)
+{
+	if (columns <= 0)
+		columns = TERM_DEFAULT_COLUMNS;
+	if (width == 0)
+		return 1;
+	return (int)((width + (size_t)columns - 1) / (size_t)columns);
 }
 
 /* ------------------------------------------------------------------ sanitize */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define TERM_DEFAULT_COLUMNS 80  /* the classic VT100 width, when the terminal will not say */
+#define TERM_DEFAULT_LINES 24    /* and its height */
 
 /*
  * Puts the terminal on fd into raw mode (no echo, no line buffering, no
@@ -19,6 +20,48 @@ void term_raw_restore(void);
 
 /* Returns the width of the terminal on fd in columns, or 80 when it cannot tell. */
 int term_columns(int fd);
+
+/* Returns the height of the terminal on fd in rows, or 24 when it cannot tell. */
+int term_lines(int fd);
+
+/*
+ * Sets the character-type locale that wcwidth(3) needs: the user's (LC_ALL,
+ * LC_CTYPE, LANG), or C.UTF-8 when that is not a UTF-8 locale, since the
+ * chat is UTF-8 whatever the user's locale says. Only LC_CTYPE changes:
+ * numbers and messages stay as they were. Returns 1 when a UTF-8 locale is
+ * in force, 0 when none could be had (then every character counts as one
+ * column).
+ */
+int term_locale_init(void);
+
+/*
+ * Returns the columns code point cp takes on a terminal: 0 for combining
+ * marks and other zero-width characters, 2 for wide ones (CJK, most
+ * emoji), else 1. From libc's wcwidth(3) in the locale term_locale_init
+ * chose; a character wcwidth does not know counts as 1, as most terminals
+ * draw a replacement for it.
+ */
+int term_char_width(uint32_t cp);
+
+/*
+ * Returns the columns s[0..n) takes when printed. s is UTF-8 as
+ * term_sanitize leaves it, possibly with our own SGR sequences
+ * (ESC [ ... m), which take no columns; an invalid byte counts as one.
+ */
+size_t term_width(const char *s, size_t n);
+
+/*
+ * Returns how many bytes of s[0..n) fit in max_cols columns, cut between
+ * characters (and never inside an SGR sequence); the columns they take go
+ * to *cols when cols is not NULL.
+ */
+size_t term_fit(const char *s, size_t n, size_t max_cols, size_t *cols);
+
+/*
+ * Returns the rows a text `width` columns wide takes on a terminal
+ * `columns` wide that wraps it (at least 1: an empty line is a row).
+ */
+int term_rows_for(size_t width, int columns);
 
 /*
  * Writes text[0..len) from the network into out[0..cap) so that it is safe

@@ -1,4 +1,4 @@
-/* test_term.c - unit tests for term.c: safe network text, the line editor, raw mode on a pty. */
+/* test_term.c - unit tests for term.c, edit.c and screen.c: safe network text, display widths, the line editor, the screen, raw mode on a pty. */
 #define _XOPEN_SOURCE 700 /* posix_openpt, grantpt, unlockpt, ptsname */
 
 #include <check.h>
@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "edit.h"
+#include "screen.h"
 #include "term.h"
 #include "harness.h"
 
@@ -440,9 +441,11 @@ START_TEST(test_edit_ctrl_d_ctrl_c)
 	ck_assert_int_eq(key(&e, 0), EDIT_NONE);
 	ck_assert_str_eq(e.buf, "b");
 	ck_assert(!e.dirty);
-	/* Ctrl-L changes nothing but asks for a redraw */
-	ck_assert_int_eq(key(&e, KEY_CTRL('L')), EDIT_NONE);
+	/* Ctrl-L changes nothing but asks for a repaint; Ctrl-Z asks to stop */
+	ck_assert_int_eq(key(&e, KEY_CTRL('L')), EDIT_REPAINT);
 	ck_assert(e.dirty);
+	ck_assert_str_eq(e.buf, "b");
+	ck_assert_int_eq(key(&e, KEY_CTRL('Z')), EDIT_SUSPEND);
 	ck_assert_str_eq(e.buf, "b");
 	edit_free(&e);
 }
@@ -456,21 +459,79 @@ START_TEST(test_edit_line_cap)
 	edit_init(&e, "");
 	for (i = 0; i < PROTO_LINE_MAX - 1; i++)
 		key(&e, 'x');
-	/* é needs 2 bytes and 1 is left: not inserted, not half inserted */
-	feed(&e, "\xc3\xa9");
-	ck_assert_uint_eq(e.len, PROTO_LINE_MAX - 1);
+	/* in the middle of a full line: refused, and said once (EDIT_FULL), not cut in silence */
 	key(&e, 'y');
 	ck_assert_uint_eq(e.len, PROTO_LINE_MAX);
-	key(&e, 'z');
-	ck_assert_uint_eq(e.len, PROTO_LINE_MAX);
-	ck_assert_int_eq(e.buf[PROTO_LINE_MAX - 1], 'y');
-	ck_assert_int_eq(e.buf[PROTO_LINE_MAX], '\0');
-	/* in the middle too */
-	feed(&e, KEY_HOME "z");
+	feed(&e, KEY_HOME);
+	ck_assert_int_eq(key(&e, 'z'), EDIT_FULL);
+	ck_assert_int_eq(key(&e, 'z'), EDIT_NONE);
 	ck_assert_int_eq(e.buf[0], 'x');
 	ck_assert_uint_eq(e.len, PROTO_LINE_MAX);
+	/* room again (a character deleted), then full again: said again */
+	feed(&e, KEY_DELETE);
+	ck_assert_int_eq(key(&e, 'z'), EDIT_NONE);
+	ck_assert_int_eq(key(&e, 'z'), EDIT_FULL);
 	ck_assert_int_eq(key(&e, '\r'), EDIT_LINE);
 	ck_assert_uint_eq(strlen(e.buf), PROTO_LINE_MAX);
+	ck_assert(!e.split);
+	edit_accept(&e);
+	ck_assert_uint_eq(e.len, 0);
+	/* a /command is never split (its rest would go elsewhere): refused at the end too */
+	key(&e, '/');
+	for (i = 0; i < PROTO_LINE_MAX - 1; i++)
+		key(&e, 'x');
+	ck_assert_int_eq(key(&e, 'y'), EDIT_FULL);
+	ck_assert_uint_eq(e.len, PROTO_LINE_MAX);
+	edit_free(&e);
+}
+END_TEST
+
+/*
+ * A paste longer than a message: every character arrives, in lines of at
+ * most PROTO_LINE_MAX bytes, cut after a space where there is one near the
+ * end; a 2-byte character that does not fit whole goes to the next line.
+ */
+START_TEST(test_edit_paste_split)
+{
+	static char pasted[3 * PROTO_LINE_MAX], got[3 * PROTO_LINE_MAX];
+	struct edit e;
+	size_t n = 0, got_len = 0, lines = 0;
+	int i;
+
+	/* 4,200 bytes (the issue's paste): words of 9 letters and a space; then one é */
+	for (i = 0; n < 4200; i++)
+		n += (size_t)snprintf(pasted + n, sizeof pasted - n, "w%08d ", i);
+	memcpy(pasted + n, "\xc3\xa9", 3);
+	n += 2;
+	edit_init(&e, "");
+	for (size_t k = 0; k < n; k++) {
+		if (key(&e, (unsigned char)pasted[k]) != EDIT_LINE)
+			continue;
+		ck_assert(e.split);
+		ck_assert_uint_le(e.len, PROTO_LINE_MAX);
+		ck_assert_uint_ge(e.len, PROTO_LINE_MAX - EDIT_SPLIT_BACK);
+		ck_assert_int_ne(e.buf[e.len - 1], ' '); /* cut at a space, which ends neither line */
+		memcpy(got + got_len, e.buf, e.len);
+		got_len += e.len;
+		got[got_len++] = ' ';
+		lines++;
+		edit_accept(&e);
+		ck_assert(!e.split);
+	}
+	memcpy(got + got_len, e.buf, e.len);
+	got_len += e.len;
+	ck_assert_uint_eq(lines, 1);
+	ck_assert_uint_eq(got_len, n);
+	ck_assert(memcmp(got, pasted, n) == 0);
+	edit_accept(&e);
+
+	/* no space near the end: cut where it is full, between characters */
+	for (i = 0; i < PROTO_LINE_MAX - 1; i++)
+		key(&e, 'x');
+	ck_assert_int_eq(feed(&e, "\xc3\xa9"), EDIT_LINE);
+	ck_assert_uint_eq(e.len, PROTO_LINE_MAX - 1);
+	edit_accept(&e);
+	ck_assert_str_eq(e.buf, "\xc3\xa9");
 	edit_free(&e);
 }
 END_TEST
@@ -667,6 +728,7 @@ static const unsigned char typist_bytes[] = {
 	0x01, 0x02, 0x04, 0x05, 0x06, 0x08, 0x09, 0x0b, 0x0d, 0x0e, 0x10, 0x15, 0x17, 0x7f,
 	0x1b, 0x1b, '[', '[', 'A', 'B', 'C', 'D', 'H', 'F', 'O', '3', '~', ' ', 'b', 'o',
 	0xc2, 0x9b, 0xc3, 0xa9, 0xe6, 0x97, 0xa5, 0xf0, 0x9f, 0x98, 0x80, 0xff,
+	0xcc, 0x81, 0x1a, 0x0c, /* U+0301 (a combining mark), Ctrl-Z, Ctrl-L */
 };
 
 /* Property: no key sequence breaks the editor's invariants or puts a control in the line. */
@@ -681,6 +743,7 @@ START_TEST(test_edit_random_keys)
 	int round, i;
 
 	rng_state = 0x9e3779b9;
+	term_locale_init();
 	edit_init_peers(&e, &list);
 	for (round = 0; round < 300; round++) {
 		for (i = 0; i < 100; i++) {
@@ -744,32 +807,29 @@ START_TEST(test_render_short)
 }
 END_TEST
 
-/* Returns the number of characters in s (UTF-8), and its byte offset of character idx in *off. */
-static size_t count_chars(const char *s, size_t idx, size_t *off)
+/* Returns the byte offset in s of the first character that starts at column col or after. */
+static size_t offset_at_col(const char *s, size_t col)
 {
-	size_t i, count = 0;
+	size_t off = 0, n = strlen(s), len;
 
-	*off = strlen(s);
-	for (i = 0; s[i]; i++) {
-		if (((unsigned char)s[i] & 0xc0) == 0x80)
-			continue;
-		if (count == idx)
-			*off = i;
-		count++;
+	while (off < n && term_width(s, off) < col) {
+		for (len = 1; off + len < n && ((unsigned char)s[off + len] & 0xc0) == 0x80; len++)
+			;
+		off += len;
 	}
-	return count;
+	return off;
 }
 
 /*
  * Checks one render of a line wider than the screen: the window shown is a
- * piece of the line cut between characters, fits in columns - 1, and the
- * cursor lands on the character it is on in the line.
+ * piece of the line cut between characters, fits in columns - 1 display
+ * columns, and the cursor lands on the column of the character it is on.
  */
 static void check_scrolled(struct edit *e, int columns)
 {
 	char out[PROTO_LINE_MAX + 128], shown[PROTO_LINE_MAX + 1];
 	const char *p, *end;
-	size_t prompt_w, shown_w, total, cursor_ch, move, first, off;
+	size_t prompt_w, shown_w, cursor_col, first, off;
 	unsigned long col = 0;
 
 	edit_render(e, columns, out, sizeof out);
@@ -781,29 +841,30 @@ static void check_scrolled(struct edit *e, int columns)
 	memcpy(shown, p, (size_t)(end - p));
 	shown[end - p] = '\0';
 	ck_assert(valid_utf8((const unsigned char *)shown, strlen(shown)));
-	prompt_w = count_chars(e->prompt, 0, &off);
-	shown_w = count_chars(shown, 0, &off);
+	prompt_w = term_width(e->prompt, strlen(e->prompt));
+	shown_w = term_width(shown, strlen(shown));
 	ck_assert_uint_le(prompt_w + shown_w, (size_t)columns - 1);
+	ck_assert_uint_eq(e->row_cols, prompt_w + shown_w);
 	/* the cursor move, if any, ends the output */
 	end += 4;
 	if (*end) {
 		ck_assert_int_eq(sscanf(end, "\x1b[%luC", &col), 1);
 		ck_assert(strchr(end, 'C')[1] == '\0');
 	}
-	move = col;
-	ck_assert_uint_ge(move, prompt_w);
-	ck_assert_uint_le(move, (size_t)columns - 2);
-	/* the window starts at character first of the line, and the cursor is inside it */
-	total = count_chars(e->buf, 0, &off);
-	cursor_ch = total - count_chars(e->buf + e->cursor, 0, &off);
-	ck_assert_uint_ge(cursor_ch, move - prompt_w);
-	first = cursor_ch - (move - prompt_w);
-	count_chars(e->buf, first, &off);
+	ck_assert_uint_eq(e->cursor_x, col);
+	ck_assert_uint_ge(col, prompt_w);
+	ck_assert_uint_le(col, (size_t)columns - 2);
+	/* the window starts at column first of the line, and the cursor is inside it */
+	cursor_col = term_width(e->buf, e->cursor);
+	ck_assert_uint_ge(cursor_col, col - prompt_w);
+	first = cursor_col - (col - prompt_w);
+	off = offset_at_col(e->buf, first);
+	ck_assert_uint_eq(term_width(e->buf, off), first);
 	ck_assert(strncmp(e->buf + off, shown, strlen(shown)) == 0);
-	if (cursor_ch < total)
-		ck_assert_uint_lt(cursor_ch - first, shown_w); /* on a character shown */
+	if (e->cursor < e->len)
+		ck_assert_uint_lt(cursor_col - first, shown_w); /* on a character shown */
 	else
-		ck_assert_uint_eq(cursor_ch - first, shown_w); /* just after the last one */
+		ck_assert_uint_eq(cursor_col - first, shown_w); /* just after the last one */
 }
 
 START_TEST(test_render_scroll)
@@ -812,8 +873,9 @@ START_TEST(test_render_scroll)
 	char out[64];
 	int i, columns;
 
+	ck_assert_int_eq(term_locale_init(), 1);
 	edit_init(&e, "> ");
-	/* 90 characters, one in three a 2-byte é and one in five a 3-byte 日 */
+	/* 90 characters, one in three a 2-byte é and one in five a 3-byte, 2-column 日 */
 	for (i = 0; i < 90; i++) {
 		if (i % 3 == 0)
 			feed(&e, "\xc3\xa9");
@@ -831,10 +893,12 @@ START_TEST(test_render_scroll)
 			feed(&e, KEY_RIGHT);
 		}
 	}
-	/* a prompt wider than the screen still leaves one column for the line */
+	/* a prompt wider than half the screen is cut to half: the line has the rest */
 	edit_set_prompt(&e, "0123456789> ");
-	edit_render(&e, 8, out, sizeof out);
-	ck_assert_str_eq(out, "\r0123456789> \x1b[K\r\x1b[12C");
+	feed(&e, KEY_HOME);
+	edit_render(&e, 9, out, sizeof out);
+	ck_assert_str_eq(out, "\r0123\xc3\xa9" "bc\xc3\xa9\x1b[K\r\x1b[4C");
+	ck_assert_uint_eq(e.row_cols, 8);
 	edit_free(&e);
 }
 END_TEST
@@ -875,6 +939,288 @@ START_TEST(test_hide)
 	/* too small: nothing, never half a sequence */
 	ck_assert_uint_eq(edit_hide(&e, out, 4), 0);
 	ck_assert_str_eq(out, "");
+	edit_free(&e);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ display width */
+
+/* The issue's line: 你好 and 😀 take two columns each, x one: 7 in all. */
+#define WIDE_LINE "\xe4\xbd\xa0\xe5\xa5\xbd\xf0\x9f\x98\x80x"
+
+START_TEST(test_width_chars)
+{
+	ck_assert_int_eq(term_locale_init(), 1); /* C.UTF-8 at least, which glibc always has */
+	ck_assert_int_eq(term_char_width('a'), 1);
+	ck_assert_int_eq(term_char_width(0x4e2d), 2);  /* 中 */
+	ck_assert_int_eq(term_char_width(0x1f600), 2); /* 😀 */
+	ck_assert_int_eq(term_char_width(0x0301), 0);  /* combining acute */
+	ck_assert_int_eq(term_char_width(0x200d), 0);  /* zero width joiner */
+	ck_assert_int_eq(term_char_width(0xe9), 1);    /* é */
+	ck_assert_uint_eq(term_width(WIDE_LINE, strlen(WIDE_LINE)), 7);
+	/* e and a combining acute: one column */
+	ck_assert_uint_eq(term_width("e\xcc\x81", 3), 1);
+	/* our own SGR sequences take none; an invalid byte one */
+	ck_assert_uint_eq(term_width("\033[2m[14:05]\033[0m \033[38;5;37m<bob>", 31), 13);
+	ck_assert_uint_eq(term_width("a\xff", 2), 2);
+	ck_assert_int_eq(term_rows_for(0, 80), 1);
+	ck_assert_int_eq(term_rows_for(80, 80), 1);
+	ck_assert_int_eq(term_rows_for(81, 80), 2);
+	ck_assert_int_eq(term_rows_for(319, 100), 4);
+}
+END_TEST
+
+START_TEST(test_width_fit)
+{
+	size_t cols;
+
+	term_locale_init();
+	/* 你好 fits in 4 columns and in 5, not a half of 😀 */
+	ck_assert_uint_eq(term_fit(WIDE_LINE, strlen(WIDE_LINE), 4, &cols), 6);
+	ck_assert_uint_eq(cols, 4);
+	ck_assert_uint_eq(term_fit(WIDE_LINE, strlen(WIDE_LINE), 5, &cols), 6);
+	ck_assert_uint_eq(cols, 4);
+	ck_assert_uint_eq(term_fit(WIDE_LINE, strlen(WIDE_LINE), 99, &cols), strlen(WIDE_LINE));
+	ck_assert_uint_eq(cols, 7);
+	/* a combining mark stays with the character before the cut */
+	ck_assert_uint_eq(term_fit("ae\xcc\x81z", 5, 2, &cols), 4);
+	ck_assert_uint_eq(cols, 2);
+	/* an SGR sequence is never cut */
+	ck_assert_uint_eq(term_fit("ab\033[2mcd", 8, 2, NULL), 6);
+}
+END_TEST
+
+/* The cursor lands right after 你好😀x: column 5 + 7 = 12 after "bob> ", not 9. */
+START_TEST(test_render_wide)
+{
+	struct edit e;
+	char out[256];
+
+	term_locale_init();
+	edit_init(&e, "bob> ");
+	feed(&e, WIDE_LINE);
+	edit_render(&e, 100, out, sizeof out);
+	ck_assert_str_eq(out, "\rbob> " WIDE_LINE "\x1b[K\r\x1b[12C");
+	ck_assert_uint_eq(e.cursor_x, 12);
+	ck_assert_uint_eq(e.row_cols, 12);
+	/* Left steps over x, then over 😀 (two columns at once) */
+	feed(&e, KEY_LEFT KEY_LEFT);
+	edit_render(&e, 100, out, sizeof out);
+	ck_assert_uint_eq(e.cursor_x, 9);
+	/* e and a combining mark are one step, and one column */
+	key(&e, KEY_CTRL('U'));
+	feed(&e, KEY_END);
+	key(&e, KEY_CTRL('U'));
+	feed(&e, "e\xcc\x81t" KEY_LEFT KEY_LEFT);
+	ck_assert_uint_eq(e.cursor, 0);
+	edit_render(&e, 100, out, sizeof out);
+	ck_assert_uint_eq(e.cursor_x, 5);
+	feed(&e, KEY_RIGHT);
+	ck_assert_uint_eq(e.cursor, 3);
+	key(&e, 0x7f); /* Backspace takes the mark with its letter */
+	ck_assert_str_eq(e.buf, "t");
+	edit_free(&e);
+}
+END_TEST
+
+/* 70 x 中 (140 columns) on 100: one row that never reaches the last column, cursor inside. */
+START_TEST(test_render_wide_long)
+{
+	struct edit e;
+	char out[1024];
+	const char *shown;
+	int i;
+
+	term_locale_init();
+	edit_init(&e, "bob> ");
+	for (i = 0; i < 70; i++)
+		feed(&e, "\xe4\xb8\xad");
+	edit_render(&e, 100, out, sizeof out);
+	shown = out + 1;
+	ck_assert_uint_le(term_width(shown, (size_t)(strstr(shown, "\x1b[K") - shown)), 99);
+	ck_assert_uint_le(e.row_cols, 99);
+	ck_assert_uint_le(e.cursor_x, 98);
+	ck_assert_uint_eq(e.cursor_x % 2, 1); /* after "bob> " (5) and whole 中s */
+	for (i = 0; i < 70; i++) {
+		check_scrolled(&e, 100);
+		check_scrolled(&e, 11);
+		feed(&e, KEY_LEFT);
+	}
+	edit_free(&e);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ the screen */
+
+/* bob and carol had the same colour (the issue): no more, with 12 colours or 256. */
+START_TEST(test_screen_colors)
+{
+	static const char *const names[] = { "alice", "bob", "carol", "dave", "eve", "fay",
+					     "kim", "lee", "ann", "ben" };
+	int seen[256] = { 0 }, distinct = 0, c, palette;
+
+	for (palette = 0; palette <= 1; palette++) {
+		ck_assert_int_ne(screen_name_color("bob", 3, palette),
+				 screen_name_color("carol", 5, palette));
+		ck_assert_int_ne(screen_name_color("alice", 5, palette),
+				 screen_name_color("bob", 3, palette));
+		/* the same every time */
+		ck_assert_int_eq(screen_name_color("bob", 3, palette),
+				 screen_name_color("bob", 3, palette));
+	}
+	/* ten names get at least eight colours of the 256 */
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		c = screen_name_color(names[i], strlen(names[i]), 1);
+		ck_assert_int_ge(c, 16);
+		ck_assert_int_le(c, 231);
+		distinct += !seen[c];
+		seen[c] = 1;
+	}
+	ck_assert_int_ge(distinct, 8);
+	c = screen_name_color("carol", 5, 0);
+	ck_assert((c >= 31 && c <= 36) || (c >= 91 && c <= 96));
+}
+END_TEST
+
+START_TEST(test_screen_format)
+{
+	struct screen s;
+	char out[256], sgr[32];
+
+	screen_init(&s, 0, 0);
+	/* plain: no time, no colour; the marks as words */
+	screen_format(&s, "14:05", "<alice> hi", SCREEN_PLAIN, out, sizeof out);
+	ck_assert_str_eq(out, "<alice> hi");
+	screen_format(&s, "14:05", "<alice> hi", SCREEN_PENDING, out, sizeof out);
+	ck_assert_str_eq(out, "<alice> hi (pending)");
+	screen_format(&s, "14:05", "* alice waves", SCREEN_FAILED, out, sizeof out);
+	ck_assert_str_eq(out, "* alice waves (not delivered)");
+	/* colour: a dim time, the name in its colour, the text plain */
+	s.color = 1;
+	s.colors256 = 1;
+	screen_format(&s, "14:05", "<bob> hi", SCREEN_PLAIN, out, sizeof out);
+	snprintf(sgr, sizeof sgr, "\033[38;5;%dm", screen_name_color("bob", 3, 1));
+	ck_assert(strncmp(out, "\033[2m[14:05]\033[0m ", 16) == 0);
+	ck_assert(strncmp(out + 16, sgr, strlen(sgr)) == 0);
+	ck_assert_str_eq(out + 16 + strlen(sgr), "<bob>\033[0m hi\033[0m");
+	/* an event is dim; a failed line says so in bold red */
+	screen_format(&s, NULL, "* bob is offline", SCREEN_PLAIN, out, sizeof out);
+	ck_assert_str_eq(out, "\033[2m* bob is offline\033[0m");
+	screen_format(&s, NULL, "<alice> hi", SCREEN_FAILED, out, sizeof out);
+	ck_assert_str_eq(out, "<alice> hi\033[0m\033[1;31m (not delivered)\033[0m");
+	/* too small: cut between characters, still a string */
+	s.color = 0;
+	screen_format(&s, NULL, "<alice> \xc3\xa9\xc3\xa9\xc3\xa9", SCREEN_PLAIN, out, 60);
+	ck_assert(valid_utf8((const unsigned char *)out, strlen(out)));
+	ck_assert_uint_lt(strlen(out), 60);
+	screen_free(&s);
+}
+END_TEST
+
+/* Own lines wait in the area, one row each, and leave it when taken. */
+START_TEST(test_screen_area)
+{
+	struct screen s;
+	struct screen_own own;
+	struct edit e;
+	char out[4096], longer[400];
+
+	term_locale_init();
+	screen_init(&s, 0, 0);
+	edit_init(&e, "bob> ");
+	feed(&e, "typing");
+	ck_assert_int_eq(screen_own_add(&s, 7, "14:05", "<alice> first"), 0);
+	memset(longer, 'w', sizeof longer - 1);
+	memcpy(longer, "<alice> ", 8);
+	longer[sizeof longer - 1] = '\0';
+	ck_assert_int_eq(screen_own_add(&s, 8, "14:05", longer), 0);
+	screen_draw(&s, &e, 60, 24, out, sizeof out);
+	/* the long one is cut to the row with "..." and keeps its mark; then the input line */
+	ck_assert(strncmp(out, "<alice> first (pending)\r\n<alice> www", 36) == 0);
+	ck_assert_ptr_nonnull(strstr(out, "www... (pending)\r\n\rbob> typing\x1b[K\r\x1b[11C"));
+	ck_assert_int_eq(s.nrows, 2);
+	ck_assert_uint_eq(s.row_cols[0], 23);
+	ck_assert_uint_eq(s.row_cols[1], 59);
+	/* hiding goes up the two rows and erases down */
+	screen_hide(&s, 60, out, sizeof out);
+	ck_assert_str_eq(out, "\r\x1b[2A\x1b[J");
+	/* not drawn: nothing to go up */
+	screen_hide(&s, 60, out, sizeof out);
+	ck_assert_str_eq(out, "\r\x1b[J");
+	/* taken: out of the area, to the caller */
+	ck_assert_int_eq(screen_own_take(&s, 7, &own), 0);
+	ck_assert_str_eq(own.line, "<alice> first");
+	ck_assert_str_eq(own.stamp, "14:05");
+	free(own.line);
+	ck_assert_int_eq(screen_own_take(&s, 7, &own), -1);
+	screen_draw(&s, &e, 60, 24, out, sizeof out);
+	ck_assert_int_eq(s.nrows, 1);
+	screen_free(&s);
+	edit_free(&e);
+}
+END_TEST
+
+/*
+ * The window shrank from 100 to 40 columns: a terminal that rewraps spread
+ * the 59-column pending row over 2 rows and the input row, cursor at
+ * column 95, over 3, the cursor on the last: hiding must go up 2 + 2.
+ */
+START_TEST(test_screen_hide_after_shrink)
+{
+	struct screen s;
+	struct edit e;
+	char out[8192];
+	int i;
+
+	term_locale_init();
+	screen_init(&s, 0, 0);
+	edit_init(&e, "bob> ");
+	for (i = 0; i < 90; i++)
+		key(&e, 'a' + i % 26);
+	for (i = 0; i < 51; i++)
+		key(&e, 'x');
+	screen_own_add(&s, 1, "", "<alice> a line of fifty-nine columns, cut to the row............");
+	screen_draw(&s, &e, 60, 24, out, sizeof out);
+	ck_assert_uint_eq(s.row_cols[0], 59);
+	ck_assert_uint_eq(s.input_cursor_x, e.cursor_x);
+	/* the same width: one row up */
+	screen_hide(&s, 60, out, sizeof out);
+	ck_assert_str_eq(out, "\r\x1b[1A\x1b[J");
+	/* drawn at 100 with the cursor at column 95 (as at the end of a long line) */
+	screen_draw(&s, &e, 100, 24, out, sizeof out);
+	s.row_cols[0] = 59;
+	s.input_cursor_x = 95;
+	screen_hide(&s, 40, out, sizeof out);
+	ck_assert_str_eq(out, "\r\x1b[4A\x1b[J");
+	screen_free(&s);
+	edit_free(&e);
+}
+END_TEST
+
+/* A short screen: a third of its rows at most, the rest counted on one row. */
+START_TEST(test_screen_many_pending)
+{
+	struct screen s;
+	struct edit e;
+	char out[8192], line[32];
+	uint32_t id;
+
+	screen_init(&s, 0, 0);
+	edit_init(&e, "> ");
+	for (id = 1; id <= 12; id++) {
+		snprintf(line, sizeof line, "<alice> line %u", (unsigned)id);
+		ck_assert_int_eq(screen_own_add(&s, id, "", line), 0);
+	}
+	screen_draw(&s, &e, 80, 12, out, sizeof out); /* 12 rows: 4 for the area */
+	ck_assert_int_eq(s.nrows, 4);
+	ck_assert_ptr_nonnull(strstr(out, "<alice> line 3 (pending)\r\n* 9 more pending\r\n\r> "));
+	ck_assert_ptr_null(strstr(out, "line 4"));
+	screen_draw(&s, &e, 80, 100, out, sizeof out);
+	ck_assert_int_eq(s.nrows, SCREEN_PENDING_ROWS);
+	screen_draw(&s, &e, 80, 2, out, sizeof out); /* no room: the input line alone */
+	ck_assert_int_eq(s.nrows, 0);
+	ck_assert_str_eq(out, "\r> \x1b[K\r\x1b[2C");
+	screen_free(&s);
 	edit_free(&e);
 }
 END_TEST
@@ -961,6 +1307,7 @@ static Suite *term_suite(void)
 			    (int)(sizeof key_vectors / sizeof key_vectors[0]));
 	tcase_add_test(tc, test_edit_ctrl_d_ctrl_c);
 	tcase_add_test(tc, test_edit_line_cap);
+	tcase_add_test(tc, test_edit_paste_split);
 	tcase_add_test(tc, test_edit_history);
 	tcase_add_test(tc, test_edit_history_skips);
 	tcase_add_test(tc, test_edit_history_cap);
@@ -975,6 +1322,21 @@ static Suite *term_suite(void)
 	tcase_add_test(tc, test_render_scroll);
 	tcase_add_test(tc, test_render_prompt);
 	tcase_add_test(tc, test_hide);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("width");
+	tcase_add_test(tc, test_width_chars);
+	tcase_add_test(tc, test_width_fit);
+	tcase_add_test(tc, test_render_wide);
+	tcase_add_test(tc, test_render_wide_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("screen");
+	tcase_add_test(tc, test_screen_colors);
+	tcase_add_test(tc, test_screen_format);
+	tcase_add_test(tc, test_screen_area);
+	tcase_add_test(tc, test_screen_hide_after_shrink);
+	tcase_add_test(tc, test_screen_many_pending);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("raw");

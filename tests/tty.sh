@@ -23,6 +23,7 @@ lib_setup 'exit 1'
 # A private tmux server, so the test never touches the user's sessions, and a known
 # environment for it: no user config, a plain shell, a UTF-8 locale for the UTF-8 check.
 SOCK=p2pchat-test-$$
+SKIPPED=
 unset TMUX
 export SHELL=/bin/sh
 export LC_ALL=C.UTF-8
@@ -32,6 +33,11 @@ ROWS=30
 
 SOCK_PATH=
 finish() {
+	local pid
+	# The panes' shells first: once the server is gone they would go on writing into WORK.
+	for pid in $(tmux -L "$SOCK" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
+		kill -KILL "$pid" 2>/dev/null
+	done
 	tmux -L "$SOCK" kill-server 2>/dev/null
 	[ -n "$SOCK_PATH" ] && rm -f "$SOCK_PATH" # the server leaves its socket file behind
 	exec 3>&-
@@ -115,20 +121,41 @@ press() {
 
 # ---------------------------------------------------------------- the clients
 
-# start_alice SESSION [color]: a new tmux session of fixed size whose shell records the terminal
-# settings, runs the interactive client, prints its status and records the settings again.
-# The session stays (sleep) so its screen can be read after the client left. The client runs
-# with NO_COLOR=1, so the screen holds exactly its lines, unless `color` is given.
+# start_alice SESSION [color [ARGS...]]: a new tmux session of fixed size whose shell records
+# the terminal settings, runs the interactive client (`p2pchat ARGS`, default: alice with bob
+# on the test's server), prints its status and records the settings again. The session stays
+# (sleep) so its screen can be read after the client left. The client runs with NO_COLOR=1, so
+# the screen holds exactly its lines, unless `color` is given. The shell is bash with job
+# control (set -m), as at a prompt: the client is a job of its own in the foreground, Ctrl-Z
+# stops it (status 148), and then the shell prints STOPPED, records the terminal settings, and
+# waits for a line (Enter) before it says `fg`.
 start_alice() {
-	local cmd no_color=1
+	local no_color=1 args
 	PANE=$1
 	[ "${2:-}" = color ] && no_color=
-	printf -v cmd 'stty -g >%q; NO_COLOR=%q XDG_STATE_HOME=%q %q -s 127.0.0.1:%s alice bob;
-		echo EXITED:$?; stty -g >%q; stty -a >%q; echo done >%q; exec sleep 600' \
-		"$WORK/$PANE.before" "$no_color" "$WORK/state" "$BIN/p2pchat" "$SERVER_PORT" \
-		"$WORK/$PANE.after" "$WORK/$PANE.after-a" "$WORK/$PANE.done"
+	shift $(($# < 2 ? $# : 2))
+	[ $# -gt 0 ] || set -- -s "127.0.0.1:$SERVER_PORT" alice bob
+	printf -v args '%q ' "$@"
+	cat >"$WORK/$PANE.sh" <<-EOF
+		set -m
+		stty -g >'$WORK/$PANE.before'
+		NO_COLOR='$no_color' XDG_STATE_HOME='$WORK/state' '$BIN/p2pchat' $args
+		s=\$?
+		while [ \$s -eq 148 ]; do
+			stty -a >'$WORK/$PANE.stopped'
+			echo STOPPED
+			read -r _
+			fg >/dev/null
+			s=\$?
+		done
+		echo EXITED:\$s
+		stty -g >'$WORK/$PANE.after'
+		stty -a >'$WORK/$PANE.after-a'
+		echo done >'$WORK/$PANE.done'
+		exec sleep 600
+	EOF
 	# 3>&-: the tmux server must not hold bob's FIFO open.
-	tm new-session -d -s "$PANE" -x "$COLS" -y "$ROWS" -c "$WORK" "$cmd" 3>&-
+	tm new-session -d -s "$PANE" -x "$COLS" -y "$ROWS" -c "$WORK" "bash $WORK/$PANE.sh" 3>&-
 }
 
 # say_bob TEXT: bob sends TEXT (printf format) to alice.
@@ -226,11 +253,20 @@ test_half_line() {
 	keys Enter
 	bob_got "half typed done" || return 1
 	# The sent line stays on screen, and a fresh prompt follows it.
-	poll 2 input_is "bob> " || return 1
-	[ "$(sed -n "${CUR_Y}p" "$WORK/screen")" = "bob> half typed done" ] && return 0
-	echo "  the sent line is not left on the row above the prompt" >&2
-	show_screen
-	return 1
+	poll 2 own_above "half typed done"
+}
+
+# is_own ROW TEXT: ROW shows alice's own line TEXT: as typed ("bob> TEXT", from a client that
+# does not report its lines), or as her chat line, "<alice> TEXT", "[HH:MM]" before it in colour.
+is_own() {
+	[ "$1" = "bob> $2" ] || [ "$1" = "<alice> $2" ] ||
+		{ [[ $1 =~ ^\[[0-2][0-9]:[0-5][0-9]\]\  ]] && [ "${1:8}" = "<alice> $2" ]; }
+}
+
+# own_above TEXT: the input row is empty and the row above it is alice's own line TEXT
+# (delivered: no longer marked pending).
+own_above() {
+	input_is "bob> " && is_own "$(sed -n "${CUR_Y}p" "$WORK/screen")" "$1"
 }
 
 # 3a. Cursor movement and Backspace fix a typo.
@@ -308,7 +344,7 @@ test_edit_long() {
 long_row_ends() {
 	[ "${ROW%"$1"}" != "$ROW" ] && [ "${ROW#bob> }" != "$ROW" ] && [ "${#ROW}" -lt "$COLS" ] &&
 		[ "$CUR_X" -eq "${#ROW}" ] && [ "$LAST" -eq $((CUR_Y + 1)) ] &&
-		[ "$(sed -n "${CUR_Y}p" "$WORK/screen")" = "bob> café! au lait" ]
+		is_own "$(sed -n "${CUR_Y}p" "$WORK/screen")" "café! au lait"
 }
 
 # long_row_starts TEXT: the input row starts with TEXT, the cursor after the prompt.
@@ -350,14 +386,14 @@ test_history() {
 	bob_got "older line"
 }
 
-# leaves TEXT KEY: alice's terminal is raw; TEXT is typed (may be empty), then KEY pressed.
-# alice must then leave with status 0 and give the terminal back as it was.
+# leaves TEXT KEY [STATUS]: alice's terminal is raw; TEXT is typed (may be empty), then KEY
+# pressed. alice must then leave with STATUS (default 0) and give the terminal back as it was.
 leaves() {
 	raw_now || return 1
 	[ -z "$1" ] || type_text "$1"
 	poll 2 input_is "bob> $1" || return 1
 	keys "$2"
-	poll 5 exited 0 || return 1
+	poll 5 exited "${3:-0}" || return 1
 	restored
 }
 
@@ -366,11 +402,12 @@ test_ctrl_d() {
 	leaves "" C-d
 }
 
-# 7. Ctrl-C leaves too, even with a half-typed line, and restores the terminal.
+# 7. Ctrl-C leaves too, even with a half-typed line, with status 130 (128 + SIGINT, what a
+# shell reports for a job Ctrl-C ended), and restores the terminal.
 test_ctrl_c() {
 	start_alice run2 || return 1
 	poll 5 input_is "bob> " || return 1
-	leaves "never sent" C-c
+	leaves "never sent" C-c 130
 }
 
 # 8. /quit leaves, with status 0, and restores the terminal.
@@ -389,8 +426,8 @@ test_comes_back() {
 }
 
 # 10. With colours (NO_COLOR empty): each line starts with a "[HH:MM]" time, the peer's name
-# is in a colour (SGR 31..36) and the text after it is not; what alice types is plain, and
-# bob receives plain text.
+# is in a colour (SGR 31..36 or 91..96, or 38;5;N from the 256 where the terminal has them)
+# and the text after it is not; what alice types is plain, and bob receives plain text.
 STAMP='\[[0-2][0-9]:[0-5][0-9]\] '
 test_colors() {
 	# One alice at a time: the one of check 9 leaves first.
@@ -404,7 +441,7 @@ test_colors() {
 	say_bob "in colour"
 	poll 5 grep -qxE "$STAMP<bob> in colour" "$WORK/screen" || return 1
 	tm capture-pane -p -e -t "$PANE" >"$WORK/colors"
-	if ! grep -qE $'\033\\[3[1-6]m<bob>\033\\[(0|39)m in colour' "$WORK/colors"; then
+	if ! grep -qE $'\033\\[(3[1-6]|9[1-6]|38;5;[0-9]+)m<bob>\033\\[(0|39)m in colour' "$WORK/colors"; then
 		echo "  '<bob>' is not coloured, or the text after it is:" >&2
 		cat -v "$WORK/colors" | sed 's/^/    |/' >&2
 		return 1
@@ -415,6 +452,216 @@ test_colors() {
 		return 1
 	fi
 	send_line "typed in colour"
+}
+
+# ---------------------------------------------------------------- the defects of issue 13
+
+# 11. Wide characters: after 你好😀x (7 columns) the cursor is right after the x, at 5 + 7.
+# 70 x 中 (140 columns) stays on its one row, scrolled, the prompt shown once; Ctrl-L
+# clears the screen and draws the input line again at the top.
+test_wide() {
+	local han
+	type_text "你好😀x"
+	poll 2 input_is "bob> 你好😀x" 12 || return 1
+	keys Enter
+	bob_got "你好😀x" || return 1
+	poll 2 input_is "bob> " || return 1
+	han=$(printf '中%.0s' $(seq 1 70))
+	type_text "$han"
+	poll 2 wide_row || return 1
+	keys C-l
+	poll 2 repainted || return 1
+	keys Enter
+	bob_got "$han"
+}
+
+# wide_row: the input row holds only 中s after the prompt, ends at the cursor, is the last row,
+# fits the window; no other row shows a prompt with 中 (no repeated prompts).
+wide_row() {
+	[ "${ROW#bob> 中}" != "$ROW" ] && [ "$LAST" -eq $((CUR_Y + 1)) ] && [ "$CUR_X" -lt "$COLS" ] &&
+		[ "$(grep -c '中' "$WORK/screen")" -eq 1 ] && [ "$(printf '%s' "$ROW" | wc -L)" -eq "$CUR_X" ]
+}
+
+# repainted: after Ctrl-L the screen holds the input row alone, at the top.
+repainted() {
+	wide_row && [ "$CUR_Y" -eq 0 ]
+}
+
+# 12. Your line longer than the screen is shown whole, wrapped over rows, not cut to the
+# screen's width (tmux joins the wrapped rows back with capture-pane -J).
+test_long_own() {
+	local long
+	long=$(printf 'L%03d.' $(seq 1 64))
+	long=${long%?} # 319 characters
+	type_text "$long"
+	keys Enter
+	bob_got "$long" || return 1
+	poll 2 input_is "bob> " || return 1
+	poll 2 long_own_shown "$long"
+}
+
+# long_own_shown TEXT: a row of the screen, its wrapped rows joined again, is alice's own TEXT.
+long_own_shown() {
+	local row
+	tm capture-pane -p -J -t "$PANE" >"$WORK/joined"
+	while IFS= read -r row; do
+		is_own "$row" "$1" && return 0
+	done <"$WORK/joined"
+	cp "$WORK/joined" "$WORK/screen" # for poll's report
+	return 1
+}
+
+# 13. A paste of 4,200 characters (more than the 4,096 bytes a message holds): every word
+# arrives, in two lines cut between words, none lost.
+test_paste() {
+	local paste first second
+	paste=$(printf 'p%04d ' $(seq 0 699))
+	paste=${paste% }
+	first=$(printf 'p%04d ' $(seq 0 681))
+	first=${first% }
+	second=$(printf 'p%04d ' $(seq 682 699))
+	second=${second% }
+	type_text "$paste"
+	keys Enter
+	bob_got "$first" || return 1
+	bob_got "$second" || return 1
+	poll 2 input_is "bob> "
+}
+
+# 14. Ctrl-Z stops the client with the terminal given back (canonical, echo, signals); `fg`
+# continues it in raw mode with the half-typed line drawn again, and "fg" is not typed into it.
+test_suspend() {
+	local flag
+	type_text "typed"
+	poll 2 input_is "bob> typed" || return 1
+	keys C-z
+	poll 5 shows_line STOPPED || return 1
+	for flag in icanon echo isig; do
+		grep -qE -- "(^| )$flag( |;|\$)" "$WORK/$PANE.stopped" && continue
+		echo "  stopped, the terminal is not $flag:" >&2
+		sed 's/^/    /' "$WORK/$PANE.stopped" >&2
+		return 1
+	done
+	keys Enter # the shell's `read`; then it says fg
+	poll 5 input_is "bob> typed" || return 1
+	raw_now || return 1
+	type_text " more"
+	keys Enter
+	bob_got "typed more"
+}
+
+# 15. The window shrinks under a long input line: the terminal rewraps the row, and the
+# client draws the line again with no stale piece of it left above.
+test_resize() {
+	local zq
+	zq=$(printf 'zq%.0s' $(seq 1 45))
+	type_text "$zq"
+	poll 2 input_is "bob> $zq" || return 1
+	tm resize-window -t "$PANE" -x 60
+	poll 5 resized_row || { tm resize-window -t "$PANE" -x "$COLS"; return 1; }
+	tm resize-window -t "$PANE" -x "$COLS"
+	poll 5 input_is "bob> $zq" || return 1
+	keys Enter
+	bob_got "$zq"
+}
+
+# resized_row: one row only shows the line typed, the input row, within 60 columns.
+resized_row() {
+	[ "$(grep -c 'zqzq' "$WORK/screen")" -eq 1 ] && [ "${ROW#bob> }" != "$ROW" ] &&
+		[ "$CUR_X" -lt 60 ] && [ "$LAST" -eq $((CUR_Y + 1)) ]
+}
+
+# 16. Your own lines: "/me waves" shows as the action "* alice waves"; a line that cannot be
+# delivered (carol to nobody, -w 1) waits in the area, marked "(pending)", then moves up marked
+# "(not delivered)". Skipped, and said, with a client that does not report its lines.
+test_own_lines() {
+	type_text "/me waves"
+	keys Enter
+	wait_for "$WORK/bob.out" '^\* alice waves$' 5 || return 1
+	poll 2 input_is "bob> " || return 1
+	if [ "$(sed -n "${CUR_Y}p" "$WORK/screen")" = "bob> /me waves" ]; then
+		echo "  skip: this client does not report its lines (client_io.line)" >&2
+		SKIPPED="$SKIPPED own-lines"
+		return 0
+	fi
+	poll 2 own_action_above || return 1
+	start_alice carol "" -w 1 -s "127.0.0.1:$SERVER_PORT" carol nobody || return 1
+	poll 5 input_is "nobody> " || return 1
+	type_text "hello?"
+	keys Enter
+	poll 2 shows_line "<carol> hello? (pending)" || return 1
+	poll 2 input_is "nobody> " || return 1
+	poll 5 shows_line "<carol> hello? (not delivered)" || return 1
+	if shows_line "<carol> hello? (pending)"; then
+		echo "  the line is still shown pending" >&2
+		show_screen
+		return 1
+	fi
+	poll 2 input_is "nobody> "
+}
+
+# own_action_above: the row above the input row is alice's action, "* alice waves".
+own_action_above() {
+	local row
+	row=$(sed -n "${CUR_Y}p" "$WORK/screen")
+	[ "$row" = "* alice waves" ] || { [[ $row =~ ^\[[0-2][0-9]:[0-5][0-9]\]\  ]] && [ "${row:8}" = "* alice waves" ]; }
+}
+
+# 17. Log lines while typing (kim runs with -v and a server that does not answer, from the
+# start of the suite): each on a row of its own, the warning as well, and the half-typed line
+# intact below them.
+test_log_lines() {
+	PANE=kim
+	poll 25 shows_line "p2pchat: warning: no answer from the server at 127.0.0.1:9 yet" || return 1
+	poll 2 input_is "lee> half typed text" || return 1
+	# no log line starts in the middle of a row, and the only prompt is the input row's
+	if grep -q '.p2pchat: ' "$WORK/screen" || [ "$(grep -c '^lee> ' "$WORK/screen")" -ne 1 ]; then
+		echo "  a log line broke a row:" >&2
+		show_screen
+		return 1
+	fi
+}
+
+# kim_starts: kim (see check 17) types half a line; his log lines come while he has it.
+kim_starts() {
+	start_alice kim "" -v -s 127.0.0.1:9 kim lee
+	poll 5 input_is "lee> " || return 1
+	type_text "half typed text"
+	poll 2 input_is "lee> half typed text"
+}
+
+# ---------------------------------------------------------------- the command line
+
+# 18. A peer that is yourself is a usage error that says so (status 2).
+test_selfie() {
+	local rc
+	"$BIN/p2pchat" selfie selfie </dev/null >"$WORK/selfie.out" 2>&1
+	rc=$?
+	[ "$rc" -eq 2 ] && grep -q "cannot chat with yourself" "$WORK/selfie.out" && return 0
+	echo "  status $rc:" >&2
+	sed 's/^/    /' "$WORK/selfie.out" >&2
+	return 1
+}
+
+# 19. No input at all: the client still says whether the server answered. A dead server:
+# status 1 and an error naming it; a live one: registered, status 0.
+test_no_input() {
+	local rc
+	XDG_STATE_HOME=$WORK/state "$BIN/p2pchat" -w 1 -s 127.0.0.1:9 dave </dev/null \
+		>"$WORK/dave.out" 2>"$WORK/dave.err"
+	rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -q "no answer from the server at 127.0.0.1:9" "$WORK/dave.err"; then
+		echo "  dead server: status $rc:" >&2
+		sed 's/^/    /' "$WORK/dave.out" "$WORK/dave.err" >&2
+		return 1
+	fi
+	XDG_STATE_HOME=$WORK/state "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" dave </dev/null \
+		>"$WORK/dave.out" 2>"$WORK/dave.err"
+	rc=$?
+	[ "$rc" -eq 0 ] && grep -q '^\* registered as dave ' "$WORK/dave.out" && return 0
+	echo "  live server: status $rc:" >&2
+	sed 's/^/    /' "$WORK/dave.out" "$WORK/dave.err" >&2
+	return 1
 }
 
 if ! start_server "$WORK/server.err"; then
@@ -431,6 +678,7 @@ PIDS="$PIDS $!"
 exec 3>"$WORK/bob.in"
 wait_for "$WORK/bob.out" "registered as bob" 5 || { echo "FAIL bob did not register"; exit 1; }
 
+check "a half line typed while the server does not answer" kim_starts
 start_alice run1 || { echo "FAIL tmux did not start"; exit 1; }
 SOCK_PATH=$(tm display-message -p '#{socket_path}')
 check "the prompt names the peer; the path is shown" test_prompt
@@ -448,5 +696,15 @@ check "Ctrl-C leaves and restores the terminal" test_ctrl_c
 check "/quit leaves and restores the terminal" test_quit
 check "alice comes back; the line cut by Ctrl-C was not sent" test_comes_back
 check "colours: a time on each line, names in colour" test_colors
+check "wide characters: cursor column, 70 x 中 on one row, Ctrl-L" test_wide
+check "your line longer than the screen is shown whole" test_long_own
+check "a paste of 4,200 characters arrives whole, in two lines" test_paste
+check "Ctrl-Z stops with the terminal restored; fg goes on in raw mode" test_suspend
+check "a narrower window leaves no stale piece of the input line" test_resize
+check "your lines: /me as the action; pending, then not delivered" test_own_lines
+check "log lines while typing: rows of their own, the line intact" test_log_lines
+check "'p2pchat selfie selfie' is a usage error that says why" test_selfie
+check "no input: status 1 when the server never answered, else 0" test_no_input
 
+[ -z "${SKIPPED:-}" ] || echo "tty: skipped parts:$SKIPPED"
 summary tty

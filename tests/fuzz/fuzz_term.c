@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_term.c - libFuzzer harness for term_sanitize: what it writes is always safe for a terminal. */
+/* tests/fuzz/fuzz_term.c - libFuzzer harness for term_sanitize and the display widths: safe for a terminal, cut between characters. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +56,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* No room at all: nothing written, not even the NUL. */
 	FUZZ_CHECK(term_sanitize(text, len, small, 0) == 0);
+
+	/*
+	 * Widths of what is printed: the part that fits cap_small columns
+	 * takes no more, its width is what term_fit said, and the cut is
+	 * between characters (the rest is valid UTF-8 as the whole was).
+	 */
+	{
+		static int locale_set;
+		size_t fit, cols, w_full = term_width(full, n_full);
+
+		if (!locale_set)
+			locale_set = term_locale_init() + 1;
+		fit = term_fit(full, n_full, cap_small, &cols);
+		FUZZ_CHECK(fit <= n_full && cols <= cap_small && cols <= w_full);
+		FUZZ_CHECK(term_width(full, fit) == cols);
+		FUZZ_CHECK(fit == n_full || (((unsigned char)full[fit] & 0xc0) != 0x80));
+		FUZZ_CHECK(w_full <= 2 * n_full);
+	}
 
 	free(small);
 	free(full);
