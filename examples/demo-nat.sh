@@ -60,11 +60,6 @@ else
 	PAUSE=${DEMO_PAUSE:-0}
 fi
 
-# ms_as_s MS: "0.63 s".
-ms_as_s() {
-	printf '%d.%02d s' $(($1 / 1000)) $(($1 % 1000 / 10))
-}
-
 # step TEXT: a step's heading, after the pause.
 step() {
 	[ "$PAUSE" = 0 ] || sleep "$PAUSE"
@@ -118,7 +113,7 @@ demo_row() {
 	if lab_watch_punch alice bob; then
 		path=${NL_PATH_A##* }
 		[ "${NL_PATH_B##* }" = "$path" ] || path="$path/${NL_PATH_B##* }"
-		connect=$(ms_as_s "$NL_CONNECT_MS")
+		connect="$NL_CONNECT_MS ms"
 	else
 		path=none connect=-
 	fi
@@ -143,8 +138,6 @@ demo_row() {
 			echo "(the ladder agrees)")"
 		show_ports alice bob
 		show_ports bob alice
-	else
-		echo "  (no ladder: tcpdump is not installed; make deps installs it)"
 	fi
 	step "after the punch: the mappings toward the peer (and what conntrack keeps)"
 	show_tables

@@ -17,8 +17,7 @@ if [ "$(id -u)" -eq 0 ]; then
 	command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 	command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
 	command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
-	# The lab's ladder (a capture in each namespace) and its address-dependent NAT (nft).
-	command -v tcpdump >/dev/null 2>&1 || missing="$missing tcpdump"
+	# The lab's address-dependent NAT (nat_adm) is made with nft.
 	command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 fi
 # The real STUN clients that tests/stun-interop.sh runs against p2pchatd.

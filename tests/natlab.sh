@@ -371,7 +371,7 @@ lab_preflight() {
 		command -v "$cmd" >/dev/null 2>&1 ||
 			{ echo "  $cmd is missing (make deps installs it)" >&2; return 1; }
 	done
-	for cmd in p2pchatd p2pchat nfdelay; do
+	for cmd in p2pchatd p2pchat nfdelay udpcap; do
 		[ -x "$BIN/$cmd" ] ||
 			{ echo "  $BIN/$cmd is not built (make natlab builds it)" >&2; return 1; }
 	done
@@ -568,18 +568,15 @@ nat_keeps_flows() {
 
 # ---- watching a punch: captures, the ladder, the NATs' tables and counters ----
 
-# lab_capture_start BOX...: a packet capture (tcpdump, UDP only) on each BOX's eth0, into
-# $NL_DIR/cap-BOX.pcap. Returns when every capture listens. Sets NL_CAPTURED (the boxes)
+# lab_capture_start BOX...: a capture of the UDP datagrams on each BOX's eth0 (tests/udpcap.c),
+# into $NL_DIR/cap-BOX.txt. Returns when every capture listens. Sets NL_CAPTURED (the boxes)
 # and NL_CAP_PIDS.
 lab_capture_start() {
 	local box
 	NL_CAPTURED="" NL_CAP_PIDS=""
 	for box in "$@"; do
-		# -Z root: Debian's tcpdump would otherwise become user tcpdump, who cannot write
-		# here (and does not exist in a user namespace). --immediate-mode: each packet is
-		# read at once, not in blocks the kernel hands over each second (which a stop loses).
-		lab_spawn /dev/null /dev/null "$NL_DIR/cap-$box.log" ip netns exec "$NL_P$box" \
-			tcpdump -i eth0 -nn -U --immediate-mode -Z root -w "$NL_DIR/cap-$box.pcap" udp
+		lab_spawn /dev/null "$NL_DIR/cap-$box.txt" "$NL_DIR/cap-$box.log" \
+			ip netns exec "$NL_P$box" "$BIN/udpcap" -i eth0 -t 600
 		NL_CAP_PIDS="$NL_CAP_PIDS ${PIDS##* }"
 		NL_CAPTURED="$NL_CAPTURED $box"
 		wait_for "$NL_DIR/cap-$box.log" "listening on" 5 || return 1
@@ -650,11 +647,7 @@ lab_places() {
 lab_ladder() {
 	local box
 	for box in $NL_CAPTURED; do
-		tcpdump -r "$NL_DIR/cap-$box.pcap" -nn -tt -x 2>/dev/null | awk -v box="$box" '
-			function flush() { if (t != "") print t, box, src, dst, hex; t = "" }
-			/^[0-9]/ { flush(); t = $1; src = $3; dst = $5; sub(/:$/, "", dst); hex = ""; next }
-			/^[ \t]+0x/ { for (i = 2; i <= NF; i++) hex = hex $i }
-			END { flush() }'
+		awk -v box="$box" '{ print $1, box, $2, $3, $4 }' "$NL_DIR/cap-$box.txt"
 	done | sort -n | awk -v t0="$1" -v t1="${2:-0}" -v places="$(lab_places)" \
 		-v window="$(( ${NL_DELAY_MS:-0} * 4 + 90 ))" '
 		function ipof(ep) { sub(/\.[0-9]+$/, "", ep); return ep }
@@ -792,13 +785,10 @@ nat_table() {
 		}' | sort
 }
 
-# lab_watch_start A HOSTA B HOSTB: captures on the server's box and both hosts (when tcpdump is
-# there; NL_CAPTURED stays empty without it), then B and A start, with no peer, and register.
+# lab_watch_start A HOSTA B HOSTB: captures on the server's box and both hosts, then B and A
+# start, with no peer, and register.
 lab_watch_start() {
-	NL_CAPTURED=""
-	if command -v tcpdump >/dev/null 2>&1; then
-		lab_capture_start srv "$2" "$4" || return 1
-	fi
+	lab_capture_start srv "$2" "$4" || return 1
 	lab_client "$4" "$3" - -w 5 && wait_for "$NL_DIR/$3.out" "^\* registered as $3 " 10 &&
 		lab_client "$2" "$1" - -w 5 && wait_for "$NL_DIR/$1.out" "^\* registered as $1 " 10
 }
