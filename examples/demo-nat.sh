@@ -50,7 +50,7 @@ lab_preflight || { echo "demo-nat: the lab cannot be built here (see above)" >&2
 LINES_EACH_WAY=10
 NL_CONNECT_WAIT=8   # a pair not connected by then has no path
 ROWS=()
-ROW_FORMAT='%-20s %-8s %-8s %-16s %-7s %-9s %s\n'
+ROW_FORMAT='%-20s %-18s %-18s %-13s %-7s %-9s %s\n'
 if [ -n "$TOPO" ]; then
 	topology_field "$TOPO" 2 | grep -q . ||
 		{ echo "demo-nat: no topology '$TOPO'; there are: $(lab_topologies | tr '\n' ' ')" >&2
@@ -146,29 +146,28 @@ demo_row() {
 	echo "  alice received $(count "$NL_DIR/alice.out" '^<bob> demo ') lines," \
 	     "bob $(count "$NL_DIR/bob.out" '^<alice> demo ') lines"
 	[ "${path%%/*}" = "$want" ] && [ "${path#*/}" = "$want" ] || why="(want $want) $why"
-	ROWS+=("$(printf "$ROW_FORMAT" "$topo${2:+ ${2}ms}" "$(nat_kind "$NL_HOST_A")" \
-		"$(nat_kind "$NL_HOST_B")" "$path" "$connect" \
+	ROWS+=("$(printf "$ROW_FORMAT" "$topo${2:+ ${2}ms}" "$(nats_above "$NL_HOST_A")" \
+		"$(nats_above "$NL_HOST_B")" "$path" "$connect" \
 		"$NL_DELIVERED/$((2 * LINES_EACH_WAY))" "$why")")
 	lab_teardown
 }
 
-# nat_kind HOST: the kind of the NATs above HOST, as the table names them.
-nat_kind() {
-	case "$TOPO_NOW:$1" in
-	*:pubB) echo none ;;
-	cgnat*) echo "home+cgn" ;;
-	symmetric-*:hostA | symmetric-symmetric:hostB) echo symmetric ;;
-	*) echo cone ;;
-	esac
+# nats_above HOST: the kinds of the NATs above HOST, nearest first, joined by "/" ("none").
+nats_above() {
+	local up=${NL_UP[$1]:-} kinds=""
+	while [ -n "$up" ]; do
+		kinds="$kinds/$(nat_kind "$up")" up=${NL_UP[$up]:-}
+	done
+	echo "${kinds:-/none}" | cut -c2-
 }
 
 echo "Each row: a fresh lab, p2pchatd on 203.0.113.10; bob and alice register, then alice"
 echo "types /chat bob; then each sends the other $LINES_EACH_WAY lines."
 if [ -n "$TOPO" ]; then
-	TOPO_NOW=$TOPO demo_row "$TOPO"
+	demo_row "$TOPO"
 else
-	for TOPO_NOW in $(lab_topologies); do demo_row "$TOPO_NOW"; done
-	TOPO_NOW=cone-cone demo_row cone-cone 25 0.05
+	for topo in $(lab_topologies); do demo_row "$topo"; done
+	demo_row cone-cone 25 0.05
 fi
 
 echo

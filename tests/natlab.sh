@@ -41,7 +41,7 @@ NL_DIR=""         # the current lab's logs
 NL_SERVER=""      # ADDR:PORT of the lab's p2pchatd
 declare -A NL_FD NL_IP NL_LAN NL_PUB  # by client; by host; by router: LAN prefix, pub address
 declare -A NL_PID NL_HOSTOF NL_UP     # by client: pid, box; by box: the router above it
-declare -A NL_HAIRPIN                 # by NAT: its nat_hairpin ranges
+declare -A NL_HAIRPIN NL_MAPPING NL_FILTERING  # by NAT: nat_hairpin's ranges; its hooks' kinds
 
 # ---- building a lab ----
 
@@ -149,6 +149,7 @@ lab_uplink_under() {
 # (nf_nat's find_appropriate_src), so every destination sees one port. With LO-HI the
 # ports come from that range (a port then names its inside address; nat_hairpin uses that).
 nat_eim() {
+	NL_MAPPING[$1]=eim
 	if [ -n "${2:-}" ]; then
 		lab_in "$1" iptables -t nat -A POSTROUTING -o pub -p udp -j MASQUERADE \
 			--to-ports "$2" || return 1
@@ -158,8 +159,10 @@ nat_eim() {
 
 # nat_adm BOX: address-dependent mapping (RFC 4787, 4.1): one external port per inside
 # endpoint and destination address, whatever the destination port. Linux has no such mode;
-# nft makes it: the port is a hash of the inside endpoint and the destination address.
+# nft makes it: the port is a hash of the inside endpoint and the destination address (nft's
+# jhash; its byte order scatters the port over the whole range, which does no harm here).
 nat_adm() {
+	NL_MAPPING[$1]=adm
 	lab_in "$1" nft -f - <<-EOT
 	table ip lab_adm {
 		chain post {
@@ -174,6 +177,7 @@ nat_adm() {
 # a new random external port for every destination address and port (MASQUERADE
 # --random-fully).
 nat_apdm() {
+	NL_MAPPING[$1]=apdm
 	lab_in "$1" iptables -t nat -A POSTROUTING -o pub -j MASQUERADE --random-fully
 }
 
@@ -185,6 +189,7 @@ nat_apdm() {
 # either; lab:no-hairpin counts those (nat_hairpin replaces that rule).
 nat_apdf() {
 	local pub=${NL_PUB[$1]} chain
+	NL_FILTERING[$1]=apdf
 	for chain in INPUT FORWARD; do
 		lab_in "$1" iptables -A "$chain" -i pub -m conntrack --ctstate ESTABLISHED,RELATED \
 			-j ACCEPT || return 1
@@ -201,7 +206,9 @@ nat_apdf() {
 # Linux has no such mode; this rule makes it for one host behind a port-keeping mapping (it
 # also lets in datagrams to ports no mapping holds; the host's kernel refuses those).
 nat_eif() {
-	lab_in "$1" iptables -t nat -A PREROUTING -i pub -p udp -j DNAT --to-destination "$2"
+	NL_FILTERING[$1]=eif
+	lab_in "$1" iptables -t nat -A PREROUTING -i pub -p udp -j DNAT --to-destination "$2" &&
+		lab_in "$1" iptables -I FORWARD 1 -i pub -m conntrack --ctstate DNAT -j ACCEPT
 }
 
 # nat_hairpin BOX ADDR=LO-HI...: hairpinning (RFC 4787, 6, REQ-9): a datagram from inside to
@@ -245,6 +252,17 @@ lab_nat_kind() {
 	eif) nat_apdf "$1" && nat_eif "$1" "${NL_LAN[$1]}.2" ;;
 	*) "nat_$filter" "$1" ;;
 	esac
+}
+
+# nat_kind BOX: the NAT's kind by its hooks: cone (eim-apdf), symmetric (apdm-apdf), or
+# MAPPING-FILTERING; "+hairpin" when it hairpins.
+nat_kind() {
+	local kind=${NL_MAPPING[$1]:-?}-${NL_FILTERING[$1]:-?}
+	case $kind in
+	eim-apdf) kind=cone ;;
+	apdm-apdf) kind=symmetric ;;
+	esac
+	echo "$kind${NL_HAIRPIN[$1]:++hairpin}"
 }
 
 # lab_host BOX NAT N: a host at LAN.N on the NAT's LAN, its default route through the NAT.
@@ -351,6 +369,7 @@ lab_teardown() {
 	done
 	NL_NS=""
 	NL_FD=() NL_IP=() NL_LAN=() NL_PUB=() NL_PID=() NL_HOSTOF=() NL_UP=() NL_HAIRPIN=()
+	NL_MAPPING=() NL_FILTERING=()
 	NL_DELAY_MS=0
 }
 
@@ -892,14 +911,14 @@ lab_topology() {
 
 # NAME PATH WHY: every topology, the path both peers should connect by, and why.
 LAB_TOPOLOGIES="\
-cone-cone           public   each NAT keeps one port per host; each probe out opens the door for the other's
-same-nat            private  both on one LAN; NAT A does not hairpin, the private addresses answer
+cone-cone           public   each NAT keeps one port per host; each side's first probe opens its own NAT for the other's
+same-nat            private  both on one LAN; NAT A does not hairpin, the probes to the private addresses answer
 public-cone         public   the public host needs no hole; its probes get in once alice's went out
-symmetric-cone      relay    NAT A's port toward bob is new and NAT B admits only bob's peers' known ports
+symmetric-cone      relay    NAT A's port toward bob is new, NAT B admits only the port bob sent to; bob's probes die at NAT A
 symmetric-symmetric relay    both NATs use new ports toward the peer; neither lets the other in
-symmetric-public    public   bob has no NAT: alice's probes reach him, he answers where they came from
-cgnat               relay    one carrier NAT over two homes; it does not hairpin, private addresses are far
-cgnat-hairpin       public   the same, but the carrier NAT hairpins: A:a to B:b turns back inside
+symmetric-public    public   bob has no NAT: alice's probes reach him from a new port, and he answers there
+cgnat               relay    the carrier NAT does not hairpin; probes to private addresses die at the internet
+cgnat-hairpin       public   the carrier NAT hairpins: alice's probe to bob's public endpoint turns back inside
 cgnat-same-home     private  both behind one home NAT under the carrier: the LAN answers"
 
 # lab_topologies: the names of LAB_TOPOLOGIES, one a line.
