@@ -657,7 +657,8 @@ lab_places() {
 # the server sent from T0_US to T1_US (microseconds of the wall clock; default: to the end):
 #   +  612 ms  alice    -> bob       PROBE         10.0.1.2:41000 -> 192.0.2.2:39000  died at NAT B (filter)
 #   +  613 ms  bob      -> alice     PROBE         10.0.2.2:39000 -> 198.51.100.2:41000  arrived from 192.0.2.2:39000
-# "arrived from": the source the receiver saw, after every NAT on the way. A datagram that
+# "arrived from": the source the receiver saw, after every NAT on the way (an arrival is matched
+# to the send with its bytes: see the END block). A datagram that
 # arrived nowhere (within 90 ms, and 4 x the lab_delay more: probes repeat every 100 ms) died at the NAT it was addressed to: by its filter, or, sent
 # from inside that NAT, for want of hairpinning; or at the internet's router, when it was
 # addressed to a private address (no route). Then, for every datagram captured, one
@@ -715,14 +716,29 @@ lab_ladder() {
 			pay[N] = substr($5, 2 * ((byte($5, 0) % 16) * 4 + 8) + 1)
 		}
 		END {
+			# Each arrival, in time order, is the send it matches: same bytes, within the
+			# window, to a private address when it came from one. Several such sends (one
+			# datagram sent to several endpoints of the peer, or again 100 ms later): the
+			# one to where the sender last heard the receiver from, else the earliest.
+			for (j = 1; j <= N; j++) {
+				if (!got_here(j)) continue
+				r = who[ipof(ds[j])]; best = 0
+				for (i = j - 1; i >= 1 && tm[j] - tm[i] < window; i--) {
+					if (!sent(i) || from[i] || pay[i] != pay[j]) continue
+					if (private(ipof(ds[i])) != private(ipof(sr[j]))) continue
+					s = who[ipof(sr[i])]
+					if (best == 0 || colon(ds[i]) == heard[s, r] ||
+					    colon(ds[best]) != heard[s, r])
+						best = i
+					if (colon(ds[i]) == heard[s, r]) break
+				}
+				if (best == 0) continue
+				from[best] = j
+				heard[r, who[ipof(sr[best])]] = colon(sr[j])
+			}
 			for (i = 1; i <= N; i++) {
 				if (!sent(i)) continue
-				s = who[ipof(sr[i])]; d = ipof(ds[i]); arrived = 0
-				for (j = i + 1; j <= N && tm[j] - tm[i] < window; j++) {
-					if (used[j] || !got_here(j) || pay[j] != pay[i]) continue
-					if (private(d) != private(ipof(sr[j]))) continue
-					used[j] = 1; arrived = j; break
-				}
+				s = who[ipof(sr[i])]; d = ipof(ds[i]); arrived = from[i]
 				if (arrived) {
 					to = who[ipof(ds[arrived])]
 					fate = "arrived from " colon(sr[arrived])
