@@ -120,8 +120,8 @@ demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
 # The lab's capture, for the ladder: a packet socket, libc only.
-$(BUILD)/udpcap: tests/udpcap.c bytes.h | $(BUILD)
-	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
+$(BUILD)/udpcap: tests/udpcap.c bytes.h cli.h $(BUILD)/cli.o | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $< $(BUILD)/cli.o
 
 # make bench: load and latency figures for p2pchatd against an echo server and coturn. It takes
 # minutes, so check does not run it; check compiles it, so it never rots.

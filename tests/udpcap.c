@@ -27,7 +27,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -40,6 +39,7 @@
 #include <linux/sockios.h>
 
 #include "bytes.h"
+#include "cli.h"
 
 #define PACKET_MAX 65536          /* the largest IP packet */
 #define POLL_MS 200               /* how often the loop looks at the clock and the signal flag */
@@ -59,20 +59,6 @@ static void on_signal(int sig)
 static void usage(void)
 {
 	fprintf(stderr, "usage: udpcap -i INTERFACE [-t SECONDS]\n");
-}
-
-/* Returns 0 and *out when text is a whole decimal number in [min, max]; else -1. */
-static int parse_number(const char *text, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /*
@@ -136,7 +122,7 @@ int main(int argc, char **argv)
 	struct sockaddr_ll where;
 	struct sigaction sa;
 	struct timeval tv;
-	long lifetime = DEFAULT_LIFETIME_S;
+	unsigned long lifetime = DEFAULT_LIFETIME_S;
 	int64_t end;
 	int opt, fd;
 
@@ -144,7 +130,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'i': ifname = optarg; break;
 		case 't':
-			if (parse_number(optarg, 1, 86400, &lifetime) < 0)
+			if (cli_number(optarg, 1, 86400, &lifetime) < 0)
 				goto usage_error;
 			break;
 		default: goto usage_error;
@@ -178,7 +164,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fprintf(stderr, "udpcap: listening on %s\n", ifname);
-	end = now_s() + lifetime;
+	end = now_s() + (int64_t)lifetime;
 	while (!stop && now_s() < end) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		struct sockaddr_ll from;
