@@ -146,7 +146,7 @@ demo_row() {
 	echo "  alice received $(count "$NL_DIR/alice.out" '^<bob> demo ') lines," \
 	     "bob $(count "$NL_DIR/bob.out" '^<alice> demo ') lines"
 	[ "${path%%/*}" = "$want" ] && [ "${path#*/}" = "$want" ] || why="(want $want) $why"
-	ROWS+=("$(printf "$ROW_FORMAT" "$topo${2:+ ${2}ms}" "$(nats_above "$NL_HOST_A")" \
+	ROWS+=("$(printf "$ROW_FORMAT" "$topo${2:+ ${2}ms/$3}" "$(nats_above "$NL_HOST_A")" \
 		"$(nats_above "$NL_HOST_B")" "$path" "$connect" \
 		"$NL_DELIVERED/$((2 * LINES_EACH_WAY))" "$why")")
 	lab_teardown

@@ -659,7 +659,7 @@ lab_places() {
 #   +  613 ms  bob      -> alice     PROBE         10.0.2.2:39000 -> 198.51.100.2:41000  arrived from 192.0.2.2:39000
 # "arrived from": the source the receiver saw, after every NAT on the way (an arrival is matched
 # to the send with its bytes: see the END block). A datagram that
-# arrived nowhere (within 90 ms, and 4 x the lab_delay more: probes repeat every 100 ms) died at the NAT it was addressed to: by its filter, or, sent
+# arrived nowhere (within 250 ms, and 4 x the lab_delay more) died at the NAT it was addressed to: by its filter, or, sent
 # from inside that NAT, for want of hairpinning; or at the internet's router, when it was
 # addressed to a private address (no route). Then, for every datagram captured, one
 # "deaths BOX RULE N" line per place and rule: lab_check_deaths holds them against the
@@ -669,7 +669,7 @@ lab_ladder() {
 	for box in $NL_CAPTURED; do
 		awk -v box="$box" '{ print $1, box, $2, $3, $4 }' "$NL_DIR/cap-$box.txt"
 	done | sort -n | awk -v t0="$1" -v t1="${2:-0}" -v places="$(lab_places)" \
-		-v window="$(( ${NL_DELAY_MS:-0} * 4 + 90 ))" '
+		-v window="$(( ${NL_DELAY_MS:-0} * 4 + 250 ))" '
 		function ipof(ep) { sub(/\.[0-9]+$/, "", ep); return ep }
 		function colon(ep,   p) { p = ep; sub(/.*\./, "", p); return ipof(ep) ":" p }
 		function private(ip) {
@@ -719,7 +719,7 @@ lab_ladder() {
 			# Each arrival, in time order, is the send it matches: same bytes, within the
 			# window, to a private address when it came from one. Several such sends (one
 			# datagram sent to several endpoints of the peer, or again 100 ms later): the
-			# one to where the sender last heard the receiver from, else the earliest.
+			# last one to where the sender last heard the receiver from, else the last.
 			for (j = 1; j <= N; j++) {
 				if (!got_here(j)) continue
 				r = who[ipof(ds[j])]; best = 0
@@ -727,10 +727,9 @@ lab_ladder() {
 					if (!sent(i) || from[i] || pay[i] != pay[j]) continue
 					if (private(ipof(ds[i])) != private(ipof(sr[j]))) continue
 					s = who[ipof(sr[i])]
-					if (best == 0 || colon(ds[i]) == heard[s, r] ||
-					    colon(ds[best]) != heard[s, r])
+					if (best == 0 || (colon(ds[i]) == heard[s, r] &&
+					    colon(ds[best]) != heard[s, r]))
 						best = i
-					if (colon(ds[i]) == heard[s, r]) break
 				}
 				if (best == 0) continue
 				from[best] = j
