@@ -122,15 +122,20 @@ faults: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/faults.sh
 
 # The NAT lab: real Linux NATs in network namespaces (root only; others skip it).
-natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
+natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 	BIN=$(BUILD) bash tests/natlab.sh
 
-demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay
-	BIN=$(BUILD) bash examples/demo-nat.sh
+# make demo-nat: every topology, watched; TOPO=NAME one, slowly (DEMO_PAUSE seconds a step).
+# Root, or any user where the kernel allows user namespaces.
+demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
+	BIN=$(BUILD) TOPO=$(TOPO) bash examples/demo-nat.sh
 
 # The lab's link delay: an NFQUEUE program, libc only.
 $(BUILD)/nfdelay: tests/nfdelay.c bytes.h | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $<
+# The lab's capture, for the ladder: a packet socket, libc only.
+$(BUILD)/udpcap: tests/udpcap.c bytes.h cli.h $(BUILD)/cli.o | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -I. $(LDFLAGS) -o $@ $< $(BUILD)/cli.o
 
 # make bench: the crypto table beside libsodium (bench-crypto, below), then load and latency
 # figures for p2pchatd against an echo server and coturn. It takes minutes, so check does not

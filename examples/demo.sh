@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# examples/demo.sh - a local p2pchat demo: a rendezvous server and two scripted clients on loopback.
+# examples/demo.sh - a protocol demo: a rendezvous server and two scripted clients on loopback.
 # Run it with `make demo`. Everything stays on 127.0.0.1; the server's port is picked by the kernel.
+# There is no NAT on loopback: for NATs, hole punching and the relay, see `make demo-nat`.
 . "$(dirname "$0")/../tests/lib.sh"
 lib_setup
 export XDG_STATE_HOME=$WORK/state   # the owner tokens of this demo's names
@@ -15,6 +16,7 @@ show() {
 	shown[$1]=$(wc -l <"$file")
 }
 
+echo "A protocol demo: the messages of p2pchat (README, \"The sequence\"), on one machine."
 step "p2pchatd, the rendezvous server, starts on a free loopback port"
 start_server "$WORK/server.log" -v || { cat "$WORK/server.log"; exit 1; }
 echo "  server listening on 127.0.0.1:$SERVER_PORT"
@@ -36,6 +38,9 @@ wait_for "$WORK/bob.out" "connected to alice" || exit 1
 show "$WORK/bob.out" "bob  "
 show "$WORK/alice.out" "alice"
 echo "  (the server introduced them; they probed each other and the first answer gave the path)"
+echo "  There is no NAT on loopback, so the \"public\" endpoint the server saw is each client's own"
+echo "  address, 127.0.0.1: \"public\" names the endpoint the server saw, whatever it is. The"
+echo "  messages and their order are as across NATs; make demo-nat shows real NATs at work."
 
 step "they chat: every line goes straight from one client to the other"
 say() { # say FD WHO TO TEXT: WHO types TEXT; wait until TO shows it

@@ -10,12 +10,15 @@ pkg-config --exists check 2>/dev/null || missing="$missing check"
 command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 # The man pages' checks in tests/integration.sh: groff renders them and reports warnings.
 command -v groff >/dev/null 2>&1 || missing="$missing groff-base"
-# The NAT lab (tests/natlab.sh), which runs only as root: namespaces, NATs, their state, ping.
+# The NAT lab (tests/natlab.sh), which make check runs only as root: namespaces, NATs, their state,
+# ping.
 if [ "$(id -u)" -eq 0 ]; then
 	command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 	command -v iptables >/dev/null 2>&1 || missing="$missing iptables"
 	command -v conntrack >/dev/null 2>&1 || missing="$missing conntrack"
 	command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
+	# The lab's address-dependent NAT (nat_adm) is made with nft.
+	command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 fi
 # The real STUN clients that tests/stun-interop.sh runs against p2pchatd.
 command -v turnutils_stunclient >/dev/null 2>&1 || missing="$missing coturn"

@@ -39,7 +39,9 @@ NL_NS=""          # namespaces of the current lab
 NL_FDS=""         # FIFO write ends held open (clients' stdin)
 NL_DIR=""         # the current lab's logs
 NL_SERVER=""      # ADDR:PORT of the lab's p2pchatd
-declare -A NL_FD NL_IP NL_LAN
+declare -A NL_FD NL_IP NL_LAN NL_PUB  # by client; by host; by router: LAN prefix, pub address
+declare -A NL_PID NL_HOSTOF NL_UP     # by client: pid, box; by box: the router above it
+declare -A NL_HAIRPIN NL_MAPPING NL_FILTERING  # by NAT: nat_hairpin's ranges; its hooks' kinds
 
 # ---- building a lab ----
 
@@ -86,8 +88,13 @@ lab_start() {
 	NL_P="$NL_RUN-$NL_LABS-"
 	NL_DIR="$WORK/lab$NL_LABS"
 	mkdir -p "$NL_DIR" || return 1
-	lab_ns inet && lab_in inet sysctl -qw net.ipv4.ip_forward=1 &&
-		lab_ns srv && lab_link inet srv 203.0.113.1/24 srv eth0 "$SRV_IP/24" &&
+	# The internet carries no private (RFC 1918) or shared (RFC 6598) addresses: a datagram to
+	# one dies at its router, counted (lab:no-route), as it would at a real ISP's edge.
+	lab_ns inet && lab_in inet sysctl -qw net.ipv4.ip_forward=1 && lab_in inet bash -c '
+		for net in 10.0.0.0/8 100.64.0.0/10; do
+			iptables -t raw -A PREROUTING -d $net -p udp -m comment \
+				--comment lab:no-route -j DROP || exit 1
+		done' && lab_ns srv && lab_link inet srv 203.0.113.1/24 srv eth0 "$SRV_IP/24" &&
 		ip -n "$NL_P"srv route add default via 203.0.113.1 || return 1
 	lab_spawn /dev/null /dev/null "$NL_DIR/server.log" \
 		ip netns exec "$NL_P"srv "$BIN/p2pchatd" -b "$SRV_IP" -p 0 -v
@@ -97,24 +104,165 @@ lab_start() {
 	NL_SERVER="$SRV_IP:$port"
 }
 
-# lab_nat BOX SIDE TYPE LAN: a NAT router (TYPE cone or symmetric) on SIDE (a or b) of the
-# internet, with a LAN bridge at LAN.1/24 (LAN like 10.0.1) for its hosts.
+# ---- routers and NATs ----
+#
+# A NAT here is a router box with two sides: `pub`, toward the internet (or toward a carrier
+# NAT above it), and `lan`, a bridge its hosts hang on. What kind of NAT it is comes from two
+# hooks, set apart as RFC 4787 sets them apart: one for its mapping (section 4.1: which
+# external port an inside endpoint gets, for which destinations) and one for its filtering
+# (section 5: which outside packets it lets in to a mapping). Each hook is a few iptables rules
+# in the box; every rule that drops a datagram carries a comment (lab:...), so nat_drops can
+# say which rule killed how many.
+
+# lab_router BOX LAN: a router box with forwarding on and a LAN bridge at LAN.1/24 (LAN like
+# 10.0.1), no uplink yet (lab_uplink or lab_uplink_under), no NAT yet (the hooks below).
+lab_router() {
+	lab_ns "$1" && lab_in "$1" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 &&
+		ip -n "$NL_P$1" link add name lan type bridge &&
+		ip -n "$NL_P$1" addr add "$2.1/24" dev lan &&
+		ip -n "$NL_P$1" link set dev lan up || return 1
+	NL_LAN[$1]=$2
+}
+
+# lab_uplink BOX SIDE: BOX's `pub` on SIDE (a or b) of the internet, at SIDE's .2.
+lab_uplink() {
+	local net=${SIDE_NET[$2]}
+	lab_link inet "$2" "$net.1/24" "$1" pub "$net.2/24" &&
+		ip -n "$NL_P$1" route add default via "$net.1" || return 1
+	NL_PUB[$1]=$net.2
+}
+
+# lab_uplink_under BOX PARENT N: BOX's `pub` on PARENT's LAN at LAN.N (a home NAT under a
+# carrier's NAT), its default route through PARENT.
+lab_uplink_under() {
+	local lan=${NL_LAN[$2]}
+	lab_link "$2" "l-$1" - "$1" pub "$lan.$3/24" &&
+		ip -n "$NL_P$2" link set dev "l-$1" master lan &&
+		ip -n "$NL_P$1" route add default via "$lan.1" || return 1
+	NL_PUB[$1]=$lan.$3 NL_UP[$1]=$2
+}
+
+# nat_eim BOX [LO-HI]: endpoint-independent mapping (RFC 4787, 4.1): one external port for an
+# inside endpoint, whatever the destination. Linux's MASQUERADE keeps the inside port when it
+# is free, and for a later flow from the same endpoint reuses the port its earlier flows got
+# (nf_nat's find_appropriate_src), so every destination sees one port. With LO-HI the
+# ports come from that range (a port then names its inside address; nat_hairpin uses that).
+nat_eim() {
+	NL_MAPPING[$1]=eim
+	if [ -n "${2:-}" ]; then
+		lab_in "$1" iptables -t nat -A POSTROUTING -o pub -p udp -j MASQUERADE \
+			--to-ports "$2" || return 1
+	fi
+	lab_in "$1" iptables -t nat -A POSTROUTING -o pub -j MASQUERADE
+}
+
+# nat_adm BOX: address-dependent mapping (RFC 4787, 4.1): one external port per inside
+# endpoint and destination address, whatever the destination port. Linux has no such mode;
+# nft makes it: the port is a hash of the inside endpoint and the destination address (nft's
+# jhash; its byte order scatters the port over the whole range, which does no harm here).
+nat_adm() {
+	NL_MAPPING[$1]=adm
+	lab_in "$1" nft -f - <<-EOT
+	table ip lab_adm {
+		chain post {
+			type nat hook postrouting priority srcnat; policy accept;
+			oifname "pub" meta l4proto udp snat to ${NL_PUB[$1]}:jhash ip saddr . udp sport . ip daddr mod 20000 offset 20000
+		}
+	}
+	EOT
+}
+
+# nat_apdm BOX: address- and port-dependent mapping (RFC 4787, 4.1; RFC 3489's "symmetric"):
+# a new random external port for every destination address and port (MASQUERADE
+# --random-fully).
+nat_apdm() {
+	NL_MAPPING[$1]=apdm
+	lab_in "$1" iptables -t nat -A POSTROUTING -o pub -j MASQUERADE --random-fully
+}
+
+# nat_apdf BOX: address- and port-dependent filtering (RFC 4787, 5): from outside only what
+# answers a flow from inside, exactly: conntrack's ESTABLISHED. Anything else is new to
+# conntrack: sent to one of the NAT's ports, it is addressed to the NAT itself (INPUT), and to
+# an inside address it would be forwarded (FORWARD); both drop it (lab:filter). An inside
+# packet to the NAT's own public address (hairpinning, RFC 4787, 6) finds no socket there
+# either; lab:no-hairpin counts those (nat_hairpin replaces that rule).
+nat_apdf() {
+	local pub=${NL_PUB[$1]} chain
+	NL_FILTERING[$1]=apdf
+	for chain in INPUT FORWARD; do
+		lab_in "$1" iptables -A "$chain" -i pub -m conntrack --ctstate ESTABLISHED,RELATED \
+			-j ACCEPT || return 1
+		lab_in "$1" iptables -A "$chain" -i pub -p udp -m comment --comment lab:filter \
+			-j DROP || return 1
+		lab_in "$1" iptables -A "$chain" -i pub -j DROP || return 1
+	done
+	lab_in "$1" iptables -I INPUT 1 -i lan -d "$pub" -p udp -m comment \
+		--comment lab:no-hairpin -j DROP
+}
+
+# nat_eif BOX HOST_IP: endpoint-independent filtering (RFC 4787, 5; with nat_eim, RFC 3489's
+# "full cone"): a datagram from anywhere to a NAT port goes in, to HOST_IP at the same port.
+# Linux has no such mode; this rule makes it for one host behind a port-keeping mapping (it
+# also lets in datagrams to ports no mapping holds; the host's kernel refuses those).
+nat_eif() {
+	NL_FILTERING[$1]=eif
+	lab_in "$1" iptables -t nat -A PREROUTING -i pub -p udp -j DNAT --to-destination "$2" &&
+		lab_in "$1" iptables -I FORWARD 1 -i pub -m conntrack --ctstate DNAT -j ACCEPT
+}
+
+# nat_hairpin BOX ADDR=LO-HI...: hairpinning (RFC 4787, 6, REQ-9): a datagram from inside to
+# the NAT's own public address at port P goes back in to the inside address whose ports
+# LO-HI hold P, from the sender's public endpoint ("external source IP address and port").
+# Linux hairpins only where a rule says where a port belongs, hence the ranges: each inside
+# router maps into its own (nat_eim BOX LO-HI), and this NAT keeps ports.
+nat_hairpin() {
+	local box=$1 pub=${NL_PUB[$1]} spec ports
+	shift
+	lab_in "$box" iptables -D INPUT -i lan -d "$pub" -p udp -m comment \
+		--comment lab:no-hairpin -j DROP 2>/dev/null
+	NL_HAIRPIN[$box]="$*"
+	for spec in "$@"; do
+		ports=${spec#*=}
+		lab_in "$box" iptables -t nat -A PREROUTING -i lan -d "$pub" -p udp \
+			--dport "${ports/-/:}" -j DNAT --to-destination "${spec%%=*}" || return 1
+	done
+	lab_in "$box" iptables -t nat -A POSTROUTING -o lan -m conntrack --ctstate DNAT \
+		-s "${NL_LAN[$box]}.0/24" -p udp -j SNAT --to-source "$pub"
+}
+
+# lab_nat BOX SIDE KIND LAN: a home NAT router on SIDE (a or b) of the internet with its LAN at
+# LAN.1/24. KIND: cone (nat_eim + nat_apdf: RFC 3489's port-restricted cone), symmetric
+# (nat_apdm + nat_apdf), or MAPPING-FILTERING of the hooks (like adm-apdf or eim-eif; eif
+# needs the one host, at LAN.2).
 lab_nat() {
-	local box=$1 net=${SIDE_NET[$2]} random=""
-	[ "$3" = symmetric ] && random=--random-fully
-	lab_ns "$box" && lab_link inet "$2" "$net.1/24" "$box" pub "$net.2/24" &&
-		ip -n "$NL_P$box" route add default via "$net.1" &&
-		ip -n "$NL_P$box" link add name lan type bridge &&
-		ip -n "$NL_P$box" addr add "$4.1/24" dev lan &&
-		ip -n "$NL_P$box" link set dev lan up || return 1
-	NL_LAN[$box]=$4
-	# The NAT, then the firewall of a home router: inbound only where a mapping exists.
-	lab_in "$box" sysctl -qw net.ipv4.ip_forward=1 && lab_in "$box" bash -c "
-		iptables -t nat -A POSTROUTING -o pub -j MASQUERADE $random &&
-		iptables -A FORWARD -i pub -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT &&
-		iptables -A FORWARD -i pub -j DROP &&
-		iptables -A INPUT -i pub -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT &&
-		iptables -A INPUT -i pub -j DROP"
+	local kind=$3
+	case $kind in
+	cone) kind=eim-apdf ;;
+	symmetric) kind=apdm-apdf ;;
+	esac
+	lab_router "$1" "$4" && lab_uplink "$1" "$2" && lab_nat_kind "$1" "$kind"
+}
+
+# lab_nat_kind BOX MAPPING-FILTERING: runs the two hooks (nat_eim and nat_apdf for eim-apdf).
+lab_nat_kind() {
+	local map=${2%-*} filter=${2#*-}
+	"nat_$map" "$1" || return 1
+	case $filter in
+	eif) nat_apdf "$1" && nat_eif "$1" "${NL_LAN[$1]}.2" ;;
+	*) "nat_$filter" "$1" ;;
+	esac
+}
+
+# nat_kind BOX: the NAT's kind by its hooks: cone (eim-apdf), symmetric (apdm-apdf), or
+# MAPPING-FILTERING; "+hairpin" when it hairpins.
+nat_kind() {
+	local kind=${NL_MAPPING[$1]:-?}-${NL_FILTERING[$1]:-?}
+	case $kind in
+	eim-apdf) kind=cone ;;
+	apdm-apdf) kind=symmetric ;;
+	esac
+	echo "$kind${NL_HAIRPIN[$1]:++hairpin}"
 }
 
 # lab_host BOX NAT N: a host at LAN.N on the NAT's LAN, its default route through the NAT.
@@ -123,7 +271,7 @@ lab_host() {
 	lab_ns "$1" && lab_link "$2" "l-$1" - "$1" eth0 "$lan.$3/24" &&
 		ip -n "$NL_P$2" link set dev "l-$1" master lan &&
 		ip -n "$NL_P$1" route add default via "$lan.1" || return 1
-	NL_IP[$1]=$lan.$3
+	NL_IP[$1]=$lan.$3 NL_UP[$1]=$2
 }
 
 # lab_public_host BOX SIDE: a host with a public address on SIDE of the internet, no NAT.
@@ -146,6 +294,7 @@ lab_nat_timeout() {
 # like 0.05) of them is dropped. Returns when the delay is in force.
 lab_delay() {
 	local ms=$1 loss=${2:-0} rule
+	NL_DELAY_MS=$ms
 	if [ "$ms" -gt 0 ]; then
 		lab_spawn /dev/null /dev/null "$NL_DIR/nfdelay.log" \
 			ip netns exec "$NL_P"inet "$BIN/nfdelay" -d "$ms" -t 600
@@ -157,7 +306,7 @@ lab_delay() {
 	fi
 	if [ "$loss" != 0 ]; then
 		lab_in inet iptables -A FORWARD -m statistic --mode random --probability "$loss" \
-			-j DROP
+			-m comment --comment lab:loss -j DROP
 	fi
 }
 
@@ -219,7 +368,9 @@ lab_teardown() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	NL_NS=""
-	NL_FD=() NL_IP=() NL_LAN=()
+	NL_FD=() NL_IP=() NL_LAN=() NL_PUB=() NL_PID=() NL_HOSTOF=() NL_UP=() NL_HAIRPIN=()
+	NL_MAPPING=() NL_FILTERING=()
+	NL_DELAY_MS=0
 }
 
 # lab_init: makes WORK and sets the traps that tear every lab down. Returns 1, having made
@@ -239,7 +390,7 @@ lab_preflight() {
 		command -v "$cmd" >/dev/null 2>&1 ||
 			{ echo "  $cmd is missing (make deps installs it)" >&2; return 1; }
 	done
-	for cmd in p2pchatd p2pchat nfdelay; do
+	for cmd in p2pchatd p2pchat nfdelay udpcap; do
 		[ -x "$BIN/$cmd" ] ||
 			{ echo "  $BIN/$cmd is not built (make natlab builds it)" >&2; return 1; }
 	done
@@ -271,6 +422,7 @@ lab_client() {
 	mkfifo "$NL_DIR/$name.in" || return 1
 	lab_spawn "$NL_DIR/$name.in" "$NL_DIR/$name.out" "$NL_DIR/$name.err" ip netns exec \
 		"$NL_P$box" "$BIN/p2pchat" -s "$NL_SERVER" -v --stay "$@" "$name" $peer
+	NL_PID[$name]=${PIDS##* } NL_HOSTOF[$name]=$box
 	exec {fd}>"$NL_DIR/$name.in"
 	NL_FD[$name]=$fd
 	NL_FDS="$NL_FDS $fd"
@@ -433,6 +585,277 @@ nat_keeps_flows() {
 	done
 }
 
+# ---- watching a punch: captures, the ladder, the NATs' tables and counters ----
+
+# lab_capture_start BOX...: a capture of the UDP datagrams on each BOX's eth0 (tests/udpcap.c),
+# into $NL_DIR/cap-BOX.txt. Returns when every capture listens. Sets NL_CAPTURED (the boxes)
+# and NL_CAP_PIDS.
+lab_capture_start() {
+	local box
+	NL_CAPTURED="" NL_CAP_PIDS=""
+	for box in "$@"; do
+		lab_spawn /dev/null "$NL_DIR/cap-$box.txt" "$NL_DIR/cap-$box.log" \
+			ip netns exec "$NL_P$box" "$BIN/udpcap" -i eth0 -t 600
+		NL_CAP_PIDS="$NL_CAP_PIDS ${PIDS##* }"
+		NL_CAPTURED="$NL_CAPTURED $box"
+		wait_for "$NL_DIR/cap-$box.log" "listening on" 5 || return 1
+	done
+}
+
+# lab_capture_stop: stops the captures (each writes out what it holds).
+lab_capture_stop() {
+	local pid
+	for pid in $NL_CAP_PIDS; do lab_stop "$pid"; done
+	NL_CAP_PIDS=""
+}
+
+# lab_drops: the packets every lab:RULE DROP rule of the lab took so far, one "BOX RULE N" a
+# line (RULE: filter, no-hairpin, no-route), every rule listed, 0 included.
+lab_drops() {
+	local ns
+	for ns in $NL_NS; do
+		ip netns exec "$ns" iptables-save -c 2>/dev/null |
+			sed -n 's/^\[\([0-9]*\):[0-9]*\].*--comment "\{0,1\}lab:\([a-z-]*\).*/\2 \1/p' |
+			awk -v b="${ns#"$NL_P"}" '{ n[$1] += $2 } END { for (r in n) print b, r, n[r] }'
+	done | sort
+}
+
+# box_label BOX: how the ladder names a box.
+box_label() {
+	case $1 in
+	natA) echo "NAT A" ;;
+	natB) echo "NAT B" ;;
+	cgn) echo "the carrier NAT" ;;
+	inet) echo "the internet" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# lab_places: what the ladder needs to know of the lab, one a line: "nat IP BOX LABEL" for each
+# router's public address, "hairpin BOX INSIDE_IP LO HI" for each of a NAT's hairpin ranges,
+# "who IP NAME BOX CHAIN" for alice, bob and the server (BOX: where each runs; CHAIN: the
+# NATs above it, comma-separated, or -).
+lab_places() {
+	local box name up chain
+	local spec
+	for box in "${!NL_PUB[@]}"; do
+		echo "nat ${NL_PUB[$box]} $box $(box_label "$box" | tr ' ' _)"
+		for spec in ${NL_HAIRPIN[$box]:-}; do
+			echo "hairpin $box ${spec%%=*} $(tr - ' ' <<<"${spec#*=}")"
+		done
+	done
+	for name in alice bob; do
+		[ -n "${NL_HOSTOF[$name]:-}" ] || continue
+		chain="" up=${NL_UP[${NL_HOSTOF[$name]}]:-}
+		while [ -n "$up" ]; do chain="$chain,$up"; up=${NL_UP[$up]:-}; done
+		echo "who ${NL_IP[$name]} $name ${NL_HOSTOF[$name]} ${chain:-,-}"
+	done
+	echo "who $SRV_IP p2pchatd srv ,-"
+}
+
+# lab_ladder T0_US [T1_US]: the ladder of the captures: one line per datagram that alice, bob or
+# the server sent from T0_US to T1_US (microseconds of the wall clock; default: to the end):
+#   +  612 ms  alice    -> bob       PROBE         10.0.1.2:41000 -> 192.0.2.2:39000  died at NAT B (filter)
+#   +  613 ms  bob      -> alice     PROBE         10.0.2.2:39000 -> 198.51.100.2:41000  arrived from 192.0.2.2:39000
+# "arrived from": the source the receiver saw, after every NAT on the way (an arrival is matched
+# to the send with its bytes: see the END block). A datagram that
+# arrived nowhere (within 250 ms, and 4 x the lab_delay more) died at the NAT it was addressed to: by its filter, or, sent
+# from inside that NAT, for want of hairpinning; or at the internet's router, when it was
+# addressed to a private address (no route). Then, for every datagram captured, one
+# "deaths BOX RULE N" line per place and rule: lab_check_deaths holds them against the
+# counters of those rules.
+lab_ladder() {
+	local box
+	for box in $NL_CAPTURED; do
+		awk -v box="$box" '{ print $1, box, $2, $3, $4 }' "$NL_DIR/cap-$box.txt"
+	done | sort -n | awk -v t0="$1" -v t1="${2:-0}" -v places="$(lab_places)" \
+		-v window="$(( ${NL_DELAY_MS:-0} * 4 + 250 ))" '
+		function ipof(ep) { sub(/\.[0-9]+$/, "", ep); return ep }
+		function colon(ep,   p) { p = ep; sub(/.*\./, "", p); return ipof(ep) ":" p }
+		function private(ip) {
+			return ip ~ /^10\./ || ip ~ /^100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\./
+		}
+		function byte(h, i,   hi, lo) {
+			hi = index("0123456789abcdef", substr(h, 2 * i + 1, 1)) - 1
+			lo = index("0123456789abcdef", substr(h, 2 * i + 2, 1)) - 1
+			return 16 * hi + lo
+		}
+		# typename(h, off): the p2pchat type at byte off of h (hex), and for RELAY and
+		# RELAYED the type they carry (protocol.h draws both).
+		function typename(h, off,   b, n1, n2) {
+			if (length(h) < 2 * (off + 4)) return "SHORT"
+			if (byte(h, off) != 80) return byte(h, off) < 2 ? "STUN" : "OTHER"
+			b = byte(h, off + 2)
+			if (b == 12) {
+				n1 = byte(h, off + 12); n2 = byte(h, off + 13 + n1)
+				return "RELAY[" typename(h, off + 16 + n1 + n2) "]"
+			}
+			if (b == 13) { n1 = byte(h, off + 4); return "RELAYED[" typename(h, off + 7 + n1) "]" }
+			return (b in tname) ? tname[b] : "TYPE" b
+		}
+		# A capture of box B holds what B sent (from its own address) and what it got.
+		function sent(i) { return (ipof(sr[i]) in who) && home[who[ipof(sr[i])]] == bx[i] }
+		function got_here(j) { return (ipof(ds[j]) in who) && home[who[ipof(ds[j])]] == bx[j] }
+		BEGIN {
+			split("REGISTER REGISTERED REFRESH LOOKUP PEER ERROR STATS STATS_REPLY WHO " \
+			      "WHO_REPLY REPORT RELAY RELAYED COOKIE - PROBE PROBE_ACK DATA ACK PING " \
+			      "PONG BYE", tn, " ")
+			for (i = 1; i <= 22; i++) tname[i] = tn[i]
+			n = split(places, pl, "\n")
+			for (i = 1; i <= n; i++) {
+				split(pl[i], f, " ")
+				if (f[1] == "nat") { pubbox[f[2]] = f[3]; label[f[3]] = f[4]
+					gsub(/_/, " ", label[f[3]]) }
+				else if (f[1] == "hairpin") { hp[++H] = f[2]; hpip[H] = f[3]
+					hplo[H] = f[4]; hphi[H] = f[5] }
+				else { who[f[2]] = f[3]; home[f[3]] = f[4]; chain[f[3]] = "," f[5] "," }
+			}
+		}
+		{
+			N++; tm[N] = $1 * 1000; bx[N] = $2; sr[N] = $3; ds[N] = $4
+			pay[N] = substr($5, 2 * ((byte($5, 0) % 16) * 4 + 8) + 1)
+		}
+		END {
+			# Each arrival, in time order, is the send it matches: same bytes, within the
+			# window, to a private address when it came from one. Several such sends (one
+			# datagram sent to several endpoints of the peer, or again 100 ms later): the
+			# last one to where the sender last heard the receiver from, else the last.
+			for (j = 1; j <= N; j++) {
+				if (!got_here(j)) continue
+				r = who[ipof(ds[j])]; best = 0
+				for (i = j - 1; i >= 1 && tm[j] - tm[i] < window; i--) {
+					if (!sent(i) || from[i] || pay[i] != pay[j]) continue
+					if (private(ipof(ds[i])) != private(ipof(sr[j]))) continue
+					s = who[ipof(sr[i])]
+					if (best == 0 || (colon(ds[i]) == heard[s, r] &&
+					    colon(ds[best]) != heard[s, r]))
+						best = i
+				}
+				if (best == 0) continue
+				from[best] = j
+				heard[r, who[ipof(sr[best])]] = colon(sr[j])
+			}
+			for (i = 1; i <= N; i++) {
+				if (!sent(i)) continue
+				s = who[ipof(sr[i])]; d = ipof(ds[i]); arrived = from[i]
+				if (arrived) {
+					to = who[ipof(ds[arrived])]
+					fate = "arrived from " colon(sr[arrived])
+				} else {
+					to = d in who ? who[d] : s == "alice" ? "bob" : s == "bob" ? "alice" : "?"
+					if (d in pubbox) {
+						b = pubbox[d]
+						why = index(chain[s], "," b ",") ? "no-hairpin" : "filter"
+						# A hairpinning NAT turned it back in, to the NAT
+						# below it that owns the port: that one dropped it.
+						dp = ds[i]; sub(/.*\./, "", dp)
+						for (h = 1; h <= H; h++)
+							if (hp[h] == b && dp + 0 >= hplo[h] && dp + 0 <= hphi[h] &&
+							    (hpip[h] in pubbox)) {
+								b = pubbox[hpip[h]]; why = "filter"
+							}
+						fate = "died at " label[b] " (" why ")"
+						deaths[b " " why]++
+					} else if (private(d)) {
+						fate = "died at the internet (no-route)"
+						deaths["inet no-route"]++
+					} else
+						fate = "lost"
+				}
+				us = tm[i] * 1000
+				if (us < t0 || (t1 > 0 && us > t1)) continue
+				printf "+%5d ms  %-8s -> %-8s  %-16s %21s -> %-21s  %s\n", \
+					(us - t0) / 1000, s, to, typename(pay[i], 0), \
+					colon(sr[i]), colon(ds[i]), fate
+			}
+			for (k in deaths) print "deaths", k, deaths[k]
+		}'
+}
+
+# LADDER_LINE: the pattern every ladder line matches (tests/natlab.sh checks it).
+LADDER_LINE='^\+ *[0-9]+ ms  [a-z0-9]+ +-> [a-z0-9?]+ +[A-Z_]+(\[[A-Z_]+\])? +[0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ +(arrived from [0-9.]+:[0-9]+|died at (NAT [AB]|the carrier NAT|the internet) \((filter|no-hairpin|no-route)\)|lost)$'
+
+# lab_check_deaths BEFORE AFTER DEATHS: the deaths the ladder inferred (DEATHS, its "deaths"
+# lines) are what the lab's DROP rules counted between the lab_drops outputs BEFORE and AFTER,
+# rule by rule. Says where they differ. Datagrams the internet lost at random (lab:loss) die
+# where the ladder cannot see: it puts them at the NAT they were addressed to, so there the
+# ladder may show more, as many as were lost, in all.
+lab_check_deaths() {
+	local diff
+	diff=$(awk 'FNR == 1 { f++ }
+		f == 1 { n[$1 " " $2] -= $3 } f == 2 { n[$1 " " $2] += $3 }
+		f == 3 { n[$2 " " $3] -= $4 }
+		END {
+			lost = n["inet loss"]; delete n["inet loss"]
+			for (k in n) if (n[k] < 0 && lost > 0) { over = -n[k] < lost ? -n[k] : lost
+				n[k] += over; lost -= over }
+			for (k in n) if (n[k] != 0 && k != " ") print "  " k ": the rule counted " \
+				(n[k] > 0 ? n[k] " more" : -n[k] " fewer") " than the ladder shows"
+		}' <(echo "$1") <(echo "$2") <(echo "$3"))
+	[ -z "$diff" ] && return 0
+	echo "$diff" >&2
+	return 1
+}
+
+# nat_table BOX: BOX's UDP conntrack entries (its mappings), one a line:
+#   10.0.1.2:41000 -> 203.0.113.10:7777  source mapped to 198.51.100.2:41000  118 s ASSURED
+# with the seconds left before the NAT forgets it (the kernel's UDP timers) and its flags.
+nat_table() {
+	lab_in "$1" conntrack -L -p udp 2>/dev/null | awk '
+		{
+			n = 0; flags = ""
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^\[/) { f = $i; gsub(/[][]/, "", f); flags = flags " " f; continue }
+				split($i, kv, "=")
+				if (kv[1] == "src") n++
+				v[n, kv[1]] = kv[2]
+			}
+			o = v[1, "src"] ":" v[1, "sport"]; d = v[1, "dst"] ":" v[1, "dport"]
+			rs = v[2, "src"] ":" v[2, "sport"]; rd = v[2, "dst"] ":" v[2, "dport"]
+			line = sprintf("%-21s -> %-21s", o, d)
+			if (rd != o) line = line "  source mapped to " rd
+			if (rs != d) line = line "  destination mapped to " rs
+			print line "  " $3 " s" flags
+		}' | sort
+}
+
+# lab_watch_start A HOSTA B HOSTB: captures on the server's box and both hosts, then B and A
+# start, with no peer, and register.
+lab_watch_start() {
+	lab_capture_start srv "$2" "$4" || return 1
+	lab_client "$4" "$3" - -w 5 && wait_for "$NL_DIR/$3.out" "^\* registered as $3 " 10 &&
+		lab_client "$2" "$1" - -w 5 && wait_for "$NL_DIR/$1.out" "^\* registered as $1 " 10
+}
+
+# lab_watch_punch A B: A types "/chat B": the lookup, the introduction and the punch. Waits
+# until both are connected (NL_CONNECT_WAIT s, default 15) and LADDER_SETTLE s more (default
+# 0.6: a public path waits 0.5 s for a private one). Then, with both clients stopped a moment
+# (SIGSTOP, so nothing is in flight), reads the drop counters and ends the captures. Sets
+# NL_T0 (when A typed), NL_CONNECT_MS, NL_PATH_A and NL_PATH_B, NL_DROPS0 and NL_DROPS1.
+lab_watch_punch() {
+	local a=$1 b=$2 rc=0
+	NL_CONNECT_MS="" NL_PATH_A="" NL_PATH_B=""
+	NL_DROPS0=$(lab_drops)
+	NL_T0=$(now_us)
+	lab_type "$a" "/chat $b"
+	if wait_for "$NL_DIR/$a.out" "^\* connected to $b " "${NL_CONNECT_WAIT:-15}" 2>/dev/null; then
+		NL_CONNECT_MS=$(( ($(now_us) - NL_T0) / 1000 ))
+		wait_for "$NL_DIR/$b.out" "^\* connected to $a " "${NL_CONNECT_WAIT:-15}" 2>/dev/null ||
+			rc=1
+	else
+		rc=1
+	fi
+	sleep "${LADDER_SETTLE:-0.6}"
+	kill -STOP "${NL_PID[$a]}" "${NL_PID[$b]}"
+	sleep 0.2
+	NL_DROPS1=$(lab_drops)
+	lab_capture_stop
+	kill -CONT "${NL_PID[$a]}" "${NL_PID[$b]}"
+	NL_PATH_A=$(connected "$a" "$b")
+	NL_PATH_B=$(connected "$b" "$a")
+	return "$rc"
+}
+
 # ---- the tests ----
 
 passed=0
@@ -469,13 +892,20 @@ check() {
 }
 
 # expect_path NAME PEER KIND: NAME reached PEER on a KIND path at the right address: a public
-# path at the endpoint the server saw for PEER, a private one at PEER's own address.
+# path at the endpoint the server saw for PEER, a private one at PEER's own address; reflexive
+# is a public path at PEER's NAT's address but another port than the server saw.
 expect_path() {
 	local line addr kind want
 	line=$(connected "$1" "$2")
 	addr=${line% *} kind=${line##* }
 	case $3 in
 	public) want=$(registered_ep "$2") ;;
+	reflexive)
+		# Peer-reflexive (ICE's word, RFC 8445, 7.2.5.3.1): the address PEER's probes came
+		# from, its NAT's address at a port the server never saw (what punch.c calls seen_ep).
+		want=$(registered_ep "$2")
+		[ "${addr%:*}" = "${want%:*}" ] && [ "$addr" != "$want" ] && want=$addr
+		[ "$kind" = public ] && kind=reflexive ;;
 	private) want=${NL_IP[$2]}:${addr##*:} ;;
 	*) want=$addr ;;
 	esac
@@ -485,25 +915,102 @@ expect_path() {
 }
 
 # lab_topology NAME: builds the NATs and hosts of topology NAME in the current lab and sets
-# NL_HOST_A and NL_HOST_B, where alice and bob run:
-#   cone-cone            alice behind cone NAT A, bob behind cone NAT B
-#   same-nat             both behind cone NAT A, on one LAN (NAT A does not hairpin)
-#   public-cone          alice behind cone NAT A, bob on a public address
-#   symmetric-cone       alice behind symmetric NAT A, bob behind cone NAT B
-#   symmetric-symmetric  both behind symmetric NATs
+# NL_HOST_A and NL_HOST_B, where alice and bob run. Each NAME is a function topo_NAME below
+# (LAB_TOPOLOGIES lists them in order, with the path each should get); to add one, write its
+# function and add its line there.
 lab_topology() {
-	local typea=cone typeb=cone
+	declare -F "topo_$1" >/dev/null || { echo "  no topology '$1'" >&2; return 1; }
 	NL_HOST_A=hostA NL_HOST_B=hostB
-	case $1 in
-	symmetric-cone) typea=symmetric ;;
-	symmetric-symmetric) typea=symmetric typeb=symmetric ;;
-	esac
-	lab_nat natA a "$typea" 10.0.1 && lab_host hostA natA 2 || return 1
-	case $1 in
-	same-nat) NL_HOST_B=hostA2; lab_host hostA2 natA 3 ;;
-	public-cone) NL_HOST_B=pubB; lab_public_host pubB b ;;
-	*) lab_nat natB b "$typeb" 10.0.2 && lab_host hostB natB 2 ;;
-	esac
+	"topo_$1"
+}
+
+# NAME PATH WHY: every topology, the path both peers should connect by, and why.
+LAB_TOPOLOGIES="\
+cone-cone           public   each NAT keeps one port per host; each side's first probe opens its own NAT for the other's
+same-nat            private  both on one LAN; NAT A does not hairpin, the probes to the private addresses answer
+public-cone         public   the public host needs no hole; its probes get in once alice's went out
+symmetric-cone      relay    NAT A's port toward bob is new, NAT B admits only the port bob sent to; bob's probes die at NAT A
+symmetric-symmetric relay    both NATs use new ports toward the peer; neither lets the other in
+symmetric-public    public   bob has no NAT: alice's probes reach him from a new port, and he answers there
+cgnat               relay    the carrier NAT does not hairpin; probes to private addresses die at the internet
+cgnat-hairpin       public   the carrier NAT hairpins: alice's probe to bob's public endpoint turns back inside
+cgnat-same-home     private  both behind one home NAT under the carrier: the LAN answers"
+
+# lab_topologies: the names of LAB_TOPOLOGIES, one a line.
+lab_topologies() {
+	awk '{ print $1 }' <<<"$LAB_TOPOLOGIES"
+}
+
+# topology_field NAME N: field N of NAME's line in LAB_TOPOLOGIES (2: the path; 3: why).
+topology_field() {
+	awk -v t="$1" -v n="$2" '$1 == t { if (n == 3) { $1 = ""; $2 = ""; sub(/^ +/, "") ;
+		print; exit } print $n; exit }' <<<"$LAB_TOPOLOGIES"
+}
+
+#   cone-cone            alice behind cone NAT A, bob behind cone NAT B
+topo_cone-cone() {
+	lab_nat natA a cone 10.0.1 && lab_host hostA natA 2 &&
+		lab_nat natB b cone 10.0.2 && lab_host hostB natB 2
+}
+
+#   same-nat             both behind cone NAT A, on one LAN (NAT A does not hairpin)
+topo_same-nat() {
+	NL_HOST_B=hostA2
+	lab_nat natA a cone 10.0.1 && lab_host hostA natA 2 && lab_host hostA2 natA 3
+}
+
+#   public-cone          alice behind cone NAT A, bob on a public address
+topo_public-cone() {
+	NL_HOST_B=pubB
+	lab_nat natA a cone 10.0.1 && lab_host hostA natA 2 && lab_public_host pubB b
+}
+
+#   symmetric-cone       alice behind symmetric NAT A, bob behind cone NAT B
+topo_symmetric-cone() {
+	lab_nat natA a symmetric 10.0.1 && lab_host hostA natA 2 &&
+		lab_nat natB b cone 10.0.2 && lab_host hostB natB 2
+}
+
+#   symmetric-symmetric  both behind symmetric NATs
+topo_symmetric-symmetric() {
+	lab_nat natA a symmetric 10.0.1 && lab_host hostA natA 2 &&
+		lab_nat natB b symmetric 10.0.2 && lab_host hostB natB 2
+}
+
+#   symmetric-public     alice behind symmetric NAT A, bob on a public address
+topo_symmetric-public() {
+	NL_HOST_B=pubB
+	lab_nat natA a symmetric 10.0.1 && lab_host hostA natA 2 && lab_public_host pubB b
+}
+
+# lab_cgnat HAIRPIN: a carrier-grade NAT (cone) on side a with the shared address space
+# 100.64.0.0/24 inside (RFC 6598), and under it home NAT A (cone, its ports 20000-29999) at
+# 100.64.0.2 with hostA, and home NAT B (30000-39999) at 100.64.0.3 with hostB; the carrier
+# hairpins when HAIRPIN is yes. Ford, Srisuresh & Kegel, section 3.5.
+lab_cgnat() {
+	lab_router cgn 100.64.0 && lab_uplink cgn a && lab_nat_kind cgn eim-apdf &&
+		lab_router natA 10.0.1 && lab_uplink_under natA cgn 2 &&
+		nat_eim natA 20000-29999 && nat_apdf natA && lab_host hostA natA 2 &&
+		lab_router natB 10.0.2 && lab_uplink_under natB cgn 3 &&
+		nat_eim natB 30000-39999 && nat_apdf natB || return 1
+	[ "$1" = yes ] || return 0
+	nat_hairpin cgn 100.64.0.2=20000-29999 100.64.0.3=30000-39999
+}
+
+#   cgnat                alice and bob behind home NATs A and B, both under one carrier NAT
+topo_cgnat() {
+	lab_cgnat no && lab_host hostB natB 2
+}
+
+#   cgnat-hairpin        the same, and the carrier NAT hairpins
+topo_cgnat-hairpin() {
+	lab_cgnat yes && lab_host hostB natB 2
+}
+
+#   cgnat-same-home      both behind home NAT A under the carrier NAT
+topo_cgnat-same-home() {
+	NL_HOST_B=hostA2
+	lab_cgnat no && lab_host hostA2 natA 3
 }
 
 # chat_test TOPOLOGY KIND N [DELAY_MS [LOSS]]: alice and bob in TOPOLOGY connect on a KIND
@@ -533,6 +1040,48 @@ test_same_nat() {
 
 test_public_cone() { chat_test public-cone public 20; }
 test_symmetric_cone() { chat_test symmetric-cone relay 20; }
+
+# A symmetric NAT and a public host: direct. Bob's probes to the port the server saw die at
+# NAT A, but alice's reach him from a new port, and he answers there.
+test_symmetric_public() {
+	lab_topology symmetric-public || return 1
+	lab_pair alice hostA bob pubB || return 1
+	expect_path alice bob public && expect_path bob alice reflexive || return 1
+	lab_exchange alice bob 20 chat 60 || return 1
+	NL_NOTE="alice connected in $NL_CONNECT_MS ms; bob reached her at $(connected bob alice)"
+	NL_NOTE="$NL_NOTE, the server saw $(registered_ep alice)"
+}
+
+# The ladder of a punch between two cone NATs: every line in its format; some datagrams
+# arrived, some died at NAT B's filter (alice's first probes, before bob's opened it) or at
+# the internet (to bob's private address); and every death it shows is one its rule counted.
+test_ladder() {
+	local ladder deaths
+	lab_topology cone-cone && lab_watch_start alice hostA bob hostB &&
+		lab_watch_punch alice bob || return 1
+	ladder=$(lab_ladder "$NL_T0")
+	deaths=$(grep '^deaths ' <<<"$ladder")
+	ladder=$(grep -v '^deaths ' <<<"$ladder")
+	if grep -Evq -- "$LADDER_LINE" <<<"$ladder"; then
+		echo "  ladder lines not in the format:" >&2
+		grep -Ev -- "$LADDER_LINE" <<<"$ladder" | sed 's/^/    /' >&2
+		return 1
+	fi
+	grep -Eq ' alice +-> bob +PROBE .* arrived from 198\.51\.100\.2:' <<<"$ladder" ||
+		{ echo "  no probe from alice arrived; the ladder:" >&2; echo "$ladder" >&2; return 1; }
+	grep -Eq ' -> 10\.0\.2\.2:[0-9]+ +died at the internet \(no-route\)$' <<<"$ladder" ||
+		{ echo "  no probe to bob's private address died; the ladder:" >&2
+		  echo "$ladder" >&2; return 1; }
+	lab_check_deaths "$NL_DROPS0" "$NL_DROPS1" "$deaths" || return 1
+	NL_NOTE="$(grep -c . <<<"$ladder") datagrams, $(grep -c ' died at ' <<<"$ladder") died"
+}
+
+# Two homes under one carrier NAT that does not hairpin: relayed (Ford et al., 3.5).
+test_cgnat() { chat_test cgnat relay 20; }
+# The same carrier NAT, hairpinning: direct, through the carrier's public address.
+test_cgnat_hairpin() { chat_test cgnat-hairpin public 20; }
+# One home NAT under the carrier: the LAN.
+test_cgnat_same_home() { chat_test cgnat-same-home private 20; }
 test_symmetric_symmetric() { chat_test symmetric-symmetric relay 20; }
 test_delay_loss_relay() { chat_test symmetric-cone relay 100 25 0.05; }
 
@@ -737,6 +1286,13 @@ natlab_main() {
 	check "public host and cone NAT: direct, public" test_public_cone
 	check "symmetric NAT and cone NAT: relayed, all delivered" test_symmetric_cone
 	check "symmetric NAT and symmetric NAT: relayed, all delivered" test_symmetric_symmetric
+	check "symmetric NAT and public host: direct, at the peer-reflexive address" \
+		test_symmetric_public
+	check "two homes under one carrier NAT, no hairpin: relayed" test_cgnat
+	check "the ladder of a cone-cone punch: its format, and its deaths are the NATs' drops" \
+		test_ladder
+	check "two homes under one hairpinning carrier NAT: direct, public" test_cgnat_hairpin
+	check "one home under a carrier NAT: direct, private" test_cgnat_same_home
 	check "25 ms per link and 5% loss, symmetric and cone: relayed, 100 lines each way" \
 		test_delay_loss_relay
 	check "a symmetric NAT turns cone: the relayed chat moves to a direct path" \
