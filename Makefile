@@ -37,7 +37,7 @@ CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
-	     sha256 chachapoly x25519 cc
+	     sha256 chachapoly x25519 cc stream
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -86,6 +86,7 @@ $(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chacha
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
+$(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(BUILD)/stream.o $(BUILD)/cc.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 

@@ -1,0 +1,816 @@
+/* test_stream.c - unit tests of stream.c: the wire, and two peers over a simulated lossy, reordering bottleneck; fake time. */
+#include <check.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "stream.h"
+
+/*
+ * The network: two endpoints, A (0) and B (1), and a link each way. A
+ * link is a bottleneck (a rate, a drop-tail queue), then a propagation
+ * delay plus a random extra of up to jitter_ms (which reorders packets),
+ * with random loss and duplication, all drawn from one seeded generator.
+ * Time is fake: the loop jumps to the next deadline or arrival. Same
+ * seed, same run.
+ */
+
+#define POOL 32768          /* packets in the air at once, at most */
+#define IDS 256             /* stream ids the tests use stay below this */
+#define STEPS_MAX 20000000L /* bound on any simulation loop, so a bug cannot hang the test */
+
+struct linkcfg {
+	uint64_t rate_Bps;       /* 0: no bottleneck */
+	uint64_t queue_bytes;    /* drop-tail queue at the bottleneck */
+	int64_t delay_ms, jitter_ms;
+	uint32_t loss_pm, dup_pm; /* per mille */
+	int64_t blackout_from, blackout_to; /* everything sent in [from, to) is lost */
+};
+
+struct link {
+	struct linkcfg cfg;
+	int64_t free_at_us;      /* when the bottleneck has sent what it holds */
+	uint64_t sent, lost, dropped, duplicated, bytes;
+};
+
+struct pkt {
+	int to;
+	int64_t at_ms;
+	uint64_t order;          /* ties in at_ms keep the order sent */
+	uint16_t len;
+	uint8_t data[STREAM_PKT_MAX];
+};
+
+/* What the application at one end sees of one stream. */
+struct app {
+	uint64_t total;          /* bytes to write (0: none) */
+	uint64_t written;
+	int finish, finished;    /* send FIN after total */
+	uint64_t got;            /* bytes received, checked in order */
+	int slow;                /* recv takes nothing until resumed */
+	int opened, fin, reset, stopped, sent, closed, writable;
+	uint64_t reset_code, stop_code;
+	int64_t fin_ms;
+};
+
+struct ep {
+	int idx;
+	struct stream_conn c;
+	struct app app[IDS];
+	/* the credit this end was given, as seen arriving (the independent flow control check) */
+	uint64_t credit[IDS], credit_conn;
+	uint64_t sent_end[IDS], sent_conn;
+	uint32_t max_pkt_seen;
+	uint32_t pkt_limit;      /* every packet sent must fit this */
+};
+
+static struct ep eps[2];
+static struct link links[2]; /* links[i]: from eps[i] to the other */
+static struct pkt *pool;
+static uint32_t heap[POOL], nheap;
+static uint32_t freelist[POOL], nfree;
+static uint64_t order;
+static int64_t now;
+static struct rng64 rng;
+
+/* Chat: lines written on one stream at set times; latency measured at the reader. */
+#define CHAT_MAX 256
+static struct {
+	uint64_t id;
+	int from;
+	uint32_t n, ndone;
+	uint64_t end[CHAT_MAX];
+	int64_t at[CHAT_MAX], lat[CHAT_MAX];
+} chat;
+
+/* The byte at offset o of stream id: the reader checks every one. */
+static uint8_t pattern(uint64_t id, uint64_t o)
+{
+	return (uint8_t)(o * 131 + id * 17 + (o >> 9) + (o >> 17));
+}
+
+static int before(uint32_t a, uint32_t b)
+{
+	return pool[a].at_ms < pool[b].at_ms || (pool[a].at_ms == pool[b].at_ms && pool[a].order < pool[b].order);
+}
+
+static void heap_push(uint32_t i)
+{
+	uint32_t k = nheap++;
+
+	heap[k] = i;
+	while (k > 0 && before(heap[k], heap[(k - 1) / 2])) {
+		uint32_t t = heap[k];
+
+		heap[k] = heap[(k - 1) / 2];
+		heap[(k - 1) / 2] = t;
+		k = (k - 1) / 2;
+	}
+}
+
+static uint32_t heap_pop(void)
+{
+	uint32_t top = heap[0], k = 0;
+
+	heap[0] = heap[--nheap];
+	for (;;) {
+		uint32_t l = 2 * k + 1, r = l + 1, m = k, t;
+
+		if (l < nheap && before(heap[l], heap[m]))
+			m = l;
+		if (r < nheap && before(heap[r], heap[m]))
+			m = r;
+		if (m == k)
+			break;
+		t = heap[k];
+		heap[k] = heap[m];
+		heap[m] = t;
+		k = m;
+	}
+	return top;
+}
+
+static uint32_t chance(void)
+{
+	return rng64star_next32(&rng) % 1000;
+}
+
+/* Checks a packet leaving `from`: its size, its form, and every STREAM frame against the credit it had. */
+static void check_outgoing(struct ep *e, const uint8_t *p, size_t len)
+{
+	struct stream_frame f;
+	uint64_t pn;
+	size_t off = 0;
+
+	ck_assert_uint_le(len, e->pkt_limit);
+	if (len > e->max_pkt_seen)
+		e->max_pkt_seen = (uint32_t)len;
+	ck_assert_int_gt(stream_packet_check(p, len, &pn), 0);
+	while (stream_packet_frame(p, len, &off, &f) > 0) {
+		uint64_t end;
+
+		if (f.type != STREAM_F_STREAM && f.type != STREAM_F_STREAM_FIN)
+			continue;
+		ck_assert_uint_lt(f.id, IDS);
+		end = f.offset + f.len;
+		ck_assert_msg(end <= e->credit[f.id], "stream %llu to %llu past credit %llu",
+			      (unsigned long long)f.id, (unsigned long long)end,
+			      (unsigned long long)e->credit[f.id]);
+		if (end > e->sent_end[f.id]) {
+			e->sent_conn += end - e->sent_end[f.id];
+			e->sent_end[f.id] = end;
+		}
+		ck_assert_uint_le(e->sent_conn, e->credit_conn);
+	}
+}
+
+/* Notes the credit a packet arriving at e gives it. */
+static void note_credit(struct ep *e, const uint8_t *p, size_t len)
+{
+	struct stream_frame f;
+	size_t off = 0;
+
+	while (stream_packet_frame(p, len, &off, &f) > 0) {
+		if (f.type == STREAM_F_MAX_STREAM_DATA && f.id < IDS && f.max > e->credit[f.id])
+			e->credit[f.id] = f.max;
+		if (f.type == STREAM_F_MAX_DATA && f.max > e->credit_conn)
+			e->credit_conn = f.max;
+	}
+}
+
+static void io_send(void *ctx, const uint8_t *p, size_t len)
+{
+	struct ep *e = ctx;
+	struct link *l = &links[e->idx];
+	int64_t now_us = now * 1000, start, done_us;
+	int copies = 1, k;
+
+	check_outgoing(e, p, len);
+	l->sent++;
+	l->bytes += len;
+	if (now >= l->cfg.blackout_from && now < l->cfg.blackout_to) {
+		l->lost++;
+		return;
+	}
+	start = now_us > l->free_at_us ? now_us : l->free_at_us;
+	done_us = start;
+	if (l->cfg.rate_Bps > 0) {
+		/* drop-tail: the queue holds what is waiting for the wire */
+		if ((uint64_t)(start - now_us) * l->cfg.rate_Bps / 1000000 > l->cfg.queue_bytes) {
+			l->dropped++;
+			return;
+		}
+		done_us = start + (int64_t)(len * 1000000 / l->cfg.rate_Bps);
+		l->free_at_us = done_us;
+	}
+	if (chance() < l->cfg.loss_pm) {
+		l->lost++;
+		return;
+	}
+	if (chance() < l->cfg.dup_pm) {
+		copies = 2;
+		l->duplicated++;
+	}
+	for (k = 0; k < copies; k++) {
+		uint32_t i;
+
+		ck_assert_uint_gt(nfree, 0);
+		i = freelist[--nfree];
+		pool[i].to = 1 - e->idx;
+		pool[i].at_ms = (done_us + 999) / 1000 + l->cfg.delay_ms +
+				(l->cfg.jitter_ms ? (int64_t)(rng64star_next32(&rng) % (uint32_t)(l->cfg.jitter_ms + 1)) : 0);
+		pool[i].order = order++;
+		pool[i].len = (uint16_t)len;
+		memcpy(pool[i].data, p, len);
+		heap_push(i);
+	}
+}
+
+static size_t io_recv(void *ctx, uint64_t id, const uint8_t *data, size_t len)
+{
+	struct ep *e = ctx;
+	struct app *a;
+	size_t i;
+
+	ck_assert_uint_lt(id, IDS);
+	a = &e->app[id];
+	if (a->slow)
+		return 0;
+	ck_assert(!a->fin);
+	for (i = 0; i < len; i++)
+		if (data[i] != pattern(id, a->got + i))
+			ck_abort_msg("stream %llu byte %llu wrong", (unsigned long long)id,
+				     (unsigned long long)(a->got + i));
+	a->got += len;
+	/* chat lines complete */
+	if (id == chat.id && e->idx != chat.from) {
+		while (chat.ndone < chat.n && chat.end[chat.ndone] <= a->got) {
+			chat.lat[chat.ndone] = now - chat.at[chat.ndone];
+			chat.ndone++;
+		}
+	}
+	return len;
+}
+
+static void io_event(void *ctx, uint64_t id, int ev, uint64_t code)
+{
+	struct ep *e = ctx;
+	struct app *a;
+
+	ck_assert_uint_lt(id, IDS);
+	a = &e->app[id];
+	switch (ev) {
+	case STREAM_EV_OPENED:
+		ck_assert(!a->opened);
+		a->opened = 1;
+		break;
+	case STREAM_EV_FIN:
+		ck_assert(!a->fin);
+		a->fin = 1;
+		a->fin_ms = now;
+		break;
+	case STREAM_EV_RESET:
+		a->reset = 1;
+		a->reset_code = code;
+		break;
+	case STREAM_EV_STOPPED:
+		a->stopped = 1;
+		a->stop_code = code;
+		break;
+	case STREAM_EV_SENT:
+		ck_assert(!a->sent);
+		a->sent = 1;
+		break;
+	case STREAM_EV_WRITABLE:
+		a->writable++;
+		break;
+	case STREAM_EV_CLOSED:
+		ck_assert(!a->closed);
+		a->closed = 1;
+		break;
+	default:
+		ck_abort_msg("unknown event %d", ev);
+	}
+}
+
+/* A network with no bottleneck, 10 ms each way, and nothing lost. */
+static struct linkcfg plain_link(void)
+{
+	struct linkcfg l;
+
+	memset(&l, 0, sizeof(l));
+	l.delay_ms = 10;
+	l.blackout_from = l.blackout_to = -1;
+	return l;
+}
+
+/* Sets up both ends (roles 0 and 1) with cfg and the links. */
+static void setup_net(const struct stream_config *cfg, struct linkcfg ab, struct linkcfg ba,
+		      uint64_t seed)
+{
+	const struct stream_io io_tmpl = { NULL, io_send, io_recv, io_event };
+	uint32_t i;
+	int k;
+
+	if (pool == NULL)
+		pool = malloc(POOL * sizeof(*pool));
+	ck_assert_ptr_nonnull(pool);
+	nheap = 0;
+	nfree = POOL;
+	for (i = 0; i < POOL; i++)
+		freelist[i] = POOL - 1 - i;
+	order = 0;
+	now = 1000;
+	rng.s = seed;
+	memset(&chat, 0, sizeof(chat));
+	chat.id = UINT64_MAX;
+	memset(links, 0, sizeof(links));
+	links[0].cfg = ab;
+	links[1].cfg = ba;
+	for (k = 0; k < 2; k++) {
+		struct stream_config c = *cfg;
+		struct stream_io io = io_tmpl;
+
+		memset(&eps[k], 0, sizeof(eps[k]));
+		eps[k].idx = k;
+		io.ctx = &eps[k];
+		c.role = (uint8_t)k;
+		ck_assert_int_eq(stream_conn_init(&eps[k].c, &c, &io, now), 0);
+		for (i = 0; i < IDS; i++)
+			eps[k].credit[i] = STREAM_INITIAL_WINDOW;
+		eps[k].credit_conn = STREAM_INITIAL_MAX_DATA;
+		eps[k].pkt_limit = cfg->pkt_max;
+	}
+}
+
+static void teardown_net(void)
+{
+	stream_conn_free(&eps[0].c);
+	stream_conn_free(&eps[1].c);
+}
+
+/* A small test config: 64 KiB per stream, 256 KiB over all. */
+static struct stream_config small_cfg(void)
+{
+	struct stream_config cfg;
+
+	stream_config_default(&cfg);
+	cfg.stream_buf = 64 << 10;
+	cfg.conn_window = 256 << 10;
+	return cfg;
+}
+
+/* Writes what each application still has to write. */
+static void pump(struct ep *e)
+{
+	static uint8_t buf[65536];
+	uint64_t id;
+
+	for (id = 0; id < IDS; id++) {
+		struct app *a = &e->app[id];
+
+		while (a->written < a->total) {
+			size_t n = (size_t)(a->total - a->written < sizeof(buf) ? a->total - a->written : sizeof(buf));
+			int64_t room = stream_room(&e->c, id);
+			size_t i;
+			int64_t took;
+
+			ck_assert_int_ge(room, 0);
+			if ((uint64_t)room < n)
+				n = (size_t)room;
+			if (n == 0)
+				break;
+			for (i = 0; i < n; i++)
+				buf[i] = pattern(id, a->written + i);
+			took = stream_write(&e->c, id, buf, n);
+			ck_assert_int_ge(took, 0);
+			ck_assert_int_eq(took, (int64_t)n);
+			a->written += (uint64_t)took;
+		}
+		if (a->finish && !a->finished && a->written == a->total) {
+			ck_assert_int_eq(stream_finish(&e->c, id), 0);
+			a->finished = 1;
+		}
+	}
+}
+
+/* Hands over every packet due at now. */
+static void arrive(void)
+{
+	while (nheap > 0 && pool[heap[0]].at_ms <= now) {
+		uint32_t i = heap_pop();
+		struct ep *e = &eps[pool[i].to];
+
+		note_credit(e, pool[i].data, pool[i].len);
+		ck_assert_int_eq(stream_on_packet(&e->c, pool[i].data, pool[i].len, now), 0);
+		freelist[nfree++] = i;
+	}
+}
+
+typedef int (*done_fn)(void);
+
+/* Writes a chat line on chat.id now. */
+static void chat_line(void)
+{
+	struct app *a = &eps[chat.from].app[chat.id];
+
+	ck_assert_uint_lt(chat.n, CHAT_MAX);
+	a->total += 100; /* pump writes it: stream_write takes it whole, the chat stream is idle */
+	chat.end[chat.n] = a->total;
+	chat.at[chat.n] = now;
+	chat.n++;
+}
+
+/*
+ * Runs the network until done() or limit_ms. Chat lines go every
+ * chat_every_ms (0: none). Returns 1 when done.
+ */
+static int run(done_fn done, int64_t limit_ms, int64_t chat_every_ms)
+{
+	int64_t next_chat = chat_every_ms ? now + chat_every_ms : INT64_MAX;
+	long steps;
+
+	for (steps = 0; steps < STEPS_MAX; steps++) {
+		int64_t t0, t1, next;
+
+		arrive();
+		if (now >= next_chat) {
+			chat_line();
+			next_chat += chat_every_ms;
+		}
+		pump(&eps[0]);
+		pump(&eps[1]);
+		t0 = stream_tick(&eps[0].c, now);
+		t1 = stream_tick(&eps[1].c, now);
+		ck_assert_int_eq(eps[0].c.error, 0);
+		ck_assert_int_eq(eps[1].c.error, 0);
+		if (done())
+			return 1;
+		next = t0 < t1 ? t0 : t1;
+		if (nheap > 0 && pool[heap[0]].at_ms < next)
+			next = pool[heap[0]].at_ms;
+		if (next_chat < next)
+			next = next_chat;
+		if (next == INT64_MAX)
+			return done(); /* nothing will ever happen again */
+		now = next > now ? next : now + 1;
+		if (now > limit_ms)
+			return 0;
+	}
+	return 0;
+}
+
+/* ---- the wire ---- */
+
+/* Encodes f, checks the round trip, and that every shorter buffer and a trailing byte are refused. */
+static void round_trip(const struct stream_frame *f)
+{
+	uint8_t buf[2048], big[2049];
+	struct stream_frame g;
+	int n;
+	size_t cut;
+
+	n = stream_frame_encode(buf, sizeof(buf), f);
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(stream_frame_decode(buf, (size_t)n, &g), 0);
+	ck_assert_uint_eq(g.type, f->type);
+	ck_assert_uint_eq(g.id, f->id);
+	ck_assert_uint_eq(g.code, f->code);
+	ck_assert_uint_eq(g.offset, f->offset);
+	ck_assert_uint_eq(g.final_size, f->final_size);
+	ck_assert_uint_eq(g.max, f->max);
+	ck_assert_uint_eq(g.len, f->len);
+	if (f->len)
+		ck_assert_mem_eq(g.data, f->data, f->len);
+	ck_assert_uint_eq(g.nranges, f->nranges);
+	ck_assert_uint_eq(g.ack_delay_ms, f->ack_delay_ms);
+	if (f->nranges)
+		ck_assert_mem_eq(g.ranges, f->ranges, f->nranges * sizeof(f->ranges[0]));
+	/* every truncation */
+	for (cut = 0; cut < (size_t)n; cut++)
+		ck_assert_msg(stream_frame_decode(buf, cut, &g) == STREAM_ESHORT, "type %u cut at %zu",
+			      f->type, cut);
+	/* a trailing byte */
+	memcpy(big, buf, (size_t)n);
+	big[n] = STREAM_F_PING;
+	ck_assert_int_eq(stream_frame_decode(big, (size_t)n + 1, &g), STREAM_ETRAILING);
+	/* encoding into too small a buffer */
+	for (cut = 0; cut < (size_t)n; cut++)
+		ck_assert_int_eq(stream_frame_encode(buf, cut, f), STREAM_ENOSPACE);
+}
+
+START_TEST(frames_round_trip)
+{
+	static const uint8_t data[300] = "hello";
+	struct stream_frame f;
+	const uint64_t big[] = { 0, 63, 64, 16383, 16384, (UINT64_C(1) << 30) - 1, UINT64_C(1) << 30,
+				 STREAM_VARINT_MAX };
+	size_t i;
+
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_PING;
+	round_trip(&f);
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		/* every varint length, in every field */
+		memset(&f, 0, sizeof(f));
+		f.type = STREAM_F_RESET;
+		f.id = big[i];
+		f.code = big[(i + 1) % 8];
+		f.final_size = big[(i + 2) % 8];
+		round_trip(&f);
+		f.type = STREAM_F_STOP;
+		f.final_size = 0;
+		round_trip(&f);
+		memset(&f, 0, sizeof(f));
+		f.type = STREAM_F_MAX_DATA;
+		f.max = big[i];
+		round_trip(&f);
+		f.type = STREAM_F_MAX_STREAMS;
+		round_trip(&f);
+		f.type = STREAM_F_MAX_STREAM_DATA;
+		f.id = big[(i + 3) % 8];
+		round_trip(&f);
+		memset(&f, 0, sizeof(f));
+		f.type = STREAM_F_STREAM;
+		f.id = big[i];
+		f.offset = big[i] > STREAM_VARINT_MAX - 300 ? STREAM_VARINT_MAX - 300 : big[i];
+		f.data = data;
+		f.len = 300;
+		round_trip(&f);
+		f.type = STREAM_F_STREAM_FIN;
+		f.len = 0;
+		round_trip(&f);
+	}
+	/* ACK: one range; several; the largest possible numbers */
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_ACK;
+	f.ack_delay_ms = 7;
+	f.nranges = 1;
+	f.ranges[0] = (struct cc_range){ 0, 0 };
+	round_trip(&f);
+	f.nranges = 3;
+	f.ranges[0] = (struct cc_range){ 90, 100 };
+	f.ranges[1] = (struct cc_range){ 50, 88 };
+	f.ranges[2] = (struct cc_range){ 0, 10 };
+	round_trip(&f);
+	f.nranges = STREAM_ACK_RANGES_MAX;
+	for (i = 0; i < STREAM_ACK_RANGES_MAX; i++)
+		f.ranges[i] = (struct cc_range){ STREAM_VARINT_MAX - 10 * i - 5, STREAM_VARINT_MAX - 10 * i };
+	round_trip(&f);
+}
+END_TEST
+
+START_TEST(frames_refused)
+{
+	struct stream_frame f;
+	uint8_t b[64];
+	size_t n;
+	int t;
+
+	/* every type byte this code does not know */
+	for (t = 0; t < 256; t++) {
+		if (t == STREAM_F_PING || t == STREAM_F_ACK || t == STREAM_F_RESET || t == STREAM_F_STOP ||
+		    t == STREAM_F_STREAM || t == STREAM_F_STREAM_FIN || t == STREAM_F_MAX_DATA ||
+		    t == STREAM_F_MAX_STREAM_DATA || t == STREAM_F_MAX_STREAMS)
+			continue;
+		b[0] = (uint8_t)t;
+		memset(b + 1, 0, 8);
+		ck_assert_int_eq(stream_frame_decode(b, 9, &f), STREAM_ETYPE);
+	}
+	/* ACK: first range past the largest (5 - 6) */
+	n = 0;
+	b[n++] = STREAM_F_ACK, b[n++] = 5, b[n++] = 0, b[n++] = 0, b[n++] = 6;
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_EVALUE);
+	/* ACK: a gap that goes below 0: 10..10, then gap 9 -> 10 - 9 - 2 < 0 */
+	n = 0;
+	b[n++] = STREAM_F_ACK, b[n++] = 10, b[n++] = 0, b[n++] = 1, b[n++] = 0, b[n++] = 9, b[n++] = 0;
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_EVALUE);
+	/* ACK: gap 0 from 10 ends at 8; a range of 9 more goes below 0 */
+	n = 0;
+	b[n++] = STREAM_F_ACK, b[n++] = 10, b[n++] = 0, b[n++] = 1, b[n++] = 0, b[n++] = 0, b[n++] = 9;
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_EVALUE);
+	b[n - 1] = 8; /* 0..8: just fits */
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), 0);
+	ck_assert_uint_eq(f.ranges[1].lo, 0);
+	ck_assert_uint_eq(f.ranges[1].hi, 8);
+	/* ACK: too many ranges */
+	n = 0;
+	b[n++] = STREAM_F_ACK, b[n++] = 0x40, b[n++] = 200, b[n++] = 0, b[n++] = STREAM_ACK_RANGES_MAX, b[n++] = 0;
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_ECOUNT);
+	/* STREAM: empty without FIN */
+	n = 0;
+	b[n++] = STREAM_F_STREAM, b[n++] = 0, b[n++] = 0, b[n++] = 0;
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_EVALUE);
+	/* STREAM: offset + length past 2^62 - 1 */
+	n = 0;
+	b[n++] = STREAM_F_STREAM_FIN, b[n++] = 0;
+	memset(b + n, 0xff, 8), n += 8; /* offset 2^62 - 1 */
+	b[n++] = 1, b[n++] = 'x';
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_EVALUE);
+	/* STREAM: a length past the buffer */
+	n = 0;
+	b[n++] = STREAM_F_STREAM, b[n++] = 0, b[n++] = 0, b[n++] = 5, b[n++] = 'a';
+	ck_assert_int_eq(stream_frame_decode(b, n, &f), STREAM_ESHORT);
+	/* encoder: a STREAM frame it may not send */
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_STREAM;
+	ck_assert_int_eq(stream_frame_encode(b, sizeof(b), &f), STREAM_EINVAL);
+	f.type = 0x77;
+	ck_assert_int_eq(stream_frame_encode(b, sizeof(b), &f), STREAM_EINVAL);
+	/* encoder: ACK ranges overlapping, or touching (they should have been one) */
+	f.type = STREAM_F_ACK;
+	f.nranges = 2;
+	f.ranges[0] = (struct cc_range){ 10, 20 };
+	f.ranges[1] = (struct cc_range){ 5, 9 };
+	ck_assert_int_eq(stream_frame_encode(b, sizeof(b), &f), STREAM_EINVAL);
+	f.ranges[1] = (struct cc_range){ 5, 8 };
+	ck_assert_int_gt(stream_frame_encode(b, sizeof(b), &f), 0);
+	f.nranges = 0;
+	ck_assert_int_eq(stream_frame_encode(b, sizeof(b), &f), STREAM_EINVAL);
+}
+END_TEST
+
+START_TEST(packets_checked)
+{
+	uint8_t p[STREAM_FRAMES_MAX + 8];
+	uint64_t pn;
+	size_t i, n;
+	struct stream_frame f;
+
+	/* number 300 (2 bytes), a PING, a MAX_DATA */
+	n = 0;
+	p[n++] = 0x41, p[n++] = 0x2c, p[n++] = STREAM_F_PING, p[n++] = STREAM_F_MAX_DATA, p[n++] = 9;
+	ck_assert_int_eq(stream_packet_check(p, n, &pn), 2);
+	ck_assert_uint_eq(pn, 300);
+	/* every cut: inside the number, before any frame, at a frame's end (a valid shorter packet), inside one */
+	ck_assert_int_eq(stream_packet_check(p, 0, &pn), STREAM_ESHORT);
+	ck_assert_int_eq(stream_packet_check(p, 1, &pn), STREAM_ESHORT);
+	ck_assert_int_eq(stream_packet_check(p, 2, &pn), STREAM_ECOUNT);
+	ck_assert_int_eq(stream_packet_check(p, 3, &pn), 1);
+	ck_assert_int_eq(stream_packet_check(p, 4, &pn), STREAM_ESHORT);
+	i = 0;
+	p[n] = 0xee; /* a trailing byte that is no frame */
+	ck_assert_int_eq(stream_packet_check(p, n + 1, &pn), STREAM_ETYPE);
+	p[n] = STREAM_F_MAX_DATA; /* a trailing frame cut short */
+	ck_assert_int_eq(stream_packet_check(p, n + 1, &pn), STREAM_ESHORT);
+	/* STREAM_FRAMES_MAX frames pass; one more does not */
+	p[0] = 0;
+	memset(p + 1, STREAM_F_PING, STREAM_FRAMES_MAX + 1);
+	ck_assert_int_eq(stream_packet_check(p, 1 + STREAM_FRAMES_MAX, &pn), STREAM_FRAMES_MAX);
+	ck_assert_int_eq(stream_packet_check(p, 2 + STREAM_FRAMES_MAX, &pn), STREAM_ECOUNT);
+	/* walking it: frames one by one, then the end */
+	for (n = 0; n < STREAM_FRAMES_MAX; n++) {
+		ck_assert_int_eq(stream_packet_frame(p, 1 + STREAM_FRAMES_MAX, &i, &f), 1);
+		ck_assert_uint_eq(f.type, STREAM_F_PING);
+	}
+	ck_assert_int_eq(stream_packet_frame(p, 1 + STREAM_FRAMES_MAX, &i, &f), 0);
+}
+END_TEST
+
+/* ---- two peers ---- */
+
+static int first_half_done(void)
+{
+	return eps[1].app[0].fin && eps[0].app[0].sent;
+}
+
+static int two_small_done(void)
+{
+	return eps[0].app[0].closed && eps[1].app[0].closed;
+}
+
+START_TEST(one_stream_both_ways)
+{
+	struct stream_config cfg = small_cfg();
+	int64_t id;
+
+	setup_net(&cfg, plain_link(), plain_link(), 1);
+	id = stream_open(&eps[0].c, 0);
+	ck_assert_int_eq(id, 0); /* role 0 opens even ids */
+	eps[0].app[0].total = 1000, eps[0].app[0].finish = 1;
+	ck_assert(run(first_half_done, now + 10000, 0));
+	/* B saw it open, read it all and the FIN; it writes back and finishes its half */
+	ck_assert(eps[1].app[0].opened);
+	ck_assert(eps[1].app[0].fin);
+	ck_assert_uint_eq(eps[1].app[0].got, 1000);
+	ck_assert(eps[0].app[0].sent);
+	ck_assert(!eps[0].app[0].closed); /* B's half is still open */
+	eps[1].app[0].total = 5000, eps[1].app[0].finish = 1;
+	ck_assert(run(two_small_done, now + 10000, 0));
+	ck_assert_uint_eq(eps[0].app[0].got, 5000);
+	ck_assert(eps[0].app[0].fin && eps[1].app[0].sent);
+	/* the id is forgotten */
+	ck_assert_int_eq(stream_write(&eps[0].c, 0, (const uint8_t *)"x", 1), STREAM_ENOSTREAM);
+	/* and B may open one: odd ids */
+	ck_assert_int_eq(stream_open(&eps[1].c, 0), 1);
+	teardown_net();
+}
+END_TEST
+
+/* ---- many streams under loss ---- */
+
+#define MANY 8
+static int many_done(void)
+{
+	int i;
+
+	for (i = 0; i < MANY; i++) {
+		uint64_t a = 2 * (uint64_t)i, b = 2 * (uint64_t)i + 1;
+
+		if (!eps[1].app[a].fin || !eps[0].app[b].fin || !eps[0].app[a].sent || !eps[1].app[b].sent)
+			return 0;
+	}
+	return 1;
+}
+
+/* 8 streams each way at once, each 300 KB (and one short), with loss_pm loss, reordering and duplicates. */
+static void many_streams(uint32_t loss_pm, uint64_t seed)
+{
+	struct stream_config cfg = small_cfg();
+	struct linkcfg l = plain_link();
+	uint64_t total = 0, bytes_on_wire;
+	int i;
+	int64_t t0;
+
+	l.rate_Bps = 2500000; /* 20 Mbit/s */
+	l.queue_bytes = 64 << 10;
+	l.delay_ms = 15;
+	l.jitter_ms = 8;   /* reordering: packets 1 ms apart swap often */
+	l.loss_pm = loss_pm;
+	l.dup_pm = 20;
+	setup_net(&cfg, l, l, seed);
+	for (i = 0; i < MANY; i++) {
+		ck_assert_int_eq(stream_open(&eps[0].c, 3), 2 * i);
+		ck_assert_int_eq(stream_open(&eps[1].c, 3), 1 + 2 * i);
+		eps[0].app[2 * i].total = i == 3 ? 1 : 300000;
+		eps[0].app[2 * i].finish = 1;
+		eps[1].app[2 * i + 1].total = 300000 + 1000 * (uint64_t)i;
+		eps[1].app[2 * i + 1].finish = 1;
+		total += eps[0].app[2 * i].total + eps[1].app[2 * i + 1].total;
+		/* past the first 4 streams each way, the peer's MAX_STREAMS had to come first */
+		if (i == STREAM_INITIAL_MAX_STREAMS - 1) {
+			ck_assert_int_eq(stream_open(&eps[0].c, 3), STREAM_EBLOCKED);
+			ck_assert(!run(many_done, now + 200, 0));
+		}
+	}
+	t0 = now;
+	ck_assert_msg(run(many_done, now + 600000, 0), "not done at loss %u", loss_pm);
+	for (i = 0; i < MANY; i++) {
+		ck_assert_uint_eq(eps[1].app[2 * i].got, eps[0].app[2 * i].total);
+		ck_assert_uint_eq(eps[0].app[2 * i + 1].got, eps[1].app[2 * i + 1].total);
+	}
+	bytes_on_wire = links[0].bytes + links[1].bytes;
+	printf("many streams, %u.%u%% loss: %llu bytes both ways in %lld ms (%.2f Mbit/s each way of 20), "
+	       "%llu packets lost, %llu duplicated, %llu spurious losses, wire/payload %.2f\n",
+	       loss_pm / 10, loss_pm % 10, (unsigned long long)total, (long long)(now - t0),
+	       (double)total * 8 / 2 / (double)(now - t0) / 1000.0,
+	       (unsigned long long)(links[0].lost + links[1].lost),
+	       (unsigned long long)(links[0].duplicated + links[1].duplicated),
+	       (unsigned long long)(eps[0].c.cc.n_spurious + eps[1].c.cc.n_spurious),
+	       (double)bytes_on_wire / (double)total);
+	teardown_net();
+}
+
+START_TEST(many_streams_no_loss)
+{
+	many_streams(0, 11);
+}
+END_TEST
+
+START_TEST(many_streams_5pct_loss)
+{
+	many_streams(50, 12);
+}
+END_TEST
+
+START_TEST(many_streams_20pct_loss)
+{
+	many_streams(200, 13);
+}
+END_TEST
+
+static Suite *stream_suite(void)
+{
+	Suite *s = suite_create("stream");
+	TCase *tc = tcase_create("wire");
+	TCase *net = tcase_create("net");
+
+	tcase_add_test(tc, frames_round_trip);
+	tcase_add_test(tc, frames_refused);
+	tcase_add_test(tc, packets_checked);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(net, 120);
+	tcase_add_test(net, one_stream_both_ways);
+	tcase_add_test(net, many_streams_no_loss);
+	tcase_add_test(net, many_streams_5pct_loss);
+	tcase_add_test(net, many_streams_20pct_loss);
+	suite_add_tcase(s, net);
+	return s;
+}
+
+int main(void)
+{
+	return harness_run(stream_suite());
+}
