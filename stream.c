@@ -1020,28 +1020,52 @@ static void pn_record(struct stream_conn *c, uint64_t pn)
 	c->nrcvd++;
 }
 
+/* Returns 1 when [lo, hi) overlaps or touches a range of the set: adding it takes no new slot. */
+static int rset_touches(const struct stream_rset *s, uint64_t lo, uint64_t hi)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->r[i].lo <= hi && s->r[i].hi >= lo)
+			return 1;
+	return 0;
+}
+
 /*
- * Returns 1 when every STREAM frame of the packet can be kept: a packet is
- * acknowledged whole or not at all, so one whose data would not fit the
- * out-of-order ranges is refused before anything of it is taken.
+ * Returns 1 when every STREAM frame of the packet can be kept. A packet is
+ * acknowledged whole or not at all, so one whose data would need more
+ * out-of-order ranges than a stream has left is refused before anything
+ * of it is taken; the sender will send it again. Data that touches what
+ * is held, or starts at the read point, is always taken (the last slot is
+ * kept for the read point): the hole that blocks the reader is always
+ * filled, so refusals can never stall a stream.
  */
 static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 {
-	struct stream_frame f;
-	uint32_t nstream = 0;
+	struct stream_frame f, g;
 	size_t off = 0;
 
-	while (stream_packet_frame(pkt, len, &off, &f) > 0)
-		if (f.type == STREAM_F_STREAM || f.type == STREAM_F_STREAM_FIN)
-			nstream++;
-	off = 0;
 	while (stream_packet_frame(pkt, len, &off, &f) > 0) {
 		struct stream *s;
+		uint32_t need = 0;
+		size_t off2 = 0;
 
 		if (f.type != STREAM_F_STREAM && f.type != STREAM_F_STREAM_FIN)
 			continue;
 		s = find(c, f.id);
-		if (s != NULL && STREAM_RANGES_MAX - s->rcv_have.n < nstream)
+		if (s == NULL)
+			continue;
+		/* the new ranges this packet's frames of that stream may take */
+		while (stream_packet_frame(pkt, len, &off2, &g) > 0) {
+			uint64_t end = g.offset + g.len;
+
+			if ((g.type != STREAM_F_STREAM && g.type != STREAM_F_STREAM_FIN) || g.id != f.id)
+				continue;
+			if (end > s->rcv_read && g.offset > s->rcv_read &&
+			    !rset_touches(&s->rcv_have, g.offset, end))
+				need++;
+		}
+		if (s->rcv_have.n + need > STREAM_RANGES_MAX - 1)
 			return 0;
 	}
 	return 1;

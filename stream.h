@@ -63,7 +63,7 @@
 #define STREAM_PKT_MIN 256          /* smallest budget stream_set_pkt_max takes: room for an ACK and a frame */
 
 #define STREAM_ACK_RANGES_MAX 32    /* ranges in one ACK frame, and packet ranges the receiver tracks */
-#define STREAM_RANGES_MAX 32        /* byte ranges a stream tracks out of order (received, or acknowledged) */
+#define STREAM_RANGES_MAX 128       /* byte ranges a stream tracks out of order (received, or acknowledged): the holes a burst of drops at the end of slow start leaves in a 1 MiB window */
 #define STREAM_PKT_FRAMES 6         /* frames a packet carries that need resending when lost */
 #define STREAM_FRAMES_MAX 64        /* frames a received packet may hold; more is malformed */
 #define STREAM_LOST_MAX 8192        /* pieces of lost data waiting to be sent again, per connection */

@@ -278,6 +278,7 @@ static void io_event(void *ctx, uint64_t id, int ev, uint64_t code)
 	case STREAM_EV_STOPPED:
 		a->stopped = 1;
 		a->stop_code = code;
+		a->total = a->written; /* the writer gives up */
 		break;
 	case STREAM_EV_SENT:
 		ck_assert(!a->sent);
@@ -791,11 +792,423 @@ START_TEST(many_streams_20pct_loss)
 }
 END_TEST
 
+/* ---- a bulk transfer, and chat beside it ---- */
+
+static uint64_t bulk_id = 0, bulk_total;
+
+static int bulk_done(void)
+{
+	return eps[1].app[bulk_id].fin && eps[0].app[bulk_id].sent;
+}
+
+/* The bottleneck of the bulk tests: 20 Mbit/s, 20 ms each way, a queue of one BDP (100 KB). */
+static struct linkcfg bulk_link(uint32_t loss_pm)
+{
+	struct linkcfg l = plain_link();
+
+	l.rate_Bps = 2500000;
+	l.delay_ms = 20;
+	l.queue_bytes = 100000;
+	l.jitter_ms = 2;
+	l.loss_pm = loss_pm;
+	return l;
+}
+
+/* Sends total bytes from A to B on one stream over bulk_link(loss_pm); returns the goodput as a fraction of the link. */
+static double bulk(uint64_t total, uint32_t loss_pm, int64_t chat_every_ms, uint64_t seed)
+{
+	struct stream_config cfg;
+	int64_t t0, ms;
+	double frac;
+
+	stream_config_default(&cfg);
+	setup_net(&cfg, bulk_link(loss_pm), bulk_link(loss_pm), seed);
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 4);
+	bulk_total = total;
+	eps[0].app[bulk_id].total = total;
+	eps[0].app[bulk_id].finish = 1;
+	if (chat_every_ms) {
+		chat.from = 0;
+		chat.id = (uint64_t)stream_open(&eps[0].c, 0); /* chat goes first */
+	}
+	t0 = now;
+	ck_assert_msg(run(bulk_done, now + 3600000, chat_every_ms), "bulk at %u per mille not done", loss_pm);
+	ms = eps[1].app[bulk_id].fin_ms - t0;
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, total);
+	frac = (double)total / (double)ms * 1000.0 / 2500000.0;
+	printf("bulk, %u.%u%% loss: %llu bytes in %lld ms: %.2f Mbit/s of 20 (%.0f%%); cwnd %llu, srtt %lld ms, "
+	       "%llu lost, %llu spurious, %llu persistent, %llu undone, %llu dropped at the queue\n",
+	       loss_pm / 10, loss_pm % 10, (unsigned long long)total, (long long)ms,
+	       (double)total * 8 / (double)ms / 1000.0, frac * 100, (unsigned long long)eps[0].c.cc.cwnd,
+	       (long long)eps[0].c.cc.smoothed_rtt_ms, (unsigned long long)eps[0].c.cc.n_lost,
+	       (unsigned long long)eps[0].c.cc.n_spurious, (unsigned long long)eps[0].c.cc.n_persistent,
+	       (unsigned long long)eps[0].c.cc.n_undone, (unsigned long long)links[0].dropped);
+	return frac;
+}
+
+START_TEST(bulk_16mb_with_chat)
+{
+	int64_t max = 0, sum = 0;
+	uint32_t i;
+	double frac;
+
+	frac = bulk(16 << 20, 0, 250, 21);
+	ck_assert_uint_gt(chat.n, 20);
+	ck_assert_uint_eq(chat.ndone, chat.n);
+	for (i = 0; i < chat.n; i++) {
+		sum += chat.lat[i];
+		if (chat.lat[i] > max)
+			max = chat.lat[i];
+	}
+	printf("chat beside it: %u lines of 100 bytes, latency mean %lld ms, max %lld ms "
+	       "(one-way delay 20 ms, a full queue adds 40)\n",
+	       chat.n, (long long)(sum / chat.n), (long long)max);
+	/* a line waits at most for the queue ahead of it and one packet of room: well within 3 RTTs (120 ms) */
+	ck_assert_int_le(max, 120);
+	/* simulated time, not the machine's: packet headers and ACK gaps are all the loss */
+	ck_assert_msg(frac > 0.8, "goodput only %.2f of the link", frac);
+	teardown_net();
+}
+END_TEST
+
+START_TEST(bulk_5pct_loss)
+{
+	double frac = bulk(2 << 20, 50, 0, 22);
+
+	ck_assert(frac > 0.02);
+	teardown_net();
+}
+END_TEST
+
+START_TEST(bulk_20pct_loss)
+{
+	double frac = bulk(512 << 10, 200, 0, 23);
+
+	ck_assert(frac > 0.002);
+	teardown_net();
+}
+END_TEST
+
+/* ---- flow control ---- */
+
+static int fast_done(void)
+{
+	return eps[1].app[2].fin;
+}
+
+START_TEST(slow_reader_stalls_one_stream)
+{
+	struct stream_config cfg = small_cfg();
+	struct stream *s0;
+
+	setup_net(&cfg, plain_link(), plain_link(), 31);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 0);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 2);
+	eps[0].app[0].total = eps[0].app[2].total = 200000;
+	eps[0].app[0].finish = eps[0].app[2].finish = 1;
+	eps[1].app[0].slow = 1; /* B's reader of stream 0 takes nothing */
+	ck_assert(run(fast_done, now + 60000, 0));
+	ck_assert_uint_eq(eps[1].app[2].got, 200000);
+	ck_assert_uint_eq(eps[1].app[0].got, 0);
+	/* stream 0 went exactly as far as its credit: B's buffer, 64 KiB, and stopped there */
+	s0 = &eps[0].c.streams[0];
+	ck_assert_uint_eq(s0->id, 0);
+	ck_assert_uint_eq(s0->snd_nxt, 64 << 10);
+	ck_assert_uint_eq(eps[0].sent_end[0], 64 << 10);
+	/* ...while the connection's credit (256 KiB) let stream 2 through */
+	ck_assert_uint_gt(eps[0].credit_conn, 200000 + (64 << 10));
+	/* the reader wakes: the rest flows */
+	eps[1].app[0].slow = 0;
+	ck_assert_int_eq(stream_resume(&eps[1].c, 0), 0);
+	ck_assert(run(bulk_done, now + 60000, 0)); /* bulk_id is 0 */
+	ck_assert_uint_eq(eps[1].app[0].got, 200000);
+	teardown_net();
+}
+END_TEST
+
+/* ---- reset and stop ---- */
+
+static int reset_done(void)
+{
+	return eps[0].app[0].closed && eps[1].app[0].closed && eps[0].app[2].closed &&
+	       eps[1].app[2].closed && eps[1].app[4].fin;
+}
+
+START_TEST(reset_and_stop)
+{
+	struct stream_config cfg = small_cfg();
+	struct linkcfg l = bulk_link(30);
+
+	setup_net(&cfg, l, l, 41);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 0);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 2);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 4);
+	eps[0].app[0].total = eps[0].app[2].total = eps[0].app[4].total = 1 << 20;
+	eps[0].app[4].finish = 1;
+	ck_assert(!run(reset_done, now + 300, 0));
+	ck_assert(eps[1].app[0].opened && eps[1].app[2].opened);
+	/* B has nothing to say on 0 and 2: it ends its halves */
+	eps[1].app[0].finish = eps[1].app[2].finish = 1;
+	/* A abandons stream 0; B asks A to stop stream 2 */
+	ck_assert_int_eq(stream_reset(&eps[0].c, 0, 42), 0);
+	ck_assert_int_eq(stream_reset(&eps[0].c, 0, 42), STREAM_ESTATE);
+	ck_assert_int_eq(stream_write(&eps[0].c, 0, (const uint8_t *)"x", 1), STREAM_ESTATE);
+	eps[0].app[0].total = eps[0].app[0].written; /* the writer gives up too */
+	ck_assert_int_eq(stream_stop(&eps[1].c, 2, 7), 0);
+	ck_assert(run(reset_done, now + 60000, 0));
+	ck_assert(eps[1].app[0].reset);
+	ck_assert_uint_eq(eps[1].app[0].reset_code, 42);
+	ck_assert(!eps[1].app[0].fin);
+	ck_assert(eps[0].app[2].stopped);
+	ck_assert_uint_eq(eps[0].app[2].stop_code, 7);
+	ck_assert(eps[1].app[2].reset); /* A answered STOP_SENDING with RESET_STREAM */
+	ck_assert_uint_eq(eps[1].app[2].reset_code, 7);
+	ck_assert_uint_lt(eps[1].app[0].got, 1 << 20);
+	/* stream 4 was never touched */
+	ck_assert_uint_eq(eps[1].app[4].got, 1 << 20);
+	/* every byte of credit came back: the connection can carry a whole window again */
+	ck_assert_uint_eq(eps[1].c.rcv_consumed, eps[1].c.rcv_total);
+	teardown_net();
+}
+END_TEST
+
+/* ---- a peer that breaks the rules ---- */
+
+static uint8_t hand[STREAM_PKT_MAX];
+static size_t hand_len;
+
+/* Starts a hand-made packet numbered pn. */
+static void hand_start(uint64_t pn)
+{
+	hand[0] = 0x80; /* a 4-byte number, so any fits */
+	hand[1] = (uint8_t)(pn >> 16);
+	hand[2] = (uint8_t)(pn >> 8);
+	hand[3] = (uint8_t)pn;
+	hand_len = 4;
+}
+
+static void hand_frame(const struct stream_frame *f)
+{
+	int n = stream_frame_encode(hand + hand_len, sizeof(hand) - hand_len, f);
+
+	ck_assert_int_gt(n, 0);
+	hand_len += (size_t)n;
+}
+
+static void hand_stream(uint64_t id, uint64_t off, size_t len, int fin)
+{
+	uint8_t data[1100];
+	struct stream_frame f;
+	size_t i;
+
+	ck_assert_uint_le(len, sizeof(data));
+	for (i = 0; i < len; i++)
+		data[i] = pattern(id, off + i);
+	memset(&f, 0, sizeof(f));
+	f.type = fin ? STREAM_F_STREAM_FIN : STREAM_F_STREAM;
+	f.id = id;
+	f.offset = off;
+	f.len = len;
+	f.data = data;
+	hand_frame(&f);
+}
+
+/* Delivers the hand-made packet to B (role 1: its peer's streams are even). */
+static int hand_send(void)
+{
+	return stream_on_packet(&eps[1].c, hand, hand_len, now);
+}
+
+START_TEST(rule_breakers)
+{
+	struct stream_config cfg = small_cfg();
+	struct stream_frame f;
+	uint64_t off;
+
+	/* past a stream's initial credit */
+	setup_net(&cfg, plain_link(), plain_link(), 51);
+	for (off = 0; off < STREAM_INITIAL_WINDOW; off += 1000) {
+		hand_start(off / 1000);
+		hand_stream(0, off, off + 1000 > STREAM_INITIAL_WINDOW ? STREAM_INITIAL_WINDOW - off : 1000, 0);
+		ck_assert_int_eq(hand_send(), 0);
+	}
+	/* (B's app read it all, and B raised the credit to its buffer; go past that) */
+	hand_start(100);
+	hand_stream(0, 64 << 10, 1, 0);
+	ck_assert_int_eq(hand_send(), STREAM_EFLOW);
+	ck_assert_int_eq(eps[1].c.error, STREAM_EFLOW);
+	hand_start(101);
+	f = (struct stream_frame){ .type = STREAM_F_PING };
+	hand_frame(&f);
+	ck_assert_int_eq(hand_send(), STREAM_ECLOSED); /* the connection is dead */
+	ck_assert_int_eq(stream_open(&eps[1].c, 0), STREAM_ECLOSED);
+	ck_assert_int_eq(stream_tick(&eps[1].c, now), INT64_MAX);
+	teardown_net();
+
+	/* an ACK of a packet never sent */
+	setup_net(&cfg, plain_link(), plain_link(), 52);
+	hand_start(0);
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_ACK;
+	f.nranges = 1;
+	f.ranges[0] = (struct cc_range){ 0, 3 };
+	hand_frame(&f);
+	ck_assert_int_eq(hand_send(), STREAM_EPROTO);
+	teardown_net();
+
+	/* a stream of B's own it never opened (odd ids are B's) */
+	setup_net(&cfg, plain_link(), plain_link(), 53);
+	hand_start(0);
+	hand_stream(1, 0, 10, 0);
+	ck_assert_int_eq(hand_send(), STREAM_EPROTO);
+	teardown_net();
+
+	/* more streams than B allowed: 16 (its max_streams), so id 2 * 16 is one too many */
+	setup_net(&cfg, plain_link(), plain_link(), 54);
+	hand_start(0);
+	hand_stream(2 * 15, 0, 10, 0);
+	ck_assert_int_eq(hand_send(), 0);
+	ck_assert_uint_eq(eps[1].app[0].opened + eps[1].app[2 * 15].opened, 2); /* and all below it */
+	hand_start(1);
+	hand_stream(2 * 16, 0, 10, 0);
+	ck_assert_int_eq(hand_send(), STREAM_ELIMIT);
+	teardown_net();
+
+	/* a final size that moves: data past a FIN, a second FIN elsewhere, a RESET that disagrees */
+	setup_net(&cfg, plain_link(), plain_link(), 55);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 1);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	hand_stream(0, 100, 1, 0);
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+	setup_net(&cfg, plain_link(), plain_link(), 56);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 0);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	hand_stream(0, 0, 50, 1); /* a FIN below bytes already received */
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+	setup_net(&cfg, plain_link(), plain_link(), 57);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 1);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_RESET;
+	f.final_size = 99;
+	hand_frame(&f);
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+}
+END_TEST
+
+START_TEST(malformed_and_duplicate_packets)
+{
+	struct stream_config cfg = small_cfg();
+	size_t cut;
+
+	setup_net(&cfg, plain_link(), plain_link(), 61);
+	hand_start(5);
+	hand_stream(0, 0, 300, 0);
+	/* every truncation inside the frame: refused whole, nothing taken, nothing owed */
+	for (cut = 4; cut < hand_len; cut++) {
+		if (cut == 4)
+			continue; /* a number and no frame */
+		ck_assert_int_lt(stream_on_packet(&eps[1].c, hand, cut, now), 0);
+	}
+	ck_assert_int_lt(stream_on_packet(&eps[1].c, hand, 4, now), 0);
+	ck_assert_uint_eq(eps[1].c.stats.pkts_malformed, hand_len - 4);
+	ck_assert(!eps[1].app[0].opened);
+	ck_assert_int_eq(eps[1].c.ack_deadline_ms, INT64_MAX);
+	ck_assert_int_eq(eps[1].c.error, 0);
+	/* the whole one goes in; its copy is a duplicate */
+	ck_assert_int_eq(hand_send(), 0);
+	ck_assert_uint_eq(eps[1].app[0].got, 300);
+	ck_assert_int_eq(hand_send(), 0);
+	ck_assert_uint_eq(eps[1].c.stats.pkts_dup, 1);
+	ck_assert_uint_eq(eps[1].app[0].got, 300);
+	/* out of order (5 was the first seen, so 7 leaves a gap): the ACK is due at once */
+	eps[1].c.ack_deadline_ms = INT64_MAX;
+	hand_start(7);
+	hand_stream(0, 300, 10, 0);
+	ck_assert_int_eq(hand_send(), 0);
+	ck_assert_int_eq(eps[1].c.ack_deadline_ms, now);
+	teardown_net();
+}
+END_TEST
+
+/* ---- a smaller packet budget mid-transfer (a move to the relay) ---- */
+
+START_TEST(budget_shrinks_mid_transfer)
+{
+	struct stream_config cfg = small_cfg();
+	struct linkcfg l = bulk_link(50);
+
+	setup_net(&cfg, l, l, 71);
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 3);
+	eps[0].app[bulk_id].total = 1 << 20;
+	eps[0].app[bulk_id].finish = 1;
+	ck_assert(!run(bulk_done, now + 500, 0));
+	ck_assert_uint_eq(eps[0].max_pkt_seen, STREAM_PKT_MAX);
+	ck_assert_int_eq(stream_set_pkt_max(&eps[0].c, PROTO_PAYLOAD_MAX - STREAM_SEAL_OVERHEAD), 0);
+	ck_assert_int_eq(stream_set_pkt_max(&eps[0].c, STREAM_PKT_MIN - 1), STREAM_EINVAL);
+	ck_assert_int_eq(stream_set_pkt_max(&eps[0].c, STREAM_PKT_MAX + 1), STREAM_EINVAL);
+	/* from now on every packet (resent data included) fits the relay */
+	eps[0].pkt_limit = PROTO_PAYLOAD_MAX - STREAM_SEAL_OVERHEAD;
+	ck_assert(run(bulk_done, now + 120000, 0));
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, 1 << 20);
+	ck_assert_uint_gt(eps[0].c.stats.bytes_resent, 0);
+	teardown_net();
+}
+END_TEST
+
+/* ---- a blackout: PTOs, then persistent congestion ---- */
+
+static int persistent_seen(void)
+{
+	return eps[0].c.cc.n_persistent > 0;
+}
+
+START_TEST(blackout_collapses_window)
+{
+	struct stream_config cfg = small_cfg();
+	struct linkcfg l = bulk_link(0);
+	uint64_t cwnd_before;
+
+	l.blackout_from = 1000 + 1000;
+	l.blackout_to = 1000 + 4000;
+	setup_net(&cfg, l, bulk_link(0), 81);
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 3);
+	eps[0].app[bulk_id].total = 4 << 20;
+	eps[0].app[bulk_id].finish = 1;
+	ck_assert(!run(bulk_done, 1000 + 1000, 0));
+	cwnd_before = eps[0].c.cc.cwnd;
+	ck_assert_uint_gt(cwnd_before, 10 * STREAM_PKT_MAX); /* slow start grew it */
+	ck_assert(!run(bulk_done, 1000 + 4000, 0));
+	ck_assert_uint_ge(eps[0].c.cc.n_pto, 2);   /* probes went out, into the void, backing off */
+	ck_assert_uint_eq(eps[0].c.cc.n_persistent, 0); /* nothing is declared lost before an ACK */
+	/* the first ACK after the blackout (of a probe, once the backed-off PTO fires) condemns everything sent in it */
+	ck_assert(run(persistent_seen, now + 30000, 0));
+	ck_assert_uint_eq(eps[0].c.cc.n_persistent, 1);
+	ck_assert_uint_eq(eps[0].c.cc.cwnd, 2 * STREAM_PKT_MAX); /* kMinimumWindow */
+	ck_assert(run(bulk_done, now + 120000, 0));
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, 4 << 20);
+	teardown_net();
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
 	TCase *tc = tcase_create("wire");
 	TCase *net = tcase_create("net");
+	TCase *bulk16 = tcase_create("bulk16");
 
 	tcase_add_test(tc, frames_round_trip);
 	tcase_add_test(tc, frames_refused);
@@ -806,7 +1219,18 @@ static Suite *stream_suite(void)
 	tcase_add_test(net, many_streams_no_loss);
 	tcase_add_test(net, many_streams_5pct_loss);
 	tcase_add_test(net, many_streams_20pct_loss);
+	tcase_add_test(net, bulk_5pct_loss);
+	tcase_add_test(net, bulk_20pct_loss);
+	tcase_add_test(net, slow_reader_stalls_one_stream);
+	tcase_add_test(net, reset_and_stop);
+	tcase_add_test(net, rule_breakers);
+	tcase_add_test(net, malformed_and_duplicate_packets);
+	tcase_add_test(net, budget_shrinks_mid_transfer);
+	tcase_add_test(net, blackout_collapses_window);
 	suite_add_tcase(s, net);
+	tcase_set_timeout(bulk16, 120);
+	tcase_add_test(bulk16, bulk_16mb_with_chat);
+	suite_add_tcase(s, bulk16);
 	return s;
 }
 
