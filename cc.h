@@ -66,7 +66,7 @@
 #define CC_MINIMUM_WINDOW_PKTS 2        /* kMinimumWindow, RFC 9002 7.2 */
 #define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256): the owner gives up on a dead path long before */
 #define CC_PACING_BURST_PKTS 4          /* tokens the pacer saves up at most (or 2 ms of sending, whichever is more) */
-#define CC_LOST_HISTORY 128             /* packets declared lost that are remembered, to notice late ACKs of them */
+#define CC_LOST_HISTORY 256             /* packets declared lost that are remembered, to notice late ACKs of them */
 
 /* A range of packet numbers, lo <= hi, both included. */
 struct cc_range {
