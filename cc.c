@@ -25,17 +25,24 @@ static uint64_t min_window(const struct cc *cc)
 	return (uint64_t)CC_MINIMUM_WINDOW_PKTS * cc->mds;
 }
 
-void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
+/* Sets the RTT, window, recovery, reordering and pacing state of a fresh path. */
+static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 {
 	uint64_t iw;
 
-	memset(cc, 0, sizeof(*cc));
 	cc->mds = mds;
-	cc->max_ack_delay_ms = max_ack_delay_ms;
+	cc->latest_rtt_ms = cc->min_rtt_ms = cc->smoothed_rtt_ms = cc->rttvar_ms = 0;
+	cc->have_rtt = 0;
 	cc->first_rtt_sample_ms = -1;
-	cc->loss_time_ms = INT64_MAX;
-	cc->last_ack_eliciting_ms = -1;
+	cc->pto_count = 0;
+	cc->probes = 0;
+	cc->reordering_seen = 0;
 	cc->reo_mult = 1;
+	cc->reo_persist = 0;
+	cc->ca_acked = 0;
+	cc->have_limited = 0;
+	cc->episode_lost = 0;
+	cc->rate_cap = 0;
 	/* RFC 9002 7.2: min(10 * mds, max(14720, 2 * mds)) */
 	iw = 2 * (uint64_t)mds > CC_INITIAL_WINDOW_MIN_BYTES ? 2 * (uint64_t)mds : CC_INITIAL_WINDOW_MIN_BYTES;
 	if (iw > (uint64_t)CC_INITIAL_WINDOW_PKTS * mds)
@@ -45,6 +52,29 @@ void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
 	cc->recovery_start_ms = -1;
 	cc->tokens_mb = (int64_t)CC_PACING_BURST_PKTS * mds * 1000;
 	cc->tokens_ms = now;
+}
+
+void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->max_ack_delay_ms = max_ack_delay_ms;
+	cc->loss_time_ms = INT64_MAX;
+	cc->last_ack_eliciting_ms = -1;
+	cc->path_start_ms = -1;
+	path_fresh(cc, mds, now);
+}
+
+void cc_new_path(struct cc *cc, uint32_t mds, int64_t now)
+{
+	path_fresh(cc, mds, now);
+	cc->path_start_ms = now;
+	/* what was sent before now is the old path's: a recovery period covers it (RFC 9002 7.3.2) */
+	cc->recovery_start_ms = now;
+}
+
+void cc_set_rate_cap(struct cc *cc, uint64_t bytes_per_s)
+{
+	cc->rate_cap = bytes_per_s;
 }
 
 void cc_set_mds(struct cc *cc, uint32_t mds)
@@ -91,8 +121,9 @@ uint64_t cc_pacing_rate(const struct cc *cc)
 	uint64_t rtt = (uint64_t)max64(srtt(cc), 1);
 	/* RFC 9002 7.7: N = 1.25; twice in slow start, as Linux paces, so the pacer never slows the doubling */
 	uint64_t gain_quarters = cc->cwnd < cc->ssthresh ? 8 : 5;
+	uint64_t rate = cc->cwnd * 1000 * gain_quarters / 4 / rtt;
 
-	return cc->cwnd * 1000 * gain_quarters / 4 / rtt;
+	return cc->rate_cap && rate > cc->rate_cap ? cc->rate_cap : rate;
 }
 
 /* The most tokens the bucket holds: a few packets, or 2 ms of sending at high rates. */
@@ -461,8 +492,8 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
 	if (!cc->have_acked || largest > cc->largest_acked)
 		cc->largest_acked = largest;
 	cc->have_acked = 1;
-	/* RFC 9002 5.1: a sample only when the largest acknowledged is newly acknowledged */
-	if (largest_newly && now >= largest_sent_ms)
+	/* RFC 9002 5.1: a sample only when the largest acknowledged is newly acknowledged (and on this path) */
+	if (largest_newly && now >= largest_sent_ms && largest_sent_ms >= cc->path_start_ms)
 		rtt_sample(cc, now - largest_sent_ms, ack_delay_ms, now);
 	if (newly > 0) {
 		cc->pto_count = 0; /* RFC 9002 6.2.1: an ACK resets the backoff */

@@ -131,7 +131,10 @@ struct cc {
 	uint32_t episode_lost;        /* losses of this period not yet shown spurious */
 	uint64_t undo_cwnd, undo_ssthresh;
 
+	int64_t path_start_ms;        /* packets sent before belong to an earlier path; -1 on the first */
+
 	/* pacing (RFC 9002 7.7) */
+	uint64_t rate_cap;            /* bytes per second, 0 for none */
 	int64_t tokens_mb;            /* pacing tokens, in thousandths of a byte */
 	int64_t tokens_ms;            /* when they were last filled */
 
@@ -159,6 +162,18 @@ void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
 
 /* Changes the packet budget (a move to the relay); the window keeps its size in bytes. */
 void cc_set_mds(struct cc *cc, uint32_t mds);
+
+/*
+ * Starts over on a new path at now (RFC 9000 9.4): no RTT sample, the
+ * initial window for datagrams of mds bytes, no reordering seen, no cap.
+ * Packets in flight stay remembered and may still be acknowledged or
+ * lost, but they belong to the old path: their ACKs neither give RTT
+ * samples nor grow the window, and their loss does not cut it.
+ */
+void cc_new_path(struct cc *cc, uint32_t mds, int64_t now);
+
+/* Caps the pacing rate at bytes_per_s (0: no cap): a path with a known limit, such as the relay's. */
+void cc_set_rate_cap(struct cc *cc, uint64_t bytes_per_s);
 
 /* Returns the bytes the window allows in flight beyond what is in flight now (0 when full). */
 uint64_t cc_room(const struct cc *cc);

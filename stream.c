@@ -17,6 +17,12 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+/* Returns 1 for a STREAM frame type, with or without FIN. */
+static int is_stream_type(uint8_t type)
+{
+	return type == STREAM_F_STREAM || type == STREAM_F_STREAM_FIN;
+}
+
 /* ---- the wire: QUIC variable-length integers (RFC 9000 16) ---- */
 
 /* A reading cursor that remembers its first error (tinyssh's way). */
@@ -727,6 +733,16 @@ int stream_set_pkt_max(struct stream_conn *c, uint32_t pkt_max)
 	return 0;
 }
 
+int stream_new_path(struct stream_conn *c, uint32_t pkt_max, uint64_t rate_cap, int64_t now)
+{
+	if (pkt_max < STREAM_PKT_MIN || pkt_max > STREAM_PKT_MAX)
+		return STREAM_EINVAL;
+	c->pkt_max = pkt_max;
+	cc_new_path(&c->cc, pkt_max, now);
+	cc_set_rate_cap(&c->cc, rate_cap);
+	return 0;
+}
+
 /* ---- receiving ---- */
 
 /* Raises the connection's credit once half of it is used up (RFC 9000 4.2). */
@@ -1050,7 +1066,7 @@ static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 		uint32_t need = 0;
 		size_t off2 = 0;
 
-		if (f.type != STREAM_F_STREAM && f.type != STREAM_F_STREAM_FIN)
+		if (!is_stream_type(f.type))
 			continue;
 		s = find(c, f.id);
 		if (s == NULL)
@@ -1059,7 +1075,7 @@ static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 		while (stream_packet_frame(pkt, len, &off2, &g) > 0) {
 			uint64_t end = g.offset + g.len;
 
-			if ((g.type != STREAM_F_STREAM && g.type != STREAM_F_STREAM_FIN) || g.id != f.id)
+			if (!is_stream_type(g.type) || g.id != f.id)
 				continue;
 			if (end > s->rcv_read && g.offset > s->rcv_read &&
 			    !rset_touches(&s->rcv_have, g.offset, end))
@@ -1202,7 +1218,7 @@ static void cb_acked(void *ctx, uint32_t slot, uint64_t pn)
 		const struct stream_fref *fr = &rec->f[i];
 		struct stream *s = find(c, fr->id);
 
-		if (fr->type == STREAM_F_STREAM || fr->type == STREAM_F_STREAM_FIN) {
+		if (is_stream_type(fr->type)) {
 			c->frames_in_flight--;
 			/* too scattered to note: send it again rather than forget it */
 			if (s != NULL && !s->reset_state &&
@@ -1230,7 +1246,7 @@ static void cb_lost(void *ctx, uint32_t slot, uint64_t pn)
 		const struct stream_fref *fr = &rec->f[i];
 		struct stream *s = find(c, fr->id);
 
-		if (fr->type == STREAM_F_STREAM || fr->type == STREAM_F_STREAM_FIN) {
+		if (is_stream_type(fr->type)) {
 			c->frames_in_flight--;
 			add_lost(c, fr->id, fr->off, fr->off + fr->len, fr->type == STREAM_F_STREAM_FIN, pn);
 		} else if (s == NULL) {

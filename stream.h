@@ -380,6 +380,16 @@ int stream_set_urgency(struct stream_conn *c, uint64_t id, uint8_t urgency);
 int stream_set_pkt_max(struct stream_conn *c, uint32_t pkt_max);
 
 /*
+ * The owner moved the connection to another path at now (relay to
+ * direct, or a new NAT mapping): a new packet budget, a cap on the
+ * sending rate in bytes per second (the relay's limit; 0 for none), and
+ * RTT and window start over there (RFC 9000 9.4). Nothing is resent and
+ * no stream restarts: what was in flight is acknowledged or lost as
+ * before. Returns 0 or STREAM_EINVAL.
+ */
+int stream_new_path(struct stream_conn *c, uint32_t pkt_max, uint64_t rate_cap, int64_t now);
+
+/*
  * Takes one packet (opened by the session layer) received at now. Returns
  * 0; or a negative result when the packet is malformed (it changes nothing
  * and is counted), or when the peer broke the protocol (STREAM_EFLOW,

@@ -454,6 +454,47 @@ START_TEST(pacing_spreads_a_window)
 }
 END_TEST
 
+START_TEST(new_path_starts_over)
+{
+	struct cc cc;
+	uint64_t rec;
+
+	setup(&cc);
+	send_range(&cc, 0, 9, 0);
+	ack1(&cc, 0, 9, 100);
+	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
+	send_range(&cc, 10, 19, 200);
+	/* to the relay: smaller packets, a fresh estimate, the initial window of them */
+	cc_new_path(&cc, 1088, 250);
+	ck_assert(!cc.have_rtt);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	ck_assert_uint_eq(cc.bytes_in_flight, 10 * MDS); /* the old path's packets are still out */
+	ck_assert_int_eq(cc_pto_ms(&cc), CC_INITIAL_RTT_MS + 4 * (CC_INITIAL_RTT_MS / 2) + MAD);
+	/* their ACKs count, but give no sample and no growth */
+	ck_assert_int_eq(ack1(&cc, 10, 11, 300), 2);
+	ck_assert(!cc.have_rtt);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	/* and their loss cuts nothing */
+	rec = cc.n_recoveries;
+	ack1(&cc, 16, 19, 301);
+	ck_assert_uint_eq(seen.nlost, 4);
+	ck_assert_uint_eq(cc.n_recoveries, rec);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	ck_assert_uint_eq(cc.bytes_in_flight, 0);
+	/* the new path's own packets do */
+	ck_assert_int_ge(cc_on_sent(&cc, 20, 1088, 400), 0);
+	ack1(&cc, 20, 20, 450);
+	ck_assert(cc.have_rtt);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, 50);
+	/* a cap holds the pacer under the relay's limit */
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 1000);
+	cc_set_rate_cap(&cc, 1000);
+	ck_assert_uint_eq(cc_pacing_rate(&cc), 1000);
+	cc_set_rate_cap(&cc, 0);
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 1000);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("cc");
@@ -475,6 +516,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, ack_of_unsent_is_refused);
 	tcase_add_test(tc, ring_full_refuses);
 	tcase_add_test(tc, pacing_spreads_a_window);
+	tcase_add_test(tc, new_path_starts_over);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1211,6 +1211,98 @@ START_TEST(budget_shrinks_mid_transfer)
 }
 END_TEST
 
+/* ---- the relay's rate, then a direct path ---- */
+
+static uint64_t got_goal;
+
+static int got_enough(void)
+{
+	return eps[1].app[bulk_id].got >= got_goal;
+}
+
+START_TEST(relay_then_direct)
+{
+	struct stream_config cfg = small_cfg();
+	int64_t t0, relay_ms, direct_ms;
+
+	setup_net(&cfg, plain_link(), plain_link(), 75);
+	/* the relay: its packet budget and 100 kB/s */
+	ck_assert_int_eq(stream_new_path(&eps[0].c, PROTO_PAYLOAD_MAX - STREAM_SEAL_OVERHEAD, 100000, now), 0);
+	ck_assert_int_eq(stream_new_path(&eps[0].c, 100, 0, now), STREAM_EINVAL);
+	eps[0].pkt_limit = PROTO_PAYLOAD_MAX - STREAM_SEAL_OVERHEAD;
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 3);
+	eps[0].app[bulk_id].total = 1 << 20;
+	eps[0].app[bulk_id].finish = 1;
+	t0 = now;
+	got_goal = 300000;
+	ck_assert(run(got_enough, now + 60000, 0));
+	relay_ms = now - t0;
+	/* 300 kB at 100 kB/s (less the headers): about 3 s, never much faster */
+	ck_assert_int_ge(relay_ms, 2900);
+	ck_assert_int_le(relay_ms, 3600);
+	/* a direct path appears: the same stream goes on, at the path's own pace */
+	ck_assert_int_eq(stream_new_path(&eps[0].c, STREAM_PKT_MAX, 0, now), 0);
+	eps[0].pkt_limit = STREAM_PKT_MAX;
+	t0 = now;
+	ck_assert(run(bulk_done, now + 60000, 0));
+	direct_ms = now - t0;
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, 1 << 20);
+	printf("relay capped at 100 kB/s: 300000 bytes in %lld ms; then direct: the other %d in %lld ms\n",
+	       (long long)relay_ms, (1 << 20) - 300000, (long long)direct_ms);
+	ck_assert_int_lt(direct_ms, relay_ms);
+	teardown_net();
+}
+END_TEST
+
+/* ---- the scheduler: urgency first, then round robin ---- */
+
+static int urgent_done(void)
+{
+	return eps[1].app[4].fin;
+}
+
+static int one_bulk_done(void)
+{
+	return eps[1].app[0].fin || eps[1].app[2].fin;
+}
+
+START_TEST(urgency_then_round_robin)
+{
+	struct stream_config cfg;
+	uint64_t first, other;
+
+	stream_config_default(&cfg);
+	setup_net(&cfg, bulk_link(0), bulk_link(0), 77);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 0);
+	ck_assert_int_eq(stream_open(&eps[0].c, 3), 2);
+	ck_assert_int_eq(stream_open(&eps[0].c, 1), 4);
+	ck_assert_int_eq(stream_open(&eps[0].c, STREAM_URGENCY_LEVELS), STREAM_EINVAL);
+	eps[0].app[0].total = eps[0].app[2].total = eps[0].app[4].total = 1 << 20;
+	eps[0].app[0].finish = eps[0].app[2].finish = eps[0].app[4].finish = 1;
+	/* the urgent stream goes first, whole */
+	ck_assert(run(urgent_done, now + 60000, 0));
+	printf("urgency 1 beside two of urgency 3: done when they had %llu and %llu bytes\n",
+	       (unsigned long long)eps[1].app[0].got, (unsigned long long)eps[1].app[2].got);
+	/*
+	 * The others get nothing while the urgent stream has anything to send;
+	 * once its last bytes are in flight the scheduler does not idle, and
+	 * they use the window that is left until those are acknowledged.
+	 */
+	ck_assert_uint_lt(eps[1].app[0].got + eps[1].app[2].got, (1 << 20) / 10);
+	/* the two of equal urgency share: when one ends, the other is nearly there */
+	ck_assert(run(one_bulk_done, now + 60000, 0));
+	first = eps[1].app[0].fin ? eps[1].app[0].got : eps[1].app[2].got;
+	other = eps[1].app[0].fin ? eps[1].app[2].got : eps[1].app[0].got;
+	printf("round robin: when one had all %llu bytes, the other had %llu\n", (unsigned long long)first,
+	       (unsigned long long)other);
+	ck_assert_uint_gt(other, first * 9 / 10);
+	ck_assert_int_eq(stream_set_urgency(&eps[0].c, 0, 0), 0);
+	ck_assert_int_eq(stream_set_urgency(&eps[0].c, 0, 8), STREAM_EINVAL);
+	ck_assert_int_eq(stream_set_urgency(&eps[0].c, 99, 0), STREAM_ENOSTREAM);
+	teardown_net();
+}
+END_TEST
+
 /* ---- a blackout: PTOs, then persistent congestion ---- */
 
 static int persistent_seen(void)
@@ -1271,6 +1363,8 @@ static Suite *stream_suite(void)
 	tcase_add_test(net, malformed_and_duplicate_packets);
 	tcase_add_test(net, budget_shrinks_mid_transfer);
 	tcase_add_test(net, blackout_collapses_window);
+	tcase_add_test(net, relay_then_direct);
+	tcase_add_test(net, urgency_then_round_robin);
 	suite_add_tcase(s, net);
 	tcase_set_timeout(bulk16, 120);
 	tcase_add_test(bulk16, bulk_16mb_with_chat);
