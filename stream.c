@@ -733,6 +733,11 @@ int stream_set_pkt_max(struct stream_conn *c, uint32_t pkt_max)
 	return 0;
 }
 
+void stream_ping(struct stream_conn *c)
+{
+	c->ping_pending = 1;
+}
+
 int stream_new_path(struct stream_conn *c, uint32_t pkt_max, uint64_t rate_cap, int64_t now)
 {
 	if (pkt_max < STREAM_PKT_MIN || pkt_max > STREAM_PKT_MAX)
@@ -1320,7 +1325,7 @@ static int has_work(const struct stream_conn *c)
 {
 	uint32_t i;
 
-	if (c->max_data_pending || c->max_streams_pending)
+	if (c->max_data_pending || c->max_streams_pending || c->ping_pending)
 		return 1;
 	for (i = 0; i < c->nslots; i++)
 		if (control_due(&c->streams[i]) || sendable(c, &c->streams[i]))
@@ -1601,7 +1606,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 	if (elicit) {
 		put_control(c, &b);
 		put_streams(c, &b);
-		if (probe && !b.eliciting) {
+		if ((probe || c->ping_pending) && !b.eliciting) {
 			struct stream_frame ping = { .type = STREAM_F_PING };
 
 			put(&b, &ping);
@@ -1610,6 +1615,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 	if (b.w.err || b.w.off <= varint_len(c->next_pn))
 		return 0;
 	if (b.eliciting) {
+		c->ping_pending = 0;
 		slot = cc_on_sent(&c->cc, c->next_pn, (uint32_t)b.w.off, now);
 		/* the caller checked the ring has room */
 		if (slot >= 0)

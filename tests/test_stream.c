@@ -672,6 +672,11 @@ END_TEST
 
 /* ---- two peers ---- */
 
+static int never(void)
+{
+	return 0;
+}
+
 static int first_half_done(void)
 {
 	return eps[1].app[0].fin && eps[0].app[0].sent;
@@ -702,6 +707,20 @@ START_TEST(one_stream_both_ways)
 	ck_assert(run(two_small_done, now + 10000, 0));
 	ck_assert_uint_eq(eps[0].app[0].got, 5000);
 	ck_assert(eps[0].app[0].fin && eps[1].app[0].sent);
+	/* a PING on a quiet connection is answered: a fresh RTT sample */
+	{
+		uint64_t sent = eps[0].c.stats.pkts_sent;
+		int64_t latest;
+
+		eps[0].c.cc.latest_rtt_ms = 0;
+		stream_ping(&eps[0].c);
+		ck_assert(run(first_half_done, now + 1000, 0)); /* (already true: one turn) */
+		ck_assert_uint_eq(eps[0].c.stats.pkts_sent, sent + 1);
+		ck_assert(!run(never, now + 100, 0));
+		latest = eps[0].c.cc.latest_rtt_ms;
+		ck_assert_int_ge(latest, 20); /* 10 ms each way, and B may hold the ACK up to 25 */
+		ck_assert_int_le(latest, 20 + STREAM_MAX_ACK_DELAY_MS);
+	}
 	/* the id is forgotten */
 	ck_assert_int_eq(stream_write(&eps[0].c, 0, (const uint8_t *)"x", 1), STREAM_ENOSTREAM);
 	/* and B may open one: odd ids */
