@@ -454,11 +454,6 @@ static struct stream *find(struct stream_conn *c, uint64_t id)
 	return NULL;
 }
 
-static const struct stream *find_const(const struct stream_conn *c, uint64_t id)
-{
-	return find((struct stream_conn *)c, id);
-}
-
 static uint32_t count_open(const struct stream_conn *c, int local)
 {
 	uint32_t i, n = 0;
@@ -597,18 +592,18 @@ int64_t stream_open(struct stream_conn *c, uint8_t urgency)
 	return (int64_t)id;
 }
 
-/* Finds stream id for an application call; the connection must be alive. */
-static int app_stream(const struct stream_conn *c, uint64_t id, const struct stream **out)
+/* Finds stream id for an application call (*out), the connection being alive. Returns 0 or a negative result. */
+static int app_stream(const struct stream_conn *c, uint64_t id, struct stream **out)
 {
 	if (c->error)
 		return STREAM_ECLOSED;
-	*out = find_const(c, id);
+	*out = find((struct stream_conn *)c, id);
 	return *out ? 0 : STREAM_ENOSTREAM;
 }
 
 int64_t stream_room(const struct stream_conn *c, uint64_t id)
 {
-	const struct stream *s;
+	struct stream *s;
 	int rc = app_stream(c, id, &s);
 
 	if (rc < 0)
@@ -664,13 +659,11 @@ static void do_reset(struct stream_conn *c, struct stream *s, uint64_t code)
 
 int stream_reset(struct stream_conn *c, uint64_t id, uint64_t code)
 {
-	const struct stream *cs;
 	struct stream *s;
-	int rc = app_stream(c, id, &cs);
+	int rc = app_stream(c, id, &s);
 
 	if (rc < 0)
 		return rc;
-	s = find(c, id);
 	if (s->reset_state || s->send_done || code > STREAM_VARINT_MAX)
 		return STREAM_ESTATE;
 	do_reset(c, s, code);
@@ -681,13 +674,11 @@ static void deliver(struct stream_conn *c, struct stream *s);
 
 int stream_stop(struct stream_conn *c, uint64_t id, uint64_t code)
 {
-	const struct stream *cs;
 	struct stream *s;
-	int rc = app_stream(c, id, &cs);
+	int rc = app_stream(c, id, &s);
 
 	if (rc < 0)
 		return rc;
-	s = find(c, id);
 	if (s->stop_state || s->recv_done || code > STREAM_VARINT_MAX)
 		return STREAM_ESTATE;
 	s->stop_state = HALF_PENDING;
@@ -699,13 +690,11 @@ int stream_stop(struct stream_conn *c, uint64_t id, uint64_t code)
 
 int stream_resume(struct stream_conn *c, uint64_t id)
 {
-	const struct stream *cs;
 	struct stream *s;
-	int rc = app_stream(c, id, &cs);
+	int rc = app_stream(c, id, &s);
 
 	if (rc < 0)
 		return rc;
-	s = find(c, id);
 	s->rcv_blocked = 0;
 	deliver(c, s);
 	return 0;
@@ -713,14 +702,14 @@ int stream_resume(struct stream_conn *c, uint64_t id)
 
 int stream_set_urgency(struct stream_conn *c, uint64_t id, uint8_t urgency)
 {
-	const struct stream *cs;
-	int rc = app_stream(c, id, &cs);
+	struct stream *s;
+	int rc = app_stream(c, id, &s);
 
 	if (rc < 0)
 		return rc;
 	if (urgency >= STREAM_URGENCY_LEVELS)
 		return STREAM_EINVAL;
-	find(c, id)->urgency = urgency;
+	s->urgency = urgency;
 	return 0;
 }
 
