@@ -636,6 +636,14 @@ int64_t stream_write(struct stream_conn *c, uint64_t id, const uint8_t *data, si
 	return (int64_t)n;
 }
 
+int64_t stream_acked(const struct stream_conn *c, uint64_t id)
+{
+	struct stream *s;
+	int rc = app_stream(c, id, &s);
+
+	return rc < 0 ? rc : (int64_t)s->snd_una;
+}
+
 int stream_finish(struct stream_conn *c, uint64_t id)
 {
 	int64_t room = stream_room(c, id);

@@ -362,6 +362,13 @@ int64_t stream_write(struct stream_conn *c, uint64_t id, const uint8_t *data, si
 /* Returns the bytes stream_write would take now on stream id, or a negative result. */
 int64_t stream_room(const struct stream_conn *c, uint64_t id);
 
+/*
+ * Returns how many bytes of stream id the peer has acknowledged, all of
+ * them from the start (a chat line whose end is below is delivered), or a
+ * negative result.
+ */
+int64_t stream_acked(const struct stream_conn *c, uint64_t id);
+
 /* Ends our half of stream id after what was written (FIN). Returns 0 or a negative result. */
 int stream_finish(struct stream_conn *c, uint64_t id);
 

@@ -696,7 +696,10 @@ START_TEST(one_stream_both_ways)
 	id = stream_open(&eps[0].c, 0);
 	ck_assert_int_eq(id, 0); /* role 0 opens even ids */
 	eps[0].app[0].total = 1000, eps[0].app[0].finish = 1;
+	ck_assert_int_eq(stream_acked(&eps[0].c, 0), 0);
+	ck_assert_int_eq(stream_acked(&eps[0].c, 2), STREAM_ENOSTREAM);
 	ck_assert(run(first_half_done, now + 10000, 0));
+	ck_assert_int_eq(stream_acked(&eps[0].c, 0), 1000);
 	/* B saw it open, read it all and the FIN; it writes back and finishes its half */
 	ck_assert(eps[1].app[0].opened);
 	ck_assert(eps[1].app[0].fin);
