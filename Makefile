@@ -39,7 +39,8 @@ IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
-	     sha256 chachapoly x25519 identity session
+	     sha256 chachapoly x25519 identity session \
+	     cc stream
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -89,6 +90,8 @@ $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
 $(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
+$(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(BUILD)/stream.o $(BUILD)/cc.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 

@@ -1,0 +1,527 @@
+/* test_cc.c - unit tests of cc.c: RTT, loss by count and by time, PTO, NewReno, persistent congestion, pacing; fake time. */
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cc.h"
+#include "harness.h"
+
+#define MDS 1168
+#define MAD 25 /* the peer's max_ack_delay, ms */
+
+/* What the callbacks saw. */
+struct seen {
+	uint32_t nacked, nlost, nspurious;
+	uint64_t last_lost, last_spurious;
+	uint8_t lost[1024]; /* lost[pn] */
+};
+
+static void ev_acked(void *ctx, uint32_t slot, uint64_t pn)
+{
+	struct seen *s = ctx;
+
+	(void)slot;
+	(void)pn;
+	s->nacked++;
+}
+
+static void ev_lost(void *ctx, uint32_t slot, uint64_t pn)
+{
+	struct seen *s = ctx;
+
+	(void)slot;
+	s->nlost++;
+	s->last_lost = pn;
+	if (pn < sizeof(s->lost))
+		s->lost[pn] = 1;
+}
+
+static void ev_spurious(void *ctx, uint64_t pn)
+{
+	struct seen *s = ctx;
+
+	s->nspurious++;
+	s->last_spurious = pn;
+}
+
+static struct seen seen;
+static const struct cc_events ev = { &seen, ev_acked, ev_lost, ev_spurious };
+
+/* Sends packets first..last (full size) at now. */
+static void send_range(struct cc *cc, uint64_t first, uint64_t last, int64_t now)
+{
+	uint64_t pn;
+
+	for (pn = first; pn <= last; pn++)
+		ck_assert_int_ge(cc_on_sent(cc, pn, MDS, now), 0);
+}
+
+/* Acknowledges lo..hi in one ACK with no delay. */
+static int ack1(struct cc *cc, uint64_t lo, uint64_t hi, int64_t now)
+{
+	struct cc_range r = { lo, hi };
+
+	return cc_on_ack(cc, &r, 1, 0, now, &ev);
+}
+
+static void setup(struct cc *cc)
+{
+	memset(&seen, 0, sizeof(seen));
+	cc_init(cc, MDS, MAD, 0);
+}
+
+START_TEST(initial_window)
+{
+	struct cc cc;
+
+	setup(&cc);
+	/* RFC 9002 7.2: min(10 * 1168, max(14720, 2336)) = 11680 */
+	ck_assert_uint_eq(cc.cwnd, 10 * MDS);
+	cc_init(&cc, 1500, MAD, 0);
+	ck_assert_uint_eq(cc.cwnd, 14720); /* 10 * 1500 = 15000 is capped */
+	cc_init(&cc, 8000, MAD, 0);
+	ck_assert_uint_eq(cc.cwnd, 16000); /* 2 * mds is the floor */
+	ck_assert_uint_eq(cc_room(&cc), 16000);
+	ck_assert_int_eq(cc_deadline(&cc), INT64_MAX);
+}
+END_TEST
+
+START_TEST(rtt_estimates)
+{
+	struct cc cc;
+	struct cc_range r;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 1000);
+	ck_assert_int_eq(ack1(&cc, 0, 0, 1100), 1);
+	/* RFC 9002 5.3: the first sample sets all three */
+	ck_assert(cc.have_rtt);
+	ck_assert_int_eq(cc.latest_rtt_ms, 100);
+	ck_assert_int_eq(cc.min_rtt_ms, 100);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, 100);
+	ck_assert_int_eq(cc.rttvar_ms, 50);
+
+	/* 180 ms with 20 ms of reported delay: the sample taken is 160 */
+	send_range(&cc, 1, 1, 2000);
+	r = (struct cc_range){ 1, 1 };
+	ck_assert_int_eq(cc_on_ack(&cc, &r, 1, 20, 2180, &ev), 1);
+	ck_assert_int_eq(cc.latest_rtt_ms, 180);
+	ck_assert_int_eq(cc.rttvar_ms, (3 * 50 + 60) / 4);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, (7 * 100 + 160) / 8);
+
+	/* a reported delay over max_ack_delay counts as max_ack_delay (25): 200 - 25 */
+	send_range(&cc, 2, 2, 3000);
+	r = (struct cc_range){ 2, 2 };
+	cc_on_ack(&cc, &r, 1, 500, 3200, &ev);
+	ck_assert_int_eq(cc.latest_rtt_ms, 200);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, (7 * 107 + 175) / 8);
+
+	/* a delay that would take the sample under min_rtt is not subtracted: 110 < 100 + 20 */
+	send_range(&cc, 3, 3, 4000);
+	r = (struct cc_range){ 3, 3 };
+	cc_on_ack(&cc, &r, 1, 20, 4110, &ev);
+	ck_assert_int_eq(cc.min_rtt_ms, 100);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, (7 * 115 + 110) / 8);
+
+	/* no sample when the largest acknowledged is not newly acknowledged */
+	send_range(&cc, 4, 5, 5000);
+	ck_assert_int_eq(ack1(&cc, 5, 5, 5050), 1);
+	ck_assert_int_eq(cc.latest_rtt_ms, 50);
+	r = (struct cc_range){ 4, 5 };
+	ck_assert_int_eq(cc_on_ack(&cc, &r, 1, 0, 5900, &ev), 1);
+	ck_assert_int_eq(cc.latest_rtt_ms, 50);
+}
+END_TEST
+
+START_TEST(slow_start_doubles)
+{
+	struct cc cc;
+	uint64_t w;
+	int64_t t = 0;
+	uint64_t pn = 0;
+	int round;
+
+	setup(&cc);
+	for (round = 0; round < 4; round++) {
+		uint64_t n;
+
+		w = cc.cwnd;
+		n = w / MDS;
+		send_range(&cc, pn, pn + n - 1, t);
+		ck_assert_uint_lt(cc_room(&cc), MDS);
+		ck_assert_int_eq(ack1(&cc, pn, pn + n - 1, t + 50), (int)n);
+		pn += n;
+		t += 50;
+		ck_assert_uint_eq(cc.cwnd, w + n * MDS); /* one byte per byte acknowledged */
+		ck_assert_uint_eq(cc.bytes_in_flight, 0);
+	}
+	ck_assert_uint_eq(cc.cwnd, 160 * MDS);
+	ck_assert_uint_eq(seen.nlost, 0);
+}
+END_TEST
+
+START_TEST(no_growth_when_not_window_limited)
+{
+	struct cc cc;
+	int i;
+
+	setup(&cc);
+	/* one packet at a time, acknowledged before the next: the window is never used */
+	for (i = 0; i < 100; i++) {
+		send_range(&cc, (uint64_t)i, (uint64_t)i, i * 100);
+		ack1(&cc, (uint64_t)i, (uint64_t)i, i * 100 + 50);
+	}
+	ck_assert_uint_eq(cc.cwnd, 10 * MDS);
+}
+END_TEST
+
+START_TEST(count_rule_and_halving)
+{
+	struct cc cc;
+	uint64_t before;
+
+	setup(&cc);
+	send_range(&cc, 0, 9, 0);
+	before = cc.cwnd;
+	/* 0 and 1 are missing; 2..4 arrive: 0 and 1 each have 3 later packets acknowledged */
+	ck_assert_int_eq(ack1(&cc, 2, 4, 50), 3);
+	ck_assert_uint_eq(seen.nlost, 2);
+	ck_assert(seen.lost[0] && seen.lost[1]);
+	/* the three ACKs grew the window first (slow start); then one halving for both losses (RFC 9002 7.3.2) */
+	before += 3 * MDS;
+	ck_assert_uint_eq(cc.cwnd, before / 2);
+	ck_assert_uint_eq(cc.ssthresh, before / 2);
+	ck_assert_uint_eq(cc.n_recoveries, 1);
+	/* 5 is short of the threshold as long as only 6 and 7 are acked */
+	ck_assert_int_eq(ack1(&cc, 6, 7, 51), 2);
+	ck_assert_uint_eq(seen.nlost, 2);
+	/* acknowledgements of packets sent before the period began do not grow the window */
+	ck_assert_uint_eq(cc.cwnd, before / 2);
+	ck_assert_int_eq(ack1(&cc, 8, 8, 52), 1);
+	ck_assert(seen.lost[5]);
+	ck_assert_uint_eq(cc.n_recoveries, 1);
+	ck_assert_uint_eq(cc.bytes_in_flight, 1 * MDS); /* 9 */
+	/* a loss of a packet sent after the period began starts another */
+	send_range(&cc, 10, 14, 100);
+	ck_assert_int_eq(ack1(&cc, 11, 14, 150), 4);
+	ck_assert_uint_eq(cc.n_recoveries, 2);
+	ck_assert_uint_eq(cc.cwnd, before / 4 > 2 * MDS ? before / 4 : 2 * MDS);
+}
+END_TEST
+
+START_TEST(time_rule_after_reordering)
+{
+	struct cc cc;
+	int64_t lt;
+
+	setup(&cc);
+	send_range(&cc, 0, 1, 0);
+	/* 1 overtook 0, then 0 came: reordering seen, the count rule is off */
+	ack1(&cc, 1, 1, 100);
+	ck_assert(!cc.reordering_seen);
+	ack1(&cc, 0, 0, 101);
+	ck_assert(cc.reordering_seen);
+
+	send_range(&cc, 2, 20, 1000);
+	ck_assert_int_eq(ack1(&cc, 3, 20, 1100), 18);
+	ck_assert_uint_eq(seen.nlost, 0); /* 17 later packets acknowledged, yet not lost by count */
+	lt = cc_deadline(&cc);
+	/* the loss timer: sent at 1000, plus 9/8 of max(srtt, latest) */
+	ck_assert_int_eq(lt, 1000 + cc_loss_delay_ms(&cc));
+	ck_assert_int_eq(cc_loss_delay_ms(&cc), 100 + 100 / 8);
+	ck_assert_int_eq(cc_tick(&cc, lt - 1, &ev), lt);
+	ck_assert_uint_eq(seen.nlost, 0);
+	cc_tick(&cc, lt, &ev);
+	ck_assert_uint_eq(seen.nlost, 1);
+	ck_assert_uint_eq(seen.last_lost, 2);
+	ck_assert_int_eq(cc_deadline(&cc), INT64_MAX); /* nothing left in flight */
+}
+END_TEST
+
+START_TEST(count_rule_on_fresh_path)
+{
+	struct cc cc;
+
+	/* The same 17 later ACKs on a path never seen to reorder: lost at once. */
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	ack1(&cc, 0, 0, 100);
+	send_range(&cc, 2, 20, 1000);
+	ack1(&cc, 3, 20, 1100);
+	ck_assert_uint_eq(seen.nlost, 1);
+	ck_assert_uint_eq(seen.last_lost, 2);
+}
+END_TEST
+
+START_TEST(spurious_loss_is_undone)
+{
+	struct cc cc;
+	uint64_t before;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	ack1(&cc, 0, 0, 100);
+	send_range(&cc, 1, 8, 1000);
+	before = cc.cwnd + 7 * MDS; /* the window after the ACKs of 2..8 */
+	ack1(&cc, 2, 8, 1100); /* 1 is "lost" by count */
+	ck_assert_uint_eq(seen.nlost, 1);
+	ck_assert_uint_eq(cc.cwnd, before / 2);
+	ck_assert_uint_eq(cc.reo_mult, 1);
+	/* ...and arrives: the loss was reordering */
+	ack1(&cc, 1, 1, 1101);
+	ck_assert_uint_eq(seen.nspurious, 1);
+	ck_assert_uint_eq(seen.last_spurious, 1);
+	ck_assert(cc.reordering_seen);
+	ck_assert_uint_eq(cc.reo_mult, 2); /* the window widens by RTT/8 */
+	ck_assert_int_eq(cc_loss_delay_ms(&cc), 100 + 2 * 100 / 8);
+	ck_assert_uint_eq(cc.cwnd, before); /* the cut is undone */
+	ck_assert_uint_eq(cc.n_undone, 1);
+	/* a second ACK of it changes nothing more */
+	ack1(&cc, 1, 1, 1102);
+	ck_assert_uint_eq(seen.nspurious, 1);
+}
+END_TEST
+
+START_TEST(spurious_loss_with_a_real_one_is_not_undone)
+{
+	struct cc cc;
+	uint64_t before;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	ack1(&cc, 0, 0, 100);
+	send_range(&cc, 1, 9, 1000);
+	before = cc.cwnd + 7 * MDS; /* the window after the ACKs of 3..9 */
+	ack1(&cc, 3, 9, 1100); /* 1 and 2 lost by count */
+	ck_assert_uint_eq(seen.nlost, 2);
+	ack1(&cc, 1, 1, 1101); /* 1 was late; 2 is still lost */
+	ck_assert_uint_eq(seen.nspurious, 1);
+	ck_assert_uint_eq(cc.cwnd, before / 2);
+}
+END_TEST
+
+START_TEST(pto_backs_off)
+{
+	struct cc cc;
+	int64_t d, pto;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	ack1(&cc, 0, 0, 100);
+	send_range(&cc, 1, 1, 1000);
+	pto = cc_pto_ms(&cc);
+	/* RFC 9002 6.2.1: 100 + max(4 * 50, 1) + 25 */
+	ck_assert_int_eq(pto, 325);
+	d = cc_deadline(&cc);
+	ck_assert_int_eq(d, 1000 + pto);
+	ck_assert_int_eq(cc_tick(&cc, d - 1, &ev), d);
+	ck_assert_uint_eq(cc.probes, 0);
+	d = cc_tick(&cc, d, &ev);
+	ck_assert_uint_eq(cc.pto_count, 1);
+	ck_assert_uint_eq(cc.probes, 2);
+	ck_assert_uint_eq(seen.nlost, 0); /* a PTO declares nothing lost */
+	ck_assert_uint_eq(cc.cwnd, 10 * MDS); /* nor cuts the window */
+	ck_assert_int_eq(d, 1000 + pto + 2 * pto);
+	/* the probes go out (cc_on_sent counts them down) and restart the timer */
+	send_range(&cc, 2, 3, 1400);
+	ck_assert_uint_eq(cc.probes, 0);
+	ck_assert_int_eq(cc_deadline(&cc), 1400 + 2 * pto);
+	/* an ACK resets the backoff */
+	ack1(&cc, 3, 3, 1500);
+	ck_assert_uint_eq(cc.pto_count, 0);
+}
+END_TEST
+
+START_TEST(persistent_congestion_collapses)
+{
+	struct cc cc;
+	int64_t t, pcd;
+	uint64_t pn;
+
+	setup(&cc);
+	send_range(&cc, 0, 9, 0);
+	ack1(&cc, 0, 9, 100);
+	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
+	pcd = 3 * cc_pto_ms(&cc);
+	/* one packet every 100 ms for longer than 3 PTOs, all lost, then one acknowledged */
+	pn = 10;
+	for (t = 1000; t <= 1000 + pcd + 100; t += 100)
+		send_range(&cc, pn, pn, t), pn++;
+	send_range(&cc, pn, pn + 2, t);
+	ack1(&cc, pn, pn + 2, t + 100);
+	ck_assert_uint_gt(seen.nlost, 3);
+	ck_assert_uint_eq(cc.n_persistent, 1);
+	ck_assert_uint_eq(cc.cwnd, 2 * MDS); /* kMinimumWindow */
+}
+END_TEST
+
+START_TEST(short_loss_is_not_persistent)
+{
+	struct cc cc;
+
+	setup(&cc);
+	send_range(&cc, 0, 9, 0);
+	ack1(&cc, 0, 9, 100);
+	/* the same number of losses, but within one PTO: only a halving */
+	send_range(&cc, 10, 20, 1000);
+	ack1(&cc, 18, 20, 1100);
+	ck_assert_uint_eq(seen.nlost, 8);
+	ck_assert_uint_eq(cc.n_persistent, 0);
+	ck_assert_uint_eq(cc.cwnd, 23 * MDS / 2); /* 20 packets, 3 more from the ACKs, halved */
+}
+END_TEST
+
+START_TEST(no_persistent_congestion_before_a_sample)
+{
+	struct cc cc;
+	uint64_t pn;
+
+	setup(&cc);
+	/* losses over a long time, but all sent before any RTT sample (RFC 9002 7.6.2) */
+	for (pn = 0; pn < 20; pn++)
+		send_range(&cc, pn, pn, (int64_t)pn * 500);
+	ack1(&cc, 20 - 1, 20 - 1, 20 * 500);
+	ck_assert_uint_gt(seen.nlost, 0);
+	ck_assert_uint_eq(cc.n_persistent, 0);
+}
+END_TEST
+
+START_TEST(ack_of_unsent_is_refused)
+{
+	struct cc cc;
+	struct cc_range r[2] = { { 0, 1 }, { 5, 6 } };
+
+	setup(&cc);
+	ck_assert_int_eq(ack1(&cc, 0, 0, 10), -1); /* nothing sent at all */
+	send_range(&cc, 0, 4, 0);
+	ck_assert_int_eq(cc_on_ack(&cc, r, 2, 0, 10, &ev), -1);
+	ck_assert_int_eq(ack1(&cc, 3, 2, 10), -1); /* lo above hi */
+	ck_assert_uint_eq(seen.nacked, 0);
+	ck_assert_uint_eq(cc.bytes_in_flight, 5 * MDS);
+	/* an ack-only packet takes a number that may be acknowledged */
+	cc_on_sent_ack_only(&cc, 5);
+	r[1] = (struct cc_range){ 5, 5 };
+	ck_assert_int_eq(cc_on_ack(&cc, r, 2, 0, 10, &ev), 2);
+	ck_assert_uint_eq(cc.largest_acked, 5);
+}
+END_TEST
+
+START_TEST(ring_full_refuses)
+{
+	struct cc *cc = malloc(sizeof(*cc));
+	uint64_t pn;
+
+	ck_assert_ptr_nonnull(cc);
+	setup(cc);
+	for (pn = 0; pn < CC_SENT_MAX; pn++)
+		ck_assert_int_ge(cc_on_sent(cc, pn, 100, 0), 0);
+	ck_assert_int_eq(cc_on_sent(cc, pn, 100, 0), -1);
+	ack1(cc, 0, 0, 10);
+	ck_assert_int_ge(cc_on_sent(cc, pn, 100, 10), 0);
+	free(cc);
+}
+END_TEST
+
+START_TEST(pacing_spreads_a_window)
+{
+	struct cc cc;
+	int64_t t = 1000, at;
+	uint64_t rate;
+	int sent = 0;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	ack1(&cc, 0, 0, 100); /* srtt 100 ms */
+	cc_pacing_at(&cc, MDS, t); /* fill the bucket */
+	rate = cc_pacing_rate(&cc);
+	/* slow start: twice cwnd per srtt */
+	ck_assert_uint_eq(rate, cc.cwnd * 1000 * 2 / 100);
+	/* a window's worth asks for most of an srtt / 2: only the burst leaves at once */
+	while (sent < 10) {
+		at = cc_pacing_at(&cc, MDS, t);
+		if (at != 0) {
+			ck_assert_int_gt(at, t);
+			t = at;
+			continue;
+		}
+		cc_on_sent(&cc, (uint64_t)sent + 1, MDS, t);
+		sent++;
+	}
+	/* 10 packets, 4 of them the burst: 6 * 1168 bytes at `rate` */
+	ck_assert_int_ge(t - 1000, (int64_t)(6 * MDS * 1000 / rate));
+	ck_assert_int_le(t - 1000, (int64_t)(6 * MDS * 1000 / rate) + 6);
+}
+END_TEST
+
+START_TEST(new_path_starts_over)
+{
+	struct cc cc;
+	uint64_t rec;
+
+	setup(&cc);
+	send_range(&cc, 0, 9, 0);
+	ack1(&cc, 0, 9, 100);
+	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
+	send_range(&cc, 10, 19, 200);
+	/* to the relay: smaller packets, a fresh estimate, the initial window of them */
+	cc_new_path(&cc, 1088, 250);
+	ck_assert(!cc.have_rtt);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	ck_assert_uint_eq(cc.bytes_in_flight, 10 * MDS); /* the old path's packets are still out */
+	ck_assert_int_eq(cc_pto_ms(&cc), CC_INITIAL_RTT_MS + 4 * (CC_INITIAL_RTT_MS / 2) + MAD);
+	/* their ACKs count, but give no sample and no growth */
+	ck_assert_int_eq(ack1(&cc, 10, 11, 300), 2);
+	ck_assert(!cc.have_rtt);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	/* and their loss cuts nothing */
+	rec = cc.n_recoveries;
+	ack1(&cc, 16, 19, 301);
+	ck_assert_uint_eq(seen.nlost, 4);
+	ck_assert_uint_eq(cc.n_recoveries, rec);
+	ck_assert_uint_eq(cc.cwnd, 10 * 1088);
+	ck_assert_uint_eq(cc.bytes_in_flight, 0);
+	/* the new path's own packets do */
+	ck_assert_int_ge(cc_on_sent(&cc, 20, 1088, 400), 0);
+	ack1(&cc, 20, 20, 450);
+	ck_assert(cc.have_rtt);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, 50);
+	/* a cap holds the pacer under the relay's limit */
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 1000);
+	cc_set_rate_cap(&cc, 1000);
+	ck_assert_uint_eq(cc_pacing_rate(&cc), 1000);
+	cc_set_rate_cap(&cc, 0);
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 1000);
+}
+END_TEST
+
+static Suite *cc_suite(void)
+{
+	Suite *s = suite_create("cc");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, initial_window);
+	tcase_add_test(tc, rtt_estimates);
+	tcase_add_test(tc, slow_start_doubles);
+	tcase_add_test(tc, no_growth_when_not_window_limited);
+	tcase_add_test(tc, count_rule_and_halving);
+	tcase_add_test(tc, time_rule_after_reordering);
+	tcase_add_test(tc, count_rule_on_fresh_path);
+	tcase_add_test(tc, spurious_loss_is_undone);
+	tcase_add_test(tc, spurious_loss_with_a_real_one_is_not_undone);
+	tcase_add_test(tc, pto_backs_off);
+	tcase_add_test(tc, persistent_congestion_collapses);
+	tcase_add_test(tc, short_loss_is_not_persistent);
+	tcase_add_test(tc, no_persistent_congestion_before_a_sample);
+	tcase_add_test(tc, ack_of_unsent_is_refused);
+	tcase_add_test(tc, ring_full_refuses);
+	tcase_add_test(tc, pacing_spreads_a_window);
+	tcase_add_test(tc, new_path_starts_over);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return harness_run(cc_suite());
+}
