@@ -322,8 +322,7 @@ out:
 	return r;
 }
 
-/* Writes all len bytes of buf to fd. Returns 0, or -1 with errno. */
-static int write_all(int fd, const char *buf, size_t len)
+int identity_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -365,7 +364,7 @@ static int create_file(int dfd, const char *file, const char *path, struct ident
 		return r;
 	}
 	identity_format(secret, text);
-	if (write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0) {
+	if (identity_write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		unlinkat(dfd, file, 0); /* ours, made a moment ago: a half key must not stay */

@@ -141,6 +141,12 @@ int identity_check_file_perm(const struct stat *st, uid_t uid, mode_t refused, c
 int identity_open_dir(const char *dir, char *err, size_t errlen);
 
 /*
+ * Writes all len bytes of buf to fd, through short writes and EINTR: the
+ * state directory's files are written with it. Returns 0, or -1 with errno.
+ */
+int identity_write_all(int fd, const char *buf, size_t len);
+
+/*
  * NAME's key pair from dir/NAME.key, made on first use. dir is created
  * (mode 0700, parents too) when missing, then must pass identity_check_dir.
  * An existing key file is opened without following a symbolic link, must

@@ -325,22 +325,6 @@ static int load(const struct trust_store *s, struct trust_list *l, char *err, si
 	return r;
 }
 
-/* Writes all len bytes of buf to fd. Returns 0, or -1 with errno. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* One line of the file for e, with its newline, into out. Returns its length. */
 static size_t format_entry(const struct trust_entry *e, char out[TRUST_LINE_MAX])
 {
@@ -364,13 +348,13 @@ static int write_lines(int fd, const struct trust_list *l)
 	memcpy(buf, TRUST_HEADER "\n", have);
 	for (size_t i = 0; i < l->n; i++) {
 		if (sizeof(buf) - have < TRUST_LINE_MAX) {
-			if (write_all(fd, buf, have) < 0)
+			if (identity_write_all(fd, buf, have) < 0)
 				return -1;
 			have = 0;
 		}
 		have += format_entry(&l->e[i], buf + have);
 	}
-	return write_all(fd, buf, have);
+	return identity_write_all(fd, buf, have);
 }
 
 /*

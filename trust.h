@@ -62,7 +62,7 @@ struct trust_list {
 /*
  * An open store: the state directory's descriptor and two lists, the one
  * in use and the one the file is read into, so that a file that fails to
- * read leaves the store as it was. About 135 KB: allocate it once.
+ * read leaves the store as it was. About 140 KB: allocate it once.
  */
 struct trust_store {
 	int dfd;              /* the state directory, checked (identity_open_dir) */

@@ -3,7 +3,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "ct.h"
 #include "harness.h"
+#include "tmpdir.h"
 #include "identity.h"
 #include "trust.h"
 #include "vectors.h"
@@ -195,12 +195,26 @@ START_TEST(safety_vector)
 END_TEST
 
 /*
- * Equal from both sides, and different when either key changes: every bit
- * of either key flipped. The changed key's half changes; the other's stays.
+ * The number of mine and theirs (one of them changed) against want, the
+ * number before the change: it differs, keeps the unchanged key's half,
+ * and is the same from the other side.
  */
+static void assert_changed(const uint8_t mine[X25519_LEN], const uint8_t theirs[X25519_LEN],
+			   const char *want, const char *kept_half)
+{
+	char got[TRUST_SAFETY_SIZE], back[TRUST_SAFETY_SIZE];
+
+	ck_assert_int_eq(trust_safety_number(mine, theirs, got, sizeof(got)), 0);
+	ck_assert_str_ne(got, want);
+	ck_assert_ptr_nonnull(strstr(got, kept_half));
+	ck_assert_int_eq(trust_safety_number(theirs, mine, back, sizeof(back)), 0);
+	ck_assert_str_eq(got, back);
+}
+
+/* Different when either key changes: every bit of either key flipped. */
 START_TEST(safety_changes)
 {
-	char want[TRUST_SAFETY_SIZE], got[TRUST_SAFETY_SIZE], back[TRUST_SAFETY_SIZE];
+	char want[TRUST_SAFETY_SIZE];
 
 	keys();
 	trust_safety_number(alice_pub, bob_pub, want, sizeof(want));
@@ -210,17 +224,9 @@ START_TEST(safety_changes)
 		memcpy(a, alice_pub, X25519_LEN);
 		memcpy(b, bob_pub, X25519_LEN);
 		a[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		ck_assert_int_eq(trust_safety_number(a, bob_pub, got, sizeof(got)), 0);
-		ck_assert_str_ne(got, want);
-		ck_assert_ptr_nonnull(strstr(got, BOB_HALF));
-		trust_safety_number(bob_pub, a, back, sizeof(back));
-		ck_assert_str_eq(got, back);
 		b[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-		ck_assert_int_eq(trust_safety_number(alice_pub, b, got, sizeof(got)), 0);
-		ck_assert_str_ne(got, want);
-		ck_assert_ptr_nonnull(strstr(got, ALICE_HALF));
-		trust_safety_number(b, alice_pub, back, sizeof(back));
-		ck_assert_str_eq(got, back);
+		assert_changed(a, bob_pub, want, BOB_HALF);
+		assert_changed(alice_pub, b, want, ALICE_HALF);
 	}
 }
 END_TEST
@@ -326,8 +332,7 @@ static struct trust_store *s1, *s2; /* big: on the heap */
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/test_trust.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "test_trust");
 	snprintf(dir, sizeof(dir), "%s/p2pchat", tmp);
 	snprintf(file, sizeof(file), "%s/known_peers", dir);
 	s1 = calloc(1, sizeof(*s1));
@@ -338,12 +343,6 @@ static void setup(void)
 	keys();
 }
 
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	trust_close(s1);
@@ -351,19 +350,13 @@ static void teardown(void)
 	free(s1);
 	free(s2);
 	chmod(dir, 0700);
-	nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(tmp);
 }
 
 /* Writes text to path (made or truncated) with mode. */
 static void put_file(const char *path, const char *text, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	size_t len = strlen(text);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
+	tmpdir_put_file(path, text, strlen(text), mode);
 }
 
 /* The state directory made and the file written with text. */
@@ -373,45 +366,12 @@ static void plant(const char *text, mode_t mode)
 	put_file(file, text, mode);
 }
 
-/* What an update that fails must leave: the bytes, the mode, the inode, the time. */
-struct snapshot {
-	char text[8192];
-	ssize_t len;
-	struct stat st;
-};
-
-static void snap(const char *path, struct snapshot *s)
-{
-	int fd;
-
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(lstat(path, &s->st), 0);
-	fd = open(path, O_RDONLY | O_NONBLOCK);
-	s->len = fd < 0 ? -1 : read(fd, s->text, sizeof(s->text));
-	if (fd >= 0)
-		close(fd);
-}
-
-static void assert_unchanged(const char *path, const struct snapshot *before)
-{
-	struct snapshot after;
-
-	snap(path, &after);
-	ck_assert_int_eq(after.len, before->len);
-	if (after.len > 0)
-		ck_assert_mem_eq(after.text, before->text, (size_t)after.len);
-	ck_assert_uint_eq(after.st.st_mode, before->st.st_mode);
-	ck_assert_uint_eq(after.st.st_ino, before->st.st_ino);
-	ck_assert_int_eq(after.st.st_mtim.tv_sec, before->st.st_mtim.tv_sec);
-	ck_assert_int_eq(after.st.st_mtim.tv_nsec, before->st.st_mtim.tv_nsec);
-}
-
 /* The file's whole text must be want. */
 static void assert_file(const char *want)
 {
-	struct snapshot now;
+	struct tmpdir_snapshot now;
 
-	snap(file, &now);
+	tmpdir_snap(file, &now);
 	ck_assert_int_eq(now.len, (ssize_t)strlen(want));
 	ck_assert_mem_eq(now.text, want, strlen(want));
 }
@@ -583,7 +543,7 @@ START_TEST(full)
 	static char text[(TRUST_MAX + 2) * 128];
 	char *w = text, name[16];
 	uint8_t pub[X25519_LEN];
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
 	w += sprintf(w, "%s", HEADER);
 	for (unsigned n = 0; n < TRUST_MAX; n++)
@@ -597,12 +557,12 @@ START_TEST(full)
 	}
 	ck_assert_int_eq(trust_check(s1, "n", bob_pub), TRUST_NEW);
 	ck_assert_int_eq(trust_check(s1, "n1024", bob_pub), TRUST_NEW);
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	key_n(1, pub);
 	ck_assert_int_eq(trust_pin(s1, "zz", pub, err, sizeof(err)), -1);
 	assert_err("known_peers holds 1024 peers, as many as p2pchat keeps: remove some lines from "
 		   "it to pin zz");
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 	/* A change to one already there still goes. */
 	ck_assert_int_eq(trust_accept(s1, "n7", pub, err, sizeof(err)), TRUST_PINNED);
 
@@ -636,7 +596,7 @@ START_TEST(malformed)
 		{ HEADER "bob pinned " BOB_PUBLIC "\nbob verified " ALICE_PUBLIC "\n",
 		  "line 3: the name is listed a second time" },
 	};
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		if (i == 0)
@@ -675,10 +635,10 @@ START_TEST(malformed)
 	put_file(file, HEADER "bob pinned " BOB_PUBLIC "\n", 0600);
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), 0);
 	put_file(file, HEADER "bob pinned " BOB_PUBLIC "\ncarol pinned x\n", 0600);
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	ck_assert_int_eq(trust_pin(s1, "dave", alice_pub, err, sizeof(err)), -1);
 	assert_err("known_peers line 3: the key is not 64 lowercase hexadecimal digits");
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 	ck_assert_int_eq(trust_check(s1, "bob", bob_pub), TRUST_PINNED);
 	ck_assert_int_eq(trust_check(s1, "dave", alice_pub), TRUST_NEW);
 	ck_assert_int_eq(trust_reload(s1, err, sizeof(err)), -1);
@@ -689,12 +649,12 @@ END_TEST
 /* A file the rules refuse, planted with text and mode: refused with want, nothing changed. */
 static void assert_refused(const char *want)
 {
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), -1);
 	assert_err(want);
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 }
 
 START_TEST(refuses_symlink)
@@ -779,7 +739,7 @@ END_TEST
 /* The directory: refused at open, and at an update when it became writable since. */
 START_TEST(refuses_open_dir)
 {
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
 	plant(HEADER, 0600);
 	ck_assert_int_eq(chmod(dir, 0777), 0);
@@ -788,26 +748,17 @@ START_TEST(refuses_open_dir)
 	ck_assert_int_eq(chmod(dir, 0700), 0);
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), 0);
 	ck_assert_int_eq(chmod(dir, 0770), 0);
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	ck_assert_int_eq(trust_pin(s1, "bob", bob_pub, err, sizeof(err)), -1);
 	assert_err("chmod go-w");
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 	ck_assert_int_eq(trust_reload(s1, err, sizeof(err)), -1);
 }
 END_TEST
 
-/* 1 when this runs as root; else 0, after saying that test is skipped. */
-static int root_or_skip(const char *test)
-{
-	if (geteuid() == 0)
-		return 1;
-	printf("%s: skipped, chown to another user needs root\n", test);
-	return 0;
-}
-
 START_TEST(refuses_other_owner)
 {
-	if (!root_or_skip("refuses_other_owner"))
+	if (!tmpdir_root_or_skip("refuses_other_owner"))
 		return;
 	plant(HEADER "bob pinned " BOB_PUBLIC "\n", 0600);
 	ck_assert_int_eq(chown(file, 65534, 65534), 0);
@@ -819,7 +770,7 @@ START_TEST(refuses_lock_other_owner)
 {
 	char lock[256];
 
-	if (!root_or_skip("refuses_lock_other_owner"))
+	if (!tmpdir_root_or_skip("refuses_lock_other_owner"))
 		return;
 	snprintf(lock, sizeof(lock), "%s/known_peers.lock", dir);
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), 0);
@@ -838,13 +789,13 @@ END_TEST
  */
 START_TEST(write_fails_old_file_kept)
 {
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 	struct rlimit was, small;
 	uint8_t pub[X25519_LEN];
 
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), 0);
 	ck_assert_int_eq(trust_pin(s1, "bob", bob_pub, err, sizeof(err)), TRUST_PINNED);
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
 	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &was), 0);
 	small = was;
@@ -856,7 +807,7 @@ START_TEST(write_fails_old_file_kept)
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &was), 0);
 	assert_err("cannot write ");
 	assert_err("/known_peers.new: File too large");
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 	ck_assert(absent("known_peers.new"));
 	ck_assert_int_eq(trust_check(s1, "carol", pub), TRUST_NEW);
 	ck_assert_int_eq(trust_check(s1, "bob", bob_pub), TRUST_PINNED);
@@ -870,18 +821,18 @@ END_TEST
 /* The temporary name taken by something the writer cannot remove (a directory): the update fails whole. */
 START_TEST(temp_name_taken)
 {
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 	char temp[256];
 
 	snprintf(temp, sizeof(temp), "%s/known_peers.new", dir);
 	ck_assert_int_eq(trust_open(s1, dir, err, sizeof(err)), 0);
 	ck_assert_int_eq(trust_pin(s1, "bob", bob_pub, err, sizeof(err)), TRUST_PINNED);
 	ck_assert_int_eq(mkdir(temp, 0700), 0);
-	snap(file, &before);
+	tmpdir_snap(file, &before);
 	ck_assert_int_eq(trust_pin(s1, "carol", alice_pub, err, sizeof(err)), -1);
 	assert_err("cannot create ");
 	assert_err("/known_peers.new: File exists");
-	assert_unchanged(file, &before);
+	tmpdir_assert_unchanged(file, &before);
 	ck_assert_int_eq(trust_check(s1, "carol", alice_pub), TRUST_NEW);
 	ck_assert_int_eq(rmdir(temp), 0);
 }
@@ -891,7 +842,7 @@ END_TEST
 START_TEST(stale_temp_replaced)
 {
 	char temp[256], victim[128];
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
 	snprintf(temp, sizeof(temp), "%s/known_peers.new", dir);
 	snprintf(victim, sizeof(victim), "%s/victim", tmp);
@@ -902,11 +853,11 @@ START_TEST(stale_temp_replaced)
 	ck_assert(absent("known_peers.new"));
 
 	put_file(victim, "precious\n", 0600);
-	snap(victim, &before);
+	tmpdir_snap(victim, &before);
 	ck_assert_int_eq(symlink(victim, temp), 0);
 	ck_assert_int_eq(trust_verify(s1, "bob", bob_pub, err, sizeof(err)), TRUST_VERIFIED);
 	assert_file(HEADER "bob verified " BOB_PUBLIC "\n");
-	assert_unchanged(victim, &before);
+	tmpdir_assert_unchanged(victim, &before);
 	ck_assert(absent("known_peers.new"));
 }
 END_TEST
