@@ -34,12 +34,12 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
 CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
-# A name's identity key (identity.c) and the primitives it stands on.
-IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/sha256.o $(BUILD)/x25519.o
+# A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
+IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
-	     sha256 chachapoly x25519 identity session \
+	     sha256 chachapoly x25519 identity session trust \
 	     cc stream
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
@@ -92,6 +92,7 @@ $(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(BUILD)/stream.o $(BUILD)/cc.o
+$(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 

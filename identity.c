@@ -211,10 +211,10 @@ int identity_check_dir(const struct stat *st, uid_t uid, const char *dir, char *
 	return 0;
 }
 
-int identity_check_file(const struct stat *st, uid_t uid, const char *path, char *err,
-			size_t errlen)
+int identity_check_file_perm(const struct stat *st, uid_t uid, mode_t refused, const char *path,
+			     char *err, size_t errlen)
 {
-	unsigned mode = (unsigned)(st->st_mode & 07777);
+	unsigned mode = (unsigned)(st->st_mode & 07777), bad = mode & (unsigned)refused & 077;
 
 	if (!S_ISREG(st->st_mode)) {
 		snprintf(err, errlen, "%s is not a regular file: remove it", path);
@@ -222,12 +222,19 @@ int identity_check_file(const struct stat *st, uid_t uid, const char *path, char
 	}
 	if (check_owner(st, uid, 0, path, err, errlen) < 0)
 		return -1;
-	if (mode & 077) {
-		snprintf(err, errlen, "%s is %s by group or others (mode %04o): chmod 600 %s", path,
-			 mode & 044 ? "readable" : mode & 022 ? "writable" : "usable", mode, path);
+	if (bad) {
+		snprintf(err, errlen, "%s is %s by group or others (mode %04o): chmod %s %s", path,
+			 bad & 044 ? "readable" : bad & 022 ? "writable" : "usable", mode,
+			 (refused & 077) == 077 ? "600" : "go-w", path);
 		return -1;
 	}
 	return 0;
+}
+
+int identity_check_file(const struct stat *st, uid_t uid, const char *path, char *err,
+			size_t errlen)
+{
+	return identity_check_file_perm(st, uid, 077, path, err, errlen);
 }
 
 /* mkdir -p dir, each missing level mode 0700. Returns 0, or -1 with errno. */
@@ -315,8 +322,7 @@ out:
 	return r;
 }
 
-/* Writes all len bytes of buf to fd. Returns 0, or -1 with errno. */
-static int write_all(int fd, const char *buf, size_t len)
+int identity_write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
@@ -358,7 +364,7 @@ static int create_file(int dfd, const char *file, const char *path, struct ident
 		return r;
 	}
 	identity_format(secret, text);
-	if (write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0) {
+	if (identity_write_all(fd, text, sizeof(text)) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		unlinkat(dfd, file, 0); /* ours, made a moment ago: a half key must not stay */
@@ -375,11 +381,37 @@ static int create_file(int dfd, const char *file, const char *path, struct ident
 	return r;
 }
 
+int identity_open_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	int dfd;
+
+	if (make_dirs(dir) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* The directory opened once, the files found in it: none can be swapped between the checks. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (fstat(dfd, &st) < 0) {
+		snprintf(err, errlen, "cannot stat %s: %s", dir, strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	if (identity_check_dir(&st, getuid(), dir, err, errlen) < 0) {
+		close(dfd);
+		return -1;
+	}
+	return dfd;
+}
+
 int identity_load_or_create(const char *dir, const char *name, struct identity *id, char *err,
 			    size_t errlen)
 {
 	char path[PATH_MAX], file[PROTO_NAME_MAX + sizeof(".key")];
-	struct stat st;
 	int dfd, r = -1;
 
 	memset(id, 0, sizeof(*id));
@@ -392,32 +424,21 @@ int identity_load_or_create(const char *dir, const char *name, struct identity *
 		snprintf(err, errlen, "%s: %s", dir, strerror(ENAMETOOLONG));
 		return -1;
 	}
-	if (make_dirs(dir) < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
+	dfd = identity_open_dir(dir, err, errlen);
+	if (dfd < 0)
 		return -1;
-	}
-	/* The directory opened once, the file found in it: neither can be swapped between the checks. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0) {
-		snprintf(err, errlen, "cannot open %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (fstat(dfd, &st) < 0) {
-		snprintf(err, errlen, "cannot stat %s: %s", dir, strerror(errno));
-	} else if (identity_check_dir(&st, getuid(), dir, err, errlen) == 0) {
-		/* Twice at most: a file another p2pchat made between our two steps is loaded. */
-		for (int tries = 0; tries < 2; tries++) {
-			r = load_file(dfd, file, path, id, err, errlen);
-			if (r != 1)
-				break;
-			r = create_file(dfd, file, path, id, err, errlen);
-			if (r != 1) {
-				r = r == 0 ? 1 : -1;
-				break;
-			}
-			snprintf(err, errlen, "%s appeared while it was being made: try again", path);
-			r = -1;
+	/* Twice at most: a file another p2pchat made between our two steps is loaded. */
+	for (int tries = 0; tries < 2; tries++) {
+		r = load_file(dfd, file, path, id, err, errlen);
+		if (r != 1)
+			break;
+		r = create_file(dfd, file, path, id, err, errlen);
+		if (r != 1) {
+			r = r == 0 ? 1 : -1;
+			break;
 		}
+		snprintf(err, errlen, "%s appeared while it was being made: try again", path);
+		r = -1;
 	}
 	close(dfd);
 	if (r < 0)

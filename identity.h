@@ -122,6 +122,31 @@ int identity_check_file(const struct stat *st, uid_t uid, const char *path, char
 			size_t errlen);
 
 /*
+ * identity_check_file with the group and other permission bits that are
+ * refused given: 077 for a secret (identity_check_file), 022 for a file
+ * that others may read but must not change (trust.c's known_peers).
+ * Returns 0, or -1 with a message in err[0..errlen).
+ */
+int identity_check_file_perm(const struct stat *st, uid_t uid, mode_t refused, const char *path,
+			     char *err, size_t errlen);
+
+/*
+ * Opens dir, the state directory, for the files in it: made (mode 0700,
+ * parents too) when missing, opened once with O_DIRECTORY, and its fstat
+ * must pass identity_check_dir. Open files in it with openat on the
+ * descriptor, so that it cannot be swapped after the check. Returns the
+ * descriptor (the caller closes it), or -1 with a message in
+ * err[0..errlen).
+ */
+int identity_open_dir(const char *dir, char *err, size_t errlen);
+
+/*
+ * Writes all len bytes of buf to fd, through short writes and EINTR: the
+ * state directory's files are written with it. Returns 0, or -1 with errno.
+ */
+int identity_write_all(int fd, const char *buf, size_t len);
+
+/*
  * NAME's key pair from dir/NAME.key, made on first use. dir is created
  * (mode 0700, parents too) when missing, then must pass identity_check_dir.
  * An existing key file is opened without following a symbolic link, must

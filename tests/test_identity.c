@@ -3,7 +3,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "ct.h"
 #include "identity.h"
 #include "harness.h"
+#include "tmpdir.h"
 #include "vectors.h"
 
 /* RFC 7748 section 6.1: Alice's and Bob's private keys and Alice's public key. */
@@ -339,67 +339,15 @@ static char key[192];      /* dir/alice.key */
 
 static void setup(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/test_identity.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	tmpdir_make(tmp, sizeof(tmp), "test_identity");
 	snprintf(dir, sizeof(dir), "%s/p2pchat", tmp);
 	snprintf(key, sizeof(key), "%s/alice.key", dir);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void teardown(void)
 {
 	chmod(dir, 0700);
-	nftw(tmp, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes len bytes of text to path with mode (after umask: chmod'ed). */
-static void put_file(const char *path, const char *text, size_t len, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	ck_assert_int_eq(close(fd), 0);
-	ck_assert_int_eq(chmod(path, mode), 0);
-}
-
-/* What a refusal must leave as it was: the bytes, the mode, the owner, the inode. */
-struct snapshot {
-	char text[256];
-	ssize_t len;
-	struct stat st;
-};
-
-static void snap(const char *path, struct snapshot *s)
-{
-	int fd;
-
-	memset(s, 0, sizeof(*s));
-	ck_assert_int_eq(lstat(path, &s->st), 0);
-	fd = open(path, O_RDONLY | O_NONBLOCK);
-	s->len = fd < 0 ? -1 : read(fd, s->text, sizeof(s->text));
-	if (fd >= 0)
-		close(fd);
-}
-
-static void assert_unchanged(const char *path, const struct snapshot *before)
-{
-	struct snapshot after;
-
-	snap(path, &after);
-	ck_assert_int_eq(after.len, before->len);
-	if (after.len > 0)
-		ck_assert_mem_eq(after.text, before->text, (size_t)after.len);
-	ck_assert_uint_eq(after.st.st_mode, before->st.st_mode);
-	ck_assert_uint_eq(after.st.st_uid, before->st.st_uid);
-	ck_assert_uint_eq(after.st.st_ino, before->st.st_ino);
-	ck_assert_int_eq(after.st.st_mtim.tv_sec, before->st.st_mtim.tv_sec);
-	ck_assert_int_eq(after.st.st_mtim.tv_nsec, before->st.st_mtim.tv_nsec);
+	tmpdir_remove(tmp);
 }
 
 /*
@@ -409,23 +357,23 @@ static void assert_unchanged(const char *path, const struct snapshot *before)
 static void assert_refused(const char *path, const char *want)
 {
 	struct identity id;
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 	char err[2 * PATH_MAX];
 
-	snap(path, &before);
+	tmpdir_snap(path, &before);
 	memset(&id, 0xaa, sizeof(id));
 	memset(err, 0, sizeof(err));
 	ck_assert_int_eq(identity_load_or_create(dir, "alice", &id, err, sizeof(err)), -1);
 	ck_assert_msg(strstr(err, want) != NULL, "message \"%s\" has no \"%s\"", err, want);
 	ck_assert(ct_is_zero(&id, sizeof(id)));
-	assert_unchanged(path, &before);
+	tmpdir_assert_unchanged(path, &before);
 }
 
 /* A key file for alice with this text and mode, its directory made as the code would. */
 static void plant(const char *text, size_t len, mode_t mode)
 {
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
-	put_file(key, text, len, mode);
+	tmpdir_put_file(key, text, len, mode);
 }
 
 START_TEST(create_then_load)
@@ -501,16 +449,16 @@ END_TEST
 START_TEST(refuses_symlink)
 {
 	char target[128];
-	struct snapshot before;
+	struct tmpdir_snapshot before;
 
 	snprintf(target, sizeof(target), "%s/elsewhere.key", tmp);
-	put_file(target, ALICE_FILE, strlen(ALICE_FILE), 0600);
-	snap(target, &before);
+	tmpdir_put_file(target, ALICE_FILE, strlen(ALICE_FILE), 0600);
+	tmpdir_snap(target, &before);
 	ck_assert_int_eq(mkdir(dir, 0700), 0);
 	ck_assert_int_eq(symlink(target, key), 0);
 	assert_refused(key, "alice.key is a symbolic link: a key file must be a regular file; "
 		       "remove the link");
-	assert_unchanged(target, &before);
+	tmpdir_assert_unchanged(target, &before);
 }
 END_TEST
 
@@ -550,18 +498,9 @@ START_TEST(refuses_mode_0602)
 }
 END_TEST
 
-/* 1 when this runs as root; else 0, after saying that test is skipped. */
-static int root_or_skip(const char *test)
-{
-	if (geteuid() == 0)
-		return 1;
-	printf("%s: skipped, chown to another user needs root\n", test);
-	return 0;
-}
-
 START_TEST(refuses_other_owner)
 {
-	if (!root_or_skip("refuses_other_owner"))
+	if (!tmpdir_root_or_skip("refuses_other_owner"))
 		return;
 	plant(ALICE_FILE, strlen(ALICE_FILE), 0600);
 	ck_assert_int_eq(chown(key, 65534, 65534), 0);
@@ -571,7 +510,7 @@ END_TEST
 
 START_TEST(refuses_dir_other_owner)
 {
-	if (!root_or_skip("refuses_dir_other_owner"))
+	if (!tmpdir_root_or_skip("refuses_dir_other_owner"))
 		return;
 	plant(ALICE_FILE, strlen(ALICE_FILE), 0600);
 	ck_assert_int_eq(chown(dir, 65534, 65534), 0);
