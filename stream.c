@@ -1,5 +1,5 @@
-/* stream.c - streams over one peer connection: frames, credit, the scheduler, packets, ACKs, resending. */
-#include "stream.h"
+/* stream.c - streams over one peer connection: credit, the scheduler, packets, ACKs, resending (the wire is stream_frame.c). */
+#include "stream_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,340 +21,6 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 static int is_stream_type(uint8_t type)
 {
 	return type == STREAM_F_STREAM || type == STREAM_F_STREAM_FIN;
-}
-
-/* ---- the wire: QUIC variable-length integers (RFC 9000 16) ---- */
-
-/* A reading cursor that remembers its first error (tinyssh's way). */
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-/* A writing cursor: every write checks the room first. */
-struct wr {
-	uint8_t *p;
-	size_t cap, off;
-	int err;
-};
-
-static uint8_t rd_u8(struct rd *r)
-{
-	if (r->err)
-		return 0;
-	if (r->len - r->off < 1) {
-		r->err = STREAM_ESHORT;
-		return 0;
-	}
-	return r->p[r->off++];
-}
-
-static uint64_t rd_varint(struct rd *r)
-{
-	size_t n, i;
-	uint64_t v;
-
-	if (r->err)
-		return 0;
-	if (r->len - r->off < 1) {
-		r->err = STREAM_ESHORT;
-		return 0;
-	}
-	n = (size_t)1 << (r->p[r->off] >> 6);
-	if (r->len - r->off < n) {
-		r->err = STREAM_ESHORT;
-		return 0;
-	}
-	v = r->p[r->off] & 0x3f;
-	for (i = 1; i < n; i++)
-		v = v << 8 | r->p[r->off + i];
-	r->off += n;
-	return v;
-}
-
-/* Returns the bytes the shortest encoding of v takes. */
-static size_t varint_len(uint64_t v)
-{
-	if (v < 64)
-		return 1;
-	if (v < 16384)
-		return 2;
-	if (v < (UINT64_C(1) << 30))
-		return 4;
-	return 8;
-}
-
-static void wr_u8(struct wr *w, uint8_t v)
-{
-	if (w->err)
-		return;
-	if (w->cap - w->off < 1) {
-		w->err = STREAM_ENOSPACE;
-		return;
-	}
-	w->p[w->off++] = v;
-}
-
-static void wr_varint(struct wr *w, uint64_t v)
-{
-	size_t n, i;
-
-	if (w->err)
-		return;
-	if (v > STREAM_VARINT_MAX) {
-		w->err = STREAM_EINVAL;
-		return;
-	}
-	n = varint_len(v);
-	if (w->cap - w->off < n) {
-		w->err = STREAM_ENOSPACE;
-		return;
-	}
-	for (i = n; i-- > 0;) {
-		w->p[w->off + i] = (uint8_t)v;
-		v >>= 8;
-	}
-	/* the length prefix: 00, 01, 10, 11 for 1, 2, 4, 8 bytes */
-	w->p[w->off] |= (uint8_t)((n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3) << 6);
-	w->off += n;
-}
-
-static void wr_bytes(struct wr *w, const uint8_t *src, size_t n)
-{
-	if (w->err)
-		return;
-	if (w->cap - w->off < n) {
-		w->err = STREAM_ENOSPACE;
-		return;
-	}
-	memcpy(w->p + w->off, src, n);
-	w->off += n;
-}
-
-/* ---- frames ---- */
-
-/* Reads an ACK frame's body: largest, delay, count, first range, then gap/range pairs. */
-static void decode_ack(struct rd *r, struct stream_frame *f)
-{
-	uint64_t largest, count, first, smallest, i;
-
-	largest = rd_varint(r);
-	f->ack_delay_ms = rd_varint(r);
-	count = rd_varint(r);
-	first = rd_varint(r);
-	if (r->err)
-		return;
-	if (count >= STREAM_ACK_RANGES_MAX) {
-		r->err = STREAM_ECOUNT;
-		return;
-	}
-	if (first > largest) {
-		r->err = STREAM_EVALUE;
-		return;
-	}
-	f->ranges[0].hi = largest;
-	f->ranges[0].lo = smallest = largest - first;
-	f->nranges = 1;
-	for (i = 0; i < count; i++) {
-		uint64_t gap = rd_varint(r), len = rd_varint(r), hi;
-
-		if (r->err)
-			return;
-		/* RFC 9000 19.3.1: the next range ends gap + 2 below the last one's smallest */
-		if (smallest < 2 || gap > smallest - 2) {
-			r->err = STREAM_EVALUE;
-			return;
-		}
-		hi = smallest - gap - 2;
-		if (len > hi) {
-			r->err = STREAM_EVALUE;
-			return;
-		}
-		f->ranges[f->nranges].hi = hi;
-		f->ranges[f->nranges].lo = smallest = hi - len;
-		f->nranges++;
-	}
-}
-
-/* Decodes one frame at the cursor. */
-static void decode_frame(struct rd *r, struct stream_frame *f)
-{
-	memset(f, 0, sizeof(*f));
-	f->type = rd_u8(r);
-	if (r->err)
-		return;
-	switch (f->type) {
-	case STREAM_F_PING:
-		break;
-	case STREAM_F_ACK:
-		decode_ack(r, f);
-		break;
-	case STREAM_F_RESET:
-		f->id = rd_varint(r);
-		f->code = rd_varint(r);
-		f->final_size = rd_varint(r);
-		break;
-	case STREAM_F_STOP:
-		f->id = rd_varint(r);
-		f->code = rd_varint(r);
-		break;
-	case STREAM_F_STREAM:
-	case STREAM_F_STREAM_FIN:
-		f->id = rd_varint(r);
-		f->offset = rd_varint(r);
-		f->len = (size_t)rd_varint(r);
-		if (r->err)
-			return;
-		if (r->len - r->off < f->len) {
-			r->err = STREAM_ESHORT;
-			return;
-		}
-		/* RFC 9000 19.8: the end of a stream stays below 2^62 */
-		if (f->len > STREAM_VARINT_MAX - f->offset ||
-		    (f->len == 0 && f->type == STREAM_F_STREAM)) {
-			r->err = STREAM_EVALUE;
-			return;
-		}
-		f->data = r->p + r->off;
-		r->off += f->len;
-		break;
-	case STREAM_F_MAX_DATA:
-	case STREAM_F_MAX_STREAMS:
-		f->max = rd_varint(r);
-		break;
-	case STREAM_F_MAX_STREAM_DATA:
-		f->id = rd_varint(r);
-		f->max = rd_varint(r);
-		break;
-	default:
-		r->err = STREAM_ETYPE;
-	}
-}
-
-int stream_frame_decode(const uint8_t *buf, size_t len, struct stream_frame *out)
-{
-	struct rd r = { buf, len, 0, 0 };
-
-	decode_frame(&r, out);
-	if (r.err)
-		return r.err;
-	return r.off == len ? 0 : STREAM_ETRAILING;
-}
-
-/* Writes an ACK frame's body from f->ranges (descending, apart). */
-static void encode_ack(struct wr *w, const struct stream_frame *f)
-{
-	uint32_t i;
-
-	if (f->nranges == 0 || f->nranges > STREAM_ACK_RANGES_MAX) {
-		w->err = STREAM_EINVAL;
-		return;
-	}
-	for (i = 0; i < f->nranges; i++) {
-		if (f->ranges[i].lo > f->ranges[i].hi ||
-		    (i > 0 && f->ranges[i].hi + 2 > f->ranges[i - 1].lo)) {
-			w->err = STREAM_EINVAL;
-			return;
-		}
-	}
-	wr_varint(w, f->ranges[0].hi);
-	wr_varint(w, f->ack_delay_ms);
-	wr_varint(w, f->nranges - 1);
-	wr_varint(w, f->ranges[0].hi - f->ranges[0].lo);
-	for (i = 1; i < f->nranges; i++) {
-		wr_varint(w, f->ranges[i - 1].lo - f->ranges[i].hi - 2);
-		wr_varint(w, f->ranges[i].hi - f->ranges[i].lo);
-	}
-}
-
-/* Writes frame f at the cursor. */
-static void encode_frame(struct wr *w, const struct stream_frame *f)
-{
-	wr_u8(w, f->type);
-	switch (f->type) {
-	case STREAM_F_PING:
-		break;
-	case STREAM_F_ACK:
-		encode_ack(w, f);
-		break;
-	case STREAM_F_RESET:
-		wr_varint(w, f->id);
-		wr_varint(w, f->code);
-		wr_varint(w, f->final_size);
-		break;
-	case STREAM_F_STOP:
-		wr_varint(w, f->id);
-		wr_varint(w, f->code);
-		break;
-	case STREAM_F_STREAM:
-	case STREAM_F_STREAM_FIN:
-		if ((f->len == 0 && f->type == STREAM_F_STREAM) || f->offset > STREAM_VARINT_MAX ||
-		    f->len > STREAM_VARINT_MAX - f->offset) {
-			w->err = STREAM_EINVAL;
-			return;
-		}
-		wr_varint(w, f->id);
-		wr_varint(w, f->offset);
-		wr_varint(w, f->len);
-		wr_bytes(w, f->data, f->len);
-		break;
-	case STREAM_F_MAX_DATA:
-	case STREAM_F_MAX_STREAMS:
-		wr_varint(w, f->max);
-		break;
-	case STREAM_F_MAX_STREAM_DATA:
-		wr_varint(w, f->id);
-		wr_varint(w, f->max);
-		break;
-	default:
-		w->err = STREAM_EINVAL;
-	}
-}
-
-int stream_frame_encode(uint8_t *buf, size_t cap, const struct stream_frame *f)
-{
-	struct wr w = { buf, cap, 0, 0 };
-
-	encode_frame(&w, f);
-	return w.err ? w.err : (int)w.off;
-}
-
-int stream_packet_frame(const uint8_t *pkt, size_t len, size_t *off, struct stream_frame *out)
-{
-	struct rd r = { pkt, len, *off, 0 };
-
-	if (*off == 0)
-		rd_varint(&r); /* the packet number */
-	if (r.err)
-		return r.err;
-	if (r.off == len)
-		return 0;
-	decode_frame(&r, out);
-	if (r.err)
-		return r.err;
-	*off = r.off;
-	return 1;
-}
-
-int stream_packet_check(const uint8_t *pkt, size_t len, uint64_t *pn)
-{
-	struct rd r = { pkt, len, 0, 0 };
-	struct stream_frame f;
-	int n = 0;
-
-	*pn = rd_varint(&r);
-	if (r.err)
-		return r.err;
-	while (r.off < len) {
-		if (n == STREAM_FRAMES_MAX)
-			return STREAM_ECOUNT;
-		decode_frame(&r, &f);
-		if (r.err)
-			return r.err;
-		n++;
-	}
-	return n > 0 ? n : STREAM_ECOUNT;
 }
 
 /* ---- byte range sets ---- */
@@ -1355,7 +1021,7 @@ static struct stream *pick(struct stream_conn *c)
 
 /* A packet being put together. */
 struct build {
-	struct wr w;
+	struct stream_wr w;
 	struct stream_rec rec;
 	int eliciting;
 };
@@ -1379,9 +1045,9 @@ static int note(struct build *b, uint8_t type, uint64_t id, uint64_t off, uint16
 /* Appends frame f if it fits. Returns 1 when it was written. */
 static int put(struct build *b, const struct stream_frame *f)
 {
-	struct wr save = b->w;
+	struct stream_wr save = b->w;
 
-	encode_frame(&b->w, f);
+	stream_encode_frame(&b->w, f);
 	if (b->w.err) {
 		b->w = save;
 		return 0;
@@ -1477,7 +1143,7 @@ static size_t data_room(const struct build *b, uint64_t id, uint64_t off)
 {
 	size_t left = b->w.cap - b->w.off;
 	/* type, id, offset, and a 2-byte length (a packet is under 16384 bytes) */
-	size_t hdr = 1 + varint_len(id) + varint_len(off) + 2;
+	size_t hdr = 1 + stream_varint_len(id) + stream_varint_len(off) + 2;
 
 	return left > hdr ? left - hdr : 0;
 }
@@ -1491,12 +1157,12 @@ static void put_data(struct stream_conn *c, struct build *b, struct stream *s, u
 	uint8_t type = fin ? STREAM_F_STREAM_FIN : STREAM_F_STREAM;
 
 	/* the data may wrap around the ring: two copies, no staging buffer */
-	wr_u8(&b->w, type);
-	wr_varint(&b->w, s->id);
-	wr_varint(&b->w, off);
-	wr_varint(&b->w, n);
-	wr_bytes(&b->w, s->sbuf + pos, first);
-	wr_bytes(&b->w, s->sbuf, n - first);
+	stream_wr_u8(&b->w, type);
+	stream_wr_varint(&b->w, s->id);
+	stream_wr_varint(&b->w, off);
+	stream_wr_varint(&b->w, n);
+	stream_wr_bytes(&b->w, s->sbuf + pos, first);
+	stream_wr_bytes(&b->w, s->sbuf, n - first);
 	note(b, type, s->id, off, (uint16_t)n);
 	b->eliciting = 1;
 	c->frames_in_flight++;
@@ -1597,7 +1263,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 	memset(&b, 0, sizeof(b));
 	b.w.p = buf;
 	b.w.cap = c->pkt_max;
-	wr_varint(&b.w, c->next_pn);
+	stream_wr_varint(&b.w, c->next_pn);
 	if (ack)
 		put_ack(c, &b, now);
 	if (elicit) {
@@ -1609,7 +1275,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 			put(&b, &ping);
 		}
 	}
-	if (b.w.err || b.w.off <= varint_len(c->next_pn))
+	if (b.w.err || b.w.off <= stream_varint_len(c->next_pn))
 		return 0;
 	if (b.eliciting) {
 		c->ping_pending = 0;
