@@ -23,86 +23,6 @@ static int is_stream_type(uint8_t type)
 	return type == STREAM_F_STREAM || type == STREAM_F_STREAM_FIN;
 }
 
-/* ---- byte range sets ---- */
-
-/* Adds [lo, hi). Returns 0, or -1 when it would take a range the set has no room for. */
-static int rset_add(struct stream_rset *s, uint64_t lo, uint64_t hi)
-{
-	uint32_t i, j;
-
-	if (lo >= hi)
-		return 0;
-	for (i = 0; i < s->n && s->r[i].hi < lo; i++)
-		;
-	for (j = i; j < s->n && s->r[j].lo <= hi; j++)
-		;
-	if (i == j) {
-		if (s->n == STREAM_RANGES_MAX)
-			return -1;
-		memmove(&s->r[i + 1], &s->r[i], (s->n - i) * sizeof(s->r[0]));
-		s->r[i].lo = lo;
-		s->r[i].hi = hi;
-		s->n++;
-		return 0;
-	}
-	/* ranges i..j-1 touch [lo, hi): they become one */
-	if (s->r[i].lo < lo)
-		lo = s->r[i].lo;
-	if (s->r[j - 1].hi > hi)
-		hi = s->r[j - 1].hi;
-	s->r[i].lo = lo;
-	s->r[i].hi = hi;
-	memmove(&s->r[i + 1], &s->r[j], (s->n - j) * sizeof(s->r[0]));
-	s->n -= j - i - 1;
-	return 0;
-}
-
-/* Forgets everything below x. */
-static void rset_trim(struct stream_rset *s, uint64_t x)
-{
-	uint32_t k = 0;
-
-	while (k < s->n && s->r[k].hi <= x)
-		k++;
-	memmove(&s->r[0], &s->r[k], (s->n - k) * sizeof(s->r[0]));
-	s->n -= k;
-	if (s->n > 0 && s->r[0].lo < x)
-		s->r[0].lo = x;
-}
-
-/* Returns the end of the run starting at x that the set covers (x itself when none). */
-static uint64_t rset_run(const struct stream_rset *s, uint64_t x)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->r[i].lo <= x && s->r[i].hi > x)
-			return s->r[i].hi;
-	return x;
-}
-
-/* Finds the first part of [lo, hi) the set does not cover: [*a, *b). Returns 0 when all is covered. */
-static int rset_first_gap(const struct stream_rset *s, uint64_t lo, uint64_t hi, uint64_t *a,
-			  uint64_t *b)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->n && lo < hi; i++) {
-		if (s->r[i].hi <= lo)
-			continue;
-		if (s->r[i].lo <= lo) {
-			lo = s->r[i].hi;
-			continue;
-		}
-		break;
-	}
-	if (lo >= hi)
-		return 0;
-	*a = lo;
-	*b = i < s->n && s->r[i].lo < hi ? s->r[i].lo : hi;
-	return 1;
-}
-
 /* ---- streams ---- */
 
 static int is_local(const struct stream_conn *c, uint64_t id)
@@ -434,7 +354,7 @@ static void deliver(struct stream_conn *c, struct stream *s)
 		return; /* io.recv called stream_stop or stream_resume: the loop below goes on */
 	s->in_deliver = 1;
 	while (!s->rcv_blocked && !s->rcv_reset) {
-		uint64_t end = rset_run(&s->rcv_have, s->rcv_read);
+		uint64_t end = stream_rset_run(&s->rcv_have, s->rcv_read);
 		size_t pos = (size_t)(s->rcv_read % B), n, took;
 
 		if (end <= s->rcv_read)
@@ -449,7 +369,7 @@ static void deliver(struct stream_conn *c, struct stream *s)
 			s->rcv_blocked = 1;
 	}
 	s->in_deliver = 0;
-	rset_trim(&s->rcv_have, s->rcv_read);
+	stream_rset_trim(&s->rcv_have, s->rcv_read);
 	if (s->rcv_fin_known && s->rcv_read == s->rcv_final && !s->recv_done) {
 		s->recv_done = 1;
 		s->max_sd_pending = 0;
@@ -550,7 +470,7 @@ static int on_stream(struct stream_conn *c, const struct stream_frame *f)
 	lo = s->rcv_read > f->offset ? s->rcv_read : f->offset;
 	if (lo < end) {
 		store(c, s, f, lo, end);
-		if (rset_add(&s->rcv_have, lo, end) < 0)
+		if (stream_rset_add(&s->rcv_have, lo, end) < 0)
 			return STREAM_EPROTO; /* cannot happen: room was checked before */
 	}
 	deliver(c, s);
@@ -704,17 +624,6 @@ static void pn_record(struct stream_conn *c, uint64_t pn)
 	c->nrcvd++;
 }
 
-/* Returns 1 when [lo, hi) overlaps or touches a range of the set: adding it takes no new slot. */
-static int rset_touches(const struct stream_rset *s, uint64_t lo, uint64_t hi)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->r[i].lo <= hi && s->r[i].hi >= lo)
-			return 1;
-	return 0;
-}
-
 /*
  * Returns 1 when every STREAM frame of the packet can be kept. A packet is
  * acknowledged whole or not at all, so one whose data would need more
@@ -746,7 +655,7 @@ static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 			if (!is_stream_type(g.type) || g.id != f.id)
 				continue;
 			if (end > s->rcv_read && g.offset > s->rcv_read &&
-			    !rset_touches(&s->rcv_have, g.offset, end))
+			    !stream_rset_touches(&s->rcv_have, g.offset, end))
 				need++;
 		}
 		if (s->rcv_have.n + need > STREAM_RANGES_MAX - 1)
@@ -851,12 +760,13 @@ static void free_lost(struct stream_conn *c, struct stream_lost *l)
 /* The peer holds [lo, hi) of s (and the FIN with it). Returns -1 when the range could not be noted. */
 static int mark_acked(struct stream *s, uint64_t lo, uint64_t hi, int fin)
 {
-	if (hi > s->snd_una && rset_add(&s->snd_acked, lo > s->snd_una ? lo : s->snd_una, hi) < 0)
+	if (hi > s->snd_una &&
+	    stream_rset_add(&s->snd_acked, lo > s->snd_una ? lo : s->snd_una, hi) < 0)
 		return -1;
 	if (fin)
 		s->fin_acked = 1;
-	s->snd_una = rset_run(&s->snd_acked, s->snd_una);
-	rset_trim(&s->snd_acked, s->snd_una);
+	s->snd_una = stream_rset_run(&s->snd_acked, s->snd_una);
+	stream_rset_trim(&s->snd_acked, s->snd_una);
 	return 0;
 }
 
@@ -1200,7 +1110,7 @@ static int put_stream(struct stream_conn *c, struct build *b, struct stream *s)
 	if (l != NULL) {
 		uint64_t from = l->off > s->snd_una ? l->off : s->snd_una;
 
-		if (!rset_first_gap(&s->snd_acked, from, l->end, &a, &e)) {
+		if (!stream_rset_first_gap(&s->snd_acked, from, l->end, &a, &e)) {
 			/* all of it acknowledged since; only a FIN may be left to send */
 			if (l->fin && !s->fin_acked) {
 				if (data_room(b, s->id, l->end) == 0)
