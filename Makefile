@@ -36,8 +36,8 @@ SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/
 CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
-# The stream layer (streams, their wire, range sets) and its congestion control.
-STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
+# The stream layer (streams, sending, their wire, range sets) and its congestion control.
+STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \

@@ -1,36 +1,19 @@
-/* stream.c - streams over one peer connection: credit, the scheduler, packets, ACKs, resending (the wire is stream_frame.c). */
+/* stream.c - streams over one peer connection: the stream table, the application's calls, and the receiving side (frames applied, credit, delivery). */
 #include "stream_impl.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* reset_state and stop_state */
-enum {
-	HALF_NONE = 0,
-	HALF_PENDING = 1,   /* the frame is to be sent (again) */
-	HALF_IN_FLIGHT = 2,
-	HALF_ACKED = 3,
-};
-
-static uint64_t min_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? a : b;
-}
-
-/* Returns 1 for a STREAM frame type, with or without FIN. */
-static int is_stream_type(uint8_t type)
-{
-	return type == STREAM_F_STREAM || type == STREAM_F_STREAM_FIN;
-}
-
 /* ---- streams ---- */
 
-static int is_local(const struct stream_conn *c, uint64_t id)
+/* Returns 1 when stream id is one we opened (bit 0 of the id is the opener's role). */
+int stream_is_local(const struct stream_conn *c, uint64_t id)
 {
 	return (id & 1) == c->cfg.role;
 }
 
-static struct stream *find(struct stream_conn *c, uint64_t id)
+/* Returns the open stream id (owned by c's table), or NULL. */
+struct stream *stream_find(struct stream_conn *c, uint64_t id)
 {
 	uint32_t i;
 
@@ -45,7 +28,7 @@ static uint32_t count_open(const struct stream_conn *c, int local)
 	uint32_t i, n = 0;
 
 	for (i = 0; i < c->nslots; i++)
-		if (c->streams[i].used && is_local(c, c->streams[i].id) == local)
+		if (c->streams[i].used && stream_is_local(c, c->streams[i].id) == local)
 			n++;
 	return n;
 }
@@ -78,20 +61,8 @@ static struct stream *stream_new(struct stream_conn *c, uint64_t id, uint8_t urg
 	return s;
 }
 
-/* Drops the lost pieces of stream id. */
-static void drop_lost(struct stream_conn *c, uint64_t id)
-{
-	uint32_t i;
-
-	for (i = 0; i < c->lost_top; i++) {
-		if (c->lost[i].used && c->lost[i].id == id) {
-			c->lost[i].used = 0;
-			c->nlost--;
-		}
-	}
-}
-
-static void event(struct stream_conn *c, uint64_t id, int ev, uint64_t code)
+/* Tells the application of ev (enum stream_event) on stream id, when it listens (io.event). */
+void stream_notify(struct stream_conn *c, uint64_t id, int ev, uint64_t code)
 {
 	if (c->io.event)
 		c->io.event(c->io.ctx, id, ev, code);
@@ -183,7 +154,7 @@ static int app_stream(const struct stream_conn *c, uint64_t id, struct stream **
 {
 	if (c->error)
 		return STREAM_ECLOSED;
-	*out = find((struct stream_conn *)c, id);
+	*out = stream_find((struct stream_conn *)c, id);
 	return *out ? 0 : STREAM_ENOSTREAM;
 }
 
@@ -207,8 +178,8 @@ int64_t stream_write(struct stream_conn *c, uint64_t id, const uint8_t *data, si
 
 	if (room < 0)
 		return room;
-	s = find(c, id);
-	n = (size_t)min_u64(len, (uint64_t)room);
+	s = stream_find(c, id);
+	n = (size_t)stream_min_u64(len, (uint64_t)room);
 	while (done < n) {
 		size_t pos = (size_t)(s->snd_end % c->cfg.stream_buf);
 		size_t k = n - done < c->cfg.stream_buf - pos ? n - done : c->cfg.stream_buf - pos;
@@ -236,7 +207,7 @@ int stream_finish(struct stream_conn *c, uint64_t id)
 
 	if (room < 0)
 		return (int)room;
-	find(c, id)->fin_queued = 1;
+	stream_find(c, id)->fin_queued = 1;
 	return 0;
 }
 
@@ -247,7 +218,7 @@ static void do_reset(struct stream_conn *c, struct stream *s, uint64_t code)
 	s->reset_code = code;
 	s->reset_final = s->snd_nxt;
 	s->want_writable = 0;
-	drop_lost(c, s->id);
+	stream_drop_lost(c, s->id);
 	s->nlost = 0;
 }
 
@@ -359,7 +330,7 @@ static void deliver(struct stream_conn *c, struct stream *s)
 
 		if (end <= s->rcv_read)
 			break;
-		n = (size_t)min_u64(end - s->rcv_read, B - pos);
+		n = (size_t)stream_min_u64(end - s->rcv_read, B - pos);
 		took = s->stop_state ? n : c->io.recv(c->io.ctx, s->id, s->rbuf + pos, n);
 		if (took > n)
 			took = n;
@@ -374,7 +345,7 @@ static void deliver(struct stream_conn *c, struct stream *s)
 		s->recv_done = 1;
 		s->max_sd_pending = 0;
 		if (!s->stop_state && !s->rcv_reset)
-			event(c, s->id, STREAM_EV_FIN, 0);
+			stream_notify(c, s->id, STREAM_EV_FIN, 0);
 	}
 	if (!s->rcv_fin_known && s->rcv_max - s->rcv_read < B / 2) {
 		s->rcv_max = s->rcv_read + B;
@@ -394,10 +365,10 @@ static int frame_stream(struct stream_conn *c, uint64_t id, struct stream **out)
 	uint64_t n = id >> 1;
 
 	*out = NULL;
-	if (is_local(c, id)) {
+	if (stream_is_local(c, id)) {
 		if (n >= c->next_local)
 			return STREAM_EPROTO; /* a stream of ours we never opened */
-		*out = find(c, id);
+		*out = stream_find(c, id);
 		return 0;
 	}
 	if (n >= c->peer_max_streams)
@@ -409,9 +380,9 @@ static int frame_stream(struct stream_conn *c, uint64_t id, struct stream **out)
 		if (s == NULL)
 			return STREAM_ENOMEM; /* only malloc can fail: the credit keeps a slot free */
 		c->next_peer++;
-		event(c, nid, STREAM_EV_OPENED, 0);
+		stream_notify(c, nid, STREAM_EV_OPENED, 0);
 	}
-	*out = find(c, id);
+	*out = stream_find(c, id);
 	return 0;
 }
 
@@ -435,7 +406,7 @@ static void store(struct stream_conn *c, struct stream *s, const struct stream_f
 
 	while (lo < end) {
 		size_t pos = (size_t)(lo % B);
-		size_t k = (size_t)min_u64(end - lo, B - pos);
+		size_t k = (size_t)stream_min_u64(end - lo, B - pos);
 
 		memcpy(s->rbuf + pos, f->data + (lo - f->offset), k);
 		lo += k;
@@ -499,7 +470,7 @@ static int on_reset(struct stream_conn *c, const struct stream_frame *f)
 	s->rcv_have.n = 0;
 	s->recv_done = 1;
 	s->max_sd_pending = 0;
-	event(c, s->id, STREAM_EV_RESET, f->code);
+	stream_notify(c, s->id, STREAM_EV_RESET, f->code);
 	conn_credit(c);
 	return 0;
 }
@@ -515,7 +486,7 @@ static int on_stop(struct stream_conn *c, const struct stream_frame *f)
 		return 0;
 	/* RFC 9000 3.5: answer STOP_SENDING with RESET_STREAM, passing its code on */
 	do_reset(c, s, f->code);
-	event(c, s->id, STREAM_EV_STOPPED, f->code);
+	stream_notify(c, s->id, STREAM_EV_STOPPED, f->code);
 	return 0;
 }
 
@@ -531,33 +502,12 @@ static int on_max_stream_data(struct stream_conn *c, const struct stream_frame *
 	return 0;
 }
 
-static void cb_acked(void *ctx, uint32_t slot, uint64_t pn);
-static void cb_lost(void *ctx, uint32_t slot, uint64_t pn);
-static void cb_spurious(void *ctx, uint64_t pn);
-
-static struct cc_events cc_events(struct stream_conn *c)
-{
-	struct cc_events ev = { c, cb_acked, cb_lost, cb_spurious };
-
-	return ev;
-}
-
-static int on_ack(struct stream_conn *c, const struct stream_frame *f, int64_t now)
-{
-	struct cc_events ev = cc_events(c);
-
-	if (cc_on_ack(&c->cc, f->ranges, f->nranges, (int64_t)min_u64(f->ack_delay_ms, INT32_MAX), now,
-		      &ev) < 0)
-		return STREAM_EPROTO;
-	return 0;
-}
-
 /* Applies one frame. Returns 0 or a connection error. */
 static int apply(struct stream_conn *c, const struct stream_frame *f, int64_t now)
 {
 	switch (f->type) {
 	case STREAM_F_ACK:
-		return on_ack(c, f, now);
+		return stream_on_ack(c, f, now);
 	case STREAM_F_RESET:
 		return on_reset(c, f);
 	case STREAM_F_STOP:
@@ -643,16 +593,16 @@ static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 		uint32_t need = 0;
 		size_t off2 = 0;
 
-		if (!is_stream_type(f.type))
+		if (!stream_is_data(f.type))
 			continue;
-		s = find(c, f.id);
+		s = stream_find(c, f.id);
 		if (s == NULL)
 			continue;
 		/* the new ranges this packet's frames of that stream may take */
 		while (stream_packet_frame(pkt, len, &off2, &g) > 0) {
 			uint64_t end = g.offset + g.len;
 
-			if (!is_stream_type(g.type) || g.id != f.id)
+			if (!stream_is_data(g.type) || g.id != f.id)
 				continue;
 			if (end > s->rcv_read && g.offset > s->rcv_read &&
 			    !stream_rset_touches(&s->rcv_have, g.offset, end))
@@ -663,8 +613,6 @@ static int room_for(struct stream_conn *c, const uint8_t *pkt, size_t len)
 	}
 	return 1;
 }
-
-static void sweep(struct stream_conn *c);
 
 int stream_on_packet(struct stream_conn *c, const uint8_t *pkt, size_t len, int64_t now)
 {
@@ -711,575 +659,6 @@ int stream_on_packet(struct stream_conn *c, const uint8_t *pkt, size_t len, int6
 		else if (c->ack_deadline_ms > now + STREAM_MAX_ACK_DELAY_MS)
 			c->ack_deadline_ms = now + STREAM_MAX_ACK_DELAY_MS;
 	}
-	sweep(c);
+	stream_sweep(c);
 	return 0;
-}
-
-/* ---- what cc says of our packets ---- */
-
-/* Queues [off, end) of stream id (and its FIN) to be sent again. */
-static void add_lost(struct stream_conn *c, uint64_t id, uint64_t off, uint64_t end, int fin,
-		     uint64_t pn)
-{
-	struct stream *s = find(c, id);
-	struct stream_lost *l;
-	uint32_t i;
-
-	if (s == NULL || s->reset_state)
-		return;
-	/* room is certain: frames in flight plus pieces queued never pass STREAM_LOST_MAX */
-	for (i = 0; i < STREAM_LOST_MAX && c->lost[i].used; i++)
-		;
-	if (i == STREAM_LOST_MAX)
-		return;
-	l = &c->lost[i];
-	l->used = 1;
-	l->id = id;
-	l->orig_off = l->off = off;
-	l->end = end;
-	l->fin = (uint8_t)fin;
-	l->pn = pn;
-	if (i >= c->lost_top)
-		c->lost_top = i + 1;
-	c->nlost++;
-	s->nlost++;
-}
-
-static void free_lost(struct stream_conn *c, struct stream_lost *l)
-{
-	struct stream *s = find(c, l->id);
-
-	l->used = 0;
-	c->nlost--;
-	if (s != NULL)
-		s->nlost--;
-	while (c->lost_top > 0 && !c->lost[c->lost_top - 1].used)
-		c->lost_top--;
-}
-
-/* The peer holds [lo, hi) of s (and the FIN with it). Returns -1 when the range could not be noted. */
-static int mark_acked(struct stream *s, uint64_t lo, uint64_t hi, int fin)
-{
-	if (hi > s->snd_una &&
-	    stream_rset_add(&s->snd_acked, lo > s->snd_una ? lo : s->snd_una, hi) < 0)
-		return -1;
-	if (fin)
-		s->fin_acked = 1;
-	s->snd_una = stream_rset_run(&s->snd_acked, s->snd_una);
-	stream_rset_trim(&s->snd_acked, s->snd_una);
-	return 0;
-}
-
-/*
- * The peer has our ACK that went down to lo: it knows what we hold below,
- * so we stop repeating it (RFC 9000 13.2.4), and what comes from below it
- * now is old news, taken for a duplicate.
- */
-static void ack_acked(struct stream_conn *c, uint64_t lo)
-{
-	if (lo <= c->rcvd_floor)
-		return;
-	c->rcvd_floor = lo;
-	while (c->nrcvd > 1 && c->rcvd[c->nrcvd - 1].hi < lo)
-		c->nrcvd--;
-	if (c->rcvd[c->nrcvd - 1].lo < lo && c->rcvd[c->nrcvd - 1].hi >= lo)
-		c->rcvd[c->nrcvd - 1].lo = lo;
-}
-
-static void cb_acked(void *ctx, uint32_t slot, uint64_t pn)
-{
-	struct stream_conn *c = ctx;
-	struct stream_rec *rec = &c->recs[slot];
-	uint32_t i;
-
-	for (i = 0; i < rec->n; i++) {
-		const struct stream_fref *fr = &rec->f[i];
-		struct stream *s = find(c, fr->id);
-
-		if (is_stream_type(fr->type)) {
-			c->frames_in_flight--;
-			/* too scattered to note: send it again rather than forget it */
-			if (s != NULL && !s->reset_state &&
-			    mark_acked(s, fr->off, fr->off + fr->len, fr->type == STREAM_F_STREAM_FIN) < 0)
-				add_lost(c, fr->id, fr->off, fr->off + fr->len, 0, pn);
-		} else if (s != NULL && fr->type == STREAM_F_RESET && s->reset_state == HALF_IN_FLIGHT) {
-			s->reset_state = HALF_ACKED;
-		} else if (s != NULL && fr->type == STREAM_F_STOP && s->stop_state == HALF_IN_FLIGHT) {
-			s->stop_state = HALF_ACKED;
-		}
-	}
-	rec->n = 0;
-	if (rec->has_ack)
-		ack_acked(c, rec->ack_lo);
-}
-
-static void cb_lost(void *ctx, uint32_t slot, uint64_t pn)
-{
-	struct stream_conn *c = ctx;
-	struct stream_rec *rec = &c->recs[slot];
-	uint32_t i;
-
-	/* RFC 9000 13.3: what a lost packet carried is sent again, in new packets, as it is now */
-	for (i = 0; i < rec->n; i++) {
-		const struct stream_fref *fr = &rec->f[i];
-		struct stream *s = find(c, fr->id);
-
-		if (is_stream_type(fr->type)) {
-			c->frames_in_flight--;
-			add_lost(c, fr->id, fr->off, fr->off + fr->len, fr->type == STREAM_F_STREAM_FIN, pn);
-		} else if (s == NULL) {
-			continue;
-		} else if (fr->type == STREAM_F_RESET && s->reset_state == HALF_IN_FLIGHT) {
-			s->reset_state = HALF_PENDING;
-		} else if (fr->type == STREAM_F_STOP && s->stop_state == HALF_IN_FLIGHT) {
-			s->stop_state = HALF_PENDING;
-		} else if (fr->type == STREAM_F_MAX_STREAM_DATA && !s->rcv_fin_known) {
-			s->max_sd_pending = 1;
-		}
-	}
-	if (rec->max_data)
-		c->max_data_pending = 1;
-	if (rec->max_streams)
-		c->max_streams_pending = 1;
-	rec->n = 0;
-	rec->max_data = rec->max_streams = rec->has_ack = 0;
-}
-
-static void cb_spurious(void *ctx, uint64_t pn)
-{
-	struct stream_conn *c = ctx;
-	uint32_t i;
-
-	/* the packet arrived after all: what is still queued from it need not go again */
-	for (i = 0; i < c->lost_top; i++) {
-		struct stream_lost *l = &c->lost[i];
-		struct stream *s;
-
-		if (!l->used || l->pn != pn)
-			continue;
-		s = find(c, l->id);
-		if (s == NULL || mark_acked(s, l->orig_off, l->end, l->fin) == 0)
-			free_lost(c, l);
-	}
-}
-
-/* ---- sending ---- */
-
-/* Returns the new bytes s may send now: written, within its credit and the connection's. */
-static uint64_t new_allowed(const struct stream_conn *c, const struct stream *s)
-{
-	uint64_t n = s->snd_end - s->snd_nxt;
-
-	n = min_u64(n, s->snd_max > s->snd_nxt ? s->snd_max - s->snd_nxt : 0);
-	return min_u64(n, c->snd_max_data > c->snd_total ? c->snd_max_data - c->snd_total : 0);
-}
-
-static int fin_due(const struct stream *s)
-{
-	return s->fin_queued && !s->fin_sent && s->snd_nxt == s->snd_end;
-}
-
-/* Returns 1 when s has stream data (or a FIN) to send. */
-static int sendable(const struct stream_conn *c, const struct stream *s)
-{
-	if (!s->used || s->reset_state)
-		return 0;
-	return s->nlost > 0 || new_allowed(c, s) > 0 || fin_due(s);
-}
-
-static int control_due(const struct stream *s)
-{
-	return s->used && (s->reset_state == HALF_PENDING || s->stop_state == HALF_PENDING ||
-			   s->max_sd_pending);
-}
-
-/* Returns 1 when anything ack-eliciting waits to be sent. */
-static int has_work(const struct stream_conn *c)
-{
-	uint32_t i;
-
-	if (c->max_data_pending || c->max_streams_pending || c->ping_pending)
-		return 1;
-	for (i = 0; i < c->nslots; i++)
-		if (control_due(&c->streams[i]) || sendable(c, &c->streams[i]))
-			return 1;
-	return 0;
-}
-
-/*
- * The scheduler: the sendable stream of the lowest urgency value, and
- * among those the first after the one served last (round robin).
- */
-static struct stream *pick(struct stream_conn *c)
-{
-	struct stream *best = NULL;
-	uint32_t k, besti = 0;
-
-	for (k = 1; k <= c->nslots; k++) {
-		uint32_t i = (c->rr + k) % c->nslots;
-		struct stream *s = &c->streams[i];
-
-		if (sendable(c, s) && (best == NULL || s->urgency < best->urgency)) {
-			best = s;
-			besti = i;
-		}
-	}
-	if (best != NULL)
-		c->rr = besti;
-	return best;
-}
-
-/* A packet being put together. */
-struct build {
-	struct stream_wr w;
-	struct stream_rec rec;
-	int eliciting;
-};
-
-/* Notes a frame that needs resending if the packet is lost. Returns 0, or -1 when the record is full. */
-static int note(struct build *b, uint8_t type, uint64_t id, uint64_t off, uint16_t len)
-{
-	struct stream_fref *fr;
-
-	if (b->rec.n == STREAM_PKT_FRAMES)
-		return -1;
-	fr = &b->rec.f[b->rec.n++];
-	fr->type = type;
-	fr->id = id;
-	fr->off = off;
-	fr->len = len;
-	fr->fin = type == STREAM_F_STREAM_FIN;
-	return 0;
-}
-
-/* Appends frame f if it fits. Returns 1 when it was written. */
-static int put(struct build *b, const struct stream_frame *f)
-{
-	struct stream_wr save = b->w;
-
-	stream_encode_frame(&b->w, f);
-	if (b->w.err) {
-		b->w = save;
-		return 0;
-	}
-	if (f->type != STREAM_F_ACK)
-		b->eliciting = 1;
-	return 1;
-}
-
-/* Appends the ACK of what we received, with as many ranges as fit. */
-static void put_ack(struct stream_conn *c, struct build *b, int64_t now)
-{
-	struct stream_frame f;
-	uint32_t n;
-
-	if (c->nrcvd == 0)
-		return;
-	memset(&f, 0, sizeof(f));
-	f.type = STREAM_F_ACK;
-	f.ack_delay_ms = (uint64_t)(now > c->largest_rcvd_ms ? now - c->largest_rcvd_ms : 0);
-	memcpy(f.ranges, c->rcvd, c->nrcvd * sizeof(c->rcvd[0]));
-	for (n = c->nrcvd; n > 0; n--) {
-		f.nranges = n;
-		if (put(b, &f)) {
-			c->unacked_eliciting = 0;
-			c->ack_deadline_ms = INT64_MAX;
-			b->rec.has_ack = 1;
-			b->rec.ack_lo = f.ranges[n - 1].lo;
-			return;
-		}
-	}
-}
-
-/* Appends the control frames due, while they fit. */
-static void put_control(struct stream_conn *c, struct build *b)
-{
-	struct stream_frame f;
-	uint32_t i;
-
-	memset(&f, 0, sizeof(f));
-	if (c->max_data_pending) {
-		f.type = STREAM_F_MAX_DATA;
-		f.max = c->rcv_max_data;
-		if (put(b, &f)) {
-			c->max_data_pending = 0;
-			b->rec.max_data = 1;
-		}
-	}
-	if (c->max_streams_pending) {
-		f.type = STREAM_F_MAX_STREAMS;
-		f.max = c->peer_max_streams;
-		if (put(b, &f)) {
-			c->max_streams_pending = 0;
-			b->rec.max_streams = 1;
-		}
-	}
-	for (i = 0; i < c->nslots && b->rec.n < STREAM_PKT_FRAMES; i++) {
-		struct stream *s = &c->streams[i];
-
-		if (!control_due(s))
-			continue;
-		f.id = s->id;
-		if (s->reset_state == HALF_PENDING && b->rec.n < STREAM_PKT_FRAMES) {
-			f.type = STREAM_F_RESET;
-			f.code = s->reset_code;
-			f.final_size = s->reset_final;
-			if (put(b, &f)) {
-				note(b, f.type, s->id, 0, 0);
-				s->reset_state = HALF_IN_FLIGHT;
-			}
-		}
-		if (s->stop_state == HALF_PENDING && b->rec.n < STREAM_PKT_FRAMES) {
-			f.type = STREAM_F_STOP;
-			f.code = s->stop_code;
-			if (put(b, &f)) {
-				note(b, f.type, s->id, 0, 0);
-				s->stop_state = HALF_IN_FLIGHT;
-			}
-		}
-		if (s->max_sd_pending && b->rec.n < STREAM_PKT_FRAMES) {
-			f.type = STREAM_F_MAX_STREAM_DATA;
-			f.max = s->rcv_max;
-			if (put(b, &f)) {
-				note(b, f.type, s->id, 0, 0);
-				s->max_sd_pending = 0;
-			}
-		}
-	}
-}
-
-/* Returns the bytes of data a STREAM frame for (id, off) can carry in what is left of the packet. */
-static size_t data_room(const struct build *b, uint64_t id, uint64_t off)
-{
-	size_t left = b->w.cap - b->w.off;
-	/* type, id, offset, and a 2-byte length (a packet is under 16384 bytes) */
-	size_t hdr = 1 + stream_varint_len(id) + stream_varint_len(off) + 2;
-
-	return left > hdr ? left - hdr : 0;
-}
-
-/* Appends a STREAM frame of s: [off, off + n) from the send ring, with fin. */
-static void put_data(struct stream_conn *c, struct build *b, struct stream *s, uint64_t off, size_t n,
-		     int fin)
-{
-	uint32_t B = c->cfg.stream_buf;
-	size_t pos = (size_t)(off % B), first = (size_t)min_u64(n, B - pos);
-	uint8_t type = fin ? STREAM_F_STREAM_FIN : STREAM_F_STREAM;
-
-	/* the data may wrap around the ring: two copies, no staging buffer */
-	stream_wr_u8(&b->w, type);
-	stream_wr_varint(&b->w, s->id);
-	stream_wr_varint(&b->w, off);
-	stream_wr_varint(&b->w, n);
-	stream_wr_bytes(&b->w, s->sbuf + pos, first);
-	stream_wr_bytes(&b->w, s->sbuf, n - first);
-	note(b, type, s->id, off, (uint16_t)n);
-	b->eliciting = 1;
-	c->frames_in_flight++;
-	c->stats.bytes_sent += n;
-}
-
-/* Returns the lost piece of s with the lowest offset, or NULL. */
-static struct stream_lost *first_lost(struct stream_conn *c, const struct stream *s)
-{
-	struct stream_lost *best = NULL;
-	uint32_t i;
-
-	for (i = 0; i < c->lost_top; i++) {
-		struct stream_lost *l = &c->lost[i];
-
-		if (l->used && l->id == s->id && (best == NULL || l->off < best->off))
-			best = l;
-	}
-	return best;
-}
-
-/*
- * Appends one frame of s: lost data first (minus what was acknowledged
- * since), else new data within credit, else a lone FIN. Returns 1 when a
- * frame was written or a lost piece turned out needless, 0 when nothing fit.
- */
-static int put_stream(struct stream_conn *c, struct build *b, struct stream *s)
-{
-	struct stream_lost *l = s->nlost > 0 ? first_lost(c, s) : NULL;
-	uint64_t a, e;
-	size_t n;
-
-	if (b->rec.n == STREAM_PKT_FRAMES)
-		return 0;
-	if (l != NULL) {
-		uint64_t from = l->off > s->snd_una ? l->off : s->snd_una;
-
-		if (!stream_rset_first_gap(&s->snd_acked, from, l->end, &a, &e)) {
-			/* all of it acknowledged since; only a FIN may be left to send */
-			if (l->fin && !s->fin_acked) {
-				if (data_room(b, s->id, l->end) == 0)
-					return 0;
-				put_data(c, b, s, l->end, 0, 1);
-			}
-			free_lost(c, l);
-			return 1;
-		}
-		n = (size_t)min_u64(e - a, data_room(b, s->id, a));
-		if (n == 0)
-			return 0;
-		put_data(c, b, s, a, n, l->fin && a + n == l->end);
-		c->stats.bytes_resent += n;
-		l->off = a + n;
-		if (l->off >= l->end)
-			free_lost(c, l);
-		return 1;
-	}
-	n = (size_t)min_u64(new_allowed(c, s), data_room(b, s->id, s->snd_nxt));
-	if (n == 0 && !fin_due(s))
-		return 0;
-	if (n == 0 && data_room(b, s->id, s->snd_nxt) == 0)
-		return 0;
-	put_data(c, b, s, s->snd_nxt, n, s->fin_queued && s->snd_nxt + n == s->snd_end);
-	if (s->fin_queued && s->snd_nxt + n == s->snd_end)
-		s->fin_sent = 1;
-	s->snd_nxt += n;
-	c->snd_total += n;
-	return 1;
-}
-
-/* Fills the rest of the packet with stream data, as the scheduler orders it. */
-static void put_streams(struct stream_conn *c, struct build *b)
-{
-	int idle = 0;
-
-	/* every frame may become a lost piece: keep the queue's room certain */
-	while (c->nlost + c->frames_in_flight < STREAM_LOST_MAX && idle < 2) {
-		struct stream *s = pick(c);
-
-		if (s == NULL)
-			return;
-		if (put_stream(c, b, s))
-			idle = 0;
-		else
-			idle++; /* that stream's frame did not fit; another may, but not forever */
-		if (b->rec.n == STREAM_PKT_FRAMES || b->w.cap - b->w.off < 24)
-			return;
-	}
-}
-
-/* Sends one packet: an ACK if ack, ack-eliciting frames if elicit. Returns 1 when one was sent. */
-static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, int probe)
-{
-	uint8_t buf[STREAM_PKT_MAX];
-	struct build b;
-	int slot;
-
-	memset(&b, 0, sizeof(b));
-	b.w.p = buf;
-	b.w.cap = c->pkt_max;
-	stream_wr_varint(&b.w, c->next_pn);
-	if (ack)
-		put_ack(c, &b, now);
-	if (elicit) {
-		put_control(c, &b);
-		put_streams(c, &b);
-		if ((probe || c->ping_pending) && !b.eliciting) {
-			struct stream_frame ping = { .type = STREAM_F_PING };
-
-			put(&b, &ping);
-		}
-	}
-	if (b.w.err || b.w.off <= stream_varint_len(c->next_pn))
-		return 0;
-	if (b.eliciting) {
-		c->ping_pending = 0;
-		slot = cc_on_sent(&c->cc, c->next_pn, (uint32_t)b.w.off, now);
-		/* the caller checked the ring has room */
-		if (slot >= 0)
-			c->recs[slot] = b.rec;
-		if (probe)
-			c->stats.probes++;
-	} else {
-		cc_on_sent_ack_only(&c->cc, c->next_pn);
-		c->stats.acks_only++;
-	}
-	c->next_pn++;
-	c->stats.pkts_sent++;
-	c->io.send(c->io.ctx, buf, b.w.off);
-	return 1;
-}
-
-/* Frees the streams both of whose halves are done; tells of sent data and room. */
-static void sweep(struct stream_conn *c)
-{
-	uint32_t i;
-
-	for (i = 0; i < c->nslots; i++) {
-		struct stream *s = &c->streams[i];
-		uint64_t id = s->id;
-
-		if (!s->used)
-			continue;
-		if (s->want_writable && !s->reset_state &&
-		    s->snd_una + c->cfg.stream_buf > s->snd_end) {
-			s->want_writable = 0;
-			event(c, id, STREAM_EV_WRITABLE, 0);
-		}
-		if (!s->send_done && !s->reset_state && s->fin_acked && s->snd_una == s->snd_end) {
-			s->send_done = 1;
-			event(c, id, STREAM_EV_SENT, 0);
-		}
-		if (s->reset_state == HALF_ACKED)
-			s->send_done = 1;
-		if (!s->send_done || !s->recv_done)
-			continue;
-		drop_lost(c, id);
-		free(s->sbuf);
-		memset(s, 0, sizeof(*s));
-		if (!is_local(c, id)) {
-			/* RFC 9000 4.6: a closed stream of the peer's makes room for another */
-			c->peer_closed++;
-			c->peer_max_streams = c->peer_closed + c->cfg.max_streams;
-			c->max_streams_pending = 1;
-		}
-		event(c, id, STREAM_EV_CLOSED, 0);
-	}
-}
-
-int64_t stream_tick(struct stream_conn *c, int64_t now)
-{
-	struct cc_events ev = cc_events(c);
-	int64_t next, pace = 0;
-	int guard;
-
-	if (c->error)
-		return INT64_MAX;
-	cc_tick(&c->cc, now, &ev);
-	for (guard = 0; guard < 100000; guard++) {
-		int ack_due = c->ack_deadline_ms <= now;
-		int probe = c->cc.probes > 0;
-		int work = has_work(c);
-		int ring = c->cc.count < CC_SENT_MAX;
-		int can = 0;
-
-		if (ring && probe)
-			can = 1;
-		else if (ring && work && cc_room(&c->cc) > 0) {
-			pace = cc_pacing_at(&c->cc, c->pkt_max, now);
-			can = pace == 0;
-		}
-		if (!can && !ack_due)
-			break;
-		/* an ACK owed rides along with data even before it is due */
-		if (!send_packet(c, now, ack_due || c->unacked_eliciting > 0, can, probe))
-			break;
-	}
-	sweep(c);
-	next = c->ack_deadline_ms;
-	if (cc_deadline(&c->cc) < next)
-		next = cc_deadline(&c->cc);
-	if (has_work(c) && cc_room(&c->cc) > 0) {
-		pace = cc_pacing_at(&c->cc, c->pkt_max, now);
-		if (pace == 0)
-			pace = now + 1; /* something fit nowhere this turn; look again in a tick */
-		if (pace < next)
-			next = pace;
-	}
-	return next;
 }

@@ -1,4 +1,4 @@
-/* test_stream.c - unit tests of stream.c: the wire, and two peers over a simulated lossy, reordering bottleneck; fake time. */
+/* test_stream.c - unit tests of the stream layer (stream.c, stream_send.c, stream_frame.c, stream_rset.c): the wire, and two peers over a simulated lossy, reordering bottleneck; fake time. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
