@@ -70,7 +70,7 @@ void stream_wr_u8(struct stream_wr *w, uint8_t v)
 	w->p[w->off++] = v;
 }
 
-/* Writes v in its shortest encoding; STREAM_EINVAL in w->err past 2^62 - 1, STREAM_ENOSPACE without room. */
+/* Writes v, shortest encoding; in w->err STREAM_EINVAL past 2^62 - 1, STREAM_ENOSPACE without room. */
 void stream_wr_varint(struct stream_wr *w, uint64_t v)
 {
 	size_t n, i;
