@@ -1,4 +1,4 @@
-/* p2pchat.c - the chat program: options, the identity key, the terminal, signals, the poll loop; the logic is in client.c. */
+/* p2pchat.c - the chat program: options, the identity key, signals, the poll loop; the logic is in client.c, the terminal in console.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -8,37 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "client.h"
+#include "console.h"
 #include "identity.h"
 #include "log.h"
 #include "net.h"
-#include "edit.h"
-#include "screen.h"
-#include "term.h"
-
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
-static volatile sig_atomic_t got_winch; /* SIGWINCH: the terminal was resized */
-static volatile sig_atomic_t got_tstp;  /* SIGTSTP (interactive): stop as asked, terminal restored */
-static volatile sig_atomic_t got_cont;  /* SIGCONT: we were stopped (perhaps by SIGSTOP): raw mode again */
 
 /* The poll loop's slots: the socket always, stdin while there is input to read. */
 enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
 
 static void on_signal(int sig)
 {
-	if (sig == SIGWINCH)
-		got_winch = 1;
-	else if (sig == SIGTSTP)
-		got_tstp = 1;
-	else if (sig == SIGCONT)
-		got_cont = 1;
-	else
-		got_stop = sig;
+	got_stop = sig;
 }
 
 #define P2PCHAT_PROGRAM "p2pchat"
@@ -128,14 +114,7 @@ static int print_fingerprint(const char *name)
 /* Everything main's loop owns. */
 struct app {
 	int fd;
-	int interactive;          /* stdin and stdout are a terminal: raw mode and the editor */
-	int color;                /* stdout is a terminal and NO_COLOR is not set: colours, times */
-	int columns, lines;       /* the terminal's size */
-	struct edit ed;
-	struct screen scr;        /* interactive: the area above the input line */
-	int reported;             /* the client reported a line SENT during this client_input */
-	int interrupted;          /* Ctrl-C: exit 130, as a shell reports a SIGINT */
-	char prompt_for[PROTO_NAME_MAX + 1];
+	struct console con;       /* the terminal: con.interactive, or line mode */
 	struct client c;
 	/* line mode: bytes read from stdin, not yet whole lines */
 	char in[4 * PROTO_LINE_MAX];
@@ -147,83 +126,6 @@ struct app {
 	int no_server;            /* line mode, nothing sent: the server never answered */
 };
 
-/* Writes all of buf to fd, retrying short writes. */
-static void write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		buf += n;
-		len -= (size_t)n;
-	}
-}
-
-/* The output of one screen update: the area hidden, lines printed, the area drawn again. */
-static char frame[16 * PROTO_LINE_MAX];
-
-/*
- * Starts a frame with the bytes that hide the area, for the terminal's
- * size now (a resize may not have been seen yet). Returns their length.
- */
-static size_t frame_hide(struct app *a)
-{
-	a->columns = term_columns(STDOUT_FILENO);
-	a->lines = term_lines(STDOUT_FILENO);
-	return screen_hide(&a->scr, a->columns, frame, sizeof(frame));
-}
-
-/* Adds the area drawn again (last in a frame) and writes the frame. */
-static void frame_draw_write(struct app *a, size_t n)
-{
-	n += screen_draw(&a->scr, &a->ed, a->columns, a->lines, frame + n, sizeof(frame) - n);
-	write_all(STDOUT_FILENO, frame, n);
-}
-
-/* Draws the area again in place: after a key, a new prompt, a resize, a pending line. */
-static void app_redraw(struct app *a)
-{
-	frame_draw_write(a, frame_hide(a));
-}
-
-/* Ctrl-L: clears the screen and draws the area at its top. */
-static void app_repaint(struct app *a)
-{
-	size_t n = frame_hide(a);
-
-	memcpy(frame + n, "\033[H\033[2J", 7);
-	frame_draw_write(a, n + 7);
-}
-
-/* "HH:MM" now: the wall clock is right here, a time of day for the reader. */
-static void app_stamp(char out[8])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	out[0] = '\0';
-	if (localtime_r(&t, &tm) != NULL)
-		strftime(out, 8, "%H:%M", &tm);
-}
-
-/*
- * The one print path of the interactive client: the area is hidden, the
- * line printed where it was (the terminal wraps a long one), and the area
- * drawn again below it.
- */
-static void app_show(struct app *a, const char *stamp, const char *line, enum screen_mark mark)
-{
-	size_t n = frame_hide(a);
-
-	/* half for the line (3 x PROTO_LINE_MAX sanitized at most), half for the area */
-	n += screen_format(&a->scr, stamp, line, mark, frame + n, sizeof(frame) / 2);
-	memcpy(frame + n, "\r\n", 2);
-	frame_draw_write(a, n + 2);
-}
-
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
 {
 	struct app *a = ctx;
@@ -233,224 +135,19 @@ static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf,
 		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
 }
 
-/*
- * Colours and timestamps are for a person at a terminal, and only when
- * NO_COLOR is unset or empty (https://no-color.org). Scripts reading
- * stdout get the plain lines.
- */
-static int want_color(void)
-{
-	const char *no_color = getenv("NO_COLOR");
-
-	return isatty(STDOUT_FILENO) && (no_color == NULL || no_color[0] == '\0');
-}
-
-/* The terminal says it has the 256-colour palette (xterm-256color, tmux-256color, COLORTERM). */
-static int want_256(void)
-{
-	const char *term = getenv("TERM"), *colorterm = getenv("COLORTERM");
-
-	return (term != NULL && strstr(term, "256") != NULL) ||
-	       (colorterm != NULL && colorterm[0] != '\0');
-}
-
-/* A chat or event line from the client: above the line being typed. */
+/* The client's lines go to the console (console.c). */
 static void app_print(void *ctx, const char *line)
 {
 	struct app *a = ctx;
-	char stamp[8];
 
-	if (a->interactive) {
-		app_stamp(stamp);
-		app_show(a, stamp, line, SCREEN_PLAIN);
-	} else if (a->color) {
-		static char colored[4 * PROTO_LINE_MAX]; /* the longest line, sanitized, and its colours */
-
-		app_stamp(stamp);
-		screen_format(&a->scr, stamp, line, SCREEN_PLAIN, colored, sizeof(colored));
-		printf("%s\n", colored);
-		fflush(stdout);
-	} else {
-		printf("%s\n", line);
-		fflush(stdout);
-	}
+	console_print(&a->con, line);
 }
 
-/*
- * A line the user sent changed state. Interactive only (scripts keep their
- * format: their own lines are not printed): SENT keeps it in the area,
- * dim and "(pending)"; DELIVERED moves it into the scrollback as a chat
- * line; FAILED moves it there marked "(not delivered)" (the client's event
- * line says why).
- */
 static void app_line(void *ctx, const struct client_line *l)
 {
-	static char safe[3 * PROTO_LINE_MAX + 1];
-	static char line[sizeof(safe) + 2 * PROTO_NAME_MAX + 16];
-	struct app *a = ctx;
-	struct screen_own own;
-	char stamp[8];
-	const char *text;
-
-	if (!a->interactive)
-		return;
-	if (l->state == CLIENT_LINE_SENT) {
-		a->reported = 1;
-		text = l->text != NULL ? l->text : "";
-		term_sanitize(text, strlen(text), safe, sizeof(safe));
-		if (l->action)
-			snprintf(line, sizeof(line), "* %s %s", a->c.cfg.name, safe);
-		else if (l->peer != NULL && strcmp(l->peer, a->c.current) != 0)
-			snprintf(line, sizeof(line), "<%s> (to %s) %s", a->c.cfg.name, l->peer, safe);
-		else
-			snprintf(line, sizeof(line), "<%s> %s", a->c.cfg.name, safe);
-		app_stamp(stamp);
-		if (screen_own_add(&a->scr, l->id, stamp, line) == 0)
-			app_redraw(a);
-		else
-			app_show(a, stamp, line, SCREEN_PENDING);
-		return;
-	}
-	if (screen_own_take(&a->scr, l->id, &own) < 0)
-		return;
-	app_show(a, own.stamp, own.line,
-		 l->state == CLIENT_LINE_DELIVERED ? SCREEN_PLAIN : SCREEN_FAILED);
-	free(own.line);
-}
-
-/* log.c's lines while the screen is ours: through the print path, on stderr. */
-static void app_log(void *ctx, const char *line)
-{
-	struct app *a = ctx;
-	size_t n = frame_hide(a);
-
-	write_all(STDOUT_FILENO, frame, n);
-	write_all(STDERR_FILENO, line, strlen(line));
-	write_all(STDERR_FILENO, "\r\n", 2);
-	frame_draw_write(a, 0);
-}
-
-static int app_complete(void *ctx, const char **out, int max)
-{
 	struct app *a = ctx;
 
-	return client_peer_names(&a->c, out, max);
-}
-
-/* Keeps the prompt naming the current peer. */
-static void app_prompt(struct app *a)
-{
-	char prompt[EDIT_PROMPT_MAX + 1];
-
-	if (strcmp(a->prompt_for, a->c.current) == 0)
-		return;
-	snprintf(a->prompt_for, sizeof(a->prompt_for), "%s", a->c.current);
-	snprintf(prompt, sizeof(prompt), "%s> ", a->c.current[0] ? a->c.current : "");
-	edit_set_prompt(&a->ed, prompt);
-	app_redraw(a);
-}
-
-/*
- * Ctrl-Z, or a SIGTSTP sent to us: the area is hidden, the terminal given
- * back as it was, and the program stopped with SIGTSTP's default action,
- * as the shell expects of a job. raise() returns when `fg` continues us:
- * raw mode again, the area drawn again.
- */
-static void app_suspend(struct app *a)
-{
-	struct sigaction dfl, old;
-
-	write_all(STDOUT_FILENO, frame, frame_hide(a));
-	term_raw_restore();
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGTSTP, &dfl, &old);
-	raise(SIGTSTP);
-	/* continued */
-	sigaction(SIGTSTP, &old, NULL);
-	got_tstp = 0;
-	got_cont = 0;
-	if (term_raw_enable(STDIN_FILENO) < 0)
-		log_warn("cannot set up the terminal again: %s", strerror(errno));
-	app_redraw(a);
-}
-
-/* Returns 1 when a typed line is a message (it may be reported SENT), 0 for a command. */
-static int is_message(const char *line)
-{
-	return line[0] != '/' || line[1] == '/' || strncmp(line, "/me ", 4) == 0 ||
-	       strncmp(line, "/msg ", 5) == 0;
-}
-
-/*
- * Enter: the line goes to the client, and the input line is empty again. A
- * message shows as your own line once the client reports it SENT; anything
- * else (a command, a message refused at once, a client that does not
- * report lines) is left on the screen as it was typed, prompt and all, in
- * full. A command is shown before its output, a message after its errors.
- */
-static void app_enter(struct app *a, int64_t now)
-{
-	static char typed[PROTO_LINE_MAX + 1];
-	static char echo[sizeof(typed) + EDIT_PROMPT_MAX + 1];
-
-	snprintf(typed, sizeof(typed), "%s", a->ed.buf);
-	snprintf(echo, sizeof(echo), "%s%s", a->ed.prompt, typed);
-	edit_accept(&a->ed);
-	a->reported = 0;
-	if (!is_message(typed)) {
-		app_show(a, NULL, echo, SCREEN_PLAIN);
-		client_input(&a->c, typed, now);
-		return;
-	}
-	client_input(&a->c, typed, now);
-	if (!a->reported)
-		app_show(a, NULL, echo, SCREEN_PLAIN);
-	else
-		app_redraw(a);
-}
-
-/* Interactive: feeds the typed bytes to the editor. */
-static void app_read_keys(struct app *a, int64_t now)
-{
-	unsigned char buf[256];
-	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-
-	if (n <= 0) {
-		if (n == 0 || errno != EINTR)
-			a->eof = 1;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		switch (edit_key(&a->ed, buf[i])) {
-		case EDIT_LINE:
-			app_enter(a, now);
-			app_prompt(a);
-			break;
-		case EDIT_EOF:
-			a->c.quit = 1;
-			return;
-		case EDIT_INTERRUPT:
-			a->interrupted = 1;
-			a->c.quit = 1;
-			return;
-		case EDIT_SUSPEND:
-			app_suspend(a);
-			break;
-		case EDIT_REPAINT:
-			app_repaint(a);
-			break;
-		case EDIT_FULL:
-			client_say(&a->c, "* the line is full (%d bytes, the most a message holds):"
-				   " what you type is not added", PROTO_LINE_MAX);
-			break;
-		case EDIT_NONE:
-			break;
-		}
-	}
-	if (a->ed.dirty)
-		app_redraw(a); /* once for all the keys read: a paste is drawn once */
+	console_line(&a->con, l);
 }
 
 /* Line mode: passes whole lines to the client while its queues have room. */
@@ -541,25 +238,6 @@ static int app_done(struct app *a, int64_t now)
 	return 1;
 }
 
-/* Signals seen by the loop: a resize, a stop asked from outside, a continue after SIGSTOP. */
-static void app_signals(struct app *a)
-{
-	if (got_tstp) {
-		got_tstp = 0;
-		app_suspend(a);
-	}
-	if (got_cont) {
-		got_cont = 0;
-		if (term_raw_enable(STDIN_FILENO) < 0)
-			log_warn("cannot set up the terminal again: %s", strerror(errno));
-		got_winch = 1;
-	}
-	if (got_winch) {
-		got_winch = 0;
-		app_redraw(a); /* hidden for the width now, drawn again */
-	}
-}
-
 /* Runs until /quit, a signal, a fatal refusal, or (line mode) the end of input and of the queue. */
 static void app_loop(struct app *a, int stay)
 {
@@ -572,19 +250,19 @@ static void app_loop(struct app *a, int stay)
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
-		if (a->eof && !stay && (a->interactive || app_done(a, now)))
+		if (a->eof && !stay && (a->con.interactive || app_done(a, now)))
 			return;
-		if (a->eof && !a->interactive && next > now + 100)
+		if (a->eof && !a->con.interactive && next > now + 100)
 			next = now + 100; /* app_done looks at the clock too */
-		if (a->interactive) {
-			app_signals(a);
-			app_prompt(a);
+		if (a->con.interactive) {
+			console_signals(&a->con);
+			console_prompt(&a->con);
 		} else {
 			app_take_lines(a, now);
 		}
 
 		fds[SLOT_SOCKET] = (struct pollfd){ .fd = a->fd, .events = POLLIN };
-		if (!a->eof && (a->interactive || (client_has_room(&a->c) &&
+		if (!a->eof && (a->con.interactive || (client_has_room(&a->c) &&
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
@@ -598,10 +276,12 @@ static void app_loop(struct app *a, int stay)
 		if (fds[SLOT_SOCKET].revents & POLLIN)
 			app_read_socket(a, now);
 		if (nfds > SLOT_INPUT && (fds[SLOT_INPUT].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (a->interactive)
-				app_read_keys(a, now);
-			else
+			if (a->con.interactive) {
+				if (console_read_keys(&a->con, now) < 0)
+					a->eof = 1;
+			} else {
 				app_read_lines(a, now);
+			}
 		}
 	}
 }
@@ -735,36 +415,13 @@ static void catch_signals(int interactive)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = console_signal;
 	sigaction(SIGWINCH, &sa, NULL);
 	if (interactive) {
 		sigaction(SIGTSTP, &sa, NULL);
 		sigaction(SIGCONT, &sa, NULL);
 	}
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/* Sets up the terminal, the screen and the line editor. Returns 0, or 1 after an error was logged. */
-static int app_open_terminal(struct app *a)
-{
-	a->interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-	a->color = want_color();
-	term_locale_init();
-	screen_init(&a->scr, a->color, want_256());
-	edit_init(&a->ed, "> ");
-	a->ed.complete = app_complete;
-	a->ed.complete_ctx = a;
-	a->columns = term_columns(STDOUT_FILENO);
-	a->lines = term_lines(STDOUT_FILENO);
-	if (a->interactive) {
-		if (term_raw_enable(STDIN_FILENO) < 0) {
-			log_error("cannot set up the terminal: %s", strerror(errno));
-			return 1;
-		}
-		atexit(term_raw_restore);
-		if (isatty(STDERR_FILENO))
-			log_set_sink(app_log, a);
-	}
-	return 0;
 }
 
 /*
@@ -779,30 +436,22 @@ static int app_close(struct app *a)
 	char s[NET_ADDRSTRLEN];
 
 	client_shutdown(&a->c, net_now_ms());
-	if (a->interactive) {
-		write_all(STDOUT_FILENO, frame, frame_hide(a));
-		log_set_sink(NULL, NULL);
-		/* lines still pending failed in client_shutdown; any left are shown as they were */
-		for (size_t i = 0; i < a->scr.nown; i++)
-			printf("%s (not delivered)\r\n", a->scr.own[i].line);
-		fflush(stdout);
-		term_raw_restore();
-	}
+	if (a->con.interactive)
+		console_close(&a->con);
 	if (a->no_server)
 		log_error("no answer from the server at %s: nothing was sent",
 			  net_addr_str(&a->c.cfg.server, s));
 	log_debug("datagrams: %llu received, %llu malformed, %llu stray, %llu stale",
 		  (unsigned long long)a->c.stats.received, (unsigned long long)a->c.stats.malformed,
 		  (unsigned long long)a->c.stats.stray, (unsigned long long)a->c.stats.stale);
-	if (a->interrupted)
+	if (a->con.interrupted)
 		status = 128 + SIGINT;
 	else if (got_stop)
 		status = 128 + got_stop;
 	else
 		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
 	client_free(&a->c);
-	edit_free(&a->ed);
-	screen_free(&a->scr);
+	console_free(&a->con);
 	close(a->fd);
 	return status;
 }
@@ -824,14 +473,14 @@ int main(int argc, char **argv)
 		return print_fingerprint(o.name);
 	if (app_configure(a, &o, &cfg) != 0)
 		return 1;
-	if (app_open_terminal(a) != 0)
+	if (console_open(&a->con, &a->c) != 0)
 		return 1;
-	catch_signals(a->interactive);
+	catch_signals(a->con.interactive);
 	if (client_init(&a->c, &cfg, &io, o.peer, net_now_ms()) < 0)
 		return 2; /* checked above */
-	if (a->interactive) {
-		app_print(a, "* type /help for commands");
-		app_prompt(a);
+	if (a->con.interactive) {
+		console_print(&a->con, "* type /help for commands");
+		console_prompt(&a->con);
 	}
 	app_loop(a, o.stay);
 	return app_close(a);
