@@ -45,10 +45,25 @@ summary() {
 
 # stop_all: stops every process started with `spawn` and waits for them.
 stop_all() {
+	local pid tries
 	for pid in $PIDS; do
 		kill "$pid" 2>/dev/null
 	done
+	# Bounded: a process still there after 10 s is named and killed, so a test never hangs.
 	for pid in $PIDS; do
+		tries=200
+		while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do
+			if [ "$(awk '/^State:/ {print $2}' "/proc/$pid/status" 2>/dev/null)" = Z ]; then
+				break
+			fi
+			sleep 0.05
+			tries=$((tries - 1))
+		done
+		if [ "$tries" -eq 0 ]; then
+			echo "stop_all: pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) did not exit in 10 s:" \
+				"$(grep -E '^(State|TracerPid)' "/proc/$pid/status" 2>/dev/null | tr '\n\t' '  '); killed" >&2
+			kill -KILL "$pid" 2>/dev/null
+		fi
 		wait "$pid" 2>/dev/null
 	done
 	PIDS=""
