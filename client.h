@@ -34,6 +34,11 @@
 					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
 #define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */
 #define CLIENT_WHO_TIMEOUT_MS 5000       /* no page for this long: /who gives up and says so */
+#define CLIENT_WAIT_RENEW_MS 30000       /* waiting for a peer to come online: the server keeps our LOOKUP for
+					    10 minutes, or until other waits push it out; ask again this often */
+#define CLIENT_WAIT_POLL_MS 5000         /* the same with a server that does not keep it (an older one), no line waiting */
+#define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
+					    (so that its sender starts a new one) at most this often */
 
 struct peer; /* one per peer we know: client_impl.h */
 
@@ -106,6 +111,7 @@ struct client {
 	char current[PROTO_NAME_MAX + 1]; /* where a plain line goes; "" = nowhere yet */
 
 	uint32_t rng;                     /* xorshift state for epochs */
+	uint32_t next_line_id;            /* client_io.line's id for the next line sent; never 0 */
 	/* /who, one page at a time; who_until_ms is -1 when no /who is under way */
 	uint32_t who_cursor;              /* the page asked for */
 	uint32_t who_listed;              /* names shown so far */

@@ -92,7 +92,8 @@ struct peer {
 	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
 	int64_t rtt_ms;                   /* from the last PONG */
 
-	int said_not_online;              /* "* NAME is not online" printed for this wait */
+	int said_not_online;              /* "* waiting for NAME to come online" printed for this wait */
+	int64_t next_stale_reply_ms;      /* a stale DATA or ACK is answered again from then on */
 	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
 };
 
@@ -118,6 +119,9 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr);
 const char *client_path_name(enum path_kind k);
 const char *client_state_name(enum peer_state s);
 void client_fail_pending(struct client *c, struct peer *p, const char *why);
+void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
+	int64_t now);
+void client_resync(struct client *c, struct peer *p, int64_t now);
 void client_start_punch(struct client *c, struct peer *p, int64_t now);
 void client_start_burst(struct peer *p, int64_t now);
 void client_start_lookup(struct peer *p, int64_t now);

@@ -59,7 +59,7 @@ test_peer_killed() {
 	exec 3>&-
 	wait "$alice"; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  alice exited $rc, want 1 (two lines undelivered)" >&2; return 1; }
-	[ "$(grep -c '^\* message to bob not delivered: ' "$WORK/alice.out")" -eq 2 ] || {
+	[ "$(grep -c '^\* not delivered to bob: "t[a-z]*": ' "$WORK/alice.out")" -eq 2 ] || {
 		echo "  want 2 'not delivered' lines:" >&2; cat "$WORK/alice.out" >&2; return 1; }
 }
 

@@ -100,7 +100,7 @@ test_long_line() {
 	printf '%s\n' "$line4097" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
 		>"$WORK/alice.out" 2>&1; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  4097-byte line: status $rc, want 1" >&2; return 1; }
-	grep -qx '\* message to bob not delivered: longer than 4096 bytes' "$WORK/alice.out" ||
+	grep -qx '\* not delivered to bob: "xxxxxxxxxxxxxxxxxxxxxxxx...": longer than 4096 bytes' "$WORK/alice.out" ||
 		{ echo "  4097-byte line not reported" >&2; cat "$WORK/alice.out" >&2; return 1; }
 }
 
@@ -124,7 +124,7 @@ test_peer_starts_later() {
 		>"$WORK/alice.out" 2>"$WORK/alice.err" &
 	local alice=$!
 	PIDS="$PIDS $alice"
-	wait_for "$WORK/alice.out" "carol is not online" || return 1
+	wait_for "$WORK/alice.out" "waiting for carol to come online" || return 1
 	client carol --stay carol
 	wait "$alice" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
 	wait_for "$WORK/carol.out" "<alice> hello late carol" 5
@@ -136,7 +136,7 @@ test_undelivered() {
 	echo "anyone there" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" -w 1 alice nobody \
 		>"$WORK/alice.out" 2>&1; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  status $rc, want 1" >&2; return 1; }
-	grep -qx '\* message to nobody not delivered: nobody is not online' "$WORK/alice.out"
+	grep -qx '\* not delivered to nobody: "anyone there": nobody is not online' "$WORK/alice.out"
 }
 
 # A name held by another token is refused; the refused client says why and exits 1.

@@ -1096,7 +1096,7 @@ START_TEST(many_lines_over_lossy_network)
 	ck_assert_uint_eq(a->c.stats.sent_lines, LINES);
 	ck_assert_uint_eq(a->c.stats.delivered_lines, LINES);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
-	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob"), 0);
 	/* The network really was that bad. */
 	ck_assert_uint_gt(sim.lost, LINES / 10);
 	ck_assert_uint_gt(sim.duplicated, LINES / 20);
@@ -1142,12 +1142,12 @@ START_TEST(peer_starts_later)
 	struct sim_host *a = host_up("alice", 2, "bob", 0xa1), *b;
 
 	type(a, "hello"); /* before alice is even registered */
-	expect_line_within(a, "* bob is not online", 1000);
-	sim_run_for(3000); /* alice asks again every second */
-	ck_assert_uint_ge(a->sent[PROTO_LOOKUP], 3);
+	expect_line_within(a, "* waiting for bob to come online", 1000);
+	sim_run_for(3000); /* the server keeps alice's LOOKUP: she need not ask again */
+	ck_assert_uint_eq(a->sent[PROTO_LOOKUP], 1);
 	b = host_up("bob", 3, NULL, 0xb0);
 	expect_line_within(b, "<alice> hello", WAIT_MS - 4000);
-	ck_assert_int_eq(count_exact(a, "* bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* waiting for bob to come online"), 1);
 	ck_assert_int_eq(count_exact(a, "* connected to bob via 10.0.0.3:5000 (public)"), 1);
 	sim_run_for(WAIT_MS); /* past the wait: nothing is reported as failed */
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
@@ -1162,18 +1162,18 @@ START_TEST(wait_expires)
 	uint32_t lookups;
 
 	type(a, "hello");
-	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered:", 2 * WAIT_MS),
+	ck_assert_int_eq(expect_line_within(a, "* not delivered to bob:", 2 * WAIT_MS),
 			 SIM_T0_MS + WAIT_MS);
-	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: bob is not online"), 1);
-	ck_assert_int_eq(count_exact(a, "* bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"hello\": bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* waiting for bob to come online"), 1);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
 	ck_assert_uint_eq(a->c.stats.delivered_lines, 0);
 	ck_assert_uint_eq(client_pending(&a->c), 0);
-	/* Nothing waits any more: alice stops asking for bob. */
+	/* She still wants bob (her PEER): the server keeps her LOOKUP, renewed now and then. */
 	lookups = a->sent[PROTO_LOOKUP];
-	ck_assert_uint_ge(lookups, WAIT_MS / CLIENT_LOOKUP_RETRY_MS - 1);
-	sim_run_for(5 * CLIENT_LOOKUP_RETRY_MS);
-	ck_assert_uint_eq(a->sent[PROTO_LOOKUP], lookups);
+	ck_assert_uint_le(lookups, 1 + WAIT_MS / CLIENT_WAIT_RENEW_MS);
+	sim_run_for(CLIENT_WAIT_RENEW_MS);
+	ck_assert_uint_eq(a->sent[PROTO_LOOKUP], lookups + 1);
 }
 END_TEST
 
@@ -1192,13 +1192,13 @@ START_TEST(full_queue_refuses_lines)
 	ck_assert_int_eq(client_has_room(&a->c), 0);
 	ck_assert_int_eq(a->nlines, 0);
 	type(a, "one too many");
-	ck_assert_str_eq(a->lines[0], "* message to bob not delivered: too many messages waiting");
+	ck_assert_str_eq(a->lines[0], "* not delivered to bob: \"one too many\": too many messages waiting");
 	ck_assert_uint_eq(a->c.stats.sent_lines, CHAN_QUEUE);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
 	/* The wait runs out: every queued line is reported, once, and the queue has room again. */
 	sim_run_for(WAIT_MS);
-	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: bob is not online"),
-			 CHAN_QUEUE);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob: \"line "), CHAN_QUEUE);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"line 0\": bob is not online"), 1);
 	ck_assert_uint_eq(a->c.stats.failed_lines, CHAN_QUEUE + 1);
 	ck_assert_uint_eq(client_pending(&a->c), 0);
 	ck_assert_int_eq(client_has_room(&a->c), 1);
@@ -1258,7 +1258,7 @@ START_TEST(lookup_after_server_restart)
 	type(a, "/msg carol hi");
 	expect_line_within(c, "<alice> hi", 2000);
 	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:5000)"), 2);
-	ck_assert_int_eq(count_prefix(a, "* carol is not online"), 0);
+	ck_assert_int_eq(count_prefix(a, "* waiting for carol"), 0);
 }
 END_TEST
 
@@ -1283,9 +1283,9 @@ START_TEST(peer_vanishes)
 	sim_run_for(100);
 	t_queued = sim.now;
 	type(a, "are you there?");
-	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered:", 2 * WAIT_MS),
+	ck_assert_int_eq(expect_line_within(a, "* not delivered to bob:", 2 * WAIT_MS),
 			 t_queued + WAIT_MS);
-	ck_assert_int_eq(count_exact(a, "* message to bob not delivered: no answer from bob"), 1);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"are you there?\": no answer from bob"), 1);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
 	ck_assert_uint_eq(client_pending(&a->c), 0);
 	ck_assert_int_eq(count_prefix(b, "<alice> are you there?"), 0);
@@ -1304,7 +1304,7 @@ START_TEST(peer_says_bye)
 	type(b, "/quit"); /* main() stops ticking it; what it sent on the way out still travels */
 	client_shutdown(&b->c, t_bye);
 	ck_assert_str_eq(b->lines[b->nlines - 1],
-			 "* message to alice not delivered: quit before it was delivered");
+			 "* not delivered to alice: \"unsent\": quit before it was delivered");
 	ck_assert_uint_eq(b->c.stats.failed_lines, 1);
 	ck_assert_uint_eq(b->sent[PROTO_BYE], 1);
 	/* alice hears the BYE one latency later, not after a timeout. */
@@ -1320,6 +1320,8 @@ START_TEST(outage_then_recovery)
 	int64_t t_cut, t_got;
 
 	alice_and_bob(&a, &b);
+	/* Recovery takes CLIENT_ANSWER_TIMEOUT_MS and a new punch: a -w that allows it. */
+	a->c.cfg.wait_ms = 3 * WAIT_MS;
 	sim_run_for(1000);
 	t_cut = sim.now;
 	b->cut = 1; /* bob's network goes down for 15 s; his program keeps running */
@@ -1334,7 +1336,7 @@ START_TEST(outage_then_recovery)
 	t_got = expect_line_within(b, "<alice> during the outage", WAIT_MS);
 	ck_assert_int_lt(t_got, t_cut + 1000 + CLIENT_ANSWER_TIMEOUT_MS + WAIT_MS);
 	ck_assert_int_eq(count_exact(b, "<alice> during the outage"), 1);
-	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob"), 0);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
 	/* Both ways again. */
 	type(b, "/msg alice back");
@@ -1355,7 +1357,7 @@ START_TEST(peer_restarts)
 	expect_line_within(a, "<bob> I am back", 3000);
 	type(a, "welcome back");
 	expect_line_within(b2, "<alice> welcome back", 3000);
-	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob"), 0);
 	ck_assert_int_eq(count_prefix(b, "<alice> welcome back"), 0);
 }
 END_TEST
@@ -1366,6 +1368,8 @@ START_TEST(peer_restarts_silently)
 	int64_t t_typed;
 
 	alice_and_bob(&a, &b);
+	/* Recovery takes CLIENT_ANSWER_TIMEOUT_MS and a new punch: a -w that allows it. */
+	a->c.cfg.wait_ms = 3 * WAIT_MS;
 	sim_run_for(1000);
 	b2 = host_restart(b);
 	sim_run_for(1000);
@@ -1378,7 +1382,7 @@ START_TEST(peer_restarts_silently)
 	expect_line_within(b2, "<alice> anyone?", CLIENT_ANSWER_TIMEOUT_MS + WAIT_MS);
 	ck_assert_int_le(b2->line_ms[b2->nlines - 1] - t_typed, CLIENT_ANSWER_TIMEOUT_MS + 2000);
 	ck_assert_int_eq(count_exact(a, "* bob is offline"), 1);
-	ck_assert_int_eq(count_prefix(a, "* message to bob not delivered"), 0);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob"), 0);
 }
 END_TEST
 
@@ -1459,10 +1463,10 @@ START_TEST(commands)
 	type(a, "/msg bob");
 	ck_assert_str_eq(a->lines[a->nlines - 1], "* usage: /msg NAME TEXT");
 	type(a, "/msg alice hi");
-	ck_assert_str_eq(a->lines[a->nlines - 1], "* message to alice not delivered: that is you");
+	ck_assert_str_eq(a->lines[a->nlines - 1], "* not delivered to alice: \"hi\": that is you");
 	type(a, "/msg b@d hi");
 	ck_assert_str_eq(a->lines[a->nlines - 1],
-			 "* message to b@d not delivered: not a valid name");
+			 "* not delivered to b@d: \"hi\": not a valid name");
 	ck_assert_uint_eq(a->c.stats.failed_lines, 4);
 
 	/* An unknown command is reported and goes nowhere. */
@@ -1531,7 +1535,7 @@ START_TEST(long_lines)
 	text[PROTO_LINE_MAX + 1] = '\0';
 	type(a, text);
 	ck_assert_str_eq(a->lines[a->nlines - 1],
-			 "* message to bob not delivered: longer than 4096 bytes");
+			 "* not delivered to bob: \"abcdefghijklmnopqrstuvwx...\": longer than 4096 bytes");
 	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
 	sim_run_for(2000);
 	ck_assert_int_eq(count_prefix(b, "<alice> "), 2);
@@ -1895,10 +1899,10 @@ START_TEST(relay_off_direct_only)
 	type(a, "hello");
 	expect_line_within(a, "* the server does not relay: direct paths only", 1000);
 	ck_assert_str_eq(a->lines[a->nlines - 1], "* the server does not relay: direct paths only");
-	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered", 2 * WAIT_MS),
+	ck_assert_int_eq(expect_line_within(a, "* not delivered to bob", 2 * WAIT_MS),
 			 SIM_T0_MS + WAIT_MS);
 	ck_assert_str_eq(a->lines[a->nlines - 1],
-			 "* message to bob not delivered: no answer from bob");
+			 "* not delivered to bob: \"hello\": no answer from bob");
 	ck_assert_int_eq(count_prefix(b, "<alice>"), 0);
 	ck_assert_int_eq(count_prefix(a, "* connected"), 0);
 	/* One RELAY each, refused; none after that. */
@@ -2073,11 +2077,13 @@ START_TEST(second_wait_says_not_online_again)
 	struct sim_host *a = host_up("alice", 2, "bob", 0xa1);
 
 	type(a, "hello");
-	expect_line_within(a, "* message to bob not delivered: bob is not online", 2 * WAIT_MS);
+	expect_line_within(a, "* not delivered to bob: \"hello\": bob is not online", 2 * WAIT_MS);
 	sim_run_for(60000);
 	type(a, "hello again");
-	expect_line_within(a, "* message to bob not delivered: bob is not online", 2 * WAIT_MS);
-	ck_assert_int_eq(count_exact(a, "* bob is not online"), 2);
+	expect_line_within(a, "* not delivered to bob: \"hello again\": bob is not online",
+			   2 * WAIT_MS);
+	/* She never stopped waiting for bob (her PEER): said once, each line's end said on its own. */
+	ck_assert_int_eq(count_exact(a, "* waiting for bob to come online"), 1);
 }
 END_TEST
 
@@ -2094,6 +2100,8 @@ START_TEST(no_duplicate_after_reconnect)
 	struct sim_host *a, *b;
 
 	alice_and_bob(&a, &b);
+	/* Recovery takes CLIENT_ANSWER_TIMEOUT_MS and a new punch: a -w that allows it. */
+	a->c.cfg.wait_ms = 3 * WAIT_MS;
 	sim_run_for(1000);
 	/* bob's ACKs are lost (alice never learns it arrived), and so is all else he sends her. */
 	b->drop_sent = 1u << PROTO_ACK | 1u << PROTO_PONG | 1u << PROTO_PING;
@@ -2163,20 +2171,189 @@ START_TEST(line_after_wait_expired_while_punching)
 	host_start(a, "bob");
 	type(a, "first");
 	/*
-	 * bob comes just in time for alice's lookup at +9080 (she registered at
-	 * +80, after the cookie round trip, and asks every second from then);
-	 * her wait ends at +9500, mid-pause.
+	 * bob comes just in time: the server introduces both when he registers
+	 * (+9280), and alice's wait ends at +9500, mid-pause.
 	 */
-	sim_run_for(8500);
+	sim_run_for(9200);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->cfg.private_ep[0] = harness_addr4(192, 168, 7, 3, 5000);
 	host_start(b, NULL);
-	ck_assert_int_eq(expect_line_within(a, "* message to bob not delivered", 2000),
+	ck_assert_int_eq(expect_line_within(a, "* not delivered to bob", 2000),
 			 SIM_T0_MS + 9500);
 	ck_assert_int_eq(a->c.peers[0]->state, PEER_PUNCH); /* the case this test is about */
 	expect_line_within(a, "* connected to bob via 10.0.0.3:5000 (public)", 1000);
 	type(a, "second");
 	expect_line_within(b, "<alice> second", 3000);
+}
+END_TEST
+
+/* ---- issue 13: every line ends delivered or failed; peers found when they arrive ---- */
+
+/*
+ * Bob's channel gets out of step with alice's: a probe with alice's nonce
+ * and an epoch bob never heard (a stray second instance, a lost
+ * incarnation) makes him start afresh, while alice goes on in the old
+ * pair. Before: her DATA were dropped as stale at bob for ever, her PINGs
+ * answered all along, and she was told nothing. Now bob tells her, she
+ * starts a new epoch, and the line arrives.
+ */
+START_TEST(out_of_step_channel_resyncs)
+{
+	struct sim_host *a, *b;
+	const struct peer *pa;
+	struct proto_msg m;
+	int64_t t_typed;
+
+	alice_and_bob(&a, &b);
+	pa = a->c.peers[0];
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PROBE;
+	memcpy(m.nonce, pa->nonce, PROTO_NONCE_LEN);
+	m.epoch = pa->my_epoch ^ 0x5a5a5a5au;
+	snprintf(m.name, sizeof(m.name), "alice");
+	inject(b, &m, &a->pub);
+	type(a, "after the stray probe");
+	t_typed = sim.now;
+	expect_line_within(b, "<alice> after the stray probe", WAIT_MS);
+	ck_assert_int_le(b->line_ms[b->nlines - 1] - t_typed, 1000);
+	sim_run_for(1000);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+	ck_assert_int_eq(count_exact(b, "<alice> after the stray probe"), 1);
+}
+END_TEST
+
+/*
+ * Bob's ACKs are lost, his PONGs are not: alice hears from him all the
+ * time but never that her line arrived. Before: the line stayed pending
+ * for ever (a piped client never exited). Now it ends within -w.
+ */
+START_TEST(line_ends_within_wait_while_peer_answers)
+{
+	struct sim_host *a, *b;
+	int64_t t_typed, t_fail;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	b->drop_sent = 1u << PROTO_ACK;
+	type(a, "lost in the void");
+	t_typed = sim.now;
+	t_fail = expect_line_within(a, "* not delivered to bob:", 3 * WAIT_MS);
+	ck_assert_int_le(t_fail - t_typed, WAIT_MS);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"lost in the void\": "
+				     "no acknowledgement from bob"), 1);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+}
+END_TEST
+
+/* What a host's io.line saw, for the tests of the life of a line. */
+static struct {
+	int n;
+	uint32_t id[64];
+	int state[64];
+	char text[64][64];
+} lines_seen;
+
+static void host_line(void *ctx, const struct client_line *l)
+{
+	(void)ctx;
+	ck_assert_int_lt(lines_seen.n, 64);
+	ck_assert_uint_ne(l->id, 0);
+	lines_seen.id[lines_seen.n] = l->id;
+	lines_seen.state[lines_seen.n] = (int)l->state;
+	snprintf(lines_seen.text[lines_seen.n], sizeof(lines_seen.text[0]), "%s",
+		 l->text != NULL ? l->text : "");
+	lines_seen.n++;
+}
+
+/*
+ * Several lines fail at once: each failure names its line by its first
+ * words. Before: "* not delivered to bob: bob is not online", the
+ * same words for every line.
+ */
+START_TEST(failures_name_their_lines)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct client_io io = { a, host_send, host_print, host_line };
+
+	memset(&lines_seen, 0, sizeof(lines_seen));
+	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), 0);
+	a->live = 1;
+	type(a, "first");
+	type(a, "a second line that is rather longer than a few words");
+	type(a, "/me waves\033[2J");
+	expect_line_within(a, "* not delivered to bob:", 2 * WAIT_MS);
+	sim_run_for(100);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"first\": bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"a second line that is...\": "
+				     "bob is not online"), 1);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"waves^[[2J\": bob is not online"), 1);
+	/* io.line: SENT three times, then FAILED for each, by the same ids. */
+	ck_assert_int_eq(lines_seen.n, 6);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(lines_seen.state[i], CLIENT_LINE_SENT);
+		ck_assert_int_eq(lines_seen.state[3 + i], CLIENT_LINE_FAILED);
+		ck_assert_uint_eq(lines_seen.id[i], lines_seen.id[3 + i]);
+	}
+	ck_assert_uint_ne(lines_seen.id[0], lines_seen.id[1]);
+	ck_assert_str_eq(lines_seen.text[2], "waves\033[2J");
+}
+END_TEST
+
+/*
+ * A second instance of alice (her token, another port) starts while the
+ * first chats with bob. The newer one holds the name: the server tells the
+ * older one at once, which reports what it could not deliver and stops
+ * (fatal: main exits 1). Before: the older one went on, its lines dropped
+ * at bob as stale, and was told nothing.
+ */
+START_TEST(second_instance_takes_the_name)
+{
+	struct sim_host *a, *b, *a2;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	a->drop_sent = 1u << PROTO_DATA; /* her next line is still on its way when a2 comes */
+	type(a, "pending when replaced");
+	a2 = host_new("alice", 2, 5001, 0xa1);
+	host_start(a2, "bob");
+	type(a2, "dup instance");
+	expect_line_within(b, "<alice> dup instance", 3000);
+	/* Told when a2 registered, before a2 even looked bob up. */
+	ck_assert_int_eq(count_exact(a, "* another instance of alice took the name"), 1);
+	ck_assert_int_eq(a->c.fatal, 1);
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"pending when replaced\": "
+				     "another instance of alice took the name"), 1);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	/* The newer one chats on. */
+	type(b, "/msg alice to the new one");
+	expect_line_within(a2, "<bob> to the new one", 3000);
+}
+END_TEST
+
+/*
+ * kim wants lee, who is not online: the server keeps kim's LOOKUP, and
+ * the moment lee registers it introduces both. kim types nothing. Before:
+ * "* lee is not online", and then nothing, ever.
+ */
+START_TEST(late_peer_connects_by_itself)
+{
+	struct sim_host *k = host_up("kim", 2, "lee", 0xa1), *l;
+	int64_t t_up, t_conn;
+	uint32_t lookups;
+
+	expect_line_within(k, "* waiting for lee to come online", 1000);
+	sim_run_for(60000);
+	lookups = k->sent[PROTO_LOOKUP];
+	ck_assert_uint_le(lookups, 3); /* it waits at the server, not by asking again and again */
+	l = host_up("lee", 3, NULL, 0xb0);
+	t_up = sim.now;
+	t_conn = expect_line_within(k, "* connected to lee via", 2000);
+	ck_assert_int_le(t_conn - t_up, 4 * WAN_MS + 3 * WAN_MS + 100);
+	expect_line_within(l, "* connected to kim via", 1000);
+	ck_assert_int_eq(count_prefix(k, "* waiting for lee"), 1);
+	ck_assert_uint_eq(k->c.stats.failed_lines, 0);
 }
 END_TEST
 
@@ -2235,6 +2412,13 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, no_duplicate_after_reconnect);
 	tcase_add_test(tc, line_after_wait_expired_while_punching);
 	tcase_add_test(tc, peer_back_from_pause);
+
+	/* Issue 13: each test failed before its fix. */
+	tcase_add_test(tc, out_of_step_channel_resyncs);
+	tcase_add_test(tc, line_ends_within_wait_while_peer_answers);
+	tcase_add_test(tc, failures_name_their_lines);
+	tcase_add_test(tc, second_instance_takes_the_name);
+	tcase_add_test(tc, late_peer_connects_by_itself);
 	return s;
 }
 
