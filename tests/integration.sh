@@ -130,6 +130,17 @@ test_peer_starts_later() {
 	wait_for "$WORK/carol.out" "<alice> hello late carol" 5
 }
 
+# kim wants lee before lee is up: the server keeps kim's LOOKUP, and when lee registers both are
+# introduced; kim connects without typing a thing (issue 13; before, "* lee is not online", then
+# nothing, ever).
+test_late_peer_connects() {
+	client kim --stay kim lee
+	wait_for "$WORK/kim.out" "^\* waiting for lee to come online$" || return 1
+	client lee --stay lee
+	wait_for "$WORK/kim.out" "^\* connected to lee via " || return 1
+	wait_for "$WORK/lee.out" "^\* connected to kim via " || return 1
+}
+
 # A peer that never comes: the message is reported undelivered, status 1.
 test_undelivered() {
 	local rc
@@ -394,6 +405,7 @@ check "200 messages arrive in order" test_200_messages
 check "a 4096-byte line arrives whole" test_long_line
 check "escape sequences are defused" test_sanitized
 check "the peer starts after the sender" test_peer_starts_later
+check "a peer that comes later is connected to without typing" test_late_peer_connects
 check "an undeliverable message is reported" test_undelivered
 check "a taken name is refused" test_name_taken
 check "commands" test_commands
