@@ -22,11 +22,16 @@
 #define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again;
 					    both sides probe all along, so even with 1 s round trips their
 					    probes cross many times, and the first a NAT lets in is answered */
-#define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint: keep probing the private ones this long */
+#define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint (at once): probe the private ones
+					    this long, and move there if one answers (peers on one LAN) */
+#define CLIENT_OVERDUE_RTTS 2            /* a line waits: the relay carries it when no direct answer came within a
+					    probe interval and this many of the relay's round trips (a direct path
+					    is seldom longer than the way through the server) */
 #define CLIENT_RELAY_PROBE_MS 1000       /* punching: a PROBE through the relay this often, the first at once */
 #define CLIENT_RELAY_GRACE_MS 1000       /* no line waiting: a relay that answered is taken only after
 					    punching this long with no direct answer (a punch takes a probe
-					    interval and a round trip or two); a waiting line takes it at once */
+					    interval and a round trip or two); a waiting line, when a direct
+					    answer is overdue (CLIENT_OVERDUE_RTTS) */
 #define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
 #define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */

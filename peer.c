@@ -426,6 +426,8 @@ void client_start_punch(struct client *c, struct peer *p, int64_t now)
 	p->probe_until_ms = now + CLIENT_PUNCH_MS;
 	p->next_relay_probe_ms = now; /* at once: the first line may go before the punch works */
 	p->relay_ok = 0;
+	p->relay_probe_ms = -1;
+	p->relay_rtt_ms = -1;
 	p->prefer_private_until_ms = -1;
 	memset(&p->path, 0, sizeof(p->path));
 	p->path_kind = PATH_NONE;
@@ -470,6 +472,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 {
 	char a[NET_ADDRSTRLEN];
 	struct proto_msg m;
+	int was_direct = p->state == PEER_CONNECTED && !p->path.relay;
 
 	p->state = PEER_CONNECTED;
 	p->path = *r;
@@ -507,7 +510,8 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 		return;
 	}
 	p->probe_until_ms = -1;
-	client_send_report(c, p);
+	if (!was_direct) /* public, then private: one punch, reported once */
+		client_send_report(c, p);
 }
 
 /* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
@@ -750,6 +754,8 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	}
 	if (client_relayed(p))
 		next = client_min64(next, client_tick_upgrade(c, p, now));
+	else
+		next = client_min64(next, client_tick_private(c, p, now));
 	return next;
 }
 

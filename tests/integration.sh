@@ -87,6 +87,26 @@ test_200_messages() {
 	expect_lines "$WORK/bob.out" "<alice> message" 1 200
 }
 
+# One-shot scripts chat on the first direct path: the relay carries a line only when a direct
+# answer is overdue, which on loopback it never is (issue 13; before, a waiting line took the
+# relay at once when its answer came first, and many a script ended on "(relay)").
+test_one_shot_direct() {
+	local i
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		echo "shot $i" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "alice$i" bob \
+			>"$WORK/alice.out" 2>&1 || { echo "  alice$i exited $?" >&2; return 1; }
+		if ! grep -q '^\* connected to bob via .* (\(private\|public\))$' "$WORK/alice.out" ||
+		   grep -q '(relay)$' "$WORK/alice.out"; then
+			echo "  alice$i did not chat directly:" >&2
+			cat "$WORK/alice.out" >&2
+			return 1
+		fi
+	done
+	wait_for "$WORK/bob.out" "<alice10> shot 10" 5
+}
+
 # A long line (4096 bytes) arrives whole; one byte more is refused and reported.
 test_long_line() {
 	local line4096 line4097 rc
@@ -402,6 +422,7 @@ MAIN_PID=$SERVER_PID
 check "usage errors exit 2" test_usage_errors
 check "the README quotes --help exactly" test_readme_help
 check "200 messages arrive in order" test_200_messages
+check "one-shot scripts chat on a direct path" test_one_shot_direct
 check "a 4096-byte line arrives whole" test_long_line
 check "escape sequences are defused" test_sanitized
 check "the peer starts after the sender" test_peer_starts_later

@@ -1038,7 +1038,7 @@ START_TEST(private_path_preferred_over_faster_public)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
 	struct sim_host *b = host_new("bob", 3, 5000, 0xb0);
-	int64_t t_conn;
+	int64_t t_conn, t_private;
 
 	/* Both behind one NAT on the same LAN; the LAN is slower, so public answers come first. */
 	sim.wan_ms = 5;
@@ -1050,17 +1050,24 @@ START_TEST(private_path_preferred_over_faster_public)
 	host_start(a, "bob");
 	host_start(b, NULL);
 	type(a, "hello");
-	t_conn = expect_line_within(a, "* connected to bob via", 3000);
-	expect_line_within(b, "<alice> hello", 1000);
-
-	/* The first answer came from bob's public address, yet the private path won. */
+	/* The first answer, from bob's public address, connects at once: no wait for a private one. */
+	t_conn = expect_line_within(a, "* connected to bob via 10.0.0.3:5000 (public)", 3000);
 	ck_assert(proto_addr_equal(&a->first_ack_from, &b->pub));
-	ck_assert_int_eq(count_exact(a, "* connected to bob via 192.168.1.3:5000 (private)"), 1);
+	ck_assert_int_le(t_conn - SIM_T0_MS, 8 * sim.wan_ms);
+	expect_line_within(b, "<alice> hello", 1000);
+	/* Then the private path answers, and both move there. */
+	t_private = expect_line_within(a, "* connected to bob via 192.168.1.3:5000 (private)",
+				       CLIENT_PREFER_PRIVATE_MS);
+	ck_assert_int_le(t_private - t_conn, 2 * sim.lan_ms + CLIENT_PROBE_INTERVAL_MS);
+	sim_run_for(CLIENT_PREFER_PRIVATE_MS);
 	ck_assert_int_eq(count_exact(b, "* connected to alice via 192.168.1.2:5000 (private)"), 1);
-	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
-	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
-	/* It did not wait out CLIENT_PREFER_PRIVATE_MS: the private answer ended the wait. */
-	ck_assert_int_lt(t_conn - SIM_T0_MS, CLIENT_PREFER_PRIVATE_MS);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 2);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 2);
+	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_PRIVATE);
+	type(a, "on the LAN");
+	expect_line_within(b, "<alice> on the LAN", 1000);
+	/* One punch, reported once by each side. */
+	ck_assert_uint_eq(sim.srv.stats.punches_direct, 2);
 }
 END_TEST
 
@@ -1752,9 +1759,11 @@ START_TEST(relay_when_no_direct_path)
 	ck_assert_str_eq(a->lines[find_line(a, "* connected", 0)], relay_a);
 	/*
 	 * Registration (two round trips: the cookie's, then REGISTERED), lookup,
-	 * a probe through the relay and its answer: a few round trips.
+	 * then the line waits until a direct answer is overdue: a probe interval
+	 * and CLIENT_OVERDUE_RTTS of the relay's round trip (4 legs).
 	 */
-	ck_assert_int_le(t_conn - t0, 12 * WAN_MS);
+	ck_assert_int_le(t_conn - t0, 6 * WAN_MS + CLIENT_PROBE_INTERVAL_MS +
+			 CLIENT_OVERDUE_RTTS * 4 * WAN_MS);
 	expect_line_within(b, "<alice> first", 1000);
 	ck_assert_int_eq(count_exact(b, relay_b), 1);
 	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_RELAY);
@@ -2154,8 +2163,8 @@ END_TEST
 START_TEST(line_after_wait_expired_while_punching)
 {
 	/*
-	 * Regression: the wait runs out while alice is still punching (here in the
-	 * CLIENT_PREFER_PRIVATE_MS pause after bob's public answer).
+	 * Regression: the wait runs out while alice is still punching (here the
+	 * moment before bob's first answer).
 	 * fail_pending() drops the line, but chan_fail_all() leaves the channel's
 	 * next sequence number past it, and the punch then succeeds without a
 	 * new epoch: bob waits for the dropped sequence number forever, and
@@ -2172,9 +2181,10 @@ START_TEST(line_after_wait_expired_while_punching)
 	type(a, "first");
 	/*
 	 * bob comes just in time: the server introduces both when he registers
-	 * (+9280), and alice's wait ends at +9500, mid-pause.
+	 * (+9460); alice probes from +9480, and her wait ends at +9500, before
+	 * an answer can come back (+9520).
 	 */
-	sim_run_for(9200);
+	sim_run_for(9400);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->cfg.private_ep[0] = harness_addr4(192, 168, 7, 3, 5000);
 	host_start(b, NULL);
@@ -2357,6 +2367,33 @@ START_TEST(late_peer_connects_by_itself)
 }
 END_TEST
 
+/*
+ * The relay is near, the peer a little farther: the relay's answer comes
+ * first, but a direct answer is not overdue yet (a probe interval and two
+ * relay round trips), so the waiting line goes direct and nothing of the
+ * chat takes the relay. Before: a waiting line took the relay at once, and
+ * a one-shot script ended on "(relay)".
+ */
+START_TEST(waiting_line_goes_direct_when_not_overdue)
+{
+	struct sim_host *a, *b;
+
+	sim.srv_ms = 2;
+	a = host_up("alice", 2, "bob", 0xa1);
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "quick"); /* it waits all through the punch */
+	expect_line_within(b, "<alice> quick", 1000);
+	sim_run_for(CLIENT_PUNCH_MS);
+	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
+	ck_assert_int_eq(count_exact(a, direct_a), 1);
+	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
+	/* The relay carried probes only: at most two datagrams each way (issue 13's goal). */
+	ck_assert_uint_le(a->sent[PROTO_RELAY], 2);
+	ck_assert_uint_le(b->sent[PROTO_RELAY], 2);
+	ck_assert_uint_eq(sim.srv.stats.punches_relayed, 0);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -2419,6 +2456,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, failures_name_their_lines);
 	tcase_add_test(tc, second_instance_takes_the_name);
 	tcase_add_test(tc, late_peer_connects_by_itself);
+	tcase_add_test(tc, waiting_line_goes_direct_when_not_overdue);
 	return s;
 }
 
