@@ -2364,6 +2364,10 @@ START_TEST(late_peer_connects_by_itself)
 	expect_line_within(l, "* connected to kim via", 1000);
 	ck_assert_int_eq(count_prefix(k, "* waiting for lee"), 1);
 	ck_assert_uint_eq(k->c.stats.failed_lines, 0);
+	/* /chat with someone who is not online says so, and waits for them too. */
+	type(k, "/chat nobody");
+	ck_assert_str_eq(k->c.current, "nobody");
+	expect_line_within(k, "* waiting for nobody to come online", 1000);
 }
 END_TEST
 
