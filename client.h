@@ -42,6 +42,9 @@
 #define CLIENT_WAIT_RENEW_MS 30000       /* waiting for a peer to come online: the server keeps our LOOKUP for
 					    10 minutes, or until other waits push it out; ask again this often */
 #define CLIENT_WAIT_POLL_MS 5000         /* the same with a server that does not keep it (an older one), no line waiting */
+#define CLIENT_SILENT_MS 3000            /* lines wait for an ACK and nothing came from the peer this long (it is
+					    pinged every second then): it is silent, not answering; -w counts
+					    for its lines again from when it is heard anew */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 

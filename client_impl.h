@@ -88,6 +88,7 @@ struct peer {
 	int64_t relay_probe_ms;           /* punching: when the first PROBE through the relay went, -1 before */
 	int64_t relay_rtt_ms;             /* its round trip, when answered; -1 before */
 	int64_t last_heard_ms;
+	int64_t answering_since_ms;       /* heard from it with no silence (CLIENT_SILENT_MS) since then */
 	int64_t ping_out_ms;              /* when the first unanswered PING went out */
 	int64_t next_ping_ms;
 	int64_t wait_until_ms;            /* queued lines give up then if still not connected */

@@ -487,6 +487,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->wait_until_ms = -1;
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
+	p->answering_since_ms = now;
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -648,6 +649,8 @@ void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg
 		log_debug("stray %s (unknown nonce)", proto_type_name(m->type));
 		return;
 	}
+	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
+		p->answering_since_ms = now;
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
 	/*
@@ -760,31 +763,33 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 }
 
 /*
- * Every line ends within -w: not connected, a line that waited that long
- * since it was typed; connected, one on the wire that long without its
- * ACK, however the peer answers PINGs (lines queued behind it, as when a
- * script pipes many, wait for the window, not for the peer). It fails with
- * every line after it (the peer answers, or does not, for all of them
- * alike), and the channel starts afresh so that the peer does not wait
- * for what we gave up. Returns the next deadline.
+ * Connected, every line ends within -w: one on the wire that long without
+ * its ACK while the peer answers (PONGs, other ACKs: it is there, but
+ * this line does not get through) fails. Lines queued behind it, as when a
+ * script pipes many, wait for the window, not for the peer. A peer that
+ * falls silent is another matter: tick_connected declares it offline and
+ * its lines wait -w more for it to come back (peer_lost, wait_until_ms),
+ * as lines for a peer not yet connected do. A line fails with every line
+ * after it (the peer answers, or does not, for all of them alike), and the
+ * channel starts afresh so that the peer does not wait for what we gave
+ * up. Returns the next deadline.
  */
 static int64_t tick_line_deadline(struct client *c, struct peer *p, int64_t now)
 {
-	int64_t since = p->state == PEER_CONNECTED ? chan_oldest_unacked_ms(p->chan) :
-						      chan_oldest_queued_ms(p->chan);
+	int64_t since = chan_oldest_unacked_ms(p->chan);
 	char why[64 + PROTO_NAME_MAX];
 
-	if (since < 0)
+	/* Not answering (yet, or any more): the answer timeout and peer_lost decide. */
+	if (p->state != PEER_CONNECTED || since < 0 || p->last_heard_ms <= since ||
+	    now - p->last_heard_ms >= CLIENT_SILENT_MS)
 		return INT64_MAX;
+	if (p->answering_since_ms > since)
+		since = p->answering_since_ms;
 	if (now - since < c->cfg.wait_ms)
 		return since + c->cfg.wait_ms;
-	if (p->state == PEER_CONNECTED)
-		snprintf(why, sizeof(why), "no acknowledgement from %s", p->name);
-	else
-		why_unreachable(c, p, why, sizeof(why));
+	snprintf(why, sizeof(why), "no acknowledgement from %s", p->name);
 	client_fail_pending(c, p, why);
-	if (p->state == PEER_CONNECTED)
-		client_resync(c, p, now);
+	client_resync(c, p, now);
 	return now;
 }
 

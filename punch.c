@@ -27,6 +27,17 @@ void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m
 	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
 	client_send_route(c, p, from, &ack);
 	/*
+	 * Punching: a probe of ours goes straight back where this one came
+	 * from (a triggered check, RFC 8445 7.3.1.4). That path works towards
+	 * us; its answer shows it works both ways one round trip from now,
+	 * not at our next probe, which our first probe, there before the
+	 * peer's introduction, may have been lost for.
+	 */
+	if (p->state == PEER_PUNCH && !from->relay) {
+		ack.type = PROTO_PROBE;
+		client_send_route(c, p, from, &ack);
+	}
+	/*
 	 * Relayed, and the peer probes: its probes got through, or it punches
 	 * anew. Probe with it: both NATs must have sent before either lets
 	 * the other's probes in.
