@@ -64,7 +64,13 @@ uint32_t chan_pending(const struct chan *c)
 
 uint32_t chan_queue(struct chan *c, uint8_t flags, const char *text, size_t len)
 {
-	uint32_t nfrag, i, id;
+	return chan_queue_at(c, 0, flags, text, len, -1);
+}
+
+uint32_t chan_queue_at(struct chan *c, uint32_t id, uint8_t flags, const char *text, size_t len,
+		       int64_t now)
+{
+	uint32_t nfrag, i;
 	size_t off = 0;
 
 	if (len == 0 || len > PROTO_LINE_MAX)
@@ -73,9 +79,11 @@ uint32_t chan_queue(struct chan *c, uint8_t flags, const char *text, size_t len)
 	if (chan_room(c) < nfrag)
 		return 0; /* all or nothing: half a line is worse than none */
 
-	id = c->next_msg_id++;
-	if (c->next_msg_id == 0)
-		c->next_msg_id = 1; /* 0 means "refused" */
+	if (id == 0) {
+		id = c->next_msg_id++;
+		if (c->next_msg_id == 0)
+			c->next_msg_id = 1; /* 0 means "refused" */
+	}
 
 	for (i = 0; i < nfrag; i++) {
 		struct chan_seg *s = seg_at(c, c->count);
@@ -93,6 +101,7 @@ uint32_t chan_queue(struct chan *c, uint8_t flags, const char *text, size_t len)
 		s->rto_ms = c->rto_ms;
 		s->tries = 0;
 		s->acked = 0;
+		s->queued_ms = now;
 		off += n;
 		c->count++;
 	}
@@ -358,6 +367,12 @@ void chan_on_data(struct chan *c, uint32_t seq, uint8_t flags, const char *text,
 	}
 
 	io->send_ack(io->ctx, c->rcv_next, sack_bits(c));
+}
+
+int64_t chan_oldest_queued_ms(const struct chan *c)
+{
+	/* Lines are held in the order they were queued: the first is the oldest. */
+	return c->count > 0 ? seg_at_const(c, 0)->queued_ms : -1;
 }
 
 int64_t chan_oldest_unacked_ms(const struct chan *c)

@@ -43,6 +43,7 @@ struct chan_seg {
 	int64_t next_send_ms;   /* when to (re)transmit */
 	int64_t rto_ms;         /* current timeout for this fragment (doubles on each retransmission) */
 	uint32_t tries;         /* transmissions so far */
+	int64_t queued_ms;      /* when its line was queued (chan_queue_at), -1 when not said */
 	uint8_t acked;          /* selectively acknowledged; freed when the cumulative ack passes it */
 };
 
@@ -96,6 +97,22 @@ void chan_init(struct chan *c);
  * the queue has no room for all of its fragments.
  */
 uint32_t chan_queue(struct chan *c, uint8_t flags, const char *text, size_t len);
+
+/*
+ * chan_queue with the line's id chosen by the owner (id > 0; 0: the
+ * channel's own counter, as chan_queue) and the time it was queued, now
+ * (monotonic ms; -1: not said), which chan_oldest_queued_ms reports, so
+ * that the owner can give a line a deadline. Returns the id, or 0 as
+ * chan_queue does.
+ */
+uint32_t chan_queue_at(struct chan *c, uint32_t id, uint8_t flags, const char *text, size_t len,
+		       int64_t now);
+
+/*
+ * Returns when the oldest line held was queued (chan_queue_at's now), or -1
+ * when no line is held or its time was not said.
+ */
+int64_t chan_oldest_queued_ms(const struct chan *c);
 
 /* Returns how many more fragments the queue can take. */
 uint32_t chan_room(const struct chan *c);

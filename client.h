@@ -22,11 +22,16 @@
 #define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again;
 					    both sides probe all along, so even with 1 s round trips their
 					    probes cross many times, and the first a NAT lets in is answered */
-#define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint: keep probing the private ones this long */
+#define CLIENT_PREFER_PRIVATE_MS 500     /* connected through the public endpoint (at once): probe the private ones
+					    this long, and move there if one answers (peers on one LAN) */
+#define CLIENT_OVERDUE_RTTS 2            /* a line waits: the relay carries it when no direct answer came within a
+					    probe interval and this many of the relay's round trips (a direct path
+					    is seldom longer than the way through the server) */
 #define CLIENT_RELAY_PROBE_MS 1000       /* punching: a PROBE through the relay this often, the first at once */
 #define CLIENT_RELAY_GRACE_MS 1000       /* no line waiting: a relay that answered is taken only after
 					    punching this long with no direct answer (a punch takes a probe
-					    interval and a round trip or two); a waiting line takes it at once */
+					    interval and a round trip or two); a waiting line, when a direct
+					    answer is overdue (CLIENT_OVERDUE_RTTS) */
 #define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
 #define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
@@ -34,6 +39,14 @@
 					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
 #define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */
 #define CLIENT_WHO_TIMEOUT_MS 5000       /* no page for this long: /who gives up and says so */
+#define CLIENT_WAIT_RENEW_MS 30000       /* waiting for a peer to come online: the server keeps our LOOKUP for
+					    10 minutes, or until other waits push it out; ask again this often */
+#define CLIENT_WAIT_POLL_MS 5000         /* the same with a server that does not keep it (an older one), no line waiting */
+#define CLIENT_SILENT_MS 3000            /* lines wait for an ACK and nothing came from the peer this long (it is
+					    pinged every second then): it is silent, not answering; -w counts
+					    for its lines again from when it is heard anew */
+#define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
+					    (so that its sender starts a new one) at most this often */
 
 struct peer; /* one per peer we know: client_impl.h */
 
@@ -106,6 +119,7 @@ struct client {
 	char current[PROTO_NAME_MAX + 1]; /* where a plain line goes; "" = nowhere yet */
 
 	uint32_t rng;                     /* xorshift state for epochs */
+	uint32_t next_line_id;            /* client_io.line's id for the next line sent; never 0 */
 	/* /who, one page at a time; who_until_ms is -1 when no /who is under way */
 	uint32_t who_cursor;              /* the page asked for */
 	uint32_t who_listed;              /* names shown so far */

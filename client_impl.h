@@ -73,7 +73,6 @@ struct peer {
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
 	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
-	struct proto_addr direct_ep;      /* a public endpoint that answered; a private one may yet */
 	struct chan *chan;                /* allocated with the peer */
 	int relay_ok;                     /* punching: a PROBE through the relay was answered */
 	int relay_reported;               /* relayed: the REPORT of it went to the server */
@@ -85,14 +84,18 @@ struct peer {
 	int64_t probe_until_ms;           /* direct probes go out until then (a punch; a burst, relayed) */
 	int64_t next_relay_probe_ms;      /* punching: the next PROBE through the relay */
 	int64_t next_upgrade_ms;          /* relayed: the next burst of direct probes */
-	int64_t prefer_private_until_ms;  /* direct_ep is taken then, unless a private endpoint answers */
+	int64_t prefer_private_until_ms;  /* connected on a public endpoint: its private ones are probed until then */
+	int64_t relay_probe_ms;           /* punching: when the first PROBE through the relay went, -1 before */
+	int64_t relay_rtt_ms;             /* its round trip, when answered; -1 before */
 	int64_t last_heard_ms;
+	int64_t answering_since_ms;       /* heard from it with no silence (CLIENT_SILENT_MS) since then */
 	int64_t ping_out_ms;              /* when the first unanswered PING went out */
 	int64_t next_ping_ms;
 	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
 	int64_t rtt_ms;                   /* from the last PONG */
 
-	int said_not_online;              /* "* NAME is not online" printed for this wait */
+	int said_not_online;              /* "* waiting for NAME to come online" printed for this wait */
+	int64_t next_stale_reply_ms;      /* a stale DATA or ACK is answered again from then on */
 	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
 };
 
@@ -118,6 +121,9 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr);
 const char *client_path_name(enum path_kind k);
 const char *client_state_name(enum peer_state s);
 void client_fail_pending(struct client *c, struct peer *p, const char *why);
+void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
+	int64_t now);
+void client_resync(struct client *c, struct peer *p, int64_t now);
 void client_start_punch(struct client *c, struct peer *p, int64_t now);
 void client_start_burst(struct peer *p, int64_t now);
 void client_start_lookup(struct peer *p, int64_t now);
@@ -147,6 +153,7 @@ void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_ms
 int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now);
+int64_t client_tick_private(struct client *c, struct peer *p, int64_t now);
 
 /* commands.c: what the user types */
 void client_cmd_chat(struct client *c, const char *name, int64_t now);

@@ -11,45 +11,11 @@
 
 /* ---- what the user types ---- */
 
-/* Queues one line for the peer called name; reports at once what cannot be sent. */
+/* Queues one line for the peer called name (peer.c); reports at once what cannot be sent. */
 static void send_line(struct client *c, const char *name, uint8_t flags, const char *text,
 		      int64_t now)
 {
-	struct peer *p;
-	size_t len = strlen(text);
-
-	if (!proto_name_valid(name)) {
-		client_say(c, "* message to %s not delivered: not a valid name", name);
-		c->stats.failed_lines++;
-		return;
-	}
-	if (strcmp(name, c->cfg.name) == 0) {
-		client_say(c, "* message to %s not delivered: that is you", name);
-		c->stats.failed_lines++;
-		return;
-	}
-	p = client_peer_get(c, name);
-	if (p == NULL) {
-		client_say(c, "* message to %s not delivered: too many peers", name);
-		c->stats.failed_lines++;
-		return;
-	}
-	if (len == 0)
-		return;
-	if (chan_queue(p->chan, flags, text, len) == 0) {
-		client_say(c, "* message to %s not delivered: %s", name,
-		    len > PROTO_LINE_MAX ? "longer than 4096 bytes" : "too many messages waiting");
-		c->stats.failed_lines++;
-		return;
-	}
-	c->stats.sent_lines++;
-	p->wanted = 1;
-	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0) {
-		p->wait_until_ms = now + c->cfg.wait_ms;
-		p->said_not_online = 0; /* a new wait: say it again if so */
-	}
-	if (p->state == PEER_OFFLINE)
-		client_start_lookup(p, now);
+	client_send_line(c, name, flags, text, now);
 }
 
 /* /chat NAME: plain lines go to NAME from now on; connect to it. */

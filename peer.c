@@ -216,21 +216,80 @@ static void cb_deliver(void *ctx, uint8_t flags, const char *text, size_t len)
 	x->c->io.print(x->c->io.ctx, line);
 }
 
+/* ---- the life of a sent line: client_io.line, and the failure line that names it ---- */
+
+#define EXCERPT_BYTES 24 /* a failure names its line by this much of it at most: a few words */
+
+/* Tells the owner, if it asked (io.line), that line id for peer changed state. */
+static void line_event(struct client *c, uint32_t id, enum client_line_state state,
+		       const char *peer, const char *text, int action)
+{
+	struct client_line l = { id, state, peer, text, action };
+
+	if (c->io.line != NULL)
+		c->io.line(c->io.ctx, &l);
+}
+
+/*
+ * Writes the first words of text[0..len) into out[0..cap), made safe for
+ * the terminal (term_sanitize): up to EXCERPT_BYTES bytes, cut after the
+ * last whole word that fits (or at a character boundary when one word is
+ * longer), with "..." when cut.
+ */
+static void excerpt(const char *text, size_t len, char *out, size_t cap)
+{
+	size_t n = len;
+	int cut = len > EXCERPT_BYTES;
+
+	if (cut) {
+		n = EXCERPT_BYTES;
+		while (n > 0 && text[n] != ' ')
+			n--;
+		while (n > 0 && text[n - 1] == ' ')
+			n--;
+		if (n == 0) {
+			/* One long word: cut it, but not inside a UTF-8 character. */
+			n = EXCERPT_BYTES;
+			while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+				n--;
+		}
+	}
+	term_sanitize(text, n, out, cap > 3 ? cap - 3 : cap);
+	if (cut)
+		strncat(out, "...", cap - strlen(out) - 1);
+}
+
+/*
+ * Line id for peer `name` will not be delivered: says so, naming the line
+ * by its first words, `* not delivered to NAME: "FIRST WORDS...": WHY`,
+ * counts it, and tells io.line.
+ */
+static void line_failed(struct client *c, const char *name, uint32_t id, const char *text,
+			size_t len, const char *why)
+{
+	char words[4 * EXCERPT_BYTES + 8], who[4 * (PROTO_NAME_MAX + 1) + 1];
+
+	excerpt(text, len, words, sizeof(words));
+	term_sanitize(name, strlen(name), who, sizeof(who)); /* it may be what the user mistyped */
+	c->stats.failed_lines++;
+	client_say(c, "* not delivered to %s: \"%s\": %s", who, words, why);
+	line_event(c, id, CLIENT_LINE_FAILED, name, NULL, 0);
+}
+
 static void cb_delivered(void *ctx, uint32_t msg_id)
 {
 	struct chan_ctx *x = ctx;
 
-	(void)msg_id;
 	x->c->stats.delivered_lines++;
+	line_event(x->c, msg_id, CLIENT_LINE_DELIVERED, x->p->name, NULL, 0);
 }
 
 static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *text, size_t len)
 {
 	struct chan_ctx *x = ctx;
 
-	(void)msg_id, (void)flags, (void)text, (void)len;
-	x->c->stats.failed_lines++;
-	client_say(x->c, "* message to %s not delivered: %s", x->p->name, x->why);
+	(void)flags;
+	line_failed(x->c, x->p->name, msg_id, text, len, x->why);
 }
 
 static struct chan_io chan_io_for(struct chan_ctx *x)
@@ -258,6 +317,58 @@ void client_fail_pending(struct client *c, struct peer *p, const char *why)
 	chan_fail_all(p->chan, &io);
 }
 
+/* Returns the next id for client_io.line: never 0. */
+static uint32_t next_line_id(struct client *c)
+{
+	if (++c->next_line_id == 0)
+		c->next_line_id = 1;
+	return c->next_line_id;
+}
+
+/*
+ * Sends one line typed by the user (text, NUL-terminated; flags 0 or
+ * PROTO_DATA_ACTION) to the peer called name, connecting to it if need
+ * be. io.line hears CLIENT_LINE_SENT, then exactly one of DELIVERED or
+ * FAILED: at once when the line cannot even be queued (a bad name, too
+ * long, a full queue), else when the peer acknowledges it or it fails
+ * (within -w). An empty line sends nothing.
+ */
+void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
+		      int64_t now)
+{
+	size_t len = strlen(text);
+	struct peer *p = NULL;
+	const char *why = NULL;
+	uint32_t id;
+
+	if (len == 0)
+		return;
+	id = next_line_id(c);
+	line_event(c, id, CLIENT_LINE_SENT, name, text, (flags & PROTO_DATA_ACTION) != 0);
+	if (!proto_name_valid(name))
+		why = "not a valid name";
+	else if (strcmp(name, c->cfg.name) == 0)
+		why = "that is you";
+	else if ((p = client_peer_get(c, name)) == NULL)
+		why = "too many peers";
+	else if (len > PROTO_LINE_MAX)
+		why = "longer than 4096 bytes";
+	else if (chan_queue_at(p->chan, id, flags, text, len, now) == 0)
+		why = "too many messages waiting";
+	if (why != NULL) {
+		line_failed(c, name, id, text, len, why);
+		return;
+	}
+	c->stats.sent_lines++;
+	p->wanted = 1;
+	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0) {
+		p->wait_until_ms = now + c->cfg.wait_ms;
+		p->said_not_online = 0; /* a new wait: say it again if so */
+	}
+	if (p->state == PEER_OFFLINE)
+		client_start_lookup(p, now);
+}
+
 /* ---- connection state changes ---- */
 
 /* The pair of epochs changed: both directions of the channel start again from 0. */
@@ -265,6 +376,33 @@ static void restart_channel(struct peer *p)
 {
 	chan_restart_send(p->chan);
 	chan_restart_recv(p->chan);
+}
+
+/* Sends p a PROBE by route r: it carries our epoch. */
+static void send_probe(struct client *c, struct peer *p, const struct route *r)
+{
+	struct proto_msg m;
+
+	client_msg_to_peer(p, PROTO_PROBE, &m);
+	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	client_send_route(c, p, r, &m);
+}
+
+/*
+ * The channel with p is out of step (the peer does not know our epoch: it
+ * restarted, a second instance took its place for a while, or lines were
+ * given up): a new epoch of ours starts both directions afresh, what was
+ * not acknowledged goes again, and a PROBE tells the peer at once.
+ */
+void client_resync(struct client *c, struct peer *p, int64_t now)
+{
+	(void)now;
+	log_info("%s: the channel is out of step: starting it afresh", p->name);
+	p->my_epoch = client_new_epoch(c);
+	p->renew_epoch = 0;
+	restart_channel(p);
+	if (p->state == PEER_CONNECTED)
+		send_probe(c, p, &p->path);
 }
 
 /*
@@ -288,6 +426,8 @@ void client_start_punch(struct client *c, struct peer *p, int64_t now)
 	p->probe_until_ms = now + CLIENT_PUNCH_MS;
 	p->next_relay_probe_ms = now; /* at once: the first line may go before the punch works */
 	p->relay_ok = 0;
+	p->relay_probe_ms = -1;
+	p->relay_rtt_ms = -1;
 	p->prefer_private_until_ms = -1;
 	memset(&p->path, 0, sizeof(p->path));
 	p->path_kind = PATH_NONE;
@@ -332,6 +472,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 {
 	char a[NET_ADDRSTRLEN];
 	struct proto_msg m;
+	int was_direct = p->state == PEER_CONNECTED && !p->path.relay;
 
 	p->state = PEER_CONNECTED;
 	p->path = *r;
@@ -346,6 +487,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->wait_until_ms = -1;
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
+	p->answering_since_ms = now;
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -369,7 +511,8 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 		return;
 	}
 	p->probe_until_ms = -1;
-	client_send_report(c, p);
+	if (!was_direct) /* public, then private: one punch, reported once */
+		client_send_report(c, p);
 }
 
 /* Why lines to p could not go out, for "* message to NAME not delivered: WHY". */
@@ -412,12 +555,34 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch)
 	p->peer_epoch = epoch;
 	restart_channel(p);
 }
-/* Returns 1 when a DATA or ACK belongs to the current pair of epochs. */
-static int epochs_current(struct client *c, const struct peer *p, const struct proto_msg *m)
+/*
+ * Returns 1 when a DATA or ACK belongs to the current pair of epochs.
+ * Else it is counted as stale and answered (at most every
+ * CLIENT_STALE_REPLY_MS), so that a sender out of step learns it and does
+ * not send into the void: a PROBE when it does not know our epoch (it
+ * takes it, and starts afresh); an ACK with epoch 0 and its epoch when we
+ * do not know its (it starts a new one: client_resync). A line is never
+ * dropped in silence.
+ */
+static int epochs_current(struct client *c, struct peer *p, const struct proto_msg *m,
+			  const struct route *from, int64_t now)
 {
+	struct proto_msg r;
+
 	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
 		return 1;
 	c->stats.stale++;
+	if (m->epoch == 0 || now < p->next_stale_reply_ms)
+		return 0;
+	p->next_stale_reply_ms = now + CLIENT_STALE_REPLY_MS;
+	if (m->peer_epoch != p->my_epoch)
+		send_probe(c, p, from);
+	if (m->epoch != p->peer_epoch) {
+		client_msg_to_peer(p, PROTO_ACK, &r);
+		r.epoch = 0;
+		r.peer_epoch = m->epoch;
+		client_send_route(c, p, from, &r);
+	}
 	return 0;
 }
 
@@ -427,7 +592,7 @@ static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
 	struct chan_ctx x = { c, p, from, "" };
 	struct chan_io io = chan_io_for(&x);
 
-	if (!epochs_current(c, p, m))
+	if (!epochs_current(c, p, m, from, now))
 		return;
 	/*
 	 * Our PROBE_ACK reached it and its data reached us: this path works
@@ -441,12 +606,19 @@ static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
 	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
 }
 
-static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m, int64_t now)
+static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
+		   const struct route *from, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
 	struct chan_io io = chan_io_for(&x);
 
-	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m))
+	/* Epoch 0: "I do not know your epoch" (epochs_current); about our current one, resync. */
+	if (m->epoch == 0) {
+		if (m->peer_epoch == p->my_epoch && p->state == PEER_CONNECTED)
+			client_resync(c, p, now);
+		return;
+	}
+	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m, from, now))
 		return;
 	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
 }
@@ -477,6 +649,8 @@ void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg
 		log_debug("stray %s (unknown nonce)", proto_type_name(m->type));
 		return;
 	}
+	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
+		p->answering_since_ms = now;
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
 	/*
@@ -497,7 +671,7 @@ void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg
 	case PROTO_PROBE: client_on_probe(c, p, m, from, now); break;
 	case PROTO_PROBE_ACK: client_on_probe_ack(c, p, m, from, now); break;
 	case PROTO_DATA: on_data(c, p, m, from, now); break;
-	case PROTO_ACK: on_ack(c, p, m, now); break;
+	case PROTO_ACK: on_ack(c, p, m, from, now); break;
 	case PROTO_PING: on_ping(c, p, m, from); break;
 	case PROTO_PONG: on_pong(p, m, now); break;
 	case PROTO_BYE:
@@ -583,12 +757,45 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	}
 	if (client_relayed(p))
 		next = client_min64(next, client_tick_upgrade(c, p, now));
+	else
+		next = client_min64(next, client_tick_private(c, p, now));
 	return next;
+}
+
+/*
+ * Connected, every line ends within -w: one on the wire that long without
+ * its ACK while the peer answers (PONGs, other ACKs: it is there, but
+ * this line does not get through) fails. Lines queued behind it, as when a
+ * script pipes many, wait for the window, not for the peer. A peer that
+ * falls silent is another matter: tick_connected declares it offline and
+ * its lines wait -w more for it to come back (peer_lost, wait_until_ms),
+ * as lines for a peer not yet connected do. A line fails with every line
+ * after it (the peer answers, or does not, for all of them alike), and the
+ * channel starts afresh so that the peer does not wait for what we gave
+ * up. Returns the next deadline.
+ */
+static int64_t tick_line_deadline(struct client *c, struct peer *p, int64_t now)
+{
+	int64_t since = chan_oldest_unacked_ms(p->chan);
+	char why[64 + PROTO_NAME_MAX];
+
+	/* Not answering (yet, or any more): the answer timeout and peer_lost decide. */
+	if (p->state != PEER_CONNECTED || since < 0 || p->last_heard_ms <= since ||
+	    now - p->last_heard_ms >= CLIENT_SILENT_MS)
+		return INT64_MAX;
+	if (p->answering_since_ms > since)
+		since = p->answering_since_ms;
+	if (now - since < c->cfg.wait_ms)
+		return since + c->cfg.wait_ms;
+	snprintf(why, sizeof(why), "no acknowledgement from %s", p->name);
+	client_fail_pending(c, p, why);
+	client_resync(c, p, now);
+	return now;
 }
 
 int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now)
 {
-	int64_t next = INT64_MAX;
+	int64_t next = tick_line_deadline(c, p, now);
 	char why[64 + PROTO_NAME_MAX];
 
 	/* Lines have waited -w seconds for a connection: report them. */
@@ -596,7 +803,8 @@ int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now)
 		if (now >= p->wait_until_ms) {
 			client_fail_pending(c, p, why_unreachable(c, p, why, sizeof(why)));
 			p->wait_until_ms = -1;
-			if (p->state == PEER_LOOKUP)
+			/* A peer we want stays waited for (on_not_online): it may come yet. */
+			if (p->state == PEER_LOOKUP && !p->wanted)
 				p->state = PEER_OFFLINE;
 			else if (p->state == PEER_PUNCH)
 				client_start_punch(c, p, now); /* punching goes on, in new epochs */

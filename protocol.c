@@ -762,6 +762,8 @@ const char *proto_error_text(int code)
 		return "too many names from this address";
 	case PROTO_E_ADDRESS:
 		return "name is registered at another address";
+	case PROTO_E_REPLACED:
+		return "another instance registered this name";
 	}
 	return "unknown error";
 }

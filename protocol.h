@@ -150,7 +150,9 @@ enum proto_type {
  *  +---------------+---------------+---------------+---------------+
  *  |     code      | request type  |    detail     | name ... (length 0..32)
  *  +---------------+---------------+---------------+---------------+
- * detail: for PROTO_E_VERSION, the highest version the server speaks; else 0.
+ * detail: for PROTO_E_VERSION, the highest version the server speaks; for
+ * PROTO_E_NOT_ONLINE, PROTO_DETAIL_WAITING when the server keeps the LOOKUP
+ * and will introduce both sides when the name comes online; else 0.
  * name: the name the refusal is about (may be empty).
  *
  * STATS, operator -> server: the header alone, no body.
@@ -312,7 +314,16 @@ enum proto_error_code {
 	PROTO_E_RELAY_OFF = 7,  /* RELAY: this server's operator turned the relay off (--no-relay) */
 	PROTO_E_TOO_MANY_NAMES = 8, /* REGISTER: this address holds as many names as the server allows one */
 	PROTO_E_ADDRESS = 9,    /* LOOKUP, WHO, REPORT or RELAY from an address other than the name's: refresh from here */
+	PROTO_E_REPLACED = 10,  /* to an earlier instance of a name: a newer one (same token) registered it elsewhere */
 };
+#define PROTO_E_LAST PROTO_E_REPLACED
+
+/*
+ * ERROR's detail for PROTO_E_NOT_ONLINE: the server keeps the LOOKUP and
+ * introduces both sides the moment the name registers (for
+ * SERVER_WAIT_MS). 0: it does not (an older server): ask again.
+ */
+#define PROTO_DETAIL_WAITING 1
 
 /* Decoder and encoder results: 0 or a length on success, one of these on failure. */
 enum proto_result {

@@ -27,6 +27,17 @@ void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m
 	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
 	client_send_route(c, p, from, &ack);
 	/*
+	 * Punching: a probe of ours goes straight back where this one came
+	 * from (a triggered check, RFC 8445 7.3.1.4). That path works towards
+	 * us; its answer shows it works both ways one round trip from now,
+	 * not at our next probe, which our first probe, there before the
+	 * peer's introduction, may have been lost for.
+	 */
+	if (p->state == PEER_PUNCH && !from->relay) {
+		ack.type = PROTO_PROBE;
+		client_send_route(c, p, from, &ack);
+	}
+	/*
 	 * Relayed, and the peer probes: its probes got through, or it punches
 	 * anew. Probe with it: both NATs must have sent before either lets
 	 * the other's probes in.
@@ -40,28 +51,37 @@ void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m
 
 /*
  * Returns 1 when a datagram from p by `from` shows a path to connect by:
- * any that works while punching, except the relay when a direct endpoint
- * answered already (it is taken within CLIENT_PREFER_PRIVATE_MS); and, on
- * the relay, any direct one.
+ * any that works while punching; on the relay, any direct one; on a
+ * public endpoint, one of the peer's private endpoints (a shared LAN).
  */
 int client_path_better(const struct peer *p, const struct route *from)
 {
 	if (p->state == PEER_PUNCH)
-		return !from->relay || p->prefer_private_until_ms < 0;
-	return client_relayed(p) && !from->relay;
+		return 1;
+	if (p->state != PEER_CONNECTED || from->relay)
+		return 0;
+	if (p->path.relay)
+		return 1;
+	return p->path_kind == PATH_PUBLIC && client_is_private_ep(p, &from->addr) &&
+	       !proto_addr_equal(&from->addr, &p->public_ep) &&
+	       !proto_addr_equal(&from->addr, &p->path.addr);
 }
 
 /*
- * Returns 1 when p, punching, should go on the relay now: the relay
- * answered, no direct endpoint did, and a line waits or the punch had
- * CLIENT_RELAY_GRACE_MS to work. Where the server is nearer than the peer,
- * the relay answers before the punch does; with nothing to send there is
- * no hurry, and the chat starts direct rather than moving there at once.
+ * Returns when p, punching, may go on the relay if no direct endpoint has
+ * answered: with a line waiting, once a direct answer is overdue (a probe
+ * interval, for both NATs to have sent, and CLIENT_OVERDUE_RTTS of the
+ * relay's round trip); with none, after CLIENT_RELAY_GRACE_MS (where the
+ * server is nearer than the peer the relay answers first, and there is no
+ * hurry). INT64_MAX while the relay has not answered.
  */
-static int relay_now(const struct peer *p, int64_t now)
+static int64_t relay_due(const struct peer *p)
 {
-	return p->relay_ok && p->prefer_private_until_ms < 0 &&
-	       (chan_pending(p->chan) > 0 || now - p->punch_start_ms >= CLIENT_RELAY_GRACE_MS);
+	if (!p->relay_ok)
+		return INT64_MAX;
+	if (chan_pending(p->chan) == 0)
+		return p->punch_start_ms + CLIENT_RELAY_GRACE_MS;
+	return p->punch_start_ms + CLIENT_PROBE_INTERVAL_MS + CLIENT_OVERDUE_RTTS * p->relay_rtt_ms;
 }
 
 void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
@@ -71,17 +91,22 @@ void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_ms
 		return;
 	client_note_peer_epoch(p, m->epoch);
 	if (from->relay) {
+		if (!p->relay_ok && p->relay_probe_ms >= 0)
+			p->relay_rtt_ms = now - p->relay_probe_ms;
 		p->relay_ok = 1;
-		if (relay_now(p, now))
+		if (now >= relay_due(p))
 			client_connect_via(c, p, from, now);
 		return;
 	}
-	/* Prefer a private path: a public one that answers first waits a moment for it. */
-	if (client_is_private_ep(p, &from->addr) || p->nprivate == 0) {
-		client_connect_via(c, p, from, now);
-	} else if (p->prefer_private_until_ms < 0) {
-		p->direct_ep = from->addr;
+	/*
+	 * The first direct answer connects at once. A public one leaves the
+	 * private endpoints probed a while longer: peers on one LAN move
+	 * there when one answers (client_path_better).
+	 */
+	client_connect_via(c, p, from, now);
+	if (p->path_kind == PATH_PUBLIC && p->nprivate > 0 && !client_is_private_ep(p, &from->addr)) {
 		p->prefer_private_until_ms = now + CLIENT_PREFER_PRIVATE_MS;
+		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
 }
 
@@ -93,17 +118,19 @@ static void probe_msg(const struct client *c, const struct peer *p, struct proto
 }
 
 /* Sends a PROBE through the relay: it makes a client_relayed path, or invites the peer to probe. */
-static void send_relay_probe(struct client *c, struct peer *p)
+static void send_relay_probe(struct client *c, struct peer *p, int64_t now)
 {
 	struct route via = client_relay_route(c);
 	struct proto_msg m;
 
 	probe_msg(c, p, &m);
 	client_send_route(c, p, &via, &m);
+	if (p->relay_probe_ms < 0)
+		p->relay_probe_ms = now;
 }
 
-/* Sends a PROBE to every endpoint we know for p. */
-static void send_probes(struct client *c, struct peer *p)
+/* Sends a PROBE to every endpoint we know for p; only to the private ones if private_only. */
+static void send_probes(struct client *c, struct peer *p, int private_only)
 {
 	struct proto_msg m;
 
@@ -111,6 +138,8 @@ static void send_probes(struct client *c, struct peer *p)
 	for (int i = 0; i < p->nprivate; i++)
 		if (c->cfg.ipv6 || p->private_ep[i].family == PROTO_AF_INET)
 			client_send_msg(c, &p->private_ep[i], &m);
+	if (private_only)
+		return;
 	if (c->cfg.ipv6 || p->public_ep.family == PROTO_AF_INET)
 		client_send_msg(c, &p->public_ep, &m);
 	if (p->seen_ep.family != 0)
@@ -137,31 +166,31 @@ int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
 	return p->next_lookup_ms;
 }
 
-/* A public endpoint answered, no private one did in time: take the public one. Returns 1 if so. */
-static int take_public(struct client *c, struct peer *p, int64_t now)
+/*
+ * Connected on a public endpoint: its private ones are probed for
+ * CLIENT_PREFER_PRIVATE_MS (an answer moves the chat there). Returns the
+ * next deadline.
+ */
+int64_t client_tick_private(struct client *c, struct peer *p, int64_t now)
 {
-	struct route r;
-
-	if (p->prefer_private_until_ms < 0 || now < p->prefer_private_until_ms)
-		return 0;
-	r = client_direct_route(&p->direct_ep);
-	client_connect_via(c, p, &r, now);
-	return 1;
-}
-
-/* Returns the earlier of next and the end of the wait for a private answer, if one is armed. */
-static int64_t prefer_private_deadline(const struct peer *p, int64_t next)
-{
-	return p->prefer_private_until_ms >= 0 ? client_min64(next, p->prefer_private_until_ms) : next;
+	if (p->prefer_private_until_ms < 0 || client_relayed(p))
+		return INT64_MAX;
+	if (now >= p->prefer_private_until_ms || p->path_kind != PATH_PUBLIC) {
+		p->prefer_private_until_ms = -1;
+		return INT64_MAX;
+	}
+	if (now >= p->next_probe_ms) {
+		send_probes(c, p, 1);
+		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
+	}
+	return client_min64(p->next_probe_ms, p->prefer_private_until_ms);
 }
 
 int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 {
 	int64_t next;
 
-	if (take_public(c, p, now))
-		return now;
-	if (relay_now(p, now)) {
+	if (now >= relay_due(p)) {
 		struct route via = client_relay_route(c);
 
 		client_connect_via(c, p, &via, now);
@@ -179,20 +208,18 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 		return now;
 	}
 	if (now >= p->next_probe_ms) {
-		send_probes(c, p);
+		send_probes(c, p, 0);
 		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
-	next = prefer_private_deadline(p, p->next_probe_ms);
+	next = client_min64(p->next_probe_ms, relay_due(p));
 	/* The relay, in parallel: the first line need not wait for the punch. */
 	if (client_relay_usable(c)) {
 		if (now >= p->next_relay_probe_ms) {
-			send_relay_probe(c, p);
+			send_relay_probe(c, p, now);
 			p->next_relay_probe_ms = now + CLIENT_RELAY_PROBE_MS;
 		}
 		next = client_min64(next, p->next_relay_probe_ms);
 	}
-	if (p->relay_ok && now < p->punch_start_ms + CLIENT_RELAY_GRACE_MS)
-		next = client_min64(next, p->punch_start_ms + CLIENT_RELAY_GRACE_MS);
 	/*
 	 * Not a word from the peer yet: its copy of the introduction may have
 	 * been lost, so it is not punching. Asking again re-sends it to both.
@@ -218,8 +245,6 @@ int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 {
 	int64_t next;
 
-	if (take_public(c, p, now))
-		return now;
 	/* The punch window closed and the relay still carries the chat: that is a client_relayed punch. */
 	if (!p->relay_reported && now >= p->punch_start_ms + CLIENT_PUNCH_MS) {
 		client_send_report(c, p);
@@ -235,11 +260,11 @@ int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 		next = client_min64(next, p->punch_start_ms + CLIENT_PUNCH_MS);
 	if (now < p->probe_until_ms) {
 		if (now >= p->next_probe_ms) {
-			send_probes(c, p);
+			send_probes(c, p, 0);
 			p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 		}
 		next = client_min64(next, p->next_probe_ms);
 	}
-	return prefer_private_deadline(p, next);
+	return next;
 }
 

@@ -108,10 +108,52 @@ static void on_relay_off(struct client *c, int64_t now)
 	}
 }
 
+/*
+ * The peer we asked for is not online. One we want (named on the command
+ * line, in /chat, or with lines for it) is waited for: the server keeps
+ * our LOOKUP (PROTO_DETAIL_WAITING) and introduces us when it registers,
+ * so we only renew it now and then; an older server does not, and we ask
+ * again (every second while lines wait). Lines still fail after -w.
+ */
+static void on_not_online(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	struct peer *p = client_peer_find(c, m->name);
+	int kept = m->detail == PROTO_DETAIL_WAITING;
+
+	if (p == NULL || p->state != PEER_LOOKUP)
+		return;
+	p->introduced = 0;
+	if (!p->wanted && p->wait_until_ms < 0) {
+		p->state = PEER_OFFLINE;
+		return;
+	}
+	if (!p->said_not_online)
+		client_say(c, "* waiting for %s to come online", p->name);
+	p->said_not_online = 1;
+	p->next_lookup_ms = now + (kept ? CLIENT_WAIT_RENEW_MS :
+				   p->wait_until_ms >= 0 ? CLIENT_LOOKUP_RETRY_MS : CLIENT_WAIT_POLL_MS);
+}
+
+/*
+ * Another instance of our name (our token, another address) registered:
+ * it holds the name now. Report what we could not deliver and stop
+ * (main exits 1).
+ */
+static void on_replaced(struct client *c, const struct proto_msg *m)
+{
+	char why[64 + PROTO_NAME_MAX];
+
+	if (strcmp(m->name, c->cfg.name) != 0 || c->fatal)
+		return;
+	snprintf(why, sizeof(why), "another instance of %s took the name", c->cfg.name);
+	client_say(c, "* %s", why);
+	for (int i = 0; i < c->npeers; i++)
+		client_fail_pending(c, c->peers[i], why);
+	c->fatal = 1;
+}
+
 void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 {
-	struct peer *p;
-
 	switch (m->code) {
 	case PROTO_E_NAME_TAKEN:
 		client_say(c, "* name %s is taken: another user holds it (try another name)", c->cfg.name);
@@ -153,16 +195,10 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		on_relay_off(c, now);
 		break;
 	case PROTO_E_NOT_ONLINE:
-		p = client_peer_find(c, m->name);
-		if (p == NULL || p->state != PEER_LOOKUP)
-			return;
-		if (!p->said_not_online)
-			client_say(c, "* %s is not online", p->name);
-		p->said_not_online = 1;
-		p->introduced = 0;
-		/* Lines waiting: ask again until -w runs out. Nothing waiting: stop here. */
-		if (p->wait_until_ms < 0)
-			p->state = PEER_OFFLINE;
+		on_not_online(c, m, now);
+		break;
+	case PROTO_E_REPLACED:
+		on_replaced(c, m);
 		break;
 	default:
 		log_warn("server error %u: %s", m->code, proto_error_text(m->code));

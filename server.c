@@ -1,6 +1,7 @@
 /* server.c - p2pchatd, the rendezvous server: it registers names and introduces peers. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -76,9 +77,12 @@ static int server_encode(struct server_tx *tx, const struct proto_addr *to, int 
 	return 1;
 }
 
-/* Refuses a request: one ERROR about `name` (may be "") back to its sender. */
-static int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
-			 uint8_t code, uint8_t request, const char *name)
+/*
+ * One ERROR about `name` (may be "") with code and detail, to `to`;
+ * proven as in struct server_tx.
+ */
+static int server_error(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+			int proven, uint8_t code, uint8_t request, uint8_t detail, const char *name)
 {
 	struct proto_msg m;
 
@@ -86,12 +90,22 @@ static int server_refuse(struct server *s, struct server_tx *tx, const struct pr
 	m.type = PROTO_ERROR;
 	m.code = code;
 	m.request = request;
-	/* For a version refusal, detail tells the client what we do speak. */
-	m.detail = code == PROTO_E_VERSION ? PROTO_VERSION : 0;
+	m.detail = detail;
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	s->stats.refused++;
-	/* Never larger than the request: it holds at most one of the request's names. */
-	return server_encode(tx, to, 0, &m);
+	return server_encode(tx, to, proven, &m);
+}
+
+/* Refuses a request: one ERROR about `name` (may be "") back to its sender. */
+static int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+			 uint8_t code, uint8_t request, const char *name)
+{
+	/*
+	 * For a version refusal, detail tells the client what we do speak.
+	 * Never larger than the request: it holds at most one of the request's names.
+	 */
+	return server_error(s, tx, to, 0, code, request,
+			    code == PROTO_E_VERSION ? PROTO_VERSION : 0, name);
 }
 
 /*
@@ -250,13 +264,17 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 	return e;
 }
 
+static int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t now,
+				 struct server_tx *tx);
+
 /* REGISTER: claim a name, or update our own claim at once (same token). */
 static int server_on_register(struct server *s, const struct proto_msg *m,
 			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
 	struct table_entry *e;
+	struct proto_addr old;
 	char addr[NET_ADDRSTRLEN];
-	int is_new, n;
+	int is_new, replaced, n;
 
 	if (!server_proven(s, m, from, now, tx, &n))
 		return n;
@@ -275,6 +293,9 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		if (e == NULL)
 			return n;
 	}
+	replaced = !is_new && !proto_addr_equal(&e->public_ep, from);
+	if (replaced)
+		old = e->public_ep;
 	server_touch(s, e, from, now);
 	e->nprivate = m->nprivate;
 	memcpy(e->private_ep, m->private_ep, sizeof(e->private_ep));
@@ -283,7 +304,24 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
 	else if (log_enabled(LOG_DEBUG))
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
-	return server_registered(s, tx, e, now);
+	n = server_registered(s, tx, e, now);
+	/*
+	 * A REGISTER comes from a program that starts: with the owner's token
+	 * from another address while the name lives, it is a second instance
+	 * (a NAT that moved a running client sends a REFRESH). The newer one
+	 * holds the name; the older one, at an address a cookie proved, is
+	 * told at once, and its REFRESHes from there are refused the same way,
+	 * so they do not move the name back.
+	 */
+	if (replaced) {
+		e->replaced_ep = old;
+		n += server_error(s, &tx[n], &old, 1, PROTO_E_REPLACED, m->type, 0, e->name);
+		log_info("%s registered again from %s: the earlier instance is told", e->name,
+			 server_addr_log(s, from, addr));
+	}
+	if (is_new)
+		n += server_wait_introduce(s, e, now, &tx[n]);
+	return n;
 }
 
 /* REFRESH: keep a live registration (and the client's NAT mapping) alive. */
@@ -301,6 +339,9 @@ static int server_on_refresh(struct server *s, const struct proto_msg *m,
 		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
 	if (!server_owns(e, m))
 		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
+	/* The instance a newer one replaced (server_on_register): it keeps the name no more. */
+	if (e->replaced_ep.family != 0 && proto_addr_equal(&e->replaced_ep, from))
+		return server_refuse(s, tx, from, PROTO_E_REPLACED, m->type, m->name);
 	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
 	server_touch(s, e, from, now);
 	s->stats.refreshes++;
@@ -383,6 +424,82 @@ static int server_peer(struct server_tx *tx, const struct table_entry *to,
 	return server_encode(tx, &to->public_ep, 1, &m);
 }
 
+/* Returns the first slot of the bucket of waits for `target`. */
+static struct server_wait *server_wait_bucket(const struct server *s, const char *target)
+{
+	uint64_t h = siphash24(s->names.key, target, strlen(target));
+
+	return &s->waits[(h & s->wait_mask) * SERVER_WAIT_WAYS];
+}
+
+/*
+ * Keeps req's LOOKUP of `target`, which is not online, for SERVER_WAIT_MS.
+ * Returns 1 when it waits (a wait already there is renewed), 0 when req
+ * placed its SERVER_WAIT_PER_NAME new waits of this period already.
+ */
+static int server_wait_add(struct server *s, struct table_entry *req, const char *target,
+			   int64_t now)
+{
+	struct server_wait *b = server_wait_bucket(s, target), *slot = NULL;
+
+	for (int i = 0; i < SERVER_WAIT_WAYS; i++) {
+		struct server_wait *w = &b[i];
+
+		if (w->until_ms > now && strcmp(w->target, target) == 0 &&
+		    strcmp(w->requester, req->name) == 0) {
+			w->until_ms = now + SERVER_WAIT_MS;
+			return 1;
+		}
+		/* A free slot, else the one that ends first. */
+		if (slot == NULL || (slot->until_ms > now && w->until_ms < slot->until_ms))
+			slot = w;
+	}
+	if (now - req->waits_since_ms >= SERVER_WAIT_MS) {
+		req->waits_since_ms = now;
+		req->waits = 0;
+	}
+	if (req->waits >= SERVER_WAIT_PER_NAME)
+		return 0;
+	req->waits++;
+	snprintf(slot->target, sizeof(slot->target), "%s", target);
+	snprintf(slot->requester, sizeof(slot->requester), "%s", req->name);
+	slot->until_ms = now + SERVER_WAIT_MS;
+	return 1;
+}
+
+/*
+ * e has just registered: introduces it to everyone waiting for it, as a
+ * LOOKUP would have (one PEER each way, into tx), and ends those waits.
+ * Returns the datagrams written (at most 2 x SERVER_WAIT_WAYS).
+ */
+static int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t now,
+				 struct server_tx *tx)
+{
+	struct server_wait *b = server_wait_bucket(s, e->name);
+	uint8_t nonce[PROTO_NONCE_LEN];
+	int n = 0;
+
+	for (int i = 0; i < SERVER_WAIT_WAYS; i++) {
+		struct server_wait *w = &b[i];
+		const struct table_entry *req;
+
+		if (w->until_ms <= now || strcmp(w->target, e->name) != 0)
+			continue;
+		w->target[0] = '\0';
+		w->until_ms = 0;
+		/* This get may remove the dead requester's entry; e does not move. */
+		req = table_get(&s->names, w->requester, now);
+		if (req == NULL || req == e)
+			continue;
+		server_nonce(s, req, e, nonce);
+		n += server_peer(&tx[n], req, e, nonce);
+		n += server_peer(&tx[n], e, req, nonce);
+		s->stats.introductions++;
+		log_debug("introduced %s, who waited, to %s", req->name, e->name);
+	}
+	return n;
+}
+
 /*
  * LOOKUP: introduce the requester and the target to each other, with one
  * PEER each way sent at the same moment, so both start punching together
@@ -412,8 +529,14 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 		return server_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m->type, m->target);
 	/* This get may remove the dead target's entry; req's entry does not move. */
 	tgt = table_get(&s->names, m->target, now);
+	/*
+	 * Not online: the LOOKUP waits here, and the ERROR says so in its
+	 * detail byte; as many bytes as before, so no more for a forger.
+	 */
 	if (tgt == NULL)
-		return server_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m->type, m->target);
+		return server_error(s, tx, from, 0, PROTO_E_NOT_ONLINE, m->type,
+				    server_wait_add(s, req, m->target, now) ? PROTO_DETAIL_WAITING : 0,
+				    m->target);
 
 	server_nonce(s, req, tgt, nonce);
 	n = server_peer(&tx[0], req, tgt, nonce);
@@ -469,6 +592,14 @@ static int server_on_stats(struct server *s, const struct proto_addr *from, size
 	return server_encode(tx, from, 1, &m);
 }
 
+/* How often clients refresh: a third of the TTL, at most SERVER_WHO_REFRESH_MS (as client.h). */
+static int64_t server_refresh_ms(const struct server *s)
+{
+	int64_t third = (int64_t)(s->cfg.ttl_s > 0 ? s->cfg.ttl_s : 1) * 1000 / 3;
+
+	return third < SERVER_WHO_REFRESH_MS ? third : SERVER_WHO_REFRESH_MS;
+}
+
 /*
  * WHO: one page of the names online, from m->cursor on. The table keeps
  * no order, so the page walks its dense array of entries: the cursor is
@@ -482,6 +613,7 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	const struct table *t = &s->names;
 	struct proto_msg r;
 	uint32_t i, end;
+	int64_t fresh_after;
 	int n = 0;
 
 	if (!s->cfg.allow_who)
@@ -490,6 +622,8 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 		return n;
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
+	/* A refresh moved expires_ms to then + TTL: refreshed after `then` means expires after this. */
+	fresh_after = now - server_refresh_ms(s) - SERVER_WHO_GRACE_MS + (int64_t)s->cfg.ttl_s * 1000;
 	memset(&r, 0, sizeof(r));
 	r.type = PROTO_WHO_REPLY;
 	r.total = t->count;
@@ -499,8 +633,11 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	for (; i < end && r.nnames < PROTO_WHO_MAX; i++) {
 		const struct table_entry *e = &t->entries[i];
 
-		/* An unused entry has an empty name (table.c); a dead one waits for the sweep. */
-		if (e->name[0] != '\0' && e->expires_ms > now)
+		/*
+		 * An unused entry has an empty name (table.c); a dead one waits for
+		 * the sweep; one not refreshed lately has left (SERVER_WHO_GRACE_MS).
+		 */
+		if (e->name[0] != '\0' && e->expires_ms > now && e->expires_ms > fresh_after)
 			memcpy(r.names[r.nnames++], e->name, sizeof(e->name));
 	}
 	r.next = i < t->capacity ? i : 0;
@@ -616,6 +753,21 @@ int server_init(struct server *s, const struct server_config *cfg,
 		guard_free(&s->guard);
 		return -1;
 	}
+	{
+		uint32_t slots = cfg->max_names, buckets = 1;
+
+		slots = slots < SERVER_WAIT_SLOTS_MIN ? SERVER_WAIT_SLOTS_MIN :
+			slots > SERVER_WAIT_SLOTS_MAX ? SERVER_WAIT_SLOTS_MAX : slots;
+		while (buckets * SERVER_WAIT_WAYS < slots)
+			buckets *= 2;
+		s->waits = calloc((size_t)buckets * SERVER_WAIT_WAYS, sizeof(*s->waits));
+		if (s->waits == NULL) {
+			table_free(&s->names);
+			guard_free(&s->guard);
+			return -1;
+		}
+		s->wait_mask = buckets - 1;
+	}
 	s->names.on_remove = server_name_gone;
 	s->names.on_remove_ctx = s;
 	memcpy(s->nonce_key, seed + SIPHASH_KEY_LEN, SIPHASH_KEY_LEN);
@@ -625,6 +777,8 @@ int server_init(struct server *s, const struct server_config *cfg,
 
 void server_free(struct server *s)
 {
+	free(s->waits);
+	s->waits = NULL;
 	table_free(&s->names);
 	guard_free(&s->guard);
 	memset(s->nonce_key, 0, sizeof(s->nonce_key));

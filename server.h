@@ -23,7 +23,31 @@
 #define SERVER_EXPIRE_BUDGET_MAX 65536
 #define SERVER_TICK_MS 1000            /* how often the expiry sweep runs */
 #define SERVER_RCVBUF_BYTES (4 << 20)  /* 256 clients x 8 requests in flight arrive at once: 4 MiB holds the burst */
-#define SERVER_MAX_TX 2                /* datagrams one request can cause: a LOOKUP answers both peers */
+/*
+ * Presence: a LOOKUP for a name that is not online waits at the server,
+ * which introduces both sides the moment the name registers. The waits
+ * live in a table sized at start (as many slots as names, within
+ * SERVER_WAIT_SLOTS_MIN..MAX), in buckets of SERVER_WAIT_WAYS by the
+ * target's hash: a new wait takes a free slot of its bucket or the one
+ * that ends first. Each lasts SERVER_WAIT_MS (the client asks again
+ * within it, so a wait pushed out is soon back), and one name may place
+ * SERVER_WAIT_PER_NAME new waits each SERVER_WAIT_MS.
+ */
+#define SERVER_WAIT_MS 600000          /* 10 minutes */
+#define SERVER_WAIT_WAYS 4             /* slots a bucket: waits for one name, or names that hash alike */
+#define SERVER_WAIT_SLOTS_MIN 64
+#define SERVER_WAIT_SLOTS_MAX 65536    /* 65536 x 80 bytes: 5 MB at most */
+#define SERVER_WAIT_PER_NAME 8
+#define SERVER_MAX_TX (1 + 2 * SERVER_WAIT_WAYS) /* datagrams one request can cause: a REGISTER's
+					    answer and an introduction (one PEER each way) per wait */
+/*
+ * /who lists the names refreshed within one client refresh interval (a
+ * third of the TTL, at most 20 s: client.h's CLIENT_REFRESH_MS) and this
+ * much more for the refresh to arrive: a client that left is gone from
+ * the list within that, not at the end of its TTL.
+ */
+#define SERVER_WHO_REFRESH_MS 20000
+#define SERVER_WHO_GRACE_MS 2000
 #define SERVER_WHO_SCAN 8192           /* table entries one WHO looks at: bounds the work of one request */
 /*
  * The relay's limit on each client, a token bucket of bytes (RELAY datagrams
@@ -96,8 +120,17 @@ struct server_config {
 	struct guard_config guard; /* limits per source address (--limit) */
 };
 
+/* One LOOKUP kept until its target registers. */
+struct server_wait {
+	char target[PROTO_NAME_MAX + 1];    /* "" = a free slot */
+	char requester[PROTO_NAME_MAX + 1];
+	int64_t until_ms;                   /* monotonic ms; free from then on */
+};
+
 struct server {
 	struct server_config cfg;
+	struct server_wait *waits;          /* wait_mask + 1 buckets of SERVER_WAIT_WAYS slots */
+	uint32_t wait_mask;
 	struct table names;
 	uint8_t nonce_key[SIPHASH_KEY_LEN]; /* random at start: nonces cannot be guessed */
 	struct guard guard;                 /* cookies and per-source limits */

@@ -18,6 +18,9 @@ struct table_entry {
 	int64_t expires_ms;          /* monotonic ms; the entry is dead from then on */
 	uint64_t relay_credit;       /* relay token bucket: bytes it may have relayed now */
 	int64_t relay_fill_ms;       /* when relay_credit was last topped up (monotonic ms) */
+	struct proto_addr replaced_ep; /* the earlier instance a REGISTER took the name from (server.c) */
+	int64_t waits_since_ms;      /* the requester's LOOKUPs kept waiting (server.c): since then... */
+	uint8_t waits;               /* ...this many */
 };
 
 /*

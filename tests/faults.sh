@@ -59,8 +59,29 @@ test_peer_killed() {
 	exec 3>&-
 	wait "$alice"; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  alice exited $rc, want 1 (two lines undelivered)" >&2; return 1; }
-	[ "$(grep -c '^\* message to bob not delivered: ' "$WORK/alice.out")" -eq 2 ] || {
+	[ "$(grep -c '^\* not delivered to bob: "t[a-z]*": ' "$WORK/alice.out")" -eq 2 ] || {
 		echo "  want 2 'not delivered' lines:" >&2; cat "$WORK/alice.out" >&2; return 1; }
+}
+
+# A second instance of ann (her token: the same state directory) starts while she chats with ben:
+# the newer one holds the name; the server tells the first at once, which reports what it could
+# not deliver and exits 1 (issue 13; before, its lines were dropped at ben in silence, for ever).
+test_second_instance() {
+	local ann rc
+	start_server "$WORK/server.err" || return 1
+	stay ben ben
+	wait_for "$WORK/ben.out" "registered as ben" || return 1
+	feed ann ann ben
+	ann=$FED_PID
+	echo "first" >&3
+	wait_for "$WORK/ben.out" "<ann> first" || return 1
+	echo "dup instance" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" ann ben >"$WORK/dup.out" 2>&1 ||
+		{ echo "  the second instance exited $?" >&2; cat "$WORK/dup.out" >&2; return 1; }
+	wait_for "$WORK/ben.out" "<ann> dup instance" 5 || return 1
+	wait_for "$WORK/ann.out" "^\* another instance of ann took the name$" 5 || return 1
+	exec 3>&-
+	wait "$ann"; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  the first instance exited $rc, want 1" >&2; return 1; }
 }
 
 # A full table: new names are refused clearly; the names already there go on working.
@@ -117,5 +138,6 @@ test_paused_past_ttl() {
 check "a killed peer is reported offline, its messages undelivered" test_peer_killed
 check "a client paused past its TTL registers again, and nothing is lost" test_paused_past_ttl
 check "a full table refuses new names, keeps the others" test_table_full
+check "a second instance takes the name; the first is told and exits 1" test_second_instance
 
 summary faults

@@ -99,6 +99,33 @@ test_200_messages() {
 	expect_lines "$WORK/bob.out" "<alice> message" 1 200
 }
 
+# One-shot scripts chat on the first direct path: the relay carries a line only when a direct
+# answer is overdue, which on loopback it never is (issue 13; before, a waiting line took the
+# relay at once when its answer came first, and many a script ended on "(relay)").
+test_one_shot_direct() {
+	local i rc=0
+	# A server of its own: each client registers twice (the cookie's round trip), and the
+	# shared one allows 127.0.0.1 20 registrations at once (--limit register=2/20).
+	start_server "$WORK/oneshot.err" || return 1
+	client bob --stay bob
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	for i in 1 2 3 4 5; do
+		echo "shot $i" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "alice$i" bob \
+			>"$WORK/alice.out" 2>&1 || { echo "  alice$i exited $?" >&2; rc=1; break; }
+		if ! grep -q '^\* connected to bob via .* (\(private\|public\))$' "$WORK/alice.out" ||
+		   grep -q '(relay)$' "$WORK/alice.out"; then
+			echo "  alice$i did not chat directly:" >&2
+			cat "$WORK/alice.out" >&2
+			rc=1
+			break
+		fi
+	done
+	[ "$rc" -eq 0 ] && wait_for "$WORK/bob.out" "<alice5> shot 5" 5 || rc=1
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	return "$rc"
+}
+
 # A long line (4096 bytes) arrives whole; one byte more is refused and reported.
 test_long_line() {
 	local line4096 line4097 rc
@@ -112,7 +139,7 @@ test_long_line() {
 	printf '%s\n' "$line4097" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice bob \
 		>"$WORK/alice.out" 2>&1; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  4097-byte line: status $rc, want 1" >&2; return 1; }
-	grep -qx '\* message to bob not delivered: longer than 4096 bytes' "$WORK/alice.out" ||
+	grep -qx '\* not delivered to bob: "xxxxxxxxxxxxxxxxxxxxxxxx...": longer than 4096 bytes' "$WORK/alice.out" ||
 		{ echo "  4097-byte line not reported" >&2; cat "$WORK/alice.out" >&2; return 1; }
 }
 
@@ -136,10 +163,21 @@ test_peer_starts_later() {
 		>"$WORK/alice.out" 2>"$WORK/alice.err" &
 	local alice=$!
 	PIDS="$PIDS $alice"
-	wait_for "$WORK/alice.out" "carol is not online" || return 1
+	wait_for "$WORK/alice.out" "waiting for carol to come online" || return 1
 	client carol --stay carol
 	wait "$alice" || { echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
 	wait_for "$WORK/carol.out" "<alice> hello late carol" 5
+}
+
+# kim wants lee before lee is up: the server keeps kim's LOOKUP, and when lee registers both are
+# introduced; kim connects without typing a thing (issue 13; before, "* lee is not online", then
+# nothing, ever).
+test_late_peer_connects() {
+	client kim --stay kim lee
+	wait_for "$WORK/kim.out" "^\* waiting for lee to come online$" || return 1
+	client lee --stay lee
+	wait_for "$WORK/kim.out" "^\* connected to lee via " || return 1
+	wait_for "$WORK/lee.out" "^\* connected to kim via " || return 1
 }
 
 # A peer that never comes: the message is reported undelivered, status 1.
@@ -148,7 +186,7 @@ test_undelivered() {
 	echo "anyone there" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" -w 1 alice nobody \
 		>"$WORK/alice.out" 2>&1; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  status $rc, want 1" >&2; return 1; }
-	grep -qx '\* message to nobody not delivered: nobody is not online' "$WORK/alice.out"
+	grep -qx '\* not delivered to nobody: "anyone there": nobody is not online' "$WORK/alice.out"
 }
 
 # A name held by another token is refused; the refused client says why and exits 1.
@@ -536,9 +574,11 @@ MAIN_PID=$SERVER_PID
 check "usage errors exit 2" test_usage_errors
 check "the README quotes --help exactly" test_readme_help
 check "200 messages arrive in order" test_200_messages
+check "one-shot scripts chat on a direct path" test_one_shot_direct
 check "a 4096-byte line arrives whole" test_long_line
 check "escape sequences are defused" test_sanitized
 check "the peer starts after the sender" test_peer_starts_later
+check "a peer that comes later is connected to without typing" test_late_peer_connects
 check "an undeliverable message is reported" test_undelivered
 check "a taken name is refused" test_name_taken
 check "commands" test_commands

@@ -920,6 +920,29 @@ START_TEST(test_msg_id_wrap)
 }
 END_TEST
 
+/* The owner names its lines and dates them: the ids come back, the oldest date is reported. */
+START_TEST(test_queue_at)
+{
+	struct peer *a = &peers[0];
+
+	a->io.delivered = NULL; /* its check wants the channel's own ids */
+	ck_assert_int_eq(chan_oldest_queued_ms(&a->ch), -1);
+	ck_assert_uint_eq(chan_queue_at(&a->ch, 77, 0, "first", 5, 1000), 77);
+	ck_assert_uint_eq(chan_queue_at(&a->ch, 78, 0, "second", 6, 2500), 78);
+	ck_assert_int_eq(chan_oldest_queued_ms(&a->ch), 1000);
+	/* Refused as chan_queue refuses: empty, or too long. */
+	ck_assert_uint_eq(chan_queue_at(&a->ch, 79, 0, "", 0, 3000), 0);
+	ck_assert_uint_eq(chan_queue_at(&a->ch, 79, 0, "x", PROTO_LINE_MAX + 1, 3000), 0);
+	/* Without a date the line has no deadline; id 0 takes the channel's own counter. */
+	ck_assert_uint_eq(chan_queue(&a->ch, 0, "third", 5), 1);
+	settle();
+	ck_assert_uint_eq(peers[1].nrecv, 3);
+	ck_assert_int_eq(chan_oldest_queued_ms(&a->ch), -1);
+	ck_assert_uint_eq(chan_queue_at(&a->ch, 0, 0, "fourth", 6, -1), 2);
+	ck_assert_int_eq(chan_oldest_queued_ms(&a->ch), -1);
+}
+END_TEST
+
 static Suite *chan_suite(void)
 {
 	Suite *s = suite_create("chan");
@@ -942,6 +965,7 @@ static Suite *chan_suite(void)
 	tcase_add_test(tc, test_restart);
 	tcase_add_test(tc, test_fail_all);
 	tcase_add_test(tc, test_msg_id_wrap);
+	tcase_add_test(tc, test_queue_at);
 	suite_add_tcase(s, tc);
 	return s;
 }

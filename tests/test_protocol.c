@@ -1316,7 +1316,7 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(23), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
-	for (i = PROTO_E_VERSION; i <= PROTO_E_ADDRESS; i++) {
+	for (i = PROTO_E_VERSION; i <= PROTO_E_LAST; i++) {
 		ck_assert_str_ne(proto_error_text(i), "unknown error");
 		for (j = PROTO_E_VERSION; j < i; j++)
 			ck_assert_str_ne(proto_error_text(i), proto_error_text(j));
@@ -1327,7 +1327,9 @@ START_TEST(test_strings)
 			 "too many names from this address");
 	ck_assert_str_eq(proto_error_text(PROTO_E_ADDRESS),
 			 "name is registered at another address");
-	ck_assert_str_eq(proto_error_text(PROTO_E_ADDRESS + 1), "unknown error");
+	ck_assert_str_eq(proto_error_text(PROTO_E_REPLACED),
+			 "another instance registered this name");
+	ck_assert_str_eq(proto_error_text(PROTO_E_LAST + 1), "unknown error");
 }
 END_TEST
 

@@ -175,7 +175,9 @@ static void refused(const struct proto_msg *m, const struct proto_addr *from, ui
 	ck_assert_uint_eq(r.type, PROTO_ERROR);
 	ck_assert_msg(r.code == code, "ERROR code %u, wanted %u", r.code, code);
 	ck_assert_uint_eq(r.request, m->type);
-	ck_assert_uint_eq(r.detail, 0);
+	/* NOT_ONLINE's detail says whether the LOOKUP waits: the presence tests look at it. */
+	if (code != PROTO_E_NOT_ONLINE)
+		ck_assert_uint_eq(r.detail, 0);
 	ck_assert_str_eq(r.name, name);
 }
 
@@ -273,10 +275,17 @@ START_TEST(name_taken_until_expiry)
 }
 END_TEST
 
+/*
+ * The owner's token registers the name from another address while it
+ * lives: a second instance. It holds the name from now on; the first is
+ * told at once (ERROR, PROTO_E_REPLACED, to its proven address), and its
+ * REFRESHes from there are refused the same way instead of moving the
+ * name back.
+ */
 START_TEST(same_token_reregister_moves_at_once)
 {
-	struct proto_addr a2 = harness_addr4(203, 0, 113, 99, 51000); /* the NAT gave a new mapping */
-	struct proto_msg m, peer;
+	struct proto_addr a2 = harness_addr4(203, 0, 113, 99, 51000);
+	struct proto_msg m, peer, r;
 	struct table_entry *e;
 
 	start(100);
@@ -286,20 +295,123 @@ START_TEST(same_token_reregister_moves_at_once)
 	m = msg_register(1, "alice");
 	m.nprivate = 1;
 	m.private_ep[0] = harness_addr4(10, 0, 0, 5, 6000);
-	accepted(&m, &a2);
+	ck_assert_int_eq(handle(&m, &a2), 2);
+	r = reply(0, &a2);
+	ck_assert_uint_eq(r.type, PROTO_REGISTERED);
+	r = reply(1, &ep_a);
+	ck_assert_uint_eq(r.type, PROTO_ERROR);
+	ck_assert_uint_eq(r.code, PROTO_E_REPLACED);
+	ck_assert_str_eq(r.name, "alice");
+	ck_assert_int_eq(tx[1].proven, 1);
 	ck_assert_uint_eq(srv.names.count, 2);
 	e = table_get(&srv.names, "alice", now);
 	ck_assert_int_eq(e->expires_ms, now + TTL_MS);
 	ck_assert_uint_eq(e->nprivate, 1);
 
+	/* The first instance refreshes from where it was: refused, the name stays. */
+	m = msg_refresh(1, "alice");
+	refused(&m, &ep_a, PROTO_E_REPLACED, "alice");
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &a2));
+	/* The second one's NAT moves it: a REFRESH from a third address still moves the name. */
+	accepted(&m, &ep_c);
+
 	/* bob is told about the new mapping, and the PEER to alice goes there. */
 	m = msg_lookup(2, "bob", "alice");
 	ck_assert_int_eq(handle(&m, &ep_b), 2);
 	peer = reply(0, &ep_b);
-	ck_assert(proto_addr_equal(&peer.public_ep, &a2));
+	ck_assert(proto_addr_equal(&peer.public_ep, &ep_c));
 	ck_assert_uint_eq(peer.nprivate, 1);
-	peer = reply(1, &a2);
+	peer = reply(1, &ep_c);
 	ck_assert_str_eq(peer.name, "bob");
+}
+END_TEST
+
+/*
+ * Presence: a LOOKUP for a name not online waits at the server (the
+ * ERROR says so, in as many bytes as before), and the moment the name
+ * registers both sides are introduced, once.
+ */
+START_TEST(lookup_waits_for_the_name)
+{
+	struct proto_msg m, r, peer;
+	struct proto_addr ep_d = harness_addr4(192, 0, 2, 44, 7001);
+	int n;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(3, "carol", &ep_c);
+	m = msg_lookup(1, "alice", "bob");
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.code, PROTO_E_NOT_ONLINE);
+	ck_assert_uint_eq(r.detail, PROTO_DETAIL_WAITING);
+	ck_assert_uint_le(tx[0].len, (size_t)proto_encode(&m, tx[1].buf, sizeof(tx[1].buf)));
+	/* Asked again: the same wait, renewed; carol waits for bob too. */
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	m = msg_lookup(3, "carol", "bob");
+	ck_assert_int_eq(handle(&m, &ep_c), 1);
+	ck_assert_uint_eq(reply(0, &ep_c).detail, PROTO_DETAIL_WAITING);
+
+	now += 60000;
+	do_register(1, "alice", &ep_a); /* alive, as a client refreshes */
+	do_register(3, "carol", &ep_c);
+	m = msg_register(2, "bob");
+	n = handle(&m, &ep_b);
+	ck_assert_int_eq(n, 5); /* REGISTERED, then a PEER each way for each of the two */
+	ck_assert_uint_eq(reply(0, &ep_b).type, PROTO_REGISTERED);
+	for (int i = 1; i < n; i += 2) {
+		const struct proto_addr *to = proto_addr_equal(&tx[i].to, &ep_a) ? &ep_a : &ep_c;
+
+		peer = reply(i, to);
+		ck_assert_uint_eq(peer.type, PROTO_PEER);
+		ck_assert_str_eq(peer.name, "bob");
+		ck_assert(proto_addr_equal(&peer.public_ep, &ep_b));
+		peer = reply(i + 1, &ep_b);
+		ck_assert_str_eq(peer.name, to == &ep_a ? "alice" : "carol");
+		ck_assert_int_eq(tx[i].proven && tx[i + 1].proven, 1);
+	}
+	ck_assert_uint_eq(srv.stats.introductions, 2);
+	/* Once: bob registering again (a refresh would too) introduces nobody. */
+	accepted(&m, &ep_b);
+
+	/* A wait ends after SERVER_WAIT_MS: dave comes too late for alice. */
+	m = msg_lookup(1, "alice", "dave");
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	now += SERVER_WAIT_MS - 1;
+	do_register(1, "alice", &ep_a);
+	now += 1;
+	do_register(4, "dave", &ep_d);
+	/* Nor does one wait for itself. */
+	m = msg_lookup(1, "alice", "alice");
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	ck_assert_uint_eq(reply(0, &ep_a).detail, 0);
+}
+END_TEST
+
+/* The waits are bounded: SERVER_WAIT_PER_NAME new ones a name, SERVER_WAIT_WAYS a bucket. */
+START_TEST(lookup_waits_are_bounded)
+{
+	struct proto_msg m;
+	char target[16];
+	int waiting = 0;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	for (int i = 0; i < 2 * SERVER_WAIT_PER_NAME; i++) {
+		snprintf(target, sizeof(target), "ghost%d", i);
+		m = msg_lookup(1, "alice", target);
+		ck_assert_int_eq(handle(&m, &ep_a), 1);
+		waiting += reply(0, &ep_a).detail == PROTO_DETAIL_WAITING;
+	}
+	ck_assert_int_eq(waiting, SERVER_WAIT_PER_NAME);
+	/* A period later, she may place as many again. */
+	now += SERVER_WAIT_MS;
+	do_register(1, "alice", &ep_a);
+	m = msg_lookup(1, "alice", "ghost99");
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	ck_assert_uint_eq(reply(0, &ep_a).detail, PROTO_DETAIL_WAITING);
+	/* The table is sized at start and never grows: 64 slots at least, a power of two. */
+	ck_assert_uint_eq((srv.wait_mask + 1) * SERVER_WAIT_WAYS, SERVER_WAIT_SLOTS_MIN * 2);
 }
 END_TEST
 
@@ -1084,6 +1196,32 @@ START_TEST(who_lists_every_name_once)
 	ck_assert_int_eq(who_all(seen, NUSERS), 1);
 	for (i = 0; i <= NUSERS; i++)
 		ck_assert_int_eq(seen[i], i == 7 || i == NUSERS);
+}
+END_TEST
+
+/*
+ * /who lists only the names refreshed within a refresh interval (a third
+ * of the TTL here) and a grace: one that left is gone from the list long
+ * before its TTL ends.
+ */
+START_TEST(who_lists_only_fresh_names)
+{
+	int seen[2];
+
+	start_who(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "user0", &ep_b);
+	memset(seen, 0, sizeof(seen));
+	who_all(seen, 1);
+	ck_assert_int_eq(seen[0] + seen[1], 2);
+	/* user0 stops refreshing; alice goes on. */
+	now += TTL_MS / 3 + SERVER_WHO_GRACE_MS;
+	do_register(1, "alice", &ep_a);
+	memset(seen, 0, sizeof(seen));
+	who_all(seen, 1);
+	ck_assert_int_eq(seen[1], 1);
+	ck_assert_int_eq(seen[0], 0);
+	ck_assert_ptr_nonnull(table_get(&srv.names, "user0", now)); /* alive all the same */
 }
 END_TEST
 
@@ -1973,6 +2111,9 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, who_off_by_default);
 	tcase_add_test(tc, who_lists_every_name_once);
 	tcase_add_test(tc, who_scan_is_bounded);
+	tcase_add_test(tc, who_lists_only_fresh_names);
+	tcase_add_test(tc, lookup_waits_for_the_name);
+	tcase_add_test(tc, lookup_waits_are_bounded);
 	tcase_add_test(tc, who_and_report_need_registration);
 	tcase_add_test(tc, report_counts_paths);
 	tcase_add_test(tc, relay_passes_peer_datagrams);
