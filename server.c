@@ -8,6 +8,7 @@
 #include "log.h"
 #include "net.h"
 #include "server.h"
+#include "server_impl.h"
 #include "stun.h"
 
 /*
@@ -264,9 +265,6 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 	return e;
 }
 
-static int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t now,
-				 struct server_tx *tx);
-
 /* REGISTER: claim a name, or update our own claim at once (same token). */
 static int server_on_register(struct server *s, const struct proto_msg *m,
 			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
@@ -424,79 +422,16 @@ static int server_peer(struct server_tx *tx, const struct table_entry *to,
 	return server_encode(tx, &to->public_ep, 1, &m);
 }
 
-/* Returns the first slot of the bucket of waits for `target`. */
-static struct server_wait *server_wait_bucket(const struct server *s, const char *target)
+int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
+		     struct server_tx *tx)
 {
-	uint64_t h = siphash24(s->names.key, target, strlen(target));
-
-	return &s->waits[(h & s->wait_mask) * SERVER_WAIT_WAYS];
-}
-
-/*
- * Keeps req's LOOKUP of `target`, which is not online, for SERVER_WAIT_MS.
- * Returns 1 when it waits (a wait already there is renewed), 0 when req
- * placed its SERVER_WAIT_PER_NAME new waits of this period already.
- */
-static int server_wait_add(struct server *s, struct table_entry *req, const char *target,
-			   int64_t now)
-{
-	struct server_wait *b = server_wait_bucket(s, target), *slot = NULL;
-
-	for (int i = 0; i < SERVER_WAIT_WAYS; i++) {
-		struct server_wait *w = &b[i];
-
-		if (w->until_ms > now && strcmp(w->target, target) == 0 &&
-		    strcmp(w->requester, req->name) == 0) {
-			w->until_ms = now + SERVER_WAIT_MS;
-			return 1;
-		}
-		/* A free slot, else the one that ends first. */
-		if (slot == NULL || (slot->until_ms > now && w->until_ms < slot->until_ms))
-			slot = w;
-	}
-	if (now - req->waits_since_ms >= SERVER_WAIT_MS) {
-		req->waits_since_ms = now;
-		req->waits = 0;
-	}
-	if (req->waits >= SERVER_WAIT_PER_NAME)
-		return 0;
-	req->waits++;
-	snprintf(slot->target, sizeof(slot->target), "%s", target);
-	snprintf(slot->requester, sizeof(slot->requester), "%s", req->name);
-	slot->until_ms = now + SERVER_WAIT_MS;
-	return 1;
-}
-
-/*
- * e has just registered: introduces it to everyone waiting for it, as a
- * LOOKUP would have (one PEER each way, into tx), and ends those waits.
- * Returns the datagrams written (at most 2 x SERVER_WAIT_WAYS).
- */
-static int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t now,
-				 struct server_tx *tx)
-{
-	struct server_wait *b = server_wait_bucket(s, e->name);
 	uint8_t nonce[PROTO_NONCE_LEN];
-	int n = 0;
+	int n;
 
-	for (int i = 0; i < SERVER_WAIT_WAYS; i++) {
-		struct server_wait *w = &b[i];
-		const struct table_entry *req;
-
-		if (w->until_ms <= now || strcmp(w->target, e->name) != 0)
-			continue;
-		w->target[0] = '\0';
-		w->until_ms = 0;
-		/* This get may remove the dead requester's entry; e does not move. */
-		req = table_get(&s->names, w->requester, now);
-		if (req == NULL || req == e)
-			continue;
-		server_nonce(s, req, e, nonce);
-		n += server_peer(&tx[n], req, e, nonce);
-		n += server_peer(&tx[n], e, req, nonce);
-		s->stats.introductions++;
-		log_debug("introduced %s, who waited, to %s", req->name, e->name);
-	}
+	server_nonce(s, a, b, nonce);
+	n = server_peer(&tx[0], a, b, nonce);
+	n += server_peer(&tx[n], b, a, nonce);
+	s->stats.introductions++;
 	return n;
 }
 
@@ -509,7 +444,6 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
 	struct table_entry *req, *tgt;
-	uint8_t nonce[PROTO_NONCE_LEN];
 	int n = 0;
 
 	s->stats.lookups++;
@@ -538,10 +472,7 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 				    server_wait_add(s, req, m->target, now) ? PROTO_DETAIL_WAITING : 0,
 				    m->target);
 
-	server_nonce(s, req, tgt, nonce);
-	n = server_peer(&tx[0], req, tgt, nonce);
-	n += server_peer(&tx[n], tgt, req, nonce);
-	s->stats.introductions++;
+	n = server_introduce(s, req, tgt, tx);
 	if (log_enabled(LOG_DEBUG)) {
 		char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
 
@@ -753,20 +684,10 @@ int server_init(struct server *s, const struct server_config *cfg,
 		guard_free(&s->guard);
 		return -1;
 	}
-	{
-		uint32_t slots = cfg->max_names, buckets = 1;
-
-		slots = slots < SERVER_WAIT_SLOTS_MIN ? SERVER_WAIT_SLOTS_MIN :
-			slots > SERVER_WAIT_SLOTS_MAX ? SERVER_WAIT_SLOTS_MAX : slots;
-		while (buckets * SERVER_WAIT_WAYS < slots)
-			buckets *= 2;
-		s->waits = calloc((size_t)buckets * SERVER_WAIT_WAYS, sizeof(*s->waits));
-		if (s->waits == NULL) {
-			table_free(&s->names);
-			guard_free(&s->guard);
-			return -1;
-		}
-		s->wait_mask = buckets - 1;
+	if (server_wait_init(s) < 0) {
+		table_free(&s->names);
+		guard_free(&s->guard);
+		return -1;
 	}
 	s->names.on_remove = server_name_gone;
 	s->names.on_remove_ctx = s;
@@ -777,8 +698,7 @@ int server_init(struct server *s, const struct server_config *cfg,
 
 void server_free(struct server *s)
 {
-	free(s->waits);
-	s->waits = NULL;
+	server_wait_free(s);
 	table_free(&s->names);
 	guard_free(&s->guard);
 	memset(s->nonce_key, 0, sizeof(s->nonce_key));
