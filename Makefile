@@ -38,13 +38,15 @@ CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)
 CONSOLE_OBJS = $(BUILD)/console.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
+# Client <-> server authentication (auth.c) and the primitives it stands on.
+AUTH_OBJS = $(BUILD)/auth.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
 # The stream layer (streams, sending, their wire, range sets) and its congestion control.
 STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
-	     cc stream
+	     cc stream auth
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -97,6 +99,7 @@ $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
