@@ -32,8 +32,8 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
-SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS)
+SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS)
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
@@ -72,7 +72,7 @@ endif
 $(BUILD)/%.o: %.c | $(BUILD)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/p2pchatd: $(BUILD)/p2pchatd.o $(SERVER_OBJS)
+$(BUILD)/p2pchatd: $(BUILD)/p2pchatd.o $(sort $(SERVER_OBJS) $(IDENTITY_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^
 $(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CONSOLE_OBJS) $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
@@ -153,19 +153,19 @@ $(BUILD)/udpcap: tests/udpcap.c bytes.h cli.h $(BUILD)/cli.o | $(BUILD)
 # run it; check compiles both (test above), so they never rot.
 bench: bench-crypto $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
-$(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o
+$(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The flood: p2pchatd under thousands of garbage datagrams while real clients chat.
 flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
 	BIN=$(BUILD) bash tests/flood.sh
-$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
+$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # No amplification: every request p2pchatd knows, from an address that never proved itself.
 amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 	BIN=$(BUILD) bash tests/amplify.sh
-$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o
+$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The crypto proofs beside the published vectors: ours against libsodium on millions of random

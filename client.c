@@ -27,8 +27,14 @@ void client_say(struct client *c, const char *fmt, ...)
 void client_send_msg(struct client *c, const struct proto_addr *to, const struct proto_msg *m)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int n = proto_encode(m, buf, sizeof(buf));
+	int n;
 
+	/* A request to the server goes sealed (registration.c). */
+	if (proto_is_sealed(m->type)) {
+		client_send_request(c, m);
+		return;
+	}
+	n = proto_encode(m, buf, sizeof(buf));
 	if (n < 0) {
 		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
 		return;
@@ -41,12 +47,11 @@ void client_send_msg(struct client *c, const struct proto_addr *to, const struct
 	c->io.send(c->io.ctx, to, buf, (size_t)n);
 }
 
-/* Fills m with a request to the server from us: type, our token and our name. */
+/* Fills m with a request to the server from us: type and our name (client_send_request seals it). */
 void client_msg_to_server(const struct client *c, enum proto_type type, struct proto_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = (uint8_t)type;
-	memcpy(m->token, c->cfg.token, PROTO_TOKEN_LEN);
 	snprintf(m->name, sizeof(m->name), "%s", c->cfg.name);
 }
 
@@ -74,6 +79,11 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	char a[NET_ADDRSTRLEN];
 
 	c->stats.received++;
+	/* The server's datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
+	if (proto_addr_equal(from, &c->cfg.server)) {
+		client_on_server(c, buf, len, now);
+		return;
+	}
 	if (rc < 0) {
 		c->stats.malformed++;
 		log_debug("dropped datagram from %s: %s", net_addr_str(from, a), proto_strerror(rc));
@@ -86,20 +96,8 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		client_on_peer_msg(c, client_peer_by_nonce(c, m.nonce), &m, &direct, now);
 		return;
 	}
-	/* Server messages count only from the server: nobody else can refuse or introduce us. */
-	if (!proto_addr_equal(from, &c->cfg.server)) {
-		c->stats.stray++;
-		return;
-	}
-	switch (m.type) {
-	case PROTO_REGISTERED: client_on_registered(c, &m, now); break;
-	case PROTO_COOKIE: client_on_cookie(c, &m, now); break;
-	case PROTO_PEER: client_on_peer_intro(c, &m, now); break;
-	case PROTO_ERROR: client_on_error(c, &m, now); break;
-	case PROTO_WHO_REPLY: client_on_who_reply(c, &m, now); break;
-	case PROTO_RELAYED: client_on_relayed(c, &m, now); break;
-	default: c->stats.stray++; break; /* requests are for the server */
-	}
+	/* Anything else from elsewhere: only the server talks to us in its messages. */
+	c->stats.stray++;
 }
 
 
@@ -141,6 +139,7 @@ void client_free(struct client *c)
 		free(c->peers[i]);
 	}
 	c->npeers = 0;
+	client_forget_keys(c);
 }
 
 uint32_t client_pending(const struct client *c)

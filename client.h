@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "chan.h"
+#include "identity.h"
 #include "protocol.h"
 
 #define CLIENT_MAX_PEERS 64
@@ -55,6 +57,9 @@ struct client_stats {
 	uint64_t received;
 	uint64_t malformed;    /* proto_decode failed */
 	uint64_t stray;        /* well-formed but from nobody we know (bad nonce, not the server) */
+	uint64_t unauthenticated; /* from the server's address, but it did not open, was replayed, or
+				     a COOKIE with another key than the server's: dropped (auth.h) */
+	uint64_t version_refusals; /* version refusals from the server's address (never believed) */
 	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
 	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
@@ -85,12 +90,24 @@ struct client_io {
 	void (*print)(void *ctx, const char *line);
 	/* a line the user sent changed state (may be NULL: then only print is used) */
 	void (*line)(void *ctx, const struct client_line *l);
+	/*
+	 * First contact: the server's key, from its COOKIE, is to be pinned
+	 * (known_servers). Returns 0, or -1 when it could not be kept (the
+	 * client uses it for this run anyway). May be NULL.
+	 */
+	int (*pin_server)(void *ctx, const uint8_t key[PROTO_KEY_LEN]);
 };
 
 struct client_config {
 	char name[PROTO_NAME_MAX + 1];
-	uint8_t token[PROTO_TOKEN_LEN];
+	struct identity id;         /* NAME's identity key: the name is its own (client_free wipes it) */
 	struct proto_addr server;
+	int has_server_key;         /* server_key is known: pinned, given with --server-key, or (in the
+				       client's copy) taken from the server's COOKIE at first contact */
+	uint8_t server_key[PROTO_KEY_LEN];
+	/* where server_key came from, for the warning when the server shows another: a file, or NULL for --server-key */
+	const char *server_key_file;
+	uint64_t counter_start;     /* the first request's counter (auth.h): the wall clock in us */
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE]; /* our interface addresses, our port */
 	int ipv6;                   /* our socket can reach IPv6 endpoints */
@@ -113,6 +130,14 @@ struct client {
 	int64_t reg_since_ms;             /* first unanswered registration attempt, -1 when answered */
 	int warned_server;                /* "server not answering" logged */
 	int relay_off;                    /* the server does not relay (PROTO_E_RELAY_OFF) */
+	/* the server's seal (auth.h) */
+	int has_k;                        /* k derived from our key and server_key */
+	uint8_t k[AUTH_KEY_LEN];
+	uint64_t counter;                 /* the last request's counter; 0 before the first */
+	struct auth_window answers;       /* the server's answers' counters, AUTH_ANSWER_WINDOW wide */
+	int said_key_changed;             /* the server-key warning was printed */
+	int said_version;                 /* "the server speaks protocol version ..." was printed */
+	int64_t notice_until_ms;          /* a NOTICE is believed again from then on (backoff) */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;

@@ -16,7 +16,7 @@
  *      server answers with the public endpoint it saw (our NAT's mapping).
  *      (registration.c)
  *   2. LOOKUP asks for a peer. The server sends a PEER introduction to us
- *      and to the peer at once, with the same nonce. (registration.c)
+ *      and to the peer at once, each with the other's key. (registration.c)
  *   3. Both sides PROBE every endpoint of the other every 100 ms. Our
  *      outgoing probes open our NAT for the peer's; the first PROBE_ACK
  *      names a working path. (punch.c)
@@ -63,6 +63,8 @@ struct peer {
 
 	/* the introduction */
 	int introduced;
+	uint8_t key[PROTO_KEY_LEN];       /* its public key, from the server's PEER (has_key) */
+	int has_key;
 	uint8_t nonce[PROTO_NONCE_LEN];
 	struct proto_addr public_ep;
 	uint8_t nprivate;
@@ -135,7 +137,10 @@ void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg
 void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now);
 int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now);
 
-/* registration.c: what p2pchatd answers, registration and /who timers */
+/* registration.c: the server's seal, what p2pchatd answers, registration and /who timers */
+void client_send_request(struct client *c, const struct proto_msg *m);
+void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now);
+void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now);
 void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now);
 void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now);

@@ -24,6 +24,14 @@ int64_t net_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+uint64_t net_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 const char *net_addr_str(const struct proto_addr *a, char buf[NET_ADDRSTRLEN])
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -15,6 +15,13 @@
 int64_t net_now_ms(void);
 
 /*
+ * Returns microseconds since 1970 from CLOCK_REALTIME: the start of a
+ * sealed-message counter (auth.h), which must grow across restarts, as
+ * WireGuard's TAI64N timestamp does. Never for deadlines.
+ */
+uint64_t net_wall_us(void);
+
+/*
  * Formats an endpoint as "1.2.3.4:5" or "[::1]:5" into buf and returns buf.
  * A family of 0 gives "-".
  */

@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "log.h"
 #include "net.h"
+#include "trust.h"
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
 
@@ -29,7 +30,8 @@ static void on_signal(int sig)
 
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
-	"usage: p2pchat [-s HOST[:PORT]] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS] [--stay] [-v] NAME [PEER]\n" \
+	"usage: p2pchat [-s HOST[:PORT]] [--server-key KEY] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS]\n" \
+	"               [--stay] [-v] NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -43,6 +45,8 @@ static void help(void)
 	printf("Chat with PEER directly over UDP; p2pchatd introduces you"
 	       " (and relays if it must).\n"
 	       "  -s, --server HOST[:PORT]  rendezvous server (default $P2PCHAT_SERVER, else %s)\n"
+	       "      --server-key KEY      the server's key, 64 hex digits (p2pchatd --print-key);\n"
+	       "                            default: the one pinned in known_servers at first contact\n"
 	       "  -p, --port PORT           local UDP port (default: any)\n"
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
@@ -124,6 +128,10 @@ struct app {
 	uint64_t lines_read;      /* line mode: lines taken from stdin */
 	int64_t started_ms;
 	int no_server;            /* line mode, nothing sent: the server never answered */
+	struct trust_store servers; /* known_servers */
+	int servers_open;
+	char server_label[TRUST_KEY_NAME_MAX + 1]; /* HOST:PORT: the server's line in known_servers */
+	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -289,11 +297,31 @@ static void app_loop(struct app *a, int stay)
 /* What the command line asked for. */
 struct options {
 	const char *server; /* HOST[:PORT], or NULL for the default */
+	int has_server_key; /* --server-key */
+	uint8_t server_key[PROTO_KEY_LEN];
 	unsigned long port, wait_s, keepalive_s;
 	int stay, verbose;
 	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
 };
+
+/* Reads 64 lowercase hex digits into key. Returns 0, or -1. */
+static int parse_key(const char *hex, uint8_t key[PROTO_KEY_LEN])
+{
+	if (strlen(hex) != 2 * PROTO_KEY_LEN)
+		return -1;
+	for (size_t i = 0; i < 2 * PROTO_KEY_LEN; i++) {
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return -1;
+	}
+	for (size_t i = 0; i < PROTO_KEY_LEN; i++) {
+		unsigned v;
+
+		sscanf(hex + 2 * i, "%2x", &v);
+		key[i] = (uint8_t)v;
+	}
+	return 0;
+}
 
 /*
  * Reads the command line into o. Returns 0 to run, or the exit status:
@@ -308,6 +336,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "stay", no_argument, NULL, 'S' },
 		{ "fingerprint", no_argument, NULL, 'F' },
+		{ "server-key", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -328,6 +357,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
 		case 'S': o->stay = 1; break;
 		case 'F': o->fingerprint = 1; break;
+		case 'K':
+			if (parse_key(optarg, o->server_key) < 0)
+				return usage_error("--server-key: not 64 lowercase hex digits (p2pchatd "
+						   "--print-key prints the server's)");
+			o->has_server_key = 1;
+			break;
 		case 'v': o->verbose = 1; break;
 		case 'h': help(); *done = 1; return 0;
 		case 'V': puts(P2PCHAT_PROGRAM " " CLI_VERSION); *done = 1; return 0;
@@ -353,29 +388,99 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	return 0;
 }
 
+/* HOST:PORT for the server as the user named it, with the default port when none was given. */
+static void server_label(const char *server, char *out, size_t cap)
+{
+	const char *colon = strchr(server, ':');
+
+	if (server[0] == '[' ? strstr(server, "]:") != NULL : colon != NULL && !strchr(colon + 1, ':'))
+		snprintf(out, cap, "%s", server);
+	else if (colon != NULL && server[0] != '[')
+		snprintf(out, cap, "[%s]:%d", server, CLIENT_DEFAULT_PORT); /* a bare IPv6 address */
+	else
+		snprintf(out, cap, "%s:%d", server, CLIENT_DEFAULT_PORT);
+}
+
 /*
- * Fills cfg from o: the owner token from NAME's key, the server's address,
+ * First contact with a server (client_io.pin_server): its key goes into
+ * known_servers, as ssh's accept-new does. Returns 0, or -1 (logged).
+ */
+static int app_pin_server(void *ctx, const uint8_t key[PROTO_KEY_LEN])
+{
+	struct app *a = ctx;
+	char err[2 * PATH_MAX], fingerprint[IDENTITY_FINGERPRINT_SIZE];
+	int r;
+
+	if (!a->servers_open)
+		return -1;
+	r = trust_pin(&a->servers, a->server_label, key, err, sizeof(err));
+	if (r < 0) {
+		log_warn("the server's key is not pinned: %s", err);
+		return -1;
+	}
+	identity_fingerprint(key, fingerprint);
+	log_info("pinned the key of the server at %s at first contact (%s) in %s", a->server_label,
+		 fingerprint, a->servers_path);
+	return 0;
+}
+
+/*
+ * The server's key: --server-key, else the one known_servers pinned for
+ * it, else none yet (pinned at first contact). Returns 0, or 1 after an
+ * error was logged (a known_servers p2pchat cannot read).
+ */
+static int app_server_key(struct app *a, const struct options *o, struct client_config *cfg)
+{
+	const struct trust_entry *e;
+	char dir[PATH_MAX], err[2 * PATH_MAX];
+
+	server_label(o->server ? o->server : CLIENT_DEFAULT_SERVER, a->server_label,
+		     sizeof(a->server_label));
+	if (identity_state_dir(getenv("XDG_STATE_HOME"), getenv("HOME"), dir, sizeof(dir)) < 0)
+		return 1; /* load_identity said so already */
+	snprintf(a->servers_path, sizeof(a->servers_path), "%s/%s", dir, TRUST_SERVERS_FILE);
+	if (trust_open_servers(&a->servers, dir, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	a->servers_open = 1;
+	if (o->has_server_key) {
+		memcpy(cfg->server_key, o->server_key, PROTO_KEY_LEN);
+		cfg->has_server_key = 1;
+		return 0;
+	}
+	e = trust_find(&a->servers, a->server_label);
+	if (e != NULL) {
+		memcpy(cfg->server_key, e->pub, PROTO_KEY_LEN);
+		cfg->has_server_key = 1;
+		cfg->server_key_file = a->servers_path;
+	}
+	return 0;
+}
+
+/*
+ * Fills cfg from o: NAME's key, the server's address and key,
  * the socket and the private endpoints it is reached at. Opens a->fd.
  * Returns 0, or 1 after an error was printed.
  */
 static int app_configure(struct app *a, const struct options *o, struct client_config *cfg)
 {
 	struct proto_addr local;
-	struct identity id;
 	char err[256];
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->name, sizeof(cfg->name), "%s", o->name);
 	/* First, so that a refused key stops the program before anything is sent. */
-	if (load_identity(cfg->name, &id) != 0)
+	if (load_identity(cfg->name, &cfg->id) != 0)
 		return 1;
-	identity_token(&id, cfg->token);
-	identity_wipe(&id);
+	cfg->counter_start = net_wall_us();
 	if (net_resolve(o->server ? o->server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT,
 			&cfg->server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "p2pchat: server: %s\n", err);
 		return 1;
 	}
+	if (app_server_key(a, o, cfg) != 0)
+		return 1;
 
 	a->fd = net_udp_socket(NULL, (uint16_t)o->port, 1);
 	if (a->fd < 0 || net_local_addr(a->fd, &local) < 0) {
@@ -451,6 +556,8 @@ static int app_close(struct app *a)
 	else
 		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
 	client_free(&a->c);
+	if (a->servers_open)
+		trust_close(&a->servers);
 	console_free(&a->con);
 	close(a->fd);
 	return status;
@@ -461,7 +568,7 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, app_line };
+	struct client_io io = { a, app_send, app_print, app_line, app_pin_server };
 	struct options o;
 	int done, status;
 

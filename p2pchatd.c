@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "identity.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -21,8 +22,9 @@
 #define SERVER_USAGE \
 	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [--allow-who]\n" \
 	"                [--no-relay] [--relay-rate BYTES_PER_S] [--limit KIND=N[/BURST]]\n" \
-	"                [--no-log-addresses] [-v] [-h] [-V]\n" \
-	"       p2pchatd --stats [-p PORT] [-b ADDR]\n"
+	"                [--no-log-addresses] [--state-dir DIR] [-v] [-h] [-V]\n" \
+	"       p2pchatd --stats [-p PORT] [-b ADDR]\n" \
+	"       p2pchatd --print-key [--state-dir DIR]\n"
 #define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
 #define SERVER_STATS_WAIT_MS 2000 /* --stats gives up then: a server on loopback answers in microseconds */
 
@@ -37,6 +39,8 @@ struct server_options {
 	uint32_t relay_rate;
 	struct guard_config guard; /* guard_defaults, then each --limit */
 	int stats;        /* --stats: ask the running server, do not be one */
+	int print_key;    /* --print-key: print the server's public key, do not run */
+	const char *state_dir; /* --state-dir; NULL: the default (server_state_dir) */
 	int verbose;
 };
 
@@ -48,6 +52,8 @@ enum {
 	SERVER_OPT_NO_RELAY,
 	SERVER_OPT_RELAY_RATE,
 	SERVER_OPT_LIMIT,
+	SERVER_OPT_STATE_DIR,
+	SERVER_OPT_PRINT_KEY,
 };
 
 /* Set by the signal handler, read by the loop: the only thing the handler does. */
@@ -84,6 +90,12 @@ static void server_help(void)
 	      "                              32768/65536 (bytes), stun 10/20, names 64 (held\n"
 	      "                              at once, no BURST); N 0: no limit\n"
 	      "      --no-log-addresses      log \"-\" in place of clients' IP addresses\n"
+	      "      --state-dir DIR         keep the server's key (server.key) in DIR\n"
+	      "                              (default $STATE_DIRECTORY, else\n"
+	      "                              $XDG_STATE_HOME/p2pchatd, else\n"
+	      "                              ~/.local/state/p2pchatd)\n"
+	      "      --print-key             print the server's public key (made on first use)\n"
+	      "                              for p2pchat --server-key, and exit\n"
 	      "      --stats                 print the counters of the p2pchatd running on\n"
 	      "                              this machine (at -p PORT, -b ADDR) and exit\n"
 	      "  -v, --verbose               log every datagram (debug level)\n"
@@ -186,6 +198,8 @@ static void server_default_options(struct server_options *o)
 	o->relay_rate = SERVER_DEFAULT_RELAY_RATE;
 	guard_defaults(&o->guard);
 	o->stats = 0;
+	o->print_key = 0;
+	o->state_dir = NULL;
 	o->verbose = 0;
 }
 
@@ -238,6 +252,14 @@ static int server_take_option(int c, char **argv, struct server_options *o)
 		if (server_parse_limit(optarg, &o->guard) != 0)
 			return 2;
 		return 0;
+	case SERVER_OPT_STATE_DIR:
+		if (optarg[0] == '\0')
+			return server_usage_error("--state-dir needs a directory");
+		o->state_dir = optarg;
+		return 0;
+	case SERVER_OPT_PRINT_KEY:
+		o->print_key = 1;
+		return 0;
 	case 'v':
 		o->verbose = 1;
 		return 0;
@@ -270,6 +292,8 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "no-relay", no_argument, NULL, SERVER_OPT_NO_RELAY },
 		{ "relay-rate", required_argument, NULL, SERVER_OPT_RELAY_RATE },
 		{ "limit", required_argument, NULL, SERVER_OPT_LIMIT },
+		{ "state-dir", required_argument, NULL, SERVER_OPT_STATE_DIR },
+		{ "print-key", no_argument, NULL, SERVER_OPT_PRINT_KEY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -353,7 +377,7 @@ static int server_query_stats(const struct server_options *o)
 /* Logs the counters as one line, "WHAT: names 3, names_max 100000, ...": one event, one line. */
 static void server_log_stats(const struct server *s, const char *what)
 {
-	char text[PROTO_FRAG_MAX + 1], line[2 * sizeof(text)];
+	char text[PROTO_STATS_TEXT_MAX + 1], line[2 * sizeof(text)];
 	size_t n = server_stats_format(s, text, sizeof(text)), off = 0, i;
 
 	for (i = 0; i < n; i++) {
@@ -433,20 +457,104 @@ static int server_run(struct server *s, int fd)
 }
 
 /*
- * Sets up the server's tables from the options, with a random key for its
- * hashes and cookies. Returns 0, or 1 after an error was logged.
+ * The state directory, for server.key: --state-dir; else systemd's
+ * $STATE_DIRECTORY (StateDirectory=; the first of a colon-separated list);
+ * else $XDG_STATE_HOME/p2pchatd; else $HOME/.local/state/p2pchatd (the
+ * XDG Base Directory specification). Only absolute paths count. Returns
+ * 0 with the path in out[0..cap), or -1 after an error was logged.
+ */
+static int server_state_dir(const struct server_options *o, char *out, size_t cap)
+{
+	const char *systemd = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n = -1;
+
+	if (o->state_dir != NULL)
+		n = snprintf(out, cap, "%s", o->state_dir);
+	else if (systemd != NULL && systemd[0] == '/')
+		n = snprintf(out, cap, "%.*s", (int)strcspn(systemd, ":"), systemd);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, cap, "%s/p2pchatd", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, cap, "%s/.local/state/p2pchatd", home);
+	if (n < 0 || (size_t)n >= cap) {
+		log_error("no place for the server's key: give --state-dir, or set "
+			  "STATE_DIRECTORY, XDG_STATE_HOME or HOME to a directory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The server's key pair from server.key in the state directory, made on
+ * first use (identity.c's file rules: mode 0600 in a 0700 directory).
+ * Returns 0 with id filled (wipe it), or -1 after an error was logged.
+ */
+static int server_load_key(const struct server_options *o, struct identity *id)
+{
+	char dir[PATH_MAX], err[PATH_MAX + 256];
+	int r;
+
+	if (server_state_dir(o, dir, sizeof(dir)) < 0)
+		return -1;
+	r = identity_load_or_create(dir, SERVER_KEY_FILE_NAME, id, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (r == 1)
+		log_info("made the server's key: %s/%s.key", dir, SERVER_KEY_FILE_NAME);
+	return 0;
+}
+
+/* Writes pub as 64 lowercase hex digits and a NUL: what p2pchat --server-key takes. */
+static void server_key_hex(const uint8_t pub[X25519_LEN], char out[2 * X25519_LEN + 1])
+{
+	for (size_t i = 0; i < X25519_LEN; i++)
+		snprintf(out + 2 * i, 3, "%02x", pub[i]);
+}
+
+/* p2pchatd --print-key: the public key on stdout. Returns the exit status. */
+static int server_print_key(const struct server_options *o)
+{
+	struct identity id;
+	char hex[2 * X25519_LEN + 1];
+
+	if (server_load_key(o, &id) < 0)
+		return 1;
+	server_key_hex(id.pub, hex);
+	identity_wipe(&id);
+	puts(hex);
+	return 0;
+}
+
+/*
+ * Sets up the server's tables from the options, with its key from the
+ * state directory and a random key for its hashes and cookies. Returns 0,
+ * or 1 after an error was logged.
  */
 static int server_setup(struct server *s, const struct server_options *o)
 {
 	struct server_config cfg;
+	struct identity id;
 	uint8_t seed[SERVER_SEED_LEN];
+	char hex[2 * X25519_LEN + 1];
 	int r;
+
+	if (server_load_key(o, &id) < 0)
+		return 1;
+	server_key_hex(id.pub, hex);
+	log_info("the server's key: %s", hex);
 
 	if (net_random(seed, sizeof(seed)) < 0) {
 		log_error("cannot get random bytes from the kernel: %s", strerror(errno));
+		identity_wipe(&id);
 		return 1;
 	}
 	memset(&cfg, 0, sizeof(cfg));
+	memcpy(cfg.secret, id.secret, sizeof(cfg.secret));
+	identity_wipe(&id);
+	cfg.counter_start = net_wall_us();
 	cfg.ttl_s = o->ttl_s;
 	cfg.max_names = o->max_names;
 	cfg.allow_who = o->allow_who;
@@ -456,6 +564,7 @@ static int server_setup(struct server *s, const struct server_options *o)
 	cfg.guard = o->guard;
 	r = server_init(s, &cfg, seed);
 	explicit_bzero(seed, sizeof(seed));
+	explicit_bzero(cfg.secret, sizeof(cfg.secret));
 	if (r < 0) {
 		log_error("cannot allocate the tables for %" PRIu32 " names and %" PRIu32
 			  " source addresses", cfg.max_names, cfg.guard.slots);
@@ -519,6 +628,8 @@ int main(int argc, char **argv)
 		return r == 1 ? 0 : r;
 	if (o.stats)
 		return server_query_stats(&o);
+	if (o.print_key)
+		return server_print_key(&o);
 	if (o.verbose)
 		log_init(SERVER_PROGRAM, LOG_DEBUG);
 	if (o.bind != NULL && net_parse_ip(o.bind, o.port, &bind_addr) < 0)

@@ -11,7 +11,10 @@
  */
 enum field {
 	F_END = 0,    /* ends a layout */
-	F_TOKEN,      /* 8 bytes: token */
+	F_KEY,        /* 32 bytes: key, a public key (the client's; COOKIE: the server's) */
+	F_PEER_KEY,   /* 32 bytes: peer_key, the peer's public key (PEER) */
+	F_COUNTER,    /* 64 bits: counter, the sealed datagram's (auth.h) */
+	F_SEAL,       /* no bytes: the sealed body starts here (the tag follows it on the wire) */
 	F_NONCE,      /* 8 bytes: nonce */
 	F_COOKIE,     /* 8 bytes: cookie */
 	F_NAME,       /* name, 1..32 bytes: name */
@@ -36,11 +39,11 @@ enum field {
 	F_TOTAL,      /* 32 bits: total */
 	F_NAMES,      /* count 0..32, then count names of 1..32 bytes: nnames, names */
 	F_PATH,       /* 8 bits, an enum proto_path: path */
-	F_LINES,      /* 16-bit length 1..1024, then printable ASCII and newlines: text_len, text */
+	F_LINES,      /* 16-bit length 1..1194, then printable ASCII and newlines: text_len, text */
 	F_PAYLOAD,    /* 16-bit length 1..PROTO_PAYLOAD_MAX, then any bytes: payload_len, payload */
 };
 
-#define LAYOUT_MAX 7 /* the longest layout (DATA) has 6 fields, plus F_END */
+#define LAYOUT_MAX 7 /* the longest layouts (DATA; REGISTERED, WHO_REPLY with F_SEAL) have 6 fields, plus F_END */
 
 struct layout {
 	uint8_t type;
@@ -50,20 +53,21 @@ struct layout {
 
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct layout layouts[] = {
-	{ PROTO_REGISTER, "REGISTER", { F_TOKEN, F_COOKIE, F_NAME, F_PRIVATE } },
-	{ PROTO_REGISTERED, "REGISTERED", { F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
-	{ PROTO_REFRESH, "REFRESH", { F_TOKEN, F_COOKIE, F_NAME } },
-	{ PROTO_LOOKUP, "LOOKUP", { F_TOKEN, F_NAME, F_TARGET } },
-	{ PROTO_PEER, "PEER", { F_NONCE, F_NAME, F_PUBLIC, F_PRIVATE } },
-	{ PROTO_ERROR, "ERROR", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_REGISTER, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_PRIVATE } },
+	{ PROTO_REGISTERED, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
+	{ PROTO_REFRESH, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL } },
+	{ PROTO_LOOKUP, "LOOKUP", { F_NAME, F_COUNTER, F_SEAL, F_TARGET } },
+	{ PROTO_PEER, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_PRIVATE } },
+	{ PROTO_ERROR, "ERROR", { F_COUNTER, F_SEAL, F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
 	{ PROTO_STATS, "STATS", { F_END } },
 	{ PROTO_STATS_REPLY, "STATS_REPLY", { F_LINES } },
-	{ PROTO_WHO, "WHO", { F_TOKEN, F_NAME, F_CURSOR } },
-	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
-	{ PROTO_REPORT, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
-	{ PROTO_RELAY, "RELAY", { F_TOKEN, F_NAME, F_TARGET, F_PAYLOAD } },
-	{ PROTO_RELAYED, "RELAYED", { F_NAME, F_PAYLOAD } },
-	{ PROTO_COOKIE, "COOKIE", { F_COOKIE } },
+	{ PROTO_WHO, "WHO", { F_NAME, F_COUNTER, F_SEAL, F_CURSOR } },
+	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_COUNTER, F_SEAL, F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
+	{ PROTO_REPORT, "REPORT", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PATH } },
+	{ PROTO_RELAY, "RELAY", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PAYLOAD } },
+	{ PROTO_RELAYED, "RELAYED", { F_COUNTER, F_SEAL, F_NAME, F_PAYLOAD } },
+	{ PROTO_COOKIE, "COOKIE", { F_COOKIE, F_KEY } },
+	{ PROTO_NOTICE, "NOTICE", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
 	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
 	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
@@ -194,6 +198,17 @@ static uint16_t get_u16(struct rcur *c)
 	return bytes_get16(p);
 }
 
+static uint64_t get_u64(struct rcur *c)
+{
+	const uint8_t *p;
+
+	if (!rcur_need(c, 8))
+		return 0;
+	p = c->buf + c->off;
+	c->off += 8;
+	return bytes_get64(p);
+}
+
 static uint32_t get_u32(struct rcur *c)
 {
 	const uint8_t *p;
@@ -285,6 +300,23 @@ static void get_text(struct rcur *c, struct proto_msg *out)
 	out->text[out->text_len] = '\0';
 }
 
+/* Reads STATS_REPLY text: up to PROTO_STATS_TEXT_MAX bytes of printable ASCII and newlines. */
+static void get_lines(struct rcur *c, struct proto_msg *out)
+{
+	size_t i;
+
+	out->text_len = get_sized(c, out->text, PROTO_STATS_TEXT_MAX);
+	out->text[out->text_len] = '\0';
+	if (c->err != 0)
+		return;
+	for (i = 0; i < out->text_len; i++) {
+		if (!lines_byte_ok((uint8_t)out->text[i])) {
+			rcur_fail(c, PROTO_ETEXT);
+			return;
+		}
+	}
+}
+
 static void get_names(struct rcur *c, struct proto_msg *out)
 {
 	uint8_t count = get_u8(c);
@@ -301,29 +333,21 @@ static void get_names(struct rcur *c, struct proto_msg *out)
 		get_name(c, out->names[i], 1);
 }
 
-/* Reads STATS_REPLY text: like get_text, but only printable ASCII and newlines. */
-static void get_lines(struct rcur *c, struct proto_msg *out)
-{
-	size_t i;
-
-	get_text(c, out);
-	if (c->err != 0)
-		return;
-	for (i = 0; i < out->text_len; i++) {
-		if (!lines_byte_ok((uint8_t)out->text[i])) {
-			rcur_fail(c, PROTO_ETEXT);
-			return;
-		}
-	}
-}
-
 static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 {
 	switch (f) {
 	case F_END:
 		break;
-	case F_TOKEN:
-		get_bytes(c, out->token, PROTO_TOKEN_LEN);
+	case F_KEY:
+		get_bytes(c, out->key, PROTO_KEY_LEN);
+		break;
+	case F_PEER_KEY:
+		get_bytes(c, out->peer_key, PROTO_KEY_LEN);
+		break;
+	case F_COUNTER:
+		out->counter = get_u64(c);
+		break;
+	case F_SEAL:
 		break;
 	case F_NONCE:
 		get_bytes(c, out->nonce, PROTO_NONCE_LEN);
@@ -411,12 +435,25 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 	}
 }
 
-int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
+/* Returns 1 when the layout has a sealed body (F_SEAL), else 0. */
+static int layout_sealed(const struct layout *lay)
 {
-	const struct layout *lay;
-	struct rcur c;
 	size_t i;
 
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
+		if (lay->fields[i] == F_SEAL)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the header into out and finds its layout. Returns 0 with *lay set,
+ * or a negative enum proto_result.
+ */
+static int decode_header(const uint8_t *buf, size_t len, struct proto_msg *out,
+			 const struct layout **lay)
+{
 	memset(out, 0, sizeof(*out));
 	if (len < PROTO_HEADER_LEN)
 		return PROTO_ESHORT;
@@ -429,21 +466,77 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
 		return PROTO_EVERSION;
 	if (buf[3] != 0)
 		return PROTO_ERESERVED;
-	lay = find_layout(buf[2]);
-	if (lay == NULL)
+	*lay = find_layout(buf[2]);
+	if (*lay == NULL)
 		return PROTO_ETYPE;
+	return 0;
+}
+
+/*
+ * Reads the fields of lay from buf[4..len) into out: all of them, or
+ * (upto_seal) those before F_SEAL. Returns the offset reached, or a
+ * negative enum proto_result.
+ */
+static long decode_fields(const uint8_t *buf, size_t len, const struct layout *lay,
+			  int upto_seal, struct proto_msg *out)
+{
+	struct rcur c;
+	size_t i;
 
 	c.buf = buf;
 	c.len = len;
 	c.off = PROTO_HEADER_LEN;
 	c.err = 0;
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
+		if (upto_seal && lay->fields[i] == F_SEAL)
+			break;
 		get_field(&c, (enum field)lay->fields[i], out);
+	}
 	if (c.err != 0)
 		return c.err;
-	if (c.off != c.len)
+	return (long)c.off;
+}
+
+int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
+{
+	const struct layout *lay = NULL;
+	int r = decode_header(buf, len, out, &lay);
+	long off;
+
+	if (r < 0)
+		return r;
+	off = decode_fields(buf, len, lay, 0, out);
+	if (off < 0)
+		return (int)off;
+	if ((size_t)off != len)
 		return PROTO_ETRAILING;
 	return 0;
+}
+
+int proto_decode_prefix(const uint8_t *buf, size_t len, struct proto_msg *out)
+{
+	const struct layout *lay = NULL;
+	int r = decode_header(buf, len, out, &lay);
+	long off;
+
+	if (r < 0)
+		return r;
+	if (!layout_sealed(lay))
+		return 0;
+	off = decode_fields(buf, len, lay, 1, out);
+	if (off < 0)
+		return (int)off;
+	/* The tag at least must follow: a shorter datagram cannot open. */
+	if (len - (size_t)off < PROTO_TAG_LEN)
+		return PROTO_ESHORT;
+	return (int)off;
+}
+
+int proto_is_sealed(int type)
+{
+	const struct layout *lay = find_layout(type);
+
+	return lay != NULL && layout_sealed(lay);
 }
 
 /*
@@ -490,6 +583,14 @@ static void put_u32(struct wcur *w, uint32_t v)
 	uint8_t b[4];
 
 	bytes_put32(b, v);
+	put_bytes(w, b, sizeof(b));
+}
+
+static void put_u64(struct wcur *w, uint64_t v)
+{
+	uint8_t b[8];
+
+	bytes_put64(b, v);
 	put_bytes(w, b, sizeof(b));
 }
 
@@ -559,11 +660,11 @@ static void put_lines(struct wcur *w, const struct proto_msg *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->text_len && i < PROTO_FRAG_MAX; i++) {
+	for (i = 0; i < m->text_len && i < PROTO_STATS_TEXT_MAX; i++) {
 		if (!lines_byte_ok((uint8_t)m->text[i]))
 			w->invalid = 1;
 	}
-	put_sized(w, m->text, m->text_len, PROTO_FRAG_MAX);
+	put_sized(w, m->text, m->text_len, PROTO_STATS_TEXT_MAX);
 }
 
 static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
@@ -571,8 +672,16 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	switch (f) {
 	case F_END:
 		break;
-	case F_TOKEN:
-		put_bytes(w, m->token, PROTO_TOKEN_LEN);
+	case F_KEY:
+		put_bytes(w, m->key, PROTO_KEY_LEN);
+		break;
+	case F_PEER_KEY:
+		put_bytes(w, m->peer_key, PROTO_KEY_LEN);
+		break;
+	case F_COUNTER:
+		put_u64(w, m->counter);
+		break;
+	case F_SEAL:
 		break;
 	case F_NONCE:
 		put_bytes(w, m->nonce, PROTO_NONCE_LEN);
@@ -659,16 +768,17 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	}
 }
 
-int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
+int proto_encode_open(const struct proto_msg *m, uint8_t *buf, size_t cap, size_t *body_off)
 {
 	const struct layout *lay = find_layout(m->type);
 	struct wcur w;
-	size_t i;
+	size_t i, off = 0;
 
 	if (lay == NULL)
 		return PROTO_EINVAL;
 	w.buf = buf;
-	w.cap = cap;
+	/* A sealed body leaves room for its tag (auth.h writes it). */
+	w.cap = layout_sealed(lay) ? (cap > PROTO_TAG_LEN ? cap - PROTO_TAG_LEN : 0) : cap;
 	w.off = 0;
 	w.nospace = 0;
 	w.invalid = 0;
@@ -676,13 +786,46 @@ int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
 	put_u8(&w, PROTO_VERSION);
 	put_u8(&w, m->type);
 	put_u8(&w, 0);
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
+		if (lay->fields[i] == F_SEAL)
+			off = w.off;
 		put_field(&w, (enum field)lay->fields[i], m);
+	}
 	if (w.invalid)
 		return PROTO_EINVAL;
 	if (w.nospace)
 		return PROTO_ENOSPACE;
+	if (body_off != NULL)
+		*body_off = off;
 	return (int)w.off;
+}
+
+int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
+{
+	return proto_encode_open(m, buf, cap, NULL);
+}
+
+int proto_encode_version_refusal(uint8_t request, uint8_t *buf, size_t cap)
+{
+	/* Version 1's ERROR: header, code, request type, detail, an empty name. */
+	const uint8_t v1[PROTO_VERSION_REFUSAL_LEN] = {
+		PROTO_MAGIC, 1, PROTO_ERROR, 0, PROTO_E_VERSION, request, PROTO_VERSION, 0
+	};
+
+	if (cap < sizeof(v1))
+		return PROTO_ENOSPACE;
+	memcpy(buf, v1, sizeof(v1));
+	return (int)sizeof(v1);
+}
+
+int proto_version_refusal(const uint8_t *buf, size_t len, uint8_t *version)
+{
+	/* Whatever version wrote it, its first 8 bytes are version 1's ERROR. */
+	if (len < PROTO_VERSION_REFUSAL_LEN || buf[0] != PROTO_MAGIC || buf[1] == PROTO_VERSION ||
+	    buf[2] != PROTO_ERROR || buf[3] != 0 || buf[4] != PROTO_E_VERSION)
+		return 0;
+	*version = buf[6]; /* the detail: the version the refuser speaks */
+	return 1;
 }
 
 int proto_name_valid(const char *name)
@@ -764,6 +907,7 @@ const char *proto_error_text(int code)
 		return "name is registered at another address";
 	case PROTO_E_REPLACED:
 		return "another instance registered this name";
+
 	}
 	return "unknown error";
 }

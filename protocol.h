@@ -36,21 +36,29 @@
  */
 
 #define PROTO_MAGIC 0x50        /* 'P'; see the RFC 7983 note above */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2        /* 2: authenticated server answers, sealed peer sessions (issue 12) */
 #define PROTO_HEADER_LEN 4
 #define PROTO_MAX_DATAGRAM 1200 /* fits the IPv6 minimum MTU of 1280 with room for IP and UDP headers */
 #define PROTO_NAME_MAX 32
-#define PROTO_TOKEN_LEN 8       /* owner token: a secret the client keeps, proving a name is its own */
-#define PROTO_NONCE_LEN 8       /* introduction nonce: the server's mark on one pair of peers */
+#define PROTO_TOKEN_LEN 8       /* version 1's owner token; only identity_token derives one now */
+#define PROTO_NONCE_LEN 8       /* the peer-to-peer messages' nonce field (PROBE .. BYE) */
+#define PROTO_KEY_LEN 32        /* an X25519 public key (RFC 7748): a name's, the server's */
+#define PROTO_COUNTER_LEN 8     /* a sealed datagram's counter (auth.h) */
+#define PROTO_TAG_LEN 16        /* a sealed datagram's Poly1305 tag (RFC 8439 section 2.5; auth.h) */
 #define PROTO_COOKIE_LEN 8      /* address cookie: proof that a client receives at its address */
 #define PROTO_MAX_PRIVATE 4     /* private endpoints a client may report */
 #define PROTO_FRAG_MAX 1024     /* text bytes in one DATA datagram */
 #define PROTO_LINE_MAX 4096     /* text bytes in one chat line: at most 4 DATA fragments */
-#define PROTO_WHO_MAX 32        /* names in one WHO_REPLY: 32 of 33 bytes keep it under 1200 */
-/* RELAY's bytes around its payload: header, token, two names of up to 32 bytes, payload length. */
-#define PROTO_RELAY_OVERHEAD (PROTO_HEADER_LEN + PROTO_TOKEN_LEN + 2 * (1 + PROTO_NAME_MAX) + 2)
-/* The longest datagram a RELAY or RELAYED carries: 1120 bytes, so the largest DATA (1051) fits. */
+#define PROTO_WHO_MAX 32        /* names in one WHO_REPLY: 32 of 33 bytes keep it (1097) under 1200 */
+/* STATS_REPLY's text: all a datagram holds after the header and the length (1194 bytes). */
+#define PROTO_STATS_TEXT_MAX (PROTO_MAX_DATAGRAM - PROTO_HEADER_LEN - 2)
+/* RELAY's bytes around its payload: header, two names of up to 32 bytes, counter, payload length, tag. */
+#define PROTO_RELAY_OVERHEAD \
+	(PROTO_HEADER_LEN + 2 * (1 + PROTO_NAME_MAX) + PROTO_COUNTER_LEN + 2 + PROTO_TAG_LEN)
+/* The longest datagram a RELAY or RELAYED carries: 1104 bytes, so the largest DATA (1051) fits. */
 #define PROTO_PAYLOAD_MAX (PROTO_MAX_DATAGRAM - PROTO_RELAY_OVERHEAD)
+/* The version refusal (proto_encode_version_refusal): version 1's ERROR, 8 bytes. */
+#define PROTO_VERSION_REFUSAL_LEN 8
 
 /* Message types. 1..15 travel between a client and the server, 16.. between peers. */
 enum proto_type {
@@ -68,6 +76,7 @@ enum proto_type {
 	PROTO_RELAY = 12,     /* client -> server: pass this peer-to-peer datagram on to a name */
 	PROTO_RELAYED = 13,   /* server -> client: a peer-to-peer datagram passed on from a name */
 	PROTO_COOKIE = 14,    /* server -> client: prove your address: send that again with this cookie */
+	PROTO_NOTICE = 15,    /* server -> client, not sealed: I do not know your name, register again */
 	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
 	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
 	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
@@ -78,159 +87,211 @@ enum proto_type {
 };
 
 /*
- * REGISTER, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
- *  +-------------------------------+-------------------------------+
- *  |                      cookie (8 bytes)                         |
- *  +---------------+---------------+---------------+---------------+
- *  | name ...                      |  count (0..4) |  count x endpoint ...
- *  +---------------+---------------+---------------+---------------+
- * The token is the owner's secret, kept across restarts, so the owner can
- * take its name back at once after a crash and nobody else can take it.
- * The cookie is the last one the server sent to this client (in COOKIE or
- * REGISTERED), or zeros when it has none yet.
+ * Version 2 seals every message between a client and the server that
+ * either acts on (auth.h: the key K each name shares with the server,
+ * ChaCha20-Poly1305, a counter and a replay window):
  *
- * COOKIE, server -> client
+ * A request, client -> server
+ *  +--------+------------------+---------------+------------------+----------+
+ *  | header | cleartext prefix | counter (64)  | body (encrypted) | tag (16) |
+ *  +--------+------------------+---------------+------------------+----------+
+ * An answer, server -> client
+ *  +--------+---------------+------------------+----------+
+ *  | header | counter (64)  | body (encrypted) | tag (16) |
+ *  +--------+---------------+------------------+----------+
+ * The tag covers everything before the body too (associated data). Below,
+ * each message's prefix and body are drawn in its open form: the bytes
+ * proto_encode writes and proto_decode reads, with the body in clear and
+ * no tag. auth.c seals that form (encrypts the body, appends the tag) and
+ * opens a sealed one back into it; proto_decode_prefix reads the clear part
+ * of a sealed datagram, so the server knows whose K opens it. Nobody acts
+ * on a field of the body before it opens.
+ *
+ * REGISTER, client -> server (sealed; prefix: cookie, key, name)
  *  +-------------------------------+-------------------------------+
  *  |                      cookie (8 bytes)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |              client's public key (32 bytes) ...               |
+ *  +---------------+---------------+-------------------------------+
+ *  | name ...      |                counter (64) ...               |
+ *  +---------------+===============+===============================+
+ *  | count (0..4)  |  count x private endpoint ...   (sealed body)
+ *  +---------------+
+ * The key is the name's identity key (identity.h): a name belongs to the
+ * key that registered it while it lives; nothing else proves it, and
+ * nothing secret travels. The server checks the cookie first (one hash),
+ * and only then, for a key it does not hold yet, computes K (one X25519):
+ * a forged source never costs it a public-key operation. A REGISTER that
+ * does not open is dropped unanswered. The cookie is the last one the
+ * server sent this client (COOKIE or REGISTERED), or zeros at first;
+ * before it has the server's key a client seals under a zero K, which
+ * no server opens: the missing cookie is answered first. 71 bytes at least.
+ *
+ * COOKIE, server -> client (not sealed)
+ *  +-------------------------------+-------------------------------+
+ *  |                      cookie (8 bytes)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |              server's public key (32 bytes) ...               |
  *  +-------------------------------+-------------------------------+
  * The answer to a REGISTER or REFRESH whose cookie is not the one for its
  * source address: "send that again with this cookie". The cookie is a
  * keyed hash of the source address and the time (guard.h), so only a
- * client that really receives at that address can echo it: a forged source
- * address cannot register or move a name, and the server keeps no state
- * for it. COOKIE (12 bytes) is smaller than the smallest REGISTER or
- * REFRESH (22), so the server never answers a forged request with more
- * bytes than it got (no amplification; see the README).
+ * client that really receives at that address can echo it. The key is
+ * the server's: a client takes it only at first contact, when it has none
+ * pinned for this server (ssh's accept-new), and else it must be the one
+ * pinned. COOKIE (44 bytes) is smaller than the smallest REGISTER (71) or
+ * REFRESH (70), so a forged source gets fewer bytes than it sent.
  *
- * REGISTERED, server -> client
- *  +-------------------------------+-------------------------------+
- *  |          ttl (seconds)        |  cookie (8 bytes) ...         |
- *  +-------------------------------+-------------------------------+
- *  |  ... cookie                   | name ...      | public endpoint ...
+ * REGISTERED, server -> client (sealed)
+ *  +-------------------------------+===============================+
+ *  |        counter (64) ...       |  ttl (seconds) | cookie ...   |
+ *  +===============+===============+===============================+
+ *  |  ... cookie (8 bytes)         | name ...      | public endpoint ...
  *  +-------------------------------+---------------+---------------+
  * The public endpoint is the source address the server saw: the client's
  * NAT mapping (Ford, Srisuresh & Kegel, section 3.3). The cookie is a
  * fresh one for that address, for the next REFRESH.
  *
- * REFRESH, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
+ * REFRESH, client -> server (sealed, an empty body: the tag alone)
  *  +-------------------------------+-------------------------------+
  *  |                      cookie (8 bytes)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |              client's public key (32 bytes) ...               |
  *  +---------------+---------------+-------------------------------+
- *  | name ...      |
- *  +---------------+
+ *  | name ...      |                counter (64) ...               |
+ *  +---------------+---------------+-------------------------------+
+ * It carries the key as REGISTER does, so it is never shorter than the
+ * COOKIE it may draw (no amplification), and a REFRESH with a key other
+ * than the name's is answered "register again" (NOTICE) without a try.
  *
  * LOOKUP, WHO, REPORT and RELAY are answered only when they come from the
- * address the name was registered (or last refreshed) at, with a cookie;
- * from anywhere else they get ERROR, PROTO_E_ADDRESS, and change nothing.
+ * address the name was registered (or last refreshed) at; from anywhere
+ * else they get ERROR, PROTO_E_ADDRESS, and change nothing. Their prefix
+ * is the requester's name, then the counter; the rest is sealed:
  *
  * LOOKUP, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
- *  +---------------+---------------+---------------+---------------+
- *  | name ...  (the requester)     | target ... (the peer wanted)  |
- *  +---------------+---------------+---------------+---------------+
- *
- * PEER, server -> requester and server -> target, sent together
- *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
- *  +---------------+---------------+---------------+---------------+
- *  | name ... (the other peer)     | public endpoint ...           |
- *  +---------------+---------------+---------------+---------------+
- *  |  count (0..4) |  count x private endpoint ...
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (the requester)      |      counter (64) ...         |
+ *  +===============+===============+===============================+
+ *  | target ... (the peer wanted)  |   (sealed body)
  *  +---------------+---------------+
- * Both sides get the same nonce and put it in every datagram they send each
- * other, so a probe that lands on an unrelated host, or a stray packet that
- * lands on us, is recognised and dropped.
  *
- * ERROR, server -> client
+ * PEER, server -> requester and server -> target, sent together (sealed)
+ *  +-------------------------------+===============+===============+
+ *  |        counter (64) ...       | name ... (the other peer)     |
+ *  +===============================+===============+===============+
+ *  |          the other peer's public key (32 bytes) ...           |
+ *  +===============================+===============================+
+ *  | public endpoint ...           |  count (0..4) | count x private endpoint ...
+ *  +===============================+===============+
+ * The key is the one the other peer registered with: the peer-to-peer
+ * handshake (session.h) is made with it, and the client pins it per name
+ * (trust.h). The private endpoints are the ones the peer reported, kept
+ * only where they cannot aim probes at a third party (server.c).
+ *
+ * ERROR, server -> client (sealed)
+ *  +-------------------------------+===============+===============+
+ *  |        counter (64) ...       |     code      | request type  |
+ *  +===============+===============+===============+===============+
+ *  |    detail     | name ... (length 0..32)
+ *  +===============+===============+
+ * detail: for PROTO_E_NOT_ONLINE, PROTO_DETAIL_WAITING when the server
+ * keeps the LOOKUP and will introduce both sides when the name comes
+ * online; else 0. name: the name the refusal is about (may be empty).
+ *
+ * NOTICE, server -> client (not sealed)
  *  +---------------+---------------+---------------+---------------+
  *  |     code      | request type  |    detail     | name ... (length 0..32)
  *  +---------------+---------------+---------------+---------------+
- * detail: for PROTO_E_VERSION, the highest version the server speaks; for
- * PROTO_E_NOT_ONLINE, PROTO_DETAIL_WAITING when the server keeps the LOOKUP
- * and will introduce both sides when the name comes online; else 0.
- * name: the name the refusal is about (may be empty).
+ * What the server says when it has no K to seal with: PROTO_E_UNKNOWN, a
+ * request from a name it does not hold (it restarted; the name expired),
+ * or from another key than the name's. Anyone can forge it, so a client
+ * does only the harmless thing it asks: register again, with backoff.
+ *
+ * The version refusal: to a datagram of another version, the server sends
+ * version 1's ERROR, 8 bytes that every version reads the same way:
+ *  +---------------+---------------+---------------+---------------+
+ *  |  magic 0x50   |       1       |   6 (ERROR)   |       0       |
+ *  +---------------+---------------+---------------+---------------+
+ *  | 1 (E_VERSION) | request type  | server's vers.|  0 (no name)  |
+ *  +---------------+---------------+---------------+---------------+
+ * A version-1 client reads it as its own ERROR and says which version the
+ * server speaks; a version-2 client, which cannot trust it (not sealed),
+ * says once that the server speaks another version and keeps trying.
  *
  * STATS, operator -> server: the header alone, no body.
  * The server answers only a STATS from a loopback address (127.0.0.0/8,
  * ::1): its counters are for the operator of the machine it runs on. So
  * the answer, longer than the question, never goes to another host.
  *
- * STATS_REPLY, server -> operator
+ * STATS_REPLY, server -> operator (not sealed: it never leaves the machine)
  *  +-------------------------------+---------------+-- ... --+
- *  |      text length (16)         |  text (1..1024 bytes)   |
+ *  |      text length (16)         |  text (1..1194 bytes)   |
  *  +-------------------------------+---------------+-- ... --+
  * text: lines of "key value\n", only printable ASCII (0x20..0x7e) and
  * newlines, so it can go to a terminal as it is.
  *
  * WHO, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
  *  +---------------+---------------+-------------------------------+
- *  | name ...      |                cursor (32)                    |
- *  +---------------+---------------+-------------------------------+
+ *  | name ...      |                counter (64) ...               |
+ *  +===============+===============+===============================+
+ *  |                cursor (32)                    |  (sealed body)
+ *  +===============================================+
  * cursor: where the page starts, 0 for the first; then the `next` of the
- * reply before. The server answers only a registered name with its token,
- * and only when its operator allows it (else ERROR, PROTO_E_WHO_OFF).
+ * reply before. The server answers only when its operator allows it (else
+ * ERROR, PROTO_E_WHO_OFF).
  *
- * WHO_REPLY, server -> client
- *  +-------------------------------+-------------------------------+
- *  |                     total names (32)                          |
- *  +-------------------------------+-------------------------------+
+ * WHO_REPLY, server -> client (sealed)
+ *  +-------------------------------+===============================+
+ *  |        counter (64) ...       |      total names (32)         |
+ *  +===============================+===============================+
  *  |                cursor (32, the request's)                     |
- *  +-------------------------------+-------------------------------+
+ *  +===============================================================+
  *  |                next cursor (32; 0 = the last page)            |
- *  +---------------+---------------+-------------------------------+
+ *  +===============+===============+===============================+
  *  | count (0..32) |  count x name ...
- *  +---------------+---------------+
+ *  +===============+===============+
  * The cursor is a position in the server's table, not a count of names:
  * a page may hold no name at all and still not be the last. The table
  * changes between pages, so a name that registers or expires meanwhile may
  * be missed or listed twice; a listing is a glance, not a snapshot.
  *
  * REPORT, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
- *  +---------------+---------------+---------------+---------------+
- *  | name ... (the reporter)       | target ... (the peer reached) |
- *  +---------------+---------------+---------------+---------------+
- *  |  path kind    |
- *  +---------------+
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (the reporter)       |      counter (64) ...         |
+ *  +===============+===============+===============================+
+ *  | target ... (the peer reached) |  path kind    |  (sealed body)
+ *  +===============+===============+===============+
  * path kind: enum proto_path. The server counts these (punches that went
- * direct, and those that needed a relay) and answers nothing, unless it
- * does not know the reporter (ERROR, PROTO_E_UNKNOWN: register again).
+ * direct, and those that needed a relay) and answers nothing.
  *
  * RELAY, client -> server
- *  +-------------------------------+-------------------------------+
- *  |                      token (8 bytes)                          |
- *  +---------------+---------------+---------------+---------------+
- *  | name ... (the sender)         | target ... (the peer)         |
- *  +---------------+---------------+---------------+---------------+
- *  |     payload length (16)       |  payload (1..1120 bytes) ...  |
- *  +-------------------------------+-------------------------------+
- * payload: one whole peer-to-peer datagram (PROBE .. BYE), header and all,
- * as it would have gone straight to the peer. Where punching cannot work (a
- * NAT whose mapping depends on the destination, RFC 4787's "symmetric"),
- * the server passes it on (relaying: Ford, Srisuresh & Kegel, section 2.1;
- * RFC 5128, section 3.1). It relays only from a registered name with its
- * token, only to a live name, only peer-to-peer datagrams, and no faster
- * than its per-sender rate. ERROR answers a RELAY it refuses: PROTO_E_UNKNOWN
- * (register again), PROTO_E_NOT_ONLINE (no such target), PROTO_E_RELAY_OFF
- * (the operator turned the relay off). Over the rate, it drops it unanswered.
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (the sender)         |      counter (64) ...         |
+ *  +===============+===============+===============================+
+ *  | target ... (the peer)         |     payload length (16)       |
+ *  +===============+===============+===============================+
+ *  |  payload (1..1104 bytes) ...  |  (sealed body)
+ *  +===============================+
+ * payload: one whole peer-to-peer datagram, header and all, as it would
+ * have gone straight to the peer. Where punching cannot work (a NAT whose
+ * mapping depends on the destination, RFC 4787's "symmetric"), the server
+ * passes it on (relaying: Ford, Srisuresh & Kegel, section 2.1; RFC 5128,
+ * section 3.1). It relays only from a registered name, only to a live
+ * name, only peer-to-peer datagrams (by their header), and no faster than
+ * its per-sender rate. ERROR answers a RELAY it refuses: PROTO_E_NOT_ONLINE
+ * (no such target), PROTO_E_RELAY_OFF (the operator turned the relay off).
+ * Over the rate, it drops it unanswered.
  *
- * RELAYED, server -> client
- *  +---------------+---------------+-------------------------------+
- *  | name ... (who sent it)        |     payload length (16)       |
- *  +---------------+---------------+-------------------------------+
- *  |  payload (1..1120 bytes) ...  |
- *  +-------------------------------+
- * The name is the RELAY's sender, which the server checked by its token;
- * the payload is the RELAY's, unchanged. The receiver handles it as if it
- * came from the peer, and answers through the relay.
+ * RELAYED, server -> client (sealed)
+ *  +-------------------------------+===============+===============+
+ *  |        counter (64) ...       | name ... (who sent it)        |
+ *  +===============================+===============+===============+
+ *  |     payload length (16)       |  payload (1..1104 bytes) ...  |
+ *  +===============================+===============================+
+ * The name is the RELAY's sender, whose K opened it; the payload is the
+ * RELAY's, unchanged. The receiver handles it as if it came from the
+ * peer, and answers through the relay.
  *
  * PROBE and PROBE_ACK, peer -> peer
  *  +-------------------------------+-------------------------------+
@@ -306,15 +367,15 @@ enum proto_path {
 /* Refusal codes carried by ERROR. */
 enum proto_error_code {
 	PROTO_E_VERSION = 1,    /* the datagram's version is not one the server speaks */
-	PROTO_E_NAME_TAKEN = 2, /* the name is live and owned by another token */
+	PROTO_E_NAME_TAKEN = 2, /* the name is live and registered with another key */
 	PROTO_E_TABLE_FULL = 3, /* the server holds as many names as it was sized for */
 	PROTO_E_NOT_ONLINE = 4, /* LOOKUP: no live registration for that name */
-	PROTO_E_UNKNOWN = 5,    /* REFRESH, LOOKUP, WHO, REPORT or RELAY from a name the server does not know: register again */
+	PROTO_E_UNKNOWN = 5,    /* (NOTICE) a request from a name the server does not know, or with another key: register again */
 	PROTO_E_WHO_OFF = 6,    /* WHO: this server's operator does not let clients list names */
 	PROTO_E_RELAY_OFF = 7,  /* RELAY: this server's operator turned the relay off (--no-relay) */
 	PROTO_E_TOO_MANY_NAMES = 8, /* REGISTER: this address holds as many names as the server allows one */
 	PROTO_E_ADDRESS = 9,    /* LOOKUP, WHO, REPORT or RELAY from an address other than the name's: refresh from here */
-	PROTO_E_REPLACED = 10,  /* to an earlier instance of a name: a newer one (same token) registered it elsewhere */
+	PROTO_E_REPLACED = 10,  /* to an earlier instance of a name: a newer one (same key) registered it elsewhere */
 };
 #define PROTO_E_LAST PROTO_E_REPLACED
 
@@ -362,7 +423,9 @@ struct proto_msg {
 	uint8_t version;
 	uint8_t type; /* enum proto_type */
 
-	uint8_t token[PROTO_TOKEN_LEN];         /* REGISTER, REFRESH, LOOKUP, WHO, REPORT, RELAY */
+	uint64_t counter;                       /* every sealed message (auth.h) */
+	uint8_t key[PROTO_KEY_LEN];             /* REGISTER, REFRESH: the client's public key; COOKIE: the server's */
+	uint8_t peer_key[PROTO_KEY_LEN];        /* PEER: the other peer's public key */
 	uint8_t cookie[PROTO_COOKIE_LEN];       /* REGISTER, REFRESH, REGISTERED, COOKIE */
 	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
 	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT, RELAY */
@@ -370,7 +433,7 @@ struct proto_msg {
 	struct proto_addr public_ep;            /* REGISTERED, PEER */
 	uint8_t nprivate;                       /* REGISTER, PEER */
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
-	uint8_t code, request, detail;          /* ERROR */
+	uint8_t code, request, detail;          /* ERROR, NOTICE */
 	uint32_t cursor;                        /* WHO; WHO_REPLY (echoed) */
 	uint32_t next;                          /* WHO_REPLY: the next page's cursor, 0 after the last */
 	uint32_t total;                         /* WHO_REPLY: names the server holds */
@@ -384,7 +447,7 @@ struct proto_msg {
 	uint32_t seq;                           /* DATA */
 	uint8_t flags;                          /* DATA */
 	uint16_t text_len;                      /* DATA, STATS_REPLY */
-	char text[PROTO_FRAG_MAX + 1];          /* DATA, STATS_REPLY */
+	char text[PROTO_STATS_TEXT_MAX + 1];    /* DATA (up to PROTO_FRAG_MAX), STATS_REPLY */
 	uint32_t ack, sack;                     /* ACK */
 	uint32_t stamp;                         /* PING, PONG */
 
@@ -393,8 +456,8 @@ struct proto_msg {
 };
 
 /*
- * Decodes the datagram buf[0..len) into *out, which is cleared first.
- * Returns 0, or a negative enum proto_result. On PROTO_EVERSION, out->version
+ * Decodes the datagram buf[0..len) into *out, which is cleared first: for
+ * a sealed type, its open form (auth.c opened it). Returns 0, or a negative enum proto_result. On PROTO_EVERSION, out->version
  * and out->type hold what the datagram said, so the receiver can answer.
  * The whole datagram must be consumed: trailing bytes are an error.
  */
@@ -402,10 +465,44 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out);
 
 /*
  * Encodes *m (m->type picks the layout; m->version is ignored and
- * PROTO_VERSION written) into buf[0..cap).
+ * PROTO_VERSION written) into buf[0..cap): for a sealed type, its open
+ * form, and only when its tag fits too (PROTO_TAG_LEN bytes more), so that
+ * auth.c can seal it in place.
  * Returns the number of bytes written, or PROTO_ENOSPACE / PROTO_EINVAL.
  */
 int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap);
+
+/*
+ * proto_encode, and for a sealed type the offset where its body starts
+ * into *body_off (0 for a type that is not sealed): where auth.c seals.
+ */
+int proto_encode_open(const struct proto_msg *m, uint8_t *buf, size_t cap, size_t *body_off);
+
+/*
+ * Reads the clear part of a sealed datagram (header, prefix, counter) into
+ * *out, which is cleared first. Returns the offset where its sealed body
+ * starts (at least PROTO_TAG_LEN bytes follow it), 0 for a type that is not
+ * sealed (out then holds only the version and type), or a negative enum
+ * proto_result (as proto_decode).
+ */
+int proto_decode_prefix(const uint8_t *buf, size_t len, struct proto_msg *out);
+
+/* Returns 1 for the sealed types (REGISTER .. RELAYED but COOKIE, NOTICE, STATS, STATS_REPLY), else 0. */
+int proto_is_sealed(int type);
+
+/*
+ * Writes the version refusal (above: version 1's ERROR, code
+ * PROTO_E_VERSION, detail PROTO_VERSION) answering a request of type
+ * `request` into buf[0..cap). Returns PROTO_VERSION_REFUSAL_LEN, or
+ * PROTO_ENOSPACE.
+ */
+int proto_encode_version_refusal(uint8_t request, uint8_t *buf, size_t cap);
+
+/*
+ * Returns 1 when buf[0..len) is a version refusal of a version other than
+ * ours, with the version its sender speaks in *version; else 0.
+ */
+int proto_version_refusal(const uint8_t *buf, size_t len, uint8_t *version);
 
 /* Returns 1 when name is 1..32 bytes of A-Z a-z 0-9 . _ -, else 0. */
 int proto_name_valid(const char *name);

@@ -1,13 +1,188 @@
-/* registration.c - the client's side of p2pchatd: REGISTER and REFRESH, introductions, errors, /who. */
+/* registration.c - the client's side of p2pchatd: the seal (auth.h), REGISTER and REFRESH, the server's key, introductions, errors, /who. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "client_impl.h"
+#include "ct.h"
 #include "log.h"
 #include "net.h"
+#include "sha256.h"
+
+/* ---- the server's seal (auth.h) ---- */
+
+/* K for the server's key, derived once. Returns 1 when c has it. */
+static int client_k(struct client *c)
+{
+	if (c->has_k)
+		return 1;
+	if (!c->cfg.has_server_key)
+		return 0;
+	if (auth_derive(c->k, c->cfg.id.secret, c->cfg.server_key, c->cfg.id.pub,
+			c->cfg.server_key) < 0) {
+		/* A low-order "key" (only a bad --server-key or known_servers line): nothing opens. */
+		log_error("the server's key is not a usable X25519 public key");
+		return 0;
+	}
+	c->has_k = 1;
+	return 1;
+}
+
+/*
+ * Seals request m (a copy, with our key and the next counter) under K
+ * and sends it to the server. Before we know the server's key (first
+ * contact), the seal is under a zero key: no server opens it, and the
+ * only answer it can draw is the COOKIE that brings the key.
+ */
+void client_send_request(struct client *c, const struct proto_msg *m)
+{
+	static const uint8_t zero_k[AUTH_KEY_LEN];
+	struct proto_msg r = *m;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t off, len;
+	int n;
+
+	/* Counters start at the wall clock: they grow across restarts (auth.h). */
+	if (c->counter < c->cfg.counter_start)
+		c->counter = c->cfg.counter_start;
+	r.counter = ++c->counter;
+	memcpy(r.key, c->cfg.id.pub, PROTO_KEY_LEN);
+	n = proto_encode_open(&r, buf, sizeof(buf), &off);
+	len = n < 0 ? 0 : auth_seal_request(buf, (size_t)n, sizeof(buf), off,
+					    client_k(c) ? c->k : zero_k);
+	if (len == 0) {
+		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
+		return;
+	}
+	if (log_enabled(LOG_DEBUG)) {
+		char a[NET_ADDRSTRLEN];
+
+		log_debug("send %s to %s (%zu bytes)", proto_type_name(m->type),
+			  net_addr_str(&c->cfg.server, a), len);
+	}
+	c->io.send(c->io.ctx, &c->cfg.server, buf, len);
+}
+
+void client_forget_keys(struct client *c)
+{
+	identity_wipe(&c->cfg.id);
+	ct_wipe(c->k, sizeof(c->k));
+	c->has_k = 0;
+}
+
+/* Counts and drops a datagram from the server's address that we do not believe. */
+static void client_unauthenticated(struct client *c, const char *why)
+{
+	c->stats.unauthenticated++;
+	log_debug("dropped a datagram from the server's address: %s", why);
+}
+
+/*
+ * Opens a sealed answer buf[0..len) (its body at body_off) into *m: it
+ * must open under K and its counter be fresh in our window. Returns 1, or
+ * 0 (counted, dropped: never believed, never fatal).
+ */
+static int client_open_answer(struct client *c, const uint8_t *buf, size_t len, size_t body_off,
+			      struct proto_msg *m)
+{
+	uint8_t open[PROTO_MAX_DATAGRAM];
+	long n;
+
+	if (!client_k(c) || len > sizeof(open)) {
+		client_unauthenticated(c, "sealed, and no key for the server yet");
+		return 0;
+	}
+	n = auth_open_answer(open, buf, len, body_off, c->k);
+	if (n < 0) {
+		client_unauthenticated(c, "does not open");
+		return 0;
+	}
+	if (!auth_window_check(&c->answers, AUTH_ANSWER_WINDOW, auth_counter(open, body_off))) {
+		client_unauthenticated(c, "a replay");
+		return 0;
+	}
+	if (proto_decode(open, (size_t)n, m) < 0) {
+		c->stats.malformed++;
+		return 0;
+	}
+	auth_window_accept(&c->answers, AUTH_ANSWER_WINDOW, m->counter);
+	return 1;
+}
+
+/*
+ * A version refusal from the server's address. Not sealed, so anyone
+ * could have sent it: never fatal. Said once, and only while no sealed
+ * answer ever came (then the server really may speak another version).
+ */
+static void client_on_version_refusal(struct client *c, uint8_t version)
+{
+	char a[NET_ADDRSTRLEN];
+
+	c->stats.version_refusals++;
+	/* Once, and only while no answer of the server's ever opened: a v2 server seals them. */
+	if (c->said_version || c->answers.top != 0)
+		return;
+	c->said_version = 1;
+	client_say(c, "* the server at %s speaks protocol version %u; this p2pchat needs version %u",
+		   net_addr_str(&c->cfg.server, a), version, PROTO_VERSION);
+}
+
+/*
+ * NOTICE, not sealed: "register again" (the server does not know us).
+ * Registering again is harmless and idempotent, so we do it, but at most
+ * once a CLIENT_RETRY_MS: a flood of forged NOTICEs costs us little.
+ */
+static void client_on_notice(struct client *c, const struct proto_msg *m, int64_t now)
+{
+	if (m->code != PROTO_E_UNKNOWN || strcmp(m->name, c->cfg.name) != 0 ||
+	    now < c->notice_until_ms) {
+		client_unauthenticated(c, "a NOTICE not about us, or too soon");
+		return;
+	}
+	c->notice_until_ms = now + CLIENT_RETRY_MS;
+	log_info("the server does not know us: registering again");
+	c->registered = 0;
+	c->ever_registered = 0; /* say so again when it is done (the answer is sealed) */
+	c->next_reg_ms = now;
+}
+
+void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now)
+{
+	struct proto_msg m;
+	uint8_t version;
+	int off;
+
+	if (proto_version_refusal(buf, len, &version)) {
+		client_on_version_refusal(c, version);
+		return;
+	}
+	off = proto_decode_prefix(buf, len, &m);
+	if (off < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	if (off > 0) {
+		if (!client_open_answer(c, buf, len, (size_t)off, &m))
+			return;
+	} else if (proto_decode(buf, len, &m) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	log_debug("recv %s from the server", proto_type_name(m.type));
+	switch (m.type) {
+	case PROTO_REGISTERED: client_on_registered(c, &m, now); break;
+	case PROTO_COOKIE: client_on_cookie(c, &m, now); break;
+	case PROTO_PEER: client_on_peer_intro(c, &m, now); break;
+	case PROTO_ERROR: client_on_error(c, &m, now); break;
+	case PROTO_NOTICE: client_on_notice(c, &m, now); break;
+	case PROTO_WHO_REPLY: client_on_who_reply(c, &m, now); break;
+	case PROTO_RELAYED: client_on_relayed(c, &m, now); break;
+	default: c->stats.stray++; break; /* requests are for the server; peers are not there */
+	}
+}
 
 /* ---- messages from the server ---- */
 
@@ -29,8 +204,48 @@ void client_on_registered(struct client *c, const struct proto_msg *m, int64_t n
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
 	c->warned_server = 0;
+	c->notice_until_ms = 0;
 	/* Three refreshes a TTL (of 1 s at least): one or two may be lost, the name lives on. */
 	c->next_reg_ms = now + client_min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
+}
+
+/*
+ * The key in a COOKIE (not sealed: anyone can send one). At first contact
+ * (no key pinned or given) it is pinned, as ssh's accept-new does; else
+ * it must be the key we have, and another one is refused, loudly, once:
+ * nothing is sent under it. Returns 1 when the COOKIE may be used.
+ */
+static int client_server_key(struct client *c, const uint8_t key[PROTO_KEY_LEN])
+{
+	char a[NET_ADDRSTRLEN];
+
+	if (!c->cfg.has_server_key) {
+		memcpy(c->cfg.server_key, key, PROTO_KEY_LEN);
+		c->cfg.has_server_key = 1;
+		if (!client_k(c)) {
+			c->cfg.has_server_key = 0;
+			client_unauthenticated(c, "a COOKIE with a low-order key");
+			return 0;
+		}
+		if (c->io.pin_server != NULL)
+			c->io.pin_server(c->io.ctx, key);
+		return 1;
+	}
+	if (memcmp(c->cfg.server_key, key, PROTO_KEY_LEN) == 0)
+		return 1;
+	client_unauthenticated(c, "a COOKIE with another key than the server's");
+	if (c->said_key_changed)
+		return 0;
+	c->said_key_changed = 1;
+	net_addr_str(&c->cfg.server, a);
+	if (c->cfg.server_key_file != NULL)
+		client_say(c, "* WARNING: the server at %s has a new key (or someone pretends to be it); "
+			   "nothing was sent. If the operator changed it, remove its line from %s", a,
+			   c->cfg.server_key_file);
+	else
+		client_say(c, "* WARNING: the server at %s has another key than --server-key gave "
+			   "(or someone pretends to be it); nothing was sent", a);
+	return 0;
 }
 
 /*
@@ -42,6 +257,8 @@ void client_on_registered(struct client *c, const struct proto_msg *m, int64_t n
  */
 void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now)
 {
+	if (!client_server_key(c, m->key))
+		return;
 	if (memcmp(c->cookie, m->cookie, PROTO_COOKIE_LEN) == 0)
 		return;
 	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
@@ -49,19 +266,50 @@ void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now)
 	c->next_reg_ms = now;
 }
 
+/*
+ * The nonce the peer-to-peer messages still carry, until the peer
+ * sessions (session.h) replace it: the server sends none in version 2.
+ * Both sides compute the same one from the two keys (SHA-256 of a label
+ * and the keys, the smaller first): it tells peers apart, it is no
+ * secret, and nothing depends on it being one.
+ */
+static void client_pair_nonce(const struct client *c, const uint8_t peer_key[PROTO_KEY_LEN],
+			      uint8_t nonce[PROTO_NONCE_LEN])
+{
+	static const char label[] = "p2pchat v2 pair";
+	const uint8_t *a = c->cfg.id.pub, *b = peer_key;
+	struct sha256_ctx h;
+	uint8_t d[SHA256_LEN];
+
+	if (memcmp(a, b, PROTO_KEY_LEN) > 0) {
+		a = peer_key;
+		b = c->cfg.id.pub;
+	}
+	sha256_init(&h);
+	sha256_update(&h, label, sizeof(label) - 1);
+	sha256_update(&h, a, PROTO_KEY_LEN);
+	sha256_update(&h, b, PROTO_KEY_LEN);
+	sha256_final(&h, d);
+	memcpy(nonce, d, PROTO_NONCE_LEN);
+}
+
 void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	struct peer *p = client_peer_get(c, m->name);
+	uint8_t nonce[PROTO_NONCE_LEN];
 	int same_nonce, same;
 
 	if (p == NULL) {
 		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
 		return;
 	}
-	same_nonce = p->introduced && memcmp(p->nonce, m->nonce, PROTO_NONCE_LEN) == 0;
+	client_pair_nonce(c, m->peer_key, nonce);
+	same_nonce = p->introduced && memcmp(p->nonce, nonce, PROTO_NONCE_LEN) == 0;
 	same = same_nonce && proto_addr_equal(&p->public_ep, &m->public_ep);
 	p->introduced = 1;
-	memcpy(p->nonce, m->nonce, PROTO_NONCE_LEN);
+	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
+	p->has_key = 1;
+	memcpy(p->nonce, nonce, PROTO_NONCE_LEN);
 	p->public_ep = m->public_ep;
 	p->nprivate = m->nprivate;
 	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
@@ -152,6 +400,7 @@ static void on_replaced(struct client *c, const struct proto_msg *m)
 	c->fatal = 1;
 }
 
+/* A sealed ERROR: the server really said it, so it may stop us (NAME_TAKEN, ...). */
 void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	switch (m->code) {
@@ -171,18 +420,6 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	case PROTO_E_ADDRESS:
 		/* Our NAT gave us a new mapping: refresh from it now, then ask again. */
 		log_info("the server knows us at another address: refreshing");
-		c->next_reg_ms = now;
-		break;
-	case PROTO_E_VERSION:
-		client_say(c, "* the server speaks protocol version %u, this client %u", m->detail,
-		    PROTO_VERSION);
-		c->fatal = 1;
-		break;
-	case PROTO_E_UNKNOWN:
-		/* The server forgot us (it restarted, or our refreshes were lost): register now. */
-		log_info("the server does not know us: registering again");
-		c->registered = 0;
-		c->ever_registered = 0; /* say so again when it is done */
 		c->next_reg_ms = now;
 		break;
 	case PROTO_E_WHO_OFF:

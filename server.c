@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes.h"
+#include "ct.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -58,32 +58,14 @@ static int server_within_rate(struct server *s, const struct proto_addr *from,
 }
 
 /*
- * Encodes m into tx for `to`; proven says whether `to` is a proven address
- * (see struct server_tx). Returns 1 (one datagram to send), or 0 if m
- * cannot be encoded.
- */
-static int server_encode(struct server_tx *tx, const struct proto_addr *to, int proven,
-			 const struct proto_msg *m)
-{
-	int n = proto_encode(m, tx->buf, sizeof(tx->buf));
-
-	if (n < 0) {
-		/* Only a bug gets here: every field was checked on the way in. */
-		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
-		return 0;
-	}
-	tx->to = *to;
-	tx->proven = proven;
-	tx->len = (size_t)n;
-	return 1;
-}
-
-/*
- * One ERROR about `name` (may be "") with code and detail, to `to`;
- * proven as in struct server_tx.
+ * One ERROR about `name` (may be "") with code and detail, to `to`,
+ * sealed under k (the requester's K); proven as in struct server_tx. To
+ * an address not proven it must be no larger than the request: callers
+ * keep the name out then.
  */
 static int server_error(struct server *s, struct server_tx *tx, const struct proto_addr *to,
-			int proven, uint8_t code, uint8_t request, uint8_t detail, const char *name)
+			int proven, const uint8_t k[AUTH_KEY_LEN], uint8_t code, uint8_t request,
+			uint8_t detail, const char *name)
 {
 	struct proto_msg m;
 
@@ -94,26 +76,43 @@ static int server_error(struct server *s, struct server_tx *tx, const struct pro
 	m.detail = detail;
 	snprintf(m.name, sizeof(m.name), "%s", name);
 	s->stats.refused++;
-	return server_encode(tx, to, proven, &m);
+	return server_seal(s, tx, to, proven, &m, k);
 }
 
-/* Refuses a request: one ERROR about `name` (may be "") back to its sender. */
+/*
+ * Refuses a request from a proven address (a cookie came with it, or it
+ * is its name's): one sealed ERROR about `name` (may be "") back to it.
+ */
 static int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
-			 uint8_t code, uint8_t request, const char *name)
+			 const uint8_t k[AUTH_KEY_LEN], uint8_t code, uint8_t request, const char *name)
 {
-	/*
-	 * For a version refusal, detail tells the client what we do speak.
-	 * Never larger than the request: it holds at most one of the request's names.
-	 */
-	return server_error(s, tx, to, 0, code, request,
-			    code == PROTO_E_VERSION ? PROTO_VERSION : 0, name);
+	return server_error(s, tx, to, 1, k, code, request, 0, name);
+}
+
+/*
+ * "Register again" to a request the server has no K for (NOTICE, not
+ * sealed: protocol.h). It holds the request's name, and the request held
+ * that and a counter and a tag more: never larger than the request.
+ */
+static int server_notice_unknown(struct server *s, struct server_tx *tx,
+				 const struct proto_addr *to, const struct proto_msg *m)
+{
+	struct proto_msg n;
+
+	memset(&n, 0, sizeof(n));
+	n.type = PROTO_NOTICE;
+	n.code = PROTO_E_UNKNOWN;
+	n.request = m->type;
+	memcpy(n.name, m->name, sizeof(n.name));
+	s->stats.refused++;
+	return server_encode(tx, to, 0, &n);
 }
 
 /*
  * Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the
  * public endpoint seen and a fresh cookie for it. Sent at time now.
  */
-static int server_registered(const struct server *s, struct server_tx *tx,
+static int server_registered(struct server *s, struct server_tx *tx,
 			     const struct table_entry *e, int64_t now)
 {
 	struct proto_msg m;
@@ -128,7 +127,7 @@ static int server_registered(const struct server *s, struct server_tx *tx,
 	guard_cookie(&s->guard, &e->public_ep, now, m.cookie);
 	memcpy(m.name, e->name, sizeof(m.name));
 	m.public_ep = e->public_ep;
-	return server_encode(tx, &e->public_ep, 1, &m);
+	return server_seal(s, tx, &e->public_ep, 1, &m, server_auth_of(s, e)->k);
 }
 
 /* Marks e as alive: its life starts over at now. */
@@ -140,22 +139,18 @@ static void server_keep_alive(const struct server *s, struct table_entry *e, int
 /*
  * A REGISTER or REFRESH with its cookie: the datagram's source, proven,
  * becomes e's public endpoint (a NAT may have given the client a new
- * mapping; its name then counts against its new address), and e lives on.
+ * mapping; its name then counts against its new address, and a move to an
+ * address that holds as many names as it may is refused), and e lives on.
  * Only these two requests move a name; the others must come from where
- * it is (server_requester).
+ * it is (server_requester). Returns 1, or 0 when the move was refused.
  */
-static void server_touch(struct server *s, struct table_entry *e, const struct proto_addr *from,
-			 int64_t now)
+static int server_touch(struct server *s, struct table_entry *e, const struct proto_addr *from,
+			int64_t now)
 {
-	if (!proto_addr_equal(&e->public_ep, from))
-		guard_name_move(&s->guard, &e->public_ep, from, now);
-	e->public_ep = *from;
+	if (!server_move(s, e, from, now))
+		return 0;
 	server_keep_alive(s, e, now);
-}
-
-static int server_owns(const struct table_entry *e, const struct proto_msg *m)
-{
-	return memcmp(e->token, m->token, PROTO_TOKEN_LEN) == 0;
+	return 1;
 }
 
 /* The relay rate, bytes a second each client: --relay-rate, or the default. */
@@ -217,8 +212,9 @@ static int server_proven(struct server *s, const struct proto_msg *m,
 		memset(&c, 0, sizeof(c));
 		c.type = PROTO_COOKIE;
 		guard_cookie(&s->guard, from, now, c.cookie);
+		memcpy(c.key, s->pub, PROTO_KEY_LEN);
 		s->stats.cookies_sent++;
-		/* 12 bytes for a request of 22 at least: nothing to gain by forging it. */
+		/* 44 bytes for a request of 70 at least: nothing to gain by forging it. */
 		*ntx = server_encode(tx, from, 0, &c);
 		return 0;
 	}
@@ -227,22 +223,25 @@ static int server_proven(struct server *s, const struct proto_msg *m,
 }
 
 /*
- * Makes a new entry for m->name, registered from `from`, counted against
- * that address's names. Returns it, or NULL after writing the ERROR that
- * says why not (too many names from there, or the table is full) into tx.
+ * Makes a new entry for m->name, registered from `from` with key m->key
+ * and K k, counted against that address's names. Returns it, or NULL
+ * after writing the ERROR that says why not (too many names from there,
+ * or the table is full) into tx.
  */
 static struct table_entry *server_new_name(struct server *s, const struct proto_msg *m,
+					   const uint8_t k[AUTH_KEY_LEN],
 					   const struct proto_addr *from, int64_t now,
 					   struct server_tx *tx, int *ntx)
 {
 	struct table_entry *e;
+	struct server_auth *a;
 	char addr[NET_ADDRSTRLEN];
 
 	if (!guard_name_add(&s->guard, from, now)) {
 		if (log_enabled(LOG_DEBUG))
 			log_debug("refused %s to %s: %s", m->name, server_addr_log(s, from, addr),
 				  proto_error_text(PROTO_E_TOO_MANY_NAMES));
-		*ntx = server_refuse(s, tx, from, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
+		*ntx = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
 		return NULL;
 	}
 	e = table_put(&s->names, m->name, now);
@@ -253,10 +252,14 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 			log_warn("the name table is full (%" PRIu32 " names): refusing new names",
 				 s->names.count);
 		s->said_full = 1;
-		*ntx = server_refuse(s, tx, from, PROTO_E_TABLE_FULL, m->type, m->name);
+		*ntx = server_refuse(s, tx, from, k, PROTO_E_TABLE_FULL, m->type, m->name);
 		return NULL;
 	}
-	memcpy(e->token, m->token, PROTO_TOKEN_LEN);
+	a = server_auth_of(s, e);
+	memcpy(a->k, k, AUTH_KEY_LEN);
+	memcpy(a->pub, m->key, PROTO_KEY_LEN);
+	a->window.top = 0;
+	a->window.bits = 0;
 	e->public_ep = *from; /* where guard_name_add counted it */
 	s->said_full = 0;
 	/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
@@ -265,38 +268,85 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 	return e;
 }
 
-/* REGISTER: claim a name, or update our own claim at once (same token). */
-static int server_on_register(struct server *s, const struct proto_msg *m,
-			      const struct proto_addr *from, int64_t now, struct server_tx *tx)
+/*
+ * A REGISTER's counter. A fresh one is taken. One its name's window has
+ * seen, or one below it, is a replay or a client whose clock stepped back
+ * (it restarted): taken only from the address the name is at (a replay
+ * from there sends its answer to the name's own client), and then the
+ * window starts over at it; from elsewhere it is dropped. Returns 1 when
+ * the REGISTER goes on.
+ */
+static int server_register_counter(struct server *s, struct table_entry *e, uint64_t counter,
+				   const struct proto_addr *from)
+{
+	struct server_auth *a = server_auth_of(s, e);
+
+	if (auth_window_check(&a->window, AUTH_REQUEST_WINDOW, counter)) {
+		auth_window_accept(&a->window, AUTH_REQUEST_WINDOW, counter);
+		return 1;
+	}
+	if (!proto_addr_equal(&e->public_ep, from)) {
+		s->stats.dropped[SERVER_DROP_REPLAYED]++;
+		log_debug("dropped a REGISTER of %s: counter seen before, from elsewhere", e->name);
+		return 0;
+	}
+	a->window.top = counter;
+	a->window.bits = 1;
+	return 1;
+}
+
+/*
+ * REGISTER: claim a name with a key, or update our own claim at once
+ * (the same key). The cookie comes first (one hash), then K (one X25519
+ * for a key the name does not hold), then the seal: a REGISTER that does
+ * not open changes nothing and gets no answer.
+ */
+static int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t body_off,
+			      const struct proto_msg *pm, const struct proto_addr *from, int64_t now,
+			      struct server_tx *tx)
 {
 	struct table_entry *e;
+	struct proto_msg m;
 	struct proto_addr old;
+	uint8_t k[AUTH_KEY_LEN];
 	char addr[NET_ADDRSTRLEN];
 	int is_new, replaced, n;
 
-	if (!server_proven(s, m, from, now, tx, &n))
+	if (!server_proven(s, pm, from, now, tx, &n))
 		return n;
-	e = table_get(&s->names, m->name, now);
-	is_new = e == NULL;
-
-	/* Per datagram, so at debug level only: a refused client may ask again and again. */
-	if (e != NULL && !server_owns(e, m)) {
-		if (log_enabled(LOG_DEBUG))
-			log_debug("refused %s to %s: %s", m->name, server_addr_log(s, from, addr),
-				  proto_error_text(PROTO_E_NAME_TAKEN));
-		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
+	e = table_get(&s->names, pm->name, now);
+	n = 0;
+	if (server_register_key(s, e, pm->key, k) < 0) {
+		s->stats.dropped[SERVER_DROP_UNAUTHENTICATED]++;
+		log_debug("dropped a REGISTER of %s: a low-order key", pm->name);
+		goto out;
 	}
+	if (!server_open(s, buf, len, body_off, k, from, &m))
+		goto out;
+	is_new = e == NULL;
+	/* Per datagram, so at debug level only: a refused client may ask again and again. */
+	if (e != NULL && memcmp(server_auth_of(s, e)->pub, m.key, PROTO_KEY_LEN) != 0) {
+		if (log_enabled(LOG_DEBUG))
+			log_debug("refused %s to %s: %s", m.name, server_addr_log(s, from, addr),
+				  proto_error_text(PROTO_E_NAME_TAKEN));
+		n = server_refuse(s, tx, from, k, PROTO_E_NAME_TAKEN, m.type, m.name);
+		goto out;
+	}
+	if (e != NULL && !server_register_counter(s, e, m.counter, from))
+		goto out;
 	if (e == NULL) {
-		e = server_new_name(s, m, from, now, tx, &n);
+		e = server_new_name(s, &m, k, from, now, tx, &n);
 		if (e == NULL)
-			return n;
+			goto out;
+		auth_window_accept(&server_auth_of(s, e)->window, AUTH_REQUEST_WINDOW, m.counter);
 	}
 	replaced = !is_new && !proto_addr_equal(&e->public_ep, from);
-	if (replaced)
-		old = e->public_ep;
-	server_touch(s, e, from, now);
-	e->nprivate = m->nprivate;
-	memcpy(e->private_ep, m->private_ep, sizeof(e->private_ep));
+	old = e->public_ep;
+	if (!server_touch(s, e, from, now)) {
+		n = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m.type, m.name);
+		goto out;
+	}
+	e->nprivate = server_keep_private(s, &m, from, e->private_ep);
 	s->stats.registrations++;
 	if (is_new)
 		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
@@ -304,7 +354,7 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
 	n = server_registered(s, tx, e, now);
 	/*
-	 * A REGISTER comes from a program that starts: with the owner's token
+	 * A REGISTER comes from a program that starts: with the owner's key
 	 * from another address while the name lives, it is a second instance
 	 * (a NAT that moved a running client sends a REFRESH). The newer one
 	 * holds the name; the older one, at an address a cookie proved, is
@@ -313,124 +363,80 @@ static int server_on_register(struct server *s, const struct proto_msg *m,
 	 */
 	if (replaced) {
 		e->replaced_ep = old;
-		n += server_error(s, &tx[n], &old, 1, PROTO_E_REPLACED, m->type, 0, e->name);
+		n += server_refuse(s, &tx[n], &old, k, PROTO_E_REPLACED, m.type, e->name);
 		log_info("%s registered again from %s: the earlier instance is told", e->name,
 			 server_addr_log(s, from, addr));
 	}
 	if (is_new)
 		n += server_wait_introduce(s, e, now, &tx[n]);
+out:
+	ct_wipe(k, sizeof(k));
 	return n;
 }
 
-/* REFRESH: keep a live registration (and the client's NAT mapping) alive. */
-static int server_on_refresh(struct server *s, const struct proto_msg *m,
+/* REFRESH (opened, fresh): keep a live registration (and the client's NAT mapping) alive. */
+static int server_on_refresh(struct server *s, struct table_entry *e, const struct proto_msg *m,
 			     const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	struct table_entry *e;
-	int n;
+	const uint8_t *k = server_auth_of(s, e)->k;
 
-	if (!server_proven(s, m, from, now, tx, &n))
-		return n;
-	e = table_get(&s->names, m->name, now);
-	/* Expired or never seen: the client registers again at once. */
-	if (e == NULL)
-		return server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
-	if (!server_owns(e, m))
-		return server_refuse(s, tx, from, PROTO_E_NAME_TAKEN, m->type, m->name);
 	/* The instance a newer one replaced (server_on_register): it keeps the name no more. */
 	if (e->replaced_ep.family != 0 && proto_addr_equal(&e->replaced_ep, from))
-		return server_refuse(s, tx, from, PROTO_E_REPLACED, m->type, m->name);
+		return server_refuse(s, tx, from, k, PROTO_E_REPLACED, m->type, m->name);
 	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
-	server_touch(s, e, from, now);
+	if (!server_touch(s, e, from, now))
+		return server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
 	s->stats.refreshes++;
 	return server_registered(s, tx, e, now);
 }
 
 /*
- * Returns the live entry for the requester of m (name and token) when m
- * comes from the name's address, which a cookie proved. Else returns NULL
- * after writing the ERROR that says so into tx: PROTO_E_UNKNOWN (register
- * again) or PROTO_E_ADDRESS (refresh from here first). Without that check
- * anyone holding a token could send requests with a victim's source
- * address and have the answers, larger than the requests, sent to it.
+ * Returns 1 when e's request m (opened, fresh) comes from the name's
+ * address, which a cookie proved. Else returns 0 after writing ERROR,
+ * PROTO_E_ADDRESS (refresh from here first) into tx. Without that check
+ * a client could send requests with a victim's source address and have
+ * the answers, larger than the requests, sent to it. The refusal holds no
+ * name: to an address not proven it must not be larger than the request.
  */
-static struct table_entry *server_requester(struct server *s, const struct proto_msg *m,
-					    const struct proto_addr *from, int64_t now,
-					    struct server_tx *tx, int *ntx)
+static int server_requester(struct server *s, const struct table_entry *e,
+			    const struct proto_msg *m, const struct proto_addr *from,
+			    struct server_tx *tx, int *ntx)
 {
-	struct table_entry *e = table_get(&s->names, m->name, now);
-
-	if (e == NULL || !server_owns(e, m)) {
-		*ntx = server_refuse(s, tx, from, PROTO_E_UNKNOWN, m->type, m->name);
-		return NULL;
-	}
 	if (!proto_addr_equal(&e->public_ep, from)) {
-		*ntx = server_refuse(s, tx, from, PROTO_E_ADDRESS, m->type, m->name);
-		return NULL;
+		*ntx = server_error(s, tx, from, 0, server_auth_of(s, e)->k, PROTO_E_ADDRESS,
+				    m->type, 0, "");
+		return 0;
 	}
-	return e;
+	return 1;
 }
-
 
 /*
- * The introduction nonce of a pair: SipHash-2-4 under the server's random
- * key of the two names sorted bytewise, joined by a 0 byte, then the two
- * tokens in the same order; as 8 big-endian bytes. The same pair always
- * gets the same nonce, so two LOOKUPs crossing each other agree, and
- * nobody without the key can guess it.
+ * One PEER to `to`'s public endpoint, sealed under its K, telling it all
+ * about `about`: its key (the peers' handshake is made with it), its
+ * endpoints.
  */
-static void server_nonce(const struct server *s, const struct table_entry *a,
-			 const struct table_entry *b, uint8_t nonce[PROTO_NONCE_LEN])
-{
-	uint8_t buf[2 * PROTO_NAME_MAX + 1 + 2 * PROTO_TOKEN_LEN];
-	const struct table_entry *first = a, *second = b;
-	size_t off = 0, n;
-
-	if (strcmp(a->name, b->name) > 0) {
-		first = b;
-		second = a;
-	}
-	n = strlen(first->name);
-	memcpy(buf + off, first->name, n);
-	off += n;
-	buf[off++] = 0;
-	n = strlen(second->name);
-	memcpy(buf + off, second->name, n);
-	off += n;
-	memcpy(buf + off, first->token, PROTO_TOKEN_LEN);
-	off += PROTO_TOKEN_LEN;
-	memcpy(buf + off, second->token, PROTO_TOKEN_LEN);
-	off += PROTO_TOKEN_LEN;
-
-	_Static_assert(PROTO_NONCE_LEN == 8, "a nonce is one 64-bit hash");
-	bytes_put64(nonce, siphash24(s->nonce_key, buf, off));
-}
-
-/* One PEER datagram to `to`'s public endpoint, telling it all about `about`. */
-static int server_peer(struct server_tx *tx, const struct table_entry *to,
-		       const struct table_entry *about, const uint8_t nonce[PROTO_NONCE_LEN])
+static int server_peer(struct server *s, struct server_tx *tx, const struct table_entry *to,
+		       const struct table_entry *about)
 {
 	struct proto_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_PEER;
-	memcpy(m.nonce, nonce, PROTO_NONCE_LEN);
 	memcpy(m.name, about->name, sizeof(m.name));
+	memcpy(m.peer_key, server_auth_of(s, about)->pub, PROTO_KEY_LEN);
 	m.public_ep = about->public_ep;
 	m.nprivate = about->nprivate;
 	memcpy(m.private_ep, about->private_ep, sizeof(m.private_ep));
-	return server_encode(tx, &to->public_ep, 1, &m);
+	return server_seal(s, tx, &to->public_ep, 1, &m, server_auth_of(s, to)->k);
 }
 
 int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
 		     struct server_tx *tx)
 {
-	uint8_t nonce[PROTO_NONCE_LEN];
 	int n;
 
-	server_nonce(s, a, b, nonce);
-	n = server_peer(&tx[0], a, b, nonce);
-	n += server_peer(&tx[n], b, a, nonce);
+	n = server_peer(s, &tx[0], a, b);
+	n += server_peer(s, &tx[n], b, a);
 	s->stats.introductions++;
 	return n;
 }
@@ -440,15 +446,15 @@ int server_introduce(struct server *s, const struct table_entry *a, const struct
  * PEER each way sent at the same moment, so both start punching together
  * (Ford, Srisuresh & Kegel, section 3.3).
  */
-static int server_on_lookup(struct server *s, const struct proto_msg *m,
+static int server_on_lookup(struct server *s, struct table_entry *req, const struct proto_msg *m,
 			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	struct table_entry *req, *tgt;
+	const uint8_t *k = server_auth_of(s, req)->k;
+	struct table_entry *tgt;
 	int n = 0;
 
 	s->stats.lookups++;
-	req = server_requester(s, m, from, now, tx, &n);
-	if (req == NULL)
+	if (!server_requester(s, req, m, from, tx, &n))
 		return n;
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
@@ -460,15 +466,12 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 	 * peer it asks for is simply not online.
 	 */
 	if (strcmp(m->target, m->name) == 0)
-		return server_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m->type, m->target);
+		return server_refuse(s, tx, from, k, PROTO_E_NOT_ONLINE, m->type, m->target);
 	/* This get may remove the dead target's entry; req's entry does not move. */
 	tgt = table_get(&s->names, m->target, now);
-	/*
-	 * Not online: the LOOKUP waits here, and the ERROR says so in its
-	 * detail byte; as many bytes as before, so no more for a forger.
-	 */
+	/* Not online: the LOOKUP waits here, and the ERROR says so in its detail byte. */
 	if (tgt == NULL)
-		return server_error(s, tx, from, 0, PROTO_E_NOT_ONLINE, m->type,
+		return server_error(s, tx, from, 1, k, PROTO_E_NOT_ONLINE, m->type,
 				    server_wait_add(s, req, m->target, now) ? PROTO_DETAIL_WAITING : 0,
 				    m->target);
 
@@ -483,12 +486,14 @@ static int server_on_lookup(struct server *s, const struct proto_msg *m,
 	return n;
 }
 
-/* A datagram of a version we do not speak: say which one we do. */
+/* A datagram of a version we do not speak: say which one we do, in version 1's ERROR (protocol.h). */
 static int server_on_bad_version(struct server *s, const struct proto_msg *m, size_t len,
 				 const struct proto_addr *from, struct server_tx *tx)
 {
-	/* The ERROR has 8 bytes: a shorter datagram gets no answer, so none is larger. */
-	if (len < PROTO_HEADER_LEN + 4) {
+	int n;
+
+	/* The refusal has 8 bytes: a shorter datagram gets no answer, so none is larger. */
+	if (len < PROTO_VERSION_REFUSAL_LEN) {
 		s->stats.malformed[-PROTO_EVERSION]++;
 		server_drop(s, SERVER_DROP_MALFORMED, "short, of another version", from, len);
 		return 0;
@@ -499,7 +504,14 @@ static int server_on_bad_version(struct server *s, const struct proto_msg *m, si
 		log_debug("version %u from %s: answering with version %u", m->version,
 			  server_addr_log(s, from, addr), PROTO_VERSION);
 	}
-	return server_refuse(s, tx, from, PROTO_E_VERSION, m->type, "");
+	n = proto_encode_version_refusal(m->type, tx->buf, sizeof(tx->buf));
+	if (n < 0)
+		return 0;
+	s->stats.refused++;
+	tx->to = *from;
+	tx->proven = 0;
+	tx->len = (size_t)n;
+	return 1;
 }
 
 /*
@@ -538,7 +550,7 @@ static int64_t server_refresh_ms(const struct server *s)
  * names sit near the start and a listing takes few pages. The walk looks
  * at SERVER_WHO_SCAN entries at most, to bound the work of one datagram.
  */
-static int server_on_who(struct server *s, const struct proto_msg *m,
+static int server_on_who(struct server *s, struct table_entry *req, const struct proto_msg *m,
 			 const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
 	const struct table *t = &s->names;
@@ -547,10 +559,11 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	int64_t fresh_after;
 	int n = 0;
 
-	if (!s->cfg.allow_who)
-		return server_refuse(s, tx, from, PROTO_E_WHO_OFF, m->type, "");
-	if (server_requester(s, m, from, now, tx, &n) == NULL)
+	if (!server_requester(s, req, m, from, tx, &n))
 		return n;
+	if (!s->cfg.allow_who)
+		return server_refuse(s, tx, from, server_auth_of(s, req)->k, PROTO_E_WHO_OFF, m->type,
+				     "");
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
 	/* A refresh moved expires_ms to then + TTL: refreshed after `then` means expires after this. */
@@ -573,47 +586,58 @@ static int server_on_who(struct server *s, const struct proto_msg *m,
 	}
 	r.next = i < t->capacity ? i : 0;
 	s->stats.who_pages++;
-	return server_encode(tx, from, 1, &r);
+	return server_seal(s, tx, from, 1, &r, server_auth_of(s, req)->k);
 }
 
 /* Refuses a RELAY: one ERROR with code, about its target, counted as a relay refusal too. */
 static int server_relay_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
-			       uint8_t code, const struct proto_msg *m)
+			       const uint8_t k[AUTH_KEY_LEN], uint8_t code, const struct proto_msg *m)
 {
 	s->stats.relay_refused++;
 	if (log_enabled(LOG_DEBUG))
 		log_debug("refused to relay from %s to %s: %s", m->name, m->target,
 			  proto_error_text(code));
-	return server_refuse(s, tx, to, code, m->type, m->target);
+	return server_refuse(s, tx, to, k, code, m->type, m->target);
+}
+
+/*
+ * 1 when payload is a peer-to-peer datagram of our version by its header
+ * (PROBE .. BYE): the server cannot read the rest (the peers seal it), and
+ * it passes on nothing that could pass for its own messages.
+ */
+static int server_relayable(const struct proto_msg *m)
+{
+	return m->payload_len >= PROTO_HEADER_LEN && m->payload[0] == PROTO_MAGIC &&
+	       m->payload[1] == PROTO_VERSION && proto_is_peer_type(m->payload[2]);
 }
 
 /*
  * RELAY: a client that cannot reach its peer directly (a NAT whose mapping
  * depends on the destination: Ford, Srisuresh & Kegel, section 2.1; RFC
  * 5128, 3.1) sends it a peer-to-peer datagram through us. It goes on as
- * RELAYED to the target's public endpoint when the relay is on, the
- * sender is a live registration with its token, the target is live, the
- * payload is a whole peer-to-peer datagram, and the sender is within its
- * rate. Over the rate, it is dropped without an answer: an ERROR for each
- * datagram would only add traffic where there is too much.
+ * RELAYED, sealed under the target's K, to the target's public endpoint
+ * when the relay is on, the sender is at its name's address, the target
+ * is live, the payload is a peer-to-peer datagram, and the sender is
+ * within its rate. Over the rate, it is dropped without an answer: an
+ * ERROR for each datagram would only add traffic where there is too much.
  */
-static int server_on_relay(struct server *s, const struct proto_msg *m, size_t len,
-			   const struct proto_addr *from, int64_t now, struct server_tx *tx)
+static int server_on_relay(struct server *s, struct table_entry *src, const struct proto_msg *m,
+			   size_t len, const struct proto_addr *from, int64_t now,
+			   struct server_tx *tx)
 {
-	struct table_entry *src, *dst;
+	const uint8_t *k = server_auth_of(s, src)->k;
+	struct table_entry *dst;
 	struct proto_msg fwd;
 	int n = 0;
 
-	if (s->cfg.no_relay)
-		return server_relay_refuse(s, tx, from, PROTO_E_RELAY_OFF, m);
-	src = server_requester(s, m, from, now, tx, &n);
-	if (src == NULL) {
+	if (!server_requester(s, src, m, from, tx, &n)) {
 		s->stats.relay_refused++;
 		return n;
 	}
+	if (s->cfg.no_relay)
+		return server_relay_refuse(s, tx, from, k, PROTO_E_RELAY_OFF, m);
 	server_keep_alive(s, src, now);
-	/* Only what peers say to each other: the server's own messages come from the server. */
-	if (proto_decode(m->payload, m->payload_len, &fwd) != 0 || !proto_is_peer_type(fwd.type)) {
+	if (!server_relayable(m)) {
 		s->stats.relay_refused++;
 		log_debug("refused to relay from %s to %s: not a peer-to-peer datagram", m->name,
 			  m->target);
@@ -622,7 +646,7 @@ static int server_on_relay(struct server *s, const struct proto_msg *m, size_t l
 	/* This get may remove the dead target's entry; src's entry does not move. */
 	dst = strcmp(m->target, m->name) != 0 ? table_get(&s->names, m->target, now) : NULL;
 	if (dst == NULL)
-		return server_relay_refuse(s, tx, from, PROTO_E_NOT_ONLINE, m);
+		return server_relay_refuse(s, tx, from, k, PROTO_E_NOT_ONLINE, m);
 	if (!server_relay_charge(s, src, len, now)) {
 		s->stats.relay_over_rate++;
 		log_debug("dropped a RELAY from %s to %s: over the rate", m->name, m->target);
@@ -636,7 +660,7 @@ static int server_on_relay(struct server *s, const struct proto_msg *m, size_t l
 	memcpy(fwd.name, src->name, sizeof(fwd.name));
 	fwd.payload_len = m->payload_len;
 	memcpy(fwd.payload, m->payload, m->payload_len);
-	if (server_encode(tx, &dst->public_ep, 1, &fwd) == 0)
+	if (server_seal(s, tx, &dst->public_ep, 1, &fwd, server_auth_of(s, dst)->k) == 0)
 		return 0;
 	s->stats.relayed++;
 	s->stats.relayed_bytes += tx->len;
@@ -644,12 +668,12 @@ static int server_on_relay(struct server *s, const struct proto_msg *m, size_t l
 }
 
 /* REPORT: a client reached a peer; count how. Nothing is sent back. */
-static int server_on_report(struct server *s, const struct proto_msg *m,
-			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
+static int server_on_report(struct server *s, struct table_entry *e, const struct proto_msg *m,
+			    const struct proto_addr *from, struct server_tx *tx)
 {
 	int n = 0;
 
-	if (server_requester(s, m, from, now, tx, &n) == NULL)
+	if (!server_requester(s, e, m, from, tx, &n))
 		return n;
 	if (m->path == PROTO_PATH_RELAY)
 		s->stats.punches_relayed++;
@@ -666,6 +690,7 @@ static void server_name_gone(void *ctx, const struct table_entry *e)
 	struct server *s = ctx;
 
 	guard_name_remove(&s->guard, &e->public_ep);
+	ct_wipe(server_auth_of(s, e), sizeof(struct server_auth));
 }
 
 int server_init(struct server *s, const struct server_config *cfg,
@@ -680,18 +705,23 @@ int server_init(struct server *s, const struct server_config *cfg,
 		g.slots = GUARD_SLOTS_DEFAULT;
 	if (guard_init(&s->guard, &g, seed + 2 * SIPHASH_KEY_LEN) < 0)
 		return -1;
+	ct_wipe(s->cfg.secret, sizeof(s->cfg.secret)); /* one copy of the secret: s->secret */
 	if (table_init(&s->names, cfg->max_names, seed) < 0) {
 		guard_free(&s->guard);
 		return -1;
 	}
-	if (server_wait_init(s) < 0) {
+	s->auth = calloc(s->names.capacity, sizeof(*s->auth));
+	if (s->auth == NULL || server_wait_init(s) < 0) {
+		free(s->auth);
 		table_free(&s->names);
 		guard_free(&s->guard);
 		return -1;
 	}
+	memcpy(s->secret, cfg->secret, sizeof(s->secret));
+	x25519_public(s->pub, s->secret);
+	s->counter = cfg->counter_start;
 	s->names.on_remove = server_name_gone;
 	s->names.on_remove_ctx = s;
-	memcpy(s->nonce_key, seed + SIPHASH_KEY_LEN, SIPHASH_KEY_LEN);
 	s->next_sweep_ms = 0; /* the first tick sweeps */
 	return 0;
 }
@@ -699,9 +729,13 @@ int server_init(struct server *s, const struct server_config *cfg,
 void server_free(struct server *s)
 {
 	server_wait_free(s);
+	if (s->auth != NULL)
+		ct_wipe(s->auth, (size_t)s->names.capacity * sizeof(*s->auth));
+	free(s->auth);
+	s->auth = NULL;
 	table_free(&s->names);
 	guard_free(&s->guard);
-	memset(s->nonce_key, 0, sizeof(s->nonce_key));
+	ct_wipe(s->secret, sizeof(s->secret));
 }
 
 /*
@@ -756,26 +790,79 @@ static int server_no_amplification(struct server *s, struct server_tx tx[SERVER_
 	return kept;
 }
 
-/* Hands a decoded p2pchat request to its handler. Returns the datagrams written into tx. */
-static int server_dispatch(struct server *s, const struct proto_msg *m, size_t len,
-			   const struct proto_addr *from, int64_t now,
+/*
+ * A sealed request other than REGISTER: REFRESH (its cookie first), then
+ * the name's entry and K, the seal, the counter, and only then its
+ * handler. A name the server does not hold (or a REFRESH with another
+ * key) gets NOTICE, "register again"; anything that does not open, or
+ * opens with a counter seen before, is dropped unanswered.
+ */
+static int server_on_sealed(struct server *s, const uint8_t *buf, size_t len, size_t body_off,
+			    const struct proto_msg *pm, const struct proto_addr *from, int64_t now,
+			    struct server_tx *tx)
+{
+	struct table_entry *e;
+	struct server_auth *a;
+	struct proto_msg m;
+	int n;
+
+	if (pm->type == PROTO_REFRESH && !server_proven(s, pm, from, now, tx, &n))
+		return n;
+	e = table_get(&s->names, pm->name, now);
+	if (e == NULL || (pm->type == PROTO_REFRESH &&
+			  memcmp(server_auth_of(s, e)->pub, pm->key, PROTO_KEY_LEN) != 0))
+		return server_notice_unknown(s, tx, from, pm);
+	a = server_auth_of(s, e);
+	if (!server_open(s, buf, len, body_off, a->k, from, &m))
+		return 0;
+	/*
+	 * A RELAY's payload is the peers' own sealed datagram, with its own
+	 * replay window at the receiver (session.h): the relay passes a
+	 * duplicate on as the network would (only from the name's address, and
+	 * no larger), and the receiver drops it. Dropping duplicates here would
+	 * only make the relay lossier than a network (test_client's
+	 * relay_when_no_direct_path). Every other request is refused once seen.
+	 */
+	if (m.type == PROTO_RELAY)
+		server_seen(a, m.counter);
+	else if (!server_fresh(s, a, m.counter))
+		return 0;
+	switch (m.type) {
+	case PROTO_REFRESH:
+		return server_on_refresh(s, e, &m, from, now, tx);
+	case PROTO_LOOKUP:
+		return server_on_lookup(s, e, &m, from, now, tx);
+	case PROTO_WHO:
+		return server_on_who(s, e, &m, from, now, tx);
+	case PROTO_REPORT:
+		return server_on_report(s, e, &m, from, tx);
+	default:
+		return server_on_relay(s, e, &m, len, from, now, tx);
+	}
+}
+
+/* Hands a p2pchat datagram to its handler. Returns the datagrams written into tx. */
+static int server_dispatch(struct server *s, const uint8_t *buf, size_t len, int body_off,
+			   const struct proto_msg *pm, const struct proto_addr *from, int64_t now,
 			   struct server_tx tx[SERVER_MAX_TX])
 {
-	switch (m->type) {
+	switch (pm->type) {
 	case PROTO_REGISTER:
-		return server_on_register(s, m, from, now, tx);
+		return server_on_register(s, buf, len, (size_t)body_off, pm, from, now, tx);
 	case PROTO_REFRESH:
-		return server_on_refresh(s, m, from, now, tx);
 	case PROTO_LOOKUP:
-		return server_on_lookup(s, m, from, now, tx);
-	case PROTO_STATS:
-		return server_on_stats(s, from, len, tx);
 	case PROTO_WHO:
-		return server_on_who(s, m, from, now, tx);
 	case PROTO_REPORT:
-		return server_on_report(s, m, from, now, tx);
 	case PROTO_RELAY:
-		return server_on_relay(s, m, len, from, now, tx);
+		return server_on_sealed(s, buf, len, (size_t)body_off, pm, from, now, tx);
+	case PROTO_STATS:
+		/* Not sealed: proto_decode_prefix read the header, and STATS has nothing more. */
+		if (len != PROTO_HEADER_LEN) {
+			s->stats.malformed[-PROTO_ETRAILING]++;
+			server_drop(s, SERVER_DROP_MALFORMED, proto_strerror(PROTO_ETRAILING), from, len);
+			return 0;
+		}
+		return server_on_stats(s, from, len, tx);
 	default:
 		/* The server's own answers (REGISTERED, PEER, ...) and the peer-to-peer types. */
 		server_drop(s, SERVER_DROP_WRONG_DIRECTION, "not a request", from, len);
@@ -799,7 +886,8 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 	/* STUN shares our port: its first byte is 0..3, ours 0x50 (RFC 7983). */
 	if (stun_is_stun(buf, len))
 		return server_on_stun(s, buf, len, from, now, tx);
-	r = proto_decode(buf, len, &m);
+	/* The clear part only: a sealed body is read after it opens (server_open). */
+	r = proto_decode_prefix(buf, len, &m);
 	if (r == PROTO_EVERSION)
 		return server_no_amplification(s, tx, server_on_bad_version(s, &m, len, from, tx),
 					       len);
@@ -815,7 +903,8 @@ int server_handle(struct server *s, const uint8_t *buf, size_t len,
 		log_debug("%s from %s (%zu bytes)", proto_type_name(m.type),
 			  server_addr_log(s, from, addr), len);
 	}
-	return server_no_amplification(s, tx, server_dispatch(s, &m, len, from, now, tx), len);
+	return server_no_amplification(s, tx, server_dispatch(s, buf, len, r, &m, from, now, tx),
+				       len);
 }
 
 /* Entries to sweep a tick: the whole table once a TTL, within the bounds of server.h. */

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "guard.h"
 #include "protocol.h"
 #include "stun.h"
@@ -64,6 +65,7 @@
 #define SERVER_RELAY_BURST_S 4         /* the bucket holds this many seconds of the rate */
 #define SERVER_RELAY_RATE_MAX 1000000000 /* --relay-rate's ceiling: 1 GB/s, more than any link */
 #define SERVER_SEED_LEN (3 * SIPHASH_KEY_LEN) /* keys of the table, the nonces, the cookies */
+#define SERVER_KEY_FILE_NAME "server"   /* its key pair: server.key in the state directory (identity.h's format) */
 
 /* Why datagrams were dropped, for the counters. */
 enum server_drop {
@@ -78,6 +80,8 @@ enum server_drop {
 	 * handler gets here, so this counter is always 0; tests check it.
 	 */
 	SERVER_DROP_AMPLIFYING,
+	SERVER_DROP_UNAUTHENTICATED, /* a sealed request that did not open (auth.h): a wrong key, a bit flipped */
+	SERVER_DROP_REPLAYED,  /* a sealed request whose counter its name's window had seen (auth.h) */
 	SERVER_DROP_NREASONS,
 };
 
@@ -103,6 +107,9 @@ struct server_stats {
 	uint64_t relay_refused;    /* RELAY not passed on: relay off, unknown sender or target, or
 				      not a peer-to-peer datagram inside */
 	uint64_t relay_over_rate;  /* RELAY dropped: its sender was over its rate */
+	uint64_t key_agreements;   /* X25519 computations: one per REGISTER of a key the name does not hold */
+	uint64_t private_refused;  /* private endpoints not kept: neither private-range nor the source (server.c) */
+	uint64_t moves_refused;    /* REGISTER or REFRESH that would move a name to an address over `names` */
 };
 
 /*
@@ -118,6 +125,19 @@ struct server_config {
 	int no_relay;       /* refuse RELAY with PROTO_E_RELAY_OFF (--no-relay) */
 	uint32_t relay_rate; /* bytes a second each client may have relayed; 0: the default */
 	struct guard_config guard; /* limits per source address (--limit) */
+	uint8_t secret[X25519_LEN]; /* the server's key (server.key); server_init wipes this copy */
+	uint64_t counter_start;     /* the answers' first counter: the wall clock in us (net_wall_us) */
+};
+
+/*
+ * What authenticates one name (auth.h), beside its table entry: auth[i]
+ * goes with names.entries[i], so the table's lookup path stays as small
+ * as it was. 80 bytes a name.
+ */
+struct server_auth {
+	uint8_t k[AUTH_KEY_LEN];     /* K, shared with the name's client */
+	uint8_t pub[PROTO_KEY_LEN];  /* the key the name is registered with: its owner */
+	struct auth_window window;   /* its requests' counters, AUTH_REQUEST_WINDOW wide */
 };
 
 /* One LOOKUP kept until its target registers. */
@@ -132,7 +152,10 @@ struct server {
 	struct server_wait *waits;          /* wait_mask + 1 buckets of SERVER_WAIT_WAYS slots */
 	uint32_t wait_mask;
 	struct table names;
-	uint8_t nonce_key[SIPHASH_KEY_LEN]; /* random at start: nonces cannot be guessed */
+	struct server_auth *auth;           /* names.capacity entries, indexed as names.entries */
+	uint8_t secret[X25519_LEN];         /* the server's key pair (wiped by server_free) */
+	uint8_t pub[X25519_LEN];
+	uint64_t counter;                   /* the last answer's counter (auth.h): one for all names */
 	struct guard guard;                 /* cookies and per-source limits */
 	int64_t next_sweep_ms;
 	int said_full;                      /* "the name table is full" logged, until a name registers */
@@ -154,8 +177,8 @@ struct server_tx {
 
 /*
  * Sets up a server with cfg, using `seed` (SERVER_SEED_LEN random bytes:
- * 16 for the table's hash key, 16 for the nonce key, 16 for the cookie
- * key). Returns 0, or -1 when the tables cannot be allocated or
+ * 16 for the table's hash key, 16 unused (version 1's nonce key), 16 for
+ * the cookie key). Returns 0, or -1 when the tables cannot be allocated or
  * cfg->guard is not valid. *s must not move afterwards: its table calls
  * back into it.
  */
@@ -184,8 +207,8 @@ int64_t server_tick(struct server *s, int64_t now);
  * Writes the counters into buf[0..cap) as lines of "key value\n", in a
  * fixed order, with keys that do not change (scripts read them; the README
  * lists them). Lines that do not fit are left off whole; buf is always
- * NUL-terminated. Every line fits in PROTO_FRAG_MAX bytes, so STATS_REPLY
- * carries them all. Returns strlen(buf).
+ * NUL-terminated. Every line fits in PROTO_STATS_TEXT_MAX bytes, so
+ * STATS_REPLY carries them all. Returns strlen(buf).
  */
 size_t server_stats_format(const struct server *s, char *buf, size_t cap);
 

@@ -6,6 +6,72 @@
 
 #include "server.h"
 
+/* server_auth.c */
+
+/* The auth state of e (server.h): s->auth at e's index in the table. */
+struct server_auth *server_auth_of(const struct server *s, const struct table_entry *e);
+
+/*
+ * Encodes m, not sealed, into tx for `to`; proven as in struct
+ * server_tx. Returns 1 (one datagram to send), or 0 if m cannot be encoded.
+ */
+int server_encode(struct server_tx *tx, const struct proto_addr *to, int proven,
+		  const struct proto_msg *m);
+
+/*
+ * Encodes m, a sealed answer, with the next answer counter (set in m)
+ * and seals it under k (auth.h) into tx for `to`. Returns 1, or 0 when it
+ * cannot be encoded (a bug, logged).
+ */
+int server_seal(struct server *s, struct server_tx *tx, const struct proto_addr *to, int proven,
+		struct proto_msg *m, const uint8_t k[AUTH_KEY_LEN]);
+
+/*
+ * K for a REGISTER that brings key pub for name entry e (NULL: no live
+ * entry): e's K when pub is e's key, else computed (one X25519, counted in
+ * key_agreements). Returns 0 with k set, or -1 when pub is a low-order
+ * point (k zeros). The caller wipes k.
+ */
+int server_register_key(struct server *s, const struct table_entry *e, const uint8_t pub[PROTO_KEY_LEN],
+			uint8_t k[AUTH_KEY_LEN]);
+
+/*
+ * Opens the sealed request buf[0..len) (its body at body_off) under k
+ * and decodes it into *m. Returns 1, or 0 when it does not open (counted
+ * as dropped_unauthenticated) or its open form is malformed (counted as
+ * such): drop it, with no answer.
+ */
+int server_open(struct server *s, const uint8_t *buf, size_t len, size_t body_off,
+		const uint8_t k[AUTH_KEY_LEN], const struct proto_addr *from, struct proto_msg *m);
+
+/*
+ * Checks an opened request's counter against a's window and marks it
+ * seen. Returns 1 when it was fresh; 0 when it was not (a replay, counted
+ * as dropped_replayed): drop it, with no answer.
+ */
+int server_fresh(struct server *s, struct server_auth *a, uint64_t counter);
+
+/* Marks an opened RELAY's counter seen in a's window, whether fresh or not (server.c says why). */
+void server_seen(struct server_auth *a, uint64_t counter);
+
+/*
+ * The private endpoints of REGISTER m from `from` the server keeps: those
+ * in a private range (RFC 1918, RFC 4193, link-local, loopback) or at
+ * from's IP address, into out; the others are counted (private_refused).
+ * Returns how many were kept.
+ */
+uint8_t server_keep_private(struct server *s, const struct proto_msg *m,
+			    const struct proto_addr *from, struct proto_addr out[PROTO_MAX_PRIVATE]);
+
+/*
+ * Moves e's name to `to` (a REGISTER or REFRESH with its cookie from
+ * there), counting it against to's `names` limit as a new name would be
+ * (only a port change within one source moves freely). Returns 1 when it
+ * moved (or was there already), 0 when `to` holds as many names as it may
+ * (counted in moves_refused; e unchanged).
+ */
+int server_move(struct server *s, struct table_entry *e, const struct proto_addr *to, int64_t now);
+
 /* server.c */
 
 /*

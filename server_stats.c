@@ -41,9 +41,14 @@ size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 		{ "limited_relay", s->guard.limited[GUARD_RELAY] },
 		{ "limited_stun", s->guard.limited[GUARD_STUN] },
 		{ "limit_shared", s->guard.shared },
+		{ "dropped_unauthenticated", s->stats.dropped[SERVER_DROP_UNAUTHENTICATED] },
+		{ "dropped_replayed", s->stats.dropped[SERVER_DROP_REPLAYED] },
+		{ "key_agreements", s->stats.key_agreements },
+		{ "private_refused", s->stats.private_refused },
+		{ "moves_refused", s->stats.moves_refused },
 	};
 	/* A drop reason added to server.h without its row here fails to compile. */
-	_Static_assert(SERVER_DROP_NREASONS == 6, "one dropped_ row per enum server_drop");
+	_Static_assert(SERVER_DROP_NREASONS == 8, "one dropped_ row per enum server_drop");
 	size_t off = 0, i;
 
 	if (cap == 0)

@@ -1,4 +1,4 @@
-/* trust.c - known peers: the known_peers file (strict parse, ssh's file rules, atomic locked updates), trust decisions, safety numbers. */
+/* trust.c - known peers and known servers: the known_peers and known_servers files (strict parse, ssh's file rules, atomic locked updates), trust decisions, safety numbers. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,9 +19,43 @@
 
 _Static_assert(TRUST_SAFETY_GROUPS / 2 * PIECE_BYTES <= SHA256_LEN, "a half's pieces fit in a hash");
 _Static_assert(IO_BUF >= TRUST_LINE_MAX, "a whole line fits in the reader's buffer");
-_Static_assert(PROTO_NAME_MAX + sizeof(" verified ") + KEY_HEX_LEN <= TRUST_LINE_MAX,
+_Static_assert(TRUST_KEY_NAME_MAX + sizeof(" verified ") + KEY_HEX_LEN <= TRUST_LINE_MAX,
 	       "an entry fits in a line");
 _Static_assert(sizeof(TRUST_HEADER) <= TRUST_LINE_MAX, "the header fits in a line");
+
+/*
+ * The two files one store machinery reads and writes: what differs is
+ * their names, their header, what a line's first field may be, and
+ * whether a line has a state (a server's key is pinned, never verified).
+ */
+struct trust_kind {
+	const char *file, *lock, *temp, *header;
+	int (*name_ok)(const char *name);
+	int with_state;
+	const char *what; /* "peer", "server": for messages */
+};
+
+/* A server's HOST:PORT: 3..TRUST_KEY_NAME_MAX bytes, no space or control byte, with a ':'. */
+static int server_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 3 || n > TRUST_KEY_NAME_MAX || strchr(name, ':') == NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)name[i] <= ' ' || (unsigned char)name[i] >= 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static const struct trust_kind peers_kind = {
+	TRUST_FILE, TRUST_LOCK_FILE, TRUST_TEMP_FILE, TRUST_HEADER, proto_name_valid, 1, "peer",
+};
+static const struct trust_kind servers_kind = {
+	TRUST_SERVERS_FILE, TRUST_SERVERS_LOCK_FILE, TRUST_SERVERS_TEMP_FILE, TRUST_SERVERS_HEADER,
+	server_name_ok, 0, "server",
+};
 
 /* ---- lines ---- */
 
@@ -55,42 +89,49 @@ static int is_word(const char *p, size_t len, const char *w)
 	return strlen(w) == len && memcmp(p, w, len) == 0;
 }
 
-int trust_parse_line(const char *line, size_t len, struct trust_entry *e)
+/* One line of kind k's file (NAME STATE KEY, or HOST:PORT KEY) into e. */
+static int parse_line(const struct trust_kind *k, const char *line, size_t len,
+		      struct trust_entry *e)
 {
+	const size_t want = k->with_state ? 3 : 2;
 	const char *field[3];
 	size_t flen[3], nf = 0, start = 0;
+	const char *key;
 
 	memset(e, 0, sizeof(*e));
 	if (len == 0)
 		return TRUST_PARSE_EMPTY;
-	/* Three fields, each non-empty, one space between them: anything else is not this format. */
+	/* The fields, each non-empty, one space between them: anything else is not this format. */
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && line[i] != ' ')
 			continue;
-		if (i == start || nf == 3)
+		if (i == start || nf == want)
 			return TRUST_PARSE_FIELDS;
 		field[nf] = line + start;
 		flen[nf++] = i - start;
 		start = i + 1;
 	}
-	if (nf != 3)
+	if (nf != want)
 		return TRUST_PARSE_FIELDS;
-	if (flen[0] > PROTO_NAME_MAX)
+	if (flen[0] > TRUST_KEY_NAME_MAX)
 		return TRUST_PARSE_NAME;
 	memcpy(e->name, field[0], flen[0]);
 	/* A NUL inside the field ends the copy early: the lengths then differ. */
-	if (strlen(e->name) != flen[0] || !proto_name_valid(e->name))
+	if (strlen(e->name) != flen[0] || !k->name_ok(e->name))
 		goto bad_name;
-	if (is_word(field[1], flen[1], state_words[TRUST_PINNED]))
+	if (!k->with_state)
+		e->state = TRUST_PINNED;
+	else if (is_word(field[1], flen[1], state_words[TRUST_PINNED]))
 		e->state = TRUST_PINNED;
 	else if (is_word(field[1], flen[1], state_words[TRUST_VERIFIED]))
 		e->state = TRUST_VERIFIED;
 	else
 		goto bad_state;
-	if (flen[2] != KEY_HEX_LEN)
+	key = field[want - 1];
+	if (flen[want - 1] != KEY_HEX_LEN)
 		goto bad_key;
 	for (size_t i = 0; i < X25519_LEN; i++) {
-		int hi = hex_value(field[2][2 * i]), lo = hex_value(field[2][2 * i + 1]);
+		int hi = hex_value(key[2 * i]), lo = hex_value(key[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			goto bad_key;
@@ -106,6 +147,11 @@ bad_state:
 bad_key:
 	memset(e, 0, sizeof(*e));
 	return TRUST_PARSE_KEY;
+}
+
+int trust_parse_line(const char *line, size_t len, struct trust_entry *e)
+{
+	return parse_line(&peers_kind, line, len, e);
 }
 
 const char *trust_parse_strerror(int error)
@@ -230,17 +276,18 @@ static int open_in_dir(const struct trust_store *s, const char *file, int flags,
 }
 
 /* Takes line number `line` (from 1) of the file into l. Returns 0 or a trust_parse_error. */
-static int take_line(struct trust_list *l, const char *text, size_t len, unsigned line)
+static int take_line(const struct trust_kind *k, struct trust_list *l, const char *text, size_t len,
+		     unsigned line)
 {
 	struct trust_entry e, *slot;
 	int r, found;
 	size_t i;
 
 	if (line == 1)
-		return is_word(text, len, TRUST_HEADER) ? 0 : TRUST_PARSE_HEADER;
+		return is_word(text, len, k->header) ? 0 : TRUST_PARSE_HEADER;
 	if (len > 0 && text[0] == '#')
 		return 0;
-	r = trust_parse_line(text, len, &e);
+	r = parse_line(k, text, len, &e);
 	if (r < 0)
 		return r;
 	i = list_find(l, e.name, &found);
@@ -257,7 +304,8 @@ static int take_line(struct trust_list *l, const char *text, size_t len, unsigne
  * Reads the lines of the open file fd into l, a buffer at a time (no
  * allocation); path names it in messages. Returns 0, or -1 with a message.
  */
-static int read_lines(int fd, const char *path, struct trust_list *l, char *err, size_t errlen)
+static int read_lines(const struct trust_kind *k, int fd, const char *path, struct trust_list *l,
+		      char *err, size_t errlen)
 {
 	char buf[IO_BUF];
 	size_t have = 0;
@@ -281,7 +329,7 @@ static int read_lines(int fd, const char *path, struct trust_list *l, char *err,
 
 			line++;
 			r = len + 1 > TRUST_LINE_MAX ? TRUST_PARSE_LONG
-						     : take_line(l, buf + start, len, line);
+						     : take_line(k, l, buf + start, len, line);
 			start += len + 1;
 		}
 		if (r == 0 && have - start >= TRUST_LINE_MAX) {
@@ -293,8 +341,8 @@ static int read_lines(int fd, const char *path, struct trust_list *l, char *err,
 		}
 		if (r != 0) {
 			snprintf(err, errlen, "%s line %u: %s; p2pchat never rewrites a file it cannot "
-				 "read: fix that line, or move the file away (every peer is then new)",
-				 path, line, trust_parse_strerror(r));
+				 "read: fix that line, or move the file away (every %s is then new)",
+				 path, line, trust_parse_strerror(r), k->what);
 			return -1;
 		}
 		if (n == 0)
@@ -307,29 +355,32 @@ static int read_lines(int fd, const char *path, struct trust_list *l, char *err,
 /* Reads the file into l (no file: no peers). Returns 0, or -1 with a message. */
 static int load(const struct trust_store *s, struct trust_list *l, char *err, size_t errlen)
 {
-	char path[PATH_MAX + sizeof("/" TRUST_FILE)];
+	char path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 	struct stat st;
 	int fd, r = -1;
 
 	l->n = 0;
-	snprintf(path, sizeof(path), "%s/%s", s->dir, TRUST_FILE);
-	fd = open_in_dir(s, TRUST_FILE, O_RDONLY, err, errlen);
+	snprintf(path, sizeof(path), "%s/%s", s->dir, s->kind->file);
+	fd = open_in_dir(s, s->kind->file, O_RDONLY, err, errlen);
 	if (fd < 0)
 		return fd == -2 ? 0 : -1;
 	if (fstat(fd, &st) < 0)
 		snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	/* Public keys, but who you talk to: others may read it if you let them; never change it. */
 	else if (identity_check_file_perm(&st, getuid(), S_IWGRP | S_IWOTH, path, err, errlen) == 0)
-		r = read_lines(fd, path, l, err, errlen);
+		r = read_lines(s->kind, fd, path, l, err, errlen);
 	close(fd);
 	return r;
 }
 
 /* One line of the file for e, with its newline, into out. Returns its length. */
-static size_t format_entry(const struct trust_entry *e, char out[TRUST_LINE_MAX])
+static size_t format_entry(const struct trust_kind *k, const struct trust_entry *e,
+			   char out[TRUST_LINE_MAX])
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t n = (size_t)snprintf(out, TRUST_LINE_MAX, "%s %s ", e->name, state_words[e->state]);
+	size_t n = k->with_state ? (size_t)snprintf(out, TRUST_LINE_MAX, "%s %s ", e->name,
+						     state_words[e->state])
+				 : (size_t)snprintf(out, TRUST_LINE_MAX, "%s ", e->name);
 
 	for (size_t i = 0; i < X25519_LEN; i++) {
 		out[n++] = hex[e->pub[i] >> 4];
@@ -340,19 +391,20 @@ static size_t format_entry(const struct trust_entry *e, char out[TRUST_LINE_MAX]
 }
 
 /* The whole file for l into fd, a buffer at a time. Returns 0, or -1 with errno. */
-static int write_lines(int fd, const struct trust_list *l)
+static int write_lines(const struct trust_kind *k, int fd, const struct trust_list *l)
 {
 	char buf[IO_BUF];
-	size_t have = sizeof(TRUST_HEADER);
+	size_t have = strlen(k->header) + 1;
 
-	memcpy(buf, TRUST_HEADER "\n", have);
+	memcpy(buf, k->header, have - 1);
+	buf[have - 1] = '\n';
 	for (size_t i = 0; i < l->n; i++) {
 		if (sizeof(buf) - have < TRUST_LINE_MAX) {
 			if (identity_write_all(fd, buf, have) < 0)
 				return -1;
 			have = 0;
 		}
-		have += format_entry(&l->e[i], buf + have);
+		have += format_entry(k, &l->e[i], buf + have);
 	}
 	return identity_write_all(fd, buf, have);
 }
@@ -373,34 +425,34 @@ static int write_file(const struct trust_store *s, const struct trust_list *l, c
 	 * A temporary file here now is a crash's leftover: under the lock no
 	 * other writer owns it. unlinkat removes a link itself, never its target.
 	 */
-	unlinkat(s->dfd, TRUST_TEMP_FILE, 0);
-	fd = openat(s->dfd, TRUST_TEMP_FILE,
+	unlinkat(s->dfd, s->kind->temp, 0);
+	fd = openat(s->dfd, s->kind->temp,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s/%s: %s", s->dir, TRUST_TEMP_FILE,
+		snprintf(err, errlen, "cannot create %s/%s: %s", s->dir, s->kind->temp,
 			 strerror(errno));
 		return -1;
 	}
-	if (write_lines(fd, l) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s/%s: %s", s->dir, TRUST_TEMP_FILE,
+	if (write_lines(s->kind, fd, l) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s/%s: %s", s->dir, s->kind->temp,
 			 strerror(errno));
 		close(fd);
 		goto fail;
 	}
 	if (close(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s/%s: %s", s->dir, TRUST_TEMP_FILE,
+		snprintf(err, errlen, "cannot write %s/%s: %s", s->dir, s->kind->temp,
 			 strerror(errno));
 		goto fail;
 	}
-	if (renameat(s->dfd, TRUST_TEMP_FILE, s->dfd, TRUST_FILE) < 0) {
-		snprintf(err, errlen, "cannot rename %s/%s to %s: %s", s->dir, TRUST_TEMP_FILE,
-			 TRUST_FILE, strerror(errno));
+	if (renameat(s->dfd, s->kind->temp, s->dfd, s->kind->file) < 0) {
+		snprintf(err, errlen, "cannot rename %s/%s to %s: %s", s->dir, s->kind->temp,
+			 s->kind->file, strerror(errno));
 		goto fail;
 	}
 	fsync(s->dfd); /* the new name too; some file systems refuse this, and that is fine */
 	return 0;
 fail:
-	unlinkat(s->dfd, TRUST_TEMP_FILE, 0);
+	unlinkat(s->dfd, s->kind->temp, 0);
 	return -1;
 }
 
@@ -415,12 +467,12 @@ fail:
  */
 static int lock(const struct trust_store *s, char *err, size_t errlen)
 {
-	char path[PATH_MAX + sizeof("/" TRUST_LOCK_FILE)];
+	char path[PATH_MAX + sizeof("/" TRUST_SERVERS_LOCK_FILE)];
 	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", s->dir, TRUST_LOCK_FILE);
-	fd = open_in_dir(s, TRUST_LOCK_FILE, O_RDWR | O_CREAT, err, errlen);
+	snprintf(path, sizeof(path), "%s/%s", s->dir, s->kind->lock);
+	fd = open_in_dir(s, s->kind->lock, O_RDWR | O_CREAT, err, errlen);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0) {
@@ -489,7 +541,7 @@ static int update(struct trust_store *s, const char *name, const uint8_t pub[X25
 	struct trust_list *l = &s->lists[!s->cur];
 	int fd, r = -1, changed;
 
-	if (!proto_name_valid(name)) {
+	if (!s->kind->name_ok(name)) {
 		snprintf(err, errlen, "'%s' is not a valid name", name);
 		return -1;
 	}
@@ -501,8 +553,9 @@ static int update(struct trust_store *s, const char *name, const uint8_t pub[X25
 	if (load(s, l, err, errlen) == 0) {
 		r = apply(l, name, pub, op, &changed);
 		if (r < 0)
-			snprintf(err, errlen, "%s/%s holds %d peers, as many as p2pchat keeps: remove "
-				 "some lines from it to pin %s", s->dir, TRUST_FILE, TRUST_MAX, name);
+			snprintf(err, errlen, "%s/%s holds %d %ss, as many as p2pchat keeps: remove "
+				 "some lines from it to pin %s", s->dir, s->kind->file, TRUST_MAX,
+				 s->kind->what, name);
 		else if (changed && write_file(s, l, err, errlen) < 0)
 			r = -1;
 	}
@@ -538,8 +591,11 @@ int trust_reload(struct trust_store *s, char *err, size_t errlen)
 	return 0;
 }
 
-int trust_open(struct trust_store *s, const char *dir, char *err, size_t errlen)
+/* trust_open for kind k's file. */
+static int open_kind(struct trust_store *s, const struct trust_kind *k, const char *dir, char *err,
+		     size_t errlen)
 {
+	s->kind = k;
 	s->dfd = -1;
 	s->cur = 0;
 	s->lists[0].n = 0;
@@ -555,6 +611,16 @@ int trust_open(struct trust_store *s, const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int trust_open(struct trust_store *s, const char *dir, char *err, size_t errlen)
+{
+	return open_kind(s, &peers_kind, dir, err, errlen);
+}
+
+int trust_open_servers(struct trust_store *s, const char *dir, char *err, size_t errlen)
+{
+	return open_kind(s, &servers_kind, dir, err, errlen);
 }
 
 void trust_close(struct trust_store *s)

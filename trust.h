@@ -1,4 +1,4 @@
-/* trust.h - known peers: each name's pinned public key in known_peers, the trust decisions on it, the safety number /verify shows. */
+/* trust.h - known peers and servers: each name's (and server's) pinned public key in known_peers (known_servers), the trust decisions on it, the safety number /verify shows. */
 #ifndef P2PCHAT_TRUST_H
 #define P2PCHAT_TRUST_H
 
@@ -31,8 +31,26 @@
 #define TRUST_LOCK_FILE "known_peers.lock" /* held (flock) while the file is rewritten */
 #define TRUST_TEMP_FILE "known_peers.new"  /* the next file, until it is renamed over */
 #define TRUST_HEADER "# p2pchat known peers v1: NAME STATE KEY; STATE is pinned or verified"
-#define TRUST_MAX 1024      /* peers the file and the store hold; a pin beyond is an error */
+#define TRUST_MAX 1024      /* peers (servers) the file and the store hold; a pin beyond is an error */
+#define TRUST_KEY_NAME_MAX 64 /* an entry's first field: a name (at most 32), or a server's HOST:PORT */
 #define TRUST_LINE_MAX 256  /* bytes in a line with its newline: an entry is at most 107 */
+
+/*
+ * The servers' file, known_servers beside it, is read and written by the
+ * same store (trust_open_servers), with the same rules, one server a line:
+ *
+ *     # p2pchat known servers v1: HOST:PORT KEY\n
+ *     vps.example.org:7777 de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f\n
+ *
+ * HOST:PORT is the server as p2pchat was told it (--server), with the
+ * port: 3..64 bytes, no space, with a ':'. KEY is the server's X25519
+ * public key (p2pchatd --print-key). A client pins it at first contact
+ * (ssh's accept-new: trust_pin) and refuses another key after that.
+ */
+#define TRUST_SERVERS_FILE "known_servers"
+#define TRUST_SERVERS_LOCK_FILE "known_servers.lock"
+#define TRUST_SERVERS_TEMP_FILE "known_servers.new"
+#define TRUST_SERVERS_HEADER "# p2pchat known servers v1: HOST:PORT KEY"
 
 /*
  * What trust_check says about a name and the key it came with. The client
@@ -48,7 +66,7 @@ enum trust_state {
 
 /* One known peer. */
 struct trust_entry {
-	char name[PROTO_NAME_MAX + 1];
+	char name[TRUST_KEY_NAME_MAX + 1]; /* a name, or (known_servers) a HOST:PORT */
 	uint8_t state; /* TRUST_PINNED or TRUST_VERIFIED */
 	uint8_t pub[X25519_LEN];
 };
@@ -64,7 +82,9 @@ struct trust_list {
  * in use and the one the file is read into, so that a file that fails to
  * read leaves the store as it was. About 140 KB: allocate it once.
  */
+struct trust_kind; /* which file: trust.c */
 struct trust_store {
+	const struct trust_kind *kind; /* known_peers or known_servers */
 	int dfd;              /* the state directory, checked (identity_open_dir) */
 	int cur;              /* lists[cur] is in use */
 	char dir[PATH_MAX];   /* its name, for messages */
@@ -107,6 +127,12 @@ const char *trust_parse_strerror(int error);
  * what to do (s is then closed).
  */
 int trust_open(struct trust_store *s, const char *dir, char *err, size_t errlen);
+
+/*
+ * trust_open for known_servers (above): the same rules, the same calls
+ * (trust_check, trust_find, trust_pin with HOST:PORT for the name).
+ */
+int trust_open_servers(struct trust_store *s, const char *dir, char *err, size_t errlen);
 
 /* Closes s's directory. s may be opened again. */
 void trust_close(struct trust_store *s);

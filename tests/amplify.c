@@ -12,6 +12,7 @@
 #include "protocol.h"
 #include "stun.h"
 #include "rng.h"
+#include "sealer.h"
 
 /*
  * Usage: amplify PORT
@@ -122,10 +123,22 @@ static void send_raw(const struct sock *s, const uint8_t *buf, size_t len)
 	}
 }
 
-/* Encodes m into buf[0..cap), or exits: every message here is valid. Returns its length. */
+/* The clients this program plays (version 2: each a key), and the server's key once learned. */
+static struct sealer sl;
+
+/*
+ * Encodes m into buf[0..cap), or exits: every message here is valid; a
+ * request is sealed as the owner of the seed msg_init left in m->key.
+ * Returns its length.
+ */
 static size_t encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
 {
-	int n = proto_encode(m, buf, cap);
+	struct proto_msg c = *m;
+	uint8_t seed[SEALER_SEED_LEN];
+	int n;
+
+	memcpy(seed, m->key, SEALER_SEED_LEN);
+	n = sealer_seal(&sl, &c, seed, buf, cap);
 
 	if (n < 0) {
 		fprintf(stderr, "amplify: cannot encode %s: %s\n", proto_type_name(m->type),
@@ -169,7 +182,7 @@ static int next_msg(const struct sock *s, struct proto_msg *out)
 	long n;
 
 	while ((n = recv_until(s, buf, sizeof(buf), deadline)) >= 0)
-		if (proto_decode(buf, (size_t)n, out) == 0)
+		if (sealer_open(&sl, buf, (size_t)n, out) != -1)
 			return 0;
 	return -1;
 }
@@ -184,13 +197,14 @@ static void drain(const struct sock *s)
 		;
 }
 
+/* m of type from name; token: the 8 seed bytes of its owner's key (sealer.h), kept in m->key until encode. */
 static void msg_init(struct proto_msg *m, uint8_t type, const char *name, const uint8_t *token)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = type;
 	snprintf(m->name, sizeof(m->name), "%s", name);
 	if (token != NULL)
-		memcpy(m->token, token, PROTO_TOKEN_LEN);
+		memcpy(m->key, token, SEALER_SEED_LEN);
 }
 
 /*
@@ -268,7 +282,7 @@ struct answers {
 	unsigned count;        /* datagrams */
 	size_t bytes;          /* their bytes */
 	unsigned stun;         /* of them, STUN messages */
-	unsigned refusals;     /* of them, p2pchat ERROR or COOKIE: all V may get */
+	unsigned refusals;     /* of them, p2pchat ERROR, NOTICE or COOKIE: all V may get */
 	const char *other;     /* the kind of the last other one, or NULL */
 	size_t first_len;      /* the first one, whole */
 	uint8_t first[PROTO_MAX_DATAGRAM];
@@ -296,13 +310,15 @@ static void fence(const struct sock *s, struct answers *ans)
 		n = recv_until(s, buf, sizeof(buf), deadline);
 		if (n < 0)
 			die("no STATS_REPLY to the fence: is p2pchatd still up?", 0);
-		if (proto_decode(buf, (size_t)n, &ans->reply) == 0) {
-			if (ans->reply.type == PROTO_STATS_REPLY)
-				return;
-			if (ans->reply.type == PROTO_ERROR || ans->reply.type == PROTO_COOKIE)
-				ans->refusals++;
-			else
-				ans->other = proto_type_name(ans->reply.type);
+		if (proto_decode(buf, (size_t)n, &ans->reply) == 0 &&
+		    ans->reply.type == PROTO_STATS_REPLY)
+			return;
+		/* By the header: a sealed ERROR is V's to read only with a key V holds. */
+		if (n >= PROTO_HEADER_LEN && buf[0] == PROTO_MAGIC &&
+		    (buf[2] == PROTO_ERROR || buf[2] == PROTO_NOTICE || buf[2] == PROTO_COOKIE)) {
+			ans->refusals++;
+		} else if (n >= PROTO_HEADER_LEN && buf[0] == PROTO_MAGIC) {
+			ans->other = proto_type_name(buf[2]);
 		} else if (stun_is_stun(buf, (size_t)n)) {
 			ans->stun++;
 		} else {
@@ -519,11 +535,11 @@ static void templates(void)
 /* Datagrams the server must drop: every one is checked to get no answer bigger than itself. */
 static void probe_malformed(void)
 {
-	static const uint8_t versions[] = { 0, PROTO_VERSION + 1, 255 };
-	static const uint8_t bad_types[] = { 0, 15, 23, 64, 255 };
+	static const uint8_t versions[] = { 0, 1, PROTO_VERSION + 1, 255 };
+	static const uint8_t bad_types[] = { 0, 23, 64, 255 };
 	static const uint8_t wrong_way[] = {
 		PROTO_REGISTERED, PROTO_PEER, PROTO_ERROR, PROTO_STATS_REPLY, PROTO_WHO_REPLY,
-		PROTO_RELAYED, PROTO_COOKIE, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
+		PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
 		PROTO_PING, PROTO_PONG, PROTO_BYE,
 	};
 	static const size_t random_lens[] = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 64, 512, 1200, 1400 };

@@ -11,6 +11,7 @@
 #include "protocol.h"
 #include "stun.h"
 #include "rng.h"
+#include "sealer.h"
 
 /*
  * Usage: flood [-p] [-b ADDR] [-n COUNT] [-r RATE] [-s SEED] [-u] PORT
@@ -70,11 +71,11 @@ static const char *const kind_names[K_COUNT] = {
 
 /* What the server should do with a datagram, worked out with its own decoders. */
 enum fate {
-	F_MALFORMED,       /* proto_decode fails, or another version in under 8 bytes: dropped */
+	F_MALFORMED,       /* proto_decode_prefix fails, or another version in under 8 bytes: dropped */
 	F_WRONG_DIRECTION, /* well formed, but not a request: dropped */
-	F_VERSION,         /* another version, 8 bytes or more: answered with ERROR */
+	F_VERSION,         /* another version, 8 bytes or more: answered with the version refusal */
 	F_COOKIE,          /* a REGISTER or REFRESH, with a wrong cookie: answered with COOKIE */
-	F_REFUSED,         /* a LOOKUP, WHO, REPORT or RELAY from no known name: ERROR */
+	F_REFUSED,         /* a LOOKUP, WHO, REPORT or RELAY from no known name: NOTICE */
 	F_STATS,           /* a STATS: answered, this is loopback */
 	F_STUN_BINDING,    /* a STUN Binding request: answered, or dropped over the STUN rate */
 	F_STUN_DROPPED,    /* other STUN-looking bytes: dropped */
@@ -103,7 +104,8 @@ struct flood {
 	uint64_t sent, answers, send_errors;
 	uint64_t by_kind[K_COUNT], by_fate[F_COUNT];  /* garbage */
 	/* -p */
-	uint8_t token[PROTO_TOKEN_LEN];
+	uint8_t token[SEALER_SEED_LEN];               /* the seed of its names' one key (sealer.h) */
+	struct sealer sl;
 	uint8_t cookie[PROTO_COOKIE_LEN];             /* the latest, from COOKIE or REGISTERED */
 	uint32_t next_name;                           /* the next new name: flood<next_name> */
 	uint32_t senders[FLOOD_SENDERS_MAX];          /* names the server registered */
@@ -145,17 +147,19 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	static const uint8_t types[] = {
 		PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 		PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
-		PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_PROBE, PROTO_PROBE_ACK,
-		PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
+		PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE,
+		PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
 	};
 	struct proto_msg m, bye;
+	size_t off;
 	int n;
 
 	memset(&m, 0, sizeof(m));
 	m.type = types[rnd_below(sizeof(types))];
 	snprintf(m.name, sizeof(m.name), "flood%04u", (unsigned)rnd_below(10000));
 	snprintf(m.target, sizeof(m.target), "flood%04u", (unsigned)rnd_below(10000));
-	rnd_fill(m.token, sizeof(m.token));
+	rnd_fill(m.key, sizeof(m.key));
+	rnd_fill((uint8_t *)&m.counter, sizeof(m.counter));
 	rnd_fill(m.cookie, sizeof(m.cookie)); /* never the right one: 1 in 2^64 */
 	rnd_fill(m.nonce, sizeof(m.nonce));
 	m.public_ep.family = PROTO_AF_INET;
@@ -183,11 +187,16 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	memset(&bye, 0, sizeof(bye));
 	bye.type = PROTO_BYE;
 	m.payload_len = (uint16_t)proto_encode(&bye, m.payload, sizeof(m.payload));
-	n = proto_encode(&m, buf, cap);
+	n = proto_encode_open(&m, buf, cap, &off);
 	if (n < 0) {
 		fprintf(stderr, "flood: cannot encode %s: %s\n", proto_type_name(m.type),
 			proto_strerror(n));
 		exit(1);
+	}
+	/* Sealed under no key anybody holds: a tag of random bytes (proto_encode left room). */
+	if (off > 0) {
+		rnd_fill(buf + n, PROTO_TAG_LEN);
+		n += PROTO_TAG_LEN;
 	}
 	return (size_t)n;
 }
@@ -198,17 +207,19 @@ static size_t bad_name(uint8_t *buf, size_t cap)
 	static const uint8_t bad_bytes[] = { ' ', 0x1b, 0x00, 0xff, '/', 0x7f };
 	struct proto_msg m;
 	/* The name's length byte. */
-	size_t off = PROTO_HEADER_LEN + PROTO_TOKEN_LEN + PROTO_COOKIE_LEN;
+	size_t off = PROTO_HEADER_LEN + PROTO_COOKIE_LEN + PROTO_KEY_LEN;
 	int n;
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_REGISTER;
-	rnd_fill(m.token, sizeof(m.token));
+	rnd_fill(m.key, sizeof(m.key));
 	rnd_fill(m.cookie, sizeof(m.cookie));
 	memset(m.name, 'n', PROTO_NAME_MAX); /* 32 bytes: the longest valid name */
 	n = proto_encode(&m, buf, cap);
-	if (n < 0 || cap - (size_t)n < 1)
+	if (n < 0 || cap - (size_t)n < 1 + PROTO_TAG_LEN)
 		exit(1);
+	rnd_fill(buf + n, PROTO_TAG_LEN); /* the tag: the name is bad before anyone looks */
+	n += PROTO_TAG_LEN;
 	if (rnd_below(2)) {
 		/* Length 33: one more name byte, before the endpoint count. */
 		memmove(buf + off + 2 + PROTO_NAME_MAX, buf + off + 1 + PROTO_NAME_MAX,
@@ -302,12 +313,16 @@ static enum fate predict(const uint8_t *buf, size_t len, const struct proto_addr
 	if (stun_is_stun(buf, len))
 		return stun_answer(buf, len, self, answer, sizeof(answer)) >= 0 ?
 			       F_STUN_BINDING : F_STUN_DROPPED;
-	r = proto_decode(buf, len, &m);
-	/* The version ERROR has 8 bytes: a shorter datagram gets none (no amplification). */
+	/* The clear part only, as the server reads it: no key opens a garbage body. */
+	r = proto_decode_prefix(buf, len, &m);
+	/* The version refusal has 8 bytes: a shorter datagram gets none (no amplification). */
 	if (r == PROTO_EVERSION)
-		return len >= PROTO_HEADER_LEN + 4 ? F_VERSION : F_MALFORMED;
+		return len >= PROTO_VERSION_REFUSAL_LEN ? F_VERSION : F_MALFORMED;
 	if (r < 0)
 		return F_MALFORMED;
+	if (r == 0)
+		return m.type != PROTO_STATS ? F_WRONG_DIRECTION :
+		       len == PROTO_HEADER_LEN ? F_STATS : F_MALFORMED;
 	switch (m.type) {
 	case PROTO_REGISTER:
 	case PROTO_REFRESH:
@@ -317,8 +332,6 @@ static enum fate predict(const uint8_t *buf, size_t len, const struct proto_addr
 	case PROTO_REPORT:
 	case PROTO_RELAY:
 		return F_REFUSED;
-	case PROTO_STATS:
-		return F_STATS;
 	default:
 		return F_WRONG_DIRECTION;
 	}
@@ -331,12 +344,11 @@ static size_t garbage_next(const struct flood *f, int *kind, uint8_t *buf)
 	return make_garbage((enum kind)*kind, buf);
 }
 
-/* -p: a request of `type` from the name flood<from>, with the flood's token and cookie. */
+/* -p: a request of `type` from the name flood<from>, with the flood's cookie (sealed with its key when sent). */
 static void proven_msg(const struct flood *f, struct proto_msg *m, uint8_t type, uint32_t from)
 {
 	memset(m, 0, sizeof(*m));
 	m->type = type;
-	memcpy(m->token, f->token, PROTO_TOKEN_LEN);
 	memcpy(m->cookie, f->cookie, PROTO_COOKIE_LEN);
 	snprintf(m->name, sizeof(m->name), "flood%u", (unsigned)from);
 }
@@ -364,7 +376,7 @@ static size_t proven_next(struct flood *f, int *kind, uint8_t *buf)
 		memset(data.text, 'x', FLOOD_RELAY_TEXT);
 		m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
 	}
-	n = proto_encode(&m, buf, PROTO_MAX_DATAGRAM);
+	n = sealer_seal(&f->sl, &m, f->token, buf, PROTO_MAX_DATAGRAM);
 	if (n < 0) {
 		fprintf(stderr, "flood: cannot encode: %s\n", proto_strerror(n));
 		exit(1);
@@ -395,7 +407,7 @@ static void proven_answer(struct flood *f, const uint8_t *buf, size_t len)
 {
 	struct proto_msg m;
 
-	if (proto_decode(buf, len, &m) != 0) {
+	if (sealer_open(&f->sl, buf, len, &m) == -1) {
 		f->other++;
 		return;
 	}
@@ -463,7 +475,7 @@ static int proven_setup(struct flood *f)
 		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
 
 		proven_msg(f, &m, PROTO_REGISTER, f->nsenders);
-		n = proto_encode(&m, buf, sizeof(buf));
+		n = sealer_seal(&f->sl, &m, f->token, buf, sizeof(buf));
 		if (n < 0 || net_send(f->fd, f->ipv6, &f->server, buf, (size_t)n) < 0)
 			return -1;
 		if (poll(&pfd, 1, FLOOD_WAIT_MS) > 0)

@@ -104,7 +104,9 @@ start_server() {
 	# that would read an earlier server's lines.
 	: >"$log"
 	# 3>&-: a test may hold a FIFO open on fd 3; the server must not keep it open too.
-	spawn "$BIN/p2pchatd" -b 127.0.0.1 -p 0 "$@" 2>"$log" 3>&-
+	# --state-dir: the server's key (server.key) in WORK, the same for every server a test
+	# starts (a restarted server keeps its key, as a real one does), never in your HOME.
+	spawn "$BIN/p2pchatd" -b 127.0.0.1 -p 0 --state-dir "$WORK/p2pchatd" "$@" 2>"$log" 3>&-
 	SERVER_PID=$!
 	wait_for "$log" "listening on" 10 || return 1
 	SERVER_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$log" | head -n 1)

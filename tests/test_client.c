@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
@@ -235,6 +236,63 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 	}
 }
 
+/* The server's key in the sim: the same across its restarts, as server.key keeps it. */
+#define SIM_SERVER_SECRET 0x5e
+
+/* K between h (its key as configured) and the sim's server. */
+static void host_k(const struct sim_host *h, uint8_t k[AUTH_KEY_LEN])
+{
+	ck_assert_int_eq(auth_derive(k, h->cfg.id.secret, sim.srv.pub, h->cfg.id.pub, sim.srv.pub),
+			 0);
+}
+
+/*
+ * Encodes m as h's client would (its key, sealed under its K with
+ * counter) into buf. Returns the length.
+ */
+static size_t host_seal(const struct sim_host *h, struct proto_msg *m, uint64_t counter,
+			uint8_t *buf, size_t cap)
+{
+	uint8_t k[AUTH_KEY_LEN];
+	size_t off, len;
+	int n;
+
+	host_k(h, k);
+	m->counter = counter;
+	memcpy(m->key, h->cfg.id.pub, PROTO_KEY_LEN);
+	n = proto_encode_open(m, buf, cap, &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_request(buf, (size_t)n, cap, off, k);
+	ck_assert_uint_gt(len, 0);
+	return len;
+}
+
+/*
+ * Decodes a datagram between h and the server into *m: a sealed answer
+ * opened under h's K; a request only as far as its clear part (its type,
+ * and the cookie of REGISTER and REFRESH). Returns 0, or -1 when it is
+ * none of ours.
+ */
+static int host_decode(const struct sim_host *h, int sent, const uint8_t *buf, size_t len,
+		       struct proto_msg *m)
+{
+	uint8_t k[AUTH_KEY_LEN], open[PROTO_MAX_DATAGRAM];
+	int off = proto_decode_prefix(buf, len, m);
+	long n;
+
+	if (off < 0)
+		return -1;
+	if (off == 0)
+		return proto_decode(buf, len, m) < 0 ? -1 : 0;
+	if (sent)
+		return 0;
+	host_k(h, k);
+	n = auth_open_answer(open, buf, len, (size_t)off, k);
+	if (n < 0 || proto_decode(open, (size_t)n, m) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Appends a datagram between h and the server to h's trace (sent by h, or
  * received from the server), while there is room. Only valid datagrams
@@ -245,7 +303,7 @@ static void trace_add(struct sim_host *h, int sent, const uint8_t *buf, size_t l
 	struct srv_msg *t;
 	struct proto_msg m;
 
-	if (h->ntrace == SIM_TRACE || proto_decode(buf, len, &m) < 0)
+	if (h->ntrace == SIM_TRACE || host_decode(h, sent, buf, len, &m) < 0)
 		return;
 	t = &h->trace[h->ntrace++];
 	t->at_ms = sim.now;
@@ -460,6 +518,9 @@ static void server_start(uint8_t seed_base)
 
 	/* No rate limits: the sim's clients are well behaved, and test_server tests the limits. */
 	cfg.guard.names_per_source = sim.names_per_source;
+	memset(cfg.secret, SIM_SERVER_SECRET, sizeof(cfg.secret));
+	/* Its answers' counter starts at the clock (in us), so a restarted server's grow on. */
+	cfg.counter_start = (uint64_t)sim.now * 1000;
 	if (sim.srv_up)
 		server_free(&sim.srv);
 	for (int i = 0; i < SERVER_SEED_LEN; i++)
@@ -470,7 +531,8 @@ static void server_start(uint8_t seed_base)
 
 /*
  * A new host called name at public address 10.0.0.last:port, not started.
- * Its default configuration: token 8 x `token`, one private endpoint equal
+ * Its default configuration: the key whose secret is 32 x `token` (no
+ * server key: it is pinned at first contact), one private endpoint equal
  * to its public address (a host with no NAT, like main() on loopback),
  * WAIT_MS and KEEPALIVE_MS. The test may change h->cfg, h->lan, then host_start.
  */
@@ -483,7 +545,13 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 	h->id = sim.nhosts++;
 	h->pub = harness_addr4(10, 0, 0, last, port);
 	snprintf(h->cfg.name, sizeof(h->cfg.name), "%s", name);
-	memset(h->cfg.token, token, sizeof(h->cfg.token));
+	{
+		uint8_t secret[X25519_LEN];
+
+		memset(secret, token, sizeof(secret));
+		identity_from_secret(&h->cfg.id, secret);
+	}
+	h->cfg.counter_start = (uint64_t)sim.now * 1000;
 	h->cfg.server = sim.srv_addr;
 	h->cfg.nprivate = 1;
 	h->cfg.private_ep[0] = h->pub;
@@ -496,7 +564,7 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
-	struct client_io io = { h, host_send, host_print, NULL };
+	struct client_io io = { h, host_send, host_print, NULL, NULL };
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;
@@ -517,7 +585,7 @@ static struct sim_host *host_up(const char *name, uint8_t last, const char *peer
  */
 static struct sim_host *host_restart(struct sim_host *h)
 {
-	struct sim_host *n = host_new(h->cfg.name, h->pub.ip[3], h->pub.port, h->cfg.token[0]);
+	struct sim_host *n = host_new(h->cfg.name, h->pub.ip[3], h->pub.port, h->cfg.id.secret[0]);
 
 	h->live = 0;
 	n->cfg.seed = h->cfg.seed ^ 0xbeef;
@@ -539,6 +607,25 @@ static void inject(struct sim_host *h, const struct proto_msg *m, const struct p
 
 	ck_assert_int_gt(n, 0);
 	client_handle(&h->c, buf, (size_t)n, from, sim.now);
+}
+
+/*
+ * Hands h a server's message m as the server would send it: sealed under
+ * h's K with the server's next counter, from the server's address.
+ */
+static void inject_answer(struct sim_host *h, struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM], k[AUTH_KEY_LEN];
+	size_t off, len;
+	int n;
+
+	host_k(h, k);
+	m->counter = ++sim.srv.counter;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	ck_assert_uint_gt(len, 0);
+	client_handle(&h->c, buf, len, &sim.srv_addr, sim.now);
 }
 
 /* A fresh world: the server up, no hosts, a perfect network with WAN_MS and LAN_MS latency. */
@@ -835,6 +922,7 @@ START_TEST(same_cookie_does_not_hurry)
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_COOKIE;
 	memcpy(m.cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	memcpy(m.key, sim.srv.pub, PROTO_KEY_LEN);
 	inject(a, &m, &sim.srv_addr);
 	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
 	sim_run_for(1000);
@@ -876,23 +964,26 @@ START_TEST(nat_rebinding_moves_the_name)
 	ck_assert_ptr_nonnull(e);
 	ck_assert(proto_addr_equal(&e->public_ep, &new_ep));
 
-	/* A LOOKUP with alice's token from her old address: refused, nobody introduced. */
+	/* A LOOKUP sealed with alice's key from her old address: refused, nobody introduced. */
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_LOOKUP;
-	memcpy(m.token, a->cfg.token, PROTO_TOKEN_LEN);
 	snprintf(m.name, sizeof(m.name), "alice");
 	snprintf(m.target, sizeof(m.target), "bob");
-	n = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_gt(n, 0);
+	n = (int)host_seal(a, &m, a->c.counter + 1000, buf, sizeof(buf));
 	intro = sim.srv.stats.introductions;
 	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &old_ep, sim.now, tx), 1);
 	ck_assert(proto_addr_equal(&tx[0].to, &old_ep));
-	ck_assert_int_eq(proto_decode(tx[0].buf, tx[0].len, &m), 0);
+	ck_assert_int_eq(host_decode(a, 0, tx[0].buf, tx[0].len, &m), 0);
 	ck_assert_uint_eq(m.type, PROTO_ERROR);
 	ck_assert_uint_eq(m.code, PROTO_E_ADDRESS);
 	ck_assert_uint_eq(m.request, PROTO_LOOKUP);
 	ck_assert_uint_eq(sim.srv.stats.introductions, intro);
-	/* The same from her new address introduces her and bob (not sent: only counted). */
+	/* From her new address (a new counter) it introduces her and bob (not sent: only counted). */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_LOOKUP;
+	snprintf(m.name, sizeof(m.name), "alice");
+	snprintf(m.target, sizeof(m.target), "bob");
+	n = (int)host_seal(a, &m, a->c.counter + 1001, buf, sizeof(buf));
 	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &new_ep, sim.now, tx), 2);
 	ck_assert_uint_eq(sim.srv.stats.introductions, intro + 1);
 
@@ -973,8 +1064,8 @@ START_TEST(server_new_key)
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
 					    CLIENT_REFRESH_MS + 1000), t_ref + 6 * WAN_MS);
 	cookie = refresh_needs_cookie(a, i0, t_ref, old_cookie);
-	m = trace_at(a, i0 + 3, GOT, PROTO_ERROR, t_ref + 4 * WAN_MS);
-	/* With the new key's cookie, the server says what it could not before: it lost her. */
+	m = trace_at(a, i0 + 3, GOT, PROTO_NOTICE, t_ref + 4 * WAN_MS);
+	/* With the new cookie key's cookie, the server says what it could not before: it lost her. */
 	ck_assert_uint_eq(m->code, PROTO_E_UNKNOWN);
 	m = trace_at(a, i0 + 4, SENT, PROTO_REGISTER, t_ref + 4 * WAN_MS);
 	ck_assert_mem_eq(m->cookie, cookie->cookie, PROTO_COOKIE_LEN);
@@ -1948,7 +2039,9 @@ START_TEST(relay_turned_off_mid_chat)
 	type(b, "/msg alice back");
 	expect_line_within(a, "* the server does not relay", 3000);
 	expect_line_within(b, "<alice> two", 5000);
-	expect_line_within(a, "<bob> back", 5000);
+	/* Both lines arrive, in whichever order (bob's may come first). */
+	if (count_exact(a, "<bob> back") == 0)
+		expect_line_within(a, "<bob> back", 5000);
 	ck_assert_int_eq(count_exact(a, direct_a), 1);
 	ck_assert_int_eq(count_exact(b, direct_b), 1);
 	ck_assert_int_eq(count_exact(a, "* registered as alice (public 10.0.0.2:5000)"), 2);
@@ -1977,7 +2070,7 @@ START_TEST(relayed_checked)
 	snprintf(m.name, sizeof(m.name), "carol"); /* bob's nonce, under another name */
 	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
 	stray = a->c.stats.stray;
-	inject(a, &m, &sim.srv_addr);
+	inject_answer(a, &m);
 	ck_assert_uint_eq(a->c.stats.stray, stray + 1);
 	/* From anyone but the server: not a relay at all. */
 	snprintf(m.name, sizeof(m.name), "bob");
@@ -1989,17 +2082,17 @@ START_TEST(relayed_checked)
 	data.type = PROTO_ERROR;
 	data.code = PROTO_E_NAME_TAKEN;
 	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
-	inject(a, &m, &sim.srv_addr);
+	inject_answer(a, &m);
 	memset(m.payload, 0x50, 8);
 	m.payload_len = 8;
-	inject(a, &m, &sim.srv_addr);
+	inject_answer(a, &m);
 	ck_assert_uint_eq(a->c.stats.malformed, malformed + 2);
 	ck_assert_int_eq(a->c.fatal, 0);
 	ck_assert_int_eq(a->nlines, lines);
 	/* The right name, from the server: shown. */
 	data = data_from(p, "real");
 	m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
-	inject(a, &m, &sim.srv_addr);
+	inject_answer(a, &m);
 	ck_assert_int_eq(count_exact(a, "<bob> real"), 1);
 }
 END_TEST
@@ -2285,7 +2378,7 @@ static void host_line(void *ctx, const struct client_line *l)
 START_TEST(failures_name_their_lines)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, host_line };
+	struct client_io io = { a, host_send, host_print, host_line, NULL };
 
 	memset(&lines_seen, 0, sizeof(lines_seen));
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), 0);
@@ -2398,6 +2491,234 @@ START_TEST(waiting_line_goes_direct_when_not_overdue)
 }
 END_TEST
 
+/* ---- version 2: the server's seal and key ---- */
+
+/* client_io.pin_server in the sim: counts the calls and keeps the key. */
+static int pins;
+static uint8_t pinned[PROTO_KEY_LEN];
+
+static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
+{
+	(void)ctx;
+	pins++;
+	memcpy(pinned, key, PROTO_KEY_LEN);
+	return 0;
+}
+
+/*
+ * First contact: the client has no key for the server; its first REGISTER
+ * draws the COOKIE that brings the key, which it pins (once) and seals
+ * under from then on.
+ */
+START_TEST(server_key_pinned_at_first_contact)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct client_io io = { a, host_send, host_print, NULL, host_pin };
+
+	pins = 0;
+	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, NULL, sim.now), 0);
+	a->live = 1;
+	expect_line_within(a, "* registered as alice", 1000);
+	ck_assert_int_eq(pins, 1);
+	ck_assert_mem_eq(pinned, sim.srv.pub, PROTO_KEY_LEN);
+	ck_assert_int_eq(a->c.cfg.has_server_key, 1);
+	ck_assert_mem_eq(a->c.cfg.server_key, sim.srv.pub, PROTO_KEY_LEN);
+	/* Its refreshes are sealed under K: the server opens them, and nothing more is pinned. */
+	sim_run_for(3 * CLIENT_REFRESH_MS);
+	ck_assert_uint_ge(sim.srv.stats.refreshes, 2);
+	ck_assert_uint_eq(sim.srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], 0);
+	ck_assert_int_eq(pins, 1);
+	ck_assert_uint_eq(a->c.stats.unauthenticated, 0);
+}
+END_TEST
+
+/*
+ * A client that knows another key for the server (known_servers, or
+ * --server-key): the server's COOKIE shows its real key, which is refused,
+ * loudly, once; the client never registers, never exits, and keeps trying.
+ */
+START_TEST(changed_server_key_refused)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
+
+	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
+	a->cfg.server_key[31] = 0x12;
+	a->cfg.has_server_key = 1;
+	a->cfg.server_key_file = "/home/alice/.local/state/p2pchat/known_servers";
+	host_start(a, "bob");
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "secret");
+	sim_run_for(30000);
+	ck_assert_int_eq(count_exact(a, "* WARNING: the server at 10.0.0.1:7777 has a new key (or "
+				     "someone pretends to be it); nothing was sent. If the operator "
+				     "changed it, remove its line from "
+				     "/home/alice/.local/state/p2pchat/known_servers"), 1);
+	ck_assert_int_eq(a->c.registered, 0);
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_int_eq(find_line(b, "<alice>", 0), -1);
+	ck_assert_uint_gt(a->c.stats.unauthenticated, 3);
+	/*
+	 * It took no cookie from a COOKIE with the other key, so its REGISTERs
+	 * (sealed for the key it knows) only ever drew COOKIEs: nothing is
+	 * registered in its name.
+	 */
+	ck_assert_ptr_null(table_get(&sim.srv.names, "alice", sim.now));
+	ck_assert_uint_gt(sim.srv.stats.cookies_sent, 3);
+
+	/* --server-key: the same refusal, worded for it. */
+	a->live = 0;
+	a = host_new("alice", 2, 5001, 0xa1);
+	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
+	a->cfg.has_server_key = 1;
+	host_start(a, NULL);
+	sim_run_for(3000);
+	ck_assert_int_eq(count_prefix(a, "* WARNING: the server at 10.0.0.1:7777 has another key "
+				      "than --server-key gave"), 1);
+	ck_assert_int_eq(a->c.registered, 0);
+}
+END_TEST
+
+/* Sends h a message from the server's address, as the server would seal it but under key k. */
+static void inject_sealed_under(struct sim_host *h, struct proto_msg *m, const uint8_t k[AUTH_KEY_LEN],
+				uint64_t counter)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t off, len;
+	int n;
+
+	m->counter = counter;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	ck_assert_uint_gt(len, 0);
+	client_handle(&h->c, buf, len, &sim.srv_addr, sim.now);
+}
+
+/*
+ * Forged answers from the server's address (issue 12, attack 3): a version
+ * ERROR, a NAME_TAKEN, a PEER with the attacker's endpoint, sealed under
+ * the wrong key or not at all, or a real one replayed, or with a bit
+ * flipped: each is dropped and counted; nothing changes and the chat goes on.
+ */
+START_TEST(forged_answers_change_nothing)
+{
+	static const uint8_t v1_error[] = { PROTO_MAGIC, 1, PROTO_ERROR, 0, PROTO_E_VERSION,
+					    PROTO_REGISTER, 1, 0 };
+	struct sim_host *a, *b;
+	struct proto_msg m;
+	uint8_t wrong_k[AUTH_KEY_LEN], buf[PROTO_MAX_DATAGRAM];
+	struct proto_addr evil = harness_addr4(10, 66, 6, 6, 666);
+	uint64_t unauth;
+	size_t len;
+	int lines;
+
+	alice_and_bob(&a, &b);
+	lines = a->nlines;
+	unauth = a->c.stats.unauthenticated;
+	memset(wrong_k, 0x77, sizeof(wrong_k));
+
+	/* A version-1 server's refusal: said (once) only while nothing sealed ever came; never fatal. */
+	client_handle(&a->c, v1_error, sizeof(v1_error), &sim.srv_addr, sim.now);
+	ck_assert_uint_eq(a->c.stats.version_refusals, 1);
+
+	/* NAME_TAKEN and a version ERROR, unsealed (open form) and sealed under another key. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ERROR;
+	m.code = PROTO_E_NAME_TAKEN;
+	m.request = PROTO_REGISTER;
+	snprintf(m.name, sizeof(m.name), "alice");
+	inject(a, &m, &sim.srv_addr);
+	inject_sealed_under(a, &m, wrong_k, sim.srv.counter + 100);
+	m.code = PROTO_E_VERSION;
+	inject_sealed_under(a, &m, wrong_k, sim.srv.counter + 101);
+
+	/* A PEER that would move bob to the attacker. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "bob");
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	m.public_ep = evil;
+	inject_sealed_under(a, &m, wrong_k, sim.srv.counter + 102);
+	ck_assert_uint_eq(a->c.stats.unauthenticated, unauth + 3);
+	ck_assert_uint_ge(a->c.stats.malformed, 1); /* the open form fails to decode as sealed */
+
+	/* A real answer, with one bit flipped anywhere: dropped. */
+	inject_answer(a, &m); /* a real PEER (the server's key, a's K): a new introduction */
+	len = 0;
+	{
+		uint8_t k[AUTH_KEY_LEN];
+		size_t off;
+		int n;
+
+		host_k(a, k);
+		m.counter = ++sim.srv.counter;
+		n = proto_encode_open(&m, buf, sizeof(buf), &off);
+		len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	}
+	unauth = a->c.stats.unauthenticated;
+	for (size_t bit = 0; bit < 8 * len; bit += 7) {
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		client_handle(&a->c, buf, len, &sim.srv_addr, sim.now);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* Replayed whole, twice: the first one is new to alice, the second is not. */
+	client_handle(&a->c, buf, len, &sim.srv_addr, sim.now);
+	client_handle(&a->c, buf, len, &sim.srv_addr, sim.now);
+	ck_assert_uint_ge(a->c.stats.unauthenticated, unauth + 8 * len / 7 / 2);
+
+	/* Nothing changed: not fatal, still registered, bob where he was, and the chat goes on. */
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(count_prefix(a, "* name alice is taken"), 0);
+	sim_run_for(2000);
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 3000);
+	type(b, "/msg alice me too");
+	expect_line_within(a, "<bob> me too", 3000);
+	ck_assert_int_eq(count_prefix(a, "* the server at"), 0); /* sealed answers came: not said */
+	(void)lines;
+}
+END_TEST
+
+/*
+ * NOTICE ("register again"), not sealed: anyone can send it, so it only
+ * makes the client register again (harmless, and its answer is sealed),
+ * at most once a CLIENT_RETRY_MS however many come.
+ */
+START_TEST(forged_notice_only_reregisters)
+{
+	struct sim_host *a, *b;
+	struct proto_msg m;
+	uint64_t regs;
+
+	alice_and_bob(&a, &b);
+	regs = sim.srv.stats.registrations;
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_NOTICE;
+	m.code = PROTO_E_UNKNOWN;
+	m.request = PROTO_REFRESH;
+	snprintf(m.name, sizeof(m.name), "alice");
+	for (int i = 0; i < 100; i++)
+		inject(a, &m, &sim.srv_addr);
+	sim_run_for(400);
+	ck_assert_uint_eq(sim.srv.stats.registrations, regs + 1);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(a->c.fatal, 0);
+	ck_assert_uint_ge(a->c.stats.unauthenticated, 99);
+	/* About another name, or another code: nothing at all. */
+	snprintf(m.name, sizeof(m.name), "bob");
+	sim_run_for(1000);
+	inject(a, &m, &sim.srv_addr);
+	m.code = PROTO_E_NAME_TAKEN;
+	snprintf(m.name, sizeof(m.name), "alice");
+	inject(a, &m, &sim.srv_addr);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(a->c.fatal, 0);
+	type(a, "fine");
+	expect_line_within(b, "<alice> fine", 3000);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -2414,6 +2735,10 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, nat_rebinding_moves_the_name);
 	tcase_add_test(tc, address_error_refreshes_at_once);
 	tcase_add_test(tc, server_new_key);
+	tcase_add_test(tc, server_key_pinned_at_first_contact);
+	tcase_add_test(tc, changed_server_key_refused);
+	tcase_add_test(tc, forged_answers_change_nothing);
+	tcase_add_test(tc, forged_notice_only_reregisters);
 	tcase_add_test(tc, two_clients_chat);
 	tcase_add_test(tc, public_path_when_private_unreachable);
 	tcase_add_test(tc, private_path_preferred_over_faster_public);

@@ -12,7 +12,8 @@
 static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
-	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_PROBE, PROTO_PROBE_ACK,
+	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE,
+	PROTO_PROBE_ACK,
 	PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
 };
 #define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
@@ -20,24 +21,26 @@ static const int all_types[] = {
 /*
  * The encoded length of each type with every field at its largest: worked
  * out by hand from the diagrams in protocol.h (names 1 + 32, IPv6 endpoints
- * 1 + 2 + 16, text 2 + 1024, tokens, nonces and cookies 8), in the order of
- * all_types.
+ * 1 + 2 + 16, text 2 + 1024, keys 32, counters, nonces and cookies 8), in
+ * the order of all_types. For a sealed type this is its open form; on the
+ * wire a 16-byte tag follows (test_max_size checks that it fits).
  */
 static const int max_len[] = {
-	4 + 8 + 8 + 33 + 1 + 4 * 19,    /* REGISTER: token, cookie, name, count, 4 endpoints */
-	4 + 2 + 8 + 33 + 19,            /* REGISTERED: ttl, cookie, name, public */
-	4 + 8 + 8 + 33,                 /* REFRESH: token, cookie, name */
-	4 + 8 + 33 + 33,                /* LOOKUP: token, name, target */
-	4 + 8 + 33 + 19 + 1 + 4 * 19,   /* PEER: nonce, name, public, count, 4 endpoints */
-	4 + 3 + 33,                     /* ERROR: code, request, detail, name */
+	4 + 8 + 32 + 33 + 8 + 1 + 4 * 19, /* REGISTER: cookie, key, name, counter | count, 4 endpoints */
+	4 + 8 + 2 + 8 + 33 + 19,        /* REGISTERED: counter | ttl, cookie, name, public */
+	4 + 8 + 32 + 33 + 8,            /* REFRESH: cookie, key, name, counter | nothing */
+	4 + 33 + 8 + 33,                /* LOOKUP: name, counter | target */
+	4 + 8 + 33 + 32 + 19 + 1 + 4 * 19, /* PEER: counter | name, key, public, count, 4 endpoints */
+	4 + 8 + 3 + 33,                 /* ERROR: counter | code, request, detail, name */
 	4,                              /* STATS: the header alone */
-	4 + 2 + 1024,                   /* STATS_REPLY: length, text */
-	4 + 8 + 33 + 4,                 /* WHO: token, name, cursor */
-	4 + 4 + 4 + 4 + 1 + 32 * 33,    /* WHO_REPLY: total, cursor, next, count, 32 names */
-	4 + 8 + 33 + 33 + 1,            /* REPORT: token, name, target, path */
-	4 + 8 + 33 + 33 + 2 + 1120,     /* RELAY: token, name, target, length, payload: 1200 */
-	4 + 33 + 2 + 1120,              /* RELAYED: name, length, payload */
-	4 + 8,                          /* COOKIE: cookie, and nothing else can grow */
+	4 + 2 + 1194,                   /* STATS_REPLY: length, text: 1200 */
+	4 + 33 + 8 + 4,                 /* WHO: name, counter | cursor */
+	4 + 8 + 4 + 4 + 4 + 1 + 32 * 33, /* WHO_REPLY: counter | total, cursor, next, count, 32 names */
+	4 + 33 + 8 + 33 + 1,            /* REPORT: name, counter | target, path */
+	4 + 33 + 8 + 33 + 2 + 1104,     /* RELAY: name, counter | target, length, payload: 1184 */
+	4 + 8 + 33 + 2 + 1104,          /* RELAYED: counter | name, length, payload */
+	4 + 8 + 32,                     /* COOKIE: cookie, the server's key */
+	4 + 3 + 33,                     /* NOTICE: code, request, detail, name */
 	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
 	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
 	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
@@ -92,8 +95,14 @@ static void fill(struct proto_msg *m, int type, int big)
 	int i;
 
 	msg_init(m, type);
-	for (i = 0; i < PROTO_TOKEN_LEN; i++)
-		m->token[i] = big ? (uint8_t)(0xf0 + i) : 0;
+	/* The client's or the server's key: REGISTER, REFRESH and COOKIE keep it, below. */
+	for (i = 0; i < PROTO_KEY_LEN; i++)
+		m->key[i] = big ? (uint8_t)(0xff - i) : 0;
+	if (proto_is_sealed(type))
+		m->counter = big ? UINT64_MAX : 0;
+	if (type == PROTO_PEER)
+		for (i = 0; i < PROTO_KEY_LEN; i++)
+			m->peer_key[i] = big ? (uint8_t)(0xc0 + i) : 0;
 	for (i = 0; i < PROTO_NONCE_LEN; i++)
 		m->nonce[i] = big ? (uint8_t)(0xe0 + i) : 0;
 	/* Only REGISTER, REFRESH, REGISTERED and COOKIE keep it: the others clear it below. */
@@ -109,6 +118,8 @@ static void fill(struct proto_msg *m, int type, int big)
 
 	if (type != PROTO_REGISTER && type != PROTO_REFRESH && type != PROTO_REGISTERED)
 		memset(m->cookie, 0, sizeof(m->cookie)); /* COOKIE sets its own below */
+	if (type != PROTO_REGISTER && type != PROTO_REFRESH && type != PROTO_COOKIE)
+		memset(m->key, 0, sizeof(m->key));
 
 	switch (type) {
 	case PROTO_REGISTER:
@@ -117,18 +128,15 @@ static void fill(struct proto_msg *m, int type, int big)
 		for (i = 0; i < m->nprivate; i++)
 			set_v6(&m->private_ep[i], (uint8_t)(0x10 * (i + 1)),
 			       (uint16_t)(0xfff0 + i));
-		if (type == PROTO_REGISTER) {
-			memset(m->nonce, 0, sizeof(m->nonce));
+		memset(m->nonce, 0, sizeof(m->nonce));
+		if (type == PROTO_REGISTER)
 			break;
-		}
-		memset(m->token, 0, sizeof(m->token));
 		if (big)
 			set_v6(&m->public_ep, 0xa0, 0xffff);
 		else
 			set_v4(&m->public_ep, 0, 0, 0, 0, 0);
 		break;
 	case PROTO_REGISTERED:
-		memset(m->token, 0, sizeof(m->token));
 		memset(m->nonce, 0, sizeof(m->nonce));
 		m->ttl_s = big ? 0xffff : 0;
 		if (big)
@@ -145,7 +153,7 @@ static void fill(struct proto_msg *m, int type, int big)
 		}
 		break;
 	case PROTO_ERROR:
-		memset(m->token, 0, sizeof(m->token));
+	case PROTO_NOTICE:
 		memset(m->nonce, 0, sizeof(m->nonce));
 		m->code = big ? 0xff : 0;
 		m->request = big ? 0xff : 0;
@@ -159,7 +167,7 @@ static void fill(struct proto_msg *m, int type, int big)
 		if (type == PROTO_STATS)
 			break;
 		/* Every printable byte and newlines; the smallest is one byte. */
-		m->text_len = big ? PROTO_FRAG_MAX : 1;
+		m->text_len = big ? PROTO_STATS_TEXT_MAX : 1;
 		for (i = 0; i < m->text_len; i++)
 			m->text[i] = i % 40 == 39 ? '\n' : (char)(0x20 + (i * 7) % 95);
 		break;
@@ -169,6 +177,7 @@ static void fill(struct proto_msg *m, int type, int big)
 		break;
 	case PROTO_WHO_REPLY:
 		msg_init(m, type);
+		m->counter = big ? UINT64_MAX : 0;
 		m->total = big ? 0xfffffffeu : 0;
 		m->cursor = big ? 0xfffffffdu : 0;
 		m->next = big ? 0xfffffffcu : 0;
@@ -187,21 +196,20 @@ static void fill(struct proto_msg *m, int type, int big)
 	case PROTO_RELAYED:
 		/* The payload is opaque here: any bytes, 1..PROTO_PAYLOAD_MAX of them. */
 		memset(m->nonce, 0, sizeof(m->nonce));
-		if (type == PROTO_RELAYED)
-			memset(m->token, 0, sizeof(m->token));
-		else
+		if (type == PROTO_RELAY)
 			memset(m->target, big ? 'Q' : 'q', big ? PROTO_NAME_MAX : 1);
 		m->payload_len = big ? PROTO_PAYLOAD_MAX : 1;
 		for (i = 0; i < m->payload_len; i++)
 			m->payload[i] = (uint8_t)(255 - i * 3);
 		break;
 	case PROTO_COOKIE:
-		msg_init(m, type); /* the cookie alone: no token, nonce or name */
+		msg_init(m, type); /* the cookie and the server's key: no nonce or name */
 		for (i = 0; i < PROTO_COOKIE_LEN; i++)
 			m->cookie[i] = big ? (uint8_t)(0xff - i) : 0;
+		for (i = 0; i < PROTO_KEY_LEN; i++)
+			m->key[i] = big ? (uint8_t)(0x80 + i) : 0;
 		break;
-	default: /* the peer-to-peer messages: no token, no name but PROBE's */
-		memset(m->token, 0, sizeof(m->token));
+	default: /* the peer-to-peer messages: no key, no name but PROBE's */
 		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
 			memset(m->name, 0, sizeof(m->name));
 		if (type == PROTO_PROBE || type == PROTO_PROBE_ACK || type == PROTO_DATA ||
@@ -240,7 +248,9 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 
 	ck_assert_uint_eq(want->version, got->version);
 	ck_assert_uint_eq(want->type, got->type);
-	ck_assert_mem_eq(want->token, got->token, PROTO_TOKEN_LEN);
+	ck_assert_uint_eq(want->counter, got->counter);
+	ck_assert_mem_eq(want->key, got->key, PROTO_KEY_LEN);
+	ck_assert_mem_eq(want->peer_key, got->peer_key, PROTO_KEY_LEN);
 	ck_assert_mem_eq(want->cookie, got->cookie, PROTO_COOKIE_LEN);
 	ck_assert_mem_eq(want->name, got->name, sizeof(want->name));
 	ck_assert_mem_eq(want->target, got->target, sizeof(want->target));
@@ -303,11 +313,32 @@ static int decode_copy(const uint8_t *bytes, size_t len, struct proto_msg *out)
 	return r;
 }
 
+/* A public key in the vectors: 0x20, 0x21, ... 0x3f. */
+#define VEC_KEY \
+	0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, \
+	0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, \
+	0x3e, 0x3f
+/* A counter in the vectors, big-endian on the wire. */
+#define VEC_COUNTER 0x00, 0x05, 0xf0, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5
+#define VEC_COUNTER_VALUE UINT64_C(0x0005f0a1b2c3d4e5)
+
+static void vec_key(uint8_t key[PROTO_KEY_LEN])
+{
+	for (int i = 0; i < PROTO_KEY_LEN; i++)
+		key[i] = (uint8_t)(0x20 + i);
+}
+
+/*
+ * The vectors of sealed types are their open form (protocol.h): what
+ * proto_encode writes and proto_decode reads; auth.c seals them (its own
+ * tests have sealed vectors).
+ */
 static const uint8_t register_vec[] = {
-	0x50, 0x01, 0x01, 0x00,                         /* magic, version 1, REGISTER, reserved */
-	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x50, 0x02, 0x01, 0x00,                         /* magic, version 2, REGISTER, reserved */
 	0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7, 0xc8, /* cookie */
+	VEC_KEY,                                        /* the client's public key */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	VEC_COUNTER,                                    /* counter; the sealed body follows */
 	0x02,                                           /* two private endpoints */
 	0x04, 0x1f, 0x90, 192, 168, 1, 10,              /* 192.168.1.10 port 8080 */
 	0x06, 0x00, 0x35,                               /* IPv6 port 53 */
@@ -317,12 +348,15 @@ static const uint8_t register_vec[] = {
 
 START_TEST(test_vector_register)
 {
+	uint8_t buf[PROTO_MAX_DATAGRAM];
 	struct proto_msg m;
+	size_t off;
 
 	msg_init(&m, PROTO_REGISTER);
-	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	memcpy(m.cookie, "\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8", 8);
+	vec_key(m.key);
 	strcpy(m.name, "alice");
+	m.counter = VEC_COUNTER_VALUE;
 	m.nprivate = 2;
 	set_v4(&m.private_ep[0], 192, 168, 1, 10, 8080);
 	m.private_ep[1].family = PROTO_AF_INET6;
@@ -333,13 +367,17 @@ START_TEST(test_vector_register)
 	m.private_ep[1].ip[3] = 0xb8;
 	m.private_ep[1].ip[15] = 0x01;
 	check_vector(register_vec, sizeof(register_vec), &m);
+	/* The body starts after the counter: 4 + 8 + 32 + 6 + 8. */
+	ck_assert_int_eq(proto_encode_open(&m, buf, sizeof(buf), &off), (int)sizeof(register_vec));
+	ck_assert_uint_eq(off, 58);
 }
 END_TEST
 
 static const uint8_t peer_vec[] = {
-	0x50, 0x01, 0x05, 0x00,                         /* magic, version 1, PEER, reserved */
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /* nonce */
+	0x50, 0x02, 0x05, 0x00,                         /* magic, version 2, PEER, reserved */
+	VEC_COUNTER,                                    /* the server's counter; sealed from here */
 	0x03, 'b', 'o', 'b',                            /* the other peer: "bob" */
+	VEC_KEY,                                        /* bob's public key */
 	0x04, 0xca, 0xfe, 203, 0, 113, 14,              /* public: 203.0.113.14 port 51966 */
 	0x01,                                           /* one private endpoint */
 	0x04, 0x00, 0x50, 10, 0, 0, 5,                  /* 10.0.0.5 port 80 */
@@ -350,8 +388,9 @@ START_TEST(test_vector_peer)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_PEER);
-	memcpy(m.nonce, "\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7", 8);
+	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.name, "bob");
+	vec_key(m.peer_key);
 	set_v4(&m.public_ep, 203, 0, 113, 14, 51966);
 	m.nprivate = 1;
 	set_v4(&m.private_ep[0], 10, 0, 0, 5, 80);
@@ -360,7 +399,7 @@ START_TEST(test_vector_peer)
 END_TEST
 
 static const uint8_t data_vec[] = {
-	0x50, 0x01, 0x12, 0x00,                         /* magic, version 1, DATA, reserved */
+	0x50, 0x02, 0x12, 0x00,                         /* magic, version 2, DATA, reserved */
 	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* nonce */
 	0x01, 0x02, 0x03, 0x04,                         /* sender's epoch 0x01020304 */
 	0xfe, 0xdc, 0xba, 0x98,                         /* receiver's epoch 0xfedcba98 */
@@ -387,7 +426,7 @@ START_TEST(test_vector_data)
 END_TEST
 
 static const uint8_t ack_vec[] = {
-	0x50, 0x01, 0x13, 0x00,                         /* magic, version 1, ACK, reserved */
+	0x50, 0x02, 0x13, 0x00,                         /* magic, version 2, ACK, reserved */
 	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* nonce */
 	0xde, 0xad, 0xbe, 0xef,                         /* sender's epoch 0xdeadbeef */
 	0x01, 0x02, 0x03, 0x04,                         /* receiver's epoch 0x01020304 */
@@ -410,11 +449,12 @@ START_TEST(test_vector_ack)
 END_TEST
 
 static const uint8_t error_vec[] = {
-	0x50, 0x01, 0x06, 0x00, /* magic, version 1, ERROR, reserved */
-	0x01,                   /* code: PROTO_E_VERSION */
+	0x50, 0x02, 0x06, 0x00, /* magic, version 2, ERROR, reserved */
+	VEC_COUNTER,            /* the server's counter; sealed from here */
+	0x02,                   /* code: PROTO_E_NAME_TAKEN */
 	0x01,                   /* request type: REGISTER */
-	0x01,                   /* detail: the server speaks version 1 */
-	0x00,                   /* name: empty, allowed in ERROR only */
+	0x00,                   /* detail */
+	0x00,                   /* name: empty, allowed in ERROR and NOTICE only */
 };
 
 START_TEST(test_vector_error)
@@ -422,15 +462,71 @@ START_TEST(test_vector_error)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_ERROR);
-	m.code = PROTO_E_VERSION;
+	m.counter = VEC_COUNTER_VALUE;
+	m.code = PROTO_E_NAME_TAKEN;
 	m.request = PROTO_REGISTER;
-	m.detail = PROTO_VERSION;
 	check_vector(error_vec, sizeof(error_vec), &m);
 }
 END_TEST
 
+static const uint8_t notice_vec[] = {
+	0x50, 0x02, 0x0f, 0x00, /* magic, version 2, NOTICE, reserved: not sealed */
+	0x05,                   /* code: PROTO_E_UNKNOWN */
+	0x04,                   /* request type: LOOKUP */
+	0x00,                   /* detail */
+	0x01, 'a',              /* name "a" */
+};
+
+/* The version refusal: version 1's ERROR, whatever version writes it. */
+static const uint8_t version_refusal_vec[] = {
+	0x50, 0x01, 0x06, 0x00, /* magic, version 1, ERROR, reserved */
+	0x01,                   /* code: PROTO_E_VERSION */
+	0x01,                   /* request type: REGISTER */
+	0x02,                   /* detail: the server speaks version 2 */
+	0x00,                   /* name: empty */
+};
+
+START_TEST(test_vector_notice_and_version_refusal)
+{
+	uint8_t buf[16], version = 0;
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_NOTICE);
+	m.code = PROTO_E_UNKNOWN;
+	m.request = PROTO_LOOKUP;
+	strcpy(m.name, "a");
+	check_vector(notice_vec, sizeof(notice_vec), &m);
+
+	ck_assert_int_eq(proto_encode_version_refusal(PROTO_REGISTER, buf, sizeof(buf)),
+			 PROTO_VERSION_REFUSAL_LEN);
+	ck_assert_mem_eq(buf, version_refusal_vec, sizeof(version_refusal_vec));
+	ck_assert_int_eq(proto_encode_version_refusal(PROTO_REGISTER, buf, 7), PROTO_ENOSPACE);
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN, &version), 1);
+	ck_assert_uint_eq(version, 2);
+	/* A version 1 server's own (detail 1): the same bytes but the detail. */
+	buf[6] = 1;
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN, &version), 1);
+	ck_assert_uint_eq(version, 1);
+	/* Not one: too short, our own version, another code, another type. */
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN - 1, &version), 0);
+	buf[1] = PROTO_VERSION;
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN, &version), 0);
+	buf[1] = 1;
+	buf[4] = PROTO_E_UNKNOWN;
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN, &version), 0);
+	buf[4] = PROTO_E_VERSION;
+	buf[2] = PROTO_NOTICE;
+	ck_assert_int_eq(proto_version_refusal(buf, PROTO_VERSION_REFUSAL_LEN, &version), 0);
+	/* It is of another version: proto_decode says so, and what type it said it was. */
+	ck_assert_int_eq(proto_decode(version_refusal_vec, sizeof(version_refusal_vec), &m),
+			 PROTO_EVERSION);
+	ck_assert_uint_eq(m.type, PROTO_ERROR);
+}
+END_TEST
+
 static const uint8_t registered_vec[] = {
-	0x50, 0x01, 0x02, 0x00,                         /* magic, version 1, REGISTERED, reserved */
+	0x50, 0x02, 0x02, 0x00,                         /* magic, version 2, REGISTERED, reserved */
+	VEC_COUNTER,                                    /* the server's counter; sealed from here */
 	0x00, 0x3c,                                     /* ttl 60 s */
 	0x9a, 0x00, 0xff, 0x01, 0x80, 0x7f, 0x10, 0x02, /* cookie, for the next REFRESH */
 	0x01, 'x',                                      /* name "x" */
@@ -442,6 +538,7 @@ START_TEST(test_vector_registered)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_REGISTERED);
+	m.counter = VEC_COUNTER_VALUE;
 	m.ttl_s = 60;
 	memcpy(m.cookie, "\x9a\x00\xff\x01\x80\x7f\x10\x02", 8);
 	strcpy(m.name, "x");
@@ -451,10 +548,11 @@ START_TEST(test_vector_registered)
 END_TEST
 
 static const uint8_t refresh_vec[] = {
-	0x50, 0x01, 0x03, 0x00,                         /* magic, version 1, REFRESH, reserved */
-	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x50, 0x02, 0x03, 0x00,                         /* magic, version 2, REFRESH, reserved */
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* cookie: none yet, zeros */
+	VEC_KEY,                                        /* the client's public key */
 	0x03, 'b', 'o', 'b',                            /* name "bob" */
+	VEC_COUNTER,                                    /* counter; an empty body (the tag alone) */
 };
 
 START_TEST(test_vector_refresh)
@@ -462,15 +560,17 @@ START_TEST(test_vector_refresh)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_REFRESH);
-	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+	vec_key(m.key);
 	strcpy(m.name, "bob");
+	m.counter = VEC_COUNTER_VALUE;
 	check_vector(refresh_vec, sizeof(refresh_vec), &m);
 }
 END_TEST
 
 static const uint8_t cookie_vec[] = {
-	0x50, 0x01, 0x0e, 0x00,                         /* magic, version 1, COOKIE, reserved */
-	0xfe, 0xed, 0xfa, 0xce, 0x00, 0x01, 0x02, 0x03, /* cookie: the whole body */
+	0x50, 0x02, 0x0e, 0x00,                         /* magic, version 2, COOKIE, reserved */
+	0xfe, 0xed, 0xfa, 0xce, 0x00, 0x01, 0x02, 0x03, /* cookie */
+	VEC_KEY,                                        /* the server's public key */
 };
 
 START_TEST(test_vector_cookie)
@@ -481,6 +581,7 @@ START_TEST(test_vector_cookie)
 
 	msg_init(&m, PROTO_COOKIE);
 	memcpy(m.cookie, "\xfe\xed\xfa\xce\x00\x01\x02\x03", 8);
+	vec_key(m.key);
 	check_vector(cookie_vec, sizeof(cookie_vec), &m);
 	/* Every cut is short, one byte more is trailing. */
 	for (cut = 0; cut < sizeof(cookie_vec); cut++)
@@ -492,7 +593,7 @@ START_TEST(test_vector_cookie)
 END_TEST
 
 static const uint8_t stats_vec[] = {
-	0x50, 0x01, 0x07, 0x00, /* magic, version 1, STATS, reserved: no body */
+	0x50, 0x02, 0x07, 0x00, /* magic, version 2, STATS, reserved: no body */
 };
 
 START_TEST(test_vector_stats)
@@ -505,7 +606,7 @@ START_TEST(test_vector_stats)
 END_TEST
 
 static const uint8_t stats_reply_vec[] = {
-	0x50, 0x01, 0x08, 0x00,                         /* magic, version 1, STATS_REPLY, reserved */
+	0x50, 0x02, 0x08, 0x00,                         /* magic, version 2, STATS_REPLY, reserved */
 	0x00, 0x11,                                     /* text length 17 */
 	'n', 'a', 'm', 'e', 's', ' ', '3', '\n',        /* "names 3\n" */
 	'l', 'o', 'o', 'k', 'u', 'p', 's', ' ', '9',    /* "lookups 9": the last newline may go */
@@ -523,9 +624,9 @@ START_TEST(test_vector_stats_reply)
 END_TEST
 
 static const uint8_t who_vec[] = {
-	0x50, 0x01, 0x09, 0x00,                         /* magic, version 1, WHO, reserved */
-	0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* token */
+	0x50, 0x02, 0x09, 0x00,                         /* magic, version 2, WHO, reserved */
 	0x03, 'b', 'o', 'b',                            /* name "bob" */
+	VEC_COUNTER,                                    /* counter; sealed from here */
 	0x00, 0x01, 0x00, 0x02,                         /* cursor 65538 */
 };
 
@@ -534,15 +635,16 @@ START_TEST(test_vector_who)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_WHO);
-	memcpy(m.token, "\x11\x12\x13\x14\x15\x16\x17\x18", 8);
 	strcpy(m.name, "bob");
+	m.counter = VEC_COUNTER_VALUE;
 	m.cursor = 65538;
 	check_vector(who_vec, sizeof(who_vec), &m);
 }
 END_TEST
 
 static const uint8_t who_reply_vec[] = {
-	0x50, 0x01, 0x0a, 0x00,                         /* magic, version 1, WHO_REPLY, reserved */
+	0x50, 0x02, 0x0a, 0x00,                         /* magic, version 2, WHO_REPLY, reserved */
+	VEC_COUNTER,                                    /* the server's counter; sealed from here */
 	0x00, 0x00, 0x00, 0x05,                         /* 5 names in the table */
 	0x00, 0x00, 0x00, 0x00,                         /* cursor 0: the first page */
 	0x00, 0x00, 0x10, 0x00,                         /* next page at 4096 */
@@ -556,6 +658,7 @@ START_TEST(test_vector_who_reply)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_WHO_REPLY);
+	m.counter = VEC_COUNTER_VALUE;
 	m.total = 5;
 	m.cursor = 0;
 	m.next = 4096;
@@ -567,9 +670,9 @@ START_TEST(test_vector_who_reply)
 END_TEST
 
 static const uint8_t report_vec[] = {
-	0x50, 0x01, 0x0b, 0x00,                         /* magic, version 1, REPORT, reserved */
-	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x50, 0x02, 0x0b, 0x00,                         /* magic, version 2, REPORT, reserved */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	VEC_COUNTER,                                    /* counter; sealed from here */
 	0x03, 'b', 'o', 'b',                            /* target "bob" */
 	0x02,                                           /* path: public */
 };
@@ -579,8 +682,8 @@ START_TEST(test_vector_report)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_REPORT);
-	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	strcpy(m.name, "alice");
+	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.target, "bob");
 	m.path = PROTO_PATH_PUBLIC;
 	check_vector(report_vec, sizeof(report_vec), &m);
@@ -588,12 +691,12 @@ START_TEST(test_vector_report)
 END_TEST
 
 static const uint8_t relay_vec[] = {
-	0x50, 0x01, 0x0c, 0x00,                         /* magic, version 1, RELAY, reserved */
-	0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+	0x50, 0x02, 0x0c, 0x00,                         /* magic, version 2, RELAY, reserved */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	VEC_COUNTER,                                    /* counter; sealed from here */
 	0x03, 'b', 'o', 'b',                            /* target "bob" */
 	0x00, 0x10,                                     /* payload length 16 */
-	0x50, 0x01, 0x14, 0x00,                         /* payload: magic, version 1, PING, 0 */
+	0x50, 0x02, 0x14, 0x00,                         /* payload: magic, version 2, PING, 0 */
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /*   nonce */
 	0x00, 0x00, 0x30, 0x39,                         /*   stamp 12345 */
 };
@@ -607,8 +710,8 @@ START_TEST(test_vector_relay)
 	memcpy(ping.nonce, "\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7", 8);
 	ping.stamp = 12345;
 	msg_init(&m, PROTO_RELAY);
-	memcpy(m.token, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	strcpy(m.name, "alice");
+	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.target, "bob");
 	ck_assert_int_eq(proto_encode(&ping, m.payload, sizeof(m.payload)), 16);
 	m.payload_len = 16;
@@ -617,10 +720,11 @@ START_TEST(test_vector_relay)
 END_TEST
 
 static const uint8_t relayed_vec[] = {
-	0x50, 0x01, 0x0d, 0x00,                         /* magic, version 1, RELAYED, reserved */
+	0x50, 0x02, 0x0d, 0x00,                         /* magic, version 2, RELAYED, reserved */
+	VEC_COUNTER,                                    /* the server's counter; sealed from here */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* from "alice" */
 	0x00, 0x10,                                     /* payload length 16 */
-	0x50, 0x01, 0x14, 0x00,                         /* payload: the PING of relay_vec, as is */
+	0x50, 0x02, 0x14, 0x00,                         /* payload: the PING of relay_vec, as is */
 	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
 	0x00, 0x00, 0x30, 0x39,
 };
@@ -630,6 +734,7 @@ START_TEST(test_vector_relayed)
 	struct proto_msg m, ping;
 
 	msg_init(&m, PROTO_RELAYED);
+	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.name, "alice");
 	m.payload_len = 16;
 	memcpy(m.payload, relay_vec + sizeof(relay_vec) - 16, 16);
@@ -638,6 +743,53 @@ START_TEST(test_vector_relayed)
 	ck_assert_int_eq(proto_decode(m.payload, m.payload_len, &ping), 0);
 	ck_assert_uint_eq(ping.type, PROTO_PING);
 	ck_assert_uint_eq(ping.stamp, 12345);
+}
+END_TEST
+
+/* LOOKUP's clear part: header, name, counter; 4 + 6 + 8 = 18 bytes. */
+static const uint8_t lookup_prefix_vec[] = {
+	0x50, 0x02, 0x04, 0x00,                         /* magic, version 2, LOOKUP, reserved */
+	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
+	VEC_COUNTER,                                    /* counter */
+};
+
+/*
+ * The clear part of a sealed datagram: where its body starts, and only
+ * when a tag's room follows; 0 for a type that is not sealed.
+ */
+START_TEST(test_decode_prefix)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	size_t len = sizeof(lookup_prefix_vec);
+
+	memcpy(buf, lookup_prefix_vec, len);
+	memset(buf + len, 0xee, PROTO_TAG_LEN);
+	ck_assert_int_eq(proto_decode_prefix(buf, len + PROTO_TAG_LEN, &m), (int)len);
+	ck_assert_str_eq(m.name, "alice");
+	ck_assert_uint_eq(m.counter, VEC_COUNTER_VALUE);
+	ck_assert_uint_eq(m.type, PROTO_LOOKUP);
+	/* The tag's room, or any of the prefix, cut: short. */
+	for (size_t cut = 0; cut < len + PROTO_TAG_LEN; cut++)
+		ck_assert_int_eq(proto_decode_prefix(buf, cut, &m), PROTO_ESHORT);
+	/* The body is not read: anything may follow. */
+	memset(buf + len, 0xff, 100);
+	ck_assert_int_eq(proto_decode_prefix(buf, len + 100, &m), (int)len);
+	/* Bad fields of the prefix are caught. */
+	buf[5] = ' ';
+	ck_assert_int_eq(proto_decode_prefix(buf, len + 100, &m), PROTO_ENAME);
+	/* Not sealed: 0; another version: as proto_decode. */
+	ck_assert_int_eq(proto_decode_prefix(cookie_vec, sizeof(cookie_vec), &m), 0);
+	ck_assert_uint_eq(m.type, PROTO_COOKIE);
+	ck_assert_int_eq(proto_decode_prefix(version_refusal_vec, sizeof(version_refusal_vec), &m),
+			 PROTO_EVERSION);
+	for (int i = 0; i < NTYPES; i++) {
+		int t = all_types[i];
+		int sealed = t != PROTO_STATS && t != PROTO_STATS_REPLY && t != PROTO_COOKIE &&
+			     t != PROTO_NOTICE && !proto_is_peer_type(t);
+
+		ck_assert_int_eq(proto_is_sealed(t), sealed);
+	}
 }
 END_TEST
 
@@ -671,7 +823,7 @@ START_TEST(test_max_size)
 	fill(&m, all_types[_i], 1);
 	n = proto_encode(&m, buf, sizeof(buf));
 	ck_assert_int_eq(n, max_len[_i]);
-	ck_assert_int_le(n, PROTO_MAX_DATAGRAM);
+	ck_assert_int_le(n + (proto_is_sealed(m.type) ? PROTO_TAG_LEN : 0), PROTO_MAX_DATAGRAM);
 }
 END_TEST
 
@@ -699,17 +851,21 @@ START_TEST(test_encode_nospace)
 	size_t cap, i;
 	int n;
 
+	size_t need;
+
 	fill_loop(&m, _i);
 	n = proto_encode(&m, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
-	for (cap = 0; cap < (size_t)n; cap++) {
+	/* A sealed type needs room for its tag as well (auth.c writes it in place). */
+	need = (size_t)n + (proto_is_sealed(m.type) ? PROTO_TAG_LEN : 0);
+	for (cap = 0; cap < need; cap++) {
 		memset(buf, CANARY, sizeof(buf));
 		ck_assert_int_eq(proto_encode(&m, buf, cap), PROTO_ENOSPACE);
 		for (i = cap; i < sizeof(buf); i++)
 			ck_assert_uint_eq(buf[i], CANARY);
 	}
 	/* Exactly enough room is enough. */
-	ck_assert_int_eq(proto_encode(&m, buf, (size_t)n), n);
+	ck_assert_int_eq(proto_encode(&m, buf, need), n);
 }
 END_TEST
 
@@ -732,8 +888,8 @@ END_TEST
 START_TEST(test_bad_header)
 {
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
-	static const uint8_t bad_version[] = { 0x00, 0x02, 0xff };
-	static const uint8_t bad_type[] = { 0, 15, 23, 24, 255 }; /* 14 is COOKIE */
+	static const uint8_t bad_version[] = { 0x00, 0x01, 0x03, 0xff };
+	static const uint8_t bad_type[] = { 0, 23, 24, 255 }; /* 14 is COOKIE, 15 NOTICE */
 	uint8_t buf[sizeof(ack_vec)];
 	struct proto_msg m;
 	size_t i;
@@ -773,22 +929,23 @@ END_TEST
 static size_t make_refresh(uint8_t *buf, uint8_t name_len, const uint8_t *name, size_t n)
 {
 	static const uint8_t head[] = {
-		0x50, 0x01, 0x03, 0x00,                         /* magic, version 1, REFRESH */
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+		0x50, 0x02, 0x03, 0x00,                         /* magic, version 2, REFRESH */
 		0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* cookie */
+		VEC_KEY,                                        /* key */
 	};
 
 	memcpy(buf, head, sizeof(head));
 	buf[sizeof(head)] = name_len;
 	memcpy(buf + sizeof(head) + 1, name, n);
-	return sizeof(head) + 1 + n;
+	memset(buf + sizeof(head) + 1 + n, 0x77, 8); /* counter */
+	return sizeof(head) + 1 + n + 8;
 }
 
 START_TEST(test_bad_names)
 {
 	static const uint8_t bad_bytes[] = { ' ', '/', 0x00, 0x1b, 0xff, 0x7f, '@', ':', 0x80 };
 	uint8_t name[PROTO_NAME_MAX + 1];
-	uint8_t buf[64];
+	uint8_t buf[128];
 	struct proto_msg m;
 	size_t i, n;
 
@@ -824,9 +981,9 @@ END_TEST
 START_TEST(test_bad_target_and_subject)
 {
 	static const uint8_t lookup[] = {
-		0x50, 0x01, 0x04, 0x00,                         /* magic, version 1, LOOKUP */
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, /* token */
+		0x50, 0x02, 0x04, 0x00,                         /* magic, version 2, LOOKUP */
 		0x01, 'a',                                      /* name "a" */
+		VEC_COUNTER,                                    /* counter */
 		0x02, 'b', '/',                                 /* target "b/": bad */
 	};
 	uint8_t buf[64];
@@ -860,15 +1017,15 @@ START_TEST(test_bad_family)
 
 	for (i = 0; i < sizeof(bad); i++) {
 		memcpy(buf, peer_vec, sizeof(buf));
-		buf[16] = bad[i]; /* the public endpoint's family */
+		buf[48] = bad[i]; /* the public endpoint's family */
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
 		memcpy(buf, peer_vec, sizeof(buf));
-		buf[24] = bad[i]; /* the private endpoint's family */
+		buf[56] = bad[i]; /* the private endpoint's family */
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
 	}
 	/* Family 6 with only 4 address bytes behind it is a truncation. */
 	memcpy(buf, peer_vec, sizeof(buf));
-	buf[24] = PROTO_AF_INET6;
+	buf[56] = PROTO_AF_INET6;
 	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ESHORT);
 }
 END_TEST
@@ -876,9 +1033,9 @@ END_TEST
 START_TEST(test_bad_count)
 {
 	static const uint8_t ep[] = { 0x04, 0x00, 0x50, 10, 0, 0, 5 }; /* 10.0.0.5 port 80 */
-	uint8_t buf[64];
+	uint8_t buf[128];
 	struct proto_msg m;
-	size_t n = 26; /* header, token, cookie, "alice": where REGISTER's count goes */
+	size_t n = 58; /* header, cookie, key, "alice", counter: where REGISTER's count goes */
 	int i;
 
 	memcpy(buf, register_vec, n);
@@ -889,7 +1046,7 @@ START_TEST(test_bad_count)
 	}
 	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
 	/* The same with a count of 4 and the fifth endpoint left off is fine. */
-	buf[26] = PROTO_MAX_PRIVATE;
+	buf[58] = PROTO_MAX_PRIVATE;
 	ck_assert_int_eq(proto_decode(buf, n - sizeof(ep), &m), 0);
 	ck_assert_uint_eq(m.nprivate, PROTO_MAX_PRIVATE);
 	ck_assert_uint_eq(m.private_ep[3].port, 80);
@@ -958,7 +1115,7 @@ START_TEST(test_unknown_error_code)
 	struct proto_msg m;
 
 	memcpy(buf, error_vec, sizeof(buf));
-	buf[4] = 200;
+	buf[12] = 200; /* after the header and the counter */
 	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
 	ck_assert_uint_eq(m.code, 200);
 	ck_assert_str_eq(proto_error_text(m.code), "unknown error");
@@ -969,7 +1126,7 @@ START_TEST(test_bad_who_reply)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	struct proto_msg m;
-	size_t n = 16; /* header, total, cursor, next: where the count goes */
+	size_t n = 24; /* header, counter, total, cursor, next: where the count goes */
 	int i;
 
 	/* 33 names: one more than a page holds, each present in full. */
@@ -981,7 +1138,7 @@ START_TEST(test_bad_who_reply)
 	}
 	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
 	/* 32 of them are fine. */
-	buf[16] = PROTO_WHO_MAX;
+	buf[24] = PROTO_WHO_MAX;
 	ck_assert_int_eq(proto_decode(buf, n - 2, &m), 0);
 	ck_assert_uint_eq(m.nnames, PROTO_WHO_MAX);
 	ck_assert_str_eq(m.names[PROTO_WHO_MAX - 1], "a");
@@ -1015,7 +1172,7 @@ START_TEST(test_bad_path)
 }
 END_TEST
 
-/* STATS_REPLY text: nothing a terminal would obey, no empty text, no more than 1024 bytes. */
+/* STATS_REPLY text: nothing a terminal would obey, no empty text, no more than 1194 bytes. */
 START_TEST(test_bad_lines)
 {
 	static const uint8_t bad[] = { 0x00, 0x07, '\t', '\r', 0x1b, 0x7f, 0x80, 0x9b, 0xff };
@@ -1031,15 +1188,15 @@ START_TEST(test_bad_lines)
 		buf[sizeof(stats_reply_vec) - 1] = bad[i];
 		ck_assert_int_eq(proto_decode(buf, sizeof(stats_reply_vec), &m), PROTO_ETEXT);
 	}
-	/* Length 0, and 1025 bytes present in full. */
+	/* Length 0, and 1195 bytes present in full. */
 	memcpy(buf, stats_reply_vec, 4);
 	buf[4] = 0;
 	buf[5] = 0;
 	ck_assert_int_eq(proto_decode(buf, 6, &m), PROTO_ELENGTH);
-	buf[4] = (uint8_t)((PROTO_FRAG_MAX + 1) >> 8);
-	buf[5] = (uint8_t)(PROTO_FRAG_MAX + 1);
-	memset(buf + 6, 'x', PROTO_FRAG_MAX + 1);
-	ck_assert_int_eq(proto_decode(buf, 6 + PROTO_FRAG_MAX + 1, &m), PROTO_ELENGTH);
+	buf[4] = (uint8_t)((PROTO_STATS_TEXT_MAX + 1) >> 8);
+	buf[5] = (uint8_t)(PROTO_STATS_TEXT_MAX + 1);
+	memset(buf + 6, 'x', PROTO_STATS_TEXT_MAX + 1);
+	ck_assert_int_eq(proto_decode(buf, 6 + PROTO_STATS_TEXT_MAX + 1, &m), PROTO_ELENGTH);
 }
 END_TEST
 
@@ -1058,14 +1215,14 @@ START_TEST(test_bad_payload)
 	buf[head + 1] = (uint8_t)(PROTO_PAYLOAD_MAX + 1);
 	memset(buf + head + 2, 0x50, PROTO_PAYLOAD_MAX + 1);
 	ck_assert_int_eq(proto_decode(buf, head + 2 + PROTO_PAYLOAD_MAX + 1, &m), PROTO_ELENGTH);
-	/* The same in RELAYED, whose payload length follows the name. */
-	memcpy(buf, relayed_vec, 10);
-	buf[10] = 0;
-	buf[11] = 0;
-	ck_assert_int_eq(proto_decode(buf, 12, &m), PROTO_ELENGTH);
-	buf[10] = 0xff;
-	buf[11] = 0xff;
-	ck_assert_int_eq(proto_decode(buf, 12 + 16, &m), PROTO_ELENGTH);
+	/* The same in RELAYED, whose payload length follows the counter and the name. */
+	memcpy(buf, relayed_vec, 18);
+	buf[18] = 0;
+	buf[19] = 0;
+	ck_assert_int_eq(proto_decode(buf, 20, &m), PROTO_ELENGTH);
+	buf[18] = 0xff;
+	buf[19] = 0xff;
+	ck_assert_int_eq(proto_decode(buf, 20 + 16, &m), PROTO_ELENGTH);
 }
 END_TEST
 
@@ -1081,9 +1238,11 @@ START_TEST(test_relay_carries_largest_data)
 	n = proto_encode(&data, m.payload, sizeof(m.payload));
 	ck_assert_int_eq(n, 1051);
 	m.payload_len = (uint16_t)n;
-	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_RELAY_OVERHEAD + n);
+	/* The open form; the tag makes it PROTO_RELAY_OVERHEAD + n on the wire. */
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_RELAY_OVERHEAD - PROTO_TAG_LEN + n);
 	ck_assert_int_le(PROTO_RELAY_OVERHEAD + n, PROTO_MAX_DATAGRAM);
-	ck_assert_int_eq(decode_copy(buf, (size_t)(PROTO_RELAY_OVERHEAD + n), &got), 0);
+	ck_assert_int_eq(decode_copy(buf, (size_t)(PROTO_RELAY_OVERHEAD - PROTO_TAG_LEN + n), &got),
+			 0);
 	ck_assert_int_eq(proto_decode(got.payload, got.payload_len, &inner), 0);
 	msg_same(&data, &inner);
 }
@@ -1103,16 +1262,17 @@ START_TEST(test_cookie_smaller_than_requests)
 
 	fill(&m, PROTO_COOKIE, 1);
 	cookie = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_eq(cookie, 12);
+	ck_assert_int_eq(cookie, 44);
+	/* The requests on the wire: their open form and the tag. */
 	fill(&m, PROTO_REGISTER, 0);
 	ck_assert_str_eq(m.name, "_");
 	ck_assert_uint_eq(m.nprivate, 0);
-	reg = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_eq(reg, 23);
+	reg = proto_encode(&m, buf, sizeof(buf)) + PROTO_TAG_LEN;
+	ck_assert_int_eq(reg, 71);
 	fill(&m, PROTO_REFRESH, 0);
 	ck_assert_str_eq(m.name, "_");
-	ref = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_eq(ref, 22);
+	ref = proto_encode(&m, buf, sizeof(buf)) + PROTO_TAG_LEN;
+	ck_assert_int_eq(ref, 70);
 	ck_assert_int_lt(cookie, reg);
 	ck_assert_int_lt(cookie, ref);
 }
@@ -1208,8 +1368,6 @@ START_TEST(test_encode_invalid)
 
 	fill(&m, PROTO_BYE, 0);
 	m.type = 0;
-	expect_einval(&m);
-	m.type = 15; /* the one unused type among the client-server ones */
 	expect_einval(&m);
 	m.type = 23;
 	expect_einval(&m);
@@ -1312,7 +1470,7 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(PROTO_WHO_REPLY), "WHO_REPLY");
 	ck_assert_str_eq(proto_type_name(PROTO_RELAYED), "RELAYED");
 	ck_assert_str_eq(proto_type_name(14), "COOKIE");
-	ck_assert_str_eq(proto_type_name(15), "unknown");
+	ck_assert_str_eq(proto_type_name(15), "NOTICE");
 	ck_assert_str_eq(proto_type_name(23), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
@@ -1363,6 +1521,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(vec, test_vector_data);
 	tcase_add_test(vec, test_vector_ack);
 	tcase_add_test(vec, test_vector_error);
+	tcase_add_test(vec, test_vector_notice_and_version_refusal);
+	tcase_add_test(vec, test_decode_prefix);
 	tcase_add_test(vec, test_vector_registered);
 	tcase_add_test(vec, test_vector_refresh);
 	tcase_add_test(vec, test_vector_cookie);

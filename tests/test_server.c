@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "bytes.h"
 #include "log.h"
 #include "protocol.h"
@@ -25,8 +26,23 @@ static int64_t now;
 /* Where alice, bob and carol send from in most tests: their NAT mappings. */
 static struct proto_addr ep_a, ep_b, ep_c;
 
-/* A fixed seed: bytes 0..15 key the table, 16..31 the nonces, 32..47 the cookies. */
+/* A fixed seed: bytes 0..15 key the table, 16..31 unused, 32..47 the cookies. */
 static uint8_t seed[SERVER_SEED_LEN];
+
+/* The server's key in these tests, and its answers' first counter. */
+#define SERVER_SECRET_BYTE 0x5e
+#define COUNTER_START 1000000
+
+/*
+ * A client's key here is made from one byte, its owner number (the
+ * tokens of version 1): 32 copies of it as the secret. The test keeps
+ * each owner's K with the server and its request counter.
+ */
+static uint8_t owner_pub[256][X25519_LEN];
+static uint8_t owner_k[256][AUTH_KEY_LEN];
+static int owner_ready[256], owner_k_ready[256];
+static uint64_t owner_counter[256];
+static uint8_t server_pub[X25519_LEN];
 
 /* Starts the server with cfg (its ttl_s and max_names are set here). */
 static void start_with(struct server_config *cfg, uint32_t max_names)
@@ -37,7 +53,11 @@ static void start_with(struct server_config *cfg, uint32_t max_names)
 		seed[i] = (uint8_t)(0xa0 + i);
 	cfg->ttl_s = TTL_S;
 	cfg->max_names = max_names;
+	memset(cfg->secret, SERVER_SECRET_BYTE, sizeof(cfg->secret));
+	cfg->counter_start = COUNTER_START;
 	ck_assert_int_eq(server_init(&srv, cfg, seed), 0);
+	memcpy(server_pub, srv.pub, sizeof(server_pub));
+	memset(owner_k_ready, 0, sizeof(owner_k_ready));
 	now = 5000000; /* fake monotonic ms; anything but 0 */
 	ep_a = harness_addr4(203, 0, 113, 7, 40001);
 	ep_b = harness_addr4(198, 51, 100, 1, 1234);
@@ -64,10 +84,79 @@ static void teardown(void)
 	server_free(&srv);
 }
 
-/* A token is 8 copies of one byte here: enough to tell owners apart. */
+/* Owner t's key, made on first use. */
+static void owner_setup(uint8_t t)
+{
+	uint8_t secret[X25519_LEN];
+
+	if (owner_ready[t])
+		return;
+	memset(secret, t, sizeof(secret));
+	x25519_public(owner_pub[t], secret);
+	owner_ready[t] = 1;
+}
+
+/* Owner t's K with the server now running, made on first use. */
+static const uint8_t *owner_key(uint8_t t)
+{
+	uint8_t secret[X25519_LEN];
+
+	owner_setup(t);
+	/* The server's key is the same in every test: known before it starts. */
+	if (!owner_k_ready[t]) {
+		memset(secret, SERVER_SECRET_BYTE, sizeof(secret));
+		x25519_public(server_pub, secret);
+		memset(secret, t, sizeof(secret));
+		ck_assert_int_eq(auth_derive(owner_k[t], secret, server_pub, owner_pub[t],
+					     server_pub), 0);
+		owner_k_ready[t] = 1;
+	}
+	return owner_k[t];
+}
+
+/* The owner whose key m carries (set_token put it there). */
+static int owner_of(const struct proto_msg *m)
+{
+	for (int t = 0; t < 256; t++) {
+		if (owner_ready[t] && memcmp(owner_pub[t], m->key, X25519_LEN) == 0)
+			return t;
+	}
+	return -1;
+}
+
+/*
+ * m goes as owner t's: its key (which REGISTER and REFRESH carry; the
+ * tests find the owner of any request by it), sealed under t's K.
+ */
 static void set_token(struct proto_msg *m, uint8_t t)
 {
-	memset(m->token, t, PROTO_TOKEN_LEN);
+	owner_setup(t);
+	memcpy(m->key, owner_pub[t], X25519_LEN);
+}
+
+/*
+ * Encodes m and seals it (a sealed type) as its owner does, with the
+ * owner's next counter unless m has one. Returns the length in buf.
+ */
+static size_t seal_request(const struct proto_msg *m, uint8_t *buf, size_t cap)
+{
+	static const uint8_t zero_k[AUTH_KEY_LEN];
+	struct proto_msg c = *m;
+	size_t off, len;
+	int n, t;
+
+	n = proto_encode_open(&c, buf, cap, &off);
+	ck_assert_int_gt(n, 0);
+	if (off == 0)
+		return (size_t)n;
+	/* No owner: a server's own message sent to it, say; sealed under zeros. */
+	t = owner_of(m);
+	c.counter = m->counter != 0 ? m->counter :
+		    t >= 0 ? ++owner_counter[t] + COUNTER_START : 1;
+	proto_encode_open(&c, buf, cap, &off);
+	len = auth_seal_request(buf, (size_t)n, cap, off, t >= 0 ? owner_key((uint8_t)t) : zero_k);
+	ck_assert_uint_gt(len, 0);
+	return len;
 }
 
 static struct proto_msg msg_register(uint8_t token, const char *name)
@@ -102,12 +191,11 @@ static struct proto_msg msg_lookup(uint8_t token, const char *name, const char *
 static int handle_as_is(const struct proto_msg *m, const struct proto_addr *from)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int len = proto_encode(m, buf, sizeof(buf));
+	size_t len = seal_request(m, buf, sizeof(buf));
 	int n;
 
-	ck_assert_int_gt(len, 0);
 	memset(tx, 0x5a, sizeof(tx)); /* stale bytes must not pass for a reply */
-	n = server_handle(&srv, buf, (size_t)len, from, now, tx);
+	n = server_handle(&srv, buf, len, from, now, tx);
 	ck_assert_int_ge(n, 0);
 	ck_assert_int_le(n, SERVER_MAX_TX);
 	/* Whatever the test, no answer was ever too large to send (server.h). */
@@ -137,13 +225,43 @@ static int handle(const struct proto_msg *m, const struct proto_addr *from)
 	return handle_as_is(&c, from);
 }
 
-/* Decodes tx[i], which must be a valid datagram to `to`. */
+/*
+ * Opens tx[i], a sealed answer, with the K of whichever owner it is for
+ * into *m. Returns the owner, or -1 when no owner's K opens it.
+ */
+static int open_reply(int i, struct proto_msg *m)
+{
+	uint8_t open[PROTO_MAX_DATAGRAM];
+	int off = proto_decode_prefix(tx[i].buf, tx[i].len, m);
+
+	ck_assert_int_gt(off, 0);
+	for (int t = 0; t < 256; t++) {
+		long n;
+
+		if (!owner_ready[t])
+			continue;
+		n = auth_open_answer(open, tx[i].buf, tx[i].len, (size_t)off, owner_key((uint8_t)t));
+		if (n >= 0) {
+			ck_assert_int_eq(proto_decode(open, (size_t)n, m), 0);
+			return t;
+		}
+	}
+	return -1;
+}
+
+/* Decodes tx[i], which must be a valid datagram to `to`, sealed for its owner if a sealed type. */
 static struct proto_msg reply(int i, const struct proto_addr *to)
 {
 	struct proto_msg m;
+	int off;
 
 	ck_assert_uint_le(tx[i].len, sizeof(tx[i].buf));
-	ck_assert_int_eq(proto_decode(tx[i].buf, tx[i].len, &m), 0);
+	off = proto_decode_prefix(tx[i].buf, tx[i].len, &m);
+	ck_assert_int_ge(off, 0);
+	if (off > 0)
+		ck_assert_msg(open_reply(i, &m) >= 0, "reply %d opens under no owner's K", i);
+	else
+		ck_assert_int_eq(proto_decode(tx[i].buf, tx[i].len, &m), 0);
 	ck_assert_msg(proto_addr_equal(&tx[i].to, to), "reply %d sent to the wrong endpoint", i);
 	return m;
 }
@@ -172,7 +290,8 @@ static void refused(const struct proto_msg *m, const struct proto_addr *from, ui
 
 	ck_assert_int_eq(handle(m, from), 1);
 	r = reply(0, from);
-	ck_assert_uint_eq(r.type, PROTO_ERROR);
+	/* Without a K for the name, the server can only say "register again", unsealed. */
+	ck_assert_uint_eq(r.type, code == PROTO_E_UNKNOWN ? PROTO_NOTICE : PROTO_ERROR);
 	ck_assert_msg(r.code == code, "ERROR code %u, wanted %u", r.code, code);
 	ck_assert_uint_eq(r.request, m->type);
 	/* NOT_ONLINE's detail says whether the LOOKUP waits: the presence tests look at it. */
@@ -199,6 +318,8 @@ START_TEST(register_answers_with_public_endpoint)
 	m.nprivate = 2;
 	m.private_ep[0] = harness_addr4(192, 168, 1, 20, 5000);
 	m.private_ep[1] = harness_addr6(0, 20, 5000);
+	m.private_ep[1].ip[0] = 0xfd; /* fd00::/8, RFC 4193's unique local addresses */
+	m.private_ep[1].ip[1] = 0x00;
 	accepted(&m, &from);
 	ck_assert_uint_eq(srv.stats.registrations, 1);
 	ck_assert_uint_eq(srv.stats.received, 1);
@@ -239,9 +360,9 @@ START_TEST(refresh_keeps_name_alive)
 	accepted(&m, &a2);
 	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &a2));
 
-	/* A refresh with another token is refused and changes nothing. */
+	/* A refresh with another key: "register again" (NOTICE), and nothing changes. */
 	m = msg_refresh(2, "alice");
-	refused(&m, &ep_b, PROTO_E_NAME_TAKEN, "alice");
+	refused(&m, &ep_b, PROTO_E_UNKNOWN, "alice");
 	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &a2));
 	ck_assert_uint_eq(srv.stats.refreshes, 2);
 }
@@ -267,9 +388,9 @@ START_TEST(name_taken_until_expiry)
 	do_register(2, "alice", &ep_b);
 	ck_assert_uint_eq(srv.names.count, 1);
 
-	/* And the first owner has lost it. */
+	/* And the first owner has lost it: its refresh is "register again", its REGISTER taken. */
 	m = msg_refresh(1, "alice");
-	refused(&m, &ep_a, PROTO_E_NAME_TAKEN, "alice");
+	refused(&m, &ep_a, PROTO_E_UNKNOWN, "alice");
 	m = msg_register(1, "alice");
 	refused(&m, &ep_a, PROTO_E_NAME_TAKEN, "alice");
 }
@@ -345,7 +466,7 @@ START_TEST(lookup_waits_for_the_name)
 	r = reply(0, &ep_a);
 	ck_assert_uint_eq(r.code, PROTO_E_NOT_ONLINE);
 	ck_assert_uint_eq(r.detail, PROTO_DETAIL_WAITING);
-	ck_assert_uint_le(tx[0].len, (size_t)proto_encode(&m, tx[1].buf, sizeof(tx[1].buf)));
+	ck_assert_uint_le(tx[0].len, seal_request(&m, tx[1].buf, sizeof(tx[1].buf)));
 	/* Asked again: the same wait, renewed; carol waits for bob too. */
 	ck_assert_int_eq(handle(&m, &ep_a), 1);
 	m = msg_lookup(3, "carol", "bob");
@@ -478,10 +599,14 @@ START_TEST(lookup_from_unknown_requester)
 	m = msg_lookup(1, "alice", "bob");
 	refused(&m, &ep_a, PROTO_E_UNKNOWN, "alice");
 
-	/* Registered, but with another token: the same answer, and no introduction. */
+	/*
+	 * Registered, but sealed under another key's K: it does not open, so
+	 * it changes nothing and gets no answer at all (not even "unknown").
+	 */
 	do_register(1, "alice", &ep_a);
 	m = msg_lookup(9, "alice", "bob");
-	refused(&m, &ep_b, PROTO_E_UNKNOWN, "alice");
+	ck_assert_int_eq(handle(&m, &ep_b), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], 1);
 
 	/* Expired. */
 	now += TTL_MS;
@@ -510,29 +635,10 @@ START_TEST(refresh_unknown)
 }
 END_TEST
 
-/* The nonce as the server's contract defines it, computed here on its own. */
-static void expected_nonce(const char *lo, uint8_t lo_token, const char *hi, uint8_t hi_token,
-			   uint8_t out[PROTO_NONCE_LEN])
-{
-	uint8_t buf[100];
-	size_t off = 0;
-	memcpy(buf, lo, strlen(lo));
-	off += strlen(lo);
-	buf[off++] = 0;
-	memcpy(buf + off, hi, strlen(hi));
-	off += strlen(hi);
-	memset(buf + off, lo_token, PROTO_TOKEN_LEN);
-	off += PROTO_TOKEN_LEN;
-	memset(buf + off, hi_token, PROTO_TOKEN_LEN);
-	off += PROTO_TOKEN_LEN;
-	bytes_put64(out, siphash24(seed + 16, buf, off));
-}
-
 START_TEST(lookup_introduces_both)
 {
 	struct proto_addr b = harness_addr6(0, 9, 40002);
 	struct proto_msg m, to_a, to_b, again;
-	uint8_t want[PROTO_NONCE_LEN];
 
 	verbose();
 	start(100);
@@ -543,7 +649,7 @@ START_TEST(lookup_introduces_both)
 	m = msg_register(2, "bob");
 	m.nprivate = 2;
 	m.private_ep[0] = harness_addr4(10, 1, 2, 3, 6000);
-	m.private_ep[1] = harness_addr6(0, 77, 6000);
+	m.private_ep[1] = harness_addr6(0, 9, 6000); /* public, but bob's own address */
 	accepted(&m, &b);
 
 	m = msg_lookup(1, "alice", "bob");
@@ -555,7 +661,7 @@ START_TEST(lookup_introduces_both)
 	ck_assert(proto_addr_equal(&to_a.public_ep, &b));
 	ck_assert_uint_eq(to_a.nprivate, 2);
 	{
-		struct proto_addr p0 = harness_addr4(10, 1, 2, 3, 6000), p1 = harness_addr6(0, 77, 6000);
+		struct proto_addr p0 = harness_addr4(10, 1, 2, 3, 6000), p1 = harness_addr6(0, 9, 6000);
 
 		ck_assert(proto_addr_equal(&to_a.private_ep[0], &p0));
 		ck_assert(proto_addr_equal(&to_a.private_ep[1], &p1));
@@ -571,31 +677,23 @@ START_TEST(lookup_introduces_both)
 
 		ck_assert(proto_addr_equal(&to_b.private_ep[0], &p0));
 	}
-	/* Both with the same nonce, the one the contract defines. */
-	ck_assert_mem_eq(to_a.nonce, to_b.nonce, PROTO_NONCE_LEN);
-	expected_nonce("alice", 1, "bob", 2, want);
-	ck_assert_mem_eq(to_a.nonce, want, PROTO_NONCE_LEN);
+	/* Each PEER carries the other's key, the one it registered with; each is sealed for its receiver. */
+	ck_assert_mem_eq(to_a.peer_key, owner_pub[2], X25519_LEN);
+	ck_assert_mem_eq(to_b.peer_key, owner_pub[1], X25519_LEN);
+	ck_assert_int_eq(open_reply(0, &again), 1);
+	ck_assert_int_eq(open_reply(1, &again), 2);
 	ck_assert_uint_eq(srv.stats.lookups, 1);
 	ck_assert_uint_eq(srv.stats.introductions, 1);
 
-	/* The other direction, crossing: the same nonce, the roles swapped. */
+	/* The other direction, crossing: the same keys, the roles swapped. */
 	m = msg_lookup(2, "bob", "alice");
 	ck_assert_int_eq(handle(&m, &b), 2);
 	again = reply(0, &b);
 	ck_assert_str_eq(again.name, "alice");
-	ck_assert_mem_eq(again.nonce, want, PROTO_NONCE_LEN);
+	ck_assert_mem_eq(again.peer_key, owner_pub[1], X25519_LEN);
 	again = reply(1, &ep_a);
 	ck_assert_str_eq(again.name, "bob");
-	ck_assert_mem_eq(again.nonce, want, PROTO_NONCE_LEN);
-
-	/* Another pair gets another nonce. */
-	do_register(3, "carol", &ep_c);
-	m = msg_lookup(3, "carol", "alice");
-	ck_assert_int_eq(handle(&m, &ep_c), 2);
-	again = reply(0, &ep_c);
-	ck_assert(memcmp(again.nonce, want, PROTO_NONCE_LEN) != 0);
-	expected_nonce("alice", 1, "carol", 3, want);
-	ck_assert_mem_eq(again.nonce, want, PROTO_NONCE_LEN);
+	ck_assert_mem_eq(again.peer_key, owner_pub[2], X25519_LEN);
 }
 END_TEST
 
@@ -629,36 +727,36 @@ END_TEST
 
 START_TEST(unknown_version)
 {
-	/* A REGISTER header from a future version 2, with a body we need not understand. */
-	static const uint8_t v2[] = { PROTO_MAGIC, 2, PROTO_REGISTER, 0, 0xde, 0xad, 0xbe, 0xef };
-	/* Version 0, a LOOKUP, header and 4 bytes: as long as the ERROR that answers it. */
-	static const uint8_t v0[] = { PROTO_MAGIC, 0, PROTO_LOOKUP, 0, 1, 2, 3, 4 };
-	struct proto_msg m;
+	/* A REGISTER header of version 1 (its token first), with a body we need not understand. */
+	static const uint8_t v1[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 0xde, 0xad, 0xbe, 0xef };
+	/* Version 3, a LOOKUP, header and 4 bytes: as long as the refusal that answers it. */
+	static const uint8_t v3[] = { PROTO_MAGIC, 3, PROTO_LOOKUP, 0, 1, 2, 3, 4 };
+	/* The refusal: version 1's ERROR, which every version reads (protocol.h). */
+	static const uint8_t want[] = { PROTO_MAGIC, 1, PROTO_ERROR, 0, PROTO_E_VERSION,
+					PROTO_REGISTER, PROTO_VERSION, 0 };
+	uint8_t version = 0;
 	int n;
 
 	verbose();
 	start(100);
-	n = server_handle(&srv, v2, sizeof(v2), &ep_a, now, tx);
+	n = server_handle(&srv, v1, sizeof(v1), &ep_a, now, tx);
 	ck_assert_int_eq(n, 1);
-	m = reply(0, &ep_a);
-	ck_assert_uint_eq(m.type, PROTO_ERROR);
-	ck_assert_uint_eq(m.code, PROTO_E_VERSION);
-	ck_assert_uint_eq(m.detail, PROTO_VERSION);
-	ck_assert_uint_eq(m.request, PROTO_REGISTER);
-	ck_assert_str_eq(m.name, "");
+	ck_assert(proto_addr_equal(&tx[0].to, &ep_a));
+	ck_assert_uint_eq(tx[0].len, sizeof(want));
+	ck_assert_mem_eq(tx[0].buf, want, sizeof(want));
+	ck_assert_int_eq(proto_version_refusal(tx[0].buf, tx[0].len, &version), 1);
+	ck_assert_uint_eq(version, PROTO_VERSION);
 
-	n = server_handle(&srv, v0, sizeof(v0), &ep_a, now, tx);
+	n = server_handle(&srv, v3, sizeof(v3), &ep_a, now, tx);
 	ck_assert_int_eq(n, 1);
-	m = reply(0, &ep_a);
-	ck_assert_uint_eq(m.code, PROTO_E_VERSION);
-	ck_assert_uint_eq(m.request, PROTO_LOOKUP);
-	ck_assert_uint_le(tx[0].len, sizeof(v0));
+	ck_assert_uint_eq(tx[0].buf[5], PROTO_LOOKUP);
+	ck_assert_uint_le(tx[0].len, sizeof(v3));
 	ck_assert_uint_eq(srv.stats.refused, 2);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], 0);
 
-	/* One byte shorter, the ERROR would be larger than the question: no answer. */
-	ck_assert_int_eq(server_handle(&srv, v0, sizeof(v0) - 1, &ep_a, now, tx), 0);
-	ck_assert_int_eq(server_handle(&srv, v0, PROTO_HEADER_LEN, &ep_a, now, tx), 0);
+	/* One byte shorter, the refusal would be larger than the question: no answer. */
+	ck_assert_int_eq(server_handle(&srv, v3, sizeof(v3) - 1, &ep_a, now, tx), 0);
+	ck_assert_int_eq(server_handle(&srv, v3, PROTO_HEADER_LEN, &ep_a, now, tx), 0);
 	ck_assert_uint_eq(srv.stats.refused, 2);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], 2);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
@@ -679,12 +777,13 @@ static uint64_t malformed_total(void)
 
 /*
  * Hands buf to the server, which must drop it as malformed: no reply, one
- * more drop, counted under the result proto_decode gives.
+ * more drop, counted under the result proto_decode_prefix gives (the
+ * clear part: a sealed body is read only after it opens).
  */
 static void expect_malformed(const uint8_t *buf, size_t len, const struct proto_addr *from)
 {
 	struct proto_msg m;
-	int r = proto_decode(buf, len, &m);
+	int r = proto_decode_prefix(buf, len, &m);
 	uint64_t dropped = srv.stats.dropped[SERVER_DROP_MALFORMED];
 	uint64_t by_result;
 
@@ -694,6 +793,23 @@ static void expect_malformed(const uint8_t *buf, size_t len, const struct proto_
 	ck_assert_int_eq(server_handle(&srv, buf, len, from, now, tx), 0);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], dropped + 1);
 	ck_assert_uint_eq(srv.stats.malformed[-r], by_result + 1);
+}
+
+/*
+ * Hands buf, a sealed request whose clear part is well formed, to the
+ * server, which must drop it as not opening: no reply, one more
+ * dropped_unauthenticated, nothing else changed.
+ */
+static void expect_unopened(const uint8_t *buf, size_t len, const struct proto_addr *from)
+{
+	struct proto_msg m;
+	uint64_t dropped = srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED];
+	uint64_t malformed = srv.stats.dropped[SERVER_DROP_MALFORMED];
+
+	ck_assert_int_gt(proto_decode_prefix(buf, len, &m), 0);
+	ck_assert_int_eq(server_handle(&srv, buf, len, from, now, tx), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], dropped + 1);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], malformed);
 }
 
 /* Hands buf, of another version and too short to answer, to the server: dropped, no reply. */
@@ -713,68 +829,94 @@ START_TEST(truncated_register_dropped)
 {
 	struct proto_msg m = msg_register(1, "alice");
 	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
-	int len, i;
+	size_t len, i, unopened = 0;
+	int off;
 
 	start(100);
 	m.nprivate = 2;
 	m.private_ep[0] = harness_addr4(192, 168, 1, 20, 5000);
-	m.private_ep[1] = harness_addr6(0, 20, 5000);
+	m.private_ep[1] = harness_addr4(10, 0, 0, 20, 5000);
 	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
-	len = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
-	/* Every truncation, from nothing to one byte short. */
-	for (i = 0; i < len; i++)
-		expect_malformed(buf, (size_t)i, &ep_a);
-	/* One byte too many, and an oversize datagram. */
+	len = seal_request(&m, buf, sizeof(buf));
+	off = proto_decode_prefix(buf, len, &m);
+	ck_assert_int_gt(off, 0);
+	/*
+	 * Every truncation, from nothing to one byte short: malformed while
+	 * the clear part or the tag's room is cut, else it does not open.
+	 */
+	for (i = 0; i < len; i++) {
+		if (i < (size_t)off + AUTH_TAG_LEN) {
+			expect_malformed(buf, i, &ep_a);
+		} else {
+			expect_unopened(buf, i, &ep_a);
+			unopened++;
+		}
+	}
+	/* One byte too many, and an oversize datagram: they do not open either. */
 	buf[len] = 0;
-	expect_malformed(buf, (size_t)len + 1, &ep_a);
-	memset(buf + len, 0, sizeof(buf) - (size_t)len);
-	expect_malformed(buf, sizeof(buf), &ep_a);
-	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ETRAILING], 2);
-	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], (uint64_t)len + 2);
-	ck_assert_uint_eq(malformed_total(), (uint64_t)len + 2);
+	expect_unopened(buf, len + 1, &ep_a);
+	memset(buf + len, 0, sizeof(buf) - len);
+	expect_unopened(buf, sizeof(buf), &ep_a);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED] + unopened + 2, len + 2);
 	ck_assert_uint_eq(srv.stats.received, (uint64_t)len + 2);
 	ck_assert_uint_eq(srv.names.count, 0);
 	ck_assert_uint_eq(srv.stats.registrations, 0);
 	ck_assert_uint_eq(srv.stats.refused, 0);
 
 	/* The whole datagram still works. */
-	ck_assert_int_eq(server_handle(&srv, buf, (size_t)len, &ep_a, now, tx), 1);
+	ck_assert_int_eq(server_handle(&srv, buf, len, &ep_a, now, tx), 1);
 	ck_assert_uint_eq(srv.names.count, 1);
 }
 END_TEST
 
 START_TEST(bad_fields_dropped)
 {
-	/* REGISTER, token, cookie, name "al ce" (a space), no endpoints */
-	static const uint8_t bad_name[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 1, 1, 1, 1, 1, 1, 1,
-					    1, 2, 2, 2, 2, 2, 2, 2, 2, 5, 'a', 'l', ' ', 'c', 'e',
-					    0 };
-	/* REGISTER, token, cookie, name "al", one endpoint of family 5 */
-	static const uint8_t bad_family[] = { PROTO_MAGIC, 1, PROTO_REGISTER, 0, 1, 1, 1, 1, 1, 1,
-					      1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 'a', 'l', 1, 5, 0,
-					      80, 1, 2, 3, 4 };
+	/* REGISTER: cookie, key, name "al ce" (a space), counter, then a tag's room */
+	uint8_t bad_name[4 + 8 + 32 + 6 + 8 + 16];
 	/* STUN Binding request header (RFC 8489): first byte 0, so STUN's, answered by stun.c */
 	static const uint8_t stun[] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42,
 					1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	/* type 15: none such */
-	static const uint8_t bad_type[] = { PROTO_MAGIC, 1, 15, 0 };
+	/* type 99: none such */
+	static const uint8_t bad_type[] = { PROTO_MAGIC, PROTO_VERSION, 99, 0 };
 	/* reserved byte set */
-	static const uint8_t reserved[] = { PROTO_MAGIC, 1, PROTO_REFRESH, 1, 1, 1, 1, 1, 1, 1, 1,
-					    1, 2, 'a', 'l' };
+	static const uint8_t reserved[] = { PROTO_MAGIC, PROTO_VERSION, PROTO_REFRESH, 1, 1, 1, 1,
+					    1, 1, 1, 1, 1, 2, 'a', 'l' };
+	/* STATS with a byte after it */
+	static const uint8_t stats_long[] = { PROTO_MAGIC, PROTO_VERSION, PROTO_STATS, 0, 0 };
+	struct proto_msg m = msg_register(1, "al");
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len, off;
+	int n;
 
 	verbose();
 	start(100);
+	memset(bad_name, 2, sizeof(bad_name));
+	memcpy(bad_name, (const uint8_t[]){ PROTO_MAGIC, PROTO_VERSION, PROTO_REGISTER, 0 }, 4);
+	memcpy(bad_name + 4 + 8 + 32, (const uint8_t[]){ 5, 'a', 'l', ' ', 'c', 'e' }, 6);
 	expect_malformed(bad_name, sizeof(bad_name), &ep_a);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ENAME], 1);
-	expect_malformed(bad_family, sizeof(bad_family), &ep_a);
+
+	/* An endpoint of family 5 inside a body that opens: its sender holds K, and it is dropped. */
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	m.nprivate = 1;
+	m.private_ep[0] = harness_addr4(10, 0, 0, 1, 80);
+	m.counter = COUNTER_START + 7;
+	n = proto_encode_open(&m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	buf[off + 1] = 5; /* the family byte of the first endpoint */
+	len = auth_seal_request(buf, (size_t)n, sizeof(buf), off, owner_key(1));
+	ck_assert_int_eq(server_handle(&srv, buf, len, &ep_a, now, tx), 0);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_EFAMILY], 1);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], 0);
+
 	ck_assert_int_eq(server_handle(&srv, stun, sizeof(stun), &ep_a, now, tx), 1);
 	ck_assert_uint_eq(srv.stats.stun_answered, 1);
 	expect_malformed(bad_type, sizeof(bad_type), &ep_a);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ETYPE], 1);
 	expect_malformed(reserved, sizeof(reserved), &ep_a);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ERESERVED], 1);
+	ck_assert_int_eq(server_handle(&srv, stats_long, sizeof(stats_long), &ep_a, now, tx), 0);
+	ck_assert_uint_eq(srv.stats.malformed[-PROTO_ETRAILING], 1);
 	ck_assert_uint_eq(srv.names.count, 0);
 }
 END_TEST
@@ -785,7 +927,7 @@ static struct rng64 rng;
 START_TEST(garbage_dropped)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int i, dropped = 0, version = 0, stun = 0;
+	int i, dropped = 0, version = 0, stun = 0, answered = 0, n;
 
 	start(100);
 	rng.s = UINT64_C(0xdeadbeefcafef00d);
@@ -809,11 +951,9 @@ START_TEST(garbage_dropped)
 			stun++;
 			continue;
 		}
-		r = proto_decode(buf, len, &m);
-		if (r == 0)
-			continue; /* garbage that is a valid datagram: not this test's business */
+		r = proto_decode_prefix(buf, len, &m);
 		if (r == PROTO_EVERSION) {
-			/* Answered when the ERROR (8 bytes) is no larger; else dropped. */
+			/* Answered when the refusal (8 bytes) is no larger; else dropped. */
 			if (len < 8) {
 				expect_malformed_version(buf, len, &ep_a);
 				dropped++;
@@ -824,17 +964,32 @@ START_TEST(garbage_dropped)
 			version++;
 			continue;
 		}
-		expect_malformed(buf, len, &ep_a);
-		dropped++;
+		if (r < 0) {
+			expect_malformed(buf, len, &ep_a);
+			dropped++;
+			continue;
+		}
+		/*
+		 * A clear part that reads well: a COOKIE (the cookie is wrong), a
+		 * NOTICE (no such name), or nothing. Never larger, never elsewhere.
+		 */
+		n = server_handle(&srv, buf, len, &ep_a, now, tx);
+		ck_assert_int_le(n, 1);
+		if (n == 1) {
+			ck_assert_uint_le(tx[0].len, len);
+			ck_assert(proto_addr_equal(&tx[0].to, &ep_a));
+			answered++;
+		}
 	}
-	ck_assert_int_gt(dropped, 4900);
+	ck_assert_int_gt(dropped, 3000);
 	ck_assert_int_gt(stun, 0);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_STUN], (uint64_t)stun);
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_MALFORMED], (uint64_t)dropped);
 	ck_assert_uint_eq(malformed_total(), (uint64_t)dropped);
-	ck_assert_uint_eq(srv.stats.refused, (uint64_t)version);
+	ck_assert_uint_eq(srv.stats.refused + srv.stats.cookies_sent, (uint64_t)(version + answered));
 	ck_assert_uint_eq(srv.stats.registrations, 0);
 	ck_assert_uint_eq(srv.names.count, 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
 }
 END_TEST
 
@@ -971,6 +1126,10 @@ static void set_counters(uint64_t base)
 	for (i = 0; i < GUARD_NKINDS; i++)
 		srv.guard.limited[i] = base + 21 + (uint64_t)i;
 	srv.guard.shared = base + 25;
+	/* dropped[6] and dropped[7] above: 18 and 19 */
+	srv.stats.key_agreements = base + 26;
+	srv.stats.private_refused = base + 27;
+	srv.stats.moves_refused = base + 28;
 }
 
 START_TEST(stats_format_lines)
@@ -1005,8 +1164,13 @@ START_TEST(stats_format_lines)
 		"limited_lookup 22\n"
 		"limited_relay 23\n"
 		"limited_stun 24\n"
-		"limit_shared 25\n";
-	char buf[PROTO_FRAG_MAX + 1];
+		"limit_shared 25\n"
+		"dropped_unauthenticated 18\n"
+		"dropped_replayed 19\n"
+		"key_agreements 26\n"
+		"private_refused 27\n"
+		"moves_refused 28\n";
+	char buf[PROTO_STATS_TEXT_MAX + 1];
 
 	start(100);
 	do_register(1, "alice", &ep_a);
@@ -1020,7 +1184,7 @@ END_TEST
 
 START_TEST(stats_format_bounds)
 {
-	char buf[PROTO_FRAG_MAX + 1], big[2 * PROTO_FRAG_MAX], last[64];
+	char buf[PROTO_STATS_TEXT_MAX + 1], big[2 * PROTO_STATS_TEXT_MAX], last[64];
 	size_t n, cut;
 
 	start(SERVER_DEFAULT_MAX_NAMES);
@@ -1028,10 +1192,10 @@ START_TEST(stats_format_bounds)
 	set_counters(UINT64_MAX - 100);
 	srv.names.count = UINT32_MAX;
 	n = server_stats_format(&srv, big, sizeof(big));
-	ck_assert_uint_le(n, PROTO_FRAG_MAX);
+	ck_assert_uint_le(n, PROTO_STATS_TEXT_MAX);
 	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), n);
 	ck_assert_str_eq(buf, big);
-	snprintf(last, sizeof(last), "\nlimit_shared %" PRIu64 "\n", UINT64_MAX - 100 + 25);
+	snprintf(last, sizeof(last), "\nmoves_refused %" PRIu64 "\n", UINT64_MAX - 100 + 28);
 	ck_assert_uint_gt(n, strlen(last));
 	ck_assert_str_eq(buf + n - strlen(last), last);
 	srv.names.count = 0;
@@ -1268,15 +1432,17 @@ START_TEST(who_and_report_need_registration)
 	do_register(2, "bob", &ep_b);
 	m = msg_who(1, "alice", 0);
 	refused(&m, &ep_a, PROTO_E_UNKNOWN, "alice");
-	m = msg_who(1, "bob", 0); /* bob's name, not bob's token */
-	refused(&m, &ep_a, PROTO_E_UNKNOWN, "bob");
+	/* bob's name, not bob's key: it does not open, and gets nothing. */
+	m = msg_who(1, "bob", 0);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
 	m = msg_lookup(1, "bob", "alice");
 	m.type = PROTO_REPORT;
 	m.path = PROTO_PATH_PUBLIC;
-	refused(&m, &ep_a, PROTO_E_UNKNOWN, "bob");
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], 2);
 	ck_assert_uint_eq(srv.stats.who_pages, 0);
 	ck_assert_uint_eq(srv.stats.punches_direct, 0);
-	ck_assert_uint_eq(srv.stats.refused, 3);
+	ck_assert_uint_eq(srv.stats.refused, 1);
 }
 END_TEST
 
@@ -1341,10 +1507,8 @@ static struct proto_msg msg_relay(uint8_t token, const char *name, const char *t
 static size_t wire_len(const struct proto_msg *m)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int n = proto_encode(m, buf, sizeof(buf));
 
-	ck_assert_int_gt(n, 0);
-	return (size_t)n;
+	return seal_request(m, buf, sizeof(buf));
 }
 
 /*
@@ -1426,11 +1590,11 @@ START_TEST(relay_refusals)
 	start(100);
 	do_register(1, "alice", &ep_a);
 	do_register(2, "bob", &ep_b);
-	/* No such sender, or a sender without its token: register again. */
+	/* No such sender: register again; a sender without its key: nothing at all. */
 	m = msg_relay(3, "carol", "bob", &inner);
 	refused(&m, &ep_c, PROTO_E_UNKNOWN, "carol");
 	m = msg_relay(3, "alice", "bob", &inner);
-	refused(&m, &ep_c, PROTO_E_UNKNOWN, "alice");
+	ck_assert_int_eq(handle(&m, &ep_c), 0);
 	/* No such target, or oneself. */
 	m = msg_relay(1, "alice", "dave", &inner);
 	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "dave");
@@ -1441,8 +1605,8 @@ START_TEST(relay_refusals)
 	do_register(1, "alice", &ep_a);
 	m = msg_relay(1, "alice", "bob", &inner);
 	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "bob");
-	ck_assert_uint_eq(srv.stats.relay_refused, 5);
-	ck_assert_uint_eq(srv.stats.refused, 5);
+	ck_assert_uint_eq(srv.stats.relay_refused, 3);
+	ck_assert_uint_eq(srv.stats.refused, 4);
 	ck_assert_uint_eq(srv.stats.relayed, 0);
 	server_free(&srv);
 
@@ -1454,9 +1618,10 @@ START_TEST(relay_refusals)
 	do_register(2, "bob", &ep_b);
 	m = msg_relay(1, "alice", "bob", &inner);
 	refused(&m, &ep_a, PROTO_E_RELAY_OFF, "bob");
+	/* Not registered: the server has no K to say so with, only "register again". */
 	m = msg_relay(3, "carol", "bob", &inner);
-	refused(&m, &ep_c, PROTO_E_RELAY_OFF, "bob");
-	ck_assert_uint_eq(srv.stats.relay_refused, 2);
+	refused(&m, &ep_c, PROTO_E_UNKNOWN, "carol");
+	ck_assert_uint_eq(srv.stats.relay_refused, 1);
 	ck_assert_uint_eq(srv.stats.relayed, 0);
 }
 END_TEST
@@ -1497,10 +1662,14 @@ START_TEST(relay_only_peer_types)
 	m = msg_relay(1, "alice", "bob", &inner);
 	ck_assert_int_eq(handle(&m, &ep_a), 0);
 	n += 2;
-	/* Bytes that are no datagram at all, and a PING cut short. */
+	/*
+	 * Bytes that are no datagram at all, and a PING of version 1: the
+	 * server cannot read the peers' sealed datagrams, so it goes by the
+	 * header alone.
+	 */
 	inner = msg_peer(PROTO_PING);
 	m = msg_relay(1, "alice", "bob", &inner);
-	m.payload_len -= 1;
+	m.payload[1] = 1;
 	ck_assert_int_eq(handle(&m, &ep_a), 0);
 	memset(m.payload, 0xff, 10);
 	m.payload_len = 10;
@@ -1560,7 +1729,7 @@ START_TEST(relay_rate_limited)
 	memset(inner.text, 'y', 100);
 	m = msg_relay(1, "alice", "bob", &inner);
 	len = wire_len(&m);
-	ck_assert_uint_eq(len, 151); /* 24 bytes around a DATA of 127 */
+	ck_assert_uint_eq(len, 167); /* 40 bytes around a DATA of 127: header, names, counter, length, tag */
 
 	/* The burst: as many whole datagrams as 4 seconds of the rate hold; the next is dropped. */
 	n = relay_until_dropped(&m, &ep_a, &ep_b, 1000);
@@ -1730,16 +1899,17 @@ START_TEST(requests_only_from_the_names_address)
 	start_who(100);
 	do_register(1, "alice", &ep_a);
 	do_register(2, "bob", &ep_b);
+	/* The refusal names nobody: to an address not proven it is no larger than the request. */
 	m = msg_lookup(1, "alice", "bob");
-	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	refused(&m, &a2, PROTO_E_ADDRESS, "");
 	m = msg_who(1, "alice", 0);
-	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	refused(&m, &a2, PROTO_E_ADDRESS, "");
 	m = msg_relay(1, "alice", "bob", &inner);
-	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	refused(&m, &a2, PROTO_E_ADDRESS, "");
 	m = msg_lookup(1, "alice", "bob");
 	m.type = PROTO_REPORT;
 	m.path = PROTO_PATH_PUBLIC;
-	refused(&m, &a2, PROTO_E_ADDRESS, "alice");
+	refused(&m, &a2, PROTO_E_ADDRESS, "");
 	ck_assert_uint_eq(srv.stats.relayed + srv.stats.introductions + srv.stats.who_pages, 0);
 	ck_assert_uint_eq(srv.stats.punches_direct, 0);
 	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
@@ -1751,7 +1921,7 @@ START_TEST(requests_only_from_the_names_address)
 	m = msg_refresh(1, "alice");
 	accepted(&m, &a2);
 	m = msg_lookup(1, "alice", "bob");
-	refused(&m, &ep_a, PROTO_E_ADDRESS, "alice");
+	refused(&m, &ep_a, PROTO_E_ADDRESS, "");
 	ck_assert_int_eq(handle(&m, &a2), 2);
 	reply(0, &a2);
 	ck_assert_uint_eq(srv.stats.introductions, lookups + 2);
@@ -1771,9 +1941,10 @@ static struct proto_msg cookie_answer(const struct proto_msg *m, const struct pr
 	ck_assert_int_eq(handle_as_is(m, from), 1);
 	r = reply(0, from);
 	ck_assert_uint_eq(r.type, PROTO_COOKIE);
-	/* 12 bytes, never more than the request. */
-	ck_assert_uint_eq(tx[0].len, PROTO_HEADER_LEN + PROTO_COOKIE_LEN);
-	ck_assert_int_gt(proto_encode(m, buf, sizeof(buf)), (int)tx[0].len);
+	/* 44 bytes, the cookie and the server's key, never more than the request. */
+	ck_assert_uint_eq(tx[0].len, PROTO_HEADER_LEN + PROTO_COOKIE_LEN + PROTO_KEY_LEN);
+	ck_assert_mem_eq(r.key, srv.pub, PROTO_KEY_LEN);
+	ck_assert_uint_gt(seal_request(m, buf, sizeof(buf)), tx[0].len);
 	ck_assert_uint_eq(srv.names.count, names);
 	ck_assert_uint_eq(srv.stats.registrations, regs);
 	ck_assert_uint_eq(srv.stats.refreshes, refreshes);
@@ -1922,8 +2093,7 @@ START_TEST(relay_bytes_per_source)
 
 	verbose();
 	m = msg_relay(1, "alice", "bob", &inner);
-	len = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_gt(len, 0);
+	len = (int)seal_request(&m, buf, sizeof(buf));
 	/* Room for exactly three of these RELAYs at once, from one address. */
 	start_limited(GUARD_RELAY, 10, 3 * (uint32_t)len);
 	a2 = ep_a;
@@ -1986,29 +2156,41 @@ START_TEST(names_per_source)
 	do_register(3, "carol", &ep_c);
 	ck_assert_uint_eq(srv.names.count, 3);
 
-	/* A name that moves (a NAT's new address) takes its count along, even past the limit. */
+	/*
+	 * A name that moves to another source counts there as a new name
+	 * would (issue 12, attack 7): ep_b holds erin and frank, so alice's
+	 * REFRESH from there is refused, and she stays where she was.
+	 */
 	do_register(5, "erin", &ep_b);
 	do_register(6, "frank", &ep_b);
 	m = msg_refresh(1, "alice");
-	accepted(&m, &ep_b);
-	do_register(4, "dave", &from);
-	m = msg_register(7, "gina");
-	refused(&m, &from, PROTO_E_TOO_MANY_NAMES, "gina");
-	/* A name that expires frees its place: bob, dave and frank lapse. */
-	now += TTL_MS - 1;
+	refused(&m, &ep_b, PROTO_E_TOO_MANY_NAMES, "alice");
+	ck_assert_uint_eq(srv.stats.moves_refused, 1);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+	/* So is a REGISTER that moves it (a second instance). */
+	m = msg_register(1, "alice");
+	refused(&m, &ep_b, PROTO_E_TOO_MANY_NAMES, "alice");
+	ck_assert_uint_eq(srv.stats.moves_refused, 2);
+	/* A move within one source (a NAT's new port) is free. */
+	from = ep_a;
+	from.port += 1000;
 	m = msg_refresh(1, "alice");
-	accepted(&m, &ep_b);
+	accepted(&m, &from);
+	/* A name that expires frees its place: frank lapses, and alice may move to ep_b. */
+	now += TTL_MS - 1;
 	m = msg_refresh(5, "erin");
 	accepted(&m, &ep_b);
+	m = msg_refresh(1, "alice");
+	accepted(&m, &from);
 	now += 2;
 	server_tick(&srv, now);
-	ck_assert_ptr_null(table_get(&srv.names, "bob", now));
-	do_register(7, "gina", &from);
-	do_register(8, "hal", &from);
+	ck_assert_ptr_null(table_get(&srv.names, "frank", now));
+	m = msg_refresh(1, "alice");
+	accepted(&m, &ep_b);
+	/* ep_b holds alice and erin now: full, not over; ep_a has room again. */
 	m = msg_register(9, "ivan");
-	refused(&m, &from, PROTO_E_TOO_MANY_NAMES, "ivan");
-	/* ep_b holds alice and erin: full, not over. */
 	refused(&m, &ep_b, PROTO_E_TOO_MANY_NAMES, "ivan");
+	do_register(9, "ivan", &ep_a);
 }
 END_TEST
 
@@ -2047,20 +2229,22 @@ START_TEST(no_amplification_from_unproven_sources)
 	m[11].type = PROTO_REPORT;
 	m[11].path = PROTO_PATH_RELAY;
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
-		int len = proto_encode(&m[i], buf, sizeof(buf)), n;
+		size_t len;
+		int n;
 
 		/* With a zero cookie, and with alice's cookie (good for ep_a, not for ep_c). */
 		for (k = 0; k < 2; k++) {
 			if (k == 1)
 				guard_cookie(&srv.guard, &ep_a, now, m[i].cookie);
-			len = proto_encode(&m[i], buf, sizeof(buf));
+			m[i].counter = ++owner_counter[1] + COUNTER_START; /* the same counter for both */
+			len = seal_request(&m[i], buf, sizeof(buf));
 			n = handle_as_is(&m[i], &ep_c);
 			ck_assert_int_le(n, 1);
 			if (n == 1) {
 				ck_assert_msg(proto_addr_equal(&tx[0].to, &ep_c),
 					      "%s: an answer to another address",
 					      proto_type_name(m[i].type));
-				ck_assert_msg(tx[0].len <= (size_t)len, "%s: %zu bytes for %d",
+				ck_assert_msg(tx[0].len <= len, "%s: %zu bytes for %zu",
 					      proto_type_name(m[i].type), tx[0].len, len);
 			}
 		}
@@ -2070,6 +2254,259 @@ START_TEST(no_amplification_from_unproven_sources)
 	ck_assert_uint_eq(srv.names.count, 2);
 	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
 	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
+}
+END_TEST
+
+/* ---- version 2: the seal (auth.h) ---- */
+
+/* Sends buf[0..len) as it is from `from`. Returns the tx count. */
+static int handle_bytes(const uint8_t *buf, size_t len, const struct proto_addr *from)
+{
+	int n;
+
+	memset(tx, 0x5a, sizeof(tx));
+	n = server_handle(&srv, buf, len, from, now, tx);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
+	return n;
+}
+
+/*
+ * A REGISTER with its cookie and a key, but a tag that is not the key's:
+ * every bit of it flipped in turn. Nothing is registered, nothing is
+ * answered, each is counted; the good one then registers.
+ */
+START_TEST(register_bad_tag_changes_nothing)
+{
+	struct proto_msg m = msg_register(1, "alice");
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len, bit;
+
+	start(100);
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	len = seal_request(&m, buf, sizeof(buf));
+	for (bit = 0; bit < 8 * AUTH_TAG_LEN; bit++) {
+		buf[len - AUTH_TAG_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 0);
+		buf[len - AUTH_TAG_LEN + bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_UNAUTHENTICATED], 8 * AUTH_TAG_LEN);
+	ck_assert_uint_eq(srv.names.count, 0);
+	ck_assert_uint_eq(srv.stats.registrations + srv.stats.refused, 0);
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 1);
+	ck_assert_uint_eq(srv.names.count, 1);
+
+	/* alice's name, alice's key in the prefix, another key's seal: nothing changes. */
+	now += 1000;
+	m = msg_register(2, "alice");
+	guard_cookie(&srv.guard, &ep_b, now, m.cookie);
+	len = seal_request(&m, buf, sizeof(buf));
+	memcpy(buf + PROTO_HEADER_LEN + PROTO_COOKIE_LEN, owner_pub[1], X25519_LEN);
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_b), 0);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+	ck_assert_uint_eq(srv.stats.registrations, 1);
+}
+END_TEST
+
+/* The same sealed bytes twice: the second changes nothing and gets no answer. */
+START_TEST(replayed_requests_refused)
+{
+	struct proto_msg m;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len;
+
+	verbose();
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	m = msg_refresh(1, "alice");
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	len = seal_request(&m, buf, sizeof(buf));
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 1);
+	ck_assert_uint_eq(srv.stats.refreshes, 1);
+	/*
+	 * Replayed from where it came: nothing. From another address, its
+	 * cookie is not that address's: a COOKIE, and nothing more.
+	 */
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 0);
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_c), 1);
+	ck_assert_uint_eq(reply(0, &ep_c).type, PROTO_COOKIE);
+	ck_assert_uint_eq(srv.stats.refreshes, 1);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_REPLAYED], 1);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+
+	/* A LOOKUP replayed: no second introduction. */
+	m = msg_lookup(1, "alice", "bob");
+	len = seal_request(&m, buf, sizeof(buf));
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 2);
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 0);
+	ck_assert_uint_eq(srv.stats.introductions, 1);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_REPLAYED], 2);
+
+	/* Within the window, late but unseen: taken once; below it: refused. */
+	m.counter = owner_counter[1] + COUNTER_START - 1; /* the REFRESH's, seen */
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_REPLAYED], 3);
+	owner_counter[1] += 40;
+	m.counter = owner_counter[1] + COUNTER_START;
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	m.counter = owner_counter[1] + COUNTER_START - 5;
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	m.counter = owner_counter[1] + COUNTER_START - AUTH_REQUEST_WINDOW + 1;
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	m.counter = owner_counter[1] + COUNTER_START - AUTH_REQUEST_WINDOW;
+	ck_assert_int_eq(handle(&m, &ep_a), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_REPLAYED], 5);
+}
+END_TEST
+
+/*
+ * A REGISTER with a counter its name's window saw: from elsewhere a replay,
+ * dropped; from the name's own address (a client restarted with its clock
+ * stepped back) it registers, and the window starts over there.
+ */
+START_TEST(register_counter_rules)
+{
+	struct proto_msg m = msg_register(1, "alice");
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len;
+
+	start(100);
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	len = seal_request(&m, buf, sizeof(buf));
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 1);
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 1); /* the same address: harmless */
+	guard_cookie(&srv.guard, &ep_c, now, m.cookie);
+	len = seal_request(&m, buf, sizeof(buf)); /* a fresh one from ep_c moves it: */
+	m.counter = COUNTER_START + 1;            /* but the first one's counter, replayed, does not */
+	len = seal_request(&m, buf, sizeof(buf));
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_c), 0);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_REPLAYED], 1);
+	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &ep_a));
+	/* The clock stepped back: from alice's address, taken, and the window follows it. */
+	m.counter = 5;
+	guard_cookie(&srv.guard, &ep_a, now, m.cookie);
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	m = msg_lookup(1, "alice", "alice");
+	m.counter = 6;
+	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "alice");
+}
+END_TEST
+
+/*
+ * The one public-key operation, X25519 at a REGISTER with a key the name
+ * does not hold, comes after the cookie: a REGISTER without one costs
+ * none. A key the name holds costs none either (its K is kept).
+ */
+START_TEST(cookie_before_key_agreement)
+{
+	struct proto_msg m = msg_register(1, "alice");
+	int i;
+
+	start(100);
+	for (i = 0; i < 10; i++)
+		ck_assert_uint_eq(reply((handle_as_is(&m, &ep_a), 0), &ep_a).type, PROTO_COOKIE);
+	ck_assert_uint_eq(srv.stats.key_agreements, 0);
+	ck_assert_uint_eq(srv.stats.cookies_sent, 10);
+	do_register(1, "alice", &ep_a);
+	ck_assert_uint_eq(srv.stats.key_agreements, 1);
+	do_register(1, "alice", &ep_a);
+	m = msg_refresh(1, "alice");
+	accepted(&m, &ep_a);
+	m = msg_lookup(1, "alice", "nobody");
+	refused(&m, &ep_a, PROTO_E_NOT_ONLINE, "nobody");
+	ck_assert_uint_eq(srv.stats.key_agreements, 1);
+	/* Another key for a taken name: one X25519 (to answer it, sealed), and it is refused. */
+	m = msg_register(2, "alice");
+	refused(&m, &ep_b, PROTO_E_NAME_TAKEN, "alice");
+	ck_assert_uint_eq(srv.stats.key_agreements, 2);
+	/* A low-order "key": refused without an answer. */
+	m = msg_register(3, "bob");
+	memset(m.key, 0, sizeof(m.key));
+	guard_cookie(&srv.guard, &ep_b, now, m.cookie);
+	owner_setup(3);
+	{
+		uint8_t buf[PROTO_MAX_DATAGRAM];
+		size_t off;
+		int n;
+
+		m.counter = COUNTER_START + 1;
+		n = proto_encode_open(&m, buf, sizeof(buf), &off);
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(handle_bytes(buf, auth_seal_request(buf, (size_t)n, sizeof(buf), off,
+								     owner_key(3)), &ep_b), 0);
+	}
+	ck_assert_uint_eq(srv.names.count, 1);
+}
+END_TEST
+
+/* What the server says when it has no K: NOTICE, not sealed, no larger than the request. */
+START_TEST(notice_to_unknown_names)
+{
+	static const char *const long_name = "a-name-of-thirty-two-characters.";
+	struct proto_msg m, r;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len;
+
+	start_who(100);
+	m = msg_lookup(1, long_name, "b");
+	len = seal_request(&m, buf, sizeof(buf));
+	ck_assert_int_eq(handle_bytes(buf, len, &ep_a), 1);
+	ck_assert_int_eq(tx[0].proven, 0);
+	ck_assert_uint_le(tx[0].len, len);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.type, PROTO_NOTICE);
+	ck_assert_uint_eq(r.code, PROTO_E_UNKNOWN);
+	ck_assert_uint_eq(r.request, PROTO_LOOKUP);
+	ck_assert_str_eq(r.name, long_name);
+	ck_assert_int_eq(proto_is_sealed(PROTO_NOTICE), 0);
+	m = msg_who(1, "x", 0);
+	refused(&m, &ep_a, PROTO_E_UNKNOWN, "x");
+}
+END_TEST
+
+/*
+ * Private endpoints: only a private-range address (RFC 1918, RFC 4193,
+ * link-local, loopback) or the request's own address is kept, so that a
+ * REGISTER cannot make its peers probe a third party (issue 12, attack 6).
+ */
+START_TEST(private_endpoint_rule)
+{
+	struct proto_msg m = msg_register(1, "alice");
+	struct proto_addr ula = harness_addr6(0, 1, 1), ll = harness_addr6(0, 2, 2);
+	struct proto_addr own, lo = harness_addr4(127, 0, 0, 1, 9);
+	struct table_entry *e;
+
+	start(100);
+	own = ep_a;
+	ula.ip[0] = 0xfc;
+	ll.ip[0] = 0xfe;
+	ll.ip[1] = 0x80;
+	own.port = 9999;
+	m.nprivate = 4;
+	m.private_ep[0] = harness_addr4(8, 8, 8, 8, 53);       /* a third party: dropped */
+	m.private_ep[1] = ula;
+	m.private_ep[2] = harness_addr4(172, 32, 0, 1, 5000);  /* just past 172.16/12: dropped */
+	m.private_ep[3] = own;
+	accepted(&m, &ep_a);
+	e = table_get(&srv.names, "alice", now);
+	ck_assert_uint_eq(e->nprivate, 2);
+	ck_assert(proto_addr_equal(&e->private_ep[0], &ula));
+	ck_assert(proto_addr_equal(&e->private_ep[1], &own));
+	ck_assert_uint_eq(srv.stats.private_refused, 2);
+	m.private_ep[0] = harness_addr4(172, 31, 255, 1, 1);
+	m.private_ep[1] = harness_addr4(169, 254, 3, 3, 3);
+	m.private_ep[2] = ll;
+	m.private_ep[3] = lo;
+	accepted(&m, &ep_a);
+	ck_assert_uint_eq(e->nprivate, 4);
+	m.private_ep[0] = harness_addr4(192, 169, 0, 1, 1);
+	m.private_ep[1] = harness_addr4(11, 0, 0, 1, 1);
+	m.private_ep[2] = harness_addr6(0, 3, 3);              /* 2001:db8::: public */
+	m.nprivate = 3;
+	accepted(&m, &ep_a);
+	ck_assert_uint_eq(e->nprivate, 0);
+	ck_assert_uint_eq(srv.stats.private_refused, 5);
 }
 END_TEST
 
@@ -2099,6 +2536,12 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, names_per_source);
 	tcase_add_test(tc, no_amplification_from_unproven_sources);
 	tcase_add_test(tc, unknown_version);
+	tcase_add_test(tc, register_bad_tag_changes_nothing);
+	tcase_add_test(tc, replayed_requests_refused);
+	tcase_add_test(tc, register_counter_rules);
+	tcase_add_test(tc, cookie_before_key_agreement);
+	tcase_add_test(tc, notice_to_unknown_names);
+	tcase_add_test(tc, private_endpoint_rule);
 	tcase_add_test(tc, truncated_register_dropped);
 	tcase_add_test(tc, bad_fields_dropped);
 	tcase_add_test(tc, garbage_dropped);
