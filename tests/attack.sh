@@ -68,9 +68,9 @@ stay() {
 	PIDS="$PIDS $!"
 }
 
-# say NAME TEXT: NAME types TEXT.
+# say NAME TEXT: NAME types TEXT. In a subshell: if NAME has exited, SIGPIPE ends that, not this script.
 say() {
-	echo "$2" >&"${FD[$1]}"
+	(echo "$2" >&"${FD[$1]}") 2>/dev/null
 }
 
 # alive NAME...: each NAME's process still runs; else says how it ended and what it printed last.
@@ -110,10 +110,10 @@ shown_exactly() {
 # goes_on TAG: the chat goes on both ways: alice's "TAG a" reaches bob, bob's "TAG b" reaches alice.
 goes_on() {
 	local ok=0
-	say alice "$1 a" 2>/dev/null
+	say alice "$1 a"
 	wait_for "$WORK/bob.out" "^<alice> $1 a\$" 5 2>/dev/null ||
 		{ echo "  alice's next line '$1 a' did not reach bob in 5 s" >&2; ok=1; }
-	say bob "$1 b" 2>/dev/null
+	say bob "$1 b"
 	wait_for "$WORK/alice.out" "^<bob> $1 b\$" 5 2>/dev/null ||
 		{ echo "  bob's next line '$1 b' did not reach alice in 5 s" >&2; ok=1; }
 	return $ok
@@ -480,6 +480,8 @@ test_reflection() {
 	sent2=$(value "$WORK/mallory2.att" sent_bytes)
 	echo "  mallory's answers: types $(awk '{ printf "%s ", substr($5, 5, 2) }' "$WORK/mallory2.got" | tr ' ' '\n' | sort | uniq -c | tr '\n' ' ')"
 	wait "$target_pid"
+	grep -q '^[^ ]* [^ ]* [^ ]* [^ ]* ....02' "$WORK/mallory2.got" ||
+		{ echo "  attack not mounted: mallory was not registered (port v1_register to this wire)" >&2; return 1; }
 	got=$(value "$WORK/target.att" received_bytes)
 	echo "  the attacker sent $((sent1 + sent2)) bytes; the target got $got bytes ($(value "$WORK/target.att" received) datagrams) in 6 s"
 	[ "$got" -le $((sent1 + sent2)) ] || { echo "  amplified: more bytes reached the target than the attacker sent" >&2; ok=1; }
@@ -515,6 +517,8 @@ test_names_limit() {
 	wait $pids
 	registered=$(cat "$WORK"/claim.[0-9]* | grep -cx 02)
 	echo "  16 names claimed from 16 addresses: $registered registered"
+	[ "$registered" -eq 16 ] ||
+		{ echo "  attack not mounted: the names were not registered (port v1_register to this wire)" >&2; return 1; }
 	# Every one of them refreshed from 127.0.3.100: the cookie round trip, then all 16.
 	for i in $(seq 1 16); do
 		echo "127.0.3.100 0 127.0.0.1 $SERVER_PORT $(v1_refresh "$(printf '%016x' "$i")" 0000000000000000 "n$i")"
@@ -594,12 +598,16 @@ test_replay_each() {
 	return $ok
 }
 
-# Each datagram with one bit flipped (after the 4-byte header), from where it came.
+# Each datagram with one bit flipped (after the 4-byte header), from where it came; 16 times,
+# a different bit each time, so that every field of a short datagram is likely hit.
 test_flip_each() {
-	local ok=0
+	local ok=0 seed sent=0
 	chat || return 1
-	"$A" send -g 2 -F 12345 -f "$CAP" >"$WORK/flip.att" || return 1
-	echo "  sent $(value "$WORK/flip.att" sent) datagrams, one bit of each flipped"
+	for seed in $(seq 1 16); do
+		"$A" send -g 1 -F "$seed" -f "$CAP" >"$WORK/flip.att" || return 1
+		sent=$((sent + $(value "$WORK/flip.att" sent)))
+	done
+	echo "  sent $sent datagrams: each sniffed one 16 times, with one bit flipped each time"
 	alive alice bob || ok=1
 	goes_on "after flips" || ok=1
 	shown_exactly "$WORK/alice.out" "<bob> hi alice 1" "<bob> after flips b" || ok=1
