@@ -18,7 +18,7 @@
  *
  *   attack send [-b SRC_IP:PORT] [-r] [-d DST_IP:PORT] [-F SEED] [-T LEN]
  *               [-c COUNT] [-g GAP_MS] [-l LISTEN_MS] [-o FILE] [-x HEX | -f FILE]
- *       Sends datagrams: -x HEX (to -d), or every line of FILE (capture
+ *       Sends datagrams: -x HEX (from -b to -d), or every line of FILE (capture
  *       format; - is stdin), each to its own destination unless -d names
  *       one. With -b and no -r, from a UDP socket bound to SRC (port 0:
  *       any; "bound IP:PORT" on stderr says which), which then listens
@@ -387,71 +387,85 @@ static long udp_in_ip(const uint8_t *p, size_t len, struct sockaddr_storage *src
 	return (long)bytes_get16(p + ihl + 4) - UDP_HEADER_LEN;
 }
 
+/* A classic BPF program being written, with the labels its jumps go to. */
+struct bpf_prog {
+	struct sock_filter insn[16 + 4 * MAX_PORTS];
+	int len;
+	int accept, drop; /* the index of each final RET */
+};
+
+/* Appends one instruction; jt and jf are absolute indexes (or -1: the next one). */
+static void emit(struct bpf_prog *b, uint16_t code, int jt, int jf, uint32_t k)
+{
+	struct sock_filter *f = &b->insn[b->len];
+
+	/* BPF jumps are relative to the next instruction. */
+	f->code = code;
+	f->jt = (uint8_t)(jt < 0 ? 0 : jt - b->len - 1);
+	f->jf = (uint8_t)(jf < 0 ? 0 : jf - b->len - 1);
+	f->k = k;
+	b->len++;
+}
+
 /*
- * Attaches to fd a classic BPF program (filter(2) in Linux's
- * Documentation/networking/filter.rst) that keeps only what capture wants:
- * arriving (not outgoing) UDP over IPv4 or IPv6 from or to one of ports[0..n),
- * any UDP when n is 0. Filtering in the kernel matters: lo carries every other
- * test on this machine, and a socket that read it all would drop our datagrams
- * when its buffer filled. Returns 0, or -1 with errno.
+ * Appends the port tests of one family: with X at the UDP header, accept
+ * when the source or the destination port is one of ports[0..n) (any, when
+ * n is 0), else drop. Writes 3 + 2 * max(n, 1) instructions.
+ */
+static void emit_ports(struct bpf_prog *b, const uint16_t *ports, int n)
+{
+	for (uint32_t off = 0; off <= 2; off += 2) {
+		emit(b, BPF_LD | BPF_H | BPF_IND, -1, -1, off);
+		for (int i = 0; i < n; i++)
+			emit(b, BPF_JMP | BPF_JEQ | BPF_K, b->accept, -1, ports[i]);
+		if (n == 0)
+			emit(b, BPF_JMP | BPF_JA, -1, -1, (uint32_t)(b->accept - b->len - 1));
+	}
+	emit(b, BPF_JMP | BPF_JA, -1, -1, (uint32_t)(b->drop - b->len - 1));
+}
+
+/*
+ * Attaches to fd a classic BPF program (Linux's Documentation/networking/
+ * filter.rst) that keeps only what capture wants: arriving (not outgoing) UDP
+ * over IPv4 or IPv6 from or to one of ports[0..n), any UDP when n is 0.
+ * Filtering in the kernel matters: lo carries every other test on this
+ * machine, and a socket that read it all would drop our datagrams when its
+ * buffer filled. Returns 0, or -1 with errno.
  */
 static int attach_filter(int fd, const uint16_t *ports, int n)
 {
-	struct sock_filter prog[16 + 4 * MAX_PORTS];
+	static struct bpf_prog b;
+	int ports_len = 3 + 2 * (n > 0 ? n : 1), v6;
 	struct sock_fprog fprog;
-	int len = 0, m = n > 0 ? n : 1, accept, drop, v6;
 
-	/* The program's shape is fixed by n: count it first, then fill the jumps in. */
-	v6 = 8 + 2 * (1 + m) + 1;        /* where the IPv6 part starts */
-	accept = v6 + 3 + 2 * (1 + m) + 1;
-	drop = accept + 1;
-#define AT(i) ((uint8_t)((i) - len - 1)) /* a jump from the instruction being written to i */
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE); len++;
-	prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, AT(drop), 0); len++;
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL); len++;
-	prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, AT(v6), 0); len++;
-	prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, AT(drop)); len++;
+	/* The program's shape is fixed by n: place the labels first, then write it. */
+	b.len = 0;
+	v6 = 8 + ports_len;
+	b.accept = v6 + 3 + ports_len;
+	b.drop = b.accept + 1;
+	emit(&b, BPF_LD | BPF_W | BPF_ABS, -1, -1, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE));
+	emit(&b, BPF_JMP | BPF_JEQ | BPF_K, b.drop, -1, PACKET_OUTGOING);
+	emit(&b, BPF_LD | BPF_W | BPF_ABS, -1, -1, (uint32_t)(SKF_AD_OFF + SKF_AD_PROTOCOL));
+	emit(&b, BPF_JMP | BPF_JEQ | BPF_K, v6, -1, ETH_P_IPV6);
+	emit(&b, BPF_JMP | BPF_JEQ | BPF_K, -1, b.drop, ETH_P_IP);
 	/* IPv4: protocol UDP, then the ports after a header of 4 * IHL bytes (RFC 791). */
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 9); len++;
-	prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP_NUMBER, 0, AT(drop)); len++;
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0); len++;
-	for (int half = 0; half < 2; half++) {
-		prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_IND, (uint32_t)(2 * half)); len++;
-		for (int i = 0; i < n; i++) {
-			prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ports[i], AT(accept), 0);
-			len++;
-		}
-		if (n == 0) {
-			prog[len] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(accept - len - 1));
-			len++;
-		}
-	}
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(drop - len - 1)); len++;
+	emit(&b, BPF_LD | BPF_B | BPF_ABS, -1, -1, 9);
+	emit(&b, BPF_JMP | BPF_JEQ | BPF_K, -1, b.drop, IPPROTO_UDP_NUMBER);
+	emit(&b, BPF_LDX | BPF_B | BPF_MSH, -1, -1, 0);
+	emit_ports(&b, ports, n);
 	/* IPv6: a UDP next header right after the fixed header (RFC 8200), then the ports. */
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 6); len++;
-	prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP_NUMBER, 0, AT(drop)); len++;
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, IPV6_HEADER_LEN); len++;
-	for (int half = 0; half < 2; half++) {
-		prog[len] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_H | BPF_IND, (uint32_t)(2 * half)); len++;
-		for (int i = 0; i < n; i++) {
-			prog[len] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ports[i], AT(accept), 0);
-			len++;
-		}
-		if (n == 0) {
-			prog[len] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(accept - len - 1));
-			len++;
-		}
-	}
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, (uint32_t)(drop - len - 1)); len++;
-#undef AT
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffff); len++; /* accept: whole */
-	prog[len] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0); len++;      /* drop */
-	if (len != drop + 1 || len > (int)(sizeof(prog) / sizeof(prog[0]))) {
-		errno = EINVAL; /* the counting above is wrong: never attach a broken program */
+	emit(&b, BPF_LD | BPF_B | BPF_ABS, -1, -1, 6);
+	emit(&b, BPF_JMP | BPF_JEQ | BPF_K, -1, b.drop, IPPROTO_UDP_NUMBER);
+	emit(&b, BPF_LDX | BPF_W | BPF_IMM, -1, -1, IPV6_HEADER_LEN);
+	emit_ports(&b, ports, n);
+	emit(&b, BPF_RET | BPF_K, -1, -1, 0xffff); /* accept: the whole packet */
+	emit(&b, BPF_RET | BPF_K, -1, -1, 0);      /* drop */
+	if (b.len != b.drop + 1) {
+		errno = EINVAL; /* the labels above are misplaced: never attach a broken program */
 		return -1;
 	}
-	fprog.len = (unsigned short)len;
-	fprog.filter = prog;
+	fprog.len = (unsigned short)b.len;
+	fprog.filter = b.insn;
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof(fprog));
 }
 
@@ -788,7 +802,7 @@ static int cmd_send(int argc, char **argv)
 		default: return 2;
 		}
 	}
-	if (optind != argc || (hex != NULL && (file != NULL || !s.have_dst)) ||
+	if (optind != argc || (hex != NULL && (file != NULL || !s.have_dst || !s.have_src)) ||
 	    (listen_ms > 0 && (!s.have_src || raw)))
 		return 2;
 	if (open_sockets(&s, raw) < 0)
@@ -802,7 +816,7 @@ static int cmd_send(int argc, char **argv)
 		if (n < 0)
 			return 2;
 		l.len = (size_t)n;
-		l.src = s.have_src ? s.src : s.dst;
+		l.src = s.src;
 		rc = send_line(&s, &l);
 	} else if (file != NULL) {
 		FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
