@@ -186,6 +186,21 @@ got_not_from() {
 	awk -v p="$2" '$2 != p' "$WORK/$1.got" | wc -l
 }
 
+# resent_elsewhere NAME IP FILE TAG: re-sends the capture FILE from a socket of NAME's at IP,
+# which listens 4 s; the chat must be unharmed (TAG), and no peer may have answered IP.
+resent_elsewhere() {
+	local ok=0 n
+	attacker "$1" "$2" -g 2 -f "$3" -l 4000 || return 1
+	wait_for "$WORK/$1.att" '^sent ' 10 || return 1
+	echo "  re-sent $(value "$WORK/$1.att" sent) datagrams from $2:$ATT_PORT"
+	unharmed "$4" || ok=1
+	wait "$ATT_PID"
+	n=$(got_from "$1" "$PA|$PB")
+	echo "  $2 got $n datagrams from alice or bob, $(got_from "$1" "$SERVER_PORT") from the server"
+	[ "$n" -eq 0 ] || { echo "  a peer answered the attacker's address: the path moved there" >&2; ok=1; }
+	return $ok
+}
+
 # ---- v1 forging: the only code that knows the layouts of protocol.h (version 1) ----
 
 # v1_with_cookie LINE COOKIE: the capture LINE (a REGISTER or REFRESH) with its 8-byte cookie replaced.
@@ -409,7 +424,7 @@ test_forged_server() {
 # ---- 4. hijacking the conversation ----
 
 test_hijack() {
-	local ok=0 data n
+	local ok=0 data s sp d dp hex
 	chat || return 1
 	lines_between "$PA|$PB" "$PA|$PB" >"$WORK/peer.cap"
 	# A line of bob's own, the next one: made from his last DATA.
@@ -417,15 +432,9 @@ test_hijack() {
 	if [ -n "$data" ]; then
 		read -r s sp d dp hex <<<"$data"
 		echo "$s $sp $d $dp $(v1_data_next "$hex" "injected by attacker")" >>"$WORK/peer.cap"
+		echo "  the peer datagrams, and last a forged DATA from bob: 'injected by attacker'"
 	fi
-	attacker hijacker 127.0.0.3 -g 2 -f "$WORK/peer.cap" -l 4000 || return 1
-	wait_for "$WORK/hijacker.att" '^sent ' 5 || return 1
-	echo "  re-sent $(value "$WORK/hijacker.att" sent) peer datagrams from 127.0.0.3:$ATT_PORT${data:+ (the last one a forged DATA, 'injected by attacker')}"
-	unharmed "after hijack" || ok=1
-	wait "$ATT_PID"
-	n=$(got_from hijacker "$PA|$PB")
-	echo "  the attacker got $n datagrams from alice or bob"
-	[ "$n" -eq 0 ] || { echo "  the path moved to the attacker" >&2; ok=1; }
+	resent_elsewhere hijacker 127.0.0.3 "$WORK/peer.cap" "after hijack" || ok=1
 	grep -h '^\* connected to .* via 127\.0\.0\.3' "$WORK/alice.out" "$WORK/bob.out" | sed 's/^/  /'
 	return $ok
 }
@@ -616,17 +625,8 @@ test_flip_each() {
 
 # Each datagram from 127.0.0.2, which then listens.
 test_resend_elsewhere() {
-	local ok=0 n
 	chat || return 1
-	attacker elsewhere 127.0.0.2 -g 2 -f "$CAP" -l 3000 || return 1
-	wait_for "$WORK/elsewhere.att" '^sent ' 10 || return 1
-	echo "  re-sent $(value "$WORK/elsewhere.att" sent) datagrams from 127.0.0.2:$ATT_PORT"
-	unharmed "after resend" || ok=1
-	wait "$ATT_PID"
-	n=$(got_from elsewhere "$PA|$PB")
-	echo "  127.0.0.2 got $n datagrams from alice or bob, $(got_from elsewhere "$SERVER_PORT") from the server"
-	[ "$n" -eq 0 ] || { echo "  a peer answered the attacker's address" >&2; ok=1; }
-	return $ok
+	resent_elsewhere elsewhere 127.0.0.2 "$CAP" "after resend"
 }
 
 check "1. no chat text, key or token on the wire" test_nothing_in_clear
