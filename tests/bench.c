@@ -1143,7 +1143,7 @@ static const struct { uint32_t clients, inflight; } grid_loads[] = {
 	{ 1, 1 }, { 1, 8 }, { 16, 1 }, { 16, 8 }, { 256, 1 }, { 256, 8 },
 };
 #define GRID_LOADS (sizeof(grid_loads) / sizeof(grid_loads[0]))
-#define GRID_SERVERS 3
+#define GRID_SERVERS 4 /* p2pchatd, echo, coturn, and p2pchatd from another commit */
 
 /*
  * One grid cell: `clients` sockets x `inflight` requests of `kind` against
@@ -1155,7 +1155,8 @@ static int grid_cell(enum kind kind, uint32_t clients, uint32_t inflight,
 		     struct result *out)
 {
 	static struct sock socks[BENCH_MAX_SOCKS];
-	int is_p2pchatd = strcmp(sv->name, "p2pchatd") == 0;
+	/* Every server but the echo server and coturn is a p2pchatd (of this commit, or another). */
+	int is_p2pchatd = strcmp(sv->name, "echo") != 0 && strcmp(sv->name, "coturn") != 0;
 	struct run r;
 	int rc = -1;
 
@@ -1206,10 +1207,11 @@ static double peak(struct result (*res)[GRID_SERVERS], int server)
 }
 
 /*
- * bench grid [-t SECONDS] p2pchatd=PORT:PID echo=PORT:PID [coturn=PORT:PID]
+ * bench grid [-t SECONDS] p2pchatd=PORT:PID echo=PORT:PID [coturn=PORT:PID] [NAME=PORT:PID]
  * Runs every kind x load cell against each server in turn (interleaved, so a
  * drift of the machine affects all alike), prints a table per kind and the
- * targets that compare the servers.
+ * targets that compare the servers. NAME: p2pchatd built from another commit
+ * (tests/bench.sh's BENCH_BASE), to compare the two in one run.
  */
 static int grid_main(int argc, char **argv)
 {
@@ -1223,7 +1225,7 @@ static int grid_main(int argc, char **argv)
 	struct server_ref sv[GRID_SERVERS];
 	int64_t window_ms = BENCH_WINDOW_MS;
 	const char *only_kind = NULL, *only_load = NULL;
-	int nsv = 0, c, coturn = -1;
+	int nsv = 0, c, coturn = -1, base = -1;
 	uint64_t lost256 = 0;
 	char fig[64];
 
@@ -1244,6 +1246,8 @@ static int grid_main(int argc, char **argv)
 		}
 		if (strcmp(sv[nsv].name, "coturn") == 0)
 			coturn = nsv;
+		else if (nsv >= 2)
+			base = nsv;
 		nsv++;
 	}
 	if (nsv < 2 || strcmp(sv[0].name, "p2pchatd") != 0 || strcmp(sv[1].name, "echo") != 0) {
@@ -1315,6 +1319,14 @@ static int grid_main(int argc, char **argv)
 	} else {
 		printf("target: STUN >= 1.5 x coturn: not measured (coturn not running)\n");
 	}
+	if (base >= 0) {
+		printf("%s / %s (peak rates):", sv[0].name, sv[base].name);
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (peak(res[kinds[k]], base) > 0)
+				printf(" %s %.2f", kind_word[kinds[k]],
+				       peak(res[kinds[k]], 0) / peak(res[kinds[k]], base));
+		printf("\n");
+	}
 	snprintf(fig, sizeof(fig), "%" PRIu64 " lost", lost256);
 	print_target("no request lost at 256 clients x 8 (p2pchatd, every kind)", lost256 == 0,
 		     fig);
@@ -1323,112 +1335,223 @@ static int grid_main(int argc, char **argv)
 
 /* ---- bench table ---------------------------------------------------------- */
 
+#define TABLE_MAX_SERVERS 2 /* p2pchatd, and the same program built from another commit */
+#define TABLE_MAX_COUNTS 8
+#define TABLE_MAX_ROUNDS 15
+
+/* One p2pchatd of bench table, and what it measured. */
+struct table_side {
+	struct server_ref sv;
+	struct sock sinks[BENCH_SINKS], socks[16];
+	uint32_t have;                          /* names registered so far (but c0..c127) */
+	long rss0, rss;                         /* kB: before the fill, after the last one */
+	struct result fill[TABLE_MAX_COUNTS];
+	double lookups[TABLE_MAX_COUNTS][TABLE_MAX_ROUNDS]; /* lookups a second, by round */
+	double us_req[TABLE_MAX_COUNTS][TABLE_MAX_ROUNDS];  /* server CPU per lookup */
+	double per_name[TABLE_MAX_COUNTS];       /* bytes resident per name */
+};
+
+/* For qsort: doubles in increasing order. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), which it sorts. */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One window of lookup hits on random names among t->have at 16 clients x 8. Returns 0 or -1. */
+static int table_lookups(struct table_side *t, int64_t window_ms, struct result *out)
+{
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = KIND_LOOKUP;
+	r.port = t->sv.port;
+	r.pid = t->sv.pid;
+	r.socks = t->socks;
+	r.nsocks = 16;
+	r.inflight = 8;
+	r.sinks = t->sinks;
+	r.nsinks = BENCH_SINKS;
+	r.ntargets = t->have;
+	r.rng.s = UINT64_C(0x243F6A8885A308D3);
+	for (uint32_t i = 0; i < 16; i++)
+		memset(t->socks[i].slot, 0, 8 * sizeof(*t->socks[i].slot));
+	if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
+		return -1;
+	*out = r.res;
+	return 0;
+}
+
+/* Fills t's server up to `count` names and records its memory. Returns 0 or -1. */
+static int table_fill(struct table_side *t, uint32_t k, uint32_t count)
+{
+	if (fill(t->sinks, BENCH_SINKS, 8, 't', t->have, count, t->sv.port, t->sv.pid,
+		 &t->fill[k]) < 0)
+		return -1;
+	t->have = count;
+	t->rss = proc_status(t->sv.pid, "VmRSS");
+	t->per_name[k] = (double)(t->rss - t->rss0) * 1024.0 / (t->have + 128);
+	return 0;
+}
+
 /*
- * bench table [-t SECONDS] -n COUNT,COUNT,... PORT:PID
- * Fills p2pchatd (started with -n >= the largest count and a long TTL) to
- * each count in turn, measuring registrations per second into the growing
- * table, its resident memory per name, and lookups (hits on random names)
- * at 16 clients x 8 in flight.
+ * bench table [-t SECONDS] [-r ROUNDS] -n COUNT,COUNT,... [NAME=]PORT:PID [NAME=PORT:PID]
+ * Fills each p2pchatd (started with -n >= the largest count and a long TTL)
+ * to each count in turn, measuring registrations per second into the growing
+ * table, its resident memory per name, and lookups (hits on random names) at
+ * 16 clients x 8 in flight, ROUNDS windows per count, the servers taking
+ * turns window by window (so a drift of the machine affects both alike).
+ * Two servers: the second is the same program from another commit, and the
+ * ratios of the two are printed too.
  */
 static int table_main(int argc, char **argv)
 {
-	static struct sock sinks[BENCH_SINKS], socks[16];
-	static struct result fr, lr, first_lookup;
-	struct server_ref sv = { "p2pchatd", 0, 0 };
+	static struct table_side side[TABLE_MAX_SERVERS];
 	int64_t window_ms = BENCH_WINDOW_MS;
-	uint32_t counts[8], ncounts = 0, have = 0;
-	long rss0, rss = 0;
-	char *list = NULL, *tok, *save, fig[64], arg[64];
-	int c;
+	uint32_t counts[TABLE_MAX_COUNTS], ncounts = 0;
+	int nsv = 0, rounds = 3, c;
+	char *list = NULL, *tok, *save, fig[96], arg[96];
+	double med[TABLE_MAX_SERVERS][TABLE_MAX_COUNTS];
 
-	while ((c = getopt(argc, argv, "t:n:")) != -1) {
+	while ((c = getopt(argc, argv, "t:n:r:")) != -1) {
 		if (c == 't')
 			window_ms = (int64_t)(atof(optarg) * 1000);
 		else if (c == 'n')
 			list = optarg;
+		else if (c == 'r')
+			rounds = atoi(optarg);
 		else
 			return 2;
 	}
-	snprintf(arg, sizeof(arg), "p2pchatd=%s", optind < argc ? argv[optind] : "");
-	if (list == NULL || parse_server(arg, &sv) < 0) {
-		fprintf(stderr, "bench table: give -n COUNT,... PORT:PID\n");
+	for (; optind < argc && nsv < TABLE_MAX_SERVERS; optind++) {
+		char *spec = argv[optind];
+
+		/* A bare PORT:PID is "p2pchatd". */
+		if (strchr(spec, '=') == NULL) {
+			snprintf(arg, sizeof(arg), "p2pchatd=%s", spec);
+			spec = arg;
+		}
+		if (parse_server(spec, &side[nsv].sv) < 0) {
+			fprintf(stderr, "bench table: bad server %s\n", argv[optind]);
+			return 2;
+		}
+		/* parse_server keeps a pointer into its argument: keep the name. */
+		side[nsv].sv.name = strdup(side[nsv].sv.name);
+		nsv++;
+	}
+	if (list == NULL || nsv == 0 || rounds < 1 || rounds > TABLE_MAX_ROUNDS) {
+		fprintf(stderr, "bench table: give -n COUNT,... [-r 1..%d] [NAME=]PORT:PID ...\n",
+			TABLE_MAX_ROUNDS);
 		return 2;
 	}
-	for (tok = strtok_r(list, ",", &save); tok != NULL && ncounts < 8;
-	     tok = strtok_r(NULL, ",", &save))
-		counts[ncounts++] = (uint32_t)strtoul(tok, NULL, 10);
-	if (socks_open(sinks, BENCH_SINKS, 8, sv.port, 0) < 0 ||
-	    socks_open(socks, 16, 8, sv.port, 0) < 0)
-		return 1;
-	rss0 = proc_status(sv.pid, "VmRSS");
+	for (tok = strtok_r(list, ",", &save); tok != NULL && ncounts < TABLE_MAX_COUNTS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		uint32_t n = (uint32_t)strtoul(tok, NULL, 10);
 
+		if (n > (ncounts ? counts[ncounts - 1] : 0))
+			counts[ncounts++] = n;
+	}
 	printf("\nName table: fill to N names (REGISTER of new names, %u sockets x 8 in flight),\n"
-	       "then LOOKUP hits on random names among them (16 clients x 8 in flight).\n"
-	       "RSS before: %ld kB.\n", BENCH_SINKS, rss0);
-	printf("%-9s %9s %7s %9s %7s %9s %7s %7s %6s %4s %7s %5s\n", "names", "fill/s", "fill us",
-	       "RSS kB", "B/name", "lookup/s", "p50 us", "p99 us", "lost", "bad", "us/req", "oth%");
-	/* The requesters' own 128 names, c0..c127, are registered first and counted too. */
-	if (fill(socks, 16, 8, 'c', 0, 128, sv.port, sv.pid, NULL) < 0)
-		return 1;
+	       "then LOOKUP hits on random names among them (16 clients x 8 in flight), %d windows\n"
+	       "of %.1f s per count, the servers taking turns; lookup/s is the median window.\n",
+	       BENCH_SINKS, rounds, (double)window_ms / 1000);
+	for (int s = 0; s < nsv; s++) {
+		struct table_side *t = &side[s];
+
+		if (socks_open(t->sinks, BENCH_SINKS, 8, t->sv.port, 0) < 0 ||
+		    socks_open(t->socks, 16, 8, t->sv.port, 0) < 0)
+			return 1;
+		t->rss0 = proc_status(t->sv.pid, "VmRSS");
+		printf("%s: RSS before: %ld kB.\n", t->sv.name, t->rss0);
+		/* The requesters' own 128 names, c0..c127, are registered first and counted too. */
+		if (fill(t->socks, 16, 8, 'c', 0, 128, t->sv.port, t->sv.pid, NULL) < 0)
+			return 1;
+	}
+	printf("%-9s %-10s %9s %7s %9s %7s %9s %9s %9s %7s %6s %4s %5s\n", "names", "server",
+	       "fill/s", "fill us", "RSS kB", "B/name", "lookup/s", "min", "max", "us/req", "lost",
+	       "bad", "oth%");
 	for (uint32_t k = 0; k < ncounts; k++) {
-		struct run r;
-		double per_name;
+		uint64_t lost[TABLE_MAX_SERVERS] = { 0 }, bad[TABLE_MAX_SERVERS] = { 0 };
+		double other[TABLE_MAX_SERVERS] = { 0 };
 
-		if (counts[k] <= have)
-			continue;
-		if (fill(sinks, BENCH_SINKS, 8, 't', have, counts[k], sv.port, sv.pid, &fr) < 0)
-			return 1;
-		have = counts[k];
-		rss = proc_status(sv.pid, "VmRSS");
-		per_name = (double)(rss - rss0) * 1024.0 / (have + 128);
+		for (int s = 0; s < nsv; s++)
+			if (table_fill(&side[s], k, counts[k]) < 0)
+				return 1;
+		for (int round = 0; round < rounds; round++) {
+			for (int i = 0; i < nsv; i++) {
+				/* Odd rounds go the other way round: neither server is always first. */
+				int s = round % 2 ? nsv - 1 - i : i;
+				struct result lr;
 
-		memset(&r, 0, sizeof(r));
-		r.kind = KIND_LOOKUP;
-		r.port = sv.port;
-		r.pid = sv.pid;
-		r.socks = socks;
-		r.nsocks = 16;
-		r.inflight = 8;
-		r.sinks = sinks;
-		r.nsinks = BENCH_SINKS;
-		r.ntargets = have;
-		r.rng.s = UINT64_C(0x243F6A8885A308D3);
-		for (uint32_t i = 0; i < 16; i++)
-			memset(socks[i].slot, 0, 8 * sizeof(*socks[i].slot));
-		if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
-			return 1;
-		lr = r.res;
-		if (k == 0)
-			first_lookup = lr;
-		printf("%-9" PRIu32 " %9.0f %7.2f %9ld %7.0f %9.0f %7.1f %7.1f %6" PRIu64 " %4" PRIu64
-		       " %7.2f %5.0f\n", have, rate(&fr),
-		       fr.answered ? (double)fr.srv_cpu_ns / (double)fr.answered / 1000 : 0, rss,
-		       per_name, rate(&lr), hist_us(&lr.lat, 0.5), hist_us(&lr.lat, 0.99), lr.lost,
-		       lr.bad, lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000 : 0,
-		       pct(lr.other_cpu_ns, lr.seconds));
-		if (pct(lr.other_cpu_ns, lr.seconds) > BENCH_BUSY_PCT)
-			printf("%-9s (other processes were busy: this row is suspect)\n", "");
-		if (lr.sink_peers != lr.hits)
-			printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64 " lookups)\n", "",
-			       lr.sink_peers, lr.hits);
+				if (table_lookups(&side[s], window_ms, &lr) < 0)
+					return 1;
+				side[s].lookups[k][round] = rate(&lr);
+				side[s].us_req[k][round] =
+					lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000
+						    : 0;
+				lost[s] += lr.lost;
+				bad[s] += lr.bad;
+				if (pct(lr.other_cpu_ns, lr.seconds) > other[s])
+					other[s] = pct(lr.other_cpu_ns, lr.seconds);
+				if (lr.sink_peers != lr.hits)
+					printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64
+					       " lookups)\n", "", lr.sink_peers, lr.hits);
+			}
+		}
+		for (int s = 0; s < nsv; s++) {
+			struct table_side *t = &side[s];
+			const struct result *fr = &t->fill[k];
+			double v[TABLE_MAX_ROUNDS], lo = 1e300, hi = 0;
+
+			for (int round = 0; round < rounds; round++) {
+				v[round] = t->lookups[k][round];
+				lo = v[round] < lo ? v[round] : lo;
+				hi = v[round] > hi ? v[round] : hi;
+			}
+			med[s][k] = median(v, rounds);
+			memcpy(v, t->us_req[k], sizeof(v));
+			printf("%-9" PRIu32 " %-10s %9.0f %7.2f %9ld %7.0f %9.0f %9.0f %9.0f %7.2f %6"
+			       PRIu64 " %4" PRIu64 " %5.0f\n", counts[k], t->sv.name, rate(fr),
+			       fr->answered ? (double)fr->srv_cpu_ns / (double)fr->answered / 1000 : 0,
+			       t->rss, t->per_name[k], med[s][k], lo, hi, median(v, rounds), lost[s],
+			       bad[s], other[s]);
+			if (other[s] > BENCH_BUSY_PCT)
+				printf("%-9s (other processes were busy: this row is suspect)\n", "");
+		}
 		fflush(stdout);
 	}
 	printf("fill us: the server's CPU time per registration; B/name: (RSS - RSS before) / names"
-	       " held;\noth%%: CPU used by other processes during the lookups, %% of one core.\n");
-	socks_close(socks, 16);
-	socks_close(sinks, BENCH_SINKS);
-	if (ncounts >= 2) {
-		double ratio = rate(&lr) / rate(&first_lookup);
-		double per_name = (double)(rss - rss0) * 1024.0 / (have + 128);
+	       " held;\nmin, max: the slowest and fastest window; us/req: the server's CPU time per"
+	       " lookup (median);\noth%%: CPU used by other processes during the lookups, %% of one"
+	       " core (the busiest window).\n");
+	for (int s = 0; s < nsv; s++) {
+		socks_close(side[s].socks, 16);
+		socks_close(side[s].sinks, BENCH_SINKS);
+	}
+	if (nsv == 2)
+		for (uint32_t k = 0; k < ncounts; k++)
+			printf("%s / %s at %" PRIu32 " names: %.2f\n", side[0].sv.name,
+			       side[1].sv.name, counts[k], med[0][k] / med[1][k]);
+	for (int s = 0; ncounts >= 2 && s < nsv; s++) {
+		uint32_t last = ncounts - 1;
+		double ratio = med[s][last] / med[s][0];
 
 		snprintf(fig, sizeof(fig), "%.2f", ratio);
-		snprintf(arg, sizeof(arg), "lookups at %" PRIu32 " names >= 0.90 x at %" PRIu32, have,
-			 counts[0]);
+		snprintf(arg, sizeof(arg), "%s: lookups at %" PRIu32 " names >= 0.90 x at %" PRIu32,
+			 side[s].sv.name, counts[last], counts[0]);
 		print_target(arg, ratio >= 0.90, fig);
-		snprintf(fig, sizeof(fig), "%.0f bytes", per_name);
-		snprintf(arg, sizeof(arg), "resident memory < 200 bytes per name (at %" PRIu32 ")",
-			 have);
-		print_target(arg, per_name < 200, fig);
+		snprintf(fig, sizeof(fig), "%.0f bytes", side[s].per_name[last]);
+		snprintf(arg, sizeof(arg), "%s: resident memory <= 256 bytes per name (at %" PRIu32
+			 ")", side[s].sv.name, counts[last]);
+		print_target(arg, side[s].per_name[last] <= 256, fig);
 	}
 	return 0;
 }
@@ -1583,14 +1706,6 @@ static int guard_run(struct guard_side *g, uint32_t nsrc, int round, int64_t win
 	g->counts[round].limited = after.limited - before.limited;
 	g->counts[round].shared = after.shared - before.shared;
 	return 0;
-}
-
-/* For qsort: doubles in increasing order. */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* The server's CPU time per answered request over every round, in microseconds. */
@@ -2265,8 +2380,10 @@ static void usage(void)
 {
 	fputs("usage: bench echo [-p PORT] [-r RCVBUF_BYTES]\n"
 	      "       bench grid [-t SECONDS] [-k KIND] [-c NxK] p2pchatd=PORT:PID echo=PORT:PID\n"
-	      "                  [coturn=PORT:PID]   (KIND: stun lookup miss register)\n"
-	      "       bench table [-t SECONDS] -n COUNT,COUNT,... PORT:PID\n"
+	      "                  [coturn=PORT:PID] [NAME=PORT:PID]   (KIND: stun lookup miss\n"
+	      "                  register; NAME: a p2pchatd from another commit)\n"
+	      "       bench table [-t SECONDS] [-r ROUNDS] -n COUNT,COUNT,... [NAME=]PORT:PID\n"
+	      "                   [NAME=PORT:PID]\n"
 	      "       bench guard [-t SECONDS] [-n SOURCES] NAME=PORT:PID NAME=PORT:PID\n"
 	      "       bench chat [-m ROUND_TRIPS] [-l CLIENT_LOG] [-c CPU] -x P2PCHAT SERVER_PORT\n"
 	      "       bench port\n"
