@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net.h"
 #include "table.h"
 
 #define TABLE_CAPACITY_MAX (UINT32_C(1) << 30)
@@ -126,12 +127,16 @@ static void table_release(struct table *t, uint32_t slot)
 	t->count--;
 }
 
-/* calloc, with the check that n * size does not wrap (it can where size_t is 32 bits). */
+/*
+ * n zeroed items of size bytes, for the arrays read at random (net.h:
+ * huge pages where the system has them), with the check that n * size
+ * does not wrap (it can where size_t is 32 bits).
+ */
 static void *table_calloc(size_t n, size_t size)
 {
 	if (size != 0 && n > SIZE_MAX / size)
 		return NULL;
-	return calloc(n, size);
+	return net_table_alloc(n * size);
 }
 
 int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY_LEN])
@@ -144,8 +149,12 @@ int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY
 	/* At most half full keeps linear probing chains short (Knuth: ~1.5 probes per hit). */
 	while (index_size < 2 * (uint64_t)capacity)
 		index_size *= 2;
+	/* Set first: table_free needs the sizes to give the arrays back. */
+	t->index_mask = (uint32_t)(index_size - 1);
+	t->capacity = capacity;
 	t->entries = table_calloc(capacity, sizeof(*t->entries));
-	t->free_list = table_calloc(capacity, sizeof(*t->free_list));
+	/* Only its top is ever read: no need for huge pages. */
+	t->free_list = calloc(capacity, sizeof(*t->free_list));
 	t->index = table_calloc((size_t)index_size, sizeof(*t->index));
 	if (t->entries == NULL || t->free_list == NULL || t->index == NULL) {
 		table_free(t);
@@ -154,17 +163,15 @@ int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY
 	/* Hand out low entry numbers first: pushed last, popped first. */
 	for (t->nfree = 0; t->nfree < capacity; t->nfree++)
 		t->free_list[t->nfree] = capacity - 1 - t->nfree;
-	t->index_mask = (uint32_t)(index_size - 1);
-	t->capacity = capacity;
 	memcpy(t->key, key, SIPHASH_KEY_LEN);
 	return 0;
 }
 
 void table_free(struct table *t)
 {
-	free(t->entries);
+	net_table_free(t->entries, (size_t)t->capacity * sizeof(*t->entries));
 	free(t->free_list);
-	free(t->index);
+	net_table_free(t->index, ((size_t)t->index_mask + 1) * sizeof(*t->index));
 	memset(t, 0, sizeof(*t));
 }
 
