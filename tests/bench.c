@@ -1335,20 +1335,22 @@ static int grid_main(int argc, char **argv)
 
 /* ---- bench table ---------------------------------------------------------- */
 
-#define TABLE_MAX_SERVERS 2 /* p2pchatd, and the same program built from another commit */
-#define TABLE_MAX_COUNTS 8
+#define TABLE_MAX_BUILDS 2  /* p2pchatd, and the same program built from another commit */
+#define TABLE_MAX_COUNTS 4
+#define TABLE_MAX_SERVERS (TABLE_MAX_BUILDS * TABLE_MAX_COUNTS)
 #define TABLE_MAX_ROUNDS 15
 
-/* One p2pchatd of bench table, and what it measured. */
+/* One p2pchatd of bench table, holding one count of names, and what it measured. */
 struct table_side {
 	struct server_ref sv;
+	int build, count;                       /* which build; which of the counts it holds */
 	struct sock sinks[BENCH_SINKS], socks[16];
-	uint32_t have;                          /* names registered so far (but c0..c127) */
-	long rss0, rss;                         /* kB: before the fill, after the last one */
-	struct result fill[TABLE_MAX_COUNTS];
-	double lookups[TABLE_MAX_COUNTS][TABLE_MAX_ROUNDS]; /* lookups a second, by round */
-	double us_req[TABLE_MAX_COUNTS][TABLE_MAX_ROUNDS];  /* server CPU per lookup */
-	double per_name[TABLE_MAX_COUNTS];       /* bytes resident per name */
+	long rss0, rss;                         /* kB: before the fill, after it */
+	struct result fill;
+	double lookups[TABLE_MAX_ROUNDS];       /* lookups a second, by round */
+	double us_req[TABLE_MAX_ROUNDS];        /* the server's CPU time per lookup, by round */
+	uint64_t lost, bad;
+	double other;                           /* the busiest window's other load, % of a core */
 };
 
 /* For qsort: doubles in increasing order. */
@@ -1366,8 +1368,9 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* One window of lookup hits on random names among t->have at 16 clients x 8. Returns 0 or -1. */
-static int table_lookups(struct table_side *t, int64_t window_ms, struct result *out)
+/* One window of lookup hits on random names among `have` at 16 clients x 8. Returns 0 or -1. */
+static int table_lookups(struct table_side *t, uint32_t have, int64_t window_ms,
+			 struct result *out)
 {
 	struct run r;
 
@@ -1380,7 +1383,7 @@ static int table_lookups(struct table_side *t, int64_t window_ms, struct result 
 	r.inflight = 8;
 	r.sinks = t->sinks;
 	r.nsinks = BENCH_SINKS;
-	r.ntargets = t->have;
+	r.ntargets = have;
 	r.rng.s = UINT64_C(0x243F6A8885A308D3);
 	for (uint32_t i = 0; i < 16; i++)
 		memset(t->socks[i].slot, 0, 8 * sizeof(*t->socks[i].slot));
@@ -1390,36 +1393,53 @@ static int table_lookups(struct table_side *t, int64_t window_ms, struct result 
 	return 0;
 }
 
-/* Fills t's server up to `count` names and records its memory. Returns 0 or -1. */
-static int table_fill(struct table_side *t, uint32_t k, uint32_t count)
+/*
+ * Opens t's sockets and registers the requesters' 128 names (c0..c127) and
+ * `count` targets (t0..), measuring the fill and the memory. Returns 0 or -1.
+ */
+static int table_fill(struct table_side *t, uint32_t count)
 {
-	if (fill(t->sinks, BENCH_SINKS, 8, 't', t->have, count, t->sv.port, t->sv.pid,
-		 &t->fill[k]) < 0)
+	if (socks_open(t->sinks, BENCH_SINKS, 8, t->sv.port, 0) < 0 ||
+	    socks_open(t->socks, 16, 8, t->sv.port, 0) < 0)
 		return -1;
-	t->have = count;
+	t->rss0 = proc_status(t->sv.pid, "VmRSS");
+	if (fill(t->socks, 16, 8, 'c', 0, 128, t->sv.port, t->sv.pid, NULL) < 0 ||
+	    fill(t->sinks, BENCH_SINKS, 8, 't', 0, count, t->sv.port, t->sv.pid, &t->fill) < 0)
+		return -1;
 	t->rss = proc_status(t->sv.pid, "VmRSS");
-	t->per_name[k] = (double)(t->rss - t->rss0) * 1024.0 / (t->have + 128);
 	return 0;
 }
 
+/* The median over rounds of side a's lookup rate over side b's in the same round. */
+static double table_ratio(const struct table_side *a, const struct table_side *b, int rounds)
+{
+	double v[TABLE_MAX_ROUNDS];
+
+	for (int i = 0; i < rounds; i++)
+		v[i] = b->lookups[i] > 0 ? a->lookups[i] / b->lookups[i] : 0;
+	return median(v, rounds);
+}
+
 /*
- * bench table [-t SECONDS] [-r ROUNDS] -n COUNT,COUNT,... [NAME=]PORT:PID [NAME=PORT:PID]
- * Fills each p2pchatd (started with -n >= the largest count and a long TTL)
- * to each count in turn, measuring registrations per second into the growing
- * table, its resident memory per name, and lookups (hits on random names) at
- * 16 clients x 8 in flight, ROUNDS windows per count, the servers taking
- * turns window by window (so a drift of the machine affects both alike).
- * Two servers: the second is the same program from another commit, and the
- * ratios of the two are printed too.
+ * bench table [-t SECONDS] [-r ROUNDS] -n COUNT,... NAME=PORT:PID ...
+ * One p2pchatd per count (started with -n >= the largest count and a long
+ * TTL), given in the order of the counts; a second NAME's servers after the
+ * first's, for the same program built from another commit. Each server is
+ * filled to its count, measuring registrations per second and its resident
+ * memory per name; then, ROUNDS times, every server gets a window of lookup
+ * hits on random names among its own at 16 clients x 8 in flight, the
+ * servers taking turns (the order turning round each time). The ratios
+ * compare windows of the same round, so a drift of the machine's other load
+ * (this machine is shared) touches both sides of a ratio alike.
  */
 static int table_main(int argc, char **argv)
 {
 	static struct table_side side[TABLE_MAX_SERVERS];
 	int64_t window_ms = BENCH_WINDOW_MS;
-	uint32_t counts[TABLE_MAX_COUNTS], ncounts = 0;
-	int nsv = 0, rounds = 3, c;
+	uint32_t counts[TABLE_MAX_COUNTS];
+	int nsv = 0, nbuilds = 0, ncounts = 0, rounds = 3, c;
 	char *list = NULL, *tok, *save, fig[96], arg[96];
-	double med[TABLE_MAX_SERVERS][TABLE_MAX_COUNTS];
+	const char *builds[TABLE_MAX_BUILDS];
 
 	while ((c = getopt(argc, argv, "t:n:r:")) != -1) {
 		if (c == 't')
@@ -1431,127 +1451,112 @@ static int table_main(int argc, char **argv)
 		else
 			return 2;
 	}
-	for (; optind < argc && nsv < TABLE_MAX_SERVERS; optind++) {
-		char *spec = argv[optind];
-
-		/* A bare PORT:PID is "p2pchatd". */
-		if (strchr(spec, '=') == NULL) {
-			snprintf(arg, sizeof(arg), "p2pchatd=%s", spec);
-			spec = arg;
-		}
-		if (parse_server(spec, &side[nsv].sv) < 0) {
-			fprintf(stderr, "bench table: bad server %s\n", argv[optind]);
-			return 2;
-		}
-		/* parse_server keeps a pointer into its argument: keep the name. */
-		side[nsv].sv.name = strdup(side[nsv].sv.name);
-		nsv++;
-	}
-	if (list == NULL || nsv == 0 || rounds < 1 || rounds > TABLE_MAX_ROUNDS) {
-		fprintf(stderr, "bench table: give -n COUNT,... [-r 1..%d] [NAME=]PORT:PID ...\n",
-			TABLE_MAX_ROUNDS);
-		return 2;
-	}
-	for (tok = strtok_r(list, ",", &save); tok != NULL && ncounts < TABLE_MAX_COUNTS;
-	     tok = strtok_r(NULL, ",", &save)) {
+	for (tok = list != NULL ? strtok_r(list, ",", &save) : NULL;
+	     tok != NULL && ncounts < TABLE_MAX_COUNTS; tok = strtok_r(NULL, ",", &save)) {
 		uint32_t n = (uint32_t)strtoul(tok, NULL, 10);
 
 		if (n > (ncounts ? counts[ncounts - 1] : 0))
 			counts[ncounts++] = n;
 	}
-	printf("\nName table: fill to N names (REGISTER of new names, %u sockets x 8 in flight),\n"
-	       "then LOOKUP hits on random names among them (16 clients x 8 in flight), %d windows\n"
-	       "of %.1f s per count, the servers taking turns; lookup/s is the median window.\n",
-	       BENCH_SINKS, rounds, (double)window_ms / 1000);
-	for (int s = 0; s < nsv; s++) {
-		struct table_side *t = &side[s];
+	for (; optind < argc && ncounts > 0 && nsv < TABLE_MAX_SERVERS; optind++) {
+		struct table_side *t = &side[nsv];
 
-		if (socks_open(t->sinks, BENCH_SINKS, 8, t->sv.port, 0) < 0 ||
-		    socks_open(t->socks, 16, 8, t->sv.port, 0) < 0)
+		if (parse_server(argv[optind], &t->sv) < 0) {
+			fprintf(stderr, "bench table: bad server %s\n", argv[optind]);
+			return 2;
+		}
+		t->count = nsv % ncounts;
+		if (t->count == 0) {
+			if (nbuilds == TABLE_MAX_BUILDS)
+				break;
+			builds[nbuilds++] = t->sv.name;
+		}
+		t->build = nbuilds - 1;
+		nsv++;
+	}
+	if (ncounts == 0 || nsv == 0 || nsv != nbuilds * ncounts || rounds < 1 ||
+	    rounds > TABLE_MAX_ROUNDS) {
+		fprintf(stderr, "bench table: give -n COUNT,... [-r 1..%d] and one NAME=PORT:PID "
+			"per count (per build)\n", TABLE_MAX_ROUNDS);
+		return 2;
+	}
+	printf("\nName table: one p2pchatd per size, filled to N names (REGISTER of new names,"
+	       " %u sockets x 8\nin flight); then %d rounds of LOOKUP hits on random names among"
+	       " them (16 clients x 8\nin flight, a %.1f s window), every server in turn each"
+	       " round. lookup/s: the median window.\n", BENCH_SINKS, rounds,
+	       (double)window_ms / 1000);
+	for (int s = 0; s < nsv; s++)
+		if (table_fill(&side[s], counts[side[s].count]) < 0)
 			return 1;
-		t->rss0 = proc_status(t->sv.pid, "VmRSS");
-		printf("%s: RSS before: %ld kB.\n", t->sv.name, t->rss0);
-		/* The requesters' own 128 names, c0..c127, are registered first and counted too. */
-		if (fill(t->socks, 16, 8, 'c', 0, 128, t->sv.port, t->sv.pid, NULL) < 0)
-			return 1;
+	for (int round = 0; round < rounds; round++) {
+		for (int i = 0; i < nsv; i++) {
+			/* Odd rounds go the other way round: no server is always first. */
+			struct table_side *t = &side[round % 2 ? nsv - 1 - i : i];
+			struct result lr;
+
+			if (table_lookups(t, counts[t->count], window_ms, &lr) < 0)
+				return 1;
+			t->lookups[round] = rate(&lr);
+			t->us_req[round] =
+				lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000 : 0;
+			t->lost += lr.lost;
+			t->bad += lr.bad;
+			if (pct(lr.other_cpu_ns, lr.seconds) > t->other)
+				t->other = pct(lr.other_cpu_ns, lr.seconds);
+			if (lr.sink_peers != lr.hits)
+				printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64 " lookups)\n",
+				       "", lr.sink_peers, lr.hits);
+		}
 	}
 	printf("%-9s %-10s %9s %7s %9s %7s %9s %9s %9s %7s %6s %4s %5s\n", "names", "server",
 	       "fill/s", "fill us", "RSS kB", "B/name", "lookup/s", "min", "max", "us/req", "lost",
 	       "bad", "oth%");
-	for (uint32_t k = 0; k < ncounts; k++) {
-		uint64_t lost[TABLE_MAX_SERVERS] = { 0 }, bad[TABLE_MAX_SERVERS] = { 0 };
-		double other[TABLE_MAX_SERVERS] = { 0 };
-
-		for (int s = 0; s < nsv; s++)
-			if (table_fill(&side[s], k, counts[k]) < 0)
-				return 1;
-		for (int round = 0; round < rounds; round++) {
-			for (int i = 0; i < nsv; i++) {
-				/* Odd rounds go the other way round: neither server is always first. */
-				int s = round % 2 ? nsv - 1 - i : i;
-				struct result lr;
-
-				if (table_lookups(&side[s], window_ms, &lr) < 0)
-					return 1;
-				side[s].lookups[k][round] = rate(&lr);
-				side[s].us_req[k][round] =
-					lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000
-						    : 0;
-				lost[s] += lr.lost;
-				bad[s] += lr.bad;
-				if (pct(lr.other_cpu_ns, lr.seconds) > other[s])
-					other[s] = pct(lr.other_cpu_ns, lr.seconds);
-				if (lr.sink_peers != lr.hits)
-					printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64
-					       " lookups)\n", "", lr.sink_peers, lr.hits);
-			}
-		}
-		for (int s = 0; s < nsv; s++) {
-			struct table_side *t = &side[s];
-			const struct result *fr = &t->fill[k];
-			double v[TABLE_MAX_ROUNDS], lo = 1e300, hi = 0;
-
-			for (int round = 0; round < rounds; round++) {
-				v[round] = t->lookups[k][round];
-				lo = v[round] < lo ? v[round] : lo;
-				hi = v[round] > hi ? v[round] : hi;
-			}
-			med[s][k] = median(v, rounds);
-			memcpy(v, t->us_req[k], sizeof(v));
-			printf("%-9" PRIu32 " %-10s %9.0f %7.2f %9ld %7.0f %9.0f %9.0f %9.0f %7.2f %6"
-			       PRIu64 " %4" PRIu64 " %5.0f\n", counts[k], t->sv.name, rate(fr),
-			       fr->answered ? (double)fr->srv_cpu_ns / (double)fr->answered / 1000 : 0,
-			       t->rss, t->per_name[k], med[s][k], lo, hi, median(v, rounds), lost[s],
-			       bad[s], other[s]);
-			if (other[s] > BENCH_BUSY_PCT)
-				printf("%-9s (other processes were busy: this row is suspect)\n", "");
-		}
-		fflush(stdout);
-	}
-	printf("fill us: the server's CPU time per registration; B/name: (RSS - RSS before) / names"
-	       " held;\nmin, max: the slowest and fastest window; us/req: the server's CPU time per"
-	       " lookup (median);\noth%%: CPU used by other processes during the lookups, %% of one"
-	       " core (the busiest window).\n");
 	for (int s = 0; s < nsv; s++) {
-		socks_close(side[s].socks, 16);
-		socks_close(side[s].sinks, BENCH_SINKS);
+		struct table_side *t = &side[s];
+		double v[TABLE_MAX_ROUNDS], lo = 1e300, hi = 0, med;
+
+		for (int round = 0; round < rounds; round++) {
+			v[round] = t->lookups[round];
+			lo = v[round] < lo ? v[round] : lo;
+			hi = v[round] > hi ? v[round] : hi;
+		}
+		med = median(v, rounds);
+		memcpy(v, t->us_req, sizeof(v));
+		printf("%-9" PRIu32 " %-10s %9.0f %7.2f %9ld %7.0f %9.0f %9.0f %9.0f %7.2f %6" PRIu64
+		       " %4" PRIu64 " %5.0f\n", counts[t->count], t->sv.name, rate(&t->fill),
+		       t->fill.answered ? (double)t->fill.srv_cpu_ns / (double)t->fill.answered / 1000
+					: 0,
+		       t->rss, (double)(t->rss - t->rss0) * 1024.0 / (counts[t->count] + 128), med, lo,
+		       hi, median(v, rounds), t->lost, t->bad, t->other);
+		if (t->other > BENCH_BUSY_PCT)
+			printf("%-9s (other processes were busy: the ratios below hold better)\n", "");
+		socks_close(t->socks, 16);
+		socks_close(t->sinks, BENCH_SINKS);
 	}
-	if (nsv == 2)
-		for (uint32_t k = 0; k < ncounts; k++)
-			printf("%s / %s at %" PRIu32 " names: %.2f\n", side[0].sv.name,
-			       side[1].sv.name, counts[k], med[0][k] / med[1][k]);
-	for (int s = 0; ncounts >= 2 && s < nsv; s++) {
-		uint32_t last = ncounts - 1;
-		double ratio = med[s][last] / med[s][0];
+	printf("fill/s, fill us: registrations a second, the server's CPU time per registration,"
+	       " filling\nfrom 0; B/name: (RSS - RSS before the fill) / names held; min, max: the"
+	       " slowest and\nfastest window; us/req: the server's CPU time per lookup (median);"
+	       " oth%%: CPU used by\nother processes during the lookups, %% of one core (the"
+	       " busiest window).\nRatios: the median over rounds of the two rates in the same"
+	       " round.\n");
+	for (int k = 0; nbuilds == 2 && k < ncounts; k++)
+		printf("%s / %s at %" PRIu32 " names: %.2f\n", builds[0], builds[1], counts[k],
+		       table_ratio(&side[k], &side[ncounts + k], rounds));
+	for (int b = 0; ncounts >= 2 && b < nbuilds; b++) {
+		const struct table_side *first = &side[b * ncounts];
+		const struct table_side *last = &side[b * ncounts + ncounts - 1];
+		double ratio = table_ratio(last, first, rounds);
+		double per_name = (double)(last->rss - last->rss0) * 1024.0 /
+				  (counts[ncounts - 1] + 128);
 
 		snprintf(fig, sizeof(fig), "%.2f", ratio);
 		snprintf(arg, sizeof(arg), "%s: lookups at %" PRIu32 " names >= 0.90 x at %" PRIu32,
-			 side[s].sv.name, counts[last], counts[0]);
+			 builds[b], counts[ncounts - 1], counts[0]);
 		print_target(arg, ratio >= 0.90, fig);
-		snprintf(fig, sizeof(fig), "%.0f bytes", side[s].per_name[last]);
+		snprintf(fig, sizeof(fig), "%.0f bytes", per_name);
 		snprintf(arg, sizeof(arg), "%s: resident memory <= 256 bytes per name (at %" PRIu32
-			 ")", side[s].sv.name, counts[last]);
-		print_target(arg, side[s].per_name[last] <= 256, fig);
+			 ")", builds[b], counts[ncounts - 1]);
+		print_target(arg, per_name <= 256, fig);
 	}
 	return 0;
 }
@@ -2382,8 +2387,8 @@ static void usage(void)
 	      "       bench grid [-t SECONDS] [-k KIND] [-c NxK] p2pchatd=PORT:PID echo=PORT:PID\n"
 	      "                  [coturn=PORT:PID] [NAME=PORT:PID]   (KIND: stun lookup miss\n"
 	      "                  register; NAME: a p2pchatd from another commit)\n"
-	      "       bench table [-t SECONDS] [-r ROUNDS] -n COUNT,COUNT,... [NAME=]PORT:PID\n"
-	      "                   [NAME=PORT:PID]\n"
+	      "       bench table [-t SECONDS] [-r ROUNDS] -n COUNT,... NAME=PORT:PID ...\n"
+	      "                   (one server per COUNT; a second NAME's after the first's)\n"
 	      "       bench guard [-t SECONDS] [-n SOURCES] NAME=PORT:PID NAME=PORT:PID\n"
 	      "       bench chat [-m ROUND_TRIPS] [-l CLIENT_LOG] [-c CPU] -x P2PCHAT SERVER_PORT\n"
 	      "       bench port\n"

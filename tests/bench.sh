@@ -146,21 +146,26 @@ if section grid; then
 fi
 
 # --- The name table: 1 thousand .. 1 million names -----------------------------------------
+# One server per size (and per build), all sized for the largest: their lookups take turns, so
+# the ratio of 1 million names to 1 thousand compares windows a few seconds apart.
 if section table; then
-	start_server "$WORK/table.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS ||
-		{ echo "bench: p2pchatd -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
-	TABLE_PID=$SERVER_PID TABLE_PORT=$SERVER_PORT
-	BASE_REF=""
-	if [ -n "$BASE" ]; then
-		start_base "$WORK/table-base.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS ||
-			{ echo "bench: the base p2pchatd did not start" >&2; exit 1; }
-		BASE_REF="base=$BASE_PORT:$BASE_PID"
-	fi
-	"$BENCH" table -t "$SECS" -r "${BENCH_ROUNDS:-3}" -n "$COUNTS" \
-		"p2pchatd=$TABLE_PORT:$TABLE_PID" $BASE_REF ||
+	TABLE_REFS="" TABLE_PIDS=""
+	for build in p2pchatd ${BASE:+base}; do
+		for count in ${COUNTS//,/ }; do
+			if [ "$build" = base ]; then
+				start_base "$WORK/table-$build-$count.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS
+			else
+				start_server "$WORK/table-$build-$count.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS
+			fi || { echo "bench: $build -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
+			TABLE_REFS="$TABLE_REFS $build=$SERVER_PORT:$SERVER_PID"
+			TABLE_PIDS="$TABLE_PIDS $SERVER_PID"
+		done
+	done
+	"$BENCH" table -t "$SECS" -r "${BENCH_ROUNDS:-3}" -n "$COUNTS" $TABLE_REFS ||
 		{ echo "bench: the table run failed" >&2; exit 1; }
-	[ -n "$BASE" ] && stop "$BASE_PID"
-	stop "$TABLE_PID"
+	for pid in $TABLE_PIDS; do
+		stop "$pid"
+	done
 fi
 
 # --- The per-source limits: none, then the defaults, from thousands of source addresses -----
