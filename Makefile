@@ -82,7 +82,7 @@ $(BUILD)/tests/%.o: tests/%.c | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I. -c -o $@ $<
 
 $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o $(BUILD)/net.o
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
