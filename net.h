@@ -65,6 +65,39 @@ int net_local_addr(int fd, struct proto_addr *out);
 ssize_t net_send(int fd, int ipv6, const struct proto_addr *to, const uint8_t *buf, size_t len);
 
 /*
+ * One datagram of a batch: to send (addr is where to, len its bytes), or
+ * received (addr is where from, len what came, at most cap).
+ */
+struct net_dgram {
+	struct proto_addr addr;
+	uint8_t *buf; /* owned by the caller */
+	size_t len;
+	size_t cap;   /* receive: room in buf */
+};
+
+/* The most datagrams net_send_many or net_recv_many take in one call. */
+#define NET_BATCH_MAX 64
+
+/*
+ * Sends d[0..n) on fd (ipv6 as for net_send), in one system call where the
+ * system has one for it (Linux: sendmmsg), else one sendto each. n is at
+ * most NET_BATCH_MAX. Returns how many of the first datagrams were sent
+ * (1..n), or -1 with errno when d[0] could not be: the caller skips d[0]
+ * and calls again with the rest.
+ */
+int net_send_many(int fd, int ipv6, const struct net_dgram *d, int n);
+
+/*
+ * Receives up to n datagrams (n <= NET_BATCH_MAX) into d[i].buf[0..cap),
+ * setting d[i].len and d[i].addr (IPv4-mapped sources unmapped). It waits,
+ * as a blocking fd does (up to its receive timeout), for the first only;
+ * then it takes what is already queued, without waiting (Linux: recvmmsg
+ * with MSG_WAITFORONE; elsewhere one datagram a call). Returns how many
+ * (1..n), or -1 with errno.
+ */
+int net_recv_many(int fd, struct net_dgram *d, int n);
+
+/*
  * Asks for a receive buffer of `bytes` (more than net.core.rmem_max where
  * the process may: SO_RCVBUFFORCE on Linux). Returns the size obtained,
  * or -1 with errno.
@@ -89,6 +122,20 @@ int net_local_endpoints(uint16_t port, int want_ipv6, struct proto_addr *out, in
 
 /* Returns 1 for a loopback address (127.0.0.0/8 or ::1), else 0. */
 int net_is_loopback(const struct proto_addr *a);
+
+/*
+ * Allocates `bytes` zeroed bytes for one of the server's large tables,
+ * which are read at random, an entry a request. From 2 MiB up, on Linux,
+ * the table gets pages of its own and the kernel is asked to back them
+ * with huge pages (madvise MADV_HUGEPAGE): a million names then take some
+ * 90 TLB entries, not 45 000, and a lookup no longer walks the page tables.
+ * Smaller tables, and other systems, get calloc. Returns NULL when memory
+ * is short. Free it with net_table_free and the same size.
+ */
+void *net_table_alloc(size_t bytes);
+
+/* Frees what net_table_alloc(bytes) returned (NULL: nothing). */
+void net_table_free(void *p, size_t bytes);
 
 /*
  * Fills buf with len cryptographically random bytes from the kernel

@@ -24,6 +24,18 @@ struct table_entry {
 };
 
 /*
+ * One slot of the index: which entry, and the low 32 bits of its name's
+ * SipHash. The hash gives the slot's home without hashing the name again,
+ * and a probe passes over a slot whose hash differs without reading its
+ * entry: at a million names the entries are far larger than the caches,
+ * and each entry read is a miss to memory (see table.c).
+ */
+struct table_slot {
+	uint32_t entry;              /* entry number + 1; 0: the slot is empty */
+	uint32_t hash;               /* (uint32_t)siphash24(key, name) */
+};
+
+/*
  * The table: a dense array of `capacity` entries and an open-addressing
  * index (linear probing, at most half full) of entry numbers, both
  * allocated once by table_init. Nothing is allocated afterwards.
@@ -32,7 +44,7 @@ struct table {
 	struct table_entry *entries; /* capacity entries */
 	uint32_t *free_list;         /* stack of unused entry numbers */
 	uint32_t nfree;
-	uint32_t *index;             /* index_size slots: entry number + 1, 0 = empty */
+	struct table_slot *index;    /* index_size slots */
 	uint32_t index_mask;         /* index_size - 1 (index_size is a power of two) */
 	uint32_t capacity;
 	uint32_t count;              /* live + not yet swept entries */

@@ -4,7 +4,7 @@
 # There is no NAT on loopback: for NATs, hole punching and the relay, see `make demo-nat`.
 . "$(dirname "$0")/../tests/lib.sh"
 lib_setup
-export XDG_STATE_HOME=$WORK/state   # the owner tokens of this demo's names
+export XDG_STATE_HOME=$WORK/state   # the identity keys of this demo's names
 
 step() { printf '\n== %s\n' "$*"; }
 

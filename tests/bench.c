@@ -1143,7 +1143,7 @@ static const struct { uint32_t clients, inflight; } grid_loads[] = {
 	{ 1, 1 }, { 1, 8 }, { 16, 1 }, { 16, 8 }, { 256, 1 }, { 256, 8 },
 };
 #define GRID_LOADS (sizeof(grid_loads) / sizeof(grid_loads[0]))
-#define GRID_SERVERS 3
+#define GRID_SERVERS 4 /* p2pchatd, echo, coturn, and p2pchatd from another commit */
 
 /*
  * One grid cell: `clients` sockets x `inflight` requests of `kind` against
@@ -1155,7 +1155,8 @@ static int grid_cell(enum kind kind, uint32_t clients, uint32_t inflight,
 		     struct result *out)
 {
 	static struct sock socks[BENCH_MAX_SOCKS];
-	int is_p2pchatd = strcmp(sv->name, "p2pchatd") == 0;
+	/* Every server but the echo server and coturn is a p2pchatd (of this commit, or another). */
+	int is_p2pchatd = strcmp(sv->name, "echo") != 0 && strcmp(sv->name, "coturn") != 0;
 	struct run r;
 	int rc = -1;
 
@@ -1206,16 +1207,17 @@ static double peak(struct result (*res)[GRID_SERVERS], int server)
 }
 
 /*
- * bench grid [-t SECONDS] p2pchatd=PORT:PID echo=PORT:PID [coturn=PORT:PID]
+ * bench grid [-t SECONDS] p2pchatd=PORT:PID echo=PORT:PID [coturn=PORT:PID] [NAME=PORT:PID]
  * Runs every kind x load cell against each server in turn (interleaved, so a
  * drift of the machine affects all alike), prints a table per kind and the
- * targets that compare the servers.
+ * targets that compare the servers. NAME: p2pchatd built from another commit
+ * (tests/bench.sh's BENCH_BASE), to compare the two in one run.
  */
 static int grid_main(int argc, char **argv)
 {
 	static struct result res[KIND_COUNT][GRID_LOADS][GRID_SERVERS];
 	static const enum kind kinds[] = { KIND_STUN, KIND_LOOKUP, KIND_MISS, KIND_REGISTER };
-	static struct sock sinks[BENCH_SINKS];
+	static struct sock sinks[GRID_SERVERS][BENCH_SINKS]; /* each p2pchatd's targets */
 	static const char *const kind_word[KIND_COUNT] = {
 		[KIND_STUN] = "stun", [KIND_LOOKUP] = "lookup", [KIND_MISS] = "miss",
 		[KIND_REGISTER] = "register", [KIND_FILL] = "fill",
@@ -1223,7 +1225,7 @@ static int grid_main(int argc, char **argv)
 	struct server_ref sv[GRID_SERVERS];
 	int64_t window_ms = BENCH_WINDOW_MS;
 	const char *only_kind = NULL, *only_load = NULL;
-	int nsv = 0, c, coturn = -1;
+	int nsv = 0, c, coturn = -1, base = -1;
 	uint64_t lost256 = 0;
 	char fig[64];
 
@@ -1244,14 +1246,18 @@ static int grid_main(int argc, char **argv)
 		}
 		if (strcmp(sv[nsv].name, "coturn") == 0)
 			coturn = nsv;
+		else if (nsv >= 2)
+			base = nsv;
 		nsv++;
 	}
 	if (nsv < 2 || strcmp(sv[0].name, "p2pchatd") != 0 || strcmp(sv[1].name, "echo") != 0) {
 		usage();
 		return 2;
 	}
-	if (socks_open(sinks, BENCH_SINKS, 8, sv[0].port, 0) < 0)
-		return 1;
+	/* The sinks' sockets are connected: each p2pchatd has its own. */
+	for (int s = 0; s < nsv; s++)
+		if (s != 1 && s != coturn && socks_open(sinks[s], BENCH_SINKS, 8, sv[s].port, 0) < 0)
+			return 1;
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		enum kind kind = kinds[k];
@@ -1273,7 +1279,7 @@ static int grid_main(int argc, char **argv)
 				if (s == coturn && kind != KIND_STUN)
 					continue;
 				if (grid_cell(kind, grid_loads[l].clients, grid_loads[l].inflight,
-					      &sv[s], sinks, window_ms, x) < 0) {
+					      &sv[s], sinks[s], window_ms, x) < 0) {
 					fprintf(stderr, "bench grid: %s %s failed\n", load,
 						sv[s].name);
 					return 1;
@@ -1285,7 +1291,9 @@ static int grid_main(int argc, char **argv)
 				lost256 += res[kind][l][0].lost;
 		}
 	}
-	socks_close(sinks, BENCH_SINKS);
+	for (int s = 0; s < nsv; s++)
+		if (s != 1 && s != coturn)
+			socks_close(sinks[s], BENCH_SINKS);
 
 	printf("\nratio: req/s over the echo server's in the same cell. p50..p99.9: latency of the"
 	       " requests sent\nin the window. lost: requests unanswered after 1 s, warm-up (and its"
@@ -1299,6 +1307,17 @@ static int grid_main(int argc, char **argv)
 		       peak(res[kinds[k]], 1));
 	printf("  (p2pchatd/echo)\n");
 
+	if (base >= 0) {
+		printf("%s / %s (peak rates):", sv[0].name, sv[base].name);
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (peak(res[kinds[k]], base) > 0)
+				printf(" %s %.2f", kind_word[kinds[k]],
+				       peak(res[kinds[k]], 0) / peak(res[kinds[k]], base));
+		printf("\n");
+	}
+	/* The targets compare whole grids: a run of one kind or one load only reports. */
+	if (only_kind != NULL || only_load != NULL)
+		return 0;
 	snprintf(fig, sizeof(fig), "%.2f", peak(res[KIND_STUN], 0) / peak(res[KIND_STUN], 1));
 	print_target("STUN >= 0.95 x echo (peak rates)",
 		     peak(res[KIND_STUN], 0) >= 0.95 * peak(res[KIND_STUN], 1), fig);
@@ -1323,112 +1342,228 @@ static int grid_main(int argc, char **argv)
 
 /* ---- bench table ---------------------------------------------------------- */
 
+#define TABLE_MAX_BUILDS 2  /* p2pchatd, and the same program built from another commit */
+#define TABLE_MAX_COUNTS 4
+#define TABLE_MAX_SERVERS (TABLE_MAX_BUILDS * TABLE_MAX_COUNTS)
+#define TABLE_MAX_ROUNDS 15
+
+/* One p2pchatd of bench table, holding one count of names, and what it measured. */
+struct table_side {
+	struct server_ref sv;
+	int build, count;                       /* which build; which of the counts it holds */
+	struct sock sinks[BENCH_SINKS], socks[16];
+	long rss0, rss;                         /* kB: before the fill, after it */
+	struct result fill;
+	double lookups[TABLE_MAX_ROUNDS];       /* lookups a second, by round */
+	double us_req[TABLE_MAX_ROUNDS];        /* the server's CPU time per lookup, by round */
+	uint64_t lost, bad;
+	double other;                           /* the busiest window's other load, % of a core */
+};
+
+/* For qsort: doubles in increasing order. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of v[0..n), which it sorts. */
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One window of lookup hits on random names among `have` at 16 clients x 8. Returns 0 or -1. */
+static int table_lookups(struct table_side *t, uint32_t have, int64_t window_ms,
+			 struct result *out)
+{
+	struct run r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = KIND_LOOKUP;
+	r.port = t->sv.port;
+	r.pid = t->sv.pid;
+	r.socks = t->socks;
+	r.nsocks = 16;
+	r.inflight = 8;
+	r.sinks = t->sinks;
+	r.nsinks = BENCH_SINKS;
+	r.ntargets = have;
+	r.rng.s = UINT64_C(0x243F6A8885A308D3);
+	for (uint32_t i = 0; i < 16; i++)
+		memset(t->socks[i].slot, 0, 8 * sizeof(*t->socks[i].slot));
+	if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
+		return -1;
+	*out = r.res;
+	return 0;
+}
+
 /*
- * bench table [-t SECONDS] -n COUNT,COUNT,... PORT:PID
- * Fills p2pchatd (started with -n >= the largest count and a long TTL) to
- * each count in turn, measuring registrations per second into the growing
- * table, its resident memory per name, and lookups (hits on random names)
- * at 16 clients x 8 in flight.
+ * Opens t's sockets and registers the requesters' 128 names (c0..c127) and
+ * `count` targets (t0..), measuring the fill and the memory. Returns 0 or -1.
+ */
+static int table_fill(struct table_side *t, uint32_t count)
+{
+	if (socks_open(t->sinks, BENCH_SINKS, 8, t->sv.port, 0) < 0 ||
+	    socks_open(t->socks, 16, 8, t->sv.port, 0) < 0)
+		return -1;
+	t->rss0 = proc_status(t->sv.pid, "VmRSS");
+	if (fill(t->socks, 16, 8, 'c', 0, 128, t->sv.port, t->sv.pid, NULL) < 0 ||
+	    fill(t->sinks, BENCH_SINKS, 8, 't', 0, count, t->sv.port, t->sv.pid, &t->fill) < 0)
+		return -1;
+	t->rss = proc_status(t->sv.pid, "VmRSS");
+	return 0;
+}
+
+/* The median over rounds of side a's lookup rate over side b's in the same round. */
+static double table_ratio(const struct table_side *a, const struct table_side *b, int rounds)
+{
+	double v[TABLE_MAX_ROUNDS];
+
+	for (int i = 0; i < rounds; i++)
+		v[i] = b->lookups[i] > 0 ? a->lookups[i] / b->lookups[i] : 0;
+	return median(v, rounds);
+}
+
+/*
+ * bench table [-t SECONDS] [-r ROUNDS] -n COUNT,... NAME=PORT:PID ...
+ * One p2pchatd per count (started with -n >= the largest count and a long
+ * TTL), given in the order of the counts; a second NAME's servers after the
+ * first's, for the same program built from another commit. Each server is
+ * filled to its count, measuring registrations per second and its resident
+ * memory per name; then, ROUNDS times, every server gets a window of lookup
+ * hits on random names among its own at 16 clients x 8 in flight, the
+ * servers taking turns (the order turning round each time). The ratios
+ * compare windows of the same round, so a drift of the machine's other load
+ * (this machine is shared) touches both sides of a ratio alike.
  */
 static int table_main(int argc, char **argv)
 {
-	static struct sock sinks[BENCH_SINKS], socks[16];
-	static struct result fr, lr, first_lookup;
-	struct server_ref sv = { "p2pchatd", 0, 0 };
+	static struct table_side side[TABLE_MAX_SERVERS];
 	int64_t window_ms = BENCH_WINDOW_MS;
-	uint32_t counts[8], ncounts = 0, have = 0;
-	long rss0, rss = 0;
-	char *list = NULL, *tok, *save, fig[64], arg[64];
-	int c;
+	uint32_t counts[TABLE_MAX_COUNTS];
+	int nsv = 0, nbuilds = 0, ncounts = 0, rounds = 3, c;
+	char *list = NULL, *tok, *save, fig[96], arg[96];
+	const char *builds[TABLE_MAX_BUILDS];
 
-	while ((c = getopt(argc, argv, "t:n:")) != -1) {
+	while ((c = getopt(argc, argv, "t:n:r:")) != -1) {
 		if (c == 't')
 			window_ms = (int64_t)(atof(optarg) * 1000);
 		else if (c == 'n')
 			list = optarg;
+		else if (c == 'r')
+			rounds = atoi(optarg);
 		else
 			return 2;
 	}
-	snprintf(arg, sizeof(arg), "p2pchatd=%s", optind < argc ? argv[optind] : "");
-	if (list == NULL || parse_server(arg, &sv) < 0) {
-		fprintf(stderr, "bench table: give -n COUNT,... PORT:PID\n");
+	for (tok = list != NULL ? strtok_r(list, ",", &save) : NULL;
+	     tok != NULL && ncounts < TABLE_MAX_COUNTS; tok = strtok_r(NULL, ",", &save)) {
+		uint32_t n = (uint32_t)strtoul(tok, NULL, 10);
+
+		if (n > (ncounts ? counts[ncounts - 1] : 0))
+			counts[ncounts++] = n;
+	}
+	for (; optind < argc && ncounts > 0 && nsv < TABLE_MAX_SERVERS; optind++) {
+		struct table_side *t = &side[nsv];
+
+		if (parse_server(argv[optind], &t->sv) < 0) {
+			fprintf(stderr, "bench table: bad server %s\n", argv[optind]);
+			return 2;
+		}
+		t->count = nsv % ncounts;
+		if (t->count == 0) {
+			if (nbuilds == TABLE_MAX_BUILDS)
+				break;
+			builds[nbuilds++] = t->sv.name;
+		}
+		t->build = nbuilds - 1;
+		nsv++;
+	}
+	if (ncounts == 0 || nsv == 0 || nsv != nbuilds * ncounts || rounds < 1 ||
+	    rounds > TABLE_MAX_ROUNDS) {
+		fprintf(stderr, "bench table: give -n COUNT,... [-r 1..%d] and one NAME=PORT:PID "
+			"per count (per build)\n", TABLE_MAX_ROUNDS);
 		return 2;
 	}
-	for (tok = strtok_r(list, ",", &save); tok != NULL && ncounts < 8;
-	     tok = strtok_r(NULL, ",", &save))
-		counts[ncounts++] = (uint32_t)strtoul(tok, NULL, 10);
-	if (socks_open(sinks, BENCH_SINKS, 8, sv.port, 0) < 0 ||
-	    socks_open(socks, 16, 8, sv.port, 0) < 0)
-		return 1;
-	rss0 = proc_status(sv.pid, "VmRSS");
-
-	printf("\nName table: fill to N names (REGISTER of new names, %u sockets x 8 in flight),\n"
-	       "then LOOKUP hits on random names among them (16 clients x 8 in flight).\n"
-	       "RSS before: %ld kB.\n", BENCH_SINKS, rss0);
-	printf("%-9s %9s %7s %9s %7s %9s %7s %7s %6s %4s %7s %5s\n", "names", "fill/s", "fill us",
-	       "RSS kB", "B/name", "lookup/s", "p50 us", "p99 us", "lost", "bad", "us/req", "oth%");
-	/* The requesters' own 128 names, c0..c127, are registered first and counted too. */
-	if (fill(socks, 16, 8, 'c', 0, 128, sv.port, sv.pid, NULL) < 0)
-		return 1;
-	for (uint32_t k = 0; k < ncounts; k++) {
-		struct run r;
-		double per_name;
-
-		if (counts[k] <= have)
-			continue;
-		if (fill(sinks, BENCH_SINKS, 8, 't', have, counts[k], sv.port, sv.pid, &fr) < 0)
+	printf("\nName table: one p2pchatd per size, filled to N names (REGISTER of new names,"
+	       " %u sockets x 8\nin flight); then %d rounds of LOOKUP hits on random names among"
+	       " them (16 clients x 8\nin flight, a %.1f s window), every server in turn each"
+	       " round. lookup/s: the median window.\n", BENCH_SINKS, rounds,
+	       (double)window_ms / 1000);
+	for (int s = 0; s < nsv; s++)
+		if (table_fill(&side[s], counts[side[s].count]) < 0)
 			return 1;
-		have = counts[k];
-		rss = proc_status(sv.pid, "VmRSS");
-		per_name = (double)(rss - rss0) * 1024.0 / (have + 128);
+	for (int round = 0; round < rounds; round++) {
+		for (int i = 0; i < nsv; i++) {
+			/* Odd rounds go the other way round: no server is always first. */
+			struct table_side *t = &side[round % 2 ? nsv - 1 - i : i];
+			struct result lr;
 
-		memset(&r, 0, sizeof(r));
-		r.kind = KIND_LOOKUP;
-		r.port = sv.port;
-		r.pid = sv.pid;
-		r.socks = socks;
-		r.nsocks = 16;
-		r.inflight = 8;
-		r.sinks = sinks;
-		r.nsinks = BENCH_SINKS;
-		r.ntargets = have;
-		r.rng.s = UINT64_C(0x243F6A8885A308D3);
-		for (uint32_t i = 0; i < 16; i++)
-			memset(socks[i].slot, 0, 8 * sizeof(*socks[i].slot));
-		if (run_load(&r, BENCH_WARMUP_MS, window_ms) < 0)
-			return 1;
-		lr = r.res;
-		if (k == 0)
-			first_lookup = lr;
-		printf("%-9" PRIu32 " %9.0f %7.2f %9ld %7.0f %9.0f %7.1f %7.1f %6" PRIu64 " %4" PRIu64
-		       " %7.2f %5.0f\n", have, rate(&fr),
-		       fr.answered ? (double)fr.srv_cpu_ns / (double)fr.answered / 1000 : 0, rss,
-		       per_name, rate(&lr), hist_us(&lr.lat, 0.5), hist_us(&lr.lat, 0.99), lr.lost,
-		       lr.bad, lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000 : 0,
-		       pct(lr.other_cpu_ns, lr.seconds));
-		if (pct(lr.other_cpu_ns, lr.seconds) > BENCH_BUSY_PCT)
-			printf("%-9s (other processes were busy: this row is suspect)\n", "");
-		if (lr.sink_peers != lr.hits)
-			printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64 " lookups)\n", "",
-			       lr.sink_peers, lr.hits);
-		fflush(stdout);
+			if (table_lookups(t, counts[t->count], window_ms, &lr) < 0)
+				return 1;
+			t->lookups[round] = rate(&lr);
+			t->us_req[round] =
+				lr.answered ? (double)lr.srv_cpu_ns / (double)lr.answered / 1000 : 0;
+			t->lost += lr.lost;
+			t->bad += lr.bad;
+			if (pct(lr.other_cpu_ns, lr.seconds) > t->other)
+				t->other = pct(lr.other_cpu_ns, lr.seconds);
+			if (lr.sink_peers != lr.hits)
+				printf("%-9s (targets got %" PRIu64 " PEERs for %" PRIu64 " lookups)\n",
+				       "", lr.sink_peers, lr.hits);
+		}
 	}
-	printf("fill us: the server's CPU time per registration; B/name: (RSS - RSS before) / names"
-	       " held;\noth%%: CPU used by other processes during the lookups, %% of one core.\n");
-	socks_close(socks, 16);
-	socks_close(sinks, BENCH_SINKS);
-	if (ncounts >= 2) {
-		double ratio = rate(&lr) / rate(&first_lookup);
-		double per_name = (double)(rss - rss0) * 1024.0 / (have + 128);
+	printf("%-9s %-10s %9s %7s %9s %7s %9s %9s %9s %7s %6s %4s %5s\n", "names", "server",
+	       "fill/s", "fill us", "RSS kB", "B/name", "lookup/s", "min", "max", "us/req", "lost",
+	       "bad", "oth%");
+	for (int s = 0; s < nsv; s++) {
+		struct table_side *t = &side[s];
+		double v[TABLE_MAX_ROUNDS], lo = 1e300, hi = 0, med;
+
+		for (int round = 0; round < rounds; round++) {
+			v[round] = t->lookups[round];
+			lo = v[round] < lo ? v[round] : lo;
+			hi = v[round] > hi ? v[round] : hi;
+		}
+		med = median(v, rounds);
+		memcpy(v, t->us_req, sizeof(v));
+		printf("%-9" PRIu32 " %-10s %9.0f %7.2f %9ld %7.0f %9.0f %9.0f %9.0f %7.2f %6" PRIu64
+		       " %4" PRIu64 " %5.0f\n", counts[t->count], t->sv.name, rate(&t->fill),
+		       t->fill.answered ? (double)t->fill.srv_cpu_ns / (double)t->fill.answered / 1000
+					: 0,
+		       t->rss, (double)(t->rss - t->rss0) * 1024.0 / (counts[t->count] + 128), med, lo,
+		       hi, median(v, rounds), t->lost, t->bad, t->other);
+		if (t->other > BENCH_BUSY_PCT)
+			printf("%-9s (other processes were busy: the ratios below hold better)\n", "");
+		socks_close(t->socks, 16);
+		socks_close(t->sinks, BENCH_SINKS);
+	}
+	printf("fill/s, fill us: registrations a second, the server's CPU time per registration,"
+	       " filling\nfrom 0; B/name: (RSS - RSS before the fill) / names held; min, max: the"
+	       " slowest and\nfastest window; us/req: the server's CPU time per lookup (median);"
+	       " oth%%: CPU used by\nother processes during the lookups, %% of one core (the"
+	       " busiest window).\nRatios: the median over rounds of the two rates in the same"
+	       " round.\n");
+	for (int k = 0; nbuilds == 2 && k < ncounts; k++)
+		printf("%s / %s at %" PRIu32 " names: %.2f\n", builds[0], builds[1], counts[k],
+		       table_ratio(&side[k], &side[ncounts + k], rounds));
+	for (int b = 0; ncounts >= 2 && b < nbuilds; b++) {
+		const struct table_side *first = &side[b * ncounts];
+		const struct table_side *last = &side[b * ncounts + ncounts - 1];
+		double ratio = table_ratio(last, first, rounds);
+		double per_name = (double)(last->rss - last->rss0) * 1024.0 /
+				  (counts[ncounts - 1] + 128);
 
 		snprintf(fig, sizeof(fig), "%.2f", ratio);
-		snprintf(arg, sizeof(arg), "lookups at %" PRIu32 " names >= 0.90 x at %" PRIu32, have,
-			 counts[0]);
+		snprintf(arg, sizeof(arg), "%s: lookups at %" PRIu32 " names >= 0.90 x at %" PRIu32,
+			 builds[b], counts[ncounts - 1], counts[0]);
 		print_target(arg, ratio >= 0.90, fig);
 		snprintf(fig, sizeof(fig), "%.0f bytes", per_name);
-		snprintf(arg, sizeof(arg), "resident memory < 200 bytes per name (at %" PRIu32 ")",
-			 have);
-		print_target(arg, per_name < 200, fig);
+		snprintf(arg, sizeof(arg), "%s: resident memory <= 256 bytes per name (at %" PRIu32
+			 ")", builds[b], counts[ncounts - 1]);
+		print_target(arg, per_name <= 256, fig);
 	}
 	return 0;
 }
@@ -1583,14 +1718,6 @@ static int guard_run(struct guard_side *g, uint32_t nsrc, int round, int64_t win
 	g->counts[round].limited = after.limited - before.limited;
 	g->counts[round].shared = after.shared - before.shared;
 	return 0;
-}
-
-/* For qsort: doubles in increasing order. */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* The server's CPU time per answered request over every round, in microseconds. */
@@ -2265,8 +2392,10 @@ static void usage(void)
 {
 	fputs("usage: bench echo [-p PORT] [-r RCVBUF_BYTES]\n"
 	      "       bench grid [-t SECONDS] [-k KIND] [-c NxK] p2pchatd=PORT:PID echo=PORT:PID\n"
-	      "                  [coturn=PORT:PID]   (KIND: stun lookup miss register)\n"
-	      "       bench table [-t SECONDS] -n COUNT,COUNT,... PORT:PID\n"
+	      "                  [coturn=PORT:PID] [NAME=PORT:PID]   (KIND: stun lookup miss\n"
+	      "                  register; NAME: a p2pchatd from another commit)\n"
+	      "       bench table [-t SECONDS] [-r ROUNDS] -n COUNT,... NAME=PORT:PID ...\n"
+	      "                   (one server per COUNT; a second NAME's after the first's)\n"
 	      "       bench guard [-t SECONDS] [-n SOURCES] NAME=PORT:PID NAME=PORT:PID\n"
 	      "       bench chat [-m ROUND_TRIPS] [-l CLIENT_LOG] [-c CPU] -x P2PCHAT SERVER_PORT\n"
 	      "       bench port\n"

@@ -3,6 +3,13 @@
 # Usage: BIN=build bash tests/bench.sh   (make bench does this)
 #   BENCH_SECONDS=N   measuring window per cell (default 2; BENCH_QUICK=1 makes it 0.3)
 #   BENCH_QUICK=1     a short run: small windows, tables up to 100 thousand names
+#   BENCH_ONLY=LIST   only these sections, comma-separated: grid, table, guard, chat
+#                     (default all); BENCH_KIND=KIND: the grid's one kind (stun, lookup,
+#                     miss, register), BENCH_LOAD=NxK its one load (16x8)
+#   BENCH_ROUNDS=N    lookup windows per table size, the servers taking turns (default 3)
+#   BENCH_BASE=DIR    a directory holding a p2pchatd built from another commit (main, say):
+#                     the grid and the table measure it too, in turns with this one, and
+#                     print the ratios of the two
 # It reports figures and whether the targets are met; it asserts nothing. It exits
 # non-zero only when something could not be measured. Everything is on loopback: 127.0.0.1,
 # and for the cost of the per-source limits, thousands of other addresses in 127.0.0.0/8.
@@ -22,6 +29,24 @@ else
 	ROUNDS=2000
 fi
 MAXCOUNT=${COUNTS##*,}
+ONLY=${BENCH_ONLY:-grid,table,guard,chat}
+BASE=${BENCH_BASE:-}
+if [ -n "$BASE" ] && [ ! -x "$BASE/p2pchatd" ]; then
+	echo "bench: BENCH_BASE=$BASE holds no p2pchatd" >&2
+	exit 1
+fi
+
+# section NAME: true when BENCH_ONLY lets section NAME run.
+section() {
+	case ",$ONLY," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
+# start_base LOG [ARGS...]: start_server for BENCH_BASE's p2pchatd; sets BASE_PID, BASE_PORT.
+start_base() {
+	BIN=$BASE start_server "$@" || return 1
+	BASE_PID=$SERVER_PID BASE_PORT=$SERVER_PORT
+}
 # The throughput figures come from one source address (127.0.0.1) at hundreds of thousands of
 # requests a second, which p2pchatd's default per-source limits would cut to a few: those
 # servers run with every limit off. The guard section measures what the defaults cost.
@@ -44,7 +69,8 @@ echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo |
 	"kernel $(uname -r), $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "build: $BIN ($(sed -n 's/^CFLAGS ?= //p' "$TOP/Makefile"));" \
-	"measuring window ${SECS} s per cell after 300 ms of warm-up"
+	"measuring window ${SECS} s per cell after 300 ms of warm-up; sections: $ONLY"
+[ -n "$BASE" ] && echo "base: $BASE/p2pchatd, measured in turns with this commit's (\"base\" below)"
 cat <<EOF
 
 Method: the load generator (tests/bench.c) opens N client sockets on 127.0.0.1, each keeping
@@ -66,78 +92,107 @@ section measures what the defaults cost, from thousands of addresses in 127.0.0.
 EOF
 
 # --- The grid: p2pchatd, the echo server, coturn -------------------------------------------
-start_server "$WORK/p2pchatd.log" $NOLIMITS ||
-	{ echo "bench: p2pchatd did not start" >&2; exit 1; }
-P2P_PID=$SERVER_PID P2P_PORT=$SERVER_PORT
-RB=$(rcvbuf "$P2P_PORT")
-spawn "$BENCH" echo -r $(( ${RB:-0} / 2 )) 2>"$WORK/echo.log"
-ECHO_PID=$!
-wait_for "$WORK/echo.log" "listening on" 10 || exit 1
-ECHO_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/echo.log")
-echo
-echo "receive buffers: p2pchatd ${RB:-?} bytes, echo $(rcvbuf "$ECHO_PORT") bytes" \
-	"(ss's rb; SO_RCVBUF is half of it)"
+if section grid; then
+	start_server "$WORK/p2pchatd.log" $NOLIMITS ||
+		{ echo "bench: p2pchatd did not start" >&2; exit 1; }
+	P2P_PID=$SERVER_PID P2P_PORT=$SERVER_PORT
+	RB=$(rcvbuf "$P2P_PORT")
+	spawn "$BENCH" echo -r $(( ${RB:-0} / 2 )) 2>"$WORK/echo.log"
+	ECHO_PID=$!
+	wait_for "$WORK/echo.log" "listening on" 10 || exit 1
+	ECHO_PORT=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/echo.log")
+	echo
+	echo "receive buffers: p2pchatd ${RB:-?} bytes, echo $(rcvbuf "$ECHO_PORT") bytes" \
+		"(ss's rb; SO_RCVBUF is half of it)"
 
-COTURN=""
-if command -v turnserver >/dev/null 2>&1; then
-	CT_PORT=$("$BENCH" port)
-	# -n: no configuration file; only the STUN listener on loopback, nothing else.
-	spawn turnserver -n --stun-only -L 127.0.0.1 -p "$CT_PORT" --no-cli --no-tls --no-dtls \
-		--no-rfc5780 --no-stdout-log --log-file "$WORK/coturn.log" --simple-log \
-		--pidfile "$WORK/coturn.pid" --no-software-attribute >"$WORK/coturn.out" 2>&1
-	CT_PID=$!
-	for _ in $(seq 100); do
-		ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT" && break
-		sleep 0.05
-	done
-	if ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT"; then
-		COTURN="coturn=$CT_PORT:$CT_PID"
-		echo "coturn: $(turnserver --version 2>/dev/null | head -n 1)" \
-			"(turnserver --stun-only," \
-			"$(awk '/^Threads/ { print $2 }' "/proc/$CT_PID/status") threads," \
-			"receive buffer $(rcvbuf "$CT_PORT") bytes)"
+	COTURN=""
+	if command -v turnserver >/dev/null 2>&1; then
+		CT_PORT=$("$BENCH" port)
+		# -n: no configuration file; only the STUN listener on loopback, nothing else.
+		spawn turnserver -n --stun-only -L 127.0.0.1 -p "$CT_PORT" --no-cli --no-tls --no-dtls \
+			--no-rfc5780 --no-stdout-log --log-file "$WORK/coturn.log" --simple-log \
+			--pidfile "$WORK/coturn.pid" --no-software-attribute >"$WORK/coturn.out" 2>&1
+		CT_PID=$!
+		for _ in $(seq 100); do
+			ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT" && break
+			sleep 0.05
+		done
+		if ss -uln "sport = :$CT_PORT" 2>/dev/null | grep -q ":$CT_PORT"; then
+			COTURN="coturn=$CT_PORT:$CT_PID"
+			echo "coturn: $(turnserver --version 2>/dev/null | head -n 1)" \
+				"(turnserver --stun-only," \
+				"$(awk '/^Threads/ { print $2 }' "/proc/$CT_PID/status") threads," \
+				"receive buffer $(rcvbuf "$CT_PORT") bytes)"
+		else
+			echo "coturn: did not start listening; its row is skipped (see $WORK/coturn.log)"
+			stop "$CT_PID"
+		fi
 	else
-		echo "coturn: did not start listening; its row is skipped (see $WORK/coturn.log)"
-		stop "$CT_PID"
+		echo "coturn: not installed (apt-get install coturn); its row is skipped"
 	fi
-else
-	echo "coturn: not installed (apt-get install coturn); its row is skipped"
+
+	BASE_REF=""
+	if [ -n "$BASE" ]; then
+		start_base "$WORK/base.log" $NOLIMITS || { echo "bench: the base p2pchatd did not start" >&2; exit 1; }
+		BASE_REF="base=$BASE_PORT:$BASE_PID"
+	fi
+	"$BENCH" grid -t "$SECS" ${BENCH_KIND:+-k "$BENCH_KIND"} ${BENCH_LOAD:+-c "$BENCH_LOAD"} \
+		"p2pchatd=$P2P_PORT:$P2P_PID" "echo=$ECHO_PORT:$ECHO_PID" $COTURN $BASE_REF ||
+		{ echo "bench: the grid failed" >&2; exit 1; }
+	[ -n "$BASE" ] && stop "$BASE_PID"
+	[ -n "$COTURN" ] && stop "$CT_PID"
+	stop "$ECHO_PID"
+	stop "$P2P_PID"
 fi
 
-"$BENCH" grid -t "$SECS" "p2pchatd=$P2P_PORT:$P2P_PID" "echo=$ECHO_PORT:$ECHO_PID" $COTURN ||
-	{ echo "bench: the grid failed" >&2; exit 1; }
-[ -n "$COTURN" ] && stop "$CT_PID"
-stop "$ECHO_PID"
-stop "$P2P_PID"
-
 # --- The name table: 1 thousand .. 1 million names -----------------------------------------
-start_server "$WORK/table.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS ||
-	{ echo "bench: p2pchatd -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
-"$BENCH" table -t "$SECS" -n "$COUNTS" "$SERVER_PORT:$SERVER_PID" ||
-	{ echo "bench: the table run failed" >&2; exit 1; }
-stop "$SERVER_PID"
+# One server per size (and per build), all sized for the largest: their lookups take turns, so
+# the ratio of 1 million names to 1 thousand compares windows a few seconds apart.
+if section table; then
+	TABLE_REFS="" TABLE_PIDS=""
+	for build in p2pchatd ${BASE:+base}; do
+		for count in ${COUNTS//,/ }; do
+			if [ "$build" = base ]; then
+				start_base "$WORK/table-$build-$count.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS
+			else
+				start_server "$WORK/table-$build-$count.log" -n $(( MAXCOUNT + 4096 )) -t 86400 $NOLIMITS
+			fi || { echo "bench: $build -n $(( MAXCOUNT + 4096 )) did not start" >&2; exit 1; }
+			TABLE_REFS="$TABLE_REFS $build=$SERVER_PORT:$SERVER_PID"
+			TABLE_PIDS="$TABLE_PIDS $SERVER_PID"
+		done
+	done
+	"$BENCH" table -t "$SECS" -r "${BENCH_ROUNDS:-3}" -n "$COUNTS" $TABLE_REFS ||
+		{ echo "bench: the table run failed" >&2; exit 1; }
+	for pid in $TABLE_PIDS; do
+		stop "$pid"
+	done
+fi
 
 # --- The per-source limits: none, then the defaults, from thousands of source addresses -----
-start_server "$WORK/guard-off.log" $NOLIMITS || exit 1
-OFF_PID=$SERVER_PID OFF_PORT=$SERVER_PORT
-start_server "$WORK/guard-on.log" || exit 1
-"$BENCH" guard "no-limit=$OFF_PORT:$OFF_PID" "defaults=$SERVER_PORT:$SERVER_PID" ||
-	{ echo "bench: the guard run failed" >&2; exit 1; }
-stop "$SERVER_PID"
-stop "$OFF_PID"
+if section guard; then
+	start_server "$WORK/guard-off.log" $NOLIMITS || exit 1
+	OFF_PID=$SERVER_PID OFF_PORT=$SERVER_PORT
+	start_server "$WORK/guard-on.log" || exit 1
+	"$BENCH" guard "no-limit=$OFF_PORT:$OFF_PID" "defaults=$SERVER_PORT:$SERVER_PID" ||
+		{ echo "bench: the guard run failed" >&2; exit 1; }
+	stop "$SERVER_PID"
+	stop "$OFF_PID"
+fi
 
 # --- Two clients ---------------------------------------------------------------------------
-# With the default limits: two clients are far below them, as real ones are.
-start_server "$WORK/chat-server.log" || exit 1
-# Twice: as the scheduler places the processes, then all on one CPU (the work on the path,
-# without the cost of waking an idle CPU, which varies a lot on a virtual machine).
-for pin in "" "-c 0"; do
-	"$BENCH" chat -m "$ROUNDS" -l "$WORK/clients.log" $pin -x "$BIN/p2pchat" "$SERVER_PORT" || {
-		echo "bench: the client run failed; clients' log:" >&2
-		tail -n 20 "$WORK/clients.log" >&2
-		exit 1
-	}
-done
-stop "$SERVER_PID"
+if section chat; then
+	# With the default limits: two clients are far below them, as real ones are.
+	start_server "$WORK/chat-server.log" || exit 1
+	# Twice: as the scheduler places the processes, then all on one CPU (the work on the path,
+	# without the cost of waking an idle CPU, which varies a lot on a virtual machine).
+	for pin in "" "-c 0"; do
+		"$BENCH" chat -m "$ROUNDS" -l "$WORK/clients.log" $pin -x "$BIN/p2pchat" "$SERVER_PORT" || {
+			echo "bench: the client run failed; clients' log:" >&2
+			tail -n 20 "$WORK/clients.log" >&2
+			exit 1
+		}
+	done
+	stop "$SERVER_PID"
+fi
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -154,6 +154,80 @@ START_TEST(put_get_remove)
 }
 END_TEST
 
+/* Returns the index slot that holds name in t, after a walk like table.c's; fails if none. */
+static uint32_t slot_of(const struct table *t, const char *name)
+{
+	uint32_t hash = (uint32_t)siphash24(t->key, name, strlen(name));
+	uint32_t i = hash & t->index_mask;
+
+	while (t->index[i].entry != 0) {
+		if (strcmp(t->entries[t->index[i].entry - 1].name, name) == 0)
+			return i;
+		i = (i + 1) & t->index_mask;
+	}
+	ck_abort_msg("%s is not in the index", name);
+	return 0;
+}
+
+START_TEST(index_keeps_hash)
+{
+	struct table t;
+	uint32_t slot;
+
+	ck_assert_int_eq(table_init(&t, 16, table_key), 0);
+	put_until(&t, "alice", 0, 1000);
+	put_until(&t, "bob", 0, 1000);
+	slot = slot_of(&t, "alice");
+	/* The slot keeps the low 32 bits of the name's SipHash: its home, and a tag. */
+	ck_assert_uint_eq(t.index[slot].hash, (uint32_t)siphash24(t.key, "alice", 5));
+	/*
+	 * A probe reads an entry only when the slot's hash is the name's: with
+	 * the tag changed, the entry holding "alice" is passed over as someone
+	 * else's, so a lookup that read names alone would still find it.
+	 */
+	t.index[slot].hash ^= 1u << 31; /* not a bit of the home: the probe still passes here */
+	ck_assert_ptr_null(table_get(&t, "alice", 10));
+	t.index[slot].hash ^= 1u << 31;
+	ck_assert_ptr_nonnull(table_get(&t, "alice", 10));
+	ck_assert_ptr_nonnull(table_get(&t, "bob", 10));
+	table_free(&t);
+}
+END_TEST
+
+START_TEST(large_table)
+{
+	/*
+	 * 100 000 names: 16.8 MB of entries and 2 MiB of index, which
+	 * net_table_alloc gives pages of their own (huge ones, on Linux). They
+	 * read as zeros, the last entry and index slot are usable, and
+	 * table_free gives them back (the sanitizers' leak check would see a
+	 * lost calloc; a munmap of the wrong size shows under valgrind).
+	 */
+	struct table t;
+	char name[PROTO_NAME_MAX + 1];
+	uint32_t i, n = 100000;
+
+	ck_assert_int_eq(table_init(&t, n, table_key), 0);
+	for (i = 0; i < n; i += 997) {
+		ck_assert_int_eq(t.entries[i].name[0], 0);
+		ck_assert_int_eq(t.entries[i].expires_ms, 0);
+	}
+	ck_assert_int_eq(t.entries[n - 1].name[0], 0);
+	for (i = 0; i <= t.index_mask; i += 1021)
+		ck_assert_uint_eq(t.index[i].entry, 0);
+	ck_assert_uint_eq(t.index[t.index_mask].entry, 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "n%u", i);
+		put_until(&t, name, 0, 1000);
+	}
+	ck_assert_uint_eq(t.count, n);
+	ck_assert_ptr_null(table_put(&t, "one-more", 0));
+	ck_assert_ptr_eq(table_get(&t, "n99999", 1), &t.entries[n - 1]);
+	ck_assert_ptr_eq(table_get(&t, "n0", 1), &t.entries[0]);
+	table_free(&t);
+}
+END_TEST
+
 START_TEST(full_table_and_reuse)
 {
 	struct table t;
@@ -379,20 +453,25 @@ static void check_table(struct table *t, struct model_row *rows, uint32_t nrows,
 	ck_assert_uint_le(t->count * 2, index_size);
 
 	for (i = 0; i < index_size; i++) {
-		uint32_t v = t->index[i], slot;
+		uint32_t v = t->index[i].entry, slot, hash;
 
-		if (v == 0)
+		if (v == 0) {
+			ck_assert_uint_eq(t->index[i].hash, 0); /* an empty slot keeps nothing */
 			continue;
+		}
 		indexed++;
 		ck_assert_uint_le(v, t->capacity);
 		ck_assert_int_eq(seen_entry[v - 1], 0); /* one slot per entry */
 		seen_entry[v - 1] = 1;
 		ck_assert(t->entries[v - 1].name[0] != '\0');
+		/* The slot keeps its name's hash, which moved along with it in every shift. */
+		hash = (uint32_t)siphash24(t->key, t->entries[v - 1].name,
+					   strlen(t->entries[v - 1].name));
+		ck_assert_uint_eq(t->index[i].hash, hash);
 		/* Walk from the home slot: no empty slot before this one. */
-		slot = (uint32_t)siphash24(t->key, t->entries[v - 1].name,
-					   strlen(t->entries[v - 1].name)) & t->index_mask;
+		slot = hash & t->index_mask;
 		while (slot != i) {
-			ck_assert_uint_ne(t->index[slot], 0);
+			ck_assert_uint_ne(t->index[slot].entry, 0);
 			slot = (slot + 1) & t->index_mask;
 		}
 	}
@@ -508,7 +587,7 @@ static void random_run(uint64_t seed, uint32_t capacity, uint32_t nrows, uint32_
 		table_expire(&t, now, 100);
 	ck_assert_uint_eq(t.count, 0);
 	for (i = 0; i <= t.index_mask; i++)
-		ck_assert_uint_eq(t.index[i], 0);
+		ck_assert_uint_eq(t.index[i].entry, 0);
 	table_free(&t);
 	free(rows);
 }
@@ -538,6 +617,8 @@ static Suite *table_suite(void)
 	tcase_add_test(tc, init_refuses_bad_capacity);
 	tcase_add_test(tc, init_sizes_index);
 	tcase_add_test(tc, put_get_remove);
+	tcase_add_test(tc, index_keeps_hash);
+	tcase_add_test(tc, large_table);
 	tcase_add_test(tc, full_table_and_reuse);
 	tcase_add_test(tc, full_table_reuses_dead_entry);
 	tcase_add_test(tc, put_over_dead_entry_reuses_it);
