@@ -270,7 +270,8 @@ test_stats() {
 		dropped_malformed dropped_wrong_direction dropped_stun dropped_not_loopback \
 		relayed relayed_bytes relay_refused relay_over_rate cookies_sent dropped_over_limit \
 		dropped_amplifying limited_register limited_lookup limited_relay limited_stun \
-		limit_shared; do
+		limit_shared dropped_unauthenticated dropped_replayed key_agreements private_refused \
+		moves_refused; do
 		echo "$key"
 	done >"$WORK/keys.want"
 	cut -d' ' -f1 "$WORK/stats1" >"$WORK/keys.got"
@@ -571,6 +572,48 @@ start_server "$WORK/server.err" || { echo "FAIL the server did not start"; cat "
 MAIN_PORT=$SERVER_PORT
 MAIN_PID=$SERVER_PID
 
+# The server's key: --print-key prints what the server logged at start; a client given it with
+# --server-key registers, one with no key pins it in known_servers at first contact, and one
+# with another key is refused clearly, exits 1 and registers nothing.
+test_server_key() {
+	local key logged wrong
+	key=$("$BIN/p2pchatd" --print-key --state-dir "$WORK/p2pchatd") ||
+		{ echo "  --print-key exited $?" >&2; return 1; }
+	echo "$key" | grep -qxE '[0-9a-f]{64}' || { echo "  not 64 hex digits: '$key'" >&2; return 1; }
+	logged=$(sed -n "s/^p2pchatd: the server's key: //p" "$WORK/server.err" | head -n 1)
+	[ "$key" = "$logged" ] || { echo "  --print-key '$key', the server logged '$logged'" >&2; return 1; }
+	[ "$(stat -c %a "$WORK/p2pchatd/server.key")" = 600 ] || { echo "  server.key is not 600" >&2; return 1; }
+	# Given up front: it registers, and the file is left alone.
+	state_dir sk1
+	XDG_STATE_HOME=$WORK/sk1 client kate --server-key "$key" --stay kate
+	wait_for "$WORK/kate.out" "registered as kate" || return 1
+	[ ! -e "$WORK/sk1/p2pchat/known_servers" ] || { echo "  --server-key wrote known_servers" >&2; return 1; }
+	# First contact: pinned, as HOST:PORT KEY.
+	state_dir sk2
+	XDG_STATE_HOME=$WORK/sk2 client liam --stay liam
+	wait_for "$WORK/liam.out" "registered as liam" || return 1
+	grep -qx "127.0.0.1:$SERVER_PORT $key" "$WORK/sk2/p2pchat/known_servers" ||
+		{ echo "  known_servers:" >&2; cat "$WORK/sk2/p2pchat/known_servers" >&2; return 1; }
+	# Another key: refused, loudly, never fatal on its own; with no input it gives up (exit 1).
+	wrong=$(printf '%s' "$key" | tr '0-9a-f' '1-9a-f0')
+	state_dir sk3
+	XDG_STATE_HOME=$WORK/sk3 "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --server-key "$wrong" mona \
+		</dev/null >"$WORK/mona.out" 2>"$WORK/mona.err"
+	[ $? -eq 1 ] || { echo "  a wrong --server-key did not exit 1" >&2; return 1; }
+	grep -qF "* WARNING: the server at 127.0.0.1:$SERVER_PORT has another key than --server-key gave" \
+		"$WORK/mona.out" || { cat "$WORK/mona.out" "$WORK/mona.err" >&2; return 1; }
+	! grep -q "registered as" "$WORK/mona.out" || return 1
+	# A pinned key that changed: the same, naming the file to edit.
+	sed -i "s/ $key\$/ $wrong/" "$WORK/sk2/p2pchat/known_servers"
+	XDG_STATE_HOME=$WORK/sk2 "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" nina </dev/null \
+		>"$WORK/nina.out" 2>"$WORK/nina.err"
+	grep -qF "has a new key (or someone pretends to be it); nothing was sent. If the operator changed it, remove its line from $WORK/sk2/p2pchat/known_servers" \
+		"$WORK/nina.out" || { cat "$WORK/nina.out" "$WORK/nina.err" >&2; return 1; }
+	# Not a key at all: a usage error.
+	"$BIN/p2pchat" --server-key xyz alice </dev/null >/dev/null 2>&1
+	[ $? -eq 2 ] || { echo "  --server-key xyz did not exit 2" >&2; return 1; }
+}
+
 check "usage errors exit 2" test_usage_errors
 check "the README quotes --help exactly" test_readme_help
 check "200 messages arrive in order" test_200_messages
@@ -597,5 +640,6 @@ check "a symlinked token or key file is not written through" test_symlinked_file
 check "a world-readable key is refused, a planted token not used" test_planted_readable
 check "a non-hex key is refused, a non-hex token is not zero" test_non_hex
 check "--fingerprint: one stable line, as the client reports it" test_fingerprint
+check "the server's key: --print-key, --server-key, pinned, a wrong one refused" test_server_key
 
 summary integration
