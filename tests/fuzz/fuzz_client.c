@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_client.c - libFuzzer harness for client_handle and client_tick: a connected client under fire. */
 #include <string.h>
 
+#include "auth.h"
 #include "client_impl.h"
 #include "fuzz.h"
 
@@ -32,7 +33,8 @@ static void on_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, 
 
 	FUZZ_CHECK(to->family == PROTO_AF_INET || to->family == PROTO_AF_INET6);
 	FUZZ_CHECK(len <= PROTO_MAX_DATAGRAM);
-	FUZZ_CHECK(proto_decode(buf, len, &m) == 0);
+	/* A request to the server is sealed: its clear part reads (the cookie is there). */
+	FUZZ_CHECK(proto_decode_prefix(buf, len, &m) > 0 || proto_decode(buf, len, &m) == 0);
 	if (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH) {
 		FUZZ_CHECK(memcmp(m.cookie, w->cookie, PROTO_COOKIE_LEN) == 0);
 		w->registrations++;
@@ -46,15 +48,31 @@ static void on_print(void *ctx, const char *line)
 	FUZZ_CHECK(fuzz_text_safe(line, strlen(line)));
 }
 
-/* Sends the client one message from `from`, as if it came over the network. */
-static void deliver(struct client *c, const struct proto_msg *m, const struct proto_addr *from,
+/* The server's key pair in the harness (version 2), and its K with alice; the answers' counter. */
+#define FUZZ_SERVER_SECRET 0x5e
+static uint8_t server_pub[X25519_LEN], alice_k[AUTH_KEY_LEN];
+static uint64_t server_counter;
+
+/*
+ * Sends the client one message from `from`, as if it came over the
+ * network: one the server seals, sealed under alice's K, as the server
+ * would; a COOKIE with the server's key.
+ */
+static void deliver(struct client *c, struct proto_msg *m, const struct proto_addr *from,
 		    int64_t now)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
-	int n = proto_encode(m, buf, sizeof(buf));
+	size_t off, len;
+	int n;
 
+	if (m->type == PROTO_COOKIE)
+		memcpy(m->key, server_pub, X25519_LEN);
+	m->counter = ++server_counter;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
 	FUZZ_CHECK(n > 0);
-	client_handle(c, buf, (size_t)n, from, now);
+	len = off > 0 ? auth_seal_answer(buf, (size_t)n, sizeof(buf), off, alice_k) : (size_t)n;
+	FUZZ_CHECK(len > 0);
+	client_handle(c, buf, len, from, now);
 }
 
 /*
@@ -98,6 +116,8 @@ static void prelude(struct client *c, struct watch *w, const struct proto_addr s
 	FUZZ_CHECK(c->npeers == 1);
 	bob = c->peers[0];
 	bob->my_epoch = FUZZ_MY_EPOCH;
+	/* Version 2's PEER carries no nonce: the client makes one from the keys; the seeds use fuzz.h's. */
+	memcpy(bob->nonce, FUZZ_NONCE, PROTO_NONCE_LEN);
 
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_PROBE_ACK;
@@ -128,11 +148,42 @@ static void note_cookie(struct watch *w, const struct fuzz_record *r, int *hurry
 	*hurry = 0;
 	if (r->source != FUZZ_SERVER || proto_decode(r->buf, r->len, &m) != 0)
 		return;
+	/* A COOKIE with another key than the server's is refused (never believed): no cookie. */
+	if (m.type == PROTO_COOKIE && memcmp(m.key, server_pub, X25519_LEN) != 0)
+		return;
 	if (m.type == PROTO_COOKIE)
 		*hurry = memcmp(m.cookie, w->cookie, PROTO_COOKIE_LEN) != 0;
 	else if (m.type != PROTO_REGISTERED || strcmp(m.name, "alice") != 0)
 		return;
 	memcpy(w->cookie, m.cookie, PROTO_COOKIE_LEN);
+}
+
+/*
+ * Hands the client record r. A fuzzer cannot seal (auth.h): a record from
+ * the server that is the open form of a sealed answer is sealed here
+ * under alice's K, with the next counter; anything else goes as it is,
+ * and must be dropped if sealed.
+ */
+static void deliver_record(struct client *c, const struct fuzz_record *r,
+			   const struct proto_addr *from, int64_t now)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + PROTO_TAG_LEN];
+	struct proto_msg m;
+	size_t off, len;
+	int n;
+
+	if (r->source == FUZZ_SERVER && proto_decode(r->buf, r->len, &m) == 0 &&
+	    proto_is_sealed(m.type)) {
+		/* Always fresh: note_cookie must be able to tell what alice takes (test_client tests replays). */
+		m.counter = ++server_counter;
+		n = proto_encode_open(&m, buf, sizeof(buf), &off);
+		FUZZ_CHECK(n > 0 && off > 0);
+		len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, alice_k);
+		FUZZ_CHECK(len > 0);
+		client_handle(c, buf, len, from, now);
+		return;
+	}
+	client_handle(c, r->buf, r->len, from, now);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -153,7 +204,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(&cfg, 0, sizeof(cfg));
 	strcpy(cfg.name, "alice");
-	memcpy(cfg.token, "token!!!", PROTO_TOKEN_LEN);
+	{
+		/* A fixed identity key (version 2: the name's key, no token), and the server's. */
+		uint8_t secret[X25519_LEN];
+
+		memset(secret, 0x21, sizeof(secret));
+		identity_from_secret(&cfg.id, secret);
+		memset(secret, FUZZ_SERVER_SECRET, sizeof(secret));
+		x25519_public(server_pub, secret);
+		FUZZ_CHECK(auth_derive(alice_k, cfg.id.secret, server_pub, cfg.id.pub, server_pub) == 0);
+		server_counter = 0;
+	}
 	cfg.server = src[FUZZ_SERVER];
 	cfg.nprivate = 1;
 	fuzz_addr4(&cfg.private_ep[0], 10, 0, 0, 2, 4000);
@@ -172,7 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		now += r.step_ms;
 		note_cookie(&w, &r, &hurry);
-		client_handle(&c, r.buf, r.len, &src[r.source], now);
+		deliver_record(&c, &r, &src[r.source], now);
 		FUZZ_CHECK(c.stats.received == received + 1);
 		FUZZ_CHECK(client_tick(&c, now) >= now);
 		/* A new cookie from the server: the request goes again at once, with it. */

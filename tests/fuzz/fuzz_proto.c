@@ -1,4 +1,4 @@
-/* tests/fuzz/fuzz_proto.c - libFuzzer harness for proto_decode: no crash, and every accepted datagram re-encodes to itself. */
+/* tests/fuzz/fuzz_proto.c - libFuzzer harness for proto_decode and proto_decode_prefix: no crash, and every accepted datagram re-encodes to itself. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct proto_msg m, again;
 	uint8_t *out;
+	size_t room;
 	int r, n;
 
 	r = proto_decode(data, size, &m);
@@ -61,15 +62,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A datagram the server or a peer accepts also fits the limit every sender keeps. */
 	FUZZ_CHECK(size <= PROTO_MAX_DATAGRAM);
 
-	/* Exactly `size` bytes of room, on the heap, so a write past it is an ASan report. */
-	out = malloc(size);
+	/*
+	 * Exactly the room it needs, on the heap, so a write past it is an ASan
+	 * report: `size` bytes, and for a sealed type's open form its tag's too.
+	 */
+	room = size + (proto_is_sealed(m.type) ? PROTO_TAG_LEN : 0);
+	out = malloc(room);
 	FUZZ_CHECK(out != NULL);
-	n = proto_encode(&m, out, size);
+	n = proto_encode(&m, out, room);
 	FUZZ_CHECK(n >= 0 && (size_t)n == size);
 	FUZZ_CHECK(memcmp(out, data, size) == 0);
 	/* One byte less room: refused, and nothing written past it. */
-	FUZZ_CHECK(proto_encode(&m, out, size - 1) == PROTO_ENOSPACE);
+	FUZZ_CHECK(proto_encode(&m, out, room - 1) == PROTO_ENOSPACE);
 	free(out);
+	/* The clear part agrees with the whole: the same prefix fields, the body where it starts. */
+	r = proto_decode_prefix(data, size, &again);
+	if (proto_is_sealed(m.type)) {
+		FUZZ_CHECK(r == PROTO_ESHORT || (r > 0 && (size_t)r <= size));
+		if (r > 0) {
+			FUZZ_CHECK(again.counter == m.counter);
+			FUZZ_CHECK(strcmp(again.name, m.type == PROTO_REGISTER || m.type == PROTO_REFRESH ||
+							 m.type == PROTO_LOOKUP || m.type == PROTO_WHO ||
+							 m.type == PROTO_REPORT || m.type == PROTO_RELAY ?
+							 m.name : "") == 0);
+		}
+	} else {
+		FUZZ_CHECK(r == 0 && again.type == m.type);
+	}
 
 	/* No prefix of a message is a message: the first byte short is a truncation. */
 	FUZZ_CHECK(proto_decode(data, size - 1, &again) == PROTO_ESHORT);

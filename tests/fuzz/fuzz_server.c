@@ -1,6 +1,7 @@
 /* tests/fuzz/fuzz_server.c - libFuzzer harness for server_handle: conversations of datagrams from four sources. */
 #include <string.h>
 
+#include "auth.h"
 #include "fuzz.h"
 #include "guard.h"
 #include "server.h"
@@ -20,7 +21,16 @@
  * which no fuzzer can guess. So the harness puts it in when the datagram
  * asks: the first byte of the datagram's cookie says what goes there
  * (enum fuzz_cookie). tests/fuzz/mkseeds.c writes seeds both ways.
+ *
+ * Nor can a fuzzer seal (auth.h). A record that is the open form of a
+ * request (proto_decode accepts it) is sealed here as one of FUZZ_OWNERS
+ * clients would: the owner is the low bits of the key's first byte
+ * (REGISTER, REFRESH: the key is then the owner's) or of the counter
+ * (the others), and the counter stays the record's, so the fuzzer
+ * chooses replays. Any other record goes as it is: a datagram that is
+ * not a request, or garbage a server must refuse unopened.
  */
+#define FUZZ_OWNERS 4
 #define FUZZ_MAX_NAMES 3
 #define FUZZ_TTL_S 2
 /*
@@ -114,6 +124,77 @@ static int source_of(const struct proto_addr *a, const struct proto_addr from[4]
 	return -1;
 }
 
+/* The clients' keys, their K with the server (made once), and the server's key. */
+#define FUZZ_SERVER_SECRET 0x5e
+static uint8_t owner_pub[FUZZ_OWNERS][X25519_LEN], owner_k[FUZZ_OWNERS][AUTH_KEY_LEN];
+
+static void owners_setup(void)
+{
+	static int done;
+	uint8_t secret[X25519_LEN], server_pub[X25519_LEN];
+
+	if (done)
+		return;
+	memset(secret, FUZZ_SERVER_SECRET, sizeof(secret));
+	x25519_public(server_pub, secret);
+	for (int i = 0; i < FUZZ_OWNERS; i++) {
+		memset(secret, 0x10 + i, sizeof(secret));
+		x25519_public(owner_pub[i], secret);
+		FUZZ_CHECK(auth_derive(owner_k[i], secret, server_pub, owner_pub[i], server_pub) == 0);
+	}
+	done = 1;
+}
+
+/*
+ * Seals m, a request's open form, as its owner would into out. Returns
+ * the sealed length.
+ */
+static size_t seal(struct proto_msg *m, uint8_t *out, size_t cap)
+{
+	int registering = m->type == PROTO_REGISTER || m->type == PROTO_REFRESH;
+	unsigned owner = (registering ? m->key[0] : (unsigned)m->counter) % FUZZ_OWNERS;
+	size_t off, len;
+	int n;
+
+	if (registering)
+		memcpy(m->key, owner_pub[owner], X25519_LEN);
+	n = proto_encode_open(m, out, cap, &off);
+	FUZZ_CHECK(n > 0 && off > 0);
+	len = auth_seal_request(out, (size_t)n, cap, off, owner_k[owner]);
+	FUZZ_CHECK(len > 0);
+	return len;
+}
+
+/*
+ * Decodes tx, an answer of the server: a sealed one opened under the K of
+ * the owner it is for (FUZZ_CHECK: one opens), a version refusal as
+ * version 1's ERROR. Returns 0, or -1 when the bytes are none of these.
+ */
+static int decode_answer(const struct server_tx *tx, struct proto_msg *m)
+{
+	uint8_t open[PROTO_MAX_DATAGRAM], version;
+	int off;
+
+	if (proto_version_refusal(tx->buf, tx->len, &version)) {
+		memset(m, 0, sizeof(*m));
+		m->type = PROTO_ERROR;
+		m->code = PROTO_E_VERSION;
+		return version == PROTO_VERSION ? 0 : -1;
+	}
+	off = proto_decode_prefix(tx->buf, tx->len, m);
+	if (off < 0)
+		return -1;
+	if (off == 0)
+		return proto_decode(tx->buf, tx->len, m);
+	for (int i = 0; i < FUZZ_OWNERS; i++) {
+		long n = auth_open_answer(open, tx->buf, tx->len, (size_t)off, owner_k[i]);
+
+		if (n >= 0)
+			return proto_decode(open, (size_t)n, m);
+	}
+	return -1;
+}
+
 /* What one datagram was, for the checks of what the server made of it. */
 struct request {
 	unsigned src;  /* its source's number */
@@ -160,12 +241,15 @@ static void check_answers(const struct server *s, const struct server_tx *tx, in
 		 */
 		if (!tx[i].proven)
 			FUZZ_CHECK(tx[i].len <= q->len);
-		/* The server only sends what its own decoder accepts, and only server->client types. */
-		FUZZ_CHECK(proto_decode(tx[i].buf, tx[i].len, &m) == 0);
+		/*
+		 * The server only sends what its own decoder accepts, sealed for
+		 * the client it goes to, and only server->client types.
+		 */
+		FUZZ_CHECK(decode_answer(&tx[i], &m) == 0);
 		FUZZ_CHECK(m.type == PROTO_REGISTERED || m.type == PROTO_PEER ||
 			   m.type == PROTO_ERROR || m.type == PROTO_STATS_REPLY ||
 			   m.type == PROTO_WHO_REPLY || m.type == PROTO_RELAYED ||
-			   m.type == PROTO_COOKIE);
+			   m.type == PROTO_COOKIE || m.type == PROTO_NOTICE);
 		if (tx[i].proven)
 			FUZZ_CHECK((q->proven & (1u << to)) != 0 ||
 				   (m.type == PROTO_STATS_REPLY && to == FUZZ_LOOPBACK));
@@ -203,12 +287,11 @@ static void check_cookie_answer(const struct server *s, const struct server_tx *
 		FUZZ_CHECK(s->stats.cookies_sent == before->cookies_sent);
 		for (i = 0; i < n; i++)
 			FUZZ_CHECK(stun_is_stun(tx[i].buf, tx[i].len) ||
-				   (proto_decode(tx[i].buf, tx[i].len, &m) == 0 &&
-				    m.type != PROTO_COOKIE));
+				   (decode_answer(&tx[i], &m) == 0 && m.type != PROTO_COOKIE));
 		return;
 	}
 	FUZZ_CHECK(n == 1);
-	FUZZ_CHECK(proto_decode(tx[0].buf, tx[0].len, &m) == 0 && m.type == PROTO_COOKIE);
+	FUZZ_CHECK(decode_answer(&tx[0], &m) == 0 && m.type == PROTO_COOKIE);
 	FUZZ_CHECK(proto_addr_equal(&tx[0].to, &from[q->src]));
 	FUZZ_CHECK(guard_cookie_ok(&s->guard, &from[q->src], m.cookie, q->now));
 	FUZZ_CHECK(s->stats.cookies_sent == before->cookies_sent + 1);
@@ -234,7 +317,7 @@ static void check_name_counts(const struct server *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t seed[SERVER_SEED_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-	static uint8_t patched[PROTO_MAX_DATAGRAM];
+	static uint8_t patched[PROTO_MAX_DATAGRAM + PROTO_TAG_LEN]; /* an open form of 1200 bytes, sealed */
 	struct server_config cfg;
 	struct server_tx tx[SERVER_MAX_TX];
 	struct proto_addr from[4];
@@ -247,8 +330,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	owners_setup();
 	sources(from);
 	configure(data[0], &cfg);
+	memset(cfg.secret, FUZZ_SERVER_SECRET, sizeof(cfg.secret));
+	cfg.counter_start = 1;
 	FUZZ_CHECK(server_init(&s, &cfg, seed) == 0);
 	server_tick(&s, q.now);
 	while (fuzz_next_record(data, size, &off, &r)) {
@@ -262,19 +348,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.src = r.source;
 		q.len = r.len;
 		FUZZ_CHECK(server_tick(&s, q.now) > q.now);
-		if (proto_decode(r.buf, r.len, &m) == 0 &&
-		    (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH)) {
-			is_register = m.type == PROTO_REGISTER;
-			cookie_ok = put_cookie(&s, &m, from, r.source, q.now);
-			/* The encoding is canonical: the same length, the cookie patched. */
-			FUZZ_CHECK(proto_encode(&m, patched, sizeof(patched)) == (int)r.len);
+		q.len = r.len;
+		if (proto_decode(r.buf, r.len, &m) == 0 && proto_is_sealed(m.type) &&
+		    (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH || m.type == PROTO_LOOKUP ||
+		     m.type == PROTO_WHO || m.type == PROTO_REPORT || m.type == PROTO_RELAY)) {
+			if (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH) {
+				is_register = m.type == PROTO_REGISTER;
+				cookie_ok = put_cookie(&s, &m, from, r.source, q.now);
+				if (cookie_ok)
+					q.proven |= 1u << r.source;
+			}
+			q.len = seal(&m, patched, sizeof(patched));
 			dgram = patched;
-			if (cookie_ok)
-				q.proven |= 1u << r.source;
+		} else if (proto_decode_prefix(r.buf, r.len, &m) > 0 &&
+			   (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH)) {
+			/* Not a request the harness can seal, but its clear part reads: the cookie decides. */
+			cookie_ok = guard_cookie_ok(&s.guard, &from[r.source], m.cookie, q.now);
 		}
 		before = s.stats;
 		names = s.names.count;
-		n = server_handle(&s, dgram, r.len, &from[r.source], q.now, tx);
+		n = server_handle(&s, dgram, q.len, &from[r.source], q.now, tx);
 		check_answers(&s, tx, n, from, &q);
 		if (cookie_ok >= 0)
 			check_cookie_answer(&s, tx, n, cookie_ok, &before, names, from, &q);

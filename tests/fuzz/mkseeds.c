@@ -112,13 +112,29 @@ static struct proto_msg msg(uint8_t type, const char *name)
 	return m;
 }
 
-/* A message from a client to the server: name, token and (LOOKUP, REPORT) target. */
+/*
+ * The client a request comes from, for fuzz_server.c, which seals it:
+ * "tokenAAA" is owner 0, "tokenBBB" 1, "tokenCCC" 2, any other 3 (the
+ * names of version 1's tokens). REGISTER and REFRESH carry it in their
+ * key's first byte, every request in its counter's low bits; the
+ * counters grow, so that no seed is a replay by accident.
+ */
+static void owner(struct proto_msg *m, const char *token)
+{
+	static uint64_t seq;
+	uint8_t o = token[5] >= 'A' && token[5] <= 'C' ? (uint8_t)(token[5] - 'A') : 3;
+
+	m->key[0] = o;
+	m->counter = (++seq << 8) | o;
+}
+
+/* A message from a client to the server: name, its owner and (LOOKUP, REPORT) target. */
 static struct proto_msg request(uint8_t type, const char *name, const char *token,
 				const char *target)
 {
 	struct proto_msg m = msg(type, name);
 
-	memcpy(m.token, token, PROTO_TOKEN_LEN);
+	owner(&m, token);
 	if (target != NULL)
 		snprintf(m.target, sizeof(m.target), "%s", target);
 	return m;
@@ -191,7 +207,7 @@ static struct proto_msg relay(uint8_t type, const char *name, const char *token,
 	struct seed one;
 
 	if (token != NULL)
-		memcpy(m.token, token, PROTO_TOKEN_LEN);
+		owner(&m, token);
 	if (target != NULL)
 		snprintf(m.target, sizeof(m.target), "%s", target);
 	encode(inner, &one);
