@@ -16,6 +16,7 @@
 #include "identity.h"
 #include "log.h"
 #include "net.h"
+#include "trust.h"
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
 
@@ -124,6 +125,7 @@ struct app {
 	uint64_t lines_read;      /* line mode: lines taken from stdin */
 	int64_t started_ms;
 	int no_server;            /* line mode, nothing sent: the server never answered */
+	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -353,6 +355,23 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	return 0;
 }
 
+/* The known peers (trust.c), beside the key files. Returns 0, or 1 after an error was printed. */
+static int open_known_peers(struct app *a)
+{
+	char dir[PATH_MAX], err[512];
+
+	if (identity_state_dir(getenv("XDG_STATE_HOME"), getenv("HOME"), dir, sizeof(dir)) < 0)
+		return 1; /* load_identity said why */
+	a->trust = malloc(sizeof(*a->trust));
+	if (a->trust == NULL || trust_open(a->trust, dir, err, sizeof(err)) < 0) {
+		log_error("%s", a->trust == NULL ? strerror(errno) : err);
+		free(a->trust);
+		a->trust = NULL;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Fills cfg from o: the owner token from NAME's key, the server's address,
  * the socket and the private endpoints it is reached at. Opens a->fd.
@@ -370,7 +389,12 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	if (load_identity(cfg->name, &id) != 0)
 		return 1;
 	identity_token(&id, cfg->token);
+	memcpy(cfg->secret, id.secret, sizeof(cfg->secret)); /* client_free wipes the client's copy */
+	memcpy(cfg->pub, id.pub, sizeof(cfg->pub));
 	identity_wipe(&id);
+	if (open_known_peers(a) != 0)
+		return 1;
+	cfg->trust = a->trust;
 	if (net_resolve(o->server ? o->server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT,
 			&cfg->server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "p2pchat: server: %s\n", err);
@@ -451,6 +475,10 @@ static int app_close(struct app *a)
 	else
 		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
 	client_free(&a->c);
+	if (a->trust != NULL) {
+		trust_close(a->trust);
+		free(a->trust);
+	}
 	console_free(&a->con);
 	close(a->fd);
 	return status;
@@ -461,7 +489,7 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, app_line };
+	struct client_io io = { a, app_send, app_print, app_line, NULL, NULL };
 	struct options o;
 	int done, status;
 

@@ -38,56 +38,74 @@ enum field {
 	F_PATH,       /* 8 bits, an enum proto_path: path */
 	F_LINES,      /* 16-bit length 1..1024, then printable ASCII and newlines: text_len, text */
 	F_PAYLOAD,    /* 16-bit length 1..PROTO_PAYLOAD_MAX, then any bytes: payload_len, payload */
+	F_INIT,       /* PROTO_INIT_LEN bytes: payload_len, payload */
+	F_RESP,       /* PROTO_RESP_LEN bytes: payload_len, payload */
+	F_SEALED,     /* the rest, PROTO_SEALED_MIN..PROTO_SEALED_MAX bytes: payload_len, payload */
+	F_PATH_DATA,  /* PROTO_PATH_DATA_LEN bytes: path_data */
 };
 
 #define LAYOUT_MAX 7 /* the longest layout (DATA) has 6 fields, plus F_END */
 
 struct layout {
 	uint8_t type;
+	uint8_t inner; /* 1: travels only inside a SEALED datagram (proto_inner_encode) */
 	const char *name;
 	uint8_t fields[LAYOUT_MAX];
 };
 
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct layout layouts[] = {
-	{ PROTO_REGISTER, "REGISTER", { F_TOKEN, F_COOKIE, F_NAME, F_PRIVATE } },
-	{ PROTO_REGISTERED, "REGISTERED", { F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
-	{ PROTO_REFRESH, "REFRESH", { F_TOKEN, F_COOKIE, F_NAME } },
-	{ PROTO_LOOKUP, "LOOKUP", { F_TOKEN, F_NAME, F_TARGET } },
-	{ PROTO_PEER, "PEER", { F_NONCE, F_NAME, F_PUBLIC, F_PRIVATE } },
-	{ PROTO_ERROR, "ERROR", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
-	{ PROTO_STATS, "STATS", { F_END } },
-	{ PROTO_STATS_REPLY, "STATS_REPLY", { F_LINES } },
-	{ PROTO_WHO, "WHO", { F_TOKEN, F_NAME, F_CURSOR } },
-	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
-	{ PROTO_REPORT, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
-	{ PROTO_RELAY, "RELAY", { F_TOKEN, F_NAME, F_TARGET, F_PAYLOAD } },
-	{ PROTO_RELAYED, "RELAYED", { F_NAME, F_PAYLOAD } },
-	{ PROTO_COOKIE, "COOKIE", { F_COOKIE } },
-	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
-	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
-	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
-	{ PROTO_ACK, "ACK", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_ACK, F_SACK } },
-	{ PROTO_PING, "PING", { F_NONCE, F_STAMP } },
-	{ PROTO_PONG, "PONG", { F_NONCE, F_STAMP } },
-	{ PROTO_BYE, "BYE", { F_NONCE, F_EPOCH } },
+	{ PROTO_REGISTER, 0, "REGISTER", { F_TOKEN, F_COOKIE, F_NAME, F_PRIVATE } },
+	{ PROTO_REGISTERED, 0, "REGISTERED", { F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
+	{ PROTO_REFRESH, 0, "REFRESH", { F_TOKEN, F_COOKIE, F_NAME } },
+	{ PROTO_LOOKUP, 0, "LOOKUP", { F_TOKEN, F_NAME, F_TARGET } },
+	{ PROTO_PEER, 0, "PEER", { F_NONCE, F_NAME, F_PUBLIC, F_PRIVATE } },
+	{ PROTO_ERROR, 0, "ERROR", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_STATS, 0, "STATS", { F_END } },
+	{ PROTO_STATS_REPLY, 0, "STATS_REPLY", { F_LINES } },
+	{ PROTO_WHO, 0, "WHO", { F_TOKEN, F_NAME, F_CURSOR } },
+	{ PROTO_WHO_REPLY, 0, "WHO_REPLY", { F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
+	{ PROTO_REPORT, 0, "REPORT", { F_TOKEN, F_NAME, F_TARGET, F_PATH } },
+	{ PROTO_RELAY, 0, "RELAY", { F_TOKEN, F_NAME, F_TARGET, F_PAYLOAD } },
+	{ PROTO_RELAYED, 0, "RELAYED", { F_NAME, F_PAYLOAD } },
+	{ PROTO_COOKIE, 0, "COOKIE", { F_COOKIE } },
+	{ PROTO_PROBE, 0, "PROBE", { F_INIT } },
+	{ PROTO_PROBE_ACK, 0, "PROBE_ACK", { F_RESP } },
+	{ PROTO_SEALED, 0, "SEALED", { F_SEALED } },
+	{ PROTO_DATA, 1, "DATA", { F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
+	{ PROTO_ACK, 1, "ACK", { F_EPOCH, F_PEER_EPOCH, F_ACK, F_SACK } },
+	{ PROTO_PING, 1, "PING", { F_STAMP, F_EPOCH } },
+	{ PROTO_PONG, 1, "PONG", { F_STAMP } },
+	{ PROTO_BYE, 1, "BYE", { F_EPOCH } },
+	{ PROTO_PATH_CHALLENGE, 1, "PATH_CHALLENGE", { F_PATH_DATA } },
+	{ PROTO_PATH_RESPONSE, 1, "PATH_RESPONSE", { F_PATH_DATA } },
+	{ PROTO_CONFIRM, 1, "CONFIRM", { F_END } },
 };
 
 #define DATA_FLAGS_KNOWN (PROTO_DATA_END | PROTO_DATA_ACTION)
 
-/* The largest DATA (header, nonce, two epochs, seq, flags, text length, text) fits a RELAY. */
-_Static_assert(PROTO_HEADER_LEN + PROTO_NONCE_LEN + 4 + 4 + 4 + 1 + 2 + PROTO_FRAG_MAX <=
+/*
+ * The largest DATA sealed (header, index, counter, inner type, two epochs,
+ * seq, flags, text length, text, tag: 1072 bytes) fits a RELAY.
+ */
+_Static_assert(PROTO_HEADER_LEN + 12 + 1 + 4 + 4 + 4 + 1 + 2 + PROTO_FRAG_MAX + 16 <=
 		       PROTO_PAYLOAD_MAX, "a relayed DATA fits one datagram");
 
-static const struct layout *find_layout(int type)
+/* The layout of type, a datagram's (inner 0) or a SEALED one's inner message (inner 1); or NULL. */
+static const struct layout *find_layout_of(int type, int inner)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-		if (layouts[i].type == type)
+		if (layouts[i].type == type && layouts[i].inner == inner)
 			return &layouts[i];
 	}
 	return NULL;
+}
+
+static const struct layout *find_layout(int type)
+{
+	return find_layout_of(type, 0);
 }
 
 /* Address bytes on the wire for a family, or 0 for a family we do not know. */
@@ -279,6 +297,14 @@ static uint16_t get_sized(struct rcur *c, void *dst, size_t max)
 }
 
 /* Reads the text: any bytes at all, NUL-terminated after text_len of them. */
+/* Reads n bytes (n <= PROTO_PAYLOAD_MAX) into payload: a handshake message or a sealed body. */
+static void get_fixed(struct rcur *c, struct proto_msg *out, size_t n)
+{
+	get_bytes(c, out->payload, n);
+	if (c->err == 0)
+		out->payload_len = (uint16_t)n;
+}
+
 static void get_text(struct rcur *c, struct proto_msg *out)
 {
 	out->text_len = get_sized(c, out->text, PROTO_FRAG_MAX);
@@ -408,14 +434,45 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 		/* Any bytes: the receivers decode the datagram inside themselves. */
 		out->payload_len = get_sized(c, out->payload, PROTO_PAYLOAD_MAX);
 		break;
+	case F_INIT:
+		get_fixed(c, out, PROTO_INIT_LEN);
+		break;
+	case F_RESP:
+		get_fixed(c, out, PROTO_RESP_LEN);
+		break;
+	case F_SEALED:
+		/* The rest of the datagram: only session_open can tell whether it is good. */
+		if (c->err == 0 && (c->len - c->off < PROTO_SEALED_MIN ||
+				    c->len - c->off > PROTO_SEALED_MAX)) {
+			rcur_fail(c, PROTO_ELENGTH);
+			break;
+		}
+		get_fixed(c, out, c->len - c->off);
+		break;
+	case F_PATH_DATA:
+		get_bytes(c, out->path_data, PROTO_PATH_DATA_LEN);
+		break;
 	}
+}
+
+/* Reads walk the layout's fields from the cursor into out; returns 0 or the first error. */
+static int get_layout(struct rcur *c, const struct layout *lay, struct proto_msg *out)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
+		get_field(c, (enum field)lay->fields[i], out);
+	if (c->err != 0)
+		return c->err;
+	if (c->off != c->len)
+		return PROTO_ETRAILING;
+	return 0;
 }
 
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
 {
 	const struct layout *lay;
 	struct rcur c;
-	size_t i;
 
 	memset(out, 0, sizeof(*out));
 	if (len < PROTO_HEADER_LEN)
@@ -437,13 +494,27 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
 	c.len = len;
 	c.off = PROTO_HEADER_LEN;
 	c.err = 0;
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
-		get_field(&c, (enum field)lay->fields[i], out);
-	if (c.err != 0)
-		return c.err;
-	if (c.off != c.len)
-		return PROTO_ETRAILING;
-	return 0;
+	return get_layout(&c, lay, out);
+}
+
+int proto_inner_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
+{
+	const struct layout *lay;
+	struct rcur c;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 1)
+		return PROTO_ESHORT;
+	out->version = PROTO_VERSION;
+	out->type = buf[0];
+	lay = find_layout_of(buf[0], 1);
+	if (lay == NULL)
+		return PROTO_ETYPE;
+	c.buf = buf;
+	c.len = len;
+	c.off = 1;
+	c.err = 0;
+	return get_layout(&c, lay, out);
 }
 
 /*
@@ -540,6 +611,16 @@ static void put_sized(struct wcur *w, const void *src, uint16_t len, size_t max)
 	}
 	put_u16(w, len);
 	put_bytes(w, src, len);
+}
+
+/* Writes payload, whose length must be within min..max: a handshake message or a sealed body. */
+static void put_fixed(struct wcur *w, const struct proto_msg *m, size_t min, size_t max)
+{
+	if (m->payload_len < min || m->payload_len > max) {
+		w->invalid = 1;
+		return;
+	}
+	put_bytes(w, m->payload, m->payload_len);
 }
 
 static void put_names(struct wcur *w, const struct proto_msg *m)
@@ -656,14 +737,39 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	case F_PAYLOAD:
 		put_sized(w, m->payload, m->payload_len, PROTO_PAYLOAD_MAX);
 		break;
+	case F_INIT:
+		put_fixed(w, m, PROTO_INIT_LEN, PROTO_INIT_LEN);
+		break;
+	case F_RESP:
+		put_fixed(w, m, PROTO_RESP_LEN, PROTO_RESP_LEN);
+		break;
+	case F_SEALED:
+		put_fixed(w, m, PROTO_SEALED_MIN, PROTO_SEALED_MAX);
+		break;
+	case F_PATH_DATA:
+		put_bytes(w, m->path_data, PROTO_PATH_DATA_LEN);
+		break;
 	}
+}
+
+/* Writes the layout's fields of m; returns the length written, or PROTO_EINVAL / PROTO_ENOSPACE. */
+static int put_layout(struct wcur *w, const struct layout *lay, const struct proto_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
+		put_field(w, (enum field)lay->fields[i], m);
+	if (w->invalid)
+		return PROTO_EINVAL;
+	if (w->nospace)
+		return PROTO_ENOSPACE;
+	return (int)w->off;
 }
 
 int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
 {
 	const struct layout *lay = find_layout(m->type);
 	struct wcur w;
-	size_t i;
 
 	if (lay == NULL)
 		return PROTO_EINVAL;
@@ -676,13 +782,23 @@ int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
 	put_u8(&w, PROTO_VERSION);
 	put_u8(&w, m->type);
 	put_u8(&w, 0);
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++)
-		put_field(&w, (enum field)lay->fields[i], m);
-	if (w.invalid)
+	return put_layout(&w, lay, m);
+}
+
+int proto_inner_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
+{
+	const struct layout *lay = find_layout_of(m->type, 1);
+	struct wcur w;
+
+	if (lay == NULL)
 		return PROTO_EINVAL;
-	if (w.nospace)
-		return PROTO_ENOSPACE;
-	return (int)w.off;
+	w.buf = buf;
+	w.cap = cap;
+	w.off = 0;
+	w.nospace = 0;
+	w.invalid = 0;
+	put_u8(&w, m->type);
+	return put_layout(&w, lay, m);
 }
 
 int proto_name_valid(const char *name)
@@ -703,7 +819,7 @@ int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b)
 
 int proto_is_peer_type(int type)
 {
-	return type >= PROTO_PROBE && type <= PROTO_BYE;
+	return type == PROTO_PROBE || type == PROTO_PROBE_ACK || type == PROTO_SEALED;
 }
 
 const char *proto_strerror(int result)
@@ -738,6 +854,8 @@ const char *proto_type_name(int type)
 {
 	const struct layout *lay = find_layout(type);
 
+	if (lay == NULL)
+		lay = find_layout_of(type, 1);
 	return lay != NULL ? lay->name : "unknown";
 }
 
