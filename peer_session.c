@@ -152,6 +152,19 @@ int client_peer_key_ok(struct client *c, struct peer *p)
 	if (!p->has_key)
 		return 0;
 	if (memcmp(p->sess.remote_static, p->key, PROTO_KEY_LEN) != 0) {
+		/*
+		 * Another key (a new install, or a substitute): whatever we had
+		 * with the old one is over, the channel included.
+		 */
+		static const uint8_t none[PROTO_KEY_LEN];
+		int had_key = memcmp(p->sess.remote_static, none, sizeof(none)) != 0;
+
+		if (had_key && (p->state == PEER_CONNECTED || p->state == PEER_PUNCH)) {
+			p->state = PEER_OFFLINE;
+			p->path_kind = PATH_NONE;
+			p->peer_epoch = 0;
+			p->renew_epoch = 1;
+		}
 		session_peer_wipe(&p->sess);
 		session_peer_init(&p->sess, p->key);
 		client_session_reset(p);

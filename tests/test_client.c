@@ -1,5 +1,7 @@
 /* test_client.c - the client's logic on a simulated network, with a real server and fake time. */
+#define _XOPEN_SOURCE 700 /* nftw, for tmpdir.h */
 #include <check.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,10 @@
 #include "net.h"
 #include "protocol.h"
 #include "server.h"
+#include "trust.h"
 #include "x25519.h"
 #include "harness.h"
+#include "tmpdir.h"
 
 /*
  * ---- the simulated internet ----
@@ -98,6 +102,11 @@ struct sim_host {
 	struct srv_msg trace[SIM_TRACE]; /* its first SIM_TRACE datagrams to and from the server */
 	int ntrace;
 	struct proto_addr first_ack_from; /* source of the first PROBE_ACK that reached it */
+	struct trust_store *trust; /* its known peers, when host_trust gave it some */
+	char trust_dir[64];
+	uint8_t first_init[SESSION_INIT_LEN]; /* the INIT of its last direct PROBE */
+	int ninits;                /* direct PROBEs sent */
+	int init_variants;         /* how often a direct PROBE's INIT differed from the one before */
 };
 
 static struct sim {
@@ -131,6 +140,11 @@ static struct sim {
 	/* the introductions' keys: host n is introduced with fake_key[n] when fake_key_on[n] */
 	uint8_t fake_key[SIM_HOSTS][PROTO_KEY_LEN];
 	int fake_key_on[SIM_HOSTS];
+
+	/* what host capture_from sends to capture_to (another host), kept for replays */
+	int capture_from, capture_to;
+	int ncaptured;
+	struct { size_t len; uint8_t buf[PROTO_MAX_DATAGRAM]; } captured[256];
 } sim;
 
 /* A node's public address and LAN address (the server has no LAN address). */
@@ -275,6 +289,19 @@ static void host_send(void *ctx, const struct proto_addr *to, const uint8_t *buf
 		 */
 		int direct = !proto_addr_equal(to, &sim.srv_addr) && h->c.last_sent_type != 0;
 		uint8_t type = (direct ? h->c.last_sent_type : buf[2]) & 31;
+
+		if (buf[2] == PROTO_PROBE && len == PROTO_HEADER_LEN + SESSION_INIT_LEN &&
+		    !proto_addr_equal(to, &sim.srv_addr)) {
+			if (h->ninits++ > 0 &&
+			    memcmp(h->first_init, buf + PROTO_HEADER_LEN, SESSION_INIT_LEN) != 0)
+				h->init_variants++;
+			memcpy(h->first_init, buf + PROTO_HEADER_LEN, SESSION_INIT_LEN);
+		}
+		if (h->id == sim.capture_from && proto_addr_equal(to, &sim.host[sim.capture_to].pub) &&
+		    sim.ncaptured < (int)(sizeof(sim.captured) / sizeof(sim.captured[0]))) {
+			sim.captured[sim.ncaptured].len = len;
+			memcpy(sim.captured[sim.ncaptured++].buf, buf, len);
+		}
 
 		h->sent[type]++;
 		if (h->drop_sent & (1u << type))
@@ -563,6 +590,18 @@ static int64_t host_wall_ms(void *ctx)
 	return INT64_C(1700000000000) + sim.now;
 }
 
+/* Gives h (not started) known peers of its own, in a fresh temporary directory. */
+static void host_trust(struct sim_host *h)
+{
+	char err[512];
+
+	tmpdir_make(h->trust_dir, sizeof(h->trust_dir), "test_client");
+	h->trust = malloc(sizeof(*h->trust));
+	ck_assert_ptr_nonnull(h->trust);
+	ck_assert_msg(trust_open(h->trust, h->trust_dir, err, sizeof(err)) == 0, "%s", err);
+	h->cfg.trust = h->trust;
+}
+
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
@@ -645,6 +684,7 @@ static void setup(void)
 	sim.lan_ms = LAN_MS;
 	sim.rng.s = 0x2545f491;
 	sim.max_names = 64;
+	sim.capture_from = -1;
 	server_start(0x40);
 }
 
@@ -654,6 +694,11 @@ static void teardown(void)
 		client_free(&sim.host[i].c);
 		for (int j = 0; j < sim.host[i].nlines; j++)
 			free(sim.host[i].lines[j]);
+		if (sim.host[i].trust != NULL) {
+			trust_close(sim.host[i].trust);
+			free(sim.host[i].trust);
+			tmpdir_remove(sim.host[i].trust_dir);
+		}
 	}
 	if (sim.srv_up)
 		server_free(&sim.srv);
@@ -2526,6 +2571,347 @@ START_TEST(waiting_line_goes_direct_when_not_overdue)
 }
 END_TEST
 
+
+/* ---- protocol version 2: sessions, paths on proof, trust, abuse (issue 12) ---- */
+
+/* Returns 1 when a's and b's current sessions are one: each one's index is the other's remote. */
+static int one_session(const struct peer *pa, const struct peer *pb)
+{
+	return pa->sess.current.valid && pb->sess.current.valid &&
+	       pa->sess.current.local_index == pb->sess.current.remote_index &&
+	       pb->sess.current.local_index == pa->sess.current.remote_index &&
+	       memcmp(pa->sess.current.send_key, pb->sess.current.recv_key, SESSION_KEY_LEN) == 0 &&
+	       !pa->sess.next.valid && !pb->sess.next.valid;
+}
+
+/*
+ * The handshake rides the punch: each side's probes all carry one INIT
+ * (the same bytes to every endpoint, again and again), the first RESP
+ * connects, and the chat is sealed from the first line: no PROBE ever
+ * carries a line, and the two sides share one session.
+ */
+START_TEST(handshake_in_the_punch)
+{
+	struct sim_host *a, *b;
+
+	alice_and_bob(&a, &b);
+	ck_assert_uint_gt(a->ninits + b->ninits, 2);
+	ck_assert_int_eq(a->init_variants, 0);
+	ck_assert_int_eq(b->init_variants, 0);
+	ck_assert_uint_eq(a->c.stats.handshakes, 1);
+	ck_assert_uint_eq(b->c.stats.handshakes, 1);
+	ck_assert(one_session(a->c.peers[0], b->c.peers[0]));
+	ck_assert_uint_gt(a->sent[PROTO_DATA], 0); /* sealed: counted by what was inside */
+	/* (Only the RESPs to INITs repeated after the handshake are dropped, unopened.) */
+	ck_assert_uint_eq(a->c.stats.malformed + b->c.stats.malformed, 0);
+	/*
+	 * Connecting took what punching did: registration, lookup, one round
+	 * trip of probes; the side that answered the handshake one leg more
+	 * (its RESP's confirmation).
+	 */
+	ck_assert_int_le(a->line_ms[find_line(a, "* connected to bob", 0)] - SIM_T0_MS,
+			 4 * WAN_MS + 2 * WAN_MS + 3 * WAN_MS);
+}
+END_TEST
+
+/* The same through the relay alone: INIT and RESP ride RELAY payloads, then the sealed chat. */
+START_TEST(handshake_through_the_relay)
+{
+	struct sim_host *a, *b;
+
+	relayed_pair(&a, &b);
+	ck_assert_uint_eq(a->c.stats.handshakes, 1);
+	ck_assert_uint_eq(b->c.stats.handshakes, 1);
+	ck_assert(one_session(a->c.peers[0], b->c.peers[0]));
+	ck_assert_uint_gt(a->c.stats.relayed + b->c.stats.relayed, 0);
+	type(b, "and back");
+	expect_line_within(a, "<bob> and back", 1000);
+}
+END_TEST
+
+/* Both sides want each other at once: both probe with an INIT, and they end with one session. */
+START_TEST(simultaneous_probing_one_session)
+{
+	struct sim_host *a = host_up("alice", 2, "bob", 0xa1);
+	struct sim_host *b = host_up("bob", 3, "alice", 0xb0);
+
+	type(a, "from alice");
+	type(b, "from bob");
+	expect_line_within(b, "<alice> from alice", 3000);
+	if (count_exact(a, "<bob> from bob") == 0)
+		expect_line_within(a, "<bob> from bob", 1000);
+	ck_assert_uint_gt(a->ninits, 0);
+	ck_assert_uint_gt(b->ninits, 0);
+	sim_run_for(1000);
+	ck_assert(one_session(a->c.peers[0], b->c.peers[0]));
+	ck_assert_uint_eq(a->c.stats.handshakes + b->c.stats.handshakes, 2);
+	ck_assert_int_eq(count_exact(a, "<bob> from bob"), 1);
+	ck_assert_int_eq(count_exact(b, "<alice> from alice"), 1);
+}
+END_TEST
+
+/* Everything a host's peer state can be seen by: for "nothing changed". */
+struct peer_view {
+	int nlines, state;
+	struct route path;
+	uint32_t rcv_next;
+	uint64_t path_moves;
+};
+
+static struct peer_view view_of(const struct sim_host *h)
+{
+	struct peer_view v;
+
+	memset(&v, 0, sizeof(v));
+	v.nlines = h->nlines;
+	v.state = h->c.peers[0]->state;
+	v.path = h->c.peers[0]->path;
+	v.rcv_next = h->c.peers[0]->chan->rcv_next;
+	v.path_moves = h->c.stats.path_moves;
+	return v;
+}
+
+static void assert_unchanged(const struct sim_host *h, const struct peer_view *v)
+{
+	ck_assert_int_eq(h->nlines, v->nlines);
+	ck_assert_int_eq(h->c.peers[0]->state, v->state);
+	ck_assert(client_route_equal(&h->c.peers[0]->path, &v->path));
+	ck_assert_uint_eq(h->c.peers[0]->chan->rcv_next, v->rcv_next);
+	ck_assert_uint_eq(h->c.stats.path_moves, v->path_moves);
+	ck_assert_int_eq(h->c.fatal, 0);
+}
+
+/*
+ * Every datagram bob sent alice in a chat (INITs, RESPs, sealed lines,
+ * ACKs, PINGs), handed to her again: as it was, from another address,
+ * and with one bit flipped. Nothing is shown twice or at all, no path
+ * moves, and the chat goes on both ways. (Issue 12's attack 4: one
+ * sniffed datagram moved a path and showed an injected line.)
+ */
+START_TEST(replayed_flipped_or_moved_changes_nothing)
+{
+	struct proto_addr mallory = harness_addr4(10, 0, 0, 66, 6666);
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
+	struct peer_view v;
+	int n;
+
+	sim.capture_to = a->id;
+	sim.capture_from = 1;
+	host_start(a, "bob");
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "hello");
+	expect_line_within(b, "<alice> hello", 3000);
+	type(b, "secret words");
+	expect_line_within(a, "<bob> secret words", 1000);
+	sim_run_for(2000);
+	n = sim.ncaptured;
+	ck_assert_int_gt(n, 4);
+	v = view_of(a);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *d = sim.captured[i].buf;
+		size_t len = sim.captured[i].len;
+		uint8_t flipped[PROTO_MAX_DATAGRAM];
+
+		client_handle(&a->c, d, len, &b->pub, sim.now);
+		client_handle(&a->c, d, len, &mallory, sim.now);
+		for (size_t bit = PROTO_HEADER_LEN * 8; bit < len * 8; bit += 37) {
+			memcpy(flipped, d, len);
+			flipped[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+			client_handle(&a->c, flipped, len, &b->pub, sim.now);
+		}
+		assert_unchanged(a, &v);
+	}
+	ck_assert_uint_gt(a->c.stats.unopened, (uint64_t)n);
+	/* What alice answered (a cached RESP, a challenge to mallory) moves nothing either. */
+	sim_run_for(3000);
+	ck_assert_int_eq(count_exact(a, "<bob> secret words"), 1);
+	ck_assert(client_route_equal(&a->c.peers[0]->path, &v.path));
+	type(a, "still us");
+	expect_line_within(b, "<alice> still us", 1000);
+	type(b, "yes");
+	expect_line_within(a, "<bob> yes", 1000);
+}
+END_TEST
+
+/*
+ * bob's NAT gives him a new port: his line from there is shown (it opens),
+ * but alice's path moves only when her challenge is answered from there.
+ * While bob's PATH_RESPONSEs are lost, it never moves.
+ */
+START_TEST(path_moves_only_on_proof)
+{
+	struct sim_host *a, *b;
+	struct route before;
+
+	alice_and_bob(&a, &b);
+	sim_run_for(1000);
+	before = a->c.peers[0]->path;
+	b->pub = harness_addr4(10, 0, 0, 3, 6001);
+	b->drop_sent = 1u << PROTO_PATH_RESPONSE;
+	type(b, "/msg alice moved");
+	expect_line_within(a, "<bob> moved", 3000);
+	sim_run_for(3 * CLIENT_PATH_RETRY_MS);
+	ck_assert(client_route_equal(&a->c.peers[0]->path, &before));
+	ck_assert_uint_eq(a->c.stats.path_moves, 0);
+	ck_assert_uint_gt(b->sent[PROTO_PATH_RESPONSE], 0); /* asked, answered, lost */
+	b->drop_sent = 0;
+	type(b, "/msg alice again");
+	expect_line_within(a, "<bob> again", 3000);
+	sim_run_for(CLIENT_PATH_RETRY_MS + 2 * WAN_MS);
+	ck_assert_uint_eq(a->c.stats.path_moves, 1);
+	ck_assert(proto_addr_equal(&a->c.peers[0]->path.addr, &b->pub));
+}
+END_TEST
+
+/*
+ * bob comes back with another key (his own, or one the server made up):
+ * alice refuses it loudly, and nothing goes to it, lines included, until
+ * she accepts it with /trust bob.
+ */
+START_TEST(changed_key_refused_until_trust)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b, *b2;
+	char want[TRUST_MSG_MAX], number[TRUST_SAFETY_SIZE];
+	uint32_t probes, sealed;
+	int i;
+
+	host_trust(a);
+	host_start(a, "bob");
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "hello");
+	expect_line_within(b, "<alice> hello", 3000);
+	trust_msg_pinned(want, sizeof(want), "bob", b->cfg.pub);
+	ck_assert_int_eq(count_exact(a, want), 1);
+	ck_assert_int_eq(trust_check(a->trust, "bob", b->cfg.pub), TRUST_PINNED);
+
+	/* bob's program and key are gone; a bob with a new key takes his name. */
+	b->live = 0;
+	b2 = host_new("bob", 3, 5000, 0xb0);
+	b2->cfg.secret[0] ^= 0x40;
+	x25519_public(b2->cfg.pub, b2->cfg.secret);
+	host_start(b2, NULL);
+	type(b2, "/msg alice it is me");
+	trust_msg_changed(want, sizeof(want), "bob", b->cfg.pub, b2->cfg.pub);
+	expect_line_within(a, want, 5000);
+	probes = a->sent[PROTO_PROBE] + a->sent[PROTO_PROBE_ACK];
+	sealed = a->sent[PROTO_DATA] + a->sent[PROTO_PING] + a->sent[PROTO_ACK];
+	type(a, "are you bob?");
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* not delivered to bob: \"are you bob?\": bob's key has changed");
+	sim_run_for(3000);
+	ck_assert_uint_eq(a->sent[PROTO_PROBE] + a->sent[PROTO_PROBE_ACK], probes);
+	ck_assert_uint_eq(a->sent[PROTO_DATA] + a->sent[PROTO_PING] + a->sent[PROTO_ACK], sealed);
+	ck_assert_int_eq(count_prefix(a, "<bob> it is me"), 0);
+	ck_assert_uint_gt(a->c.stats.refused_inits, 0); /* his INITs: refused, unanswered */
+	type(a, "/peers");
+	ck_assert_ptr_nonnull(strstr(a->lines[a->nlines - 1], " key changed"));
+	/* /verify says to /trust first; /trust takes the new key, and the chat goes on. */
+	type(a, "/verify bob");
+	ck_assert_str_eq(a->lines[a->nlines - 1],
+			 "* bob's key has changed: /trust bob first, then /verify bob");
+	type(a, "/trust bob");
+	trust_msg_accepted(want, sizeof(want), "bob", b2->cfg.pub);
+	ck_assert_str_eq(a->lines[a->nlines - 1], want);
+	ck_assert_int_eq(trust_check(a->trust, "bob", b2->cfg.pub), TRUST_PINNED);
+	type(a, "welcome back");
+	expect_line_within(b2, "<alice> welcome back", 5000);
+	type(b2, "/msg alice thanks");
+	expect_line_within(a, "<bob> thanks", 1000);
+	/* The same safety number on both sides; "yes" marks him verified. */
+	type(a, "/verify bob");
+	i = a->nlines - 1;
+	type(b2, "/verify alice");
+	trust_msg_safety(want, sizeof(want), "bob", a->cfg.pub, b2->cfg.pub);
+	ck_assert_str_eq(a->lines[i], want);
+	ck_assert_int_eq(trust_safety_number(a->cfg.pub, b2->cfg.pub, number, sizeof(number)), 0);
+	ck_assert_ptr_nonnull(strstr(a->lines[i], number));
+	ck_assert_ptr_nonnull(strstr(b2->lines[b2->nlines - 1], number));
+	type(a, "/verify bob yes");
+	trust_msg_verified(want, sizeof(want), "bob", b2->cfg.pub);
+	ck_assert_str_eq(a->lines[a->nlines - 1], want);
+	ck_assert_int_eq(trust_check(a->trust, "bob", b2->cfg.pub), TRUST_VERIFIED);
+}
+END_TEST
+
+/* An introduction from the server, of name at endpoint ep with a made-up key, injected. */
+static void introduce(struct sim_host *h, const char *name, const struct proto_addr *ep)
+{
+	struct proto_msg m;
+	struct peer *p;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "%s", name);
+	m.public_ep = *ep;
+	m.nprivate = 1;
+	m.private_ep[0] = *ep;
+	m.private_ep[0].port++;
+	inject(h, &m, &sim.srv_addr);
+	p = client_peer_find(&h->c, name);
+	if (p != NULL) {
+		memset(p->key, name[1], sizeof(p->key));
+		p->has_key = 1;
+	}
+}
+
+/*
+ * Issue 12's attacks 5 and 6: introductions nobody asked for, many of
+ * them, to endpoints that never answer. The table stays bounded and makes
+ * room for the peer alice wants; she punches for a few of them only, and
+ * probes each dead endpoint a few times only.
+ */
+START_TEST(unsolicited_introductions_bounded)
+{
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1), *b;
+	struct proto_addr nowhere = harness_addr4(10, 9, 9, 9, 9000);
+	char name[16];
+	uint64_t unroutable;
+
+	sim_run_for(1000);
+	unroutable = sim.unroutable;
+	for (int i = 0; i < CLIENT_MAX_PEERS + 16; i++) {
+		snprintf(name, sizeof(name), "m%02d", i);
+		nowhere.port = (uint16_t)(9000 + 2 * i);
+		introduce(a, name, &nowhere);
+		ck_assert_int_le(a->c.npeers, CLIENT_MAX_PEERS);
+	}
+	ck_assert_uint_eq(a->c.stats.evicted, 16);
+	ck_assert_uint_eq(a->c.stats.unsolicited_dropped,
+			  CLIENT_MAX_PEERS + 16 - CLIENT_UNSOLICITED_BURST);
+	sim_run_for(CLIENT_PUNCH_MS + 1000);
+	/* Each punched-for dead endpoint (public, private) got at most a few probes. */
+	ck_assert_uint_le(sim.unroutable - unroutable,
+			  2 * CLIENT_UNSOLICITED_BURST * CLIENT_PROBES_UNANSWERED);
+	ck_assert_uint_gt(sim.unroutable - unroutable, 0);
+	/* The table was full of strangers: the peer she wants still gets in. */
+	b = host_up("bob", 3, NULL, 0xb0);
+	sim_run_for(1000);
+	type(a, "/msg bob hi");
+	expect_line_within(b, "<alice> hi", 3000);
+	ck_assert_ptr_nonnull(client_peer_find(&a->c, "bob"));
+}
+END_TEST
+
+/* Keys go at BYE and at exit: nothing of a session is left in memory. */
+START_TEST(keys_wiped)
+{
+	enum { KEPT = offsetof(struct session_peer, hs) }; /* the pin and the last timestamp: no secrets */
+	static const uint8_t zero[sizeof(struct session_peer) - KEPT];
+	struct sim_host *a, *b;
+	const struct peer *pb;
+
+	alice_and_bob(&a, &b);
+	pb = b->c.peers[0];
+	ck_assert(pb->sess.current.valid);
+	client_shutdown(&a->c, sim.now);
+	a->c.quit = 1; /* main() returns: no more ticks; its BYE is on its way */
+	expect_line_within(b, "* alice is offline", 1000);
+	/* Everything after the pin and the last timestamp is zero: handshake and sessions. */
+	ck_assert_mem_eq((const uint8_t *)&pb->sess + KEPT, zero, sizeof(zero));
+	ck_assert_mem_eq((const uint8_t *)&a->c.peers[0]->sess + KEPT, zero, sizeof(zero));
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -2589,6 +2975,14 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, second_instance_takes_the_name);
 	tcase_add_test(tc, late_peer_connects_by_itself);
 	tcase_add_test(tc, waiting_line_goes_direct_when_not_overdue);
+	tcase_add_test(tc, handshake_in_the_punch);
+	tcase_add_test(tc, handshake_through_the_relay);
+	tcase_add_test(tc, simultaneous_probing_one_session);
+	tcase_add_test(tc, replayed_flipped_or_moved_changes_nothing);
+	tcase_add_test(tc, path_moves_only_on_proof);
+	tcase_add_test(tc, changed_key_refused_until_trust);
+	tcase_add_test(tc, unsolicited_introductions_bounded);
+	tcase_add_test(tc, keys_wiped);
 	return s;
 }
 
