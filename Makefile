@@ -205,7 +205,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 10
-FUZZ_TARGETS = proto stun term server client crypto
+FUZZ_TARGETS = proto stun term server client crypto session
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I. \
 	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -229,12 +229,14 @@ $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
 $(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
 $(FUZZ_BUILD)/fuzz_crypto: FUZZ_LIBS = $(SODIUM_LIBS)
+$(FUZZ_BUILD)/fuzz_session: $(FUZZ_BUILD)/tests/fuzz/fuzz_session.o $(FUZZ_BUILD)/session.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
-$(FUZZ_BUILD)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c $(wildcard *.h tests/fuzz/*.h)
+MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c session.c x25519.c chachapoly.c sha256.c
+$(FUZZ_BUILD)/mkseeds: $(MKSEEDS_SRCS) $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $(MKSEEDS_SRCS)
 
 deps:
 	@bash tests/deps.sh
