@@ -149,6 +149,17 @@ static int check_trust(struct client *c, struct peer *p)
  */
 int client_peer_key_ok(struct client *c, struct peer *p)
 {
+	const struct trust_entry *e;
+
+	/*
+	 * Introduced without a key (a server that does not send PEER's key
+	 * yet): the key pinned for the name stands in, and none is learned.
+	 */
+	if (!p->has_key && p->introduced && c->cfg.trust != NULL &&
+	    (e = trust_find(c->cfg.trust, p->name)) != NULL) {
+		memcpy(p->key, e->pub, PROTO_KEY_LEN);
+		p->has_key = 1;
+	}
 	if (!p->has_key)
 		return 0;
 	if (memcmp(p->sess.remote_static, p->key, PROTO_KEY_LEN) != 0) {
