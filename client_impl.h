@@ -131,6 +131,14 @@ struct peer {
 	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
 };
 
+/* What the chan_io callbacks need to know: who, where to, and why lines fail. */
+struct chan_ctx {
+	struct client *c;
+	struct peer *p;
+	const struct route *to;
+	const char *why; /* for failed lines */
+};
+
 /* client.c: sending, epochs */
 void client_send_msg(struct client *c, const struct proto_addr *to, const struct proto_msg *m);
 void client_msg_to_server(const struct client *c, enum proto_type type, struct proto_msg *m);
@@ -153,9 +161,6 @@ int client_bursting(const struct peer *p, int64_t now);
 int client_is_private_ep(const struct peer *p, const struct proto_addr *addr);
 const char *client_path_name(enum path_kind k);
 const char *client_state_name(enum peer_state s);
-void client_fail_pending(struct client *c, struct peer *p, const char *why);
-void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
-	int64_t now);
 void client_resync(struct client *c, struct peer *p, int64_t now);
 void client_start_punch(struct client *c, struct peer *p, int64_t now);
 void client_start_burst(struct peer *p, int64_t now);
@@ -169,7 +174,7 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
 int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now);
 
 /* peer_session.c: the handshake in the punch, sealed datagrams, paths on proof, keys and trust */
-void client_send_route(struct client *c, const struct peer *p, const struct route *r,
+void client_send_route(struct client *c, struct peer *p, const struct route *r,
 	const struct proto_msg *m);
 void client_on_peer_datagram(struct client *c, const struct proto_msg *m,
 	const struct route *from, const char *relayed_by, int64_t now);
@@ -189,6 +194,12 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
+
+/* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */
+struct chan_io client_chan_io(struct chan_ctx *x);
+void client_fail_pending(struct client *c, struct peer *p, const char *why);
+void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
+	int64_t now);
 
 /* punch.c: the punch's decisions, the punch and upgrade timers */
 int client_path_better(const struct peer *p, const struct route *from);

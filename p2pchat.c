@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "console.h"
+#include "ct.h"
 #include "identity.h"
 #include "log.h"
 #include "net.h"
@@ -504,7 +505,9 @@ int main(int argc, char **argv)
 	if (console_open(&a->con, &a->c) != 0)
 		return 1;
 	catch_signals(a->con.interactive);
-	if (client_init(&a->c, &cfg, &io, o.peer, net_now_ms()) < 0)
+	status = client_init(&a->c, &cfg, &io, o.peer, net_now_ms());
+	ct_wipe(cfg.secret, sizeof(cfg.secret)); /* the client has its copy */
+	if (status < 0)
 		return 2; /* checked above */
 	if (a->con.interactive) {
 		console_print(&a->con, "* type /help for commands");

@@ -215,24 +215,23 @@ void client_send_raw(struct client *c, const struct peer *p, const struct route 
  * current session and sends it by r. Nothing goes to a key that is not
  * trusted; without a session nothing goes either (the punch makes one).
  */
-void client_send_route(struct client *c, const struct peer *p, const struct route *r,
+void client_send_route(struct client *c, struct peer *p, const struct route *r,
 		       const struct proto_msg *m)
 {
 	static const uint8_t header[PROTO_HEADER_LEN] = HEADER_SEALED;
 	uint8_t out[PROTO_HEADER_LEN + PROTO_SEALED_MAX];
 	uint8_t *pt = out + PROTO_HEADER_LEN + SESSION_SEALED_HEADER_LEN;
-	struct peer *q = (struct peer *)p; /* the session's counter moves */
 	long n;
 	int len;
 
-	if (!client_peer_key_ok(c, q))
+	if (!client_peer_key_ok(c, p))
 		return;
 	len = proto_inner_encode(m, pt, sizeof(out) - PROTO_HEADER_LEN - SESSION_SEALED_OVERHEAD);
 	if (len < 0) {
 		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(len));
 		return;
 	}
-	n = session_peer_seal(&q->sess, header, sizeof(header), pt, (size_t)len, c->now_ms,
+	n = session_peer_seal(&p->sess, header, sizeof(header), pt, (size_t)len, c->now_ms,
 			      out + PROTO_HEADER_LEN, sizeof(out) - PROTO_HEADER_LEN);
 	if (n < 0) {
 		log_debug("no session with %s: %s not sent", p->name, proto_type_name(m->type));
