@@ -33,13 +33,15 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS)
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 # Client <-> server authentication (auth.c) and the primitives it stands on.
 AUTH_OBJS = $(BUILD)/auth.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
+# The peer sessions (session.c) and the AEAD they seal with; x25519.o and sha256.o come with IDENTITY_OBJS.
+SESSION_OBJS = $(BUILD)/session.o $(BUILD)/chachapoly.o
 # The stream layer (streams, sending, their wire, range sets) and its congestion control.
 STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
 
@@ -213,7 +215,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CHECK_SECONDS ?= 10
-FUZZ_TARGETS = proto stun term server client crypto
+FUZZ_TARGETS = proto stun term server client crypto session
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I. \
 	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
@@ -237,12 +239,14 @@ $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
 $(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
 $(FUZZ_BUILD)/fuzz_crypto: FUZZ_LIBS = $(SODIUM_LIBS)
+$(FUZZ_BUILD)/fuzz_session: $(FUZZ_BUILD)/tests/fuzz/fuzz_session.o $(FUZZ_BUILD)/session.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
-$(FUZZ_BUILD)/mkseeds: tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c $(wildcard *.h tests/fuzz/*.h)
+MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c session.c x25519.c chachapoly.c sha256.c
+$(FUZZ_BUILD)/mkseeds: $(MKSEEDS_SRCS) $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -I. -o $@ tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $(MKSEEDS_SRCS)
 
 deps:
 	@bash tests/deps.sh

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client_impl.h"
+#include "ct.h"
 #include "log.h"
 #include "net.h"
 
@@ -44,7 +45,11 @@ void client_send_msg(struct client *c, const struct proto_addr *to, const struct
 
 		log_debug("send %s to %s (%d bytes)", proto_type_name(m->type), net_addr_str(to, a), n);
 	}
+	if (c->last_sent_type == 0)
+		c->last_sent_type = m->type;
 	c->io.send(c->io.ctx, to, buf, (size_t)n);
+	if (c->last_sent_type == m->type)
+		c->last_sent_type = 0;
 }
 
 /* Fills m with a request to the server from us: type and our name (client_send_request seals it). */
@@ -78,6 +83,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	int rc = proto_decode(buf, len, &m);
 	char a[NET_ADDRSTRLEN];
 
+	c->now_ms = now;
 	c->stats.received++;
 	/* The server's datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
 	if (proto_addr_equal(from, &c->cfg.server)) {
@@ -93,7 +99,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	if (proto_is_peer_type(m.type)) {
 		struct route direct = client_direct_route(from);
 
-		client_on_peer_msg(c, client_peer_by_nonce(c, m.nonce), &m, &direct, now);
+		client_on_peer_datagram(c, &m, &direct, NULL, now);
 		return;
 	}
 	/* Anything else from elsewhere: only the server talks to us in its messages. */
@@ -103,11 +109,15 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 
 int64_t client_tick(struct client *c, int64_t now)
 {
-	int64_t next = client_tick_registration(c, now);
+	int64_t next;
 
+	c->now_ms = now;
+	next = client_tick_registration(c, now);
 	next = client_min64(next, client_tick_who(c, now));
-	for (int i = 0; i < c->npeers; i++)
+	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
+		next = client_min64(next, client_tick_session(c, c->peers[i], now));
+	}
 	return next;
 }
 
@@ -124,6 +134,9 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
 	c->who_until_ms = -1;
+	c->now_ms = now;
+	session_identity_init(&c->id, cfg->id.secret);
+	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;
 	if (peer != NULL) {
 		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
 			return -1;
@@ -134,12 +147,11 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 
 void client_free(struct client *c)
 {
-	for (int i = 0; i < c->npeers; i++) {
-		free(c->peers[i]->chan);
-		free(c->peers[i]);
-	}
+	for (int i = 0; i < c->npeers; i++)
+		client_peer_free(c->peers[i]);
 	c->npeers = 0;
 	client_forget_keys(c);
+	ct_wipe(&c->id, sizeof(c->id));
 }
 
 uint32_t client_pending(const struct client *c)
@@ -168,7 +180,7 @@ void client_shutdown(struct client *c, int64_t now)
 {
 	struct proto_msg m;
 
-	(void)now;
+	c->now_ms = now;
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
 
@@ -177,6 +189,8 @@ void client_shutdown(struct client *c, int64_t now)
 			client_send_route(c, p, &p->path, &m);
 		}
 		client_fail_pending(c, p, "quit before it was delivered");
+		session_peer_wipe(&p->sess); /* nothing more goes out: the keys go */
+		client_session_reset(p);
 	}
 }
 

@@ -9,8 +9,9 @@
 #include "chan.h"
 #include "identity.h"
 #include "protocol.h"
+#include "session.h"
 
-#define CLIENT_MAX_PEERS 64
+#define CLIENT_MAX_PEERS 64              /* the peer table; when full, an idle or unanswered peer makes room */
 #define CLIENT_DEFAULT_SERVER "127.0.0.1:7777"
 #define CLIENT_DEFAULT_PORT 7777
 #define CLIENT_DEFAULT_WAIT_S 10         /* -w: how long a message waits for its peer to come online */
@@ -47,6 +48,13 @@
 #define CLIENT_SILENT_MS 3000            /* lines wait for an ACK and nothing came from the peer this long (it is
 					    pinged every second then): it is silent, not answering; -w counts
 					    for its lines again from when it is heard anew */
+#define CLIENT_PROBES_UNANSWERED 8       /* probes to one endpoint in one attempt while the peer was never heard:
+					    an endpoint that never answers (perhaps not the peer's at all: a
+					    third party named to make us a reflector) gets no more */
+#define CLIENT_UNSOLICITED_BURST 8       /* introductions we did not ask for that we punch for at once... */
+#define CLIENT_UNSOLICITED_EVERY_MS 2000 /* ...and one more this often: a flood of LOOKUPs of us cannot make
+					    us probe the world */
+#define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
@@ -56,7 +64,13 @@ struct peer; /* one per peer we know: client_impl.h */
 struct client_stats {
 	uint64_t received;
 	uint64_t malformed;    /* proto_decode failed */
-	uint64_t stray;        /* well-formed but from nobody we know (bad nonce, not the server) */
+	uint64_t stray;        /* well-formed but from nobody we know (no such key or index, not the server) */
+	uint64_t unopened;     /* a peer datagram that did not open: unknown index, bad tag, replayed, old */
+	uint64_t handshakes;   /* sessions made (RESP read, or a RESP sent and confirmed) */
+	uint64_t refused_inits; /* an INIT from a key we were not introduced to, or not the pinned one */
+	uint64_t unsolicited_dropped; /* introductions we did not ask for, over CLIENT_UNSOLICITED_* */
+	uint64_t evicted;      /* peers dropped to make room in the table */
+	uint64_t path_moves;   /* paths moved after a PATH_RESPONSE */
 	uint64_t unauthenticated; /* from the server's address, but it did not open, was replayed, or
 				     a COOKIE with another key than the server's: dropped (auth.h) */
 	uint64_t version_refusals; /* version refusals from the server's address (never believed) */
@@ -96,7 +110,13 @@ struct client_io {
 	 * client uses it for this run anyway). May be NULL.
 	 */
 	int (*pin_server)(void *ctx, const uint8_t key[PROTO_KEY_LEN]);
+	/* fill buf with len random bytes (may be NULL: then net_random, the kernel's) */
+	void (*random)(void *ctx, void *buf, size_t len);
+	/* the wall clock in ms since 1970, for the handshake's timestamps (may be NULL: the real one) */
+	int64_t (*wall_ms)(void *ctx);
 };
+
+struct trust_store; /* trust.h */
 
 struct client_config {
 	char name[PROTO_NAME_MAX + 1];
@@ -114,6 +134,8 @@ struct client_config {
 	int64_t wait_ms;            /* -w */
 	int64_t keepalive_ms;       /* --keepalive */
 	uint32_t seed;              /* seeds the epoch generator (random in main, fixed in tests) */
+	struct trust_store *trust;  /* known peers, opened by the caller (trust_open); NULL: no
+				       store, every key the server introduces is taken */
 };
 
 struct client {
@@ -151,6 +173,14 @@ struct client {
 	int64_t who_until_ms;             /* it gives up then */
 	int64_t who_next_ms;              /* the next (re)send of the page */
 
+	struct session_identity id;       /* cfg's key pair, for the handshakes */
+	int64_t now_ms;                   /* the time of the call under way (handle, tick, input) */
+	int64_t last_stamp_ms;            /* the last handshake timestamp: they only grow */
+	int64_t unsolicited_tokens_ms;    /* the bucket of unsolicited introductions, as a time: full
+					     when at least BURST * EVERY before now */
+	uint8_t last_sent_type;           /* the type (inner for SEALED) of the datagram io.send is
+					     handed: for the debug log and the tests */
+
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */
 	struct client_stats stats;
@@ -164,7 +194,7 @@ struct client {
 int client_init(struct client *c, const struct client_config *cfg, const struct client_io *io,
 		const char *peer, int64_t now);
 
-/* Frees the peers. */
+/* Frees the peers, wiping every key (ours and the sessions'). */
 void client_free(struct client *c);
 
 /*

@@ -1,4 +1,4 @@
-/* commands.c - what the user types: chat lines, /msg, /chat, /me, /peers, /who, /help, /quit. */
+/* commands.c - what the user types: chat lines, /msg, /chat, /me, /peers, /trust, /verify, /who, /help, /quit. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
+#include "trust.h"
 
 /* ---- what the user types ---- */
 
@@ -39,6 +40,12 @@ void client_cmd_chat(struct client *c, const char *name, int64_t now)
 		client_start_lookup(p, now);
 }
 
+/* The word /peers shows for p's key: new (none checked yet), pinned, verified, changed. */
+static const char *key_word(const struct peer *p)
+{
+	return trust_state_name(p->has_key && p->key_checked ? p->key_state : TRUST_NEW);
+}
+
 static void cmd_peers(struct client *c)
 {
 	char a[NET_ADDRSTRLEN];
@@ -52,12 +59,100 @@ static void cmd_peers(struct client *c)
 		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
-			client_say(c, "* peer %s %s %s %s rtt %lld ms", p->name, client_state_name(p->state),
-			    client_path_name(p->path_kind), net_addr_str(&p->path.addr, a),
-			    (long long)rtt);
+			client_say(c, "* peer %s %s %s %s rtt %lld ms key %s", p->name,
+			    client_state_name(p->state), client_path_name(p->path_kind),
+			    net_addr_str(&p->path.addr, a), (long long)rtt, key_word(p));
 		else
-			client_say(c, "* peer %s %s", p->name, client_state_name(p->state));
+			client_say(c, "* peer %s %s key %s", p->name, client_state_name(p->state),
+			    key_word(p));
 	}
+}
+
+/* The key to show or mark for name: the one it was introduced with, else the pinned one. */
+static const uint8_t *known_key(const struct client *c, const char *name)
+{
+	struct peer *p = client_peer_find((struct client *)c, name);
+	const struct trust_entry *e;
+
+	if (p != NULL && p->has_key)
+		return p->key;
+	if (c->cfg.trust != NULL && (e = trust_find(c->cfg.trust, name)) != NULL)
+		return e->pub;
+	return NULL;
+}
+
+/*
+ * /trust NAME: the key NAME was introduced with replaces the pinned one
+ * (after "* WARNING: NAME's key has changed"), and lines may go to it.
+ */
+void client_cmd_trust(struct client *c, const char *name, int64_t now)
+{
+	struct peer *p = client_peer_find(c, name);
+	char line[TRUST_MSG_MAX], err[256];
+	int st = TRUST_PINNED;
+
+	if (p == NULL || !p->has_key) {
+		client_say(c, "* no key to trust for %s: it was not introduced (try /chat %s)", name,
+		    name);
+		return;
+	}
+	if (c->cfg.trust != NULL &&
+	    (st = trust_accept(c->cfg.trust, name, p->key, err, sizeof(err))) < 0) {
+		client_say(c, "* %s", err);
+		return;
+	}
+	trust_msg_accepted(line, sizeof(line), name, p->key);
+	c->io.print(c->io.ctx, line);
+	p->key_state = st;
+	p->key_checked = 1;
+	memset(p->warned_key, 0, sizeof(p->warned_key));
+	if (p->state == PEER_OFFLINE && (p->wanted || chan_pending(p->chan) > 0))
+		client_start_lookup(p, now);
+}
+
+/*
+ * /verify NAME: the safety number of our key and NAME's, to compare by
+ * voice or in person. /verify NAME yes: it matched: NAME is verified.
+ */
+void client_cmd_verify(struct client *c, const char *name, const char *yes)
+{
+	const uint8_t *key = known_key(c, name);
+	struct peer *p = client_peer_find(c, name);
+	char line[TRUST_MSG_MAX], err[256];
+	int st;
+
+	if (key == NULL) {
+		client_say(c, "* no key known for %s: it was never introduced (try /chat %s)", name,
+		    name);
+		return;
+	}
+	if (p != NULL && p->has_key && p->key_checked && p->key_state == TRUST_CHANGED) {
+		client_say(c, "* %s's key has changed: /trust %s first, then /verify %s", name, name,
+		    name);
+		return;
+	}
+	if (strcmp(yes, "yes") != 0) {
+		trust_msg_safety(line, sizeof(line), name, c->cfg.id.pub, key);
+		c->io.print(c->io.ctx, line);
+		return;
+	}
+	if (c->cfg.trust == NULL) {
+		client_say(c, "* no known_peers file: %s cannot be marked verified", name);
+		return;
+	}
+	st = trust_verify(c->cfg.trust, name, key, err, sizeof(err));
+	if (st < 0) {
+		client_say(c, "* %s", err);
+		return;
+	}
+	if (st == TRUST_CHANGED) {
+		client_say(c, "* %s's key has changed meanwhile: nothing was marked", name);
+		return;
+	}
+	trust_msg_verified(line, sizeof(line), name, key);
+	c->io.print(c->io.ctx, line);
+	if (p != NULL && p->has_key && memcmp(p->key, key, PROTO_KEY_LEN) == 0)
+		p->key_state = TRUST_VERIFIED;
 }
 
 /* /who: the names online, a page at a time (the first goes out on the next tick). */
@@ -75,7 +170,10 @@ static void cmd_help(struct client *c)
 	client_say(c, "* /msg NAME TEXT  send TEXT to NAME");
 	client_say(c, "* /chat NAME      make NAME the current peer");
 	client_say(c, "* /me ACTION      send an action (\"* you ACTION\")");
-	client_say(c, "* /peers          list peers: state, path, address, round-trip time");
+	client_say(c, "* /peers          list peers: state, path, address, round-trip time, key");
+	client_say(c, "* /trust NAME     accept NAME's new key (after a key-change warning)");
+	client_say(c, "* /verify NAME    show the safety number to compare with NAME's");
+	client_say(c, "* /verify NAME yes  mark NAME verified: the numbers matched");
 	client_say(c, "* /who            list the names online, if the server allows it");
 	client_say(c, "* /help, /quit    this list; leave (also Ctrl-D, Ctrl-C)");
 	client_say(c, "* //TEXT          send TEXT starting with one /");
@@ -109,6 +207,7 @@ void client_input(struct client *c, const char *line, int64_t now)
 	char cmd[16], name[PROTO_NAME_MAX + 2];
 	const char *rest;
 
+	c->now_ms = now;
 	if (line[0] == '\0')
 		return;
 	if (line[0] != '/' || line[1] == '/') {
@@ -135,6 +234,14 @@ void client_input(struct client *c, const char *line, int64_t now)
 			send_current(c, PROTO_DATA_ACTION, rest, now);
 	} else if (strcmp(cmd, "/peers") == 0) {
 		cmd_peers(c);
+	} else if (strcmp(cmd, "/trust") == 0 || strcmp(cmd, "/verify") == 0) {
+		rest = split_word(rest, name, sizeof(name));
+		if (!proto_name_valid(name))
+			client_say(c, "* usage: %s", cmd[1] == 't' ? "/trust NAME" : "/verify NAME [yes]");
+		else if (cmd[1] == 't')
+			client_cmd_trust(c, name, now);
+		else
+			client_cmd_verify(c, name, rest);
 	} else if (strcmp(cmd, "/who") == 0) {
 		cmd_who(c, now);
 	} else if (strcmp(cmd, "/help") == 0) {

@@ -132,6 +132,7 @@ struct app {
 	int servers_open;
 	char server_label[TRUST_KEY_NAME_MAX + 1]; /* HOST:PORT: the server's line in known_servers */
 	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
+	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -401,6 +402,23 @@ static void server_label(const char *server, char *out, size_t cap)
 		snprintf(out, cap, "%s:%d", server, CLIENT_DEFAULT_PORT);
 }
 
+/* The known peers (trust.c), beside the key files. Returns 0, or 1 after an error was printed. */
+static int open_known_peers(struct app *a)
+{
+	char dir[PATH_MAX], err[512];
+
+	if (identity_state_dir(getenv("XDG_STATE_HOME"), getenv("HOME"), dir, sizeof(dir)) < 0)
+		return 1; /* load_identity said why */
+	a->trust = malloc(sizeof(*a->trust));
+	if (a->trust == NULL || trust_open(a->trust, dir, err, sizeof(err)) < 0) {
+		log_error("%s", a->trust == NULL ? strerror(errno) : err);
+		free(a->trust);
+		a->trust = NULL;
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * First contact with a server (client_io.pin_server): its key goes into
  * known_servers, as ssh's accept-new does. Returns 0, or -1 (logged).
@@ -474,6 +492,9 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	if (load_identity(cfg->name, &cfg->id) != 0)
 		return 1;
 	cfg->counter_start = net_wall_us();
+	if (open_known_peers(a) != 0)
+		return 1;
+	cfg->trust = a->trust;
 	if (net_resolve(o->server ? o->server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT,
 			&cfg->server, err, sizeof(err)) < 0) {
 		fprintf(stderr, "p2pchat: server: %s\n", err);
@@ -558,6 +579,10 @@ static int app_close(struct app *a)
 	client_free(&a->c);
 	if (a->servers_open)
 		trust_close(&a->servers);
+	if (a->trust != NULL) {
+		trust_close(a->trust);
+		free(a->trust);
+	}
 	console_free(&a->con);
 	close(a->fd);
 	return status;
@@ -568,7 +593,7 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, app_line, app_pin_server };
+	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL };
 	struct options o;
 	int done, status;
 
@@ -583,7 +608,9 @@ int main(int argc, char **argv)
 	if (console_open(&a->con, &a->c) != 0)
 		return 1;
 	catch_signals(a->con.interactive);
-	if (client_init(&a->c, &cfg, &io, o.peer, net_now_ms()) < 0)
+	status = client_init(&a->c, &cfg, &io, o.peer, net_now_ms());
+	identity_wipe(&cfg.id); /* the client has its copy */
+	if (status < 0)
 		return 2; /* checked above */
 	if (a->con.interactive) {
 		console_print(&a->con, "* type /help for commands");

@@ -1,4 +1,4 @@
-/* peer.c - the client's peers: the table, routes, the reliable channel, connection state, datagrams from peers. */
+/* peer.c - the client's peers: the table, routes, connection state, inner messages from peers, their timers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
-#include "term.h"
 
 /* ---- peers ---- */
 
@@ -20,24 +19,52 @@ struct peer *client_peer_find(struct client *c, const char *name)
 	return NULL;
 }
 
-/* Returns the introduced peer whose nonce this is, or NULL. */
-struct peer *client_peer_by_nonce(struct client *c, const uint8_t nonce[PROTO_NONCE_LEN])
+/* Wipes p's keys and frees it. */
+void client_peer_free(struct peer *p)
 {
-	for (int i = 0; i < c->npeers; i++)
-		if (c->peers[i]->introduced &&
-		    memcmp(c->peers[i]->nonce, nonce, PROTO_NONCE_LEN) == 0)
-			return c->peers[i];
-	return NULL;
+	session_peer_wipe(&p->sess);
+	free(p->chan);
+	free(p);
 }
 
-/* Returns the peer called name, created in PEER_OFFLINE if new; NULL when the table is full. */
+/*
+ * Makes room in a full table (issue 12, item 5): drops the peer that
+ * matters least, never one we want (named, or with lines waiting) nor the
+ * current one; of the others, one never heard first, else the one
+ * silent longest. Returns 1 when a peer was dropped.
+ */
+static int evict_one(struct client *c)
+{
+	int best = -1;
+
+	for (int i = 0; i < c->npeers; i++) {
+		const struct peer *p = c->peers[i];
+
+		if (p->wanted || chan_pending(p->chan) > 0 || strcmp(p->name, c->current) == 0)
+			continue;
+		if (best < 0 || p->last_heard_ms < c->peers[best]->last_heard_ms)
+			best = i;
+	}
+	if (best < 0)
+		return 0;
+	log_info("%s: dropped to make room for a new peer", c->peers[best]->name);
+	client_peer_free(c->peers[best]);
+	c->peers[best] = c->peers[--c->npeers];
+	c->stats.evicted++;
+	return 1;
+}
+
+/*
+ * Returns the peer called name, created in PEER_OFFLINE if new (a full
+ * table makes room: evict_one); NULL when it cannot.
+ */
 struct peer *client_peer_get(struct client *c, const char *name)
 {
 	struct peer *p = client_peer_find(c, name);
 
 	if (p != NULL)
 		return p;
-	if (c->npeers == CLIENT_MAX_PEERS)
+	if (c->npeers == CLIENT_MAX_PEERS && !evict_one(c))
 		return NULL;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -59,6 +86,7 @@ struct peer *client_peer_get(struct client *c, const char *name)
 	p->next_ping_ms = -1;
 	p->wait_until_ms = -1;
 	p->rtt_ms = -1;
+	client_session_reset(p);
 	c->peers[c->npeers++] = p;
 	return p;
 }
@@ -68,7 +96,6 @@ void client_msg_to_peer(const struct peer *p, enum proto_type type, struct proto
 {
 	memset(m, 0, sizeof(*m));
 	m->type = (uint8_t)type;
-	memcpy(m->nonce, p->nonce, PROTO_NONCE_LEN);
 	m->epoch = p->my_epoch;
 	m->peer_epoch = p->peer_epoch;
 }
@@ -92,30 +119,10 @@ struct route client_relay_route(const struct client *c)
 	return r;
 }
 
-/*
- * Sends the peer-to-peer message m to p by route r: straight to its
- * address, or encoded whole into a RELAY that the server passes on to p.
- */
-void client_send_route(struct client *c, const struct peer *p, const struct route *r,
-		       const struct proto_msg *m)
+/* Returns 1 when the two routes are the same: both relayed, or both straight to one address. */
+int client_route_equal(const struct route *a, const struct route *b)
 {
-	struct proto_msg relay;
-	int n;
-
-	if (!r->relay) {
-		client_send_msg(c, &r->addr, m);
-		return;
-	}
-	client_msg_to_server(c, PROTO_RELAY, &relay);
-	snprintf(relay.target, sizeof(relay.target), "%s", p->name);
-	n = proto_encode(m, relay.payload, sizeof(relay.payload));
-	if (n < 0) {
-		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
-		return;
-	}
-	relay.payload_len = (uint16_t)n;
-	log_debug("relay %s to %s", proto_type_name(m->type), p->name);
-	client_send_msg(c, &c->cfg.server, &relay);
+	return a->relay == b->relay && (a->relay || proto_addr_equal(&a->addr, &b->addr));
 }
 
 /* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */
@@ -167,208 +174,6 @@ const char *client_state_name(enum peer_state s)
 	return "?";
 }
 
-/* ---- the reliable channel's callbacks ---- */
-
-/* What the chan_io callbacks need to know: who, where to, when, and why lines fail. */
-struct chan_ctx {
-	struct client *c;
-	struct peer *p;
-	const struct route *to;
-	const char *why; /* for failed lines */
-};
-
-static void cb_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *text, size_t len)
-{
-	struct chan_ctx *x = ctx;
-	struct proto_msg m;
-
-	client_msg_to_peer(x->p, PROTO_DATA, &m);
-	m.seq = seq;
-	m.flags = flags;
-	m.text_len = (uint16_t)len;
-	memcpy(m.text, text, len);
-	client_send_route(x->c, x->p, x->to, &m);
-}
-
-static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
-{
-	struct chan_ctx *x = ctx;
-	struct proto_msg m;
-
-	client_msg_to_peer(x->p, PROTO_ACK, &m);
-	m.ack = next_expected;
-	m.sack = sack;
-	client_send_route(x->c, x->p, x->to, &m);
-}
-
-/* A whole line arrived: show it, made safe for the terminal. */
-static void cb_deliver(void *ctx, uint8_t flags, const char *text, size_t len)
-{
-	struct chan_ctx *x = ctx;
-	char safe[PROTO_LINE_MAX * 3 + 1];
-	char line[sizeof(safe) + PROTO_NAME_MAX + 8];
-
-	term_sanitize(text, len, safe, sizeof(safe));
-	if (flags & PROTO_DATA_ACTION)
-		snprintf(line, sizeof(line), "* %s %s", x->p->name, safe);
-	else
-		snprintf(line, sizeof(line), "<%s> %s", x->p->name, safe);
-	x->c->io.print(x->c->io.ctx, line);
-}
-
-/* ---- the life of a sent line: client_io.line, and the failure line that names it ---- */
-
-#define EXCERPT_BYTES 24 /* a failure names its line by this much of it at most: a few words */
-
-/* Tells the owner, if it asked (io.line), that line id for peer changed state. */
-static void line_event(struct client *c, uint32_t id, enum client_line_state state,
-		       const char *peer, const char *text, int action)
-{
-	struct client_line l = { id, state, peer, text, action };
-
-	if (c->io.line != NULL)
-		c->io.line(c->io.ctx, &l);
-}
-
-/*
- * Writes the first words of text[0..len) into out[0..cap), made safe for
- * the terminal (term_sanitize): up to EXCERPT_BYTES bytes, cut after the
- * last whole word that fits (or at a character boundary when one word is
- * longer), with "..." when cut.
- */
-static void excerpt(const char *text, size_t len, char *out, size_t cap)
-{
-	size_t n = len;
-	int cut = len > EXCERPT_BYTES;
-
-	if (cut) {
-		n = EXCERPT_BYTES;
-		while (n > 0 && text[n] != ' ')
-			n--;
-		while (n > 0 && text[n - 1] == ' ')
-			n--;
-		if (n == 0) {
-			/* One long word: cut it, but not inside a UTF-8 character. */
-			n = EXCERPT_BYTES;
-			while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
-				n--;
-		}
-	}
-	term_sanitize(text, n, out, cap > 3 ? cap - 3 : cap);
-	if (cut)
-		strncat(out, "...", cap - strlen(out) - 1);
-}
-
-/*
- * Line id for peer `name` will not be delivered: says so, naming the line
- * by its first words, `* not delivered to NAME: "FIRST WORDS...": WHY`,
- * counts it, and tells io.line.
- */
-static void line_failed(struct client *c, const char *name, uint32_t id, const char *text,
-			size_t len, const char *why)
-{
-	char words[4 * EXCERPT_BYTES + 8], who[4 * (PROTO_NAME_MAX + 1) + 1];
-
-	excerpt(text, len, words, sizeof(words));
-	term_sanitize(name, strlen(name), who, sizeof(who)); /* it may be what the user mistyped */
-	c->stats.failed_lines++;
-	client_say(c, "* not delivered to %s: \"%s\": %s", who, words, why);
-	line_event(c, id, CLIENT_LINE_FAILED, name, NULL, 0);
-}
-
-static void cb_delivered(void *ctx, uint32_t msg_id)
-{
-	struct chan_ctx *x = ctx;
-
-	x->c->stats.delivered_lines++;
-	line_event(x->c, msg_id, CLIENT_LINE_DELIVERED, x->p->name, NULL, 0);
-}
-
-static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *text, size_t len)
-{
-	struct chan_ctx *x = ctx;
-
-	(void)flags;
-	line_failed(x->c, x->p->name, msg_id, text, len, x->why);
-}
-
-static struct chan_io chan_io_for(struct chan_ctx *x)
-{
-	struct chan_io io = {
-		.ctx = x,
-		.send_data = cb_send_data,
-		.send_ack = cb_send_ack,
-		.deliver = cb_deliver,
-		.delivered = cb_delivered,
-		.failed = cb_failed,
-	};
-	return io;
-}
-
-/* Reports every line queued for p as not delivered, for the reason `why`. */
-void client_fail_pending(struct client *c, struct peer *p, const char *why)
-{
-	struct chan_ctx x = { c, p, &p->path, why };
-	struct chan_io io = chan_io_for(&x);
-
-	/* The peer may be waiting for the sequence numbers dropped here: start afresh next time. */
-	if (chan_pending(p->chan) > 0)
-		p->renew_epoch = 1;
-	chan_fail_all(p->chan, &io);
-}
-
-/* Returns the next id for client_io.line: never 0. */
-static uint32_t next_line_id(struct client *c)
-{
-	if (++c->next_line_id == 0)
-		c->next_line_id = 1;
-	return c->next_line_id;
-}
-
-/*
- * Sends one line typed by the user (text, NUL-terminated; flags 0 or
- * PROTO_DATA_ACTION) to the peer called name, connecting to it if need
- * be. io.line hears CLIENT_LINE_SENT, then exactly one of DELIVERED or
- * FAILED: at once when the line cannot even be queued (a bad name, too
- * long, a full queue), else when the peer acknowledges it or it fails
- * (within -w). An empty line sends nothing.
- */
-void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
-		      int64_t now)
-{
-	size_t len = strlen(text);
-	struct peer *p = NULL;
-	const char *why = NULL;
-	uint32_t id;
-
-	if (len == 0)
-		return;
-	id = next_line_id(c);
-	line_event(c, id, CLIENT_LINE_SENT, name, text, (flags & PROTO_DATA_ACTION) != 0);
-	if (!proto_name_valid(name))
-		why = "not a valid name";
-	else if (strcmp(name, c->cfg.name) == 0)
-		why = "that is you";
-	else if ((p = client_peer_get(c, name)) == NULL)
-		why = "too many peers";
-	else if (len > PROTO_LINE_MAX)
-		why = "longer than 4096 bytes";
-	else if (chan_queue_at(p->chan, id, flags, text, len, now) == 0)
-		why = "too many messages waiting";
-	if (why != NULL) {
-		line_failed(c, name, id, text, len, why);
-		return;
-	}
-	c->stats.sent_lines++;
-	p->wanted = 1;
-	if (p->state != PEER_CONNECTED && p->wait_until_ms < 0) {
-		p->wait_until_ms = now + c->cfg.wait_ms;
-		p->said_not_online = 0; /* a new wait: say it again if so */
-	}
-	if (p->state == PEER_OFFLINE)
-		client_start_lookup(p, now);
-}
-
 /* ---- connection state changes ---- */
 
 /* The pair of epochs changed: both directions of the channel start again from 0. */
@@ -378,13 +183,13 @@ static void restart_channel(struct peer *p)
 	chan_restart_recv(p->chan);
 }
 
-/* Sends p a PROBE by route r: it carries our epoch. */
-static void send_probe(struct client *c, struct peer *p, const struct route *r)
+/* Sends p a PING by route r: it carries our epoch (version 1's PROBE did). */
+static void send_epoch(struct client *c, struct peer *p, const struct route *r)
 {
 	struct proto_msg m;
 
-	client_msg_to_peer(p, PROTO_PROBE, &m);
-	snprintf(m.name, sizeof(m.name), "%s", c->cfg.name);
+	client_msg_to_peer(p, PROTO_PING, &m);
+	m.stamp = (uint32_t)c->now_ms;
 	client_send_route(c, p, r, &m);
 }
 
@@ -402,7 +207,7 @@ void client_resync(struct client *c, struct peer *p, int64_t now)
 	p->renew_epoch = 0;
 	restart_channel(p);
 	if (p->state == PEER_CONNECTED)
-		send_probe(c, p, &p->path);
+		send_epoch(c, p, &p->path);
 }
 
 /*
@@ -412,7 +217,7 @@ void client_resync(struct client *c, struct peer *p, int64_t now)
  * twice; only when lines were dropped (a gap the peer would wait on
  * forever) does a new epoch of ours start both directions afresh.
  */
-void client_start_punch(struct client *c, struct peer *p, int64_t now)
+static void punch_begin(struct client *c, struct peer *p, int64_t now)
 {
 	p->state = PEER_PUNCH;
 	if (p->renew_epoch) {
@@ -431,6 +236,63 @@ void client_start_punch(struct client *c, struct peer *p, int64_t now)
 	p->prefer_private_until_ms = -1;
 	memset(&p->path, 0, sizeof(p->path));
 	p->path_kind = PATH_NONE;
+	memset(p->probes, 0, sizeof(p->probes));
+}
+
+/*
+ * Takes one token of the bucket of introductions we did not ask for
+ * (CLIENT_UNSOLICITED_BURST, one more every CLIENT_UNSOLICITED_EVERY_MS):
+ * returns 1, or 0 when it is empty.
+ */
+static int unsolicited_ok(struct client *c, int64_t now)
+{
+	int64_t full = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;
+
+	if (c->unsolicited_tokens_ms < full)
+		c->unsolicited_tokens_ms = full;
+	if (c->unsolicited_tokens_ms + CLIENT_UNSOLICITED_EVERY_MS > now)
+		return 0;
+	c->unsolicited_tokens_ms += CLIENT_UNSOLICITED_EVERY_MS;
+	return 1;
+}
+
+/*
+ * An introduction (registration.c), or a new attempt: punch, unless the
+ * introduced key is not the one pinned for the name (warned: nothing is
+ * sent to it), or it is one of too many introductions we did not ask for.
+ */
+void client_start_punch(struct client *c, struct peer *p, int64_t now)
+{
+	if (!client_peer_key_ok(c, p) && p->has_key) {
+		p->state = PEER_OFFLINE; /* a changed key: check_trust said so */
+		return;
+	}
+	if (!p->wanted && chan_pending(p->chan) == 0 && p->state != PEER_CONNECTED &&
+	    !unsolicited_ok(c, now)) {
+		c->stats.unsolicited_dropped++;
+		log_info("%s: too many introductions we did not ask for: not punching", p->name);
+		return;
+	}
+	punch_begin(c, p, now);
+}
+
+/* The peer's authenticated INIT: it punches, so do we (no token needed: it proved its key). */
+void client_on_peer_probing(struct client *c, struct peer *p, const struct route *from,
+			    int64_t now)
+{
+	client_heard(p, now);
+	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
+		punch_begin(c, p, now);
+	/*
+	 * Relayed, and the peer probes: its probes got through, or it punches
+	 * anew. Probe with it: both NATs must have sent before either lets
+	 * the other's probes in.
+	 */
+	if (client_relayed(p) && !client_bursting(p, now))
+		client_start_burst(p, now);
+	if ((p->state == PEER_PUNCH || client_relayed(p)) && !from->relay &&
+	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep))
+		p->seen_ep = from->addr; /* probe it too: the path its packets take */
 }
 
 /*
@@ -569,6 +431,9 @@ static int epochs_current(struct client *c, struct peer *p, const struct proto_m
 {
 	struct proto_msg r;
 
+	/* The first we hear of its epoch (its announcing PING may be lost): nothing to undo. */
+	if (p->peer_epoch == 0 && m->epoch != 0)
+		client_note_peer_epoch(p, m->epoch);
 	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
 		return 1;
 	c->stats.stale++;
@@ -576,7 +441,7 @@ static int epochs_current(struct client *c, struct peer *p, const struct proto_m
 		return 0;
 	p->next_stale_reply_ms = now + CLIENT_STALE_REPLY_MS;
 	if (m->peer_epoch != p->my_epoch)
-		send_probe(c, p, from);
+		send_epoch(c, p, from);
 	if (m->epoch != p->peer_epoch) {
 		client_msg_to_peer(p, PROTO_ACK, &r);
 		r.epoch = 0;
@@ -586,23 +451,24 @@ static int epochs_current(struct client *c, struct peer *p, const struct proto_m
 	return 0;
 }
 
+/*
+ * Where an answer to a datagram from p by `from` goes: the path, while
+ * connected (a datagram from elsewhere moves nothing before its address
+ * answers a challenge: peer_session.c); else back where it came from.
+ */
+static const struct route *reply_route(const struct peer *p, const struct route *from)
+{
+	return p->state == PEER_CONNECTED ? &p->path : from;
+}
+
 static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
 		    const struct route *from, int64_t now)
 {
-	struct chan_ctx x = { c, p, from, "" };
-	struct chan_io io = chan_io_for(&x);
+	struct chan_ctx x = { c, p, reply_route(p, from), "" };
+	struct chan_io io = client_chan_io(&x);
 
-	if (!epochs_current(c, p, m, from, now))
+	if (!epochs_current(c, p, m, x.to, now))
 		return;
-	/*
-	 * Our PROBE_ACK reached it and its data reached us: this path works
-	 * both ways. And a peer we gave up on (it was silent: paused, or cut
-	 * off) that sends the data of our connection is back: were its lines
-	 * dropped unacknowledged, it would wait on us for ever, its PINGs
-	 * answered all along.
-	 */
-	if (client_path_better(p, from) || p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
-		client_connect_via(c, p, from, now);
 	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
 }
 
@@ -610,7 +476,7 @@ static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
 		   const struct route *from, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
-	struct chan_io io = chan_io_for(&x);
+	struct chan_io io = client_chan_io(&x);
 
 	/* Epoch 0: "I do not know your epoch" (epochs_current); about our current one, resync. */
 	if (m->epoch == 0) {
@@ -618,19 +484,22 @@ static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
 			client_resync(c, p, now);
 		return;
 	}
-	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m, from, now))
+	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m, reply_route(p, from), now))
 		return;
 	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
 }
 
+/* PING: answered with a PONG; its epoch, when not 0, names the peer's channel (version 1's PROBE). */
 static void on_ping(struct client *c, struct peer *p, const struct proto_msg *m,
 		    const struct route *from)
 {
 	struct proto_msg pong;
 
+	if (m->epoch != 0)
+		client_note_peer_epoch(p, m->epoch);
 	client_msg_to_peer(p, PROTO_PONG, &pong);
 	pong.stamp = m->stamp;
-	client_send_route(c, p, from, &pong);
+	client_send_route(c, p, reply_route(p, from), &pong);
 }
 
 static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
@@ -639,82 +508,42 @@ static void on_pong(struct peer *p, const struct proto_msg *m, int64_t now)
 	p->rtt_ms = (uint32_t)now - m->stamp;
 }
 
-/* Dispatches a peer-to-peer message from p (NULL: from nobody we know) to its handler. */
-void client_on_peer_msg(struct client *c, struct peer *p, const struct proto_msg *m,
-			const struct route *from, int64_t now)
+/* Anything authentic from p: it is alive. */
+void client_heard(struct peer *p, int64_t now)
 {
-	if (p == NULL) {
-		/* A probe sent to a private address can land on an unrelated host: that is us now. */
-		c->stats.stray++;
-		log_debug("stray %s (unknown nonce)", proto_type_name(m->type));
-		return;
-	}
 	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
 		p->answering_since_ms = now;
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
-	/*
-	 * It moved (its NAT gave it a new port): follow it, the nonce vouches
-	 * for it. Its other known endpoints are not a move: each side may
-	 * have picked a different one of two working paths.
-	 */
-	if (p->state == PEER_CONNECTED && (m->type == PROTO_DATA || m->type == PROTO_PING) &&
-	    !p->path.relay && !from->relay && !proto_addr_equal(&from->addr, &p->path.addr) &&
-	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep)) {
-		char a[NET_ADDRSTRLEN];
+}
 
-		log_info("%s now at %s", p->name, net_addr_str(&from->addr, a));
-		p->path = *from;
-		p->path_kind = PATH_PUBLIC;
-	}
+/* Dispatches an inner message from p, opened under its session (peer_session.c), to its handler. */
+void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m,
+		     const struct route *from, int64_t now)
+{
+	client_heard(p, now);
 	switch (m->type) {
-	case PROTO_PROBE: client_on_probe(c, p, m, from, now); break;
-	case PROTO_PROBE_ACK: client_on_probe_ack(c, p, m, from, now); break;
 	case PROTO_DATA: on_data(c, p, m, from, now); break;
 	case PROTO_ACK: on_ack(c, p, m, from, now); break;
 	case PROTO_PING: on_ping(c, p, m, from); break;
 	case PROTO_PONG: on_pong(p, m, now); break;
 	case PROTO_BYE:
 		/* Only from the connection we have: a late BYE of an earlier one changes nothing. */
-		if (p->state == PEER_CONNECTED && m->epoch == p->peer_epoch)
+		if (p->state == PEER_CONNECTED && m->epoch == p->peer_epoch) {
 			peer_lost(c, p, now, "said goodbye");
+			session_peer_wipe(&p->sess); /* its keys go with it */
+			client_session_reset(p);
+		}
 		break;
 	default: break;
 	}
-}
-
-/*
- * RELAYED: a peer's datagram, passed on by the server. It is handled as if
- * it came from the peer, and answered through the relay. The server
- * vouches for the sender's name: the nonce inside must be the one we share
- * with that name.
- */
-void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now)
-{
-	struct route via = client_relay_route(c);
-	struct proto_msg inner;
-	struct peer *p;
-	int rc = proto_decode(m->payload, m->payload_len, &inner);
-
-	if (rc < 0 || !proto_is_peer_type(inner.type)) {
-		c->stats.malformed++;
-		log_debug("dropped a datagram client_relayed from %s: %s", m->name,
-			  rc < 0 ? proto_strerror(rc) : "not for a peer");
-		return;
-	}
-	c->stats.relayed++;
-	log_debug("client_relayed %s from %s", proto_type_name(inner.type), m->name);
-	p = client_peer_by_nonce(c, inner.nonce);
-	if (p != NULL && strcmp(p->name, m->name) != 0)
-		p = NULL;
-	client_on_peer_msg(c, p, &inner, &via, now);
 }
 
 /* Keepalives when idle, and the verdict on a silent peer. */
 static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
-	struct chan_io io = chan_io_for(&x);
+	struct chan_io io = client_chan_io(&x);
 	int64_t next, oldest, waiting, since;
 	int64_t timeout = client_min64(2 * c->cfg.keepalive_ms, CLIENT_ANSWER_TIMEOUT_MS);
 	struct proto_msg m;
@@ -748,6 +577,7 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 		if (now >= p->next_ping_ms) {
 			client_msg_to_peer(p, PROTO_PING, &m);
 			m.stamp = (uint32_t)now;
+			m.epoch = 0; /* a keepalive: it announces nothing */
 			client_send_route(c, p, &p->path, &m);
 			p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
 		}

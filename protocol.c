@@ -15,7 +15,6 @@ enum field {
 	F_PEER_KEY,   /* 32 bytes: peer_key, the peer's public key (PEER) */
 	F_COUNTER,    /* 64 bits: counter, the sealed datagram's (auth.h) */
 	F_SEAL,       /* no bytes: the sealed body starts here (the tag follows it on the wire) */
-	F_NONCE,      /* 8 bytes: nonce */
 	F_COOKIE,     /* 8 bytes: cookie */
 	F_NAME,       /* name, 1..32 bytes: name */
 	F_SUBJECT,    /* name, 0..32 bytes: name (ERROR may be about no name) */
@@ -41,57 +40,75 @@ enum field {
 	F_PATH,       /* 8 bits, an enum proto_path: path */
 	F_LINES,      /* 16-bit length 1..1194, then printable ASCII and newlines: text_len, text */
 	F_PAYLOAD,    /* 16-bit length 1..PROTO_PAYLOAD_MAX, then any bytes: payload_len, payload */
+	F_INIT,       /* PROTO_INIT_LEN bytes: payload_len, payload */
+	F_RESP,       /* PROTO_RESP_LEN bytes: payload_len, payload */
+	F_SEALED,     /* the rest, PROTO_SEALED_MIN..PROTO_SEALED_MAX bytes: payload_len, payload */
+	F_PATH_DATA,  /* PROTO_PATH_DATA_LEN bytes: path_data */
 };
 
-#define LAYOUT_MAX 7 /* the longest layouts (DATA; REGISTERED, WHO_REPLY with F_SEAL) have 6 fields, plus F_END */
+#define LAYOUT_MAX 7 /* the longest layouts (REGISTERED, WHO_REPLY with F_SEAL) have 6 fields, plus F_END */
 
 struct layout {
 	uint8_t type;
+	uint8_t inner; /* 1: travels only inside a SEALED datagram (proto_inner_encode) */
 	const char *name;
 	uint8_t fields[LAYOUT_MAX];
 };
 
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct layout layouts[] = {
-	{ PROTO_REGISTER, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_PRIVATE } },
-	{ PROTO_REGISTERED, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
-	{ PROTO_REFRESH, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL } },
-	{ PROTO_LOOKUP, "LOOKUP", { F_NAME, F_COUNTER, F_SEAL, F_TARGET } },
-	{ PROTO_PEER, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_PRIVATE } },
-	{ PROTO_ERROR, "ERROR", { F_COUNTER, F_SEAL, F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
-	{ PROTO_STATS, "STATS", { F_END } },
-	{ PROTO_STATS_REPLY, "STATS_REPLY", { F_LINES } },
-	{ PROTO_WHO, "WHO", { F_NAME, F_COUNTER, F_SEAL, F_CURSOR } },
-	{ PROTO_WHO_REPLY, "WHO_REPLY", { F_COUNTER, F_SEAL, F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
-	{ PROTO_REPORT, "REPORT", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PATH } },
-	{ PROTO_RELAY, "RELAY", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PAYLOAD } },
-	{ PROTO_RELAYED, "RELAYED", { F_COUNTER, F_SEAL, F_NAME, F_PAYLOAD } },
-	{ PROTO_COOKIE, "COOKIE", { F_COOKIE, F_KEY } },
-	{ PROTO_NOTICE, "NOTICE", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
-	{ PROTO_PROBE, "PROBE", { F_NONCE, F_EPOCH, F_NAME } },
-	{ PROTO_PROBE_ACK, "PROBE_ACK", { F_NONCE, F_EPOCH, F_NAME } },
-	{ PROTO_DATA, "DATA", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
-	{ PROTO_ACK, "ACK", { F_NONCE, F_EPOCH, F_PEER_EPOCH, F_ACK, F_SACK } },
-	{ PROTO_PING, "PING", { F_NONCE, F_STAMP } },
-	{ PROTO_PONG, "PONG", { F_NONCE, F_STAMP } },
-	{ PROTO_BYE, "BYE", { F_NONCE, F_EPOCH } },
+	{ PROTO_REGISTER, 0, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_PRIVATE } },
+	{ PROTO_REGISTERED, 0, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
+	{ PROTO_REFRESH, 0, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL } },
+	{ PROTO_LOOKUP, 0, "LOOKUP", { F_NAME, F_COUNTER, F_SEAL, F_TARGET } },
+	{ PROTO_PEER, 0, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_PRIVATE } },
+	{ PROTO_ERROR, 0, "ERROR", { F_COUNTER, F_SEAL, F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_STATS, 0, "STATS", { F_END } },
+	{ PROTO_STATS_REPLY, 0, "STATS_REPLY", { F_LINES } },
+	{ PROTO_WHO, 0, "WHO", { F_NAME, F_COUNTER, F_SEAL, F_CURSOR } },
+	{ PROTO_WHO_REPLY, 0, "WHO_REPLY", { F_COUNTER, F_SEAL, F_TOTAL, F_CURSOR, F_NEXT, F_NAMES } },
+	{ PROTO_REPORT, 0, "REPORT", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PATH } },
+	{ PROTO_RELAY, 0, "RELAY", { F_NAME, F_COUNTER, F_SEAL, F_TARGET, F_PAYLOAD } },
+	{ PROTO_RELAYED, 0, "RELAYED", { F_COUNTER, F_SEAL, F_NAME, F_PAYLOAD } },
+	{ PROTO_COOKIE, 0, "COOKIE", { F_COOKIE, F_KEY } },
+	{ PROTO_NOTICE, 0, "NOTICE", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_PROBE, 0, "PROBE", { F_INIT } },
+	{ PROTO_PROBE_ACK, 0, "PROBE_ACK", { F_RESP } },
+	{ PROTO_SEALED, 0, "SEALED", { F_SEALED } },
+	{ PROTO_DATA, 1, "DATA", { F_EPOCH, F_PEER_EPOCH, F_SEQ, F_FLAGS, F_TEXT } },
+	{ PROTO_ACK, 1, "ACK", { F_EPOCH, F_PEER_EPOCH, F_ACK, F_SACK } },
+	{ PROTO_PING, 1, "PING", { F_STAMP, F_EPOCH } },
+	{ PROTO_PONG, 1, "PONG", { F_STAMP } },
+	{ PROTO_BYE, 1, "BYE", { F_EPOCH } },
+	{ PROTO_PATH_CHALLENGE, 1, "PATH_CHALLENGE", { F_PATH_DATA } },
+	{ PROTO_PATH_RESPONSE, 1, "PATH_RESPONSE", { F_PATH_DATA } },
+	{ PROTO_CONFIRM, 1, "CONFIRM", { F_END } },
 };
 
 #define DATA_FLAGS_KNOWN (PROTO_DATA_END | PROTO_DATA_ACTION)
 
-/* The largest DATA (header, nonce, two epochs, seq, flags, text length, text) fits a RELAY. */
-_Static_assert(PROTO_HEADER_LEN + PROTO_NONCE_LEN + 4 + 4 + 4 + 1 + 2 + PROTO_FRAG_MAX <=
+/*
+ * The largest DATA sealed (header, index, counter, inner type, two epochs,
+ * seq, flags, text length, text, tag: 1072 bytes) fits a RELAY.
+ */
+_Static_assert(PROTO_HEADER_LEN + 12 + 1 + 4 + 4 + 4 + 1 + 2 + PROTO_FRAG_MAX + 16 <=
 		       PROTO_PAYLOAD_MAX, "a relayed DATA fits one datagram");
 
-static const struct layout *find_layout(int type)
+/* The layout of type, a datagram's (inner 0) or a SEALED one's inner message (inner 1); or NULL. */
+static const struct layout *find_layout_of(int type, int inner)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-		if (layouts[i].type == type)
+		if (layouts[i].type == type && layouts[i].inner == inner)
 			return &layouts[i];
 	}
 	return NULL;
+}
+
+static const struct layout *find_layout(int type)
+{
+	return find_layout_of(type, 0);
 }
 
 /* Address bytes on the wire for a family, or 0 for a family we do not know. */
@@ -293,6 +310,14 @@ static uint16_t get_sized(struct rcur *c, void *dst, size_t max)
 	return c->err == 0 ? n : 0;
 }
 
+/* Reads n bytes (n <= PROTO_PAYLOAD_MAX) into payload: a handshake message or a sealed body. */
+static void get_fixed(struct rcur *c, struct proto_msg *out, size_t n)
+{
+	get_bytes(c, out->payload, n);
+	if (c->err == 0)
+		out->payload_len = (uint16_t)n;
+}
+
 /* Reads the text: any bytes at all, NUL-terminated after text_len of them. */
 static void get_text(struct rcur *c, struct proto_msg *out)
 {
@@ -348,9 +373,6 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 		out->counter = get_u64(c);
 		break;
 	case F_SEAL:
-		break;
-	case F_NONCE:
-		get_bytes(c, out->nonce, PROTO_NONCE_LEN);
 		break;
 	case F_COOKIE:
 		get_bytes(c, out->cookie, PROTO_COOKIE_LEN);
@@ -432,6 +454,36 @@ static void get_field(struct rcur *c, enum field f, struct proto_msg *out)
 		/* Any bytes: the receivers decode the datagram inside themselves. */
 		out->payload_len = get_sized(c, out->payload, PROTO_PAYLOAD_MAX);
 		break;
+	case F_INIT:
+		get_fixed(c, out, PROTO_INIT_LEN);
+		break;
+	case F_RESP:
+		get_fixed(c, out, PROTO_RESP_LEN);
+		break;
+	case F_SEALED:
+		/* The rest of the datagram: only session_open can tell whether it is good. */
+		if (c->err == 0 && (c->len - c->off < PROTO_SEALED_MIN ||
+				    c->len - c->off > PROTO_SEALED_MAX)) {
+			rcur_fail(c, PROTO_ELENGTH);
+			break;
+		}
+		get_fixed(c, out, c->len - c->off);
+		break;
+	case F_PATH_DATA:
+		get_bytes(c, out->path_data, PROTO_PATH_DATA_LEN);
+		break;
+	}
+}
+
+/* Reads the layout's fields from the cursor into out: all, or (upto_seal) those before F_SEAL. */
+static void get_fields(struct rcur *c, const struct layout *lay, int upto_seal, struct proto_msg *out)
+{
+	size_t i;
+
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
+		if (upto_seal && lay->fields[i] == F_SEAL)
+			break;
+		get_field(c, (enum field)lay->fields[i], out);
 	}
 }
 
@@ -481,17 +533,12 @@ static long decode_fields(const uint8_t *buf, size_t len, const struct layout *l
 			  int upto_seal, struct proto_msg *out)
 {
 	struct rcur c;
-	size_t i;
 
 	c.buf = buf;
 	c.len = len;
 	c.off = PROTO_HEADER_LEN;
 	c.err = 0;
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
-		if (upto_seal && lay->fields[i] == F_SEAL)
-			break;
-		get_field(&c, (enum field)lay->fields[i], out);
-	}
+	get_fields(&c, lay, upto_seal, out);
 	if (c.err != 0)
 		return c.err;
 	return (long)c.off;
@@ -509,6 +556,31 @@ int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
 	if (off < 0)
 		return (int)off;
 	if ((size_t)off != len)
+		return PROTO_ETRAILING;
+	return 0;
+}
+
+int proto_inner_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
+{
+	const struct layout *lay;
+	struct rcur c;
+
+	memset(out, 0, sizeof(*out));
+	if (len < 1)
+		return PROTO_ESHORT;
+	out->version = PROTO_VERSION;
+	out->type = buf[0];
+	lay = find_layout_of(buf[0], 1);
+	if (lay == NULL)
+		return PROTO_ETYPE;
+	c.buf = buf;
+	c.len = len;
+	c.off = 1;
+	c.err = 0;
+	get_fields(&c, lay, 0, out);
+	if (c.err != 0)
+		return c.err;
+	if (c.off != c.len)
 		return PROTO_ETRAILING;
 	return 0;
 }
@@ -643,6 +715,16 @@ static void put_sized(struct wcur *w, const void *src, uint16_t len, size_t max)
 	put_bytes(w, src, len);
 }
 
+/* Writes payload, whose length must be within min..max: a handshake message or a sealed body. */
+static void put_fixed(struct wcur *w, const struct proto_msg *m, size_t min, size_t max)
+{
+	if (m->payload_len < min || m->payload_len > max) {
+		w->invalid = 1;
+		return;
+	}
+	put_bytes(w, m->payload, m->payload_len);
+}
+
 static void put_names(struct wcur *w, const struct proto_msg *m)
 {
 	uint8_t i;
@@ -682,9 +764,6 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 		put_u64(w, m->counter);
 		break;
 	case F_SEAL:
-		break;
-	case F_NONCE:
-		put_bytes(w, m->nonce, PROTO_NONCE_LEN);
 		break;
 	case F_COOKIE:
 		put_bytes(w, m->cookie, PROTO_COOKIE_LEN);
@@ -765,14 +844,49 @@ static void put_field(struct wcur *w, enum field f, const struct proto_msg *m)
 	case F_PAYLOAD:
 		put_sized(w, m->payload, m->payload_len, PROTO_PAYLOAD_MAX);
 		break;
+	case F_INIT:
+		put_fixed(w, m, PROTO_INIT_LEN, PROTO_INIT_LEN);
+		break;
+	case F_RESP:
+		put_fixed(w, m, PROTO_RESP_LEN, PROTO_RESP_LEN);
+		break;
+	case F_SEALED:
+		put_fixed(w, m, PROTO_SEALED_MIN, PROTO_SEALED_MAX);
+		break;
+	case F_PATH_DATA:
+		put_bytes(w, m->path_data, PROTO_PATH_DATA_LEN);
+		break;
 	}
+}
+
+/*
+ * Writes the layout's fields of m; *body_off (when not NULL) gets the
+ * offset of F_SEAL, or 0. Returns the length written, or PROTO_EINVAL /
+ * PROTO_ENOSPACE.
+ */
+static int put_layout(struct wcur *w, const struct layout *lay, const struct proto_msg *m,
+		      size_t *body_off)
+{
+	size_t i, off = 0;
+
+	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
+		if (lay->fields[i] == F_SEAL)
+			off = w->off;
+		put_field(w, (enum field)lay->fields[i], m);
+	}
+	if (w->invalid)
+		return PROTO_EINVAL;
+	if (w->nospace)
+		return PROTO_ENOSPACE;
+	if (body_off != NULL)
+		*body_off = off;
+	return (int)w->off;
 }
 
 int proto_encode_open(const struct proto_msg *m, uint8_t *buf, size_t cap, size_t *body_off)
 {
 	const struct layout *lay = find_layout(m->type);
 	struct wcur w;
-	size_t i, off = 0;
 
 	if (lay == NULL)
 		return PROTO_EINVAL;
@@ -786,18 +900,23 @@ int proto_encode_open(const struct proto_msg *m, uint8_t *buf, size_t cap, size_
 	put_u8(&w, PROTO_VERSION);
 	put_u8(&w, m->type);
 	put_u8(&w, 0);
-	for (i = 0; i < LAYOUT_MAX && lay->fields[i] != F_END; i++) {
-		if (lay->fields[i] == F_SEAL)
-			off = w.off;
-		put_field(&w, (enum field)lay->fields[i], m);
-	}
-	if (w.invalid)
+	return put_layout(&w, lay, m, body_off);
+}
+
+int proto_inner_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
+{
+	const struct layout *lay = find_layout_of(m->type, 1);
+	struct wcur w;
+
+	if (lay == NULL)
 		return PROTO_EINVAL;
-	if (w.nospace)
-		return PROTO_ENOSPACE;
-	if (body_off != NULL)
-		*body_off = off;
-	return (int)w.off;
+	w.buf = buf;
+	w.cap = cap;
+	w.off = 0;
+	w.nospace = 0;
+	w.invalid = 0;
+	put_u8(&w, m->type);
+	return put_layout(&w, lay, m, NULL);
 }
 
 int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
@@ -846,7 +965,7 @@ int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b)
 
 int proto_is_peer_type(int type)
 {
-	return type >= PROTO_PROBE && type <= PROTO_BYE;
+	return type == PROTO_PROBE || type == PROTO_PROBE_ACK || type == PROTO_SEALED;
 }
 
 const char *proto_strerror(int result)
@@ -881,6 +1000,8 @@ const char *proto_type_name(int type)
 {
 	const struct layout *lay = find_layout(type);
 
+	if (lay == NULL)
+		lay = find_layout_of(type, 1);
 	return lay != NULL ? lay->name : "unknown";
 }
 

@@ -41,7 +41,6 @@
 #define PROTO_MAX_DATAGRAM 1200 /* fits the IPv6 minimum MTU of 1280 with room for IP and UDP headers */
 #define PROTO_NAME_MAX 32
 #define PROTO_TOKEN_LEN 8       /* version 1's owner token; only identity_token derives one now */
-#define PROTO_NONCE_LEN 8       /* the peer-to-peer messages' nonce field (PROBE .. BYE) */
 #define PROTO_KEY_LEN 32        /* an X25519 public key (RFC 7748): a name's, the server's */
 #define PROTO_COUNTER_LEN 8     /* a sealed datagram's counter (auth.h) */
 #define PROTO_TAG_LEN 16        /* a sealed datagram's Poly1305 tag (RFC 8439 section 2.5; auth.h) */
@@ -55,7 +54,7 @@
 /* RELAY's bytes around its payload: header, two names of up to 32 bytes, counter, payload length, tag. */
 #define PROTO_RELAY_OVERHEAD \
 	(PROTO_HEADER_LEN + 2 * (1 + PROTO_NAME_MAX) + PROTO_COUNTER_LEN + 2 + PROTO_TAG_LEN)
-/* The longest datagram a RELAY or RELAYED carries: 1104 bytes, so the largest DATA (1051) fits. */
+/* The longest datagram a RELAY or RELAYED carries: 1104 bytes, so the largest sealed DATA (1072) fits. */
 #define PROTO_PAYLOAD_MAX (PROTO_MAX_DATAGRAM - PROTO_RELAY_OVERHEAD)
 /* The version refusal (proto_encode_version_refusal): version 1's ERROR, 8 bytes. */
 #define PROTO_VERSION_REFUSAL_LEN 8
@@ -77,14 +76,24 @@ enum proto_type {
 	PROTO_RELAYED = 13,   /* server -> client: a peer-to-peer datagram passed on from a name */
 	PROTO_COOKIE = 14,    /* server -> client: prove your address: send that again with this cookie */
 	PROTO_NOTICE = 15,    /* server -> client, not sealed: I do not know your name, register again */
-	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe */
-	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe, sent back to where it came from */
-	PROTO_DATA = 18,      /* peer -> peer: one fragment of a chat line */
-	PROTO_ACK = 19,       /* peer -> peer: cumulative and selective acknowledgement */
-	PROTO_PING = 20,      /* peer -> peer: keepalive, asks for a PONG */
-	PROTO_PONG = 21,      /* peer -> peer: answer to a PING, echoes its stamp */
-	PROTO_BYE = 22,       /* peer -> peer: I am leaving */
+	PROTO_PROBE = 16,     /* peer -> peer: hole punching probe, carrying the handshake's INIT */
+	PROTO_PROBE_ACK = 17, /* peer -> peer: answer to a probe (the handshake's RESP), sent back where it came from */
+	/* Inner types: they travel only inside a SEALED datagram, never as a datagram's type. */
+	PROTO_DATA = 18,      /* inner: one fragment of a chat line */
+	PROTO_ACK = 19,       /* inner: cumulative and selective acknowledgement */
+	PROTO_PING = 20,      /* inner: keepalive, asks for a PONG */
+	PROTO_PONG = 21,      /* inner: answer to a PING, echoes its stamp */
+	PROTO_BYE = 22,       /* inner: I am leaving */
+	PROTO_SEALED = 23,    /* peer -> peer: one inner message, sealed under the session's keys */
+	PROTO_PATH_CHALLENGE = 24, /* inner: prove you receive at the address this went to */
+	PROTO_PATH_RESPONSE = 25,  /* inner: the challenge's bytes, from the address it reached */
+	PROTO_CONFIRM = 26,   /* inner: nothing; the first datagram of a session, so its responder takes it */
 };
+#define PROTO_PATH_DATA_LEN 8   /* PATH_CHALLENGE's random bytes (RFC 9000, 19.17) */
+#define PROTO_INIT_LEN 112      /* PROBE's body: session.h's HANDSHAKE INIT */
+#define PROTO_RESP_LEN 56       /* PROBE_ACK's body: session.h's HANDSHAKE RESP */
+#define PROTO_SEALED_MIN 29     /* SEALED's body: index (4), counter (8), inner type (1), tag (16) */
+#define PROTO_SEALED_MAX (PROTO_PAYLOAD_MAX - PROTO_HEADER_LEN) /* a SEALED always fits a RELAY */
 
 /*
  * Version 2 seals every message between a client and the server that
@@ -273,8 +282,8 @@ enum proto_type {
  *  +===============+===============+===============================+
  *  |  payload (1..1104 bytes) ...  |  (sealed body)
  *  +===============================+
- * payload: one whole peer-to-peer datagram, header and all, as it would
- * have gone straight to the peer. Where punching cannot work (a NAT whose
+ * payload: one whole peer-to-peer datagram (PROBE, PROBE_ACK, SEALED),
+ * header and all, as it would have gone straight to the peer. Where punching cannot work (a NAT whose
  * mapping depends on the destination, RFC 4787's "symmetric"), the server
  * passes it on (relaying: Ford, Srisuresh & Kegel, section 2.1; RFC 5128,
  * section 3.1). It relays only from a registered name, only to a live
@@ -293,23 +302,34 @@ enum proto_type {
  * RELAY's, unchanged. The receiver handles it as if it came from the
  * peer, and answers through the relay.
  *
- * PROBE and PROBE_ACK, peer -> peer
- *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
- *  +-------------------------------+-------------------------------+
- *  |                   sender's epoch (32)                         |
- *  +---------------+---------------+-------------------------------+
- *  | name ... (the sender)         |
- *  +---------------+---------------+
- * The epoch is a random number a peer picks when it starts a connection
- * to this peer (and again whenever it reconnects after losing it). The two
- * epochs together name one incarnation of the reliable channel; sequence
- * numbers start at 0 in each. A probe with a new epoch tells the receiver
- * to start both directions of the channel afresh.
+ * PROBE, peer -> peer: the header and a HANDSHAKE INIT (session.h), 116 bytes
+ *  +---------------+---------------+---------------+---------------+
+ *  |  INIT (112 bytes): ephemeral key, {static key}, {timestamp, index}
+ *  +---------------+---------------+---------------+---------------+
+ * PROBE_ACK, peer -> peer: the header and a HANDSHAKE RESP, 60 bytes
+ *  +---------------+---------------+---------------+---------------+
+ *  |  RESP (56 bytes): receiver index, ephemeral key, {index}      |
+ *  +---------------+---------------+---------------+---------------+
+ * The punch carries the handshake (Noise IK, session.h), so connecting
+ * takes no round trip more than punching did: one INIT per attempt goes
+ * to every endpoint of the peer, again and again, and the first RESP that
+ * comes back names a working path and the session's keys at once. A PROBE
+ * is larger than its answer, so a forged source gets fewer bytes back.
  *
- * DATA, peer -> peer
- *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
+ * SEALED, peer -> peer: everything else between peers, 4 + 28 + 1 + body
+ *  +---------------+---------------+---------------+---------------+
+ *  |               receiver index (32, the receiver's)             |
+ *  +---------------+---------------+---------------+---------------+
+ *  |                         counter (64)                          |
+ *  +---------------+---------------+---------------+---------------+
+ *  |  {inner type (8) | inner body ...} + 16-byte tag              |
+ *  +---------------+---------------+---------------+---------------+
+ * session.h's SEALED: ChaCha20-Poly1305 under the direction's key, the
+ * counter as the nonce, the 4-byte header as associated data. Nothing in
+ * it is believed before it opens; a counter is taken once (the replay
+ * window). The inner bodies, after their type byte:
+ *
+ * DATA (inner, 18)
  *  +-------------------------------+-------------------------------+
  *  |                   sender's epoch (32)                         |
  *  +-------------------------------+-------------------------------+
@@ -319,15 +339,16 @@ enum proto_type {
  *  +---------------+---------------+---------------+---------------+
  *  |     flags     |       text length (16)        |  text ...     |
  *  +---------------+---------------+---------------+---------------+
- * A DATA or ACK whose two epochs are not the current pair is a leftover of
- * an earlier connection and is dropped.
+ * The epoch is a random number a peer picks when it starts a connection
+ * to this peer (and again whenever it starts the channel afresh). The two
+ * epochs together name one incarnation of the reliable channel; sequence
+ * numbers start at 0 in each. A DATA or ACK whose two epochs are not the
+ * current pair is a leftover of an earlier incarnation and is dropped.
  * flags: PROTO_DATA_END on the last fragment of a line, PROTO_DATA_ACTION
  * for a /me line. A line of up to 4096 bytes travels as up to 4 fragments
  * with consecutive sequence numbers.
  *
- * ACK, peer -> peer
- *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
+ * ACK (inner, 19)
  *  +-------------------------------+-------------------------------+
  *  |                   sender's epoch (32)                         |
  *  +-------------------------------+-------------------------------+
@@ -338,20 +359,43 @@ enum proto_type {
  *  |  selective bitmap (32): bit i set = (next expected + 1 + i) received
  *  +-------------------------------+-------------------------------+
  *
- * PING and PONG, peer -> peer
- *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
+ * PING (inner, 20)
  *  +-------------------------------+-------------------------------+
  *  |                 stamp (32, echoed by PONG)                    |
  *  +-------------------------------+-------------------------------+
- *
- * BYE, peer -> peer
+ *  |            sender's epoch (32), or 0 in a keepalive           |
  *  +-------------------------------+-------------------------------+
- *  |                      nonce (8 bytes)                          |
+ * A PING that carries an epoch announces the sender's incarnation of the
+ * channel (on connecting, and when it starts afresh): a new one starts
+ * both directions afresh at the receiver (version 1's PROBE did this).
+ * A keepalive carries 0 and changes no epoch, so that a late PING from
+ * before a restart cannot undo it.
+ *
+ * PONG (inner, 21)
+ *  +-------------------------------+-------------------------------+
+ *  |                 stamp (32, the PING's)                        |
+ *  +-------------------------------+-------------------------------+
+ *
+ * BYE (inner, 22)
  *  +-------------------------------+-------------------------------+
  *  |                   sender's epoch (32)                         |
  *  +-------------------------------+-------------------------------+
  * The epoch keeps a late BYE of an earlier connection from ending this one.
+ *
+ * CONFIRM (inner, 26): no body. The initiator of a handshake sends it
+ * at once after the RESP (WireGuard's empty keepalive, paper 5.4.7): the
+ * responder takes the new session into use when a datagram opens under
+ * it. It asks for no answer, so a relayed handshake costs the relay no
+ * datagram more.
+ *
+ * PATH_CHALLENGE and PATH_RESPONSE (inner, 24 and 25)
+ *  +-------------------------------+-------------------------------+
+ *  |                      data (8 random bytes)                    |
+ *  +-------------------------------+-------------------------------+
+ * A path moves only on proof (RFC 9000, section 8.2): a sealed datagram
+ * from a new address is read, but what goes back still goes to the old
+ * path, and a PATH_CHALLENGE goes to the new address; the move happens
+ * when the PATH_RESPONSE with the same bytes comes back from it.
  */
 
 #define PROTO_DATA_END 0x01
@@ -441,8 +485,7 @@ struct proto_msg {
 	char names[PROTO_WHO_MAX][PROTO_NAME_MAX + 1];
 	uint8_t path;                           /* REPORT: enum proto_path */
 
-	uint8_t nonce[PROTO_NONCE_LEN];         /* every peer-to-peer message */
-	uint32_t epoch;                         /* PROBE, PROBE_ACK, DATA, ACK, BYE: the sender's */
+	uint32_t epoch;                         /* DATA, ACK, PING, PONG, BYE: the sender's */
 	uint32_t peer_epoch;                    /* DATA, ACK: the receiver's, as the sender knows it */
 	uint32_t seq;                           /* DATA */
 	uint8_t flags;                          /* DATA */
@@ -450,9 +493,11 @@ struct proto_msg {
 	char text[PROTO_STATS_TEXT_MAX + 1];    /* DATA (up to PROTO_FRAG_MAX), STATS_REPLY */
 	uint32_t ack, sack;                     /* ACK */
 	uint32_t stamp;                         /* PING, PONG */
+	uint8_t path_data[PROTO_PATH_DATA_LEN]; /* PATH_CHALLENGE, PATH_RESPONSE */
 
-	uint16_t payload_len;                   /* RELAY, RELAYED */
-	uint8_t payload[PROTO_PAYLOAD_MAX];     /* RELAY, RELAYED: a whole peer-to-peer datagram */
+	uint16_t payload_len;                   /* RELAY, RELAYED; PROBE, PROBE_ACK, SEALED */
+	uint8_t payload[PROTO_PAYLOAD_MAX];     /* RELAY, RELAYED: a whole peer-to-peer datagram;
+						   PROBE: INIT; PROBE_ACK: RESP; SEALED: its body */
 };
 
 /*
@@ -510,8 +555,20 @@ int proto_name_valid(const char *name);
 /* Returns 1 when the two endpoints are the same family, address and port. */
 int proto_addr_equal(const struct proto_addr *a, const struct proto_addr *b);
 
-/* Returns 1 for the types that travel between peers (PROBE .. BYE), directly or relayed; else 0. */
+/* Returns 1 for the datagram types that travel between peers (PROBE, PROBE_ACK, SEALED), directly or relayed; else 0. */
 int proto_is_peer_type(int type);
+
+/*
+ * The inner messages of a SEALED datagram (DATA, ACK, PING, PONG, BYE,
+ * PATH_CHALLENGE, PATH_RESPONSE): the type byte, then the body drawn
+ * above. proto_inner_encode writes *m into buf[0..cap) and returns the
+ * length, or PROTO_ENOSPACE / PROTO_EINVAL (not an inner type, bad field).
+ * proto_inner_decode reads buf[0..len) (an opened plaintext) into *out,
+ * cleared first, and returns 0 or a negative enum proto_result; the whole
+ * plaintext must be consumed.
+ */
+int proto_inner_encode(const struct proto_msg *m, uint8_t *buf, size_t cap);
+int proto_inner_decode(const uint8_t *buf, size_t len, struct proto_msg *out);
 
 /* Returns a static English description of a proto_result (0 included). */
 const char *proto_strerror(int result);

@@ -1,4 +1,4 @@
-/* punch.c - hole punching (RFC 5128, 3.3): probes, their answers, the punch and upgrade timers. */
+/* punch.c - hole punching (RFC 5128, 3.3): where probes go, what their answers decide, the punch and upgrade timers. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,46 +8,6 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
-
-void client_on_probe(struct client *c, struct peer *p, const struct proto_msg *m,
-		     const struct route *from, int64_t now)
-{
-	struct proto_msg ack;
-
-	if (strcmp(m->name, p->name) != 0)
-		return;
-	if (p->state == PEER_OFFLINE || p->state == PEER_LOOKUP)
-		client_start_punch(c, p, now); /* it wants to talk: so do we */
-	client_note_peer_epoch(p, m->epoch);
-	/*
-	 * Answer where the probe came from, whatever address that is (its NAT
-	 * may have picked a new port), or through the relay if it came so.
-	 */
-	client_msg_to_peer(p, PROTO_PROBE_ACK, &ack);
-	snprintf(ack.name, sizeof(ack.name), "%s", c->cfg.name);
-	client_send_route(c, p, from, &ack);
-	/*
-	 * Punching: a probe of ours goes straight back where this one came
-	 * from (a triggered check, RFC 8445 7.3.1.4). That path works towards
-	 * us; its answer shows it works both ways one round trip from now,
-	 * not at our next probe, which our first probe, there before the
-	 * peer's introduction, may have been lost for.
-	 */
-	if (p->state == PEER_PUNCH && !from->relay) {
-		ack.type = PROTO_PROBE;
-		client_send_route(c, p, from, &ack);
-	}
-	/*
-	 * Relayed, and the peer probes: its probes got through, or it punches
-	 * anew. Probe with it: both NATs must have sent before either lets
-	 * the other's probes in.
-	 */
-	if (client_relayed(p) && !client_bursting(p, now))
-		client_start_burst(p, now);
-	if ((p->state == PEER_PUNCH || client_relayed(p)) && !from->relay &&
-	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep))
-		p->seen_ep = from->addr; /* probe it too: the path its packets take */
-}
 
 /*
  * Returns 1 when a datagram from p by `from` shows a path to connect by:
@@ -84,12 +44,15 @@ static int64_t relay_due(const struct peer *p)
 	return p->punch_start_ms + CLIENT_PROBE_INTERVAL_MS + CLIENT_OVERDUE_RTTS * p->relay_rtt_ms;
 }
 
-void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_msg *m,
-			 const struct route *from, int64_t now)
+/*
+ * A route proved to reach p (peer_session.c: a RESP, a confirmation, a
+ * PATH_RESPONSE) while punching, or a better one while connected.
+ */
+void client_on_punch_answer(struct client *c, struct peer *p, const struct route *from,
+			    int64_t now)
 {
-	if (strcmp(m->name, p->name) != 0 || !client_path_better(p, from))
+	if (!client_path_better(p, from))
 		return;
-	client_note_peer_epoch(p, m->epoch);
 	if (from->relay) {
 		if (!p->relay_ok && p->relay_probe_ms >= 0)
 			p->relay_rtt_ms = now - p->relay_probe_ms;
@@ -110,40 +73,45 @@ void client_on_probe_ack(struct client *c, struct peer *p, const struct proto_ms
 	}
 }
 
-/* Fills m with a PROBE from us to p. */
-static void probe_msg(const struct client *c, const struct peer *p, struct proto_msg *m)
-{
-	client_msg_to_peer(p, PROTO_PROBE, m);
-	snprintf(m->name, sizeof(m->name), "%s", c->cfg.name);
-}
-
-/* Sends a PROBE through the relay: it makes a client_relayed path, or invites the peer to probe. */
+/* Sends a probe through the relay: it makes a relayed path, or invites the peer to probe. */
 static void send_relay_probe(struct client *c, struct peer *p, int64_t now)
 {
 	struct route via = client_relay_route(c);
-	struct proto_msg m;
 
-	probe_msg(c, p, &m);
-	client_send_route(c, p, &via, &m);
-	if (p->relay_probe_ms < 0)
+	if (client_send_probe(c, p, &via, now) && p->relay_probe_ms < 0)
 		p->relay_probe_ms = now;
 }
 
-/* Sends a PROBE to every endpoint we know for p; only to the private ones if private_only. */
-static void send_probes(struct client *c, struct peer *p, int private_only)
+/*
+ * Sends a probe to addr, slot i of p->probes: at most CLIENT_PROBES_UNANSWERED
+ * in one attempt while the peer was never heard in it (an endpoint that
+ * does not answer may not be the peer's at all).
+ */
+static void probe_endpoint(struct client *c, struct peer *p, int i, const struct proto_addr *addr,
+			   int64_t now)
 {
-	struct proto_msg m;
+	struct route r = client_direct_route(addr);
 
-	probe_msg(c, p, &m);
+	if (addr->family == PROTO_AF_INET6 && !c->cfg.ipv6)
+		return;
+	if (p->last_heard_ms < p->punch_start_ms || p->punch_start_ms < 0) {
+		if (p->probes[i] >= CLIENT_PROBES_UNANSWERED)
+			return;
+		p->probes[i]++;
+	}
+	client_send_probe(c, p, &r, now);
+}
+
+/* Sends a probe to every endpoint we know for p; only to the private ones if private_only. */
+static void send_probes(struct client *c, struct peer *p, int private_only, int64_t now)
+{
 	for (int i = 0; i < p->nprivate; i++)
-		if (c->cfg.ipv6 || p->private_ep[i].family == PROTO_AF_INET)
-			client_send_msg(c, &p->private_ep[i], &m);
+		probe_endpoint(c, p, 2 + i, &p->private_ep[i], now);
 	if (private_only)
 		return;
-	if (c->cfg.ipv6 || p->public_ep.family == PROTO_AF_INET)
-		client_send_msg(c, &p->public_ep, &m);
+	probe_endpoint(c, p, 0, &p->public_ep, now);
 	if (p->seen_ep.family != 0)
-		client_send_msg(c, &p->seen_ep, &m);
+		probe_endpoint(c, p, 1, &p->seen_ep, now);
 }
 
 /* Asks the server to introduce us to p (again in CLIENT_LOOKUP_RETRY_MS if need be). */
@@ -180,7 +148,7 @@ int64_t client_tick_private(struct client *c, struct peer *p, int64_t now)
 		return INT64_MAX;
 	}
 	if (now >= p->next_probe_ms) {
-		send_probes(c, p, 1);
+		send_probes(c, p, 1, now);
 		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
 	return client_min64(p->next_probe_ms, p->prefer_private_until_ms);
@@ -208,7 +176,7 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 		return now;
 	}
 	if (now >= p->next_probe_ms) {
-		send_probes(c, p, 0);
+		send_probes(c, p, 0, now);
 		p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 	}
 	next = client_min64(p->next_probe_ms, relay_due(p));
@@ -239,7 +207,7 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
  * their endpoints as it sees them now (a NAT may have changed meanwhile),
  * and the introduction makes the peer probe at the same time (both NATs
  * must have sent before either lets the other's probes in). A direct
- * answer moves the chat off the relay (client_on_probe_ack).
+ * answer moves the chat off the relay (client_on_punch_answer).
  */
 int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 {
@@ -260,7 +228,7 @@ int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 		next = client_min64(next, p->punch_start_ms + CLIENT_PUNCH_MS);
 	if (now < p->probe_until_ms) {
 		if (now >= p->next_probe_ms) {
-			send_probes(c, p, 0);
+			send_probes(c, p, 0, now);
 			p->next_probe_ms = now + CLIENT_PROBE_INTERVAL_MS;
 		}
 		next = client_min64(next, p->next_probe_ms);

@@ -10,7 +10,6 @@
 #include "ct.h"
 #include "log.h"
 #include "net.h"
-#include "sha256.h"
 
 /* ---- the server's seal (auth.h) ---- */
 
@@ -267,49 +266,24 @@ void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now)
 }
 
 /*
- * The nonce the peer-to-peer messages still carry, until the peer
- * sessions (session.h) replace it: the server sends none in version 2.
- * Both sides compute the same one from the two keys (SHA-256 of a label
- * and the keys, the smaller first): it tells peers apart, it is no
- * secret, and nothing depends on it being one.
+ * The server introduces a peer, with the key it registered with: the
+ * handshake (peer_session.c) is made to that key, and checked against the
+ * one pinned for the name there.
  */
-static void client_pair_nonce(const struct client *c, const uint8_t peer_key[PROTO_KEY_LEN],
-			      uint8_t nonce[PROTO_NONCE_LEN])
-{
-	static const char label[] = "p2pchat v2 pair";
-	const uint8_t *a = c->cfg.id.pub, *b = peer_key;
-	struct sha256_ctx h;
-	uint8_t d[SHA256_LEN];
-
-	if (memcmp(a, b, PROTO_KEY_LEN) > 0) {
-		a = peer_key;
-		b = c->cfg.id.pub;
-	}
-	sha256_init(&h);
-	sha256_update(&h, label, sizeof(label) - 1);
-	sha256_update(&h, a, PROTO_KEY_LEN);
-	sha256_update(&h, b, PROTO_KEY_LEN);
-	sha256_final(&h, d);
-	memcpy(nonce, d, PROTO_NONCE_LEN);
-}
-
 void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	struct peer *p = client_peer_get(c, m->name);
-	uint8_t nonce[PROTO_NONCE_LEN];
-	int same_nonce, same;
+	int same_key, same;
 
 	if (p == NULL) {
 		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
 		return;
 	}
-	client_pair_nonce(c, m->peer_key, nonce);
-	same_nonce = p->introduced && memcmp(p->nonce, nonce, PROTO_NONCE_LEN) == 0;
-	same = same_nonce && proto_addr_equal(&p->public_ep, &m->public_ep);
+	same_key = p->introduced && p->has_key && memcmp(p->key, m->peer_key, PROTO_KEY_LEN) == 0;
+	same = same_key && proto_addr_equal(&p->public_ep, &m->public_ep);
 	p->introduced = 1;
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
 	p->has_key = 1;
-	memcpy(p->nonce, nonce, PROTO_NONCE_LEN);
 	p->public_ep = m->public_ep;
 	p->nprivate = m->nprivate;
 	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
@@ -318,14 +292,14 @@ void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
 	 * On the relay, the peer asked again to look for a direct path
 	 * (client_tick_upgrade): look with it, where the server sees it now.
 	 */
-	if (same_nonce && client_relayed(p)) {
+	if (same_key && client_relayed(p)) {
 		if (!client_bursting(p, now))
 			client_start_burst(p, now);
 		return;
 	}
 	/*
 	 * Two lookups that cross give both sides two identical introductions:
-	 * an attempt under way goes on. A new nonce or a new public endpoint
+	 * an attempt under way goes on. A new key or a new public endpoint
 	 * (the peer restarted, or its NAT mapping changed) means a new attempt.
 	 */
 	if (same && (p->state == PEER_PUNCH || p->state == PEER_CONNECTED))

@@ -403,6 +403,7 @@ static void drop_pending(struct session_peer *p)
 void session_peer_wipe(struct session_peer *p)
 {
 	drop_pending(p);
+	p->tie_until_ms = 0;
 	session_wipe(&p->current);
 	session_wipe(&p->previous);
 	session_wipe(&p->next);
@@ -479,6 +480,12 @@ int session_read_init(const struct session_identity *id, const uint8_t *msg, siz
 	return 0;
 }
 
+/* 1 when our own handshake made p's current session so lately that a message 1 may have crossed it. */
+static int just_initiated(const struct session_peer *p, int64_t now_ms)
+{
+	return p->current.valid && p->current.initiator && now_ms < p->tie_until_ms;
+}
+
 long session_accept(struct session_peer *p, const struct session_identity *id,
 		    struct session_init *in, const uint8_t e[SESSION_KEY_LEN],
 		    uint32_t local_index, int64_t now_ms, uint8_t *out, size_t cap)
@@ -496,8 +503,14 @@ long session_accept(struct session_peer *p, const struct session_identity *id,
 	/* WireGuard paper 5.4.2: a message 1 counts only with a timestamp greater than the last. */
 	else if (memcmp(in->timestamp, p->last_timestamp, SESSION_TIMESTAMP_LEN) <= 0)
 		rc = SESSION_E_REPLAY;
-	/* Both initiated: the greater static key keeps its own handshake (see session.h). */
-	else if (p->hs_pending && memcmp(id->pub, p->remote_static, SESSION_KEY_LEN) > 0)
+	/*
+	 * Both initiated: the greater static key keeps its own handshake (see
+	 * session.h), also when its RESP came first and the other's message 1,
+	 * sent before ours reached it, arrives after: that one is answered by
+	 * nobody, or it would leave a session the other side never takes.
+	 */
+	else if (memcmp(id->pub, p->remote_static, SESSION_KEY_LEN) > 0 &&
+		 (p->hs_pending || just_initiated(p, now_ms)))
 		rc = SESSION_E_TIE;
 	else {
 		bytes_put32(payload, local_index);
@@ -532,6 +545,14 @@ int session_read_resp(struct session_peer *p, const uint8_t *msg, size_t len, in
 	if (n < 0)
 		return (int)n;
 	session_from(&fresh, &p->hs, p->hs_index, bytes_get32(payload), now_ms);
+	/*
+	 * A message 1 the peer sent before ours reached it comes about as late
+	 * as this RESP, later by jitter: as long again as our handshake took,
+	 * at most REKEY_TIMEOUT, covers it, and a peer that restarts later is
+	 * answered.
+	 */
+	p->tie_until_ms = now_ms + (now_ms - p->hs_sent_ms < SESSION_REKEY_TIMEOUT_MS ?
+				    now_ms - p->hs_sent_ms : SESSION_REKEY_TIMEOUT_MS);
 	drop_pending(p);
 	session_move(&p->previous, &p->current);
 	session_move(&p->current, &fresh);

@@ -101,8 +101,10 @@
  * Simultaneous initiation: when both sides send message 1 at once, each
  * receives the other's while its own is pending. The side whose static
  * public key is the greater (memcmp order) stays initiator and refuses the
- * other's message 1 (SESSION_E_TIE); the smaller side drops its own pending
- * handshake and answers as responder. Both end with one session.
+ * other's message 1 (SESSION_E_TIE), also one that arrives just after its
+ * own handshake completed (it crossed ours: tie_until_ms); the
+ * smaller side drops its own pending handshake and answers as responder.
+ * Both end with one session.
  */
 
 #define SESSION_KEY_LEN 32          /* X25519 keys (RFC 7748) and ChaCha20-Poly1305 keys */
@@ -326,6 +328,7 @@ struct session_peer {
 	int64_t hs_sent_ms;        /* when its message 1 was made */
 	int64_t hs_first_ms;       /* when the first attempt of this round was made */
 	uint8_t hs_pending;
+	int64_t tie_until_ms;      /* our handshake just completed: a crossing message 1 is tied until then */
 	struct session current, previous, next;
 };
 
@@ -370,7 +373,8 @@ int session_read_init(const struct session_identity *id, const uint8_t *msg, siz
  * it is wiped). Refuses, with p unchanged: SESSION_E_KEY when
  * in is from another key than p's pin, SESSION_E_REPLAY when its timestamp
  * is not greater than the last accepted from p, SESSION_E_TIE when we have
- * a pending handshake with p and our public key is the greater. When ours
+ * a pending handshake with p, or completed one as initiator just now
+ * (before p->tie_until_ms), and our public key is the greater. When ours
  * is the smaller, the pending handshake is dropped and we answer. e is a
  * fresh ephemeral private key, local_index a fresh index. Wipes in
  * whatever the result. Returns SESSION_RESP_LEN or an error.

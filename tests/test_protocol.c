@@ -13,15 +13,17 @@ static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
 	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE,
-	PROTO_PROBE_ACK,
-	PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
+	PROTO_PROBE_ACK, PROTO_SEALED,
+	/* the inner messages of a SEALED datagram: proto_inner_encode, no header */
+	PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE, PROTO_PATH_CHALLENGE,
+	PROTO_PATH_RESPONSE, PROTO_CONFIRM,
 };
 #define NTYPES ((int)(sizeof(all_types) / sizeof(all_types[0])))
 
 /*
  * The encoded length of each type with every field at its largest: worked
  * out by hand from the diagrams in protocol.h (names 1 + 32, IPv6 endpoints
- * 1 + 2 + 16, text 2 + 1024, keys 32, counters, nonces and cookies 8), in
+ * 1 + 2 + 16, text 2 + 1024, keys 32, counters and cookies 8), in
  * the order of all_types. For a sealed type this is its open form; on the
  * wire a 16-byte tag follows (test_max_size checks that it fits).
  */
@@ -41,14 +43,39 @@ static const int max_len[] = {
 	4 + 8 + 33 + 2 + 1104,          /* RELAYED: counter | name, length, payload */
 	4 + 8 + 32,                     /* COOKIE: cookie, the server's key */
 	4 + 3 + 33,                     /* NOTICE: code, request, detail, name */
-	4 + 8 + 4 + 33,                 /* PROBE: nonce, epoch, name */
-	4 + 8 + 4 + 33,                 /* PROBE_ACK: the same */
-	4 + 8 + 8 + 4 + 1 + 2 + 1024,   /* DATA: nonce, 2 epochs, seq, flags, length, text */
-	4 + 8 + 8 + 4 + 4,              /* ACK: nonce, 2 epochs, ack, sack */
-	4 + 8 + 4,                      /* PING: nonce, stamp */
-	4 + 8 + 4,                      /* PONG: the same */
-	4 + 8 + 4,                      /* BYE: nonce, epoch */
+	4 + 112,                        /* PROBE: the handshake's INIT */
+	4 + 56,                         /* PROBE_ACK: its RESP */
+	4 + 1100,                       /* SEALED: the most a RELAY carries, 1104 */
+	1 + 4 + 4 + 4 + 1 + 2 + 1024,   /* DATA: type, 2 epochs, seq, flags, length, text */
+	1 + 4 + 4 + 4 + 4,              /* ACK: type, 2 epochs, ack, sack */
+	1 + 4 + 4,                      /* PING: type, stamp, epoch */
+	1 + 4,                          /* PONG: type, stamp */
+	1 + 4,                          /* BYE: type, epoch */
+	1 + 8,                          /* PATH_CHALLENGE: type, data */
+	1 + 8,                          /* PATH_RESPONSE: the same */
+	1,                              /* CONFIRM: the type alone */
 };
+
+/* 1 for the inner types (inside a SEALED datagram), coded by proto_inner_encode/decode. */
+static int is_inner(int type)
+{
+	return (type >= PROTO_DATA && type <= PROTO_BYE) || type == PROTO_PATH_CHALLENGE ||
+	       type == PROTO_PATH_RESPONSE || type == PROTO_CONFIRM;
+}
+
+/* proto_encode, or proto_inner_encode for an inner type. */
+static int encode_any(const struct proto_msg *m, uint8_t *buf, size_t cap)
+{
+	return is_inner(m->type) ? proto_inner_encode(m, buf, cap) : proto_encode(m, buf, cap);
+}
+
+/* proto_decode, or proto_inner_decode when the first byte is an inner type (never the magic). */
+static int decode_any(const uint8_t *buf, size_t len, struct proto_msg *out)
+{
+	if (len > 0 && is_inner(buf[0]))
+		return proto_inner_decode(buf, len, out);
+	return proto_decode(buf, len, out);
+}
 
 _Static_assert(sizeof(max_len) / sizeof(max_len[0]) == NTYPES, "one length per type");
 
@@ -103,8 +130,6 @@ static void fill(struct proto_msg *m, int type, int big)
 	if (type == PROTO_PEER)
 		for (i = 0; i < PROTO_KEY_LEN; i++)
 			m->peer_key[i] = big ? (uint8_t)(0xc0 + i) : 0;
-	for (i = 0; i < PROTO_NONCE_LEN; i++)
-		m->nonce[i] = big ? (uint8_t)(0xe0 + i) : 0;
 	/* Only REGISTER, REFRESH, REGISTERED and COOKIE keep it: the others clear it below. */
 	for (i = 0; i < PROTO_COOKIE_LEN; i++)
 		m->cookie[i] = big ? (uint8_t)(0xd0 + i) : 0;
@@ -128,7 +153,6 @@ static void fill(struct proto_msg *m, int type, int big)
 		for (i = 0; i < m->nprivate; i++)
 			set_v6(&m->private_ep[i], (uint8_t)(0x10 * (i + 1)),
 			       (uint16_t)(0xfff0 + i));
-		memset(m->nonce, 0, sizeof(m->nonce));
 		if (type == PROTO_REGISTER)
 			break;
 		if (big)
@@ -137,7 +161,6 @@ static void fill(struct proto_msg *m, int type, int big)
 			set_v4(&m->public_ep, 0, 0, 0, 0, 0);
 		break;
 	case PROTO_REGISTERED:
-		memset(m->nonce, 0, sizeof(m->nonce));
 		m->ttl_s = big ? 0xffff : 0;
 		if (big)
 			set_v6(&m->public_ep, 0xb0, 0xfffe);
@@ -146,7 +169,6 @@ static void fill(struct proto_msg *m, int type, int big)
 		break;
 	case PROTO_REFRESH:
 	case PROTO_LOOKUP:
-		memset(m->nonce, 0, sizeof(m->nonce));
 		if (type == PROTO_LOOKUP) {
 			memset(m->target, big ? 'T' : 'z', big ? PROTO_NAME_MAX : 1);
 			m->target[0] = '9';
@@ -154,7 +176,6 @@ static void fill(struct proto_msg *m, int type, int big)
 		break;
 	case PROTO_ERROR:
 	case PROTO_NOTICE:
-		memset(m->nonce, 0, sizeof(m->nonce));
 		m->code = big ? 0xff : 0;
 		m->request = big ? 0xff : 0;
 		m->detail = big ? 0xff : 0;
@@ -163,7 +184,7 @@ static void fill(struct proto_msg *m, int type, int big)
 		break;
 	case PROTO_STATS:
 	case PROTO_STATS_REPLY:
-		msg_init(m, type); /* no token, nonce or name */
+		msg_init(m, type); /* no key, counter or name */
 		if (type == PROTO_STATS)
 			break;
 		/* Every printable byte and newlines; the smallest is one byte. */
@@ -172,7 +193,6 @@ static void fill(struct proto_msg *m, int type, int big)
 			m->text[i] = i % 40 == 39 ? '\n' : (char)(0x20 + (i * 7) % 95);
 		break;
 	case PROTO_WHO:
-		memset(m->nonce, 0, sizeof(m->nonce));
 		m->cursor = big ? 0xffffffffu : 0;
 		break;
 	case PROTO_WHO_REPLY:
@@ -188,14 +208,12 @@ static void fill(struct proto_msg *m, int type, int big)
 		}
 		break;
 	case PROTO_REPORT:
-		memset(m->nonce, 0, sizeof(m->nonce));
 		memset(m->target, big ? 'R' : 'r', big ? PROTO_NAME_MAX : 1);
 		m->path = big ? PROTO_PATH_RELAY : PROTO_PATH_PRIVATE;
 		break;
 	case PROTO_RELAY:
 	case PROTO_RELAYED:
 		/* The payload is opaque here: any bytes, 1..PROTO_PAYLOAD_MAX of them. */
-		memset(m->nonce, 0, sizeof(m->nonce));
 		if (type == PROTO_RELAY)
 			memset(m->target, big ? 'Q' : 'q', big ? PROTO_NAME_MAX : 1);
 		m->payload_len = big ? PROTO_PAYLOAD_MAX : 1;
@@ -203,17 +221,25 @@ static void fill(struct proto_msg *m, int type, int big)
 			m->payload[i] = (uint8_t)(255 - i * 3);
 		break;
 	case PROTO_COOKIE:
-		msg_init(m, type); /* the cookie and the server's key: no nonce or name */
+		msg_init(m, type); /* the cookie and the server's key: no name */
 		for (i = 0; i < PROTO_COOKIE_LEN; i++)
 			m->cookie[i] = big ? (uint8_t)(0xff - i) : 0;
 		for (i = 0; i < PROTO_KEY_LEN; i++)
 			m->key[i] = big ? (uint8_t)(0x80 + i) : 0;
 		break;
-	default: /* the peer-to-peer messages: no key, no name but PROBE's */
-		if (type != PROTO_PROBE && type != PROTO_PROBE_ACK)
-			memset(m->name, 0, sizeof(m->name));
-		if (type == PROTO_PROBE || type == PROTO_PROBE_ACK || type == PROTO_DATA ||
-		    type == PROTO_ACK)
+	case PROTO_PROBE:
+	case PROTO_PROBE_ACK:
+	case PROTO_SEALED: /* bytes only session.c reads: fixed lengths, or 29..1100 */
+		msg_init(m, type);
+		m->payload_len = type == PROTO_PROBE ? PROTO_INIT_LEN :
+				 type == PROTO_PROBE_ACK ? PROTO_RESP_LEN :
+				 big ? PROTO_SEALED_MAX : PROTO_SEALED_MIN;
+		for (i = 0; i < m->payload_len; i++)
+			m->payload[i] = (uint8_t)(big ? 255 - i : i * 5);
+		break;
+	default: /* the inner messages: no key, no name */
+		memset(m->name, 0, sizeof(m->name));
+		if (type == PROTO_DATA || type == PROTO_ACK || type == PROTO_BYE || type == PROTO_PING)
 			m->epoch = big ? 0xffffffffu : 0;
 		if (type == PROTO_DATA || type == PROTO_ACK)
 			m->peer_epoch = big ? 0xfffffffbu : 0;
@@ -230,6 +256,9 @@ static void fill(struct proto_msg *m, int type, int big)
 		}
 		if (type == PROTO_PING || type == PROTO_PONG)
 			m->stamp = big ? 0xfffffffcu : 0;
+		if (type == PROTO_PATH_CHALLENGE || type == PROTO_PATH_RESPONSE)
+			for (i = 0; i < PROTO_PATH_DATA_LEN; i++)
+				m->path_data[i] = (uint8_t)(big ? 0xc0 + i : 0);
 		break;
 	}
 }
@@ -268,7 +297,6 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 	ck_assert_uint_eq(want->nnames, got->nnames);
 	ck_assert_mem_eq(want->names, got->names, sizeof(want->names));
 	ck_assert_uint_eq(want->path, got->path);
-	ck_assert_mem_eq(want->nonce, got->nonce, PROTO_NONCE_LEN);
 	ck_assert_uint_eq(want->epoch, got->epoch);
 	ck_assert_uint_eq(want->peer_epoch, got->peer_epoch);
 	ck_assert_uint_eq(want->seq, got->seq);
@@ -278,6 +306,7 @@ static void msg_same(const struct proto_msg *want, const struct proto_msg *got)
 	ck_assert_uint_eq(want->ack, got->ack);
 	ck_assert_uint_eq(want->sack, got->sack);
 	ck_assert_uint_eq(want->stamp, got->stamp);
+	ck_assert_mem_eq(want->path_data, got->path_data, PROTO_PATH_DATA_LEN);
 	ck_assert_uint_eq(want->payload_len, got->payload_len);
 	ck_assert_mem_eq(want->payload, got->payload, sizeof(want->payload));
 }
@@ -292,10 +321,10 @@ static void check_vector(const uint8_t *bytes, size_t len, const struct proto_ms
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	struct proto_msg got;
 
-	ck_assert_int_eq(proto_encode(m, buf, sizeof(buf)), (int)len);
+	ck_assert_int_eq(encode_any(m, buf, sizeof(buf)), (int)len);
 	ck_assert_mem_eq(buf, bytes, len);
 	memset(&got, 0x5a, sizeof(got));
-	ck_assert_int_eq(proto_decode(bytes, len, &got), 0);
+	ck_assert_int_eq(decode_any(bytes, len, &got), 0);
 	msg_same(m, &got);
 }
 
@@ -308,7 +337,7 @@ static int decode_copy(const uint8_t *bytes, size_t len, struct proto_msg *out)
 	ck_assert_ptr_nonnull(copy);
 	if (len > 0)
 		memcpy(copy, bytes, len);
-	r = proto_decode(copy, len, out);
+	r = decode_any(copy, len, out);
 	free(copy);
 	return r;
 }
@@ -398,9 +427,9 @@ START_TEST(test_vector_peer)
 }
 END_TEST
 
+/* DATA, an inner message: what a SEALED datagram carries once opened. */
 static const uint8_t data_vec[] = {
-	0x50, 0x02, 0x12, 0x00,                         /* magic, version 2, DATA, reserved */
-	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, /* nonce */
+	0x12,                                           /* DATA */
 	0x01, 0x02, 0x03, 0x04,                         /* sender's epoch 0x01020304 */
 	0xfe, 0xdc, 0xba, 0x98,                         /* receiver's epoch 0xfedcba98 */
 	0x00, 0x00, 0x01, 0x07,                         /* sequence number 263 */
@@ -414,7 +443,6 @@ START_TEST(test_vector_data)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_DATA);
-	memcpy(m.nonce, "\x11\x22\x33\x44\x55\x66\x77\x88", 8);
 	m.epoch = 0x01020304;
 	m.peer_epoch = 0xfedcba98;
 	m.seq = 263;
@@ -426,8 +454,7 @@ START_TEST(test_vector_data)
 END_TEST
 
 static const uint8_t ack_vec[] = {
-	0x50, 0x02, 0x13, 0x00,                         /* magic, version 2, ACK, reserved */
-	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, /* nonce */
+	0x13,                                           /* ACK (inner) */
 	0xde, 0xad, 0xbe, 0xef,                         /* sender's epoch 0xdeadbeef */
 	0x01, 0x02, 0x03, 0x04,                         /* receiver's epoch 0x01020304 */
 	0x00, 0x00, 0x00, 0x2a,                         /* next expected: 42 */
@@ -439,12 +466,91 @@ START_TEST(test_vector_ack)
 	struct proto_msg m;
 
 	msg_init(&m, PROTO_ACK);
-	memcpy(m.nonce, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
 	m.epoch = 0xdeadbeef;
 	m.peer_epoch = 0x01020304;
 	m.ack = 42;
 	m.sack = 0x80000005;
 	check_vector(ack_vec, sizeof(ack_vec), &m);
+}
+END_TEST
+
+static const uint8_t ping_vec[] = {
+	0x14,                   /* PING (inner) */
+	0x00, 0x00, 0x30, 0x39, /* stamp 12345 */
+	0x00, 0x00, 0x00, 0x00, /* epoch 0: a keepalive */
+};
+
+static const uint8_t path_vec[] = {
+	0x18,                                           /* PATH_CHALLENGE (inner) */
+	0x70, 0x61, 0x74, 0x68, 0x21, 0x00, 0xff, 0x7f, /* data: any 8 bytes */
+};
+
+START_TEST(test_vector_inner_small)
+{
+	struct proto_msg m;
+
+	msg_init(&m, PROTO_PING);
+	m.stamp = 12345;
+	check_vector(ping_vec, sizeof(ping_vec), &m);
+	msg_init(&m, PROTO_PATH_CHALLENGE);
+	memcpy(m.path_data, "path!\0\xff\x7f", 8);
+	check_vector(path_vec, sizeof(path_vec), &m);
+	msg_init(&m, PROTO_CONFIRM);
+	check_vector((const uint8_t *)"\x1a", 1, &m);
+}
+END_TEST
+
+/* The smallest SEALED: index, counter, one sealed byte (the inner type), the tag. */
+static const uint8_t sealed_vec[] = {
+	0x50, 0x02, 0x17, 0x00, /* magic, version 2, SEALED, reserved */
+	0xde, 0xad, 0xbe, 0xef, /* receiver index */
+	0, 0, 0, 0, 0, 0, 0, 7, /* counter 7 */
+	0x99,                   /* the inner type, encrypted */
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, /* tag */
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+START_TEST(test_vector_sealed)
+{
+	struct proto_msg m;
+	uint8_t buf[sizeof(sealed_vec) + 1];
+
+	msg_init(&m, PROTO_SEALED);
+	m.payload_len = sizeof(sealed_vec) - PROTO_HEADER_LEN;
+	memcpy(m.payload, sealed_vec + PROTO_HEADER_LEN, m.payload_len);
+	check_vector(sealed_vec, sizeof(sealed_vec), &m);
+	/* One byte less is not a SEALED datagram; one more is a longer one. */
+	ck_assert_int_eq(proto_decode(sealed_vec, sizeof(sealed_vec) - 1, &m), PROTO_ELENGTH);
+	memcpy(buf, sealed_vec, sizeof(sealed_vec));
+	buf[sizeof(sealed_vec)] = 0;
+	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
+	ck_assert_uint_eq(m.payload_len, PROTO_SEALED_MIN + 1);
+}
+END_TEST
+
+/* The inner types never travel as a datagram's type, and the datagram types never inside. */
+START_TEST(test_inner_apart)
+{
+	uint8_t buf[64];
+	struct proto_msg m;
+
+	buf[0] = PROTO_MAGIC;
+	buf[1] = PROTO_VERSION;
+	buf[2] = PROTO_PING;
+	buf[3] = 0;
+	memcpy(buf + 4, ping_vec + 1, sizeof(ping_vec) - 1);
+	ck_assert_int_eq(proto_decode(buf, 3 + sizeof(ping_vec), &m), PROTO_ETYPE);
+	memcpy(buf, ping_vec, sizeof(ping_vec));
+	buf[0] = PROTO_SEALED;
+	ck_assert_int_eq(proto_inner_decode(buf, sizeof(ping_vec), &m), PROTO_ETYPE);
+	buf[0] = PROTO_REGISTER;
+	ck_assert_int_eq(proto_inner_decode(buf, sizeof(ping_vec), &m), PROTO_ETYPE);
+	ck_assert_int_eq(proto_inner_decode(buf, 0, &m), PROTO_ESHORT);
+	msg_init(&m, PROTO_PROBE);
+	m.payload_len = PROTO_INIT_LEN;
+	ck_assert_int_eq(proto_inner_encode(&m, buf, sizeof(buf)), PROTO_EINVAL);
+	msg_init(&m, PROTO_BYE);
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_EINVAL);
 }
 END_TEST
 
@@ -695,26 +801,24 @@ static const uint8_t relay_vec[] = {
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
 	VEC_COUNTER,                                    /* counter; sealed from here */
 	0x03, 'b', 'o', 'b',                            /* target "bob" */
-	0x00, 0x10,                                     /* payload length 16 */
-	0x50, 0x02, 0x14, 0x00,                         /* payload: magic, version 2, PING, 0 */
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, /*   nonce */
-	0x00, 0x00, 0x30, 0x39,                         /*   stamp 12345 */
+	0x00, 0x21,                                     /* payload length 33 */
+	0x50, 0x02, 0x17, 0x00,                         /* payload: sealed_vec, as is */
+	0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0, 0, 7, 0x99,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 
 START_TEST(test_vector_relay)
 {
-	struct proto_msg m, ping;
+	struct proto_msg m;
 
-	/* The payload is the PING as it would go straight to bob: encode it, then wrap it. */
-	msg_init(&ping, PROTO_PING);
-	memcpy(ping.nonce, "\xa0\xa1\xa2\xa3\xa4\xa5\xa6\xa7", 8);
-	ping.stamp = 12345;
+	/* The payload is a SEALED datagram as it would go straight to bob. */
 	msg_init(&m, PROTO_RELAY);
 	strcpy(m.name, "alice");
 	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.target, "bob");
-	ck_assert_int_eq(proto_encode(&ping, m.payload, sizeof(m.payload)), 16);
-	m.payload_len = 16;
+	memcpy(m.payload, sealed_vec, sizeof(sealed_vec));
+	m.payload_len = sizeof(sealed_vec);
 	check_vector(relay_vec, sizeof(relay_vec), &m);
 }
 END_TEST
@@ -723,26 +827,27 @@ static const uint8_t relayed_vec[] = {
 	0x50, 0x02, 0x0d, 0x00,                         /* magic, version 2, RELAYED, reserved */
 	VEC_COUNTER,                                    /* the server's counter; sealed from here */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* from "alice" */
-	0x00, 0x10,                                     /* payload length 16 */
-	0x50, 0x02, 0x14, 0x00,                         /* payload: the PING of relay_vec, as is */
-	0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
-	0x00, 0x00, 0x30, 0x39,
+	0x00, 0x21,                                     /* payload length 33 */
+	0x50, 0x02, 0x17, 0x00,                         /* payload: the SEALED of relay_vec */
+	0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 0, 0, 0, 0, 7, 0x99,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
+	0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
 };
 
 START_TEST(test_vector_relayed)
 {
-	struct proto_msg m, ping;
+	struct proto_msg m, sealed;
 
 	msg_init(&m, PROTO_RELAYED);
 	m.counter = VEC_COUNTER_VALUE;
 	strcpy(m.name, "alice");
-	m.payload_len = 16;
-	memcpy(m.payload, relay_vec + sizeof(relay_vec) - 16, 16);
+	m.payload_len = sizeof(sealed_vec);
+	memcpy(m.payload, relay_vec + sizeof(relay_vec) - sizeof(sealed_vec), sizeof(sealed_vec));
 	check_vector(relayed_vec, sizeof(relayed_vec), &m);
-	/* And what it carries decodes to the PING alice sent. */
-	ck_assert_int_eq(proto_decode(m.payload, m.payload_len, &ping), 0);
-	ck_assert_uint_eq(ping.type, PROTO_PING);
-	ck_assert_uint_eq(ping.stamp, 12345);
+	/* And what it carries decodes to the SEALED alice sent. */
+	ck_assert_int_eq(proto_decode(m.payload, m.payload_len, &sealed), 0);
+	ck_assert_uint_eq(sealed.type, PROTO_SEALED);
+	ck_assert_uint_eq(sealed.payload_len, PROTO_SEALED_MIN);
 }
 END_TEST
 
@@ -786,7 +891,7 @@ START_TEST(test_decode_prefix)
 	for (int i = 0; i < NTYPES; i++) {
 		int t = all_types[i];
 		int sealed = t != PROTO_STATS && t != PROTO_STATS_REPLY && t != PROTO_COOKIE &&
-			     t != PROTO_NOTICE && !proto_is_peer_type(t);
+			     t != PROTO_NOTICE && !proto_is_peer_type(t) && !is_inner(t);
 
 		ck_assert_int_eq(proto_is_sealed(t), sealed);
 	}
@@ -806,8 +911,8 @@ START_TEST(test_round_trip)
 	int n;
 
 	fill_loop(&m, _i);
-	n = proto_encode(&m, buf, sizeof(buf));
-	ck_assert_int_gt(n, PROTO_HEADER_LEN - 1);
+	n = encode_any(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
 	ck_assert_int_eq(decode_copy(buf, (size_t)n, &got), 0);
 	msg_same(&m, &got);
 }
@@ -821,7 +926,7 @@ START_TEST(test_max_size)
 	int n;
 
 	fill(&m, all_types[_i], 1);
-	n = proto_encode(&m, buf, sizeof(buf));
+	n = encode_any(&m, buf, sizeof(buf));
 	ck_assert_int_eq(n, max_len[_i]);
 	ck_assert_int_le(n + (proto_is_sealed(m.type) ? PROTO_TAG_LEN : 0), PROTO_MAX_DATAGRAM);
 }
@@ -834,8 +939,16 @@ START_TEST(test_truncated)
 	int n, cut;
 
 	fill_loop(&m, _i);
-	n = proto_encode(&m, buf, sizeof(buf));
+	n = encode_any(&m, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
+	/* A SEALED body is the rest of the datagram: a cut is a shorter one, or too short. */
+	if (m.type == PROTO_SEALED) {
+		for (cut = 0; cut < n; cut++)
+			ck_assert_int_eq(decode_copy(buf, (size_t)cut, &got),
+					 cut < PROTO_HEADER_LEN ? PROTO_ESHORT :
+					 cut < PROTO_HEADER_LEN + PROTO_SEALED_MIN ? PROTO_ELENGTH : 0);
+		return;
+	}
 	/* Every field before a cut is valid, so every cut is a plain truncation. */
 	for (cut = 0; cut < n; cut++)
 		ck_assert_int_eq(decode_copy(buf, (size_t)cut, &got), PROTO_ESHORT);
@@ -854,18 +967,18 @@ START_TEST(test_encode_nospace)
 	size_t need;
 
 	fill_loop(&m, _i);
-	n = proto_encode(&m, buf, sizeof(buf));
+	n = encode_any(&m, buf, sizeof(buf));
 	ck_assert_int_gt(n, 0);
 	/* A sealed type needs room for its tag as well (auth.c writes it in place). */
 	need = (size_t)n + (proto_is_sealed(m.type) ? PROTO_TAG_LEN : 0);
 	for (cap = 0; cap < need; cap++) {
 		memset(buf, CANARY, sizeof(buf));
-		ck_assert_int_eq(proto_encode(&m, buf, cap), PROTO_ENOSPACE);
+		ck_assert_int_eq(encode_any(&m, buf, cap), PROTO_ENOSPACE);
 		for (i = cap; i < sizeof(buf); i++)
 			ck_assert_uint_eq(buf[i], CANARY);
 	}
 	/* Exactly enough room is enough. */
-	ck_assert_int_eq(proto_encode(&m, buf, need), n);
+	ck_assert_int_eq(encode_any(&m, buf, need), n);
 }
 END_TEST
 
@@ -875,12 +988,12 @@ START_TEST(test_encode_ignores_version)
 	uint8_t buf[64];
 	struct proto_msg m;
 
-	fill(&m, PROTO_BYE, 0);
+	fill(&m, PROTO_SEALED, 0);
 	m.version = 9;
-	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), 16);
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_HEADER_LEN + PROTO_SEALED_MIN);
 	ck_assert_uint_eq(buf[0], PROTO_MAGIC);
 	ck_assert_uint_eq(buf[1], PROTO_VERSION);
-	ck_assert_uint_eq(buf[2], PROTO_BYE);
+	ck_assert_uint_eq(buf[2], PROTO_SEALED);
 	ck_assert_uint_eq(buf[3], 0);
 }
 END_TEST
@@ -889,33 +1002,34 @@ START_TEST(test_bad_header)
 {
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
 	static const uint8_t bad_version[] = { 0x00, 0x01, 0x03, 0xff };
-	static const uint8_t bad_type[] = { 0, 23, 24, 255 }; /* 14 is COOKIE, 15 NOTICE */
-	uint8_t buf[sizeof(ack_vec)];
+	/* 14 is COOKIE, 15 NOTICE; 18 is DATA, only ever inside a SEALED one */
+	static const uint8_t bad_type[] = { 0, 18, 24, 27, 255 };
+	uint8_t buf[sizeof(sealed_vec)];
 	struct proto_msg m;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad_magic); i++) {
-		memcpy(buf, ack_vec, sizeof(buf));
+		memcpy(buf, sealed_vec, sizeof(buf));
 		buf[0] = bad_magic[i];
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EMAGIC);
 	}
 	for (i = 0; i < sizeof(bad_version); i++) {
-		memcpy(buf, ack_vec, sizeof(buf));
+		memcpy(buf, sealed_vec, sizeof(buf));
 		buf[1] = bad_version[i];
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EVERSION);
 		ck_assert_uint_eq(m.version, bad_version[i]);
-		ck_assert_uint_eq(m.type, PROTO_ACK);
+		ck_assert_uint_eq(m.type, PROTO_SEALED);
 		/* A bare header of a future version still says who it is. */
 		ck_assert_int_eq(proto_decode(buf, PROTO_HEADER_LEN, &m), PROTO_EVERSION);
 		ck_assert_uint_eq(m.version, bad_version[i]);
 	}
 	for (i = 0; i < 8; i++) {
-		memcpy(buf, ack_vec, sizeof(buf));
+		memcpy(buf, sealed_vec, sizeof(buf));
 		buf[3] = (uint8_t)(1u << i);
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ERESERVED);
 	}
 	for (i = 0; i < sizeof(bad_type); i++) {
-		memcpy(buf, ack_vec, sizeof(buf));
+		memcpy(buf, sealed_vec, sizeof(buf));
 		buf[2] = bad_type[i];
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ETYPE);
 	}
@@ -1073,17 +1187,17 @@ START_TEST(test_bad_text)
 	size_t n;
 
 	n = make_data(buf, 0);
-	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	ck_assert_int_eq(decode_any(buf, n, &m), PROTO_ELENGTH);
 	n = make_data(buf, PROTO_FRAG_MAX + 1);
-	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	ck_assert_int_eq(decode_any(buf, n, &m), PROTO_ELENGTH);
 	/* Length 65535 with one byte behind it: judged too long before it is found short. */
 	n = make_data(buf, 1);
 	buf[n - 3] = 0xff;
 	buf[n - 2] = 0xff;
-	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ELENGTH);
+	ck_assert_int_eq(decode_any(buf, n, &m), PROTO_ELENGTH);
 	n = make_data(buf, PROTO_FRAG_MAX);
 	memset(&m, 0x5a, sizeof(m));
-	ck_assert_int_eq(proto_decode(buf, n, &m), 0);
+	ck_assert_int_eq(decode_any(buf, n, &m), 0);
 	ck_assert_uint_eq(m.text_len, PROTO_FRAG_MAX);
 	ck_assert_uint_eq((uint8_t)m.text[PROTO_FRAG_MAX - 1], 'x');
 	ck_assert_uint_eq((uint8_t)m.text[PROTO_FRAG_MAX], 0);
@@ -1098,12 +1212,12 @@ START_TEST(test_bad_flags)
 
 	for (bit = 2; bit < 8; bit++) {
 		memcpy(buf, data_vec, sizeof(buf));
-		buf[24] |= (uint8_t)(1u << bit); /* the flags byte */
-		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ERESERVED);
+		buf[13] |= (uint8_t)(1u << bit); /* the flags byte */
+		ck_assert_int_eq(decode_any(buf, sizeof(buf), &m), PROTO_ERESERVED);
 	}
 	memcpy(buf, data_vec, sizeof(buf));
-	buf[24] = 0; /* no flags: a middle fragment */
-	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), 0);
+	buf[13] = 0; /* no flags: a middle fragment */
+	ck_assert_int_eq(decode_any(buf, sizeof(buf), &m), 0);
 	ck_assert_uint_eq(m.flags, 0);
 }
 END_TEST
@@ -1205,7 +1319,7 @@ START_TEST(test_bad_payload)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM + 8];
 	struct proto_msg m;
-	size_t head = sizeof(relay_vec) - 18; /* up to the payload length */
+	size_t head = sizeof(relay_vec) - 2 - sizeof(sealed_vec); /* up to the payload length */
 
 	memcpy(buf, relay_vec, head);
 	buf[head] = 0;
@@ -1226,17 +1340,24 @@ START_TEST(test_bad_payload)
 }
 END_TEST
 
-/* The largest DATA, between the longest names, fits a RELAY; the RELAYED is shorter still. */
+/*
+ * The largest DATA sealed (header, index, counter, tag: 32 bytes more),
+ * between the longest names, fits a RELAY; the RELAYED is shorter still.
+ */
 START_TEST(test_relay_carries_largest_data)
 {
-	uint8_t buf[PROTO_MAX_DATAGRAM];
-	struct proto_msg data, m, got, inner;
-	int n;
+	uint8_t buf[PROTO_MAX_DATAGRAM], pt[PROTO_MAX_DATAGRAM];
+	struct proto_msg data, sealed, m, got, inner;
+	int n, len;
 
 	fill(&data, PROTO_DATA, 1);
+	len = proto_inner_encode(&data, pt, sizeof(pt));
+	ck_assert_int_eq(len, 1040);
+	fill(&sealed, PROTO_SEALED, 0);
+	sealed.payload_len = (uint16_t)(12 + len + 16);
 	fill(&m, PROTO_RELAY, 1);
-	n = proto_encode(&data, m.payload, sizeof(m.payload));
-	ck_assert_int_eq(n, 1051);
+	n = proto_encode(&sealed, m.payload, sizeof(m.payload));
+	ck_assert_int_eq(n, 1072);
 	m.payload_len = (uint16_t)n;
 	/* The open form; the tag makes it PROTO_RELAY_OVERHEAD + n on the wire. */
 	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_RELAY_OVERHEAD - PROTO_TAG_LEN + n);
@@ -1244,7 +1365,7 @@ START_TEST(test_relay_carries_largest_data)
 	ck_assert_int_eq(decode_copy(buf, (size_t)(PROTO_RELAY_OVERHEAD - PROTO_TAG_LEN + n), &got),
 			 0);
 	ck_assert_int_eq(proto_decode(got.payload, got.payload_len, &inner), 0);
-	msg_same(&data, &inner);
+	msg_same(&sealed, &inner);
 }
 END_TEST
 
@@ -1283,10 +1404,10 @@ static void expect_einval(const struct proto_msg *m)
 {
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 
-	ck_assert_int_eq(proto_encode(m, buf, sizeof(buf)), PROTO_EINVAL);
+	ck_assert_int_eq(encode_any(m, buf, sizeof(buf)), PROTO_EINVAL);
 	memset(buf, CANARY, sizeof(buf));
-	ck_assert_int_eq(proto_encode(m, buf, 0), PROTO_EINVAL);
-	ck_assert_int_eq(proto_encode(m, buf, 5), PROTO_EINVAL);
+	ck_assert_int_eq(encode_any(m, buf, 0), PROTO_EINVAL);
+	ck_assert_int_eq(encode_any(m, buf, 5), PROTO_EINVAL);
 	ck_assert_uint_eq(buf[5], CANARY);
 }
 
@@ -1366,10 +1487,22 @@ START_TEST(test_encode_invalid)
 	m.payload_len = PROTO_PAYLOAD_MAX + 1;
 	expect_einval(&m);
 
+	fill(&m, PROTO_PROBE, 0);
+	m.payload_len = PROTO_INIT_LEN - 1;
+	expect_einval(&m);
+	fill(&m, PROTO_PROBE_ACK, 0);
+	m.payload_len = PROTO_RESP_LEN + 1;
+	expect_einval(&m);
+	fill(&m, PROTO_SEALED, 0);
+	m.payload_len = PROTO_SEALED_MIN - 1;
+	expect_einval(&m);
+	m.payload_len = PROTO_SEALED_MAX + 1;
+	expect_einval(&m);
+
 	fill(&m, PROTO_BYE, 0);
 	m.type = 0;
 	expect_einval(&m);
-	m.type = 23;
+	m.type = 27;
 	expect_einval(&m);
 }
 END_TEST
@@ -1382,13 +1515,14 @@ START_TEST(test_encode_ignores_other_fields)
 	int n;
 
 	fill(&m, PROTO_BYE, 1);
-	n = proto_encode(&m, a, sizeof(a));
-	ck_assert_int_eq(n, 16);
+	n = encode_any(&m, a, sizeof(a));
+	ck_assert_int_eq(n, 5);
 	m.nprivate = 200;
 	m.text_len = 0xffff;
 	m.name[0] = ' ';
 	m.public_ep.family = 99;
-	ck_assert_int_eq(proto_encode(&m, b, sizeof(b)), n);
+	m.payload_len = 0xffff;
+	ck_assert_int_eq(encode_any(&m, b, sizeof(b)), n);
 	ck_assert_mem_eq(a, b, (size_t)n);
 }
 END_TEST
@@ -1471,7 +1605,9 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(PROTO_RELAYED), "RELAYED");
 	ck_assert_str_eq(proto_type_name(14), "COOKIE");
 	ck_assert_str_eq(proto_type_name(15), "NOTICE");
-	ck_assert_str_eq(proto_type_name(23), "unknown");
+	ck_assert_str_eq(proto_type_name(23), "SEALED");
+	ck_assert_str_eq(proto_type_name(PROTO_PATH_CHALLENGE), "PATH_CHALLENGE");
+	ck_assert_str_eq(proto_type_name(27), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
 	for (i = PROTO_E_VERSION; i <= PROTO_E_LAST; i++) {
@@ -1498,9 +1634,11 @@ START_TEST(test_peer_types)
 
 	for (i = -1; i < 300; i++)
 		n += proto_is_peer_type(i);
-	ck_assert_int_eq(n, 7);
-	for (i = PROTO_PROBE; i <= PROTO_BYE; i++)
-		ck_assert_int_eq(proto_is_peer_type(i), 1);
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_PROBE), 1);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_PROBE_ACK), 1);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_SEALED), 1);
+	ck_assert_int_eq(proto_is_peer_type(PROTO_DATA), 0); /* inner only: always sealed */
 	ck_assert_int_eq(proto_is_peer_type(PROTO_RELAY), 0);
 	ck_assert_int_eq(proto_is_peer_type(PROTO_RELAYED), 0);
 	ck_assert_int_eq(proto_is_peer_type(PROTO_REGISTER), 0);
@@ -1520,6 +1658,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(vec, test_vector_peer);
 	tcase_add_test(vec, test_vector_data);
 	tcase_add_test(vec, test_vector_ack);
+	tcase_add_test(vec, test_vector_inner_small);
+	tcase_add_test(vec, test_vector_sealed);
 	tcase_add_test(vec, test_vector_error);
 	tcase_add_test(vec, test_vector_notice_and_version_refusal);
 	tcase_add_test(vec, test_decode_prefix);
@@ -1541,6 +1681,7 @@ static Suite *protocol_suite(void)
 
 	tcase_add_loop_test(bad, test_truncated, 0, 2 * NTYPES);
 	tcase_add_test(bad, test_bad_header);
+	tcase_add_test(bad, test_inner_apart);
 	tcase_add_test(bad, test_bad_names);
 	tcase_add_test(bad, test_bad_target_and_subject);
 	tcase_add_test(bad, test_bad_family);

@@ -28,6 +28,7 @@ unset TMUX
 export SHELL=/bin/sh
 export LC_ALL=C.UTF-8
 export XDG_STATE_HOME=$WORK/state
+pin_test_keys "$XDG_STATE_HOME" alice bob carol dave kim lee
 COLS=100
 ROWS=30
 
@@ -630,6 +631,77 @@ kim_starts() {
 	poll 2 input_is "lee> half typed text"
 }
 
+# 17b. Trust: /verify shows the same safety number on both sides; a changed key is refused
+# loudly, nothing goes to it, and /trust takes it. On a server of its own with a 2 s TTL,
+# so that carol's name, held by her old key, lapses soon after she leaves.
+test_trust() {
+	local port main_port=$SERVER_PORT main_pid=$SERVER_PID num rc=0
+	start_server "$WORK/trust-server.err" -t 2 || return 1
+	port=$SERVER_PORT
+	SERVER_PORT=$main_port SERVER_PID=$main_pid
+	start_carol "$port" || return 1
+	start_alice trust "" -s "127.0.0.1:$port" alice carol
+	poll 5 grep -q '^\* connected to carol via' "$WORK/screen" || return 1
+	printf '/verify alice\n' >&4
+	wait_for "$WORK/carol.out" '^\* your safety number with alice: ' 5 || return 1
+	num=$(sed -n 's/^\* your safety number with alice: \([0-9 ]*\): compare.*/\1/p' "$WORK/carol.out")
+	[ -n "$num" ] || return 1
+	type_text "/verify carol"
+	keys Enter
+	# The line is wider than the screen: read it with its rows joined.
+	poll 2 joined_has "* your safety number with carol: $num: compare it with carol's" || return 1
+	# Whether the server introduces keys (its half of protocol 2): without, the pin is the key.
+	if ! STATE_DIRECTORY=$WORK/server-state "$BIN/p2pchatd" --print-key >/dev/null 2>&1; then
+		SKIPPED="$SKIPPED key-change(the server does not introduce keys)"
+		keys C-d
+		stop_carol
+		return 0
+	fi
+	# carol comes back with a new key: alice refuses it, and what she types goes nowhere.
+	stop_carol
+	rm -f "$WORK/state/p2pchat/carol.key"
+	sleep 3 # her old registration lapses (TTL 2 s)
+	start_carol "$port" || return 1
+	printf '/msg alice it is me\n' >&4
+	poll 10 grep -q "^\* WARNING: carol's key has changed (was .*, now .*): nothing was sent; /trust carol to accept it$" \
+		"$WORK/screen" || rc=1
+	type_text "who are you"
+	keys Enter
+	poll 2 shows_line '* not delivered to carol: "who are you": carol'"'"'s key has changed' || rc=1
+	type_text "/trust carol"
+	keys Enter
+	poll 2 grep -q "^\* carol's new key is pinned: .*; /verify carol to compare safety numbers$" \
+		"$WORK/screen" || rc=1
+	type_text "welcome back"
+	keys Enter
+	wait_for "$WORK/carol.out" "^<alice> welcome back$" 10 || rc=1
+	grep -q "who are you" "$WORK/carol.out" && { echo "  carol got a line sent to a changed key" >&2; rc=1; }
+	keys C-d
+	stop_carol
+	return "$rc"
+}
+
+# joined_has TEXT: the pane, its wrapped rows joined, has TEXT.
+joined_has() { tm capture-pane -p -J -t "$PANE" | grep -qF -- "$1"; }
+
+# start_carol PORT: carol in line mode on the server at PORT, commands from fd 4, output in carol.out.
+start_carol() {
+	rm -f "$WORK/carol.in"
+	mkfifo "$WORK/carol.in"
+	"$BIN/p2pchat" -s "127.0.0.1:$1" --stay carol <"$WORK/carol.in" >"$WORK/carol.out" \
+		2>"$WORK/carol.err" 3>&- &
+	CAROL=$!
+	PIDS="$PIDS $CAROL"
+	exec 4>"$WORK/carol.in"
+	wait_for "$WORK/carol.out" "registered as carol" 5
+}
+
+stop_carol() {
+	kill "$CAROL" 2>/dev/null # --stay: the end of input does not end her
+	wait "$CAROL" 2>/dev/null
+	exec 4>&-
+}
+
 # ---------------------------------------------------------------- the command line
 
 # 18. A peer that is yourself is a usage error that says so (status 2).
@@ -703,6 +775,7 @@ check "Ctrl-Z stops with the terminal restored; fg goes on in raw mode" test_sus
 check "a narrower window leaves no stale piece of the input line" test_resize
 check "your lines: /me as the action; pending, then not delivered" test_own_lines
 check "log lines while typing: rows of their own, the line intact" test_log_lines
+check "/verify: one safety number on both sides; a changed key refused until /trust" test_trust
 check "'p2pchat selfie selfie' is a usage error that says why" test_selfie
 check "no input: status 1 when the server never answered, else 0" test_no_input
 

@@ -63,11 +63,10 @@ enum fuzz_server_source { FUZZ_HOST1, FUZZ_HOST2, FUZZ_HOST6, FUZZ_LOOPBACK };
 
 /*
  * fuzz_client.c's client, alice, is connected to bob before each input:
- * bob's introduction carries FUZZ_NONCE, alice's epoch is FUZZ_MY_EPOCH and
- * bob's FUZZ_BOB_EPOCH, so seeds (mkseeds.c) can carry what she checks.
+ * alice's epoch is FUZZ_MY_EPOCH and bob's FUZZ_BOB_EPOCH, so seeds
+ * (mkseeds.c) can carry what she checks.
  */
 enum fuzz_client_source { FUZZ_SERVER, FUZZ_BOB_PUBLIC, FUZZ_BOB_PRIVATE, FUZZ_STRANGER };
-#define FUZZ_NONCE "nonce!!!"
 #define FUZZ_MY_EPOCH 0x0a0a0a0au
 #define FUZZ_BOB_EPOCH 0x0b0b0b0bu
 

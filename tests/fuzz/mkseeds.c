@@ -7,16 +7,18 @@
 
 #include "fuzz.h"
 #include "protocol.h"
+#include "session_setup.h"
 
 /*
  * Usage: mkseeds DIR   (make fuzz-seeds runs it on tests/fuzz/corpus)
- * Writes DIR/proto, DIR/stun, DIR/server, DIR/client, DIR/term and DIR/crypto. The
+ * Writes DIR/proto, DIR/stun, DIR/server, DIR/client, DIR/term, DIR/crypto and DIR/session. The
  * files are committed; run this again when the wire format changes.
  *
  * The server and client seeds are series of records (fuzz.h): a control
  * byte (source, time step), a 16-bit length, a datagram. The client seeds
- * carry the nonce and epochs that fuzz_client.c sets up (fuzz.h), so they
- * reach the chat itself.
+ * carry the epochs that fuzz_client.c sets up (fuzz.h), and bob's lines
+ * are plaintexts that it seals under the session it made with the client,
+ * so they reach the chat itself.
  *
  * A server seed starts with fuzz_server.c's configuration byte, and the
  * first byte of a REGISTER's or REFRESH's cookie tells that harness which
@@ -65,10 +67,17 @@ static void write_seed(const char *target, const char *name, const uint8_t *buf,
 		die(path);
 }
 
-/* Encodes m into s (which is cleared first); exits on an invalid message: a bug here. */
+/*
+ * Encodes m into s (which is cleared first): a datagram, or for an inner
+ * type (DATA, ACK, PING, PONG, BYE, PATH_*, CONFIRM) the plaintext of a
+ * SEALED one, which fuzz_client.c seals as bob before the client sees it.
+ * Exits on an invalid message: a bug here.
+ */
 static void encode(const struct proto_msg *m, struct seed *s)
 {
-	int n = proto_encode(m, s->buf, sizeof(s->buf));
+	int inner = proto_encode(m, s->buf, 0) == PROTO_EINVAL; /* not a datagram's type */
+	int n = inner ? proto_inner_encode(m, s->buf, sizeof(s->buf)) :
+			proto_encode(m, s->buf, sizeof(s->buf));
 
 	if (n < 0) {
 		fprintf(stderr, "mkseeds: cannot encode %s: %s\n", proto_type_name(m->type),
@@ -175,16 +184,22 @@ static void server_start(struct seed *s, uint8_t cfg)
 	s->len = 1;
 }
 
-/* A peer-to-peer message to the fuzzed client, from bob, with the nonce and epochs it knows. */
+/*
+ * A peer-to-peer message to the fuzzed client, from bob, with the epochs
+ * it knows: an inner message to be sealed, or a PROBE or PROBE_ACK whose
+ * handshake bytes are made up (they do not open: the decoders' refusals).
+ */
 static struct proto_msg from_bob(uint8_t type)
 {
 	struct proto_msg m = msg(type, NULL);
 
-	memcpy(m.nonce, FUZZ_NONCE, PROTO_NONCE_LEN);
 	m.epoch = FUZZ_BOB_EPOCH;
 	m.peer_epoch = FUZZ_MY_EPOCH;
-	if (type == PROTO_PROBE || type == PROTO_PROBE_ACK)
-		snprintf(m.name, sizeof(m.name), "bob");
+	if (type == PROTO_PROBE || type == PROTO_PROBE_ACK) {
+		m.payload_len = type == PROTO_PROBE ? PROTO_INIT_LEN : PROTO_RESP_LEN;
+		for (int i = 0; i < m.payload_len; i++)
+			m.payload[i] = (uint8_t)(i * 13 + 1);
+	}
 	return m;
 }
 
@@ -258,7 +273,6 @@ static void proto_seeds(void)
 	write_seed("proto", "lookup", s.buf, s.len);
 
 	m = msg(PROTO_PEER, "bob");
-	memcpy(m.nonce, FUZZ_NONCE, PROTO_NONCE_LEN);
 	fuzz_addr6(&m.public_ep, 4, 7000);
 	m.nprivate = PROTO_MAX_PRIVATE;
 	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 3, 5000);
@@ -317,9 +331,18 @@ static void proto_seeds(void)
 	m = from_bob(PROTO_PROBE);
 	encode(&m, &s);
 	write_seed("proto", "probe", s.buf, s.len);
-	m.type = PROTO_PROBE_ACK;
+	m = from_bob(PROTO_PROBE_ACK);
 	encode(&m, &s);
 	write_seed("proto", "probe-ack", s.buf, s.len);
+	m = msg(PROTO_SEALED, NULL);
+	m.payload_len = PROTO_SEALED_MIN + 5;
+	memset(m.payload, 0x5e, m.payload_len);
+	encode(&m, &s);
+	write_seed("proto", "sealed", s.buf, s.len);
+	m = from_bob(PROTO_PATH_CHALLENGE);
+	memcpy(m.path_data, "chllnge!", PROTO_PATH_DATA_LEN);
+	encode(&m, &s);
+	write_seed("proto", "path-challenge", s.buf, s.len);
 
 	m = data(0, PROTO_DATA_END, "hello, alice");
 	encode(&m, &s);
@@ -589,11 +612,20 @@ static void client_seeds(void)
 	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
 	write_seed("client", "escapes", s.buf, s.len);
 
-	/* bob reconnects: a probe with a new epoch, from a new port (his NAT moved). */
+	/* bob reconnects: a PING with a new epoch, from a new port (his NAT moved), a challenge. */
 	s.len = 0;
-	m = from_bob(PROTO_PROBE);
+	m = from_bob(PROTO_PING);
 	m.epoch = 0x0c0c0c0c;
 	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	m = from_bob(PROTO_PATH_CHALLENGE);
+	memcpy(m.path_data, "chllnge!", PROTO_PATH_DATA_LEN);
+	add_msg(&s, FUZZ_STRANGER, 0, &m);
+	m = from_bob(PROTO_PATH_RESPONSE);
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
+	m = from_bob(PROTO_CONFIRM);
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
+	m = from_bob(PROTO_PROBE);
+	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
 	m = from_bob(PROTO_PROBE_ACK);
 	add_msg(&s, FUZZ_BOB_PUBLIC, 0, &m);
 	m = data(0, PROTO_DATA_END, "stale");
@@ -611,7 +643,6 @@ static void client_seeds(void)
 	m.request = PROTO_REFRESH;
 	add_msg(&s, FUZZ_SERVER, 0, &m);
 	m = msg(PROTO_PEER, "carol");
-	memcpy(m.nonce, "carol!!!", PROTO_NONCE_LEN);
 	fuzz_addr6(&m.public_ep, 5, 6000);
 	add_msg(&s, FUZZ_SERVER, 1, &m);
 	m = msg(PROTO_ERROR, "bob");
@@ -627,14 +658,12 @@ static void client_seeds(void)
 	add_msg(&s, FUZZ_SERVER, 63, &m);
 	write_seed("client", "server", s.buf, s.len);
 
-	/* Someone who is not the server nor bob: a false introduction, a DATA with a guessed nonce. */
+	/* Someone who is not the server nor bob: a false introduction, a line (sealed as bob's). */
 	s.len = 0;
 	m = msg(PROTO_PEER, "mallory");
-	memcpy(m.nonce, "mallory!", PROTO_NONCE_LEN);
 	fuzz_addr4(&m.public_ep, 198, 51, 100, 66, 666);
 	add_msg(&s, FUZZ_STRANGER, 0, &m);
 	m = data(0, PROTO_DATA_END, "trust me");
-	memcpy(m.nonce, "guessed!", PROTO_NONCE_LEN);
 	add_msg(&s, FUZZ_STRANGER, 0, &m);
 	write_seed("client", "stranger", s.buf, s.len);
 
@@ -677,6 +706,42 @@ static void client_seeds(void)
 	m = refusal(PROTO_E_TOO_MANY_NAMES, PROTO_REGISTER, "alice");
 	add_msg(&s, FUZZ_SERVER, 2, &m);
 	write_seed("client", "cookies", s.buf, s.len);
+}
+
+/*
+ * fuzz_session.c's inputs: a selector byte, then a message of the fixed
+ * handshake (session_setup.h): bob's INIT, alice's RESP, a sealed line,
+ * and the smallest sealed body (an empty plaintext).
+ */
+static void session_seeds(void)
+{
+	struct fz_session z;
+	struct session_peer alice;
+	struct seed s;
+	long n;
+
+	if (fz_session_setup(&z) != 0) {
+		fprintf(stderr, "mkseeds: the fixed handshake failed\n");
+		exit(1);
+	}
+	s.buf[0] = 0;
+	memcpy(s.buf + 1, z.init, sizeof(z.init));
+	write_seed("session", "init", s.buf, 1 + sizeof(z.init));
+	s.buf[0] = 1;
+	memcpy(s.buf + 1, z.resp, sizeof(z.resp));
+	write_seed("session", "resp", s.buf, 1 + sizeof(z.resp));
+	alice = z.alice_peer;
+	if (session_read_resp(&alice, z.resp, sizeof(z.resp), 0) != 0) {
+		fprintf(stderr, "mkseeds: alice cannot read bob's RESP\n");
+		exit(1);
+	}
+	s.buf[0] = 2;
+	n = session_peer_seal(&alice, fz_sealed_header, sizeof(fz_sealed_header),
+			      (const uint8_t *)"\x12hello", 6, 0, s.buf + 1, sizeof(s.buf) - 1);
+	write_seed("session", "sealed", s.buf, 1 + (size_t)n);
+	n = session_peer_seal(&alice, fz_sealed_header, sizeof(fz_sealed_header), (const uint8_t *)"", 0, 0,
+			      s.buf + 1, sizeof(s.buf) - 1);
+	write_seed("session", "sealed-empty", s.buf, 1 + (size_t)n);
 }
 
 /* term_sanitize inputs: a capacity byte, then text as it would arrive from a peer. */
@@ -783,5 +848,6 @@ int main(int argc, char **argv)
 	client_seeds();
 	term_seeds();
 	crypto_seeds();
+	session_seeds();
 	return 0;
 }
