@@ -208,6 +208,19 @@ static void msg_init(struct proto_msg *m, uint8_t type, const char *name, const 
 }
 
 /*
+ * A peer datagram as the relay carries it: a SEALED of the fewest bytes, or
+ * (longest) of a sealed DATA with 1 KiB of text. The bytes are no
+ * session's: the server reads only the header.
+ */
+static void sealed_init(struct proto_msg *m, int longest)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = PROTO_SEALED;
+	m->payload_len = longest ? PROTO_SEALED_MIN + 15 + PROTO_FRAG_MAX : PROTO_SEALED_MIN;
+	memset(m->payload, 0x5a, m->payload_len);
+}
+
+/*
  * Registers name with token from s: the REGISTER, the COOKIE, the REGISTER
  * again with it, the REGISTERED. Leaves s's latest cookie in cookie.
  */
@@ -478,13 +491,10 @@ static void probe_requests(void)
 					m.path = (uint8_t)p;
 					probe_msg(row_names[bad][2], &m);
 				}
-				/* RELAY: the shortest peer datagram (BYE), the longest (DATA). */
+				/* RELAY: the shortest SEALED, the longest (a sealed DATA of 1 KiB). */
 				m.type = PROTO_RELAY;
 				for (p = 0; p < 2; p++) {
-					msg_init(&peer, p ? PROTO_DATA : PROTO_BYE, "a", NULL);
-					peer.text_len = PROTO_FRAG_MAX;
-					memset(peer.text, 'x', PROTO_FRAG_MAX);
-					peer.flags = PROTO_DATA_END;
+					sealed_init(&peer, p);
 					m.payload_len = (uint16_t)encode(&peer, m.payload,
 									 sizeof(m.payload));
 					probe_msg(row_names[bad][3], &m);
@@ -524,7 +534,7 @@ static void templates(void)
 	m.path = PROTO_PATH_PUBLIC;
 	add_template(&m);
 	m.type = PROTO_RELAY;
-	msg_init(&peer, PROTO_BYE, "a", NULL);
+	sealed_init(&peer, 0);
 	m.payload_len = (uint16_t)encode(&peer, m.payload, sizeof(m.payload));
 	add_template(&m);
 	msg_init(&m, PROTO_WHO, long_name, token_long);
@@ -536,18 +546,17 @@ static void templates(void)
 static void probe_malformed(void)
 {
 	static const uint8_t versions[] = { 0, 1, PROTO_VERSION + 1, 255 };
-	static const uint8_t bad_types[] = { 0, 23, 64, 255 };
+	static const uint8_t bad_types[] = { 0, PROTO_DATA, 27, 64, 255 }; /* DATA: only inside a SEALED */
 	static const uint8_t wrong_way[] = {
 		PROTO_REGISTERED, PROTO_PEER, PROTO_ERROR, PROTO_STATS_REPLY, PROTO_WHO_REPLY,
-		PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK,
-		PROTO_PING, PROTO_PONG, PROTO_BYE,
+		PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE, PROTO_PROBE_ACK, PROTO_SEALED,
 	};
 	static const size_t random_lens[] = { 0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 64, 512, 1200, 1400 };
 	uint8_t buf[PROTO_MAX_DATAGRAM + 300];
-	struct proto_msg m, bye;
+	struct proto_msg m, sealed;
 	size_t i, j, len;
 
-	msg_init(&bye, PROTO_BYE, "", NULL);
+	sealed_init(&sealed, 0);
 
 	/* Another version: every length from 1 to 12, and the largest REGISTER with it. */
 	for (i = 0; i < sizeof(versions); i++) {
@@ -579,7 +588,12 @@ static void probe_malformed(void)
 		m.text[0] = 'x';
 		m.code = PROTO_E_UNKNOWN;
 		m.public_ep = v.addr;
-		m.payload_len = (uint16_t)encode(&bye, m.payload, sizeof(m.payload));
+		if (wrong_way[i] == PROTO_PROBE || wrong_way[i] == PROTO_PROBE_ACK ||
+		    wrong_way[i] == PROTO_SEALED) /* random bytes where a session's would be */
+			m.payload_len = wrong_way[i] == PROTO_PROBE ? PROTO_INIT_LEN :
+					wrong_way[i] == PROTO_PROBE_ACK ? PROTO_RESP_LEN : PROTO_SEALED_MIN;
+		else
+			m.payload_len = (uint16_t)encode(&sealed, m.payload, sizeof(m.payload));
 		probe_msg(wrong_way[i] >= PROTO_PROBE ? "peer type" : "server->client type", &m);
 	}
 	/* Each request cut short at every length, one byte too long, a reserved bit, bad magic. */

@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 lib_setup
 export XDG_STATE_HOME=$WORK/state
-pin_test_keys "$XDG_STATE_HOME" alice ann ben bob carol cat dave kim lee
 
 # Each test has a server of its own: stop everything it started; the scratch directory stays.
 after_check() {

@@ -148,9 +148,9 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 		PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 		PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
 		PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE,
-		PROTO_PROBE_ACK, PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE,
+		PROTO_PROBE_ACK, PROTO_SEALED,
 	};
-	struct proto_msg m, bye;
+	struct proto_msg m, sealed;
 	size_t off;
 	int n;
 
@@ -161,7 +161,6 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	rnd_fill(m.key, sizeof(m.key));
 	rnd_fill((uint8_t *)&m.counter, sizeof(m.counter));
 	rnd_fill(m.cookie, sizeof(m.cookie)); /* never the right one: 1 in 2^64 */
-	rnd_fill(m.nonce, sizeof(m.nonce));
 	m.public_ep.family = PROTO_AF_INET;
 	m.public_ep.port = (uint16_t)rnd();
 	rnd_fill(m.public_ep.ip, 4);
@@ -183,10 +182,20 @@ static size_t valid_message(uint8_t *buf, size_t cap)
 	m.text_len = (uint16_t)(1 + rnd_below(PROTO_FRAG_MAX));
 	memset(m.text, 'x', m.text_len);
 	m.ack = rnd();
-	/* RELAY and RELAYED carry a peer-to-peer datagram: a BYE is the shortest. */
-	memset(&bye, 0, sizeof(bye));
-	bye.type = PROTO_BYE;
-	m.payload_len = (uint16_t)proto_encode(&bye, m.payload, sizeof(m.payload));
+	/* RELAY and RELAYED carry a peer-to-peer datagram: the shortest SEALED. */
+	memset(&sealed, 0, sizeof(sealed));
+	sealed.type = PROTO_SEALED;
+	sealed.payload_len = PROTO_SEALED_MIN;
+	rnd_fill(sealed.payload, sealed.payload_len);
+	if (m.type == PROTO_SEALED || m.type == PROTO_PROBE || m.type == PROTO_PROBE_ACK) {
+		/* A peer datagram itself: random bytes where the session's would be. */
+		m.payload_len = m.type == PROTO_PROBE ? PROTO_INIT_LEN :
+				m.type == PROTO_PROBE_ACK ? PROTO_RESP_LEN :
+				(uint16_t)(PROTO_SEALED_MIN + rnd_below(PROTO_FRAG_MAX));
+		rnd_fill(m.payload, m.payload_len);
+	} else {
+		m.payload_len = (uint16_t)proto_encode(&sealed, m.payload, sizeof(m.payload));
+	}
 	n = proto_encode_open(&m, buf, cap, &off);
 	if (n < 0) {
 		fprintf(stderr, "flood: cannot encode %s: %s\n", proto_type_name(m.type),
@@ -368,12 +377,12 @@ static size_t proven_next(struct flood *f, int *kind, uint8_t *buf)
 	} else {
 		proven_msg(f, &m, *kind == P_LOOKUP ? PROTO_LOOKUP : PROTO_RELAY, from);
 		snprintf(m.target, sizeof(m.target), "flood%u", (unsigned)to);
-		/* The payload: the largest DATA, as a peer would send it. */
+		/* The payload: a sealed DATA of 1 KiB of text, as a peer would send it (random
+		 * bytes where the session's would be: the server only checks its shape). */
 		memset(&data, 0, sizeof(data));
-		data.type = PROTO_DATA;
-		data.flags = PROTO_DATA_END;
-		data.text_len = FLOOD_RELAY_TEXT;
-		memset(data.text, 'x', FLOOD_RELAY_TEXT);
+		data.type = PROTO_SEALED;
+		data.payload_len = (uint16_t)(PROTO_SEALED_MIN + 15 + FLOOD_RELAY_TEXT);
+		rnd_fill(data.payload, data.payload_len);
 		m.payload_len = (uint16_t)proto_encode(&data, m.payload, sizeof(m.payload));
 	}
 	n = sealer_seal(&f->sl, &m, f->token, buf, PROTO_MAX_DATAGRAM);

@@ -6,7 +6,6 @@
 lib_setup
 
 export XDG_STATE_HOME=$WORK/state
-pin_test_keys "$XDG_STATE_HOME" alice alice1 alice2 alice3 alice4 alice5 bob carol dave erin ivan kim lee
 
 # Stops the clients a test left running (the server stays).
 after_check() {

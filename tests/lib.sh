@@ -113,30 +113,3 @@ start_server() {
 	[ -n "$SERVER_PORT" ] || { echo "  no port in the server's 'listening on' line" >&2; return 1; }
 }
 
-# pin_test_keys STATE NAME...: makes each NAME's identity key in STATE/p2pchat (the file p2pchat
-# would make) and pins them all in its known_peers, as first contacts would have. The chat tests
-# share one state directory, so every client knows every other's key: what the client takes when
-# the server introduces a peer without one (protocol 2's peer half before its server half).
-pin_test_keys() {
-	local dir=$1/p2pchat
-	shift
-	mkdir -p -m 700 "$dir"
-	python3 - "$dir" "$@" <<'PY'
-import os, sys
-from cryptography.hazmat.primitives import serialization as ser
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-d, pins = sys.argv[1], []
-for name in sys.argv[2:]:
-    k = X25519PrivateKey.generate()
-    secret = k.private_bytes(ser.Encoding.Raw, ser.PrivateFormat.Raw, ser.NoEncryption())
-    public = k.public_key().public_bytes(ser.Encoding.Raw, ser.PublicFormat.Raw)
-    fd = os.open(os.path.join(d, name + ".key"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, b"p2pchat identity key v1\nsecret " + secret.hex().encode() + b"\n")
-    os.close(fd)
-    pins.append("%s pinned %s\n" % (name, public.hex()))
-with open(os.path.join(d, "known_peers"), "w") as f:
-    f.write("# p2pchat known peers v1: NAME STATE KEY; STATE is pinned or verified\n")
-    f.writelines(sorted(pins))
-os.chmod(os.path.join(d, "known_peers"), 0o644)
-PY
-}

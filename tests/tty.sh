@@ -28,7 +28,6 @@ unset TMUX
 export SHELL=/bin/sh
 export LC_ALL=C.UTF-8
 export XDG_STATE_HOME=$WORK/state
-pin_test_keys "$XDG_STATE_HOME" alice bob carol dave kim lee
 COLS=100
 ROWS=30
 
