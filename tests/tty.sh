@@ -662,15 +662,14 @@ test_trust() {
 	sleep 3 # her old registration lapses (TTL 2 s)
 	start_carol "$port" || return 1
 	printf '/msg alice it is me\n' >&4
-	poll 10 grep -q "^\* WARNING: carol's key has changed (was .*, now .*): nothing was sent; /trust carol to accept it$" \
-		"$WORK/screen" || rc=1
+	poll 10 joined_grep "^\* WARNING: carol's key has changed (was .*, now .*): nothing was sent; /trust carol to accept it$" ||
+		rc=1
 	type_text "who are you"
 	keys Enter
 	poll 2 shows_line '* not delivered to carol: "who are you": carol'"'"'s key has changed' || rc=1
 	type_text "/trust carol"
 	keys Enter
-	poll 2 grep -q "^\* carol's new key is pinned: .*; /verify carol to compare safety numbers$" \
-		"$WORK/screen" || rc=1
+	poll 2 joined_grep "^\* carol's new key is pinned: .*; /verify carol to compare safety numbers$" || rc=1
 	type_text "welcome back"
 	keys Enter
 	wait_for "$WORK/carol.out" "^<alice> welcome back$" 10 || rc=1
@@ -680,8 +679,9 @@ test_trust() {
 	return "$rc"
 }
 
-# joined_has TEXT: the pane, its wrapped rows joined, has TEXT.
+# joined_has TEXT: the pane, its wrapped rows joined, has TEXT; joined_grep RE: a line matching RE.
 joined_has() { tm capture-pane -p -J -t "$PANE" | grep -qF -- "$1"; }
+joined_grep() { tm capture-pane -p -J -t "$PANE" | grep -q -- "$1"; }
 
 # start_carol PORT: carol in line mode on the server at PORT, commands from fd 4, output in carol.out.
 start_carol() {
