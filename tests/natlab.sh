@@ -1062,7 +1062,8 @@ test_ladder() {
 		grep -Ev -- "$LADDER_LINE" <<<"$ladder" | sed 's/^/    /' >&2
 		return 1
 	fi
-	grep -Eq ' alice +-> bob +PROBE .* arrived from 198\.51\.100\.2:' <<<"$ladder" ||
+	# Her punch: PROBEs, or SEALED ones (PATH_CHALLENGE) when bob's INIT came first by the relay.
+	grep -Eq ' alice +-> bob +(PROBE|SEALED) .* arrived from 198\.51\.100\.2:' <<<"$ladder" ||
 		{ echo "  no probe from alice arrived; the ladder:" >&2; echo "$ladder" >&2; return 1; }
 	grep -Eq ' -> 10\.0\.2\.2:[0-9]+ +died at the internet \(no-route\)$' <<<"$ladder" ||
 		{ echo "  no probe to bob's private address died; the ladder:" >&2
