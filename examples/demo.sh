@@ -37,7 +37,8 @@ wait_for "$WORK/alice.out" "connected to bob" || exit 1
 wait_for "$WORK/bob.out" "connected to alice" || exit 1
 show "$WORK/bob.out" "bob  "
 show "$WORK/alice.out" "alice"
-echo "  (the server introduced them; they probed each other and the first answer gave the path)"
+echo "  (the server introduced them, each with the other's key; their probes carried the handshake"
+echo "  (Noise IK), and the first answer gave the path and the keys of their session)"
 echo "  There is no NAT on loopback, so the \"public\" endpoint the server saw is each client's own"
 echo "  address, 127.0.0.1: \"public\" names the endpoint the server saw, whatever it is. The"
 echo "  messages and their order are as across NATs; make demo-nat shows real NATs at work."
@@ -64,5 +65,6 @@ show "$WORK/alice.out" "alice"
 
 step "what the server saw (p2pchatd -v logs every datagram on stderr)"
 sed 's/^/  /' "$WORK/server.log"
-echo "  The RELAY lines are probes sent through the server while the hole was punched, a fallback"
-echo "  in case no direct path works. No chat line reached the server: alice and bob talk directly."
+echo "  The RELAY lines are probes (the handshake) sent through the server while the hole was"
+echo "  punched, a fallback in case no direct path works. No chat line reached the server: alice and"
+echo "  bob talk directly, sealed under keys the server never had."
