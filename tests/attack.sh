@@ -562,7 +562,8 @@ test_lapse() {
 	start_server "$WORK/server.err" -t 2 || return 1
 	XDG_STATE_HOME=$WORK/alice-state stay alice alice
 	wait_for "$WORK/alice.out" "registered as alice" || return 1
-	typer carol 3 0 -k 1 -w 10 --stay carol alice
+	# A carol of her own: the scene's carol pinned the scene's alice, whose key this alice has not.
+	XDG_STATE_HOME=$WORK/carol-state typer carol 3 0 -k 1 -w 10 --stay carol alice
 	say carol "hi alice"
 	wait_for "$WORK/alice.out" '^<carol> hi alice$' || return 1
 	kill "${PID[alice]}"
