@@ -189,16 +189,31 @@ got_not_from() {
 # resent_elsewhere NAME IP FILE TAG: re-sends the capture FILE from a socket of NAME's at IP,
 # which listens 4 s; the chat must be unharmed (TAG), and no peer may have answered IP.
 resent_elsewhere() {
-	local ok=0 n
+	local ok=0 n c
 	attacker "$1" "$2" -g 2 -f "$3" -l 4000 || return 1
 	wait_for "$WORK/$1.att" '^sent ' 10 || return 1
 	echo "  re-sent $(value "$WORK/$1.att" sent) datagrams from $2:$ATT_PORT"
 	unharmed "$4" || ok=1
 	wait "$ATT_PID"
 	n=$(got_from "$1" "$PA|$PB")
-	echo "  $2 got $n datagrams from alice or bob, $(got_from "$1" "$SERVER_PORT") from the server"
-	[ "$n" -eq 0 ] || { echo "  a peer answered the attacker's address: the path moved there" >&2; ok=1; }
+	c=$(challenges_from "$1" "$PA|$PB")
+	echo "  $2 got $n datagrams from alice or bob ($c of them PATH_CHALLENGE-sized), $(got_from "$1" "$SERVER_PORT") from the server"
+	# A sealed datagram from a new address draws a PATH_CHALLENGE there (RFC 9000, 8.2), at
+	# most one a second; the path moves only when its PATH_RESPONSE comes back (unharmed checks
+	# the path). Anything else a peer sends there: it answered the attacker.
+	[ "$n" -eq "$c" ] || { echo "  a peer answered the attacker's address: the path moved there" >&2; ok=1; }
+	[ "$c" -le 10 ] || { echo "  $c path challenges to one address" >&2; ok=1; }
+	if grep -q "^\* connected to .* via ${2//./\\.}:" "$WORK/alice.out" "$WORK/bob.out"; then
+		echo "  the path moved to the attacker's address" >&2
+		ok=1
+	fi
 	return $ok
+}
+
+# challenges_from NAME PORTS: datagrams attacker NAME received from PORTS (a regex) of a sealed
+# PATH_CHALLENGE's size: header, index, counter, inner type, 8 bytes, tag (41 bytes; type 23).
+challenges_from() {
+	awk -v s="^($2)\$" '$2 ~ s && length($5) == 82 && substr($5, 5, 2) == "17"' "$WORK/$1.got" | wc -l
 }
 
 # ---- v1 forging: the only code that knows the layouts of protocol.h (version 1) ----
