@@ -401,7 +401,6 @@ static void get_fields(struct rcur *c, const struct proto_layout *lay, int upto_
 	}
 }
 
-/* Returns 1 when the layout has a sealed body (F_SEAL), else 0. */
 int proto_layout_sealed(const struct proto_layout *lay)
 {
 	size_t i;
@@ -413,12 +412,8 @@ int proto_layout_sealed(const struct proto_layout *lay)
 	return 0;
 }
 
-/*
- * Reads the header into out and finds its layout. Returns 0 with *lay set,
- * or a negative enum proto_result.
- */
-static int decode_header(const uint8_t *buf, size_t len, struct proto_msg *out,
-			 const struct proto_layout **lay)
+int proto_decode_header(const uint8_t *buf, size_t len, struct proto_msg *out,
+			const struct proto_layout **lay)
 {
 	memset(out, 0, sizeof(*out));
 	if (len < PROTO_HEADER_LEN)
@@ -438,19 +433,14 @@ static int decode_header(const uint8_t *buf, size_t len, struct proto_msg *out,
 	return 0;
 }
 
-/*
- * Reads the fields of lay from buf[4..len) into out: all of them, or
- * (upto_seal) those before F_SEAL. Returns the offset reached, or a
- * negative enum proto_result.
- */
-static long decode_fields(const uint8_t *buf, size_t len, const struct proto_layout *lay,
-			  int upto_seal, struct proto_msg *out)
+long proto_decode_fields(const uint8_t *buf, size_t len, size_t start,
+			 const struct proto_layout *lay, int upto_seal, struct proto_msg *out)
 {
 	struct rcur c;
 
 	c.buf = buf;
 	c.len = len;
-	c.off = PROTO_HEADER_LEN;
+	c.off = start;
 	c.err = 0;
 	get_fields(&c, lay, upto_seal, out);
 	if (c.err != 0)
@@ -461,93 +451,18 @@ static long decode_fields(const uint8_t *buf, size_t len, const struct proto_lay
 int proto_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
 {
 	const struct proto_layout *lay = NULL;
-	int r = decode_header(buf, len, out, &lay);
+	int r = proto_decode_header(buf, len, out, &lay);
 	long off;
 
 	if (r < 0)
 		return r;
-	off = decode_fields(buf, len, lay, 0, out);
+	off = proto_decode_fields(buf, len, PROTO_HEADER_LEN, lay, 0, out);
 	if (off < 0)
 		return (int)off;
 	if ((size_t)off != len)
 		return PROTO_ETRAILING;
 	return 0;
 }
-
-int proto_inner_decode(const uint8_t *buf, size_t len, struct proto_msg *out)
-{
-	const struct proto_layout *lay;
-	struct rcur c;
-
-	memset(out, 0, sizeof(*out));
-	if (len < 1)
-		return PROTO_ESHORT;
-	out->version = PROTO_VERSION;
-	out->type = buf[0];
-	lay = proto_layout_of(buf[0], 1);
-	if (lay == NULL)
-		return PROTO_ETYPE;
-	c.buf = buf;
-	c.len = len;
-	c.off = 1;
-	c.err = 0;
-	get_fields(&c, lay, 0, out);
-	if (c.err != 0)
-		return c.err;
-	if (c.off != c.len)
-		return PROTO_ETRAILING;
-	return 0;
-}
-
-int proto_decode_prefix(const uint8_t *buf, size_t len, struct proto_msg *out)
-{
-	const struct proto_layout *lay = NULL;
-	int r = decode_header(buf, len, out, &lay);
-	long off;
-
-	if (r < 0)
-		return r;
-	if (!proto_layout_sealed(lay))
-		return 0;
-	off = decode_fields(buf, len, lay, 1, out);
-	if (off < 0)
-		return (int)off;
-	/* The tag at least must follow: a shorter datagram cannot open. */
-	if (len - (size_t)off < PROTO_TAG_LEN)
-		return PROTO_ESHORT;
-	return (int)off;
-}
-
-int proto_is_sealed(int type)
-{
-	const struct proto_layout *lay = find_layout(type);
-
-	return lay != NULL && proto_layout_sealed(lay);
-}
-
-int proto_encode_version_refusal(uint8_t request, uint8_t *buf, size_t cap)
-{
-	/* Version 1's ERROR: header, code, request type, detail, an empty name. */
-	const uint8_t v1[PROTO_VERSION_REFUSAL_LEN] = {
-		PROTO_MAGIC, 1, PROTO_ERROR, 0, PROTO_E_VERSION, request, PROTO_VERSION, 0
-	};
-
-	if (cap < sizeof(v1))
-		return PROTO_ENOSPACE;
-	memcpy(buf, v1, sizeof(v1));
-	return (int)sizeof(v1);
-}
-
-int proto_version_refusal(const uint8_t *buf, size_t len, uint8_t *version)
-{
-	/* Whatever version wrote it, its first 8 bytes are version 1's ERROR. */
-	if (len < PROTO_VERSION_REFUSAL_LEN || buf[0] != PROTO_MAGIC || buf[1] == PROTO_VERSION ||
-	    buf[2] != PROTO_ERROR || buf[3] != 0 || buf[4] != PROTO_E_VERSION)
-		return 0;
-	*version = buf[6]; /* the detail: the version the refuser speaks */
-	return 1;
-}
-
 
 int proto_name_valid(const char *name)
 {

@@ -305,16 +305,6 @@ int proto_encode_open(const struct proto_msg *m, uint8_t *buf, size_t cap, size_
 	return proto_encode_layout(lay, head, sizeof(head), m, buf, cap, body_off);
 }
 
-int proto_inner_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
-{
-	const struct proto_layout *lay = proto_layout_of(m->type, 1);
-	const uint8_t head[1] = { m->type };
-
-	if (lay == NULL)
-		return PROTO_EINVAL;
-	return proto_encode_layout(lay, head, sizeof(head), m, buf, cap, NULL);
-}
-
 int proto_encode(const struct proto_msg *m, uint8_t *buf, size_t cap)
 {
 	return proto_encode_open(m, buf, cap, NULL);

@@ -1,4 +1,4 @@
-/* protocol_impl.h - what the protocol files share: the layout types, the byte rules, the engines. Not the API (protocol.h). */
+/* protocol_impl.h - what the protocol files share (the layout types, byte rules, engines); not the API (protocol.h). */
 #ifndef P2PCHAT_PROTOCOL_IMPL_H
 #define P2PCHAT_PROTOCOL_IMPL_H
 
@@ -104,6 +104,23 @@ int proto_name_check(const char *name, size_t min_len);
 
 /* Returns 1 when the layout has a sealed body (F_SEAL), else 0. */
 int proto_layout_sealed(const struct proto_layout *lay);
+
+/*
+ * Reads the header of buf[0..len) into out (cleared first) and finds its
+ * layout. Returns 0 with *lay set, or a negative enum proto_result; out's
+ * version and type are filled even when the version is not ours, so a
+ * server can answer PROTO_E_VERSION.
+ */
+int proto_decode_header(const uint8_t *buf, size_t len, struct proto_msg *out,
+			const struct proto_layout **lay);
+
+/*
+ * Reads the fields of lay from buf[start..len) into out: all of them, or
+ * (upto_seal) those before F_SEAL. Returns the offset reached, or a
+ * negative enum proto_result; trailing bytes are the caller's to refuse.
+ */
+long proto_decode_fields(const uint8_t *buf, size_t len, size_t start,
+			 const struct proto_layout *lay, int upto_seal, struct proto_msg *out);
 
 /* protocol_encode.c */
 
