@@ -30,10 +30,12 @@ endif
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -pthread)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
+# The wire (protocol.h): the layout table and decoding, encoding, the sealed forms.
+PROTO_OBJS = $(BUILD)/protocol.o $(BUILD)/protocol_encode.o $(BUILD)/protocol_sealed.o
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
-SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(BUILD)/protocol.o $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS)
+SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS)
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
@@ -85,22 +87,22 @@ $(BUILD) $(BUILD)/tests:
 $(BUILD)/tests/%.o: tests/%.c | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I. -c -o $@ $<
 
-$(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(BUILD)/protocol.o $(BUILD)/net.o
+$(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(PROTO_OBJS)
+$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(PROTO_OBJS) $(BUILD)/net.o
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
-$(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(PROTO_OBJS)
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
-$(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(BUILD)/protocol.o
-$(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(PROTO_OBJS)
+$(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(PROTO_OBJS)
 $(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o
 $(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
-$(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
-$(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(BUILD)/protocol.o
+$(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
@@ -155,19 +157,19 @@ $(BUILD)/udpcap: tests/udpcap.c bytes.h cli.h $(BUILD)/cli.o | $(BUILD)
 # run it; check compiles both (test above), so they never rot.
 bench: bench-crypto $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/bench
 	BIN=$(BUILD) bash tests/bench.sh
-$(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(BUILD)/protocol.o $(AUTH_OBJS)
+$(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(PROTO_OBJS) $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The flood: p2pchatd under thousands of garbage datagrams while real clients chat.
 flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
 	BIN=$(BUILD) bash tests/flood.sh
-$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
+$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # No amplification: every request p2pchatd knows, from an address that never proved itself.
 amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 	BIN=$(BUILD) bash tests/amplify.sh
-$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(BUILD)/protocol.o $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
+$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The attacker on loopback (root only): sniff a real chat, replay, mutate, forge. Not in SUITES
@@ -221,6 +223,7 @@ FUZZ_CFLAGS = -std=c11 $(WARNINGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer -I
 	      -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 # The programs' modules, built for fuzzing; tests/fuzz/fuzz.o brings its own logger instead of log.o.
 FUZZ_SERVER_OBJS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(filter-out %/log.o,$(SERVER_OBJS)))
+FUZZ_PROTO_OBJS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(PROTO_OBJS))
 FUZZ_CLIENT_OBJS = $(patsubst $(BUILD)/%,$(FUZZ_BUILD)/%,$(filter-out %/log.o,$(CLIENT_OBJS)))
 
 fuzz: $(FUZZ_BINS)
@@ -232,8 +235,8 @@ $(FUZZ_BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_proto: $(FUZZ_BUILD)/tests/fuzz/fuzz_proto.o $(FUZZ_BUILD)/protocol.o
-$(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun.o $(FUZZ_BUILD)/protocol.o
+$(FUZZ_BUILD)/fuzz_proto: $(FUZZ_BUILD)/tests/fuzz/fuzz_proto.o $(FUZZ_PROTO_OBJS)
+$(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun.o $(FUZZ_PROTO_OBJS)
 $(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o $(FUZZ_BUILD)/utf8.o
 $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
@@ -243,7 +246,7 @@ $(FUZZ_BUILD)/fuzz_session: $(FUZZ_BUILD)/tests/fuzz/fuzz_session.o $(FUZZ_BUILD
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
-MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c protocol.c session.c x25519.c chachapoly.c sha256.c
+MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c $(PROTO_OBJS:$(BUILD)/%.o=%.c) session.c x25519.c chachapoly.c sha256.c
 $(FUZZ_BUILD)/mkseeds: $(MKSEEDS_SRCS) $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $(MKSEEDS_SRCS)

@@ -37,13 +37,8 @@ static void server_drop(struct server *s, enum server_drop why, const char *what
 	}
 }
 
-/*
- * Charges one request of kind to `from`'s budget. Returns 1 when it is
- * within its rate; 0 when it is not, counted and to be dropped unanswered:
- * an ERROR for each would only add traffic where there is too much.
- */
-static int server_within_rate(struct server *s, const struct proto_addr *from,
-			      enum guard_kind kind, uint32_t cost, int64_t now)
+int server_within_rate(struct server *s, const struct proto_addr *from,
+		       enum guard_kind kind, uint32_t cost, int64_t now)
 {
 	if (guard_allow(&s->guard, from, kind, cost, now))
 		return 1;
@@ -79,12 +74,8 @@ static int server_error(struct server *s, struct server_tx *tx, const struct pro
 	return server_seal(s, tx, to, proven, &m, k);
 }
 
-/*
- * Refuses a request from a proven address (a cookie came with it, or it
- * is its name's): one sealed ERROR about `name` (may be "") back to it.
- */
-static int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
-			 const uint8_t k[AUTH_KEY_LEN], uint8_t code, uint8_t request, const char *name)
+int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+		  const uint8_t k[AUTH_KEY_LEN], uint8_t code, uint8_t request, const char *name)
 {
 	return server_error(s, tx, to, 1, k, code, request, 0, name);
 }
@@ -108,49 +99,9 @@ static int server_notice_unknown(struct server *s, struct server_tx *tx,
 	return server_encode(tx, to, 0, &n);
 }
 
-/*
- * Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the
- * public endpoint seen and a fresh cookie for it. Sent at time now.
- */
-static int server_registered(struct server *s, struct server_tx *tx,
-			     const struct table_entry *e, int64_t now)
-{
-	struct proto_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_REGISTERED;
-	/*
-	 * The wire field has 16 bits and -t allows up to 86400 s. Telling the
-	 * client less than the real TTL is safe: it only refreshes sooner.
-	 */
-	m.ttl_s = s->cfg.ttl_s > UINT16_MAX ? UINT16_MAX : (uint16_t)s->cfg.ttl_s;
-	guard_cookie(&s->guard, &e->public_ep, now, m.cookie);
-	memcpy(m.name, e->name, sizeof(m.name));
-	m.public_ep = e->public_ep;
-	return server_seal(s, tx, &e->public_ep, 1, &m, server_auth_of(s, e)->k);
-}
-
-/* Marks e as alive: its life starts over at now. */
-static void server_keep_alive(const struct server *s, struct table_entry *e, int64_t now)
+void server_keep_alive(const struct server *s, struct table_entry *e, int64_t now)
 {
 	e->expires_ms = now + (int64_t)s->cfg.ttl_s * 1000;
-}
-
-/*
- * A REGISTER or REFRESH with its cookie: the datagram's source, proven,
- * becomes e's public endpoint (a NAT may have given the client a new
- * mapping; its name then counts against its new address, and a move to an
- * address that holds as many names as it may is refused), and e lives on.
- * Only these two requests move a name; the others must come from where
- * it is (server_requester). Returns 1, or 0 when the move was refused.
- */
-static int server_touch(struct server *s, struct table_entry *e, const struct proto_addr *from,
-			int64_t now)
-{
-	if (!server_move(s, e, from, now))
-		return 0;
-	server_keep_alive(s, e, now);
-	return 1;
 }
 
 /* The relay rate, bytes a second each client: --relay-rate, or the default. */
@@ -159,8 +110,7 @@ static uint64_t server_relay_rate(const struct server *s)
 	return s->cfg.relay_rate != 0 ? s->cfg.relay_rate : SERVER_DEFAULT_RELAY_RATE;
 }
 
-/* The relay bucket's size: SERVER_RELAY_BURST_S seconds of the rate, and one datagram at least. */
-static uint64_t server_relay_burst(const struct server *s)
+uint64_t server_relay_burst(const struct server *s)
 {
 	uint64_t burst = server_relay_rate(s) * SERVER_RELAY_BURST_S;
 
@@ -192,202 +142,6 @@ static int server_relay_charge(const struct server *s, struct table_entry *e, si
 		return 0;
 	e->relay_credit -= len;
 	return 1;
-}
-
-/*
- * The first step of REGISTER and REFRESH: is `from` really the sender's
- * address, and is it within its rate? Returns 1 when both hold. Else
- * returns 0 with *ntx set: 1 after writing a COOKIE for `from` into tx
- * (the cookie is missing, old, or another address's: "send that again
- * with this one"), 0 when the source is over its rate (dropped unanswered).
- */
-static int server_proven(struct server *s, const struct proto_msg *m,
-			 const struct proto_addr *from, int64_t now, struct server_tx *tx,
-			 int *ntx)
-{
-	struct proto_msg c;
-
-	*ntx = 0;
-	if (!guard_cookie_ok(&s->guard, from, m->cookie, now)) {
-		memset(&c, 0, sizeof(c));
-		c.type = PROTO_COOKIE;
-		guard_cookie(&s->guard, from, now, c.cookie);
-		memcpy(c.key, s->pub, PROTO_KEY_LEN);
-		s->stats.cookies_sent++;
-		/* 44 bytes for a request of 70 at least: nothing to gain by forging it. */
-		*ntx = server_encode(tx, from, 0, &c);
-		return 0;
-	}
-	/* Charged only now: a forged source cannot spend its victim's budget. */
-	return server_within_rate(s, from, GUARD_REGISTER, 1, now);
-}
-
-/*
- * Makes a new entry for m->name, registered from `from` with key m->key
- * and K k, counted against that address's names. Returns it, or NULL
- * after writing the ERROR that says why not (too many names from there,
- * or the table is full) into tx.
- */
-static struct table_entry *server_new_name(struct server *s, const struct proto_msg *m,
-					   const uint8_t k[AUTH_KEY_LEN],
-					   const struct proto_addr *from, int64_t now,
-					   struct server_tx *tx, int *ntx)
-{
-	struct table_entry *e;
-	struct server_auth *a;
-	char addr[NET_ADDRSTRLEN];
-
-	if (!guard_name_add(&s->guard, from, now)) {
-		if (log_enabled(LOG_DEBUG))
-			log_debug("refused %s to %s: %s", m->name, server_addr_log(s, from, addr),
-				  proto_error_text(PROTO_E_TOO_MANY_NAMES));
-		*ntx = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
-		return NULL;
-	}
-	e = table_put(&s->names, m->name, now);
-	if (e == NULL) {
-		guard_name_remove(&s->guard, from);
-		/* Once when the table fills up, not once per refused datagram. */
-		if (!s->said_full)
-			log_warn("the name table is full (%" PRIu32 " names): refusing new names",
-				 s->names.count);
-		s->said_full = 1;
-		*ntx = server_refuse(s, tx, from, k, PROTO_E_TABLE_FULL, m->type, m->name);
-		return NULL;
-	}
-	a = server_auth_of(s, e);
-	memcpy(a->k, k, AUTH_KEY_LEN);
-	memcpy(a->pub, m->key, PROTO_KEY_LEN);
-	a->window.top = 0;
-	a->window.bits = 0;
-	e->public_ep = *from; /* where guard_name_add counted it */
-	s->said_full = 0;
-	/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
-	e->relay_credit = server_relay_burst(s);
-	e->relay_fill_ms = now;
-	return e;
-}
-
-/*
- * A REGISTER's counter. A fresh one is taken. One its name's window has
- * seen, or one below it, is a replay or a client whose clock stepped back
- * (it restarted): taken only from the address the name is at (a replay
- * from there sends its answer to the name's own client), and then the
- * window starts over at it; from elsewhere it is dropped. Returns 1 when
- * the REGISTER goes on.
- */
-static int server_register_counter(struct server *s, struct table_entry *e, uint64_t counter,
-				   const struct proto_addr *from)
-{
-	struct server_auth *a = server_auth_of(s, e);
-
-	if (auth_window_check(&a->window, AUTH_REQUEST_WINDOW, counter)) {
-		auth_window_accept(&a->window, AUTH_REQUEST_WINDOW, counter);
-		return 1;
-	}
-	if (!proto_addr_equal(&e->public_ep, from)) {
-		s->stats.dropped[SERVER_DROP_REPLAYED]++;
-		log_debug("dropped a REGISTER of %s: counter seen before, from elsewhere", e->name);
-		return 0;
-	}
-	a->window.top = counter;
-	a->window.bits = 1;
-	return 1;
-}
-
-/*
- * REGISTER: claim a name with a key, or update our own claim at once
- * (the same key). The cookie comes first (one hash), then K (one X25519
- * for a key the name does not hold), then the seal: a REGISTER that does
- * not open changes nothing and gets no answer.
- */
-static int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t body_off,
-			      const struct proto_msg *pm, const struct proto_addr *from, int64_t now,
-			      struct server_tx *tx)
-{
-	struct table_entry *e;
-	struct proto_msg m;
-	struct proto_addr old;
-	uint8_t k[AUTH_KEY_LEN];
-	char addr[NET_ADDRSTRLEN];
-	int is_new, replaced, n;
-
-	if (!server_proven(s, pm, from, now, tx, &n))
-		return n;
-	e = table_get(&s->names, pm->name, now);
-	n = 0;
-	if (server_register_key(s, e, pm->key, k) < 0) {
-		s->stats.dropped[SERVER_DROP_UNAUTHENTICATED]++;
-		log_debug("dropped a REGISTER of %s: a low-order key", pm->name);
-		goto out;
-	}
-	if (!server_open(s, buf, len, body_off, k, from, &m))
-		goto out;
-	is_new = e == NULL;
-	/* Per datagram, so at debug level only: a refused client may ask again and again. */
-	if (e != NULL && memcmp(server_auth_of(s, e)->pub, m.key, PROTO_KEY_LEN) != 0) {
-		if (log_enabled(LOG_DEBUG))
-			log_debug("refused %s to %s: %s", m.name, server_addr_log(s, from, addr),
-				  proto_error_text(PROTO_E_NAME_TAKEN));
-		n = server_refuse(s, tx, from, k, PROTO_E_NAME_TAKEN, m.type, m.name);
-		goto out;
-	}
-	if (e != NULL && !server_register_counter(s, e, m.counter, from))
-		goto out;
-	if (e == NULL) {
-		e = server_new_name(s, &m, k, from, now, tx, &n);
-		if (e == NULL)
-			goto out;
-		auth_window_accept(&server_auth_of(s, e)->window, AUTH_REQUEST_WINDOW, m.counter);
-	}
-	replaced = !is_new && !proto_addr_equal(&e->public_ep, from);
-	old = e->public_ep;
-	if (!server_touch(s, e, from, now)) {
-		n = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m.type, m.name);
-		goto out;
-	}
-	e->nprivate = server_keep_private(s, &m, from, e->private_ep);
-	s->stats.registrations++;
-	if (is_new)
-		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
-	else if (log_enabled(LOG_DEBUG))
-		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
-	n = server_registered(s, tx, e, now);
-	/*
-	 * A REGISTER comes from a program that starts: with the owner's key
-	 * from another address while the name lives, it is a second instance
-	 * (a NAT that moved a running client sends a REFRESH). The newer one
-	 * holds the name; the older one, at an address a cookie proved, is
-	 * told at once, and its REFRESHes from there are refused the same way,
-	 * so they do not move the name back.
-	 */
-	if (replaced) {
-		e->replaced_ep = old;
-		n += server_refuse(s, &tx[n], &old, k, PROTO_E_REPLACED, m.type, e->name);
-		log_info("%s registered again from %s: the earlier instance is told", e->name,
-			 server_addr_log(s, from, addr));
-	}
-	if (is_new)
-		n += server_wait_introduce(s, e, now, &tx[n]);
-out:
-	ct_wipe(k, sizeof(k));
-	return n;
-}
-
-/* REFRESH (opened, fresh): keep a live registration (and the client's NAT mapping) alive. */
-static int server_on_refresh(struct server *s, struct table_entry *e, const struct proto_msg *m,
-			     const struct proto_addr *from, int64_t now, struct server_tx *tx)
-{
-	const uint8_t *k = server_auth_of(s, e)->k;
-
-	/* The instance a newer one replaced (server_on_register): it keeps the name no more. */
-	if (e->replaced_ep.family != 0 && proto_addr_equal(&e->replaced_ep, from))
-		return server_refuse(s, tx, from, k, PROTO_E_REPLACED, m->type, m->name);
-	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
-	if (!server_touch(s, e, from, now))
-		return server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
-	s->stats.refreshes++;
-	return server_registered(s, tx, e, now);
 }
 
 /*

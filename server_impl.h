@@ -1,4 +1,4 @@
-/* server_impl.h - what server.c and server_presence.c share; not the server's API (server.h). */
+/* server_impl.h - what server.c and its helpers (server_*.c) share; not the server's API (server.h). */
 #ifndef P2PCHAT_SERVER_IMPL_H
 #define P2PCHAT_SERVER_IMPL_H
 
@@ -82,6 +82,61 @@ int server_move(struct server *s, struct table_entry *e, const struct proto_addr
  */
 int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
 		     struct server_tx *tx);
+
+/*
+ * Charges one request of kind to `from`'s budget. Returns 1 when it is
+ * within its rate; 0 when it is not, counted and to be dropped unanswered:
+ * an ERROR for each would only add traffic where there is too much.
+ */
+int server_within_rate(struct server *s, const struct proto_addr *from,
+		       enum guard_kind kind, uint32_t cost, int64_t now);
+
+/*
+ * Refuses a request from a proven address (a cookie came with it, or it
+ * is its name's): one sealed ERROR about `name` (may be "") back to it.
+ * Returns 1 (one datagram in tx), or 0 if it cannot be sealed.
+ */
+int server_refuse(struct server *s, struct server_tx *tx, const struct proto_addr *to,
+		  const uint8_t k[AUTH_KEY_LEN], uint8_t code, uint8_t request, const char *name);
+
+/* Marks e as alive: its life starts over at now. */
+void server_keep_alive(const struct server *s, struct table_entry *e, int64_t now);
+
+/* The relay bucket's size: SERVER_RELAY_BURST_S seconds of the rate, and one datagram at least. */
+uint64_t server_relay_burst(const struct server *s);
+
+/* server_register.c */
+
+/*
+ * The first step of REGISTER and REFRESH: is `from` really the sender's
+ * address, and is it within its rate? Returns 1 when both hold. Else
+ * returns 0 with *ntx set: 1 after writing a COOKIE for `from` into tx
+ * (the cookie is missing, old, or another address's: "send that again
+ * with this one"), 0 when the source is over its rate (dropped unanswered).
+ */
+int server_proven(struct server *s, const struct proto_msg *m,
+		  const struct proto_addr *from, int64_t now, struct server_tx *tx,
+		  int *ntx);
+
+/*
+ * REGISTER: claim a name with a key, or update our own claim at once
+ * (the same key). The cookie comes first (one hash), then K (one X25519
+ * for a key the name does not hold), then the seal: a REGISTER that does
+ * not open changes nothing and gets no answer. Returns the datagrams
+ * written into tx (REGISTERED, or an ERROR or a COOKIE; then perhaps the
+ * replaced instance's ERROR and the waiters' PEERs), or 0.
+ */
+int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t body_off,
+		       const struct proto_msg *pm, const struct proto_addr *from, int64_t now,
+		       struct server_tx *tx);
+
+/*
+ * REFRESH (opened, fresh): keep a live registration (and the client's NAT
+ * mapping) alive. Returns the datagrams written into tx: 1 (REGISTERED or
+ * an ERROR), or 0.
+ */
+int server_on_refresh(struct server *s, struct table_entry *e, const struct proto_msg *m,
+		      const struct proto_addr *from, int64_t now, struct server_tx *tx);
 
 /* server_presence.c */
 
