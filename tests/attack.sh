@@ -317,18 +317,6 @@ peer_line() {
 	grep "^\* peer $2 " "$WORK/$1.out" | tail -n 1 | sed 's/ rtt .*//'
 }
 
-# wait_for_count FILE PATTERN N SECONDS: waits until PATTERN matches N lines of FILE.
-wait_for_count() {
-	local tries=$(( $4 * 20 ))
-	while [ "$tries" -gt 0 ]; do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	echo "  timed out waiting for $3 lines of '$2' in $(basename "$1")" >&2
-	return 1
-}
-
 # ---- 1. reading the chat ----
 
 test_nothing_in_clear() {
@@ -601,19 +589,6 @@ test_lapse() {
 		{ echo "  after /trust, carol's line did not reach the newcomer" >&2; ok=1; }
 	grep -h '^\* ' "$WORK/carol.out" | grep -v registered | sed 's/^/  carol: /'
 	return $ok
-}
-
-# names_on_server N: waits until p2pchatd --stats says N names are registered.
-names_on_server() {
-	local tries=300
-	while [ "$tries" -gt 0 ]; do
-		"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" 2>/dev/null | grep -qx "names $1" &&
-			return 0
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	echo "  the server never had $1 names" >&2
-	return 1
 }
 
 # ---- the generic pass: every sniffed datagram ----

@@ -99,19 +99,6 @@ test_table_full() {
 	wait_for "$WORK/bob.out" "<alice> still here" 5
 }
 
-# names_on_server N: waits until p2pchatd --stats says N names are registered.
-names_on_server() {
-	local tries=300
-	while [ "$tries" -gt 0 ]; do
-		"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" 2>/dev/null | grep -qx "names $1" &&
-			return 0
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	echo "  the server never had $1 names" >&2
-	return 1
-}
-
 # A client paused (SIGSTOP) longer than its registration's TTL: when it resumes it
 # registers again, reconnects, and the lines typed meanwhile arrive, in order.
 test_paused_past_ttl() {

@@ -422,18 +422,6 @@ test_systemd_unit() {
 	done
 }
 
-# wait_for_count FILE PATTERN N SECONDS: waits until PATTERN matches N lines.
-wait_for_count() {
-	local tries=$(( $4 * 20 ))
-	while [ "$tries" -gt 0 ]; do
-		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
-		sleep 0.05
-		tries=$((tries - 1))
-	done
-	echo "timed out waiting for $3 lines of '$2' in $1" >&2
-	return 1
-}
-
 # Identity keys. RFC 7748 section 6.1's Alice key, as a key file, and its fingerprint
 # (base32 of SHA-256 of the public key, computed apart; tests/test_identity.c has the same).
 ALICE_KEY='p2pchat identity key v1

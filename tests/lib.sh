@@ -113,3 +113,27 @@ start_server() {
 	[ -n "$SERVER_PORT" ] || { echo "  no port in the server's 'listening on' line" >&2; return 1; }
 }
 
+# wait_for_count FILE PATTERN N SECONDS: waits until PATTERN matches N lines of FILE.
+wait_for_count() {
+	local tries=$(( $4 * 20 ))
+	while [ "$tries" -gt 0 ]; do
+		[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	echo "  timed out waiting for $3 lines of '$2' in $(basename "$1")" >&2
+	return 1
+}
+
+# names_on_server N: waits until p2pchatd --stats says N names are registered.
+names_on_server() {
+	local tries=300
+	while [ "$tries" -gt 0 ]; do
+		"$BIN/p2pchatd" --stats -b 127.0.0.1 -p "$SERVER_PORT" 2>/dev/null | grep -qx "names $1" &&
+			return 0
+		sleep 0.05
+		tries=$((tries - 1))
+	done
+	echo "  the server never had $1 names" >&2
+	return 1
+}
