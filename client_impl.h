@@ -118,7 +118,7 @@ struct peer {
 	uint8_t init[SESSION_INIT_LEN];   /* this attempt's INIT, sent to every endpoint again and again */
 	int init_valid;
 	uint8_t init_in[SESSION_INIT_LEN]; /* the last INIT we answered, and our answer: a repeat */
-	uint8_t resp_out[SESSION_RESP_LEN]; /* gets the same RESP and changes nothing */
+	uint8_t resp_out[SESSION_RESP_LEN]; /* from resp_to gets the same RESP; nothing changes */
 	int resp_valid;
 	struct route resp_to;             /* where that RESP went: its confirmation from there proves it */
 	struct path_check checks[CLIENT_PATH_CHECKS];

@@ -19,8 +19,9 @@
  *    |                                              |
  *    | PROBE(INIT) from the peer, its key pinned    | PROBE_ACK(RESP) opens
  *    | (we answer PROBE_ACK(RESP); a repeat of      | (a fresh answer to our
- *    |  that INIT gets the same RESP: init_in,      |  ephemeral key: proof of
- *    |  resp_out)                                   |  the path it came by)
+ *    |  that INIT from where the RESP went gets     |  ephemeral key: proof of
+ *    |  the same RESP, init_in, resp_out; from      |  the path it came by)
+ *    |  elsewhere, none)                            |
  *    v                                              v
  *   next (unconfirmed) --- first SEALED opens ---> current <--- rekey: a new INIT
  *                         under it (from where        |        every 2 min (the
@@ -367,19 +368,23 @@ static void on_init(struct client *c, const struct proto_msg *m, const struct ro
 	struct peer *p;
 	long n;
 
-	/* The INIT we answered, again (another endpoint, a lost RESP, a replay): the same RESP. */
+	/*
+	 * The INIT we answered, again (another endpoint, a lost RESP, a
+	 * replay): it changes nothing. From where our RESP went, the RESP
+	 * was lost: the same one again. From anywhere else it may be a
+	 * replay by anyone, so no RESP goes there: a reflector's answer at
+	 * an address nobody proved (issue 12, attack 4). Our RESP proves no
+	 * new path to the initiator either: a challenge does, once the
+	 * session is in use (nobody answers one sent to a replayer).
+	 */
 	for (int i = 0; i < c->npeers; i++) {
 		p = c->peers[i];
 		if (p->resp_valid && memcmp(p->init_in, m->payload, SESSION_INIT_LEN) == 0) {
 			if (relayed_check(p, relayed_by) == NULL)
 				return;
-			send_handshake(c, p, from, PROTO_PROBE_ACK, p->resp_out,
-				       sizeof(p->resp_out));
-			/*
-			 * Our RESP is in use already, so it proves no new path to
-			 * the initiator: a challenge does (the INIT may be a
-			 * replay: then nobody answers it).
-			 */
+			if (client_route_equal(from, &p->resp_to))
+				send_handshake(c, p, from, PROTO_PROBE_ACK, p->resp_out,
+					       sizeof(p->resp_out));
 			if (p->sess.current.valid && !from->relay &&
 			    (p->state != PEER_CONNECTED || !client_route_equal(from, &p->path)))
 				challenge(c, p, from, 0, now);

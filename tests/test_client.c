@@ -143,6 +143,10 @@ static struct sim {
 	int capture_from, capture_to;
 	int ncaptured;
 	struct { size_t len; uint8_t buf[PROTO_MAX_DATAGRAM]; } captured[256];
+
+	/* an address no host owns (an attacker's): what the hosts send there, by wire type */
+	struct proto_addr watch;
+	uint32_t watched[32];
 } sim;
 
 /* A node's public address and LAN address (the server has no LAN address). */
@@ -337,6 +341,8 @@ static void host_send(void *ctx, const struct proto_addr *to, const uint8_t *buf
 
 	if (proto_addr_equal(to, &sim.srv_addr))
 		trace_add(h, 1, buf, len);
+	if (sim.watch.family != 0 && proto_addr_equal(to, &sim.watch) && len > PROTO_HEADER_LEN)
+		sim.watched[buf[2] & 31]++;
 	if (len > PROTO_HEADER_LEN) {
 		/*
 		 * Byte 2 is the type; a sealed one's inner type is what the
@@ -3016,6 +3022,61 @@ START_TEST(replayed_flipped_or_moved_changes_nothing)
 END_TEST
 
 /*
+ * A sniffed INIT, replayed from an attacker's address after the
+ * handshake: the side that answered it sends its cached RESP to the
+ * attacker never, only ever where its first RESP went (a lost RESP), and
+ * nothing changes. (attack.sh check 4: the cached RESP went to whoever
+ * sent the INIT again, so a replay drew an answer at the attacker's
+ * address.) A challenge may go there: it proves nothing until answered.
+ */
+START_TEST(replayed_init_answered_only_where_its_resp_went)
+{
+	struct sim_host *a, *b, *h[2];
+	int answered = 0;
+
+	alice_and_bob(&a, &b);
+	type(b, "back");
+	expect_line_within(a, "<bob> back", 1000);
+	sim_run_for(1000);
+	sim.watch = harness_addr4(10, 0, 0, 66, 6666);
+	h[0] = a;
+	h[1] = b;
+	for (int i = 0; i < 2; i++) {
+		struct sim_host *from = h[i], *to = h[1 - i];
+		struct peer *p = to->c.peers[0];
+		uint8_t probe[PROTO_HEADER_LEN + SESSION_INIT_LEN] = { PROTO_MAGIC, PROTO_VERSION, PROTO_PROBE, 0 };
+		struct peer_view v = view_of(to);
+		uint32_t acks = to->sent[PROTO_PROBE_ACK];
+
+		if (from->ninits == 0 || !p->resp_valid ||
+		    memcmp(p->init_in, from->first_init, SESSION_INIT_LEN) != 0)
+			continue;
+		answered++;
+		ck_assert(!p->resp_to.relay);
+		memcpy(probe + PROTO_HEADER_LEN, from->first_init, SESSION_INIT_LEN);
+		for (int k = 0; k < 3; k++)
+			client_handle(&to->c, probe, sizeof(probe), &sim.watch, sim.now);
+		assert_unchanged(to, &v);
+		ck_assert_uint_eq(sim.watched[PROTO_PROBE_ACK], 0);
+		ck_assert_uint_eq(to->sent[PROTO_PROBE_ACK], acks);
+		/* From where the first RESP went, it is a lost RESP: the same one again. */
+		client_handle(&to->c, probe, sizeof(probe), &p->resp_to.addr, sim.now);
+		ck_assert_uint_eq(to->sent[PROTO_PROBE_ACK], acks + 1);
+		assert_unchanged(to, &v);
+	}
+	ck_assert_int_ge(answered, 1); /* the handshake: a side answered an INIT */
+	sim_run_for(2000);
+	ck_assert_uint_eq(sim.watched[PROTO_PROBE_ACK], 0);
+	ck_assert_uint_eq(sim.watched[PROTO_PROBE], 0);
+	type(a, "still us");
+	expect_line_within(b, "<alice> still us", 1000);
+	type(b, "yes");
+	expect_line_within(a, "<bob> yes", 1000);
+	ck_assert_int_eq(count_exact(a, "<bob> back"), 1);
+}
+END_TEST
+
+/*
  * bob's NAT gives him a new port: his line from there is shown (it opens),
  * but alice's path moves only when her challenge is answered from there.
  * While bob's PATH_RESPONSEs are lost, it never moves.
@@ -3264,6 +3325,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, handshake_through_the_relay);
 	tcase_add_test(tc, simultaneous_probing_one_session);
 	tcase_add_test(tc, replayed_flipped_or_moved_changes_nothing);
+	tcase_add_test(tc, replayed_init_answered_only_where_its_resp_went);
 	tcase_add_test(tc, path_moves_only_on_proof);
 	tcase_add_test(tc, changed_key_refused_until_trust);
 	tcase_add_test(tc, unsolicited_introductions_bounded);
