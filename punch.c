@@ -102,15 +102,32 @@ static void probe_endpoint(struct client *c, struct peer *p, int i, const struct
 	client_send_probe(c, p, &r, now);
 }
 
-/* Sends a probe to every endpoint we know for p; only to the private ones if private_only. */
+/* Returns 1 when addr is one of p's first n private endpoints. */
+static int private_before(const struct peer *p, int n, const struct proto_addr *addr)
+{
+	for (int i = 0; i < n && i < p->nprivate; i++)
+		if (proto_addr_equal(&p->private_ep[i], addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * Sends a probe to every endpoint we know for p, each address once however
+ * often the introduction names it (four private endpoints naming one third
+ * party must not get four times the probes: issue 12, attack 6); only to
+ * the private ones if private_only.
+ */
 static void send_probes(struct client *c, struct peer *p, int private_only, int64_t now)
 {
 	for (int i = 0; i < p->nprivate; i++)
-		probe_endpoint(c, p, 2 + i, &p->private_ep[i], now);
+		if (!private_before(p, i, &p->private_ep[i]))
+			probe_endpoint(c, p, 2 + i, &p->private_ep[i], now);
 	if (private_only)
 		return;
-	probe_endpoint(c, p, 0, &p->public_ep, now);
-	if (p->seen_ep.family != 0)
+	if (!private_before(p, p->nprivate, &p->public_ep))
+		probe_endpoint(c, p, 0, &p->public_ep, now);
+	if (p->seen_ep.family != 0 && !private_before(p, p->nprivate, &p->seen_ep) &&
+	    !proto_addr_equal(&p->seen_ep, &p->public_ep))
 		probe_endpoint(c, p, 1, &p->seen_ep, now);
 }
 

@@ -3234,6 +3234,36 @@ START_TEST(unsolicited_introductions_bounded)
 }
 END_TEST
 
+/*
+ * Issue 12's attack 6, with one third party named four times: a PEER
+ * whose private endpoints all name one address that never answers (and
+ * whose public one does not either). That address gets a few probes an
+ * attempt, as any dead endpoint does, not four times as many.
+ * (attack.sh check 6: the four slots were probed each on its own.)
+ */
+START_TEST(one_endpoint_named_many_times_probed_a_few_times)
+{
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+	struct proto_addr nowhere = harness_addr4(10, 9, 9, 9, 9000);
+	struct proto_msg m;
+
+	sim_run_for(1000);
+	sim.watch = harness_addr4(10, 9, 9, 4, 4444);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "mallory");
+	m.public_ep = nowhere;
+	m.nprivate = PROTO_MAX_PRIVATE;
+	for (int i = 0; i < PROTO_MAX_PRIVATE; i++)
+		m.private_ep[i] = sim.watch;
+	memset(m.peer_key, 0x6d, sizeof(m.peer_key));
+	inject_answer(a, &m);
+	sim_run_for(CLIENT_PUNCH_MS + 1000);
+	ck_assert_uint_gt(sim.watched[PROTO_PROBE], 0);
+	ck_assert_uint_le(sim.watched[PROTO_PROBE], CLIENT_PROBES_UNANSWERED);
+}
+END_TEST
+
 /* Keys go at BYE and at exit: nothing of a session is left in memory. */
 START_TEST(keys_wiped)
 {
@@ -3329,6 +3359,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, path_moves_only_on_proof);
 	tcase_add_test(tc, changed_key_refused_until_trust);
 	tcase_add_test(tc, unsolicited_introductions_bounded);
+	tcase_add_test(tc, one_endpoint_named_many_times_probed_a_few_times);
 	tcase_add_test(tc, keys_wiped);
 	return s;
 }
