@@ -57,11 +57,13 @@ UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 .PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
 	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow crypto-diff ctgrind bench-crypto attack
 
-# The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
-# runs only as root (tests/natlab.sh says so and skips otherwise).
+# The suites `make test` runs, in this order. The NAT lab and the attacker suite build network
+# namespaces (and the attacker sniffs and spoofs), so they run only as root (tests/natlab.sh
+# and tests/attack.sh say so and skip otherwise).
 SUITES = unit integration tty stun-interop faults flood amplify crypto-diff ctgrind
 ifeq ($(shell id -u),0)
 SUITES += natlab
+SUITES += attack
 endif
 
 all: $(BUILD)/p2pchatd $(BUILD)/p2pchat
@@ -172,11 +174,11 @@ amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-# The attacker on loopback (root only): sniff a real chat, replay, mutate, forge. Not in SUITES
-# until protocol version 2: today every attack of issue 12 works, and this suite says so.
+# The attacker on loopback, in a network namespace of its own (root only): sniff a real chat,
+# replay, mutate, forge, and mount the eight attacks of issue 12 (tests/attack.sh says how).
 attack: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/attack
 	BIN=$(BUILD) bash tests/attack.sh
-$(BUILD)/tests/attack: $(BUILD)/tests/attack.o $(BUILD)/cli.o
+$(BUILD)/tests/attack: $(BUILD)/tests/attack.o $(BUILD)/cli.o $(PROTO_OBJS) $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The crypto proofs beside the published vectors: ours against libsodium on millions of random
