@@ -738,15 +738,16 @@ static int send_line(struct sender *s, struct line *l)
 	return 0;
 }
 
-/* Listens on s->udp for ms milliseconds, appending what arrives to out (an fd, or -1). Prints the counts. */
-static void listen_for(struct sender *s, unsigned long ms, int out)
+/*
+ * Receives one datagram on s->udp before `end` (ms, now_ms's clock) into
+ * buf (PACKET_MAX bytes), appending it to out (capture format) when out
+ * is an fd. Returns its length, or -1 once end has come.
+ */
+static long recv_until(struct sender *s, int64_t end, int out, uint8_t *buf)
 {
-	static uint8_t buf[PACKET_MAX];
 	static char line[LINE_MAX_BYTES];
-	unsigned long got = 0, bytes = 0;
-	int64_t end = now_ms() + (int64_t)ms;
 
-	while (s->udp >= 0 && got < RECV_MAX) {
+	for (;;) {
 		struct pollfd pfd = { .fd = s->udp, .events = POLLIN };
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
@@ -754,16 +755,29 @@ static void listen_for(struct sender *s, unsigned long ms, int out)
 		ssize_t n;
 
 		if (left <= 0)
-			break;
+			return -1;
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
-		n = recvfrom(s->udp, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+		n = recvfrom(s->udp, buf, PACKET_MAX, 0, (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			continue;
-		got++;
-		bytes += (unsigned long)n;
 		if (out >= 0)
 			write_all(out, line, format_line(line, &from, &s->bound, buf, (size_t)n));
+		return (long)n;
+	}
+}
+
+/* Listens on s->udp for ms milliseconds, appending what arrives to out (an fd, or -1). Prints the counts. */
+static void listen_for(struct sender *s, unsigned long ms, int out)
+{
+	static uint8_t buf[PACKET_MAX];
+	unsigned long got = 0, bytes = 0;
+	int64_t end = now_ms() + (int64_t)ms;
+	long n;
+
+	while (s->udp >= 0 && got < RECV_MAX && (n = recv_until(s, end, out, buf)) >= 0) {
+		got++;
+		bytes += (unsigned long)n;
 	}
 	printf("received %lu\nreceived_bytes %lu\n", got, bytes);
 }
@@ -800,13 +814,46 @@ static int open_sockets(struct sender *s, int raw)
 	return 0;
 }
 
+/* The options send and v2 share: where from and to, pacing, listening, files. */
+struct common {
+	unsigned long listen_ms; /* -l */
+	const char *outfile;     /* -o */
+	const char *file;        /* -f */
+};
+
+/* Takes one of the options of struct common (and -b, -d, -g) into s or o. Returns 0, or -1 when opt is none of them or its value is bad. */
+static int common_option(struct sender *s, struct common *o, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'b':
+		s->have_src = 1;
+		return parse_endpoint(arg, &s->src);
+	case 'd':
+		s->have_dst = 1;
+		return parse_endpoint(arg, &s->dst);
+	case 'g':
+		return cli_number(arg, 0, GAP_MS_MAX, &s->gap_ms);
+	case 'l':
+		return cli_number(arg, 0, LISTEN_MS_MAX, &o->listen_ms);
+	case 'o':
+		o->outfile = arg;
+		return 0;
+	case 'f':
+		o->file = arg;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int cmd_send(int argc, char **argv)
 {
 	static struct line l;
 	static char text[LINE_MAX_BYTES];
 	struct sender s;
-	const char *hex = NULL, *file = NULL, *outfile = NULL;
-	unsigned long listen_ms = 0, v;
+	struct common o = { 0, NULL, NULL };
+	const char *hex = NULL;
+	unsigned long v;
 	int opt, raw = 0, out = -1, rc = 0;
 
 	memset(&s, 0, sizeof(s));
@@ -815,17 +862,7 @@ static int cmd_send(int argc, char **argv)
 	s.gap_ms = 1;
 	while ((opt = getopt(argc, argv, "b:rd:F:T:c:g:l:o:x:f:")) != -1) {
 		switch (opt) {
-		case 'b':
-			if (parse_endpoint(optarg, &s.src) < 0)
-				return 2;
-			s.have_src = 1;
-			break;
 		case 'r': raw = 1; break;
-		case 'd':
-			if (parse_endpoint(optarg, &s.dst) < 0)
-				return 2;
-			s.have_dst = 1;
-			break;
 		case 'F':
 			if (cli_number(optarg, 1, 0xffffffffUL, &v) < 0)
 				return 2;
@@ -840,26 +877,18 @@ static int cmd_send(int argc, char **argv)
 			if (cli_number(optarg, 1, SEND_MAX, &s.repeat) < 0)
 				return 2;
 			break;
-		case 'g':
-			if (cli_number(optarg, 0, GAP_MS_MAX, &s.gap_ms) < 0)
-				return 2;
-			break;
-		case 'l':
-			if (cli_number(optarg, 0, LISTEN_MS_MAX, &listen_ms) < 0)
-				return 2;
-			break;
-		case 'o': outfile = optarg; break;
 		case 'x': hex = optarg; break;
-		case 'f': file = optarg; break;
-		default: return 2;
+		default:
+			if (common_option(&s, &o, opt, optarg) < 0)
+				return 2;
 		}
 	}
-	if (optind != argc || (hex != NULL && (file != NULL || !s.have_dst || !s.have_src)) ||
-	    (listen_ms > 0 && (!s.have_src || raw)))
+	if (optind != argc || (hex != NULL && (o.file != NULL || !s.have_dst || !s.have_src)) ||
+	    (o.listen_ms > 0 && (!s.have_src || raw)))
 		return 2;
 	if (open_sockets(&s, raw) < 0)
 		return 1;
-	if (outfile != NULL && (out = open_append(outfile)) < 0)
+	if (o.outfile != NULL && (out = open_append(o.outfile)) < 0)
 		return 1;
 
 	if (hex != NULL) {
@@ -870,11 +899,11 @@ static int cmd_send(int argc, char **argv)
 		l.len = (size_t)n;
 		l.src = s.src;
 		rc = send_line(&s, &l);
-	} else if (file != NULL) {
-		FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	} else if (o.file != NULL) {
+		FILE *f = strcmp(o.file, "-") == 0 ? stdin : fopen(o.file, "r");
 
 		if (f == NULL) {
-			fprintf(stderr, "attack: %s: %s\n", file, strerror(errno));
+			fprintf(stderr, "attack: %s: %s\n", o.file, strerror(errno));
 			return 1;
 		}
 		while (rc == 0 && fgets(text, sizeof(text), f) != NULL)
@@ -887,8 +916,8 @@ static int cmd_send(int argc, char **argv)
 	fflush(stdout);
 	if (s.refused)
 		return 1;
-	if (listen_ms > 0)
-		listen_for(&s, listen_ms, out);
+	if (o.listen_ms > 0)
+		listen_for(&s, o.listen_ms, out);
 	if (out >= 0)
 		close(out);
 	return 0;
@@ -965,30 +994,18 @@ static void print_answer(const struct proto_msg *m)
 static int v2_answer(struct sender *s, struct forger *f, struct proto_msg *m)
 {
 	static uint8_t buf[PACKET_MAX];
-	static char line[LINE_MAX_BYTES];
 	int64_t end = now_ms() + (int64_t)f->wait_ms;
+	long n;
 
-	for (;;) {
-		struct pollfd pfd = { .fd = s->udp, .events = POLLIN };
-		struct sockaddr_storage from;
-		socklen_t fromlen = sizeof(from);
-		int64_t left = end - now_ms();
-		ssize_t n;
-
-		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-			return -1;
-		n = recvfrom(s->udp, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
-		if (n < 0)
-			continue;
+	while (f->received < RECV_MAX && (n = recv_until(s, end, f->out, buf)) >= 0) {
 		f->received++;
 		f->received_bytes += (unsigned long)n;
-		if (f->out >= 0)
-			write_all(f->out, line, format_line(line, &from, &s->bound, buf, (size_t)n));
 		/* Only the server's own answers answer a request: not a peer's datagram, relayed or not. */
 		if (sealer_open(&f->sl, buf, (size_t)n, m) != -1 && !proto_is_peer_type(m->type) &&
 		    m->type != PROTO_RELAYED)
 			return 0;
 	}
+	return -1;
 }
 
 /* Seals m as seed's owner with a fresh counter and the latest cookie, and sends it to s->dst. Returns 0 or -1. */
@@ -1091,8 +1108,7 @@ static int cmd_v2(int argc, char **argv)
 	static struct forger f;
 	static char text[LINE_MAX_BYTES];
 	struct sender s;
-	const char *file = "-", *outfile = NULL;
-	unsigned long listen_ms = 0;
+	struct common o = { 0, NULL, "-" };
 	int opt, rc = 0;
 	FILE *in;
 
@@ -1103,43 +1119,22 @@ static int cmd_v2(int argc, char **argv)
 	f.wait_ms = V2_WAIT_MS_DEFAULT;
 	f.out = -1;
 	while ((opt = getopt(argc, argv, "b:d:g:w:l:o:f:")) != -1) {
-		switch (opt) {
-		case 'b':
-			if (parse_endpoint(optarg, &s.src) < 0)
-				return 2;
-			s.have_src = 1;
-			break;
-		case 'd':
-			if (parse_endpoint(optarg, &s.dst) < 0)
-				return 2;
-			s.have_dst = 1;
-			break;
-		case 'g':
-			if (cli_number(optarg, 0, GAP_MS_MAX, &s.gap_ms) < 0)
-				return 2;
-			break;
-		case 'w':
+		if (opt == 'w') {
 			if (cli_number(optarg, 1, LISTEN_MS_MAX, &f.wait_ms) < 0)
 				return 2;
-			break;
-		case 'l':
-			if (cli_number(optarg, 0, LISTEN_MS_MAX, &listen_ms) < 0)
-				return 2;
-			break;
-		case 'o': outfile = optarg; break;
-		case 'f': file = optarg; break;
-		default: return 2;
+		} else if (common_option(&s, &o, opt, optarg) < 0) {
+			return 2;
 		}
 	}
 	if (optind != argc || !s.have_src || !s.have_dst)
 		return 2;
 	if (open_sockets(&s, 0) < 0)
 		return 1;
-	if (outfile != NULL && (f.out = open_append(outfile)) < 0)
+	if (o.outfile != NULL && (f.out = open_append(o.outfile)) < 0)
 		return 1;
-	in = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+	in = strcmp(o.file, "-") == 0 ? stdin : fopen(o.file, "r");
 	if (in == NULL) {
-		fprintf(stderr, "attack: %s: %s\n", file, strerror(errno));
+		fprintf(stderr, "attack: %s: %s\n", o.file, strerror(errno));
 		return 1;
 	}
 	/* Counters grow across runs, as a real client's do: a later run is not a replay. */
@@ -1165,10 +1160,10 @@ static int cmd_v2(int argc, char **argv)
 		fclose(in);
 	printf("sent %lu\nsent_bytes %lu\n", s.sent, s.sent_bytes);
 	fflush(stdout);
-	if (rc == 0 && listen_ms > 0) {
+	if (rc == 0 && o.listen_ms > 0) {
 		struct proto_msg m;
 
-		f.wait_ms = listen_ms;
+		f.wait_ms = o.listen_ms;
 		while (v2_answer(&s, &f, &m) == 0)
 			;
 	}

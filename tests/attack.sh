@@ -219,7 +219,7 @@ resent_elsewhere() {
 	# most one a second; the path moves only when its PATH_RESPONSE comes back (unharmed checks
 	# the path). Anything else a peer sends there: it answered the attacker.
 	if [ "$n" -ne "$c" ]; then
-		echo "  a peer answered the attacker's address: the path moved there; besides challenges it got" \
+		echo "  a peer answered the attacker's address; besides challenges it got" \
 			"(type, bytes): $(awk -v s="^($PA|$PB)\$" '$2 ~ s && !(length($5) == 82 && substr($5, 5, 2) == "17") {
 				printf "%s %d, ", substr($5, 5, 2), length($5) / 2 }' "$WORK/$1.got")" >&2
 		ok=1
@@ -302,11 +302,6 @@ v2_refusal() {
 # v2_notice CODE REQUEST NAME: a NOTICE (never sealed: "register again"), with any code.
 v2_notice() {
 	printf '50%s0f00%02x%02x00%s\n' "$V" "$1" "$2" "$(v2_name "$3")"
-}
-
-# v2_type HEX: the message type byte, in hex.
-v2_type() {
-	echo "${1:4:2}"
 }
 
 # seed N: a key's seed for `attack v2` (tests/sealer.h): N as 16 hex digits.
