@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/attack.sh - the attacks of issue 12, and the generic ones, against real p2pchat and p2pchatd on loopback.
 # Usage: BIN=build bash tests/attack.sh   (make attack does this; needs root and $BIN/tests/attack)
+# ATTACK_ONLY=REGEX runs the checks whose names match (an extended regular expression).
 #
 # An attacker on the path sees every datagram and sends any datagram from any
 # address. tests/attack.c does the packet work (sniffing lo with a packet
