@@ -311,12 +311,13 @@ seed() {
 }
 
 # forge NAME IP ARGS...: runs `attack v2 -b IP:0 -d SERVER ARGS` with the requests on stdin, its
-# stdout in $WORK/NAME.att, what it receives in $WORK/NAME.got.
+# stdout in $WORK/NAME.att, what it receives in $WORK/NAME.got. Each request waits up to 2 s
+# for its answer (a loaded machine is slow; an answer that comes costs no wait).
 forge() {
 	local name=$1 ip=$2
 	shift 2
 	: >"$WORK/$name.got"
-	"$A" v2 -b "$ip:0" -d "127.0.0.1:$SERVER_PORT" -o "$WORK/$name.got" "$@" \
+	"$A" v2 -b "$ip:0" -d "127.0.0.1:$SERVER_PORT" -w 2000 -o "$WORK/$name.got" "$@" \
 		>"$WORK/$name.att" 2>"$WORK/$name.atterr"
 }
 
