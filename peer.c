@@ -86,6 +86,7 @@ struct peer *client_peer_get(struct client *c, const char *name)
 	p->next_ping_ms = -1;
 	p->wait_until_ms = -1;
 	p->rtt_ms = -1;
+	p->suspect_ms = -1;
 	client_session_reset(p);
 	c->peers[c->npeers++] = p;
 	return p;
@@ -513,6 +514,11 @@ void client_heard(struct peer *p, int64_t now)
 {
 	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
 		p->answering_since_ms = now;
+	/* Heard again after tick_suspect gave the path up for dead: what waits goes now. */
+	if (p->suspect_ms >= 0) {
+		p->suspect_ms = -1;
+		chan_resend_now(p->chan, now);
+	}
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
 }
@@ -539,7 +545,45 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
 	}
 }
 
-/* Keepalives when idle, and the verdict on a silent peer. */
+/*
+ * Recovery (issue 15). Connected, a line or a PING has waited since
+ * `since` with nothing heard: after CLIENT_SUSPECT_MS the path may be
+ * dead, as when a NAT forgets or remaps a mapping mid-chat (ours or the
+ * peer's). Long before the answer timeout gives up on p, ask the server:
+ * a REFRESH at once shows us our public endpoint as it is now, and a
+ * LOOKUP of p (at once, every CLIENT_LOOKUP_RETRY_MS, and at once again
+ * when that endpoint changed: the first one, from a new mapping, is
+ * refused with PROTO_E_ADDRESS) introduces both sides again where the
+ * server sees them. The side whose endpoint changed is new to the other, which
+ * punches to it (client_on_peer_intro); the chat moves to the path that
+ * answers. Relayed, only the REFRESH: the server is the path. Returns the
+ * next deadline.
+ */
+static int64_t tick_suspect(struct client *c, struct peer *p, int64_t since, int64_t now)
+{
+	if (since < 0 || now - since < CLIENT_SUSPECT_MS) {
+		p->suspect_ms = -1;
+		return since < 0 ? INT64_MAX : since + CLIENT_SUSPECT_MS;
+	}
+	if (p->suspect_ms < 0) {
+		log_info("%s: no answer for %d ms: asking the server where we are now", p->name,
+			 CLIENT_SUSPECT_MS);
+		p->suspect_ms = now;
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+		client_refresh_now(c, now);
+	}
+	if (client_relayed(p))
+		return INT64_MAX;
+	/* REGISTERED showed us a new public endpoint: the peer must hear of it now. */
+	if (!proto_addr_equal(&p->suspect_ep, &c->public_ep)) {
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+	}
+	return client_tick_lookup(c, p, now);
+}
+
+/* Keepalives when idle, the verdict on a silent peer, and the suspicion before it. */
 static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
@@ -561,6 +605,7 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	next = chan_tick(p->chan, now, &io);
 	if (waiting >= 0)
 		next = client_min64(next, since + timeout);
+	next = client_min64(next, tick_suspect(c, p, waiting >= 0 ? since : -1, now));
 
 	/*
 	 * PING when idle for a keepalive interval, and also when lines wait
