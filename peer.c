@@ -153,6 +153,36 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr)
 	return 0;
 }
 
+/* The address families among an endpoint and n more: bit 0 IPv4, bit 1 IPv6. */
+static unsigned families(const struct proto_addr *ep, const struct proto_addr *more, int n)
+{
+	unsigned f = 0;
+
+	for (int i = -1; i < n; i++) {
+		const struct proto_addr *a = i < 0 ? ep : &more[i];
+
+		f |= a->family == PROTO_AF_INET ? 1u : a->family == PROTO_AF_INET6 ? 2u : 0u;
+	}
+	return f;
+}
+
+/*
+ * On the relay with p: when no family of address is both ours and p's
+ * (an IPv4-only host and an IPv6-only one, both reaching a dual-stack
+ * server), no direct path can exist, and the user is told why.
+ */
+static void say_why_relayed(struct client *c, const struct peer *p)
+{
+	unsigned ours = families(&c->public_ep, c->cfg.private_ep, c->cfg.nprivate);
+	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate);
+
+	if (ours == 0 || theirs == 0 || (ours & theirs) != 0)
+		return;
+	client_say(c, "* no direct path to %s: it has only %s addresses, this host only %s; "
+		   "the server relays", p->name, theirs == 2 ? "IPv6" : "IPv4",
+		   ours == 2 ? "IPv6" : "IPv4");
+}
+
 const char *client_path_name(enum path_kind k)
 {
 	switch (k) {
@@ -363,6 +393,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->ping_out_ms = now;
 	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
 	if (r->relay) {
+		say_why_relayed(c, p);
 		/*
 		 * Direct probing goes on to the end of the punch window, and a
 		 * direct answer moves the chat off the relay. The REPORT waits

@@ -2058,6 +2058,7 @@ START_TEST(relay_when_no_direct_path)
 	expect_line_within(b, "<alice> first", 1000);
 	ck_assert_int_eq(count_exact(b, relay_b), 1);
 	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_RELAY);
+	ck_assert_int_eq(count_prefix(a, "* no direct path"), 0);
 	type(a, "/peers");
 	ck_assert_int_eq(find_line(a, "* peer bob connected relay 10.0.0.1:7777 rtt ", 0),
 			 a->nlines - 1);
@@ -2099,6 +2100,36 @@ START_TEST(relay_when_no_direct_path)
 	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
 	ck_assert_int_eq(count_prefix(b, "* connected"), 1);
 	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+}
+END_TEST
+
+/*
+ * alice has only IPv4, bob only IPv6; the server, dual-stack, registers
+ * both and relays between them. No family of address is common to the
+ * two, so no direct path can exist: each side says so, and why, once;
+ * a relayed pair of one family (relay_when_no_direct_path) says nothing.
+ */
+START_TEST(relay_across_families_says_why)
+{
+	struct sim_host *a, *b;
+
+	sim.no_direct = 1;
+	a = host_new("alice", 2, 5000, 0xa1);
+	b = host_new("bob", 3, 5000, 0xb0);
+	b->pub = harness_addr6(0xb1, 2, 5000);
+	b->cfg.private_ep[0] = b->pub;
+	host_start(a, "bob");
+	host_start(b, NULL);
+	type(a, "across");
+	expect_line_within(b, "<alice> across", 3000);
+	ck_assert_int_eq(count_exact(a, relay_a), 1);
+	ck_assert_int_eq(count_exact(b, relay_b), 1);
+	ck_assert_int_eq(count_exact(a, "* no direct path to bob: it has only IPv6 addresses, "
+				     "this host only IPv4; the server relays"), 1);
+	ck_assert_int_eq(count_exact(b, "* no direct path to alice: it has only IPv4 addresses, "
+				     "this host only IPv6; the server relays"), 1);
+	type(b, "/msg alice back");
+	expect_line_within(a, "<bob> back", 3000);
 }
 END_TEST
 
@@ -3308,6 +3339,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, stale_epoch_dropped);
 	tcase_add_test(tc, direct_path_preferred_to_relay);
 	tcase_add_test(tc, relay_when_no_direct_path);
+	tcase_add_test(tc, relay_across_families_says_why);
 	tcase_add_test(tc, relay_then_direct_within_punch);
 	tcase_add_test(tc, relay_upgrades_later);
 	tcase_add_test(tc, relay_off_direct_only);
