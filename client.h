@@ -38,7 +38,7 @@
 #define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
 #define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
-#define CLIENT_SUSPECT_MS 2000          /* a line or PING unanswered this long, nothing heard: the path may be dead (a NAT
+#define CLIENT_SUSPECT_MS 2000           /* a line or PING unanswered this long, nothing heard: the path may be dead (a NAT
 					    forgot or remapped a mapping); ask the server at once where we are and
 					    to introduce us again (peer.c, tick_suspect), long before the answer
 					    timeout: two of the PINGs sent every second while a line waits

@@ -153,16 +153,19 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr)
 	return 0;
 }
 
-/* The address families among an endpoint and n more: bit 0 IPv4, bit 1 IPv6. */
-static unsigned families(const struct proto_addr *ep, const struct proto_addr *more, int n)
+/* The address family of a as a bit: 1 IPv4, 2 IPv6, 0 none. */
+static unsigned family_bit(const struct proto_addr *a)
 {
-	unsigned f = 0;
+	return a->family == PROTO_AF_INET ? 1u : a->family == PROTO_AF_INET6 ? 2u : 0u;
+}
 
-	for (int i = -1; i < n; i++) {
-		const struct proto_addr *a = i < 0 ? ep : &more[i];
+/* The families of a public endpoint and n private ones, as family_bit's bits. */
+static unsigned families(const struct proto_addr *pub, const struct proto_addr *priv, int n)
+{
+	unsigned f = family_bit(pub);
 
-		f |= a->family == PROTO_AF_INET ? 1u : a->family == PROTO_AF_INET6 ? 2u : 0u;
-	}
+	for (int i = 0; i < n; i++)
+		f |= family_bit(&priv[i]);
 	return f;
 }
 
@@ -381,6 +384,12 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
 	p->answering_since_ms = now;
+	/*
+	 * What the old path did not deliver goes on the new one at once, not
+	 * when its timer, backed off by the old path's losses, runs out
+	 * (RFC 9000, 9.4: a new path starts its loss recovery afresh).
+	 */
+	chan_resend_now(p->chan, now);
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -585,10 +594,10 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
  * LOOKUP of p (at once, every CLIENT_LOOKUP_RETRY_MS, and at once again
  * when that endpoint changed: the first one, from a new mapping, is
  * refused with PROTO_E_ADDRESS) introduces both sides again where the
- * server sees them. The side whose endpoint changed is new to the other, which
- * punches to it (client_on_peer_intro); the chat moves to the path that
- * answers. Relayed, only the REFRESH: the server is the path. Returns the
- * next deadline.
+ * server sees them. The side whose endpoint changed is new to the other,
+ * which punches to it (client_on_peer_intro); the chat moves to the path
+ * that answers. Relayed, only the REFRESH: the server is the path.
+ * Returns the next deadline.
  */
 static int64_t tick_suspect(struct client *c, struct peer *p, int64_t since, int64_t now)
 {

@@ -1598,11 +1598,17 @@ START_TEST(nat_remap_noticed_quickly)
 	a->nopened = 0; /* a new mapping: nothing was sent from it yet */
 	t = sim.now;
 	type(a, "after the remap");
+	/* bob's line, later: alice's LOOKUP reaches him before his own suspicion would. */
+	sim_run_for(500);
+	type(b, "/msg alice mine too");
 	ck_assert_int_le(expect_line_within(a, "* registered as alice (public 10.0.0.2:6001)",
 					    CLIENT_ANSWER_TIMEOUT_MS), t + CLIENT_SUSPECT_MS + 10 * WAN_MS);
 	ck_assert_int_le(expect_line_within(b, "<alice> after the remap", CLIENT_ANSWER_TIMEOUT_MS),
 			 t + CLIENT_SUSPECT_MS + 1000);
 	ck_assert_int_eq(count_exact(b, "* connected to alice via 10.0.0.2:6001 (public)"), 1);
+	/* The new path takes his waiting line at once, not at its backed-off retransmission. */
+	ck_assert_int_le(expect_line_within(a, "<bob> mine too", CLIENT_ANSWER_TIMEOUT_MS),
+			 t + CLIENT_SUSPECT_MS + 500);
 	type(b, "/msg alice seen");
 	expect_line_within(a, "<bob> seen", 1000);
 	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
