@@ -38,6 +38,11 @@
 #define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
 #define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
+#define CLIENT_SUSPECT_MS 2000           /* a line or PING unanswered this long, nothing heard: the path may be dead (a NAT
+					    forgot or remapped a mapping); ask the server at once where we are and
+					    to introduce us again (peer.c, tick_suspect), long before the answer
+					    timeout: two of the PINGs sent every second while a line waits
+					    (Tailscale pings a path every 3 s while data waits) */
 #define CLIENT_ANSWER_TIMEOUT_MS 10000   /* at most this long waiting for any answer (a PONG, an ACK): the peer is offline;
 					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
 #define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */

@@ -109,6 +109,8 @@ struct peer {
 	int64_t next_ping_ms;
 	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
 	int64_t rtt_ms;                   /* from the last PONG */
+	int64_t suspect_ms;               /* connected, unanswered CLIENT_SUSPECT_MS: since then (tick_suspect) */
+	struct proto_addr suspect_ep;     /* our public endpoint when the peer was last looked up for that */
 
 	/* the session (peer_session.c) */
 	int key_state;                    /* trust.h's enum trust_state of key, once checked */
@@ -196,6 +198,7 @@ void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
 void client_on_error(struct client *c, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
+void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
 
 /* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */

@@ -86,6 +86,7 @@ struct peer *client_peer_get(struct client *c, const char *name)
 	p->next_ping_ms = -1;
 	p->wait_until_ms = -1;
 	p->rtt_ms = -1;
+	p->suspect_ms = -1;
 	client_session_reset(p);
 	c->peers[c->npeers++] = p;
 	return p;
@@ -150,6 +151,39 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr)
 		if (proto_addr_equal(&p->private_ep[i], addr))
 			return 1;
 	return 0;
+}
+
+/* The address family of a as a bit: 1 IPv4, 2 IPv6, 0 none. */
+static unsigned family_bit(const struct proto_addr *a)
+{
+	return a->family == PROTO_AF_INET ? 1u : a->family == PROTO_AF_INET6 ? 2u : 0u;
+}
+
+/* The families of a public endpoint and n private ones, as family_bit's bits. */
+static unsigned families(const struct proto_addr *pub, const struct proto_addr *priv, int n)
+{
+	unsigned f = family_bit(pub);
+
+	for (int i = 0; i < n; i++)
+		f |= family_bit(&priv[i]);
+	return f;
+}
+
+/*
+ * On the relay with p: when no family of address is both ours and p's
+ * (an IPv4-only host and an IPv6-only one, both reaching a dual-stack
+ * server), no direct path can exist, and the user is told why.
+ */
+static void say_why_relayed(struct client *c, const struct peer *p)
+{
+	unsigned ours = families(&c->public_ep, c->cfg.private_ep, c->cfg.nprivate);
+	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate);
+
+	if (ours == 0 || theirs == 0 || (ours & theirs) != 0)
+		return;
+	client_say(c, "* no direct path to %s: it has only %s addresses, this host only %s; "
+		   "the server relays", p->name, theirs == 2 ? "IPv6" : "IPv4",
+		   ours == 2 ? "IPv6" : "IPv4");
 }
 
 const char *client_path_name(enum path_kind k)
@@ -350,6 +384,12 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
 	p->answering_since_ms = now;
+	/*
+	 * What the old path did not deliver goes on the new one at once, not
+	 * when its timer, backed off by the old path's losses, runs out
+	 * (RFC 9000, 9.4: a new path starts its loss recovery afresh).
+	 */
+	chan_resend_now(p->chan, now);
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -362,6 +402,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->ping_out_ms = now;
 	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
 	if (r->relay) {
+		say_why_relayed(c, p);
 		/*
 		 * Direct probing goes on to the end of the punch window, and a
 		 * direct answer moves the chat off the relay. The REPORT waits
@@ -513,6 +554,11 @@ void client_heard(struct peer *p, int64_t now)
 {
 	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
 		p->answering_since_ms = now;
+	/* Heard again after tick_suspect gave the path up for dead: what waits goes now. */
+	if (p->suspect_ms >= 0) {
+		p->suspect_ms = -1;
+		chan_resend_now(p->chan, now);
+	}
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
 }
@@ -539,7 +585,45 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
 	}
 }
 
-/* Keepalives when idle, and the verdict on a silent peer. */
+/*
+ * Recovery (issue 15). Connected, a line or a PING has waited since
+ * `since` with nothing heard: after CLIENT_SUSPECT_MS the path may be
+ * dead, as when a NAT forgets or remaps a mapping mid-chat (ours or the
+ * peer's). Long before the answer timeout gives up on p, ask the server:
+ * a REFRESH at once shows us our public endpoint as it is now, and a
+ * LOOKUP of p (at once, every CLIENT_LOOKUP_RETRY_MS, and at once again
+ * when that endpoint changed: the first one, from a new mapping, is
+ * refused with PROTO_E_ADDRESS) introduces both sides again where the
+ * server sees them. The side whose endpoint changed is new to the other,
+ * which punches to it (client_on_peer_intro); the chat moves to the path
+ * that answers. Relayed, only the REFRESH: the server is the path.
+ * Returns the next deadline.
+ */
+static int64_t tick_suspect(struct client *c, struct peer *p, int64_t since, int64_t now)
+{
+	if (since < 0 || now - since < CLIENT_SUSPECT_MS) {
+		p->suspect_ms = -1;
+		return since < 0 ? INT64_MAX : since + CLIENT_SUSPECT_MS;
+	}
+	if (p->suspect_ms < 0) {
+		log_info("%s: no answer for %d ms: asking the server where we are now", p->name,
+			 CLIENT_SUSPECT_MS);
+		p->suspect_ms = now;
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+		client_refresh_now(c, now);
+	}
+	if (client_relayed(p))
+		return INT64_MAX;
+	/* REGISTERED showed us a new public endpoint: the peer must hear of it now. */
+	if (!proto_addr_equal(&p->suspect_ep, &c->public_ep)) {
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+	}
+	return client_tick_lookup(c, p, now);
+}
+
+/* Keepalives when idle, the verdict on a silent peer, and the suspicion before it. */
 static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
@@ -561,6 +645,7 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	next = chan_tick(p->chan, now, &io);
 	if (waiting >= 0)
 		next = client_min64(next, since + timeout);
+	next = client_min64(next, tick_suspect(c, p, waiting >= 0 ? since : -1, now));
 
 	/*
 	 * PING when idle for a keepalive interval, and also when lines wait

@@ -485,6 +485,19 @@ int64_t client_tick_registration(struct client *c, int64_t now)
 	return c->next_reg_ms;
 }
 
+/*
+ * A path to a peer looks dead (peer.c, tick_suspect): our NAT may have
+ * given us a new mapping. REFRESH now rather than at the next refresh:
+ * the server proves the new address with a cookie and its REGISTERED
+ * tells us our public endpoint, so that a LOOKUP can tell the peer.
+ * Registering already: nothing changes.
+ */
+void client_refresh_now(struct client *c, int64_t now)
+{
+	if (c->registered && c->next_reg_ms > now)
+		c->next_reg_ms = now;
+}
+
 /* A /who page unanswered: ask again (once registered), or give up. */
 int64_t client_tick_who(struct client *c, int64_t now)
 {
