@@ -55,6 +55,8 @@
 #define CLIENT_UNSOLICITED_EVERY_MS 2000 /* ...and one more this often: a flood of LOOKUPs of us cannot make
 					    us probe the world */
 #define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
+#define CLIENT_NAT_RETRY_MS 1000         /* an unanswered MAPPING goes again after this... */
+#define CLIENT_NAT_TRIES 3               /* ...at most this many times for one public endpoint */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
@@ -160,6 +162,12 @@ struct client {
 	int said_key_changed;             /* the server-key warning was printed */
 	int said_version;                 /* "the server speaks protocol version ..." was printed */
 	int64_t notice_until_ms;          /* a NOTICE is believed again from then on (backoff) */
+	/* know your NAT (nat_check.c; RFC 5780, 4.3) */
+	uint16_t alt_port;                /* the server's alternate port (REGISTERED), 0 none */
+	uint8_t nat;                      /* enum proto_nat: ours, from MAPPED */
+	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
+	int64_t nat_next_ms;              /* the next MAPPING, -1 when none is due */
+	int nat_tries;                    /* MAPPINGs sent for this public endpoint */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;

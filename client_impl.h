@@ -84,6 +84,8 @@ struct peer {
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
+	uint8_t nat;                      /* enum proto_nat, its NAT's kind as the server learnt it */
+	uint16_t nat_port;                /* its public port as the server's alternate port saw it, 0 none */
 
 	/* the connection */
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
@@ -188,6 +190,7 @@ void client_random(struct client *c, void *buf, size_t len);
 
 /* registration.c: the server's seal, what p2pchatd answers, registration and /who timers */
 void client_send_request(struct client *c, const struct proto_msg *m);
+void client_send_request_to(struct client *c, const struct proto_msg *m, const struct proto_addr *to);
 void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now);
@@ -197,6 +200,14 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
+
+/* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */
+void client_nat_registered(struct client *c, const struct proto_msg *m, int endpoint_changed,
+	int64_t now);
+void client_on_mapped(struct client *c, const struct proto_msg *m);
+int client_from_alt(const struct client *c, const struct proto_addr *from);
+int64_t client_tick_nat(struct client *c, int64_t now);
+const char *client_nat_word(uint8_t nat);
 
 /* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */
 struct chan_io client_chan_io(struct chan_ctx *x);
