@@ -18,7 +18,6 @@ enum bday_role bday_role(uint8_t ours, uint8_t theirs)
 void bday_init(struct bday *b)
 {
 	memset(b, 0, sizeof(*b));
-	b->start_ms = -1;
 }
 
 /* Returns 1 when m shares no factor with BDAY_PORT_COUNT (2^10 x 3^2 x 7). */
@@ -35,6 +34,7 @@ void bday_start(struct bday *b, enum bday_role role, uint16_t main_port, uint16_
 						(uint32_t)alt_port - main_port;
 
 	b->role = role;
+	b->running = 1;
 	b->start_ms = now;
 	b->sent = 0;
 	b->total = role == BDAY_HARD ? BDAY_SOCKETS : BDAY_PROBES;
@@ -63,7 +63,7 @@ uint32_t bday_due(const struct bday *b, int64_t now)
 {
 	int64_t paced;
 
-	if (b->start_ms < 0 || now < b->start_ms)
+	if (!b->running || now < b->start_ms)
 		return 0;
 	/* The first goes at once, then one every 1000 / BDAY_RATE_PER_S ms. */
 	paced = (now - b->start_ms) * BDAY_RATE_PER_S / 1000 + 1;
@@ -82,7 +82,7 @@ int64_t bday_next_ms(const struct bday *b)
 {
 	int64_t at;
 
-	if (b->start_ms < 0)
+	if (!b->running)
 		return INT64_MAX;
 	if (b->sent >= b->total)
 		return b->start_ms + BDAY_TRY_MS;
@@ -95,7 +95,7 @@ int bday_over(const struct bday *b, int64_t now)
 {
 	int64_t end = b->start_ms + BDAY_TRY_MS;
 
-	if (b->start_ms < 0)
+	if (!b->running)
 		return 0;
 	/* The hard side's sockets stay open as long as the easy side probes. */
 	if (last_probe_ms(b) + BDAY_LINGER_MS > end)
@@ -120,9 +120,9 @@ void bday_stop(struct bday *b, int won, int64_t now)
 {
 	int64_t wait = BDAY_BACKOFF_MS;
 
-	if (b->start_ms < 0)
+	if (!b->running)
 		return;
-	b->start_ms = -1;
+	b->running = 0;
 	b->tries++;
 	if (won) {
 		b->next_try_ms = now + BDAY_BACKOFF_MS;

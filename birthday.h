@@ -48,7 +48,8 @@ enum bday_role {
 /* One peer's birthday tries. */
 struct bday {
 	enum bday_role role;      /* of the try under way, or the last one */
-	int64_t start_ms;         /* the try under way started then; -1: none */
+	int running;              /* a try is under way (all zeros: none made, none under way) */
+	int64_t start_ms;         /* when it started */
 	uint32_t sent;            /* probes sent in it */
 	uint32_t total;           /* probes it sends: BDAY_PROBES (easy), BDAY_SOCKETS (hard) */
 	uint32_t mul, add;        /* easy: the port permutation, mul coprime to BDAY_PORT_COUNT */
@@ -61,7 +62,7 @@ struct bday {
 /* Returns the role for our NAT's kind and the peer's (enum proto_nat values). */
 enum bday_role bday_role(uint8_t ours, uint8_t theirs);
 
-/* Sets up b with no try made and none under way. */
+/* Sets up b with no try made and none under way (as all zero bytes do). */
 void bday_init(struct bday *b);
 
 /*

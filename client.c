@@ -106,6 +106,25 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	c->stats.stray++;
 }
 
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now)
+{
+	struct proto_msg m;
+	struct route r = client_direct_route(from);
+
+	c->now_ms = now;
+	c->stats.received++;
+	if (proto_decode(buf, len, &m) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	if (!proto_is_peer_type(m.type)) {
+		c->stats.stray++; /* the server never talks to these sockets */
+		return;
+	}
+	r.sock = sock;
+	client_on_peer_datagram(c, &m, &r, NULL, now);
+}
 
 int64_t client_tick(struct client *c, int64_t now)
 {
@@ -118,6 +137,7 @@ int64_t client_tick(struct client *c, int64_t now)
 	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
 		next = client_min64(next, client_tick_session(c, c->peers[i], now));
+		next = client_min64(next, client_tick_birthday(c, c->peers[i], now));
 	}
 	return next;
 }

@@ -116,6 +116,17 @@ struct client_io {
 	void (*random)(void *ctx, void *buf, size_t len);
 	/* the wall clock in ms since 1970, for the handshake's timestamps (may be NULL: the real one) */
 	int64_t (*wall_ms)(void *ctx);
+	/*
+	 * The birthday method's spare sockets (birthday.h), numbered 1..n. n > 0:
+	 * closes any open and opens n new ones on any port; returns how many
+	 * it opened. n == 0: closes every one but number keep (0: all);
+	 * returns 0. Their datagrams come back through client_handle_spare.
+	 * May be NULL (with send_spare): this client does not play the hard side.
+	 */
+	int (*spares)(void *ctx, int n, int keep);
+	/* send one datagram from spare socket sock (1..n) */
+	void (*send_spare)(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			   size_t len);
 };
 
 struct trust_store; /* trust.h */
@@ -189,6 +200,9 @@ struct client {
 	uint8_t last_sent_type;           /* the type (inner for SEALED) of the datagram io.send is
 					     handed: for the debug log and the tests */
 
+	char spare_owner[PROTO_NAME_MAX + 1]; /* the peer whose birthday try or path holds the spare
+					     sockets, "" when none is open */
+
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */
 	struct client_stats stats;
@@ -211,6 +225,13 @@ void client_free(struct client *c);
  */
 void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		   const struct proto_addr *from, int64_t now);
+
+/*
+ * client_handle for a datagram that came to spare socket sock (client_io.spares):
+ * only peer-to-peer datagrams are taken there, and answers go back from it.
+ */
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now);
 
 /*
  * Handles one line the user typed (without its newline): a message for the

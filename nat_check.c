@@ -51,7 +51,7 @@ const char *client_nat_word(uint8_t nat)
  * endpoint the server tells our peers is not where their probes would
  * land. Said once for each kind learnt.
  */
-void client_on_mapped(struct client *c, const struct proto_msg *m)
+void client_on_mapped(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	if (c->alt_port == 0 || c->public_ep.family == 0)
 		return;
@@ -61,6 +61,7 @@ void client_on_mapped(struct client *c, const struct proto_msg *m)
 	if (c->nat == c->nat_said)
 		return;
 	c->nat_said = c->nat;
+	client_nat_learnt(c, now);
 	if (c->nat == PROTO_NAT_KEEPS)
 		client_say(c, "* your NAT keeps your port for every destination: direct paths likely");
 	else

@@ -185,7 +185,7 @@ void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t 
 	case PROTO_NOTICE: client_on_notice(c, &m, now); break;
 	case PROTO_WHO_REPLY: client_on_who_reply(c, &m, now); break;
 	case PROTO_RELAYED: client_on_relayed(c, &m, now); break;
-	case PROTO_MAPPED: client_on_mapped(c, &m); break;
+	case PROTO_MAPPED: client_on_mapped(c, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server; peers are not there */
 	}
 }

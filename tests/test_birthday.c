@@ -144,7 +144,7 @@ START_TEST(backoff)
 		bday_start(&b, BDAY_EASY, 1, 0, 1, 0);
 		bday_stop(&b, 0, 1000);
 		ck_assert_int_eq(b.next_try_ms, 1000 + want);
-		ck_assert_int_eq(b.start_ms, -1);
+		ck_assert_int_eq(b.running, 0);
 		want = want * 2 > BDAY_BACKOFF_MAX_MS ? BDAY_BACKOFF_MAX_MS : want * 2;
 	}
 	ck_assert_int_eq(b.tries, 10);

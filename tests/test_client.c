@@ -635,7 +635,7 @@ static void host_trust(struct sim_host *h)
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
-	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms };
+	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL };
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;
@@ -2512,7 +2512,7 @@ static void host_line(void *ctx, const struct client_line *l)
 START_TEST(failures_name_their_lines)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms };
+	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms, NULL, NULL };
 
 	memset(&lines_seen, 0, sizeof(lines_seen));
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), 0);
@@ -2648,7 +2648,7 @@ static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
 START_TEST(server_key_pinned_at_first_contact)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms };
+	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms, NULL, NULL };
 
 	pins = 0;
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, NULL, sim.now), 0);
