@@ -173,6 +173,8 @@ static int app_spares(void *ctx, int n, int keep)
 	int i;
 
 	app_close_spares(a, n > 0 ? 0 : keep);
+	if (n <= 0)
+		return 0;
 	if (n > BDAY_SOCKETS)
 		n = BDAY_SOCKETS;
 	for (i = 0; i < n; i++) {

@@ -1301,6 +1301,9 @@ birthday_run() {
 		line=${line#*: } BD_PROBES="$BD_PROBES ${line%% probes*}"
 		# The direct path carries the chat both ways (alice's end is a spare socket).
 		lab_exchange "$a" "$b" 3 direct 10 || rc=1
+		[ "$(count "$NL_DIR/$a.out" "^\* connected to $b")" -eq 2 ] &&
+			[ "$(count "$NL_DIR/$b.out" "^\* connected to $a")" -eq 2 ] ||
+			{ rc=1; echo "  run $1: the chat left the direct path" >&2; }
 	else
 		rc=1
 		echo "  run $1: no direct path; alice: $(grep -c '' "$NL_DIR/$a.out") lines," \
