@@ -59,14 +59,14 @@ static void cmd_peers(struct client *c)
 		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
-			client_say(c, "* peer %s %s %s %s rtt %lld ms key %s nat %s/%s", p->name,
+			client_say(c, "* peer %s %s %s %s rtt %lld ms nat %s/%s key %s", p->name,
 			    client_state_name(p->state), client_path_name(p->path_kind),
-			    net_addr_str(&p->path.addr, a), (long long)rtt, key_word(p),
-			    client_nat_word(c->nat), client_nat_word(p->nat));
+			    net_addr_str(&p->path.addr, a), (long long)rtt, client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 		else
-			client_say(c, "* peer %s %s key %s nat %s/%s", p->name,
-			    client_state_name(p->state), key_word(p), client_nat_word(c->nat),
-			    client_nat_word(p->nat));
+			client_say(c, "* peer %s %s nat %s/%s key %s", p->name,
+			    client_state_name(p->state), client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 	}
 }
 

@@ -1697,7 +1697,7 @@ START_TEST(commands)
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(i, a->nlines - 1);
 	ck_assert_int_eq(atoi(a->lines[i] + strlen(peers_bob)), 2 * WAN_MS);
-	ck_assert_ptr_nonnull(strstr(a->lines[i], " ms key pinned")); /* no known_peers: taken */
+	ck_assert_ptr_nonnull(strstr(a->lines[i], " ms nat unknown/unknown key pinned")); /* no known_peers: taken */
 	i = a->nlines;
 	type(a, "/help");
 	ck_assert_int_eq(a->nlines - i, 11);
