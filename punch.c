@@ -129,6 +129,9 @@ int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	if (!c->registered)
 		return INT64_MAX; /* client_on_registered's tick comes first */
+	/* Our NAT's kind first (a round trip, nat_check.c): the introduction carries it to the peer. */
+	if (c->nat_next_ms >= 0)
+		return c->nat_next_ms;
 	if (now >= p->next_lookup_ms)
 		client_send_lookup(c, p, now);
 	return p->next_lookup_ms;
