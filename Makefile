@@ -143,7 +143,8 @@ faults: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 	BIN=$(BUILD) bash tests/natlab.sh
 
-# make demo-nat: every topology, watched; TOPO=NAME one, slowly (DEMO_PAUSE seconds a step).
+# make demo-nat: every topology, watched; TOPO=NAME one, slowly (DEMO_PAUSE seconds a step);
+# TOPO=birthday the birthday method alone.
 # Root, or any user where the kernel allows user namespaces.
 demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 	BIN=$(BUILD) TOPO=$(TOPO) bash examples/demo-nat.sh

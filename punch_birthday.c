@@ -78,8 +78,10 @@ static int start_try(struct client *c, struct peer *p, enum bday_role role, int6
 	int n = BDAY_SOCKETS;
 
 	if (role == BDAY_HARD) {
-		if (c->spare_owner[0] != '\0' && strcmp(c->spare_owner, p->name) != 0)
-			return 0; /* one peer's try at a time holds the spare sockets */
+		/* One peer's try (or won path) at a time holds the spare sockets; a peer gone holds none. */
+		if (c->spare_owner[0] != '\0' && strcmp(c->spare_owner, p->name) != 0 &&
+		    client_peer_find(c, c->spare_owner) != NULL)
+			return 0;
 		n = c->io.spares(c->io.ctx, BDAY_SOCKETS, 0);
 		if (n <= 0) {
 			log_warn("cannot open sockets for the birthday method");
