@@ -86,7 +86,7 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	c->now_ms = now;
 	c->stats.received++;
 	/* The server's datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
-	if (proto_addr_equal(from, &c->cfg.server)) {
+	if (proto_addr_equal(from, &c->cfg.server) || client_from_alt(c, from)) {
 		client_on_server(c, buf, len, now);
 		return;
 	}
@@ -106,6 +106,25 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	c->stats.stray++;
 }
 
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now)
+{
+	struct proto_msg m;
+	struct route r = client_direct_route(from);
+
+	c->now_ms = now;
+	c->stats.received++;
+	if (proto_decode(buf, len, &m) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	if (!proto_is_peer_type(m.type)) {
+		c->stats.stray++; /* the server never talks to these sockets */
+		return;
+	}
+	r.sock = sock;
+	client_on_peer_datagram(c, &m, &r, NULL, now);
+}
 
 int64_t client_tick(struct client *c, int64_t now)
 {
@@ -114,9 +133,11 @@ int64_t client_tick(struct client *c, int64_t now)
 	c->now_ms = now;
 	next = client_tick_registration(c, now);
 	next = client_min64(next, client_tick_who(c, now));
+	next = client_min64(next, client_tick_nat(c, now));
 	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
 		next = client_min64(next, client_tick_session(c, c->peers[i], now));
+		next = client_min64(next, client_tick_birthday(c, c->peers[i], now));
 	}
 	return next;
 }
@@ -134,6 +155,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
 	c->who_until_ms = -1;
+	c->nat_next_ms = -1;
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
 	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;

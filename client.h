@@ -60,6 +60,8 @@
 #define CLIENT_UNSOLICITED_EVERY_MS 2000 /* ...and one more this often: a flood of LOOKUPs of us cannot make
 					    us probe the world */
 #define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
+#define CLIENT_NAT_RETRY_MS 1000         /* an unanswered MAPPING goes again after this... */
+#define CLIENT_NAT_TRIES 3               /* ...at most this many times for one public endpoint */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
@@ -119,6 +121,17 @@ struct client_io {
 	void (*random)(void *ctx, void *buf, size_t len);
 	/* the wall clock in ms since 1970, for the handshake's timestamps (may be NULL: the real one) */
 	int64_t (*wall_ms)(void *ctx);
+	/*
+	 * The birthday method's spare sockets (birthday.h), numbered 1..n. n > 0:
+	 * closes any open and opens n new ones on any port; returns how many
+	 * it opened. n == 0: closes every one but number keep (0: all);
+	 * returns 0. Their datagrams come back through client_handle_spare.
+	 * May be NULL (with send_spare): this client does not play the hard side.
+	 */
+	int (*spares)(void *ctx, int n, int keep);
+	/* send one datagram from spare socket sock (1..n) */
+	void (*send_spare)(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			   size_t len);
 };
 
 struct trust_store; /* trust.h */
@@ -165,6 +178,12 @@ struct client {
 	int said_key_changed;             /* the server-key warning was printed */
 	int said_version;                 /* "the server speaks protocol version ..." was printed */
 	int64_t notice_until_ms;          /* a NOTICE is believed again from then on (backoff) */
+	/* know your NAT (nat_check.c; RFC 5780, 4.3) */
+	uint16_t alt_port;                /* the server's alternate port (REGISTERED), 0 none */
+	uint8_t nat;                      /* enum proto_nat: ours, from MAPPED */
+	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
+	int64_t nat_next_ms;              /* the next MAPPING, -1 when none is due */
+	int nat_tries;                    /* MAPPINGs sent for this public endpoint */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;
@@ -185,6 +204,9 @@ struct client {
 					     when at least BURST * EVERY before now */
 	uint8_t last_sent_type;           /* the type (inner for SEALED) of the datagram io.send is
 					     handed: for the debug log and the tests */
+
+	char spare_owner[PROTO_NAME_MAX + 1]; /* the peer whose birthday try or path holds the spare
+					     sockets, "" when none is open */
 
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */
@@ -208,6 +230,13 @@ void client_free(struct client *c);
  */
 void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		   const struct proto_addr *from, int64_t now);
+
+/*
+ * client_handle for a datagram that came to spare socket sock (client_io.spares):
+ * only peer-to-peer datagrams are taken there, and answers go back from it.
+ */
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now);
 
 /*
  * Handles one line the user typed (without its newline): a message for the

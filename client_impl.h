@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "birthday.h"
 #include "chan.h"
 #include "client.h"
 #include "protocol.h"
@@ -61,6 +62,7 @@ enum path_kind {
 struct route {
 	struct proto_addr addr; /* the peer's address; for the relay, the server's */
 	int relay;              /* 1: through the server's relay: RELAY out, RELAYED in */
+	int sock;               /* direct: 0 our socket, else a birthday spare one (client_io.spares) */
 };
 
 /* One PATH_CHALLENGE out, waiting for its PATH_RESPONSE from where it went (RFC 9000, 8.2). */
@@ -84,6 +86,8 @@ struct peer {
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
+	uint8_t nat;                      /* enum proto_nat, its NAT's kind as the server learnt it */
+	uint16_t nat_port;                /* its public port as the server's alternate port saw it, 0 none */
 
 	/* the connection */
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
@@ -131,6 +135,10 @@ struct peer {
 	int said_not_online;              /* "* waiting for NAME to come online" printed for this wait */
 	int64_t next_stale_reply_ms;      /* a stale DATA or ACK is answered again from then on */
 	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
+
+	/* the birthday method (birthday.h, punch_birthday.c) */
+	struct bday bday;
+	int said_both_hard;               /* "both NATs are symmetric" printed */
 };
 
 /* What the chan_io callbacks need to know: who, where to, and why lines fail. */
@@ -190,6 +198,7 @@ void client_random(struct client *c, void *buf, size_t len);
 
 /* registration.c: the server's seal, what p2pchatd answers, registration and /who timers */
 void client_send_request(struct client *c, const struct proto_msg *m);
+void client_send_request_to(struct client *c, const struct proto_msg *m, const struct proto_addr *to);
 void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now);
@@ -200,6 +209,14 @@ void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t no
 int64_t client_tick_registration(struct client *c, int64_t now);
 void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
+
+/* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */
+void client_nat_registered(struct client *c, const struct proto_msg *m, int endpoint_changed,
+	int64_t now);
+void client_on_mapped(struct client *c, const struct proto_msg *m, int64_t now);
+int client_from_alt(const struct client *c, const struct proto_addr *from);
+int64_t client_tick_nat(struct client *c, int64_t now);
+const char *client_nat_word(uint8_t nat);
 
 /* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */
 struct chan_io client_chan_io(struct chan_ctx *x);
@@ -214,9 +231,16 @@ void client_on_punch_answer(struct client *c, struct peer *p, const struct route
 void client_on_peer_probing(struct client *c, struct peer *p, const struct route *from,
 	int64_t now);
 int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now);
+void client_send_lookup(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_private(struct client *c, struct peer *p, int64_t now);
+
+/* punch_birthday.c: the birthday method through one symmetric NAT, on the relay */
+int64_t client_tick_birthday(struct client *c, struct peer *p, int64_t now);
+int client_birthday_answer(const struct peer *p, const struct proto_msg *in,
+	const struct route *from);
+void client_nat_learnt(struct client *c, int64_t now);
 
 /* commands.c: what the user types */
 void client_cmd_chat(struct client *c, const char *name, int64_t now);

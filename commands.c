@@ -59,12 +59,14 @@ static void cmd_peers(struct client *c)
 		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
-			client_say(c, "* peer %s %s %s %s rtt %lld ms key %s", p->name,
+			client_say(c, "* peer %s %s %s %s rtt %lld ms nat %s/%s key %s", p->name,
 			    client_state_name(p->state), client_path_name(p->path_kind),
-			    net_addr_str(&p->path.addr, a), (long long)rtt, key_word(p));
+			    net_addr_str(&p->path.addr, a), (long long)rtt, client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 		else
-			client_say(c, "* peer %s %s key %s", p->name, client_state_name(p->state),
-			    key_word(p));
+			client_say(c, "* peer %s %s nat %s/%s key %s", p->name,
+			    client_state_name(p->state), client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 	}
 }
 
@@ -170,7 +172,7 @@ static void cmd_help(struct client *c)
 	client_say(c, "* /msg NAME TEXT  send TEXT to NAME");
 	client_say(c, "* /chat NAME      make NAME the current peer");
 	client_say(c, "* /me ACTION      send an action (\"* you ACTION\")");
-	client_say(c, "* /peers          list peers: state, path, address, round-trip time, key");
+	client_say(c, "* /peers          list peers: state, path, address, round-trip time, key, NATs (ours/theirs)");
 	client_say(c, "* /trust NAME     accept NAME's new key (after a key-change warning)");
 	client_say(c, "* /verify NAME    show the safety number to compare with NAME's");
 	client_say(c, "* /verify NAME yes  mark NAME verified: the numbers matched");

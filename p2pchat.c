@@ -15,12 +15,16 @@
 #include "console.h"
 #include "identity.h"
 #include "log.h"
+#include "birthday.h"
 #include "net.h"
 #include "trust.h"
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
 
-/* The poll loop's slots: the socket always, stdin while there is input to read. */
+/*
+ * The poll loop's slots: the socket always, stdin while there is input to
+ * read, then the birthday method's spare sockets while any are open.
+ */
 enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
 
 static void on_signal(int sig)
@@ -133,6 +137,8 @@ struct app {
 	char server_label[TRUST_KEY_NAME_MAX + 1]; /* HOST:PORT: the server's line in known_servers */
 	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
+	int spare[BDAY_SOCKETS];  /* the birthday method's sockets, number i + 1 at [i]; -1 closed */
+	int nspare;               /* slots in use in spare[] (some may be closed) */
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -142,6 +148,92 @@ static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf,
 
 	if (net_send(a->fd, a->c.cfg.ipv6, to, buf, len) < 0)
 		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
+}
+
+/* Closes the spare sockets, all but number keep (0: all). */
+static void app_close_spares(struct app *a, int keep)
+{
+	int last = 0;
+
+	for (int i = 0; i < a->nspare; i++) {
+		if (a->spare[i] >= 0 && i + 1 != keep) {
+			close(a->spare[i]);
+			a->spare[i] = -1;
+		}
+		if (a->spare[i] >= 0)
+			last = i + 1;
+	}
+	a->nspare = last;
+}
+
+/* client_io.spares: n new sockets on ports the kernel picks (birthday.h), or closes them. */
+static int app_spares(void *ctx, int n, int keep)
+{
+	struct app *a = ctx;
+	int i;
+
+	app_close_spares(a, n > 0 ? 0 : keep);
+	if (n <= 0)
+		return 0;
+	if (n > BDAY_SOCKETS)
+		n = BDAY_SOCKETS;
+	for (i = 0; i < n; i++) {
+		a->spare[i] = net_udp_socket(NULL, 0, 1);
+		if (a->spare[i] < 0) {
+			log_debug("spare socket %d: %s", i + 1, strerror(errno));
+			break;
+		}
+	}
+	a->nspare = i;
+	return i;
+}
+
+static void app_send_spare(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			   size_t len)
+{
+	struct app *a = ctx;
+	char s[NET_ADDRSTRLEN];
+
+	if (sock < 1 || sock > a->nspare || a->spare[sock - 1] < 0)
+		return;
+	if (net_send(a->spare[sock - 1], a->c.cfg.ipv6, to, buf, len) < 0)
+		log_debug("send to %s from spare %d: %s", net_addr_str(to, s), sock, strerror(errno));
+}
+
+/* Adds the open spare sockets to fds (spare number - 1 in which[]); returns how many. */
+static int app_poll_spares(const struct app *a, struct pollfd *fds, int *which)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->nspare; i++) {
+		if (a->spare[i] < 0)
+			continue;
+		fds[n] = (struct pollfd){ .fd = a->spare[i], .events = POLLIN };
+		which[n++] = i;
+	}
+	return n;
+}
+
+/* Takes what waits on the spare sockets poll marked readable in fds[0..n). */
+static void app_read_spares(struct app *a, const struct pollfd *fds, const int *which, int n,
+			    int64_t now)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct proto_addr from;
+
+	for (int k = 0; k < n; k++) {
+		int i = which[k];
+
+		if (!(fds[k].revents & POLLIN))
+			continue;
+		for (int j = 0; j < 8 && i < a->nspare && a->spare[i] >= 0; j++) {
+			ssize_t got = net_recv(a->spare[i], buf, sizeof(buf), &from);
+
+			if (got < 0)
+				break;
+			client_handle_spare(&a->c, i + 1, buf, (size_t)got, &from, now);
+		}
+	}
 }
 
 /* The client's lines go to the console (console.c). */
@@ -254,8 +346,9 @@ static void app_loop(struct app *a, int stay)
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[SLOT_COUNT];
-		int nfds = 1, timeout;
+		struct pollfd fds[SLOT_COUNT + BDAY_SOCKETS];
+		int which[BDAY_SOCKETS];
+		int nfds = 1, nspare, timeout;
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
@@ -275,7 +368,8 @@ static void app_loop(struct app *a, int stay)
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+		nspare = app_poll_spares(a, fds + nfds, which);
+		if (poll(fds, (nfds_t)(nfds + nspare), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -284,6 +378,7 @@ static void app_loop(struct app *a, int stay)
 		now = net_now_ms();
 		if (fds[SLOT_SOCKET].revents & POLLIN)
 			app_read_socket(a, now);
+		app_read_spares(a, fds + nfds, which, nspare, now);
 		if (nfds > SLOT_INPUT && (fds[SLOT_INPUT].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (a->con.interactive) {
 				if (console_read_keys(&a->con, now) < 0)
@@ -585,6 +680,7 @@ static int app_close(struct app *a)
 	}
 	console_free(&a->con);
 	close(a->fd);
+	app_close_spares(a, 0);
 	return status;
 }
 
@@ -593,7 +689,8 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL };
+	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL,
+				app_spares, app_send_spare };
 	struct options o;
 	int done, status;
 

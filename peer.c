@@ -120,10 +120,11 @@ struct route client_relay_route(const struct client *c)
 	return r;
 }
 
-/* Returns 1 when the two routes are the same: both relayed, or both straight to one address. */
+/* Returns 1 when the two routes are the same: both relayed, or both straight to one address from one socket. */
 int client_route_equal(const struct route *a, const struct route *b)
 {
-	return a->relay == b->relay && (a->relay || proto_addr_equal(&a->addr, &b->addr));
+	return a->relay == b->relay &&
+	       (a->relay || (a->sock == b->sock && proto_addr_equal(&a->addr, &b->addr)));
 }
 
 /* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */

@@ -189,6 +189,10 @@ void client_send_raw(struct client *c, const struct peer *p, const struct route 
 {
 	struct proto_msg relay;
 
+	if (!r->relay && r->sock > 0 && c->io.send_spare != NULL) {
+		c->io.send_spare(c->io.ctx, r->sock, &r->addr, buf, len);
+		return;
+	}
 	if (!r->relay) {
 		c->io.send(c->io.ctx, &r->addr, buf, len);
 		return;
@@ -533,6 +537,11 @@ static void on_path(struct client *c, struct peer *p, const struct proto_msg *in
 		client_msg_to_peer(p, PROTO_PATH_RESPONSE, &r);
 		memcpy(r.path_data, in->path_data, sizeof(r.path_data));
 		client_send_route(c, p, from, &r);
+		return;
+	}
+	/* An answer to a birthday probe: that try's bytes, from the peer's address (punch_birthday.c). */
+	if (client_birthday_answer(p, in, from)) {
+		client_path_proven(c, p, from, now);
 		return;
 	}
 	for (int i = 0; i < CLIENT_PATH_CHECKS; i++) {

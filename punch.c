@@ -132,7 +132,7 @@ static void send_probes(struct client *c, struct peer *p, int private_only, int6
 }
 
 /* Asks the server to introduce us to p (again in CLIENT_LOOKUP_RETRY_MS if need be). */
-static void send_lookup(struct client *c, struct peer *p, int64_t now)
+void client_send_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	struct proto_msg m;
 
@@ -146,8 +146,11 @@ int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	if (!c->registered)
 		return INT64_MAX; /* client_on_registered's tick comes first */
+	/* Our NAT's kind first (a round trip, nat_check.c): the introduction carries it to the peer. */
+	if (c->nat_next_ms >= 0)
+		return c->nat_next_ms;
 	if (now >= p->next_lookup_ms)
-		send_lookup(c, p, now);
+		client_send_lookup(c, p, now);
 	return p->next_lookup_ms;
 }
 
@@ -211,7 +214,7 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 	 */
 	if (p->wanted && p->last_heard_ms < p->punch_start_ms && c->registered) {
 		if (now >= p->next_lookup_ms)
-			send_lookup(c, p, now);
+			client_send_lookup(c, p, now);
 		next = client_min64(next, p->next_lookup_ms);
 	}
 	return next;
@@ -238,7 +241,7 @@ int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 	if (now >= p->next_upgrade_ms) {
 		client_start_burst(p, now);
 		if (c->registered)
-			send_lookup(c, p, now);
+			client_send_lookup(c, p, now);
 	}
 	next = p->next_upgrade_ms;
 	if (!p->relay_reported)

@@ -38,6 +38,12 @@ static int client_k(struct client *c)
  */
 void client_send_request(struct client *c, const struct proto_msg *m)
 {
+	client_send_request_to(c, m, &c->cfg.server);
+}
+
+/* client_send_request, to another of the server's ports (nat_check.c: its alternate one). */
+void client_send_request_to(struct client *c, const struct proto_msg *m, const struct proto_addr *to)
+{
 	static const uint8_t zero_k[AUTH_KEY_LEN];
 	struct proto_msg r = *m;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
@@ -60,9 +66,9 @@ void client_send_request(struct client *c, const struct proto_msg *m)
 		char a[NET_ADDRSTRLEN];
 
 		log_debug("send %s to %s (%zu bytes)", proto_type_name(m->type),
-			  net_addr_str(&c->cfg.server, a), len);
+			  net_addr_str(to, a), len);
 	}
-	c->io.send(c->io.ctx, &c->cfg.server, buf, len);
+	c->io.send(c->io.ctx, to, buf, len);
 }
 
 void client_forget_keys(struct client *c)
@@ -179,6 +185,7 @@ void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t 
 	case PROTO_NOTICE: client_on_notice(c, &m, now); break;
 	case PROTO_WHO_REPLY: client_on_who_reply(c, &m, now); break;
 	case PROTO_RELAYED: client_on_relayed(c, &m, now); break;
+	case PROTO_MAPPED: client_on_mapped(c, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server; peers are not there */
 	}
 }
@@ -188,10 +195,11 @@ void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t 
 void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now)
 {
 	char a[NET_ADDRSTRLEN];
+	int moved = !c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep);
 
 	if (strcmp(m->name, c->cfg.name) != 0)
 		return;
-	if (!c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep))
+	if (moved)
 		client_say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
 	/* A new registration (a restarted server, other options?): the relay may be on again. */
 	if (!c->registered)
@@ -199,6 +207,7 @@ void client_on_registered(struct client *c, const struct proto_msg *m, int64_t n
 	c->registered = 1;
 	c->ever_registered = 1;
 	c->public_ep = m->public_ep;
+	client_nat_registered(c, m, moved, now);
 	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
 	c->reg_retry_ms = CLIENT_RETRY_MS;
 	c->reg_since_ms = -1;
@@ -285,6 +294,8 @@ void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
 	p->has_key = 1;
 	p->public_ep = m->public_ep;
+	p->nat = m->nat;
+	p->nat_port = m->nat_port;
 	p->nprivate = m->nprivate;
 	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
 	p->said_not_online = 0;

@@ -83,7 +83,8 @@ lab_spawn() {
 	PIDS="$PIDS $!"
 }
 
-# lab_start: a new lab: the internet router, and the server on 203.0.113.10. Sets NL_SERVER.
+# lab_start: a new lab: the internet router, and the server on 203.0.113.10 (with the options
+# in NL_SERVER_OPTS, if set). Sets NL_SERVER.
 lab_start() {
 	local port
 	NL_LABS=$((NL_LABS + 1))
@@ -99,7 +100,7 @@ lab_start() {
 		done' && lab_ns srv && lab_link inet srv 203.0.113.1/24 srv eth0 "$SRV_IP/24" &&
 		ip -n "$NL_P"srv route add default via 203.0.113.1 || return 1
 	lab_spawn /dev/null /dev/null "$NL_DIR/server.log" \
-		ip netns exec "$NL_P"srv "$BIN/p2pchatd" -b "$SRV_IP" -p 0 -v
+		ip netns exec "$NL_P"srv "$BIN/p2pchatd" -b "$SRV_IP" -p 0 -v ${NL_SERVER_OPTS:-}
 	wait_for "$NL_DIR/server.log" "listening on" 10 || return 1
 	port=$(sed -n 's/.*listening on .*:\([0-9][0-9]*\)$/\1/p' "$NL_DIR/server.log" | head -n 1)
 	[ -n "$port" ] || return 1
@@ -1285,7 +1286,7 @@ test_delay_loss() {
 	local rtt
 	lab_type alice /peers
 	wait_for "$NL_DIR/alice.out" "^\* peer bob connected" 5 || return 1
-	rtt=$(sed -n 's/^\* peer bob connected .* rtt \([0-9]*\) ms key [a-z]*$/\1/p' "$NL_DIR/alice.out")
+	rtt=$(sed -n 's/^\* peer bob connected .* rtt \([0-9]*\) ms nat [a-z]*\/[a-z]* key [a-z]*$/\1/p' "$NL_DIR/alice.out")
 	[ -n "$rtt" ] && [ "$rtt" -ge 90 ] ||
 		{ echo "  /peers rtt '$rtt' ms, want >= 90" >&2; return 1; }
 	NL_NOTE="$NL_NOTE; /peers rtt $rtt ms"
@@ -1482,6 +1483,116 @@ test_idle_traffic() {
 		{ echo "  more than 20 datagrams a minute from an idle side" >&2; return 1; }
 }
 
+# ---- the birthday method (birthday.h) ----
+
+# median LIST...: the middle value of numbers (the lower middle of an even count); "-" for none.
+median() {
+	[ $# -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"
+}
+
+# largest LIST...: the largest of numbers; "-" for none.
+largest() {
+	[ $# -gt 0 ] || { echo -; return; }
+	printf '%s\n' "$@" | sort -n | tail -n 1
+}
+
+# birthday_run I: one run in the symmetric-cone lab: bob (cone) and alice (symmetric), each
+# asking for the other, start afresh (names a$I and b$I, both NATs' state flushed); they chat
+# on the relay, learn their NATs' kinds from the server's second port, and play the birthday
+# method, then send 3 lines each way on the direct path. Appends to BD_RELAY_MS (alice's start to her relayed connection), BD_DIRECT_MS (her
+# start to both sides direct), BD_PROBES (bob's probes to the hit) on success. Returns 0 when
+# both went direct within BD_WAIT s.
+birthday_run() {
+	local a=a$1 b=b$1 t0 line rc=0
+	lab_in natA conntrack -F >/dev/null 2>&1
+	lab_in natB conntrack -F >/dev/null 2>&1
+	lab_client hostB "$b" "$a" && wait_for "$NL_DIR/$b.out" "^\* registered as $b " 10 ||
+		return 1
+	t0=$(now_us)
+	lab_client hostA "$a" "$b" || return 1
+	if wait_for "$NL_DIR/$a.out" "^\* connected to $b via .* (relay)\$" 15 2>/dev/null; then
+		BD_RELAY_MS="$BD_RELAY_MS $(( ($(now_us) - t0) / 1000 ))"
+	fi
+	if wait_until "${BD_WAIT:-25}" birthday_direct "$a" "$b"; then
+		BD_DIRECT_MS="$BD_DIRECT_MS $(( ($(now_us) - t0) / 1000 ))"
+		line=$(grep -h "^\* direct path to $a found by the birthday method" "$NL_DIR/$b.out")
+		line=${line#*: } BD_PROBES="$BD_PROBES ${line%% probes*}"
+		# The direct path carries the chat both ways (alice's end is a spare socket).
+		lab_exchange "$a" "$b" 3 direct 10 || rc=1
+		[ "$(count "$NL_DIR/$a.out" "^\* connected to $b")" -eq 2 ] &&
+			[ "$(count "$NL_DIR/$b.out" "^\* connected to $a")" -eq 2 ] ||
+			{ rc=1; echo "  run $1: the chat left the direct path" >&2; }
+	else
+		rc=1
+		echo "  run $1: no direct path; alice: $(grep -c '' "$NL_DIR/$a.out") lines," \
+			"last '$(tail -n 1 "$NL_DIR/$a.out")'" >&2
+	fi
+	lab_stop "${NL_PID[$a]}"
+	lab_stop "${NL_PID[$b]}"
+	return $rc
+}
+
+# birthday_direct A B: A and B both moved to a direct public path.
+birthday_direct() {
+	grep -q "^\* connected to $2 via .* (public)\$" "$NL_DIR/$1.out" &&
+		grep -q "^\* connected to $1 via .* (public)\$" "$NL_DIR/$2.out"
+}
+
+# birthday_runs N: N runs in one symmetric-cone lab (lab_start with --alt-port first). Sets
+# BD_OK (runs direct), BD_RELAY_MS, BD_DIRECT_MS, BD_PROBES (lists) and BD_FIGURES (a summary).
+birthday_runs() {
+	local i t0
+	BD_OK=0 BD_RELAY_MS="" BD_DIRECT_MS="" BD_PROBES=""
+	lab_topology symmetric-cone || return 1
+	t0=$(now_us)
+	for i in $(seq 1 "$1"); do
+		birthday_run "$i" && BD_OK=$((BD_OK + 1))
+	done
+	# shellcheck disable=SC2086 # the lists are words on purpose
+	BD_FIGURES="direct in $BD_OK of $1 runs; relay after $(median $BD_RELAY_MS) ms median,\
+ $(largest $BD_RELAY_MS) ms worst; direct after $(median $BD_DIRECT_MS) ms median,\
+ $(largest $BD_DIRECT_MS) ms worst; probes to the hit $(median $BD_PROBES) median,\
+ $(largest $BD_PROBES) most; $(( ($(now_us) - t0) / 1000000 )) s in all"
+}
+
+# The lab's symmetric NAT really maps each destination to a new random port, and the alternate
+# port tells each client its kind: alice hears she is symmetric, bob that his NAT keeps his port.
+test_know_your_nat() {
+	lab_topology symmetric-cone || return 1
+	expect_random_ports natA "${NL_IP[hostA]}" || return 1
+	lab_client hostB bob - && lab_client hostA alice - || return 1
+	wait_for "$NL_DIR/alice.out" "^\* your NAT is symmetric" 10 &&
+		wait_for "$NL_DIR/bob.out" "^\* your NAT keeps your port for every destination" 10
+}
+
+# expect_random_ports NAT IP: 20 datagrams from one socket of hostA (at IP) to 20 ports of the server go
+# out of NAT from 20 different ports that are not in sequence (--random-fully).
+expect_random_ports() {
+	local ports sorted
+	lab_in hostA python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for p in range(20):
+    s.sendto(b"x", (sys.argv[1], 40000 + p))' "$SRV_IP" || return 1
+	ports=$(nat_flows "$1" "$2" | awk -v s="$SRV_IP" 'index($1, s ":4") == 1 { print $2 }')
+	sorted=$(sort -n -u <<<"$ports")
+	[ "$(grep -c . <<<"$sorted")" -eq 20 ] ||
+		{ echo "  NAT $1 gave $(grep -c . <<<"$sorted") ports for 20 destinations" >&2; return 1; }
+	# In sequence, the 19 gaps between sorted ports would add up to 19.
+	[ $(( $(tail -n 1 <<<"$sorted") - $(head -n 1 <<<"$sorted") )) -gt 1000 ] ||
+		{ echo "  NAT $1's ports are close together: $(echo $sorted)" >&2; return 1; }
+	NL_NOTE="NAT A's ports for 20 destinations: $(echo $sorted | cut -d' ' -f1-5) ..."
+}
+
+# Symmetric NAT to cone NAT, 20 runs: the birthday method goes direct in at least 19.
+test_birthday() {
+	birthday_runs "${BIRTHDAY_RUNS:-20}" || return 1
+	NL_NOTE="$BD_FIGURES"
+	[ "$BD_OK" -ge $(( ${BIRTHDAY_RUNS:-20} - 1 )) ] ||
+		{ echo "  $BD_FIGURES" >&2; return 1; }
+}
+
 natlab_main() {
 	if ! lab_init; then
 		echo "natlab: skipped: the lab needs root (network namespaces, iptables)"
@@ -1530,6 +1641,12 @@ natlab_main() {
 	check "NAT maps anew mid-chat: recovered before the answer timeout, re-registered, nothing lost" \
 		test_nat_new_mapping
 	check "idle peers: datagrams a minute (keepalives and refreshes)" test_idle_traffic
+	NL_SERVER_OPTS="--alt-port 7778" check \
+		"know your NAT: symmetric NAT A's ports are random; each client is told its kind" \
+		test_know_your_nat
+	NL_SERVER_OPTS="--alt-port 7778" check \
+		"symmetric NAT to cone NAT, 20 runs: the birthday method, direct in at least 19" \
+		test_birthday
 	echo "natlab: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }

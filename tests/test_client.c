@@ -69,6 +69,7 @@ struct dgram {
 	uint64_t order;           /* send order: breaks ties, and shows reordering */
 	int src, dst;             /* node numbers (a host, or SIM_SERVER) */
 	struct proto_addr from;   /* the source address the receiver sees */
+	int alt;                  /* to the server's alternate port (sim.alt_port) */
 	size_t len;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 };
@@ -88,6 +89,7 @@ struct sim_host {
 	int live;                 /* started and not vanished */
 	int cut;                  /* network down: it runs, but nothing reaches or leaves it */
 	int paused;               /* stopped (SIGSTOP): it does nothing; what comes in waits */
+	int symmetric;            /* behind a symmetric NAT: the server's alternate port sees another port */
 	uint32_t drop_sent;       /* bit t set: what it sends of type t is lost (one-way faults) */
 	struct proto_addr opened[8]; /* public addresses it sent to (sim.restricted), oldest overwritten */
 	int nopened;
@@ -109,6 +111,7 @@ struct sim_host {
 	char trust_dir[64];
 	uint8_t first_init[SESSION_INIT_LEN]; /* the INIT of its last direct PROBE */
 	int ninits;                /* direct PROBEs sent */
+	uint32_t challenges_astray; /* direct PATH_CHALLENGEs to an address no host has (another port is fine) */
 	int init_variants;         /* how often a direct PROBE's INIT differed from the one before */
 };
 
@@ -137,6 +140,7 @@ static struct sim {
 				     from another host's public address only when it sent there */
 	int no_relay;             /* the server starts with its relay off (--no-relay) */
 	uint32_t names_per_source; /* the server's --limit names=N; 0: no limit */
+	uint16_t alt_port;        /* the server's --alt-port, at its address; 0: none */
 	struct rng32 rng;         /* xorshift32: the network's dice */
 
 	/* what the network did, so a test can show its faults really happened */
@@ -182,6 +186,26 @@ static int node_alive(int n)
  */
 static int sim_route(int src, const struct proto_addr *to, struct proto_addr *from, int *lan)
 {
+	struct proto_addr alt = sim.srv_addr;
+
+	alt.port = sim.alt_port;
+	if (sim.alt_port != 0 && src != SIM_SERVER && proto_addr_equal(to, &alt)) {
+		/* A symmetric NAT gives this destination a mapping of its own. */
+		*from = *node_pub(src);
+		from->port = (uint16_t)(from->port + (sim.host[src].symmetric ? 1000 : 0));
+		*lan = 0;
+		return SIM_SERVER;
+	}
+	for (int n = 0; n < SIM_SERVER && src == SIM_SERVER && sim.alt_port != 0; n++) {
+		struct proto_addr mapped = *node_pub(n);
+
+		mapped.port = (uint16_t)(mapped.port + 1000);
+		if (sim.host[n].live && sim.host[n].symmetric && proto_addr_equal(to, &mapped)) {
+			*from = alt; /* the answer to a MAPPING, back through that mapping */
+			*lan = 0;
+			return n;
+		}
+	}
 	for (int n = 0; n <= SIM_SERVER; n++) {
 		if (n < SIM_SERVER && !sim.host[n].live)
 			continue;
@@ -283,6 +307,8 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 		int64_t jitter = faulty ? (int64_t)(rng32_next(&sim.rng) % (uint32_t)(sim.jitter_ms + 1)) : 0;
 
 		sim_launch(src, dst, &from, base + jitter, buf, len);
+		sim.flight[sim.nflight - 1].alt = dst == SIM_SERVER && sim.alt_port != 0 &&
+						  to->port == sim.alt_port;
 	}
 }
 
@@ -393,6 +419,13 @@ static void host_send(void *ctx, const struct proto_addr *to, const uint8_t *buf
 			memcpy(sim.captured[sim.ncaptured++].buf, buf, len);
 		}
 
+		if (direct && type == PROTO_PATH_CHALLENGE) {
+			int known = 0;
+
+			for (int n = 0; n < sim.nhosts; n++)
+				known |= memcmp(to->ip, sim.host[n].pub.ip, 4) == 0;
+			h->challenges_astray += !known;
+		}
 		h->sent[type]++;
 		if (h->drop_sent & (1u << type))
 			return;
@@ -427,7 +460,8 @@ static void sim_deliver(const struct dgram *d)
 	else
 		sim.max_order_delivered = d->order;
 	if (d->dst == SIM_SERVER) {
-		int n = server_handle(&sim.srv, d->buf, d->len, &d->from, sim.now, tx);
+		int n = d->alt ? server_handle_alt(&sim.srv, d->buf, d->len, &d->from, sim.now, tx) :
+				 server_handle(&sim.srv, d->buf, d->len, &d->from, sim.now, tx);
 
 		for (int i = 0; i < n; i++)
 			sim_send(SIM_SERVER, &tx[i].to, tx[i].buf, tx[i].len);
@@ -589,7 +623,7 @@ static void assert_stream(const struct sim_host *h, const char *from, const char
 static void server_start(uint8_t seed_base)
 {
 	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names,
-				     .no_relay = sim.no_relay };
+				     .no_relay = sim.no_relay, .alt_port = sim.alt_port };
 	uint8_t seed[SERVER_SEED_LEN];
 
 	/* No rate limits: the sim's clients are well behaved, and test_server tests the limits. */
@@ -670,7 +704,7 @@ static void host_trust(struct sim_host *h)
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
-	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms };
+	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL };
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;
@@ -1777,7 +1811,7 @@ START_TEST(commands)
 	ck_assert_int_ge(i, 0);
 	ck_assert_int_eq(i, a->nlines - 1);
 	ck_assert_int_eq(atoi(a->lines[i] + strlen(peers_bob)), 2 * WAN_MS);
-	ck_assert_ptr_nonnull(strstr(a->lines[i], " ms key pinned")); /* no known_peers: taken */
+	ck_assert_ptr_nonnull(strstr(a->lines[i], " ms nat unknown/unknown key pinned")); /* no known_peers: taken */
 	i = a->nlines;
 	type(a, "/help");
 	ck_assert_int_eq(a->nlines - i, 11);
@@ -2045,6 +2079,87 @@ END_TEST
  * without waiting for the punch to fail, and chat as reliably as directly:
  * every line once, in order, over a lossy network.
  */
+/*
+ * Know your NAT, and the birthday method's easy side (birthday.h). The
+ * server answers MAPPING at its alternate port; bob's NAT shows that port
+ * another source (symmetric), alice's the same: each is told its kind once,
+ * and /peers shows both. On the relay, alice (easy) probes bob's address at
+ * BDAY_RATE_PER_S, at most BDAY_PROBES a try, then waits BDAY_BACKOFF_MS;
+ * bob has no spare sockets here (client_io.spares NULL), so no probe lands
+ * and he plays no part. No probe goes to an address other than bob's.
+ */
+START_TEST(birthday_easy_side)
+{
+	struct sim_host *a, *b;
+	uint32_t at_start, in_try;
+
+	sim.no_direct = 1;
+	sim.alt_port = 7778;
+	server_start(0x40);
+	a = host_new("alice", 2, 5000, 0xa1);
+	host_start(a, "bob");
+	b = host_new("bob", 3, 5000, 0xb0);
+	b->symmetric = 1;
+	host_start(b, "alice");
+	expect_line_within(a, "* your NAT keeps your port for every destination: direct paths likely",
+			   2000);
+	expect_line_within(b, "* your NAT is symmetric", 2000);
+	ck_assert_uint_eq(sim.srv.stats.mappings, 2);
+	/* The try starts as the relay takes the chat: both kinds are known by then. */
+	expect_line_within(a, "* connected to bob via 10.0.0.1:7777 (relay)", 5000);
+	ck_assert_int_eq(find_line(a, "* bob: one NAT is symmetric: trying many ports at once", 0),
+			 a->nlines - 1);
+	at_start = a->sent[PROTO_PATH_CHALLENGE];
+	ck_assert_int_eq(a->c.peers[0]->bday.role, BDAY_EASY);
+	/* Paced: about BDAY_RATE_PER_S in a second (and a few of the relayed chat's own). */
+	sim_run_for(1000);
+	ck_assert_uint_ge(a->sent[PROTO_PATH_CHALLENGE] - at_start, BDAY_RATE_PER_S - 5);
+	ck_assert_uint_le(a->sent[PROTO_PATH_CHALLENGE] - at_start, BDAY_RATE_PER_S + 30);
+	/* Capped: the try ends, BDAY_PROBES sent, none answered: the back-off. */
+	sim_run_for(BDAY_TRY_MS);
+	in_try = a->sent[PROTO_PATH_CHALLENGE] - at_start;
+	ck_assert_uint_ge(in_try, BDAY_PROBES);
+	ck_assert_uint_le(in_try, BDAY_PROBES + 200);
+	ck_assert_int_eq(a->c.peers[0]->bday.running, 0);
+	ck_assert_int_eq(a->c.peers[0]->bday.tries, 1);
+	at_start = a->sent[PROTO_PATH_CHALLENGE];
+	sim_run_for(BDAY_BACKOFF_MS - BDAY_TRY_MS - 1000);
+	ck_assert_uint_lt(a->sent[PROTO_PATH_CHALLENGE] - at_start, 300); /* the upgrade bursts only */
+	ck_assert_int_eq(a->c.peers[0]->bday.tries, 1);
+	ck_assert_uint_eq(a->challenges_astray, 0);
+	ck_assert_int_eq(find_line(b, "* alice: one NAT is symmetric", 0), -1);
+	ck_assert_int_eq(count_prefix(a, "* your NAT"), 1);
+	type(a, "/peers");
+	ck_assert_int_ge(find_line(a, "* peer bob connected relay 10.0.0.1:7777 rtt ", 0), 0);
+	ck_assert_ptr_nonnull(strstr(a->lines[a->nlines - 1], " ms nat keeps/symmetric key pinned"));
+	/* Still on the relay, and the chat goes on there. */
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 2000);
+}
+END_TEST
+
+/* Both NATs symmetric: no birthday, and each side says why it stays on the relay. */
+START_TEST(birthday_both_symmetric)
+{
+	struct sim_host *a, *b;
+
+	sim.no_direct = 1;
+	sim.alt_port = 7778;
+	server_start(0x40);
+	a = host_new("alice", 2, 5000, 0xa1);
+	a->symmetric = 1;
+	host_start(a, "bob");
+	b = host_new("bob", 3, 5000, 0xb0);
+	b->symmetric = 1;
+	host_start(b, "alice");
+	sim_run_for(8000);
+	ck_assert_int_ge(find_line(b, "* alice and we are both behind symmetric NATs", 0), 0);
+	ck_assert_int_eq(count_prefix(a, "* bob and we are both behind symmetric NATs"), 1);
+	ck_assert_int_eq(find_line(a, "* bob: one NAT is symmetric", 0), -1);
+	ck_assert_int_eq(a->c.peers[0]->bday.tries, 0);
+}
+END_TEST
+
 START_TEST(relay_when_no_direct_path)
 {
 	enum { LINES = 200 };
@@ -2623,7 +2738,7 @@ static void host_line(void *ctx, const struct client_line *l)
 START_TEST(failures_name_their_lines)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms };
+	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms, NULL, NULL };
 
 	memset(&lines_seen, 0, sizeof(lines_seen));
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), 0);
@@ -2759,7 +2874,7 @@ static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
 START_TEST(server_key_pinned_at_first_contact)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms };
+	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms, NULL, NULL };
 
 	pins = 0;
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, NULL, sim.now), 0);
@@ -3437,6 +3552,8 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, direct_path_preferred_to_relay);
 	tcase_add_test(tc, relay_when_no_direct_path);
 	tcase_add_test(tc, relay_across_families_says_why);
+	tcase_add_test(tc, birthday_easy_side);
+	tcase_add_test(tc, birthday_both_symmetric);
 	tcase_add_test(tc, relay_then_direct_within_punch);
 	tcase_add_test(tc, relay_upgrades_later);
 	tcase_add_test(tc, relay_off_direct_only);
