@@ -218,6 +218,15 @@ void client_streams_epochs(struct peer *p);
 int client_streams_busy(const struct peer *p);
 void client_streams_free(struct peer *p);
 
+/* transfer.c: files to and from peers (transfer.h: the messages, names, progress) */
+void client_transfers_init(struct client *c);
+void client_cmd_send(struct client *c, const char *peer, const char *file, int64_t now);
+void client_cmd_answer(struct client *c, const char *peer, int accept);
+int64_t client_tick_transfers(struct client *c, int64_t now);
+uint32_t client_transfers_pending(const struct client *c);
+void client_transfers_shutdown(struct client *c);
+void client_transfers_free(struct client *c);
+
 /* punch.c: the punch's decisions, the punch and upgrade timers */
 int client_path_better(const struct peer *p, const struct route *from);
 void client_on_punch_answer(struct client *c, struct peer *p, const struct route *from,

@@ -568,12 +568,13 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 
 	/*
 	 * PING when idle for a keepalive interval, and also when lines wait
-	 * for an ACK and nothing was heard for a second: on a lossy path the
+	 * for an ACK or streams are open (data may be on its way either way) and nothing was heard for a second: on a lossy path the
 	 * retransmissions back off, and the pings give the peer more chances
 	 * to show it is alive before the timeout above.
 	 */
 	if (p->ping_out_ms < 0 && (now - p->last_heard_ms >= c->cfg.keepalive_ms ||
-				   (oldest >= 0 && now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
+				   ((oldest >= 0 || client_streams_busy(p)) &&
+				    now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
 		p->ping_out_ms = now;
 		p->next_ping_ms = now;
 	}

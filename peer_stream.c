@@ -195,8 +195,11 @@ void client_streams_epochs(struct peer *p)
 
 	if (ps == NULL || !ps->bound)
 		return;
-	if (ps->my_epoch == p->my_epoch && ps->peer_epoch == p->peer_epoch)
+	/* The peer's epoch learned at last is no new incarnation: it is the first one. */
+	if (ps->my_epoch == p->my_epoch && (ps->peer_epoch == p->peer_epoch || ps->peer_epoch == 0)) {
+		ps->peer_epoch = p->peer_epoch;
 		return;
+	}
 	log_info("%s: a new incarnation of the channel: its streams end", p->name);
 	close_streams(p, 1);
 }
@@ -213,13 +216,19 @@ int client_streams_busy(const struct peer *p)
 	return 0;
 }
 
-/* Binds ps to the pair of epochs now current, when both are known. Returns 1 when bound. */
+/*
+ * Binds ps to the pair of epochs now current. The peer's may not be known
+ * yet (0): its packets then go with 0, the peer answers the stale pair
+ * with its epoch (client_epochs_current), and the first one learned is
+ * taken (client_streams_epochs). Returns 1.
+ */
 static int bind_epochs(struct peer_streams *ps)
 {
-	if (ps->bound)
+	if (ps->bound) {
+		if (ps->peer_epoch == 0)
+			ps->peer_epoch = ps->p->peer_epoch;
 		return 1;
-	if (ps->p->peer_epoch == 0)
-		return 0;
+	}
 	ps->my_epoch = ps->p->my_epoch;
 	ps->peer_epoch = ps->p->peer_epoch;
 	ps->bound = 1;
@@ -268,8 +277,7 @@ void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, siz
 	ps = get_streams(c, p, now);
 	if (ps == NULL)
 		return; /* not acknowledged: the peer sends it again */
-	if (!bind_epochs(ps))
-		return;
+	(void)bind_epochs(ps);
 	rc = stream_on_packet(&ps->conn, body + 8, len - 8, now);
 	if (rc < 0 && ps->conn.error != 0) {
 		log_warn("%s broke the stream protocol (%d): its streams end", p->name, rc);
