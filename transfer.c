@@ -18,7 +18,7 @@
 /*
  * A transfer's life (transfer.h draws the messages):
  *
- *   sender:   OFFERED --ACCEPT--> SENDING --all written, FIN--> FINISHING --DONE--> gone
+ *   sender:   HASHING --> OFFERED --ACCEPT--> SENDING --all written, FIN--> FINISHING --DONE--> gone
  *   receiver: WAIT_OFFER --OFFER--> ASKING --/accept--> ACCEPTED --START--> RECEIVING
  *             --FIN, size and SHA-256 match, moved into place--> gone
  *
@@ -31,6 +31,7 @@
 #define TRANSFER_MAX 16                 /* transfers at once, both ways */
 #define TRANSFER_URGENCY 4              /* after chat (0), fairly among files and forwards (RFC 9218) */
 #define TRANSFER_CHUNK 65536            /* bytes read from a file at a time */
+#define TRANSFER_HASH_STEP (4 << 20)    /* bytes hashed before an offer per turn of the loop: ~40 ms, so chat goes on */
 #define TRANSFER_RETRIES 3              /* offers again after the connection ended, at most */
 #define TRANSFER_PROGRESS_MS 250        /* a terminal's progress bar is redrawn this often */
 #define TRANSFER_PROGRESS_COLS 20       /* the bar's width */
@@ -40,6 +41,7 @@
 
 enum xstate {
 	X_FREE = 0,
+	X_HASHING,      /* sender: hashing the file, a step each turn, before the offer */
 	X_OFFERED,      /* sender: OFFER written, waiting for the answer */
 	X_SENDING,      /* sender: START written, the file's bytes going out */
 	X_FINISHING,    /* sender: every byte and FIN written, waiting for DONE */
@@ -62,9 +64,9 @@ struct xfer {
 	uint64_t size;
 	uint8_t sha[SHA256_LEN];
 	int fd;
-	uint64_t off;           /* sender: bytes of the file written to the stream; receiver: in the partial file */
+	uint64_t off;           /* sender: bytes of the file hashed, then written to the stream; receiver: in the partial file */
 	uint64_t start;         /* where this run began (a resume) */
-	struct sha256_ctx hash; /* receiver: of the partial file's bytes */
+	struct sha256_ctx hash; /* sender: of the file, before the offer; receiver: of the partial file's bytes */
 	uint8_t in[TRANSFER_MSG_MAX];
 	size_t in_len;
 	int64_t t0_ms;          /* START */
@@ -103,7 +105,9 @@ static struct xfer *find(struct client *c, const char *peer, uint64_t id)
 	for (int i = 0; i < TRANSFER_MAX; i++) {
 		struct xfer *x = &c->xfers->x[i];
 
-		if (x->state != X_FREE && x->sid == id && strcmp(x->peer, peer) == 0)
+		/* HASHING: no stream yet, its sid is nobody's */
+		if (x->state != X_FREE && x->state != X_HASHING && x->sid == id &&
+		    strcmp(x->peer, peer) == 0)
 			return x;
 	}
 	return NULL;
@@ -185,7 +189,8 @@ static void send_failed(struct client *c, struct xfer *x, const char *why)
 	term_sanitize(why, strlen(why), w, sizeof(w));
 	say(c, "* file %s to %s not delivered: %s", safe, x->peer, w);
 	c->stats.failed_files++;
-	(void)peer_stream_reset(c, x->peer, x->sid, PEER_STREAM_E_APP);
+	if (x->state != X_HASHING)
+		(void)peer_stream_reset(c, x->peer, x->sid, PEER_STREAM_E_APP);
 	drop(c, x);
 }
 
@@ -340,18 +345,17 @@ void client_cmd_send(struct client *c, const char *peer, const char *file, int64
 		why = "not a regular file";
 	else if (!transfer_name_ok(x->name))
 		why = "its name cannot be a file's name at the peer (a leading dot, or control characters)";
-	else if (hash_prefix(x->fd, (uint64_t)st.st_size, x->sha) < 0)
-		why = strerror(errno);
 	if (why == NULL) {
-		x->size = (uint64_t)st.st_size;
-		if (offer(c, x, &why) == 0) {
-			char size[32];
+		char size[32];
 
-			transfer_bytes_str(x->size, size, sizeof(size));
-			term_sanitize(x->name, strlen(x->name), safe, sizeof(safe));
-			say(c, "* offering %s to %s (%s)", safe, peer, size);
-			return;
-		}
+		/* Hashed a step at a time (client_tick_transfers), then offered. */
+		x->size = (uint64_t)st.st_size;
+		x->state = X_HASHING;
+		sha256_init(&x->hash);
+		transfer_bytes_str(x->size, size, sizeof(size));
+		term_sanitize(x->name, strlen(x->name), safe, sizeof(safe));
+		say(c, "* offering %s to %s (%s)", safe, peer, size);
+		return;
 	}
 	say(c, "* cannot send %s: %s", safe, why);
 	c->stats.failed_files++;
@@ -390,6 +394,32 @@ static void feed(struct client *c, struct xfer *x)
 		}
 		x->off += (uint64_t)w;
 	}
+}
+
+/* Hashes the next step of the file; at its end, offers it. */
+static void hash_step(struct client *c, struct xfer *x)
+{
+	static uint8_t buf[TRANSFER_CHUNK];
+	const char *why = NULL;
+	uint64_t end = x->size - x->off < TRANSFER_HASH_STEP ? x->size : x->off + TRANSFER_HASH_STEP;
+
+	while (x->off < end) {
+		size_t want = end - x->off < sizeof(buf) ? (size_t)(end - x->off) : sizeof(buf);
+		ssize_t r = pread(x->fd, buf, want, (off_t)x->off);
+
+		if (r <= 0) {
+			send_failed(c, x, r == 0 ? "the file got shorter while it was hashed" : strerror(errno));
+			return;
+		}
+		sha256_update(&x->hash, buf, (size_t)r);
+		x->off += (uint64_t)r;
+	}
+	if (x->off < x->size)
+		return;
+	sha256_final(&x->hash, x->sha);
+	x->off = 0;
+	if (offer(c, x, &why) < 0)
+		send_failed(c, x, why);
 }
 
 /* The receiver's answer to our OFFER. */
@@ -870,6 +900,12 @@ int64_t client_tick_transfers(struct client *c, int64_t now)
 
 		if (x->state == X_FREE)
 			continue;
+		if (x->state == X_HASHING) {
+			hash_step(c, x);
+			if (x->state == X_HASHING)
+				next = now; /* more to hash: the next turn, after what else is due */
+			continue;
+		}
 		if (x->state == X_SENDING) {
 			feed(c, x);
 			if (x->state == X_FREE)

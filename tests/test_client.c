@@ -3526,6 +3526,26 @@ START_TEST(file_sent_and_saved)
 }
 END_TEST
 
+/* Through the relay: both sides are told it is relayed and slow; it arrives, at the relay's rate. */
+START_TEST(file_over_the_relay)
+{
+	struct sim_host *a, *b;
+	char path[128], cmd[160];
+
+	xfer_setup("slow.bin", 30000, path, sizeof(path));
+	sim.no_direct = 1;
+	xfer_pair(&a, &b);
+	ck_assert(peer_stream_relayed(&a->c, "bob"));
+	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
+	type(a, cmd);
+	expect_line_within(a, "* slow.bin to bob goes through the server's relay: slow (at most 6 kB/s)", 3000);
+	expect_line_within(b, "* slow.bin from alice goes through the server's relay: slow", 3000);
+	expect_line_within(a, "* sent slow.bin to bob: 30000 bytes in ", 30000);
+	ck_assert(xfer_saved("slow.bin", 30000));
+	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
+}
+END_TEST
+
 /* A script without --accept-files refuses, and the sender is told why. */
 START_TEST(file_refused_by_a_script)
 {
@@ -3797,6 +3817,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, streams_end_when_peer_restarts);
 	tcase_add_test(tc, file_sent_and_saved);
 	tcase_add_test(tc, file_refused_by_a_script);
+	tcase_add_test(tc, file_over_the_relay);
 	tcase_add_test(tc, bad_offers_refused);
 	tcase_add_test(tc, full_disk_reported);
 	tcase_add_test(tc, interrupted_file_resumes);
