@@ -184,11 +184,13 @@ static void close_streams(struct peer *p, int tell)
 	free(ps);
 }
 
+/* Frees p's connection, telling nobody (the peer is being freed). */
 void client_streams_free(struct peer *p)
 {
 	close_streams(p, 0);
 }
 
+/* p's pair of epochs changed (peer.c): a connection of the old pair ends, its streams GONE. */
 void client_streams_epochs(struct peer *p)
 {
 	struct peer_streams *ps = p->streams;
@@ -204,6 +206,7 @@ void client_streams_epochs(struct peer *p)
 	close_streams(p, 1);
 }
 
+/* Returns 1 when a stream with p is open: p is not evicted, and is pinged when silent. */
 int client_streams_busy(const struct peer *p)
 {
 	const struct peer_streams *ps = p->streams;
@@ -248,6 +251,7 @@ static void follow_path(struct peer_streams *ps, int64_t now)
 			      r->relay ? PEER_STREAM_RELAY_RATE : 0, now);
 }
 
+/* Connected: follows the path, sends what is due (stream_tick). Returns the next deadline (ms). */
 int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now)
 {
 	struct peer_streams *ps = p->streams;
@@ -259,6 +263,7 @@ int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now)
 	return stream_tick(&ps->conn, now);
 }
 
+/* An opened STREAM from p: body is its epochs and the packet (protocol.h). */
 void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, size_t len,
 		      const struct route *from, int64_t now)
 {

@@ -316,6 +316,11 @@ static int offer(struct client *c, struct xfer *x, const char **why)
 	return 0;
 }
 
+/*
+ * /send PEER FILE: opens FILE (the path as typed), hashes it a step at a
+ * time, then offers it. What cannot be sent is said at once and counted
+ * in stats.failed_files.
+ */
 void client_cmd_send(struct client *c, const char *peer, const char *file, int64_t now)
 {
 	char safe[4 * PATH_MAX + 1];
@@ -860,11 +865,13 @@ static const struct peer_stream_handler *handler(struct client *c)
 
 /* ---- commands, time, the client's calls ---- */
 
+/* Takes the FILE streams peers open (client_init). */
 void client_transfers_init(struct client *c)
 {
 	(void)peer_stream_listen(c, PEER_STREAM_KIND_FILE, handler(c));
 }
 
+/* /accept [PEER] (accept 1) or /reject [PEER]: the oldest offer waiting (from PEER; "": anyone's). */
 void client_cmd_answer(struct client *c, const char *peer, int accept)
 {
 	if (c->xfers != NULL) {
@@ -889,6 +896,7 @@ void client_cmd_answer(struct client *c, const char *peer, int accept)
 	client_say(c, "* no file offered%s%s", peer[0] ? " by " : "", peer);
 }
 
+/* Hashes, feeds streams, draws progress, ends what waited -w for its peer. Returns the next deadline (ms). */
 int64_t client_tick_transfers(struct client *c, int64_t now)
 {
 	int64_t next = INT64_MAX;
@@ -938,6 +946,7 @@ int64_t client_tick_transfers(struct client *c, int64_t now)
 	return next;
 }
 
+/* Returns the transfers under way (not those only offered to us): a script waits for them. */
 uint32_t client_transfers_pending(const struct client *c)
 {
 	uint32_t n = 0;
@@ -952,6 +961,7 @@ uint32_t client_transfers_pending(const struct client *c)
 	return n;
 }
 
+/* Closes every file and frees the table; partial files stay. */
 void client_transfers_free(struct client *c)
 {
 	if (c->xfers == NULL)
@@ -963,6 +973,7 @@ void client_transfers_free(struct client *c)
 	c->xfers = NULL;
 }
 
+/* Leaving: every transfer under way ends, said as not delivered (ours) or not received. */
 void client_transfers_shutdown(struct client *c)
 {
 	if (c->xfers == NULL)

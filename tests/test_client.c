@@ -3252,6 +3252,13 @@ static void sink_event(void *ctx, struct client *c, const char *peer, uint64_t i
 	}
 }
 
+/* Empties a test's two sinks (static: they are large). */
+static void sinks_clear(struct sink *tx, struct sink *rx)
+{
+	memset(tx, 0, sizeof(*tx));
+	memset(rx, 0, sizeof(*rx));
+}
+
 static struct peer_stream_handler sink_handler(struct sink *s)
 {
 	return (struct peer_stream_handler){ .ctx = s, .recv = sink_recv, .event = sink_event };
@@ -3314,8 +3321,7 @@ START_TEST(stream_carries_bytes)
 	static struct sink tx, rx;
 	struct sim_host *a, *b;
 
-	memset(&tx, 0, sizeof(tx));
-	memset(&rx, 0, sizeof(rx));
+	sinks_clear(&tx, &rx);
 	alice_and_bob(&a, &b);
 	stream_across(a, b, 300000, 20000, &tx, &rx);
 	type(a, "after the file");
@@ -3333,8 +3339,7 @@ START_TEST(stream_over_lossy_network)
 	static struct sink tx, rx;
 	struct sim_host *a, *b;
 
-	memset(&tx, 0, sizeof(tx));
-	memset(&rx, 0, sizeof(rx));
+	sinks_clear(&tx, &rx);
 	sim.loss_pct = 10;
 	sim.dup_pct = 5;
 	sim.jitter_ms = 30;
@@ -3352,8 +3357,7 @@ START_TEST(stream_over_relay_keeps_its_rate)
 	struct sim_host *a, *b;
 	int64_t took;
 
-	memset(&tx, 0, sizeof(tx));
-	memset(&rx, 0, sizeof(rx));
+	sinks_clear(&tx, &rx);
 	relayed_pair(&a, &b);
 	ck_assert(peer_stream_relayed(&a->c, "bob"));
 	took = stream_across(a, b, 60000, 60000, &tx, &rx);
@@ -3372,8 +3376,7 @@ START_TEST(stream_moves_off_the_relay)
 	struct sim_host *a, *b;
 	int64_t t_up;
 
-	memset(&tx, 0, sizeof(tx));
-	memset(&rx, 0, sizeof(rx));
+	sinks_clear(&tx, &rx);
 	relayed_pair(&a, &b);
 	sim_run_for(2 * CLIENT_PUNCH_MS);
 	sim.no_direct = 0; /* the next upgrade burst finds the direct path */
@@ -3415,8 +3418,7 @@ START_TEST(streams_end_when_peer_restarts)
 	struct sim_host *a, *b, *b2;
 	int64_t id;
 
-	memset(&tx, 0, sizeof(tx));
-	memset(&rx, 0, sizeof(rx));
+	sinks_clear(&tx, &rx);
 	alice_and_bob(&a, &b);
 	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
 	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
@@ -3476,6 +3478,15 @@ static int xfer_saved(const char *name, size_t len)
 	return 1;
 }
 
+/* The user of a types /send bob PATH. */
+static void xfer_send(struct sim_host *a, const char *path)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
+	type(a, cmd);
+}
+
 /* Alice, and bob saving into DIR/in (--accept-files), connected. */
 static void xfer_pair(struct sim_host **a, struct sim_host **b)
 {
@@ -3494,13 +3505,12 @@ static void xfer_pair(struct sim_host **a, struct sim_host **b)
 START_TEST(file_sent_and_saved)
 {
 	struct sim_host *a, *b;
-	char path[128], cmd[160], line[300];
+	char path[128], line[300];
 	int i;
 
 	xfer_setup("f.bin", 50000, path, sizeof(path));
 	xfer_pair(&a, &b);
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(b, "* alice offers f.bin (50000 bytes, sha256 ", 1000);
 	expect_line_within(b, "* received f.bin from alice: 50000 bytes, sha256 ", 5000);
 	i = find_line(b, "* received f.bin from alice: 50000 bytes, sha256 ", 0);
@@ -3509,7 +3519,7 @@ START_TEST(file_sent_and_saved)
 	expect_line_within(a, "* sent f.bin to bob: 50000 bytes in ", 1000);
 	ck_assert(xfer_saved("f.bin", 50000));
 	/* Again: never over the first. */
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(a, "* sent f.bin to bob", 5000);
 	ck_assert(xfer_saved("f (1).bin", 50000));
 	ck_assert(xfer_saved("f.bin", 50000));
@@ -3530,14 +3540,13 @@ END_TEST
 START_TEST(file_over_the_relay)
 {
 	struct sim_host *a, *b;
-	char path[128], cmd[160];
+	char path[128];
 
 	xfer_setup("slow.bin", 30000, path, sizeof(path));
 	sim.no_direct = 1;
 	xfer_pair(&a, &b);
 	ck_assert(peer_stream_relayed(&a->c, "bob"));
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(a, "* slow.bin to bob goes through the server's relay: slow (at most 6 kB/s)", 3000);
 	expect_line_within(b, "* slow.bin from alice goes through the server's relay: slow", 3000);
 	expect_line_within(a, "* sent slow.bin to bob: 30000 bytes in ", 30000);
@@ -3550,12 +3559,11 @@ END_TEST
 START_TEST(file_refused_by_a_script)
 {
 	struct sim_host *a, *b;
-	char path[128], cmd[160];
+	char path[128];
 
 	xfer_setup("f.bin", 1000, path, sizeof(path));
 	alice_and_bob(&a, &b);
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(a, "* file f.bin to bob not delivered: the receiver runs in a script without --accept-files DIR", 3000);
 	ck_assert_int_ge(find_line(b, "* refused f.bin from alice: a script takes files only with --accept-files DIR", 0), 0);
 	ck_assert_uint_eq(a->c.stats.failed_files, 1);
@@ -3686,15 +3694,14 @@ END_TEST
 START_TEST(full_disk_reported)
 {
 	struct sim_host *a, *b;
-	char path[128], cmd[160];
+	char path[128];
 	struct rlimit rl = { 20000, 20000 };
 
 	signal(SIGXFSZ, SIG_IGN); /* write fails with EFBIG instead */
 	xfer_setup("big.bin", 60000, path, sizeof(path));
 	xfer_pair(&a, &b);
 	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(a, "* file big.bin to bob not delivered: the receiver cannot write the file", 5000);
 	ck_assert_int_ge(find_line(b, "* big.bin from alice not received: cannot write: File too large (20.0 kB kept for resuming)", 0), 0);
 	ck_assert_uint_eq(a->c.stats.failed_files, 1);
@@ -3711,17 +3718,16 @@ START_TEST(interrupted_file_resumes)
 {
 	enum { SIZE = 300000 };
 	struct sim_host *a, *b, *a2;
-	char path[128], cmd[160];
+	char path[128];
 	const struct stream_conn *sc;
 
 	xfer_setup("r.bin", SIZE, path, sizeof(path));
 	xfer_pair(&a, &b);
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(b, "* r.bin from alice: 25%", 5000);
 	a2 = host_restart(a);
 	expect_line_within(a2, "* registered as alice", 1000);
-	type(a2, cmd);
+	xfer_send(a2, path);
 	expect_line_within(b, "* r.bin from alice not received: the connection ended (", 5000);
 	expect_line_within(a2, "* sent r.bin to bob: 300000 bytes in ", 10000);
 	ck_assert(xfer_saved("r.bin", SIZE));
@@ -3736,12 +3742,11 @@ END_TEST
 START_TEST(vanished_peer_mid_transfer)
 {
 	struct sim_host *a, *b;
-	char path[128], cmd[160];
+	char path[128];
 
 	xfer_setup("v.bin", 300000, path, sizeof(path));
 	xfer_pair(&a, &b);
-	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
-	type(a, cmd);
+	xfer_send(a, path);
 	expect_line_within(b, "* v.bin from alice: 25%", 5000);
 	a->cut = 1;
 	/* Noticed within a second and the answer timeout (data waits for ACKs), then -w. */
