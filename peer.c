@@ -568,7 +568,8 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 
 	/*
 	 * PING when idle for a keepalive interval, and also when lines wait
-	 * for an ACK or streams are open (data may be on its way either way) and nothing was heard for a second: on a lossy path the
+	 * for an ACK, or streams are open (data may be on its way either
+	 * way), and nothing was heard for a second: on a lossy path the
 	 * retransmissions back off, and the pings give the peer more chances
 	 * to show it is alive before the timeout above.
 	 */

@@ -244,7 +244,7 @@ static void progress(struct client *c, struct xfer *x, int64_t now)
 	if (step > x->plain_step && step < TRANSFER_PLAIN_STEPS) {
 		x->plain_step = step;
 		label(x, l, sizeof(l));
-		client_say(c, "* %s: %d%% (%llu of %llu bytes)", l, step * 100 / TRANSFER_PLAIN_STEPS,
+		say(c, "* %s: %d%% (%llu of %llu bytes)", l, step * 100 / TRANSFER_PLAIN_STEPS,
 			   (unsigned long long)done, (unsigned long long)x->size);
 	}
 }
@@ -258,8 +258,8 @@ static void say_relayed(struct client *c, struct xfer *x)
 		return;
 	x->relay_said = 1;
 	label(x, l, sizeof(l));
-	client_say(c, "* %s goes through the server's relay: slow (at most %d kB/s) until a direct path opens",
-		   l, PEER_STREAM_RELAY_RATE / 1000);
+	say(c, "* %s goes through the server's relay: slow (at most %d kB/s) until a direct path "
+	    "opens", l, PEER_STREAM_RELAY_RATE / 1000);
 }
 
 /* ---- sending ---- */
@@ -331,13 +331,16 @@ void client_cmd_send(struct client *c, const char *peer, const char *file, int64
 	c->now_ms = now;
 	term_sanitize(file, strlen(file), safe, sizeof(safe));
 	if (!proto_name_valid(peer) || strcmp(peer, c->cfg.name) == 0) {
-		client_say(c, "* cannot send %s: '%s' is not a peer", safe, peer);
+		char who[4 * (PROTO_NAME_MAX + 1) + 1];
+
+		term_sanitize(peer, strnlen(peer, PROTO_NAME_MAX + 1), who, sizeof(who));
+		say(c, "* cannot send %s: '%s' is not a peer", safe, who);
 		c->stats.failed_files++;
 		return;
 	}
 	x = new_xfer(c, peer, 1);
 	if (x == NULL) {
-		client_say(c, "* cannot send %s: too many transfers at once", safe);
+		say(c, "* cannot send %s: too many transfers at once", safe);
 		c->stats.failed_files++;
 		return;
 	}
@@ -893,6 +896,8 @@ void client_cmd_answer(struct client *c, const char *peer, int accept)
 			return;
 		}
 	}
+	if (peer[0] != '\0' && !proto_name_valid(peer))
+		peer = "that name";
 	client_say(c, "* no file offered%s%s", peer[0] ? " by " : "", peer);
 }
 
