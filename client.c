@@ -134,10 +134,12 @@ int64_t client_tick(struct client *c, int64_t now)
 	next = client_tick_registration(c, now);
 	next = client_min64(next, client_tick_who(c, now));
 	next = client_min64(next, client_tick_nat(c, now));
+	next = client_min64(next, client_tick_transfers(c, now));
 	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
 		next = client_min64(next, client_tick_session(c, c->peers[i], now));
 		next = client_min64(next, client_tick_birthday(c, c->peers[i], now));
+		next = client_min64(next, client_tick_streams(c, c->peers[i], now));
 	}
 	return next;
 }
@@ -158,6 +160,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->nat_next_ms = -1;
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
+	client_transfers_init(c);
 	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;
 	if (peer != NULL) {
 		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
@@ -169,6 +172,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 
 void client_free(struct client *c)
 {
+	client_transfers_free(c);
 	for (int i = 0; i < c->npeers; i++)
 		client_peer_free(c->peers[i]);
 	c->npeers = 0;
@@ -182,7 +186,7 @@ uint32_t client_pending(const struct client *c)
 
 	for (int i = 0; i < c->npeers; i++)
 		n += chan_pending(c->peers[i]->chan);
-	return n;
+	return n + client_transfers_pending(c);
 }
 
 int client_who_busy(const struct client *c)
@@ -203,6 +207,7 @@ void client_shutdown(struct client *c, int64_t now)
 	struct proto_msg m;
 
 	c->now_ms = now;
+	client_transfers_shutdown(c);
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
 

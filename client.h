@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "chan.h"
 #include "identity.h"
+#include "peer_stream.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -84,6 +85,7 @@ struct client_stats {
 	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
 	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
+	uint64_t sent_files, received_files, failed_files; /* failed: ours, not delivered (the exit status counts them) */
 };
 
 /* What became of a line the user sent: client_io.line reports each step of it. */
@@ -132,6 +134,12 @@ struct client_io {
 	/* send one datagram from spare socket sock (1..n) */
 	void (*send_spare)(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
 			   size_t len);
+	/*
+	 * Interactive: a transfer's progress line id, drawn in place above the
+	 * input line (replacing the one before with the same id); NULL line:
+	 * remove it. May be NULL: then no bar is drawn.
+	 */
+	void (*progress)(void *ctx, uint32_t id, const char *line);
 };
 
 struct trust_store; /* trust.h */
@@ -152,6 +160,8 @@ struct client_config {
 	int64_t wait_ms;            /* -w */
 	int64_t keepalive_ms;       /* --keepalive */
 	uint32_t seed;              /* seeds the epoch generator (random in main, fixed in tests) */
+	const char *accept_dir;     /* --accept-files DIR: offered files are saved there unasked; NULL: ask */
+	int interactive;            /* a person at a terminal answers offers; else (a script) they are refused */
 	struct trust_store *trust;  /* known peers, opened by the caller (trust_open); NULL: no
 				       store, every key the server introduces is taken */
 };
@@ -207,6 +217,8 @@ struct client {
 
 	char spare_owner[PROTO_NAME_MAX + 1]; /* the peer whose birthday try or path holds the spare
 					     sockets, "" when none is open */
+	struct transfers *xfers;          /* files under way (transfer.c), NULL until the first */
+	struct peer_stream_handler stream_kinds[PEER_STREAM_KINDS]; /* who takes the streams peers open, by kind (peer_stream_listen) */
 
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */

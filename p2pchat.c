@@ -35,7 +35,7 @@ static void on_signal(int sig)
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
 	"usage: p2pchat [-s HOST[:PORT]] [--server-key KEY] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS]\n" \
-	"               [--stay] [-v] NAME [PEER]\n" \
+	"               [--stay] [--accept-files DIR] [-v] NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -55,6 +55,8 @@ static void help(void)
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
 	       "      --stay                keep running after the end of input\n"
+	       "      --accept-files DIR    save files peers offer into DIR without asking\n"
+	       "                            (a script without it refuses them)\n"
 	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
 	       "  -v, --verbose             log every datagram on stderr\n"
 	       "  -h, --help                this help\n"
@@ -244,6 +246,13 @@ static void app_print(void *ctx, const char *line)
 	console_print(&a->con, line);
 }
 
+static void app_progress(void *ctx, uint32_t id, const char *line)
+{
+	struct app *a = ctx;
+
+	console_progress(&a->con, id, line);
+}
+
 static void app_line(void *ctx, const struct client_line *l)
 {
 	struct app *a = ctx;
@@ -397,6 +406,7 @@ struct options {
 	uint8_t server_key[PROTO_KEY_LEN];
 	unsigned long port, wait_s, keepalive_s;
 	int stay, verbose;
+	const char *accept_dir; /* --accept-files */
 	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
 };
@@ -431,6 +441,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "stay", no_argument, NULL, 'S' },
+		{ "accept-files", required_argument, NULL, 'A' },
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "server-key", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -452,6 +463,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		case 'w': bad = number("-w", optarg, 0, 86400, &o->wait_s); break;
 		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
 		case 'S': o->stay = 1; break;
+		case 'A': o->accept_dir = optarg; break;
 		case 'F': o->fingerprint = 1; break;
 		case 'K':
 			if (parse_key(optarg, o->server_key) < 0)
@@ -475,6 +487,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	o->peer = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!proto_name_valid(o->name))
 		return usage_error("'%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)", o->name);
+	if (o->accept_dir != NULL) {
+		struct stat st;
+
+		if (stat(o->accept_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return usage_error("--accept-files %s: not a directory", o->accept_dir);
+	}
 	if (o->fingerprint && o->peer != NULL)
 		return usage_error("--fingerprint takes NAME alone");
 	if (o->peer != NULL && strcmp(o->peer, o->name) == 0)
@@ -613,6 +631,7 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 		cfg->nprivate = (uint8_t)net_local_endpoints(local.port, cfg->ipv6, cfg->private_ep,
 							     PROTO_MAX_PRIVATE);
 	}
+	cfg->accept_dir = o->accept_dir;
 	cfg->wait_ms = (int64_t)o->wait_s * 1000;
 	cfg->keepalive_ms = (int64_t)o->keepalive_s * 1000;
 	if (net_random(&cfg->seed, sizeof(cfg->seed)) < 0) {
@@ -649,7 +668,7 @@ static void catch_signals(int interactive)
  * Says goodbye to the peers, restores the terminal, frees a. Returns the
  * exit status: 130 after Ctrl-C and 128 + N after signal N (as a shell
  * reports a job a signal ended), 1 when a line failed, the server refused
- * us, or (nothing sent) never answered, else 0.
+ * us, or (nothing sent) never answered, or a file we sent was not delivered, else 0.
  */
 static int app_close(struct app *a)
 {
@@ -670,7 +689,8 @@ static int app_close(struct app *a)
 	else if (got_stop)
 		status = 128 + got_stop;
 	else
-		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
+		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->c.stats.failed_files > 0 ||
+			 a->no_server ? 1 : 0;
 	client_free(&a->c);
 	if (a->servers_open)
 		trust_close(&a->servers);
@@ -690,7 +710,8 @@ int main(int argc, char **argv)
 	struct app *a = &app;
 	struct client_config cfg;
 	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL,
-				app_spares, app_send_spare };
+				app_spares, app_send_spare,
+				app_progress };
 	struct options o;
 	int done, status;
 
@@ -705,6 +726,7 @@ int main(int argc, char **argv)
 	if (console_open(&a->con, &a->c) != 0)
 		return 1;
 	catch_signals(a->con.interactive);
+	cfg.interactive = a->con.interactive;
 	status = client_init(&a->c, &cfg, &io, o.peer, net_now_ms());
 	identity_wipe(&cfg.id); /* the client has its copy */
 	if (status < 0)

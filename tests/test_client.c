@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "auth.h"
 #include "client_impl.h"
@@ -13,6 +16,7 @@
 #include "net.h"
 #include "protocol.h"
 #include "server.h"
+#include "transfer.h"
 #include "trust.h"
 #include "x25519.h"
 #include "harness.h"
@@ -704,7 +708,7 @@ static void host_trust(struct sim_host *h)
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
-	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL };
+	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL, NULL };
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;
@@ -806,6 +810,8 @@ static void setup(void)
 	server_start(0x40);
 }
 
+static char xfer_dir[64]; /* a file test's directory: files to send in it, DIR/in receives */
+
 static void teardown(void)
 {
 	for (int i = 0; i < sim.nhosts; i++) {
@@ -820,6 +826,9 @@ static void teardown(void)
 	}
 	if (sim.srv_up)
 		server_free(&sim.srv);
+	if (xfer_dir[0] != '\0')
+		tmpdir_remove(xfer_dir);
+	xfer_dir[0] = '\0';
 }
 
 /* Alice (with current peer bob) and bob, up and connected: alice's "hello" reached bob. */
@@ -1814,7 +1823,7 @@ START_TEST(commands)
 	ck_assert_ptr_nonnull(strstr(a->lines[i], " ms nat unknown/unknown key pinned")); /* no known_peers: taken */
 	i = a->nlines;
 	type(a, "/help");
-	ck_assert_int_eq(a->nlines - i, 11);
+	ck_assert_int_eq(a->nlines - i, 13);
 	ck_assert_str_eq(a->lines[i], "* TEXT            send TEXT to the current peer");
 
 	/* Plain lines, /me and //TEXT go to the current peer. */
@@ -2738,7 +2747,7 @@ static void host_line(void *ctx, const struct client_line *l)
 START_TEST(failures_name_their_lines)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms, NULL, NULL };
+	struct client_io io = { a, host_send, host_print, host_line, NULL, host_random, host_wall_ms, NULL, NULL, NULL };
 
 	memset(&lines_seen, 0, sizeof(lines_seen));
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), 0);
@@ -2874,7 +2883,7 @@ static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
 START_TEST(server_key_pinned_at_first_contact)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
-	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms, NULL, NULL };
+	struct client_io io = { a, host_send, host_print, NULL, host_pin, host_random, host_wall_ms, NULL, NULL, NULL };
 
 	pins = 0;
 	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, NULL, sim.now), 0);
@@ -3506,6 +3515,564 @@ START_TEST(keys_wiped)
 }
 END_TEST
 
+/* ---- streams to peers, over the sealed sessions (peer_stream.h) ---- */
+
+#define SINK_MAX 400000 /* bytes a test stream carries at most */
+
+/* What one side of a test stream saw. */
+struct sink {
+	uint8_t buf[SINK_MAX];
+	size_t len;
+	int opened, fin, sent, stopped, reset, gone;
+	uint64_t code;
+};
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 10));
+}
+
+static size_t sink_recv(void *ctx, struct client *c, const char *peer, uint64_t id,
+			const uint8_t *data, size_t len)
+{
+	struct sink *s = ctx;
+	size_t n = len < SINK_MAX - s->len ? len : SINK_MAX - s->len;
+
+	(void)c;
+	(void)peer;
+	(void)id;
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	return len;
+}
+
+static void sink_event(void *ctx, struct client *c, const char *peer, uint64_t id, int ev,
+		       uint64_t code)
+{
+	struct sink *s = ctx;
+
+	(void)c;
+	(void)peer;
+	(void)id;
+	switch (ev) {
+	case STREAM_EV_OPENED: s->opened++; break;
+	case STREAM_EV_FIN: s->fin++; break;
+	case STREAM_EV_SENT: s->sent++; break;
+	case STREAM_EV_STOPPED: s->stopped++; s->code = code; break;
+	case STREAM_EV_RESET: s->reset++; s->code = code; break;
+	case PEER_STREAM_EV_GONE: s->gone++; break;
+	default: break;
+	}
+}
+
+/* Empties a test's two sinks (static: they are large). */
+static void sinks_clear(struct sink *tx, struct sink *rx)
+{
+	memset(tx, 0, sizeof(*tx));
+	memset(rx, 0, sizeof(*rx));
+}
+
+static struct peer_stream_handler sink_handler(struct sink *s)
+{
+	return (struct peer_stream_handler){ .ctx = s, .recv = sink_recv, .event = sink_event };
+}
+
+/* Writes what the stream takes of the pattern's bytes [*off, total), and FIN after the last. */
+static void feed(struct sim_host *h, const char *peer, uint64_t id, size_t *off, size_t total)
+{
+	uint8_t chunk[4096];
+
+	while (*off < total) {
+		size_t n = total - *off < sizeof(chunk) ? total - *off : sizeof(chunk);
+		int64_t w;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pattern(*off + i);
+		w = peer_stream_write(&h->c, peer, id, chunk, n);
+		ck_assert_int_ge(w, 0);
+		if (w == 0)
+			return;
+		*off += (size_t)w;
+		if (*off == total)
+			ck_assert_int_eq(peer_stream_finish(&h->c, peer, id), 0);
+	}
+}
+
+/*
+ * Sends total bytes from a to b on a FILE stream, within limit_ms; checks
+ * every byte and the events. Returns how long it took (fake ms).
+ */
+static int64_t stream_across(struct sim_host *a, struct sim_host *b, size_t total,
+			     int64_t limit_ms, struct sink *tx, struct sink *rx)
+{
+	struct peer_stream_handler hr = sink_handler(rx), ht = sink_handler(tx);
+	int64_t t0 = sim.now, id;
+	size_t off = 0;
+
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	while (!rx->fin) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+		ck_assert_int_lt(sim.now - t0, limit_ms);
+	}
+	ck_assert_int_eq(rx->opened, 1);
+	ck_assert_uint_eq(rx->len, total);
+	for (size_t i = 0; i < total; i++)
+		if (rx->buf[i] != pattern(i))
+			ck_abort_msg("byte %zu differs", i);
+	sim_run_for(1000);
+	ck_assert_int_eq(tx->sent, 1);
+	ck_assert_int_eq(tx->gone + rx->gone + tx->stopped + rx->reset, 0);
+	return sim.now - 1000 - t0;
+}
+
+/* A stream carries a file-sized run of bytes exactly, and the chat goes on beside it. */
+START_TEST(stream_carries_bytes)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+
+	sinks_clear(&tx, &rx);
+	alice_and_bob(&a, &b);
+	stream_across(a, b, 300000, 20000, &tx, &rx);
+	type(a, "after the file");
+	expect_line_within(b, "<alice> after the file", 1000);
+	ck_assert_int_eq(count_prefix(a, "* not delivered"), 0);
+	ck_assert_uint_gt(a->sent[PROTO_STREAM], 280);
+	ck_assert_ptr_nonnull(peer_stream_conn(&a->c, "bob"));
+	ck_assert_uint_eq(peer_stream_conn(&a->c, "bob")->stats.pkts_malformed, 0);
+}
+END_TEST
+
+/* Loss, duplicates and reordering between the peers: every byte once, in order. */
+START_TEST(stream_over_lossy_network)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+
+	sinks_clear(&tx, &rx);
+	sim.loss_pct = 10;
+	sim.dup_pct = 5;
+	sim.jitter_ms = 30;
+	alice_and_bob(&a, &b);
+	stream_across(a, b, 200000, 120000, &tx, &rx);
+	ck_assert_uint_gt(peer_stream_conn(&a->c, "bob")->stats.bytes_resent, 0);
+	ck_assert_uint_gt(sim.lost, 20);
+}
+END_TEST
+
+/* Over the relay, a stream keeps to the relay's rate: the server drops nothing of it. */
+START_TEST(stream_over_relay_keeps_its_rate)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+	int64_t took;
+
+	sinks_clear(&tx, &rx);
+	relayed_pair(&a, &b);
+	ck_assert(peer_stream_relayed(&a->c, "bob"));
+	took = stream_across(a, b, 60000, 60000, &tx, &rx);
+	/* 60000 bytes and their overhead at PEER_STREAM_RELAY_RATE: not faster (a few s of burst). */
+	ck_assert_int_ge(took, 60000 * 1000 / PEER_STREAM_RELAY_RATE - 3000);
+	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 3000);
+}
+END_TEST
+
+/* Relayed, then a direct path opens: the stream moves to it and goes on, faster, nothing restarted. */
+START_TEST(stream_moves_off_the_relay)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+	int64_t t_up;
+
+	sinks_clear(&tx, &rx);
+	relayed_pair(&a, &b);
+	sim_run_for(2 * CLIENT_PUNCH_MS);
+	sim.no_direct = 0; /* the next upgrade burst finds the direct path */
+	/* 300 kB: 50 s at the relay's rate, so most of it goes direct. */
+	stream_across(a, b, 300000, CLIENT_UPGRADE_EVERY_MS + 10000, &tx, &rx);
+	t_up = a->line_ms[find_line(a, direct_a, 0)];
+	ck_assert_int_gt(t_up, 0);
+	ck_assert_int_eq(rx.opened, 1);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+}
+END_TEST
+
+/* A kind nobody here takes is refused, and the opener hears so. */
+START_TEST(stream_of_unknown_kind_refused)
+{
+	static struct sink tx;
+	struct peer_stream_handler ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	int64_t id;
+
+	memset(&tx, 0, sizeof(tx));
+	alice_and_bob(&a, &b);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FORWARD, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"GET", 3), 3);
+	sim_run_for(2000);
+	ck_assert_int_eq(tx.stopped, 1);
+	ck_assert_uint_eq(tx.code, PEER_STREAM_E_REFUSED);
+	ck_assert_int_eq(peer_stream_open(&a->c, "bob", 0, 3, &ht), STREAM_EINVAL);
+	ck_assert_int_eq(peer_stream_open(&a->c, "alice", PEER_STREAM_KIND_FILE, 3, &ht), STREAM_EINVAL);
+}
+END_TEST
+
+/* The peer restarts: the streams of the old incarnation end (GONE), and the chat goes on. */
+START_TEST(streams_end_when_peer_restarts)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler ht = sink_handler(&tx), hr = sink_handler(&rx);
+	struct sim_host *a, *b, *b2;
+	int64_t id;
+
+	sinks_clear(&tx, &rx);
+	alice_and_bob(&a, &b);
+	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"abc", 3), 3);
+	sim_run_for(1000);
+	ck_assert_uint_eq(rx.len, 3);
+	b2 = host_restart(b);
+	expect_line_within(b2, "* registered as bob", 1000);
+	type(b2, "/msg alice I am back");
+	expect_line_within(a, "<bob> I am back", 3000);
+	ck_assert_int_eq(tx.gone, 1);
+	ck_assert_ptr_null(peer_stream_conn(&a->c, "bob"));
+}
+END_TEST
+
+/* ---- files (transfer.c) ---- */
+
+
+/* Makes the test's directory and DIR/in; writes a file of len pattern bytes at DIR/name. */
+static void xfer_setup(const char *name, size_t len, char *path, size_t cap)
+{
+	static uint8_t buf[SINK_MAX];
+	char in[sizeof(xfer_dir) + 8];
+	FILE *f;
+
+	tmpdir_make(xfer_dir, sizeof(xfer_dir), "test_xfer");
+	snprintf(in, sizeof(in), "%s/in", xfer_dir);
+	ck_assert_int_eq(mkdir(in, 0700), 0);
+	snprintf(path, cap, "%s/%s", xfer_dir, name);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern(i);
+	f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Returns 1 when DIR/in/name holds exactly len pattern bytes. */
+static int xfer_saved(const char *name, size_t len)
+{
+	static uint8_t buf[SINK_MAX + 1];
+	char path[256];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/in/%s", xfer_dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	if (n != len)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != pattern(i))
+			return 0;
+	return 1;
+}
+
+/* The user of a types /send bob PATH. */
+static void xfer_send(struct sim_host *a, const char *path)
+{
+	char cmd[200];
+
+	snprintf(cmd, sizeof(cmd), "/send bob %s", path);
+	type(a, cmd);
+}
+
+/* Alice, and bob saving into DIR/in (--accept-files), connected. */
+static void xfer_pair(struct sim_host **a, struct sim_host **b)
+{
+	static char in[sizeof(xfer_dir) + 8];
+
+	snprintf(in, sizeof(in), "%s/in", xfer_dir);
+	*a = host_up("alice", 2, "bob", 0xa1);
+	*b = host_new("bob", 3, 5000, 0xb0);
+	(*b)->cfg.accept_dir = in;
+	host_start(*b, NULL);
+	type(*a, "hello");
+	expect_line_within(*b, "<alice> hello", 3000);
+}
+
+/* /send: the offer, the file saved whole, the script lines of the issue; a second copy is "f (1).bin". */
+START_TEST(file_sent_and_saved)
+{
+	struct sim_host *a, *b;
+	char path[128], line[300];
+	int i;
+
+	xfer_setup("f.bin", 50000, path, sizeof(path));
+	xfer_pair(&a, &b);
+	xfer_send(a, path);
+	expect_line_within(b, "* alice offers f.bin (50000 bytes, sha256 ", 1000);
+	expect_line_within(b, "* received f.bin from alice: 50000 bytes, sha256 ", 5000);
+	i = find_line(b, "* received f.bin from alice: 50000 bytes, sha256 ", 0);
+	snprintf(line, sizeof(line), "saved as %s/in/f.bin", xfer_dir);
+	ck_assert_ptr_nonnull(strstr(b->lines[i], line));
+	expect_line_within(a, "* sent f.bin to bob: 50000 bytes in ", 1000);
+	ck_assert(xfer_saved("f.bin", 50000));
+	/* Again: never over the first. */
+	xfer_send(a, path);
+	expect_line_within(a, "* sent f.bin to bob", 5000);
+	ck_assert(xfer_saved("f (1).bin", 50000));
+	ck_assert(xfer_saved("f.bin", 50000));
+	ck_assert_uint_eq(a->c.stats.sent_files, 2);
+	ck_assert_uint_eq(a->c.stats.failed_files, 0);
+	ck_assert_uint_eq(b->c.stats.received_files, 2);
+	ck_assert_uint_eq(client_pending(&a->c) + client_pending(&b->c), 0);
+	/* Not a file, not a peer: said at once, counted. */
+	type(a, "/send bob /nonexistent/x");
+	ck_assert_int_ge(find_line(a, "* cannot send /nonexistent/x: ", 0), 0);
+	type(a, "/send bob /tmp");
+	ck_assert_int_ge(find_line(a, "* cannot send /tmp: not a regular file", 0), 0);
+	ck_assert_uint_eq(a->c.stats.failed_files, 2);
+}
+END_TEST
+
+/* Through the relay: both sides are told it is relayed and slow; it arrives, at the relay's rate. */
+START_TEST(file_over_the_relay)
+{
+	struct sim_host *a, *b;
+	char path[128];
+
+	xfer_setup("slow.bin", 30000, path, sizeof(path));
+	sim.no_direct = 1;
+	xfer_pair(&a, &b);
+	ck_assert(peer_stream_relayed(&a->c, "bob"));
+	xfer_send(a, path);
+	expect_line_within(a, "* slow.bin to bob goes through the server's relay: slow (at most 6 kB/s)", 3000);
+	expect_line_within(b, "* slow.bin from alice goes through the server's relay: slow", 3000);
+	expect_line_within(a, "* sent slow.bin to bob: 30000 bytes in ", 30000);
+	ck_assert(xfer_saved("slow.bin", 30000));
+	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
+}
+END_TEST
+
+/* A script without --accept-files refuses, and the sender is told why. */
+START_TEST(file_refused_by_a_script)
+{
+	struct sim_host *a, *b;
+	char path[128];
+
+	xfer_setup("f.bin", 1000, path, sizeof(path));
+	alice_and_bob(&a, &b);
+	xfer_send(a, path);
+	expect_line_within(a, "* file f.bin to bob not delivered: the receiver runs in a script without --accept-files DIR", 3000);
+	ck_assert_int_ge(find_line(b, "* refused f.bin from alice: a script takes files only with --accept-files DIR", 0), 0);
+	ck_assert_uint_eq(a->c.stats.failed_files, 1);
+	ck_assert_uint_eq(client_pending(&a->c), 0);
+	type(a, "still chatting");
+	expect_line_within(b, "<alice> still chatting", 1000);
+}
+END_TEST
+
+/*
+ * A forged sender (the stream API itself): writes raw msg bytes as its
+ * OFFER, then, once accepted, START 0, data bytes of the pattern, FIN.
+ * Returns what came back (the receiver's answers) in rx.
+ */
+static void forged_send(struct sim_host *a, const uint8_t *offer, size_t offer_len, size_t data,
+			struct sink *tx)
+{
+	static const uint8_t start[] = { 'S', 0, 8, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct peer_stream_handler ht = sink_handler(tx);
+	int64_t id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	size_t off = 0;
+
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, offer, offer_len),
+			 (int64_t)offer_len);
+	sim_run_for(500);
+	if (tx->len == 0 || tx->buf[0] != TRANSFER_ACCEPT)
+		return; /* refused */
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, start, sizeof(start)),
+			 (int64_t)sizeof(start));
+	while (off < data) {
+		feed(a, "bob", (uint64_t)id, &off, data);
+		sim_run_for(50);
+	}
+	sim_run_for(1000);
+}
+
+/* An OFFER encoded for name, size and a hash, into buf; returns its length. */
+static size_t forged_offer(uint8_t *buf, const char *name, uint64_t size, const uint8_t *sha)
+{
+	size_t n = strlen(name);
+
+	buf[0] = TRANSFER_OFFER;
+	buf[1] = 0;
+	buf[2] = (uint8_t)(8 + SHA256_LEN + 1 + n);
+	for (int i = 0; i < 8; i++)
+		buf[3 + i] = (uint8_t)(size >> (56 - 8 * i));
+	memcpy(buf + 11, sha, SHA256_LEN);
+	buf[11 + SHA256_LEN] = (uint8_t)n;
+	memcpy(buf + 12 + SHA256_LEN, name, n);
+	return 12 + SHA256_LEN + n;
+}
+
+/* Returns 1 when the receiver's answers in tx hold text. */
+static int answered(const struct sink *tx, const char *text)
+{
+	size_t n = strlen(text);
+
+	for (size_t i = 0; i + n <= tx->len; i++)
+		if (memcmp(tx->buf + i, text, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* The issue's bad input: a path in the name, a size that does not match, a wrong hash, too many bytes. */
+START_TEST(bad_offers_refused)
+{
+	static struct sink tx;
+	uint8_t offer[TRANSFER_MSG_MAX], sha[SHA256_LEN], good[SHA256_LEN];
+	struct sim_host *a, *b;
+	static uint8_t data[1000];
+	char path[128], part[256];
+	struct stat st;
+	size_t n;
+
+	xfer_setup("unused", 1, path, sizeof(path));
+	xfer_pair(&a, &b);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = pattern(i);
+	sha256_hash(good, data, sizeof(data));
+	memset(sha, 0x55, sizeof(sha));
+
+	/* A path in the name: refused before anything is written anywhere. */
+	memset(&tx, 0, sizeof(tx));
+	n = forged_offer(offer, "../escape", 1000, good);
+	forged_send(a, offer, n, 0, &tx);
+	ck_assert(answered(&tx, "the name is not allowed"));
+	ck_assert_int_ge(find_line(b, "* ../escape from alice not received: its name is not allowed", 0), 0);
+	snprintf(part, sizeof(part), "%s/escape", xfer_dir);
+	ck_assert_int_lt(stat(part, &st), 0);
+
+	/* Fewer bytes than offered: not whole, kept for resuming, never saved. */
+	memset(&tx, 0, sizeof(tx));
+	n = forged_offer(offer, "short.bin", 1000, good);
+	forged_send(a, offer, n, 500, &tx);
+	ck_assert(answered(&tx, "the size does not match"));
+	ck_assert_int_ge(find_line(b, "* short.bin from alice not received: the size does not match (500 of 1000 bytes) (500 bytes kept for resuming)", 0), 0);
+	ck_assert(!xfer_saved("short.bin", 500));
+
+	/* More bytes than offered. */
+	memset(&tx, 0, sizeof(tx));
+	n = forged_offer(offer, "long.bin", 400, good);
+	forged_send(a, offer, n, 1000, &tx);
+	ck_assert(answered(&tx, "more bytes than offered"));
+	ck_assert(!xfer_saved("long.bin", 400));
+
+	/* Every byte, but not the hash offered: thrown away, never saved. */
+	memset(&tx, 0, sizeof(tx));
+	n = forged_offer(offer, "wrong.bin", 1000, sha);
+	forged_send(a, offer, n, 1000, &tx);
+	ck_assert(answered(&tx, "the SHA-256 does not match"));
+	ck_assert_int_ge(find_line(b, "* wrong.bin from alice not received: its SHA-256 does not match the offer's", 0), 0);
+	ck_assert(!xfer_saved("wrong.bin", 1000));
+
+	/* The same file with the right hash, the right size: saved. */
+	memset(&tx, 0, sizeof(tx));
+	n = forged_offer(offer, "right.bin", 1000, good);
+	forged_send(a, offer, n, 1000, &tx);
+	ck_assert_uint_eq(tx.buf[tx.len - 3], TRANSFER_DONE);
+	ck_assert(xfer_saved("right.bin", 1000));
+	/* And the chat went on through all of it. */
+	type(a, "after all that");
+	expect_line_within(b, "<alice> after all that", 1000);
+}
+END_TEST
+
+/* A full disk (a file size limit here): the receiver says so, the sender is told, the partial stays. */
+START_TEST(full_disk_reported)
+{
+	struct sim_host *a, *b;
+	char path[128];
+	struct rlimit rl = { 20000, 20000 };
+
+	signal(SIGXFSZ, SIG_IGN); /* write fails with EFBIG instead */
+	xfer_setup("big.bin", 60000, path, sizeof(path));
+	xfer_pair(&a, &b);
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	xfer_send(a, path);
+	expect_line_within(a, "* file big.bin to bob not delivered: the receiver cannot write the file", 5000);
+	ck_assert_int_ge(find_line(b, "* big.bin from alice not received: cannot write: File too large (20.0 kB kept for resuming)", 0), 0);
+	ck_assert_uint_eq(a->c.stats.failed_files, 1);
+	type(a, "disk full, chat fine");
+	expect_line_within(b, "<alice> disk full, chat fine", 1000);
+}
+END_TEST
+
+/*
+ * The sender dies mid-transfer: the receiver keeps what it verified; sent
+ * again by the new sender, the file resumes from there and arrives whole.
+ */
+START_TEST(interrupted_file_resumes)
+{
+	enum { SIZE = 300000 };
+	struct sim_host *a, *b, *a2;
+	char path[128];
+	const struct stream_conn *sc;
+
+	xfer_setup("r.bin", SIZE, path, sizeof(path));
+	xfer_pair(&a, &b);
+	xfer_send(a, path);
+	expect_line_within(b, "* r.bin from alice: 25%", 5000);
+	a2 = host_restart(a);
+	expect_line_within(a2, "* registered as alice", 1000);
+	xfer_send(a2, path);
+	expect_line_within(b, "* r.bin from alice not received: the connection ended (", 5000);
+	expect_line_within(a2, "* sent r.bin to bob: 300000 bytes in ", 10000);
+	ck_assert(xfer_saved("r.bin", SIZE));
+	/* It resumed: the new alice sent less than the file. */
+	sc = peer_stream_conn(&a2->c, "bob");
+	ck_assert_ptr_nonnull(sc);
+	ck_assert_uint_lt(sc->stats.bytes_sent, SIZE - SIZE / 4 + 1000);
+}
+END_TEST
+
+/* The sender's network goes away for good: both sides give up within -w, and say so. */
+START_TEST(vanished_peer_mid_transfer)
+{
+	struct sim_host *a, *b;
+	char path[128];
+
+	xfer_setup("v.bin", 300000, path, sizeof(path));
+	xfer_pair(&a, &b);
+	xfer_send(a, path);
+	expect_line_within(b, "* v.bin from alice: 25%", 5000);
+	a->cut = 1;
+	/* Noticed within a second and the answer timeout (data waits for ACKs), then -w. */
+	expect_line_within(b, "* v.bin from alice not received: the peer went away (",
+			   CLIENT_PING_RETRY_MS + CLIENT_ANSWER_TIMEOUT_MS + WAIT_MS + 3000);
+	if (find_line(a, "* file v.bin to bob not delivered: the peer is not reachable", 0) < 0)
+		expect_line_within(a, "* file v.bin to bob not delivered: the peer is not reachable", 1000);
+	ck_assert_uint_eq(a->c.stats.failed_files, 1);
+	ck_assert_uint_eq(client_pending(&a->c) + client_pending(&b->c), 0);
+	ck_assert(!xfer_saved("v.bin", 300000));
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -3562,6 +4129,21 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, relay_taken_after_grace);
 	tcase_add_test(tc, near_relay_far_peer);
 	tcase_set_timeout(tc, 60);
+
+	/* Issue 14: streams to peers over the sealed sessions. */
+	tcase_add_test(tc, stream_carries_bytes);
+	tcase_add_test(tc, stream_over_lossy_network);
+	tcase_add_test(tc, stream_over_relay_keeps_its_rate);
+	tcase_add_test(tc, stream_moves_off_the_relay);
+	tcase_add_test(tc, stream_of_unknown_kind_refused);
+	tcase_add_test(tc, streams_end_when_peer_restarts);
+	tcase_add_test(tc, file_sent_and_saved);
+	tcase_add_test(tc, file_refused_by_a_script);
+	tcase_add_test(tc, file_over_the_relay);
+	tcase_add_test(tc, bad_offers_refused);
+	tcase_add_test(tc, full_disk_reported);
+	tcase_add_test(tc, interrupted_file_resumes);
+	tcase_add_test(tc, vanished_peer_mid_transfer);
 	suite_add_tcase(s, tc);
 
 	/* Bugs found in client.c and fixed: each test's comment says which. */
