@@ -110,7 +110,8 @@ static uint64_t server_relay_rate(const struct server *s)
 	return s->cfg.relay_rate != 0 ? s->cfg.relay_rate : SERVER_DEFAULT_RELAY_RATE;
 }
 
-uint64_t server_relay_burst(const struct server *s)
+/* The relay bucket's size: SERVER_RELAY_BURST_S seconds of the rate, and one datagram at least. */
+static uint64_t server_relay_burst(const struct server *s)
 {
 	uint64_t burst = server_relay_rate(s) * SERVER_RELAY_BURST_S;
 
@@ -118,29 +119,27 @@ uint64_t server_relay_burst(const struct server *s)
 }
 
 /*
- * Charges len bytes to e's relay token bucket, which first gains what the
- * rate gave it since it was last topped up (the fraction of a byte left
- * over is dropped: at most one byte a datagram), up to the burst. Returns
- * 1 when the bytes were there, and takes them; 0 when e is over its rate.
+ * Charges len bytes to e's relay token bucket (server_relay_burst bytes,
+ * filled at the relay rate), kept as one time, the generic cell rate
+ * algorithm's "theoretical arrival time" (ITU-T I.371): relay_tat_ns is
+ * when the bucket will be full again, so at time t it holds (burst -
+ * (tat - t) x rate) bytes. A new entry's 0 is a full bucket. Returns 1
+ * when the bytes were there, and takes them; 0 when e is over its rate.
  */
 static int server_relay_charge(const struct server *s, struct table_entry *e, size_t len,
 			       int64_t now)
 {
-	/* A day fills any bucket, and keeps elapsed x rate far from overflowing. */
-	const int64_t fill_max_ms = 86400000;
-	int64_t elapsed = now - e->relay_fill_ms;
-	uint64_t added, burst = server_relay_burst(s);
+	const uint64_t ns_per_s = 1000000000;
+	uint64_t rate = server_relay_rate(s);
+	/* burst <= 4 x 10^9 bytes (SERVER_RELAY_RATE_MAX) and len <= 1200: no product wraps. */
+	uint64_t full_ns = server_relay_burst(s) * ns_per_s / rate;
+	uint64_t cost_ns = (uint64_t)len * ns_per_s / rate;
+	uint64_t t = now > 0 ? (uint64_t)now * 1000000 : 0;
+	uint64_t tat = e->relay_tat_ns > t ? e->relay_tat_ns : t;
 
-	if (elapsed > fill_max_ms)
-		elapsed = fill_max_ms;
-	added = elapsed > 0 ? (uint64_t)elapsed * server_relay_rate(s) / 1000 : 0;
-	if (added > 0) {
-		e->relay_credit = e->relay_credit + added < burst ? e->relay_credit + added : burst;
-		e->relay_fill_ms = now;
-	}
-	if (e->relay_credit < len)
+	if (tat + cost_ns - t > full_ns)
 		return 0;
-	e->relay_credit -= len;
+	e->relay_tat_ns = tat + cost_ns;
 	return 1;
 }
 
@@ -157,7 +156,7 @@ static int server_requester(struct server *s, const struct table_entry *e,
 			    struct server_tx *tx, int *ntx)
 {
 	if (!proto_addr_equal(&e->public_ep, from)) {
-		*ntx = server_error(s, tx, from, 0, server_auth_of(s, e)->k, PROTO_E_ADDRESS,
+		*ntx = server_error(s, tx, from, 0, e->k, PROTO_E_ADDRESS,
 				    m->type, 0, "");
 		return 0;
 	}
@@ -167,32 +166,32 @@ static int server_requester(struct server *s, const struct table_entry *e,
 /*
  * One PEER to `to`'s public endpoint, sealed under its K, telling it all
  * about `about`: its key (the peers' handshake is made with it), its
- * endpoints.
+ * endpoints. m is the PEER being built, cleared once by the caller: every
+ * field a PEER carries is written here, whole, so one m serves both ways.
  */
-static int server_peer(struct server *s, struct server_tx *tx, const struct table_entry *to,
-		       const struct table_entry *about)
+static int server_peer(struct server *s, struct server_tx *tx, struct proto_msg *m,
+		       const struct table_entry *to, const struct table_entry *about)
 {
-	struct proto_msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_PEER;
-	memcpy(m.name, about->name, sizeof(m.name));
-	memcpy(m.peer_key, server_auth_of(s, about)->pub, PROTO_KEY_LEN);
-	m.public_ep = about->public_ep;
-	m.nat = about->nat;
-	m.nat_port = about->nat_port;
-	m.nprivate = about->nprivate;
-	memcpy(m.private_ep, about->private_ep, sizeof(m.private_ep));
-	return server_seal(s, tx, &to->public_ep, 1, &m, server_auth_of(s, to)->k);
+	memcpy(m->name, about->name, sizeof(m->name));
+	memcpy(m->peer_key, about->key, PROTO_KEY_LEN);
+	m->public_ep = about->public_ep;
+	m->nat = about->nat;
+	m->nat_port = about->nat_port;
+	m->nprivate = table_get_private(about, m->private_ep);
+	return server_seal(s, tx, &to->public_ep, 1, m, to->k);
 }
 
 int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
 		     struct server_tx *tx)
 {
+	struct proto_msg m;
 	int n;
 
-	n = server_peer(s, &tx[0], a, b);
-	n += server_peer(s, &tx[n], b, a);
+	/* Some 3.5 KB: cleared once for both PEERs, not once each. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	n = server_peer(s, &tx[0], &m, a, b);
+	n += server_peer(s, &tx[n], &m, b, a);
 	s->stats.introductions++;
 	return n;
 }
@@ -205,7 +204,7 @@ int server_introduce(struct server *s, const struct table_entry *a, const struct
 static int server_on_lookup(struct server *s, struct table_entry *req, const struct proto_msg *m,
 			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	const uint8_t *k = server_auth_of(s, req)->k;
+	const uint8_t *k = req->k;
 	struct table_entry *tgt;
 	int n = 0;
 
@@ -318,7 +317,7 @@ static int server_on_who(struct server *s, struct table_entry *req, const struct
 	if (!server_requester(s, req, m, from, tx, &n))
 		return n;
 	if (!s->cfg.allow_who)
-		return server_refuse(s, tx, from, server_auth_of(s, req)->k, PROTO_E_WHO_OFF, m->type,
+		return server_refuse(s, tx, from, req->k, PROTO_E_WHO_OFF, m->type,
 				     "");
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
@@ -342,7 +341,7 @@ static int server_on_who(struct server *s, struct table_entry *req, const struct
 	}
 	r.next = i < t->capacity ? i : 0;
 	s->stats.who_pages++;
-	return server_seal(s, tx, from, 1, &r, server_auth_of(s, req)->k);
+	return server_seal(s, tx, from, 1, &r, req->k);
 }
 
 /* Refuses a RELAY: one ERROR with code, about its target, counted as a relay refusal too. */
@@ -381,7 +380,7 @@ static int server_on_relay(struct server *s, struct table_entry *src, const stru
 			   size_t len, const struct proto_addr *from, int64_t now,
 			   struct server_tx *tx)
 {
-	const uint8_t *k = server_auth_of(s, src)->k;
+	const uint8_t *k = src->k;
 	struct table_entry *dst;
 	struct proto_msg fwd;
 	int n = 0;
@@ -416,7 +415,7 @@ static int server_on_relay(struct server *s, struct table_entry *src, const stru
 	memcpy(fwd.name, src->name, sizeof(fwd.name));
 	fwd.payload_len = m->payload_len;
 	memcpy(fwd.payload, m->payload, m->payload_len);
-	if (server_seal(s, tx, &dst->public_ep, 1, &fwd, server_auth_of(s, dst)->k) == 0)
+	if (server_seal(s, tx, &dst->public_ep, 1, &fwd, dst->k) == 0)
 		return 0;
 	s->stats.relayed++;
 	s->stats.relayed_bytes += tx->len;
@@ -445,8 +444,7 @@ static void server_name_gone(void *ctx, const struct table_entry *e)
 {
 	struct server *s = ctx;
 
-	guard_name_remove(&s->guard, &e->public_ep);
-	ct_wipe(server_auth_of(s, e), sizeof(struct server_auth));
+	guard_name_remove(&s->guard, &e->public_ep); /* table.c wipes the entry, K with it */
 }
 
 int server_init(struct server *s, const struct server_config *cfg,
@@ -466,9 +464,7 @@ int server_init(struct server *s, const struct server_config *cfg,
 		guard_free(&s->guard);
 		return -1;
 	}
-	s->auth = calloc(s->names.capacity, sizeof(*s->auth));
-	if (s->auth == NULL || server_wait_init(s) < 0) {
-		free(s->auth);
+	if (server_wait_init(s) < 0) {
 		table_free(&s->names);
 		guard_free(&s->guard);
 		return -1;
@@ -485,10 +481,6 @@ int server_init(struct server *s, const struct server_config *cfg,
 void server_free(struct server *s)
 {
 	server_wait_free(s);
-	if (s->auth != NULL)
-		ct_wipe(s->auth, (size_t)s->names.capacity * sizeof(*s->auth));
-	free(s->auth);
-	s->auth = NULL;
 	table_free(&s->names);
 	guard_free(&s->guard);
 	ct_wipe(s->secret, sizeof(s->secret));
@@ -558,7 +550,6 @@ static int server_on_sealed(struct server *s, const uint8_t *buf, size_t len, si
 			    struct server_tx *tx)
 {
 	struct table_entry *e;
-	struct server_auth *a;
 	struct proto_msg m;
 	int n;
 
@@ -566,10 +557,9 @@ static int server_on_sealed(struct server *s, const uint8_t *buf, size_t len, si
 		return n;
 	e = table_get(&s->names, pm->name, now);
 	if (e == NULL || (pm->type == PROTO_REFRESH &&
-			  memcmp(server_auth_of(s, e)->pub, pm->key, PROTO_KEY_LEN) != 0))
+			  memcmp(e->key, pm->key, PROTO_KEY_LEN) != 0))
 		return server_notice_unknown(s, tx, from, pm);
-	a = server_auth_of(s, e);
-	if (!server_open(s, buf, len, body_off, a->k, from, &m))
+	if (!server_open(s, buf, len, body_off, e->k, from, &m))
 		return 0;
 	/*
 	 * A RELAY's payload is the peers' own sealed datagram, with its own
@@ -580,8 +570,8 @@ static int server_on_sealed(struct server *s, const uint8_t *buf, size_t len, si
 	 * relay_when_no_direct_path). Every other request is refused once seen.
 	 */
 	if (m.type == PROTO_RELAY)
-		server_seen(a, m.counter);
-	else if (!server_fresh(s, a, m.counter))
+		server_window_take(e, m.counter);
+	else if (!server_fresh(s, e, m.counter))
 		return 0;
 	switch (m.type) {
 	case PROTO_REFRESH:

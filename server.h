@@ -131,17 +131,6 @@ struct server_config {
 	uint16_t alt_port;          /* the second port MAPPING is answered on (--alt-port), 0 none */
 };
 
-/*
- * What authenticates one name (auth.h), beside its table entry: auth[i]
- * goes with names.entries[i], so the table's lookup path stays as small
- * as it was. 80 bytes a name.
- */
-struct server_auth {
-	uint8_t k[AUTH_KEY_LEN];     /* K, shared with the name's client */
-	uint8_t pub[PROTO_KEY_LEN];  /* the key the name is registered with: its owner */
-	struct auth_window window;   /* its requests' counters, AUTH_REQUEST_WINDOW wide */
-};
-
 /* One LOOKUP kept until its target registers. */
 struct server_wait {
 	char target[PROTO_NAME_MAX + 1];    /* "" = a free slot */
@@ -153,8 +142,7 @@ struct server {
 	struct server_config cfg;
 	struct server_wait *waits;          /* wait_mask + 1 buckets of SERVER_WAIT_WAYS slots */
 	uint32_t wait_mask;
-	struct table names;
-	struct server_auth *auth;           /* names.capacity entries, indexed as names.entries */
+	struct table names;                 /* each entry holds its name's key and K too */
 	uint8_t secret[X25519_LEN];         /* the server's key pair (wiped by server_free) */
 	uint8_t pub[X25519_LEN];
 	uint64_t counter;                   /* the last answer's counter (auth.h): one for all names */

@@ -6,14 +6,13 @@
 #include "net.h"
 #include "server.h"
 #include "server_impl.h"
+#include "siphash.h"
+
+/* The entry keeps a request window of 32 bits (table.h). */
+_Static_assert(AUTH_REQUEST_WINDOW <= 32, "the replay window fits table_entry.window_bits");
 
 /* An answer's sealed body starts after its header and counter (protocol.h). */
 #define ANSWER_BODY_OFF (PROTO_HEADER_LEN + PROTO_COUNTER_LEN)
-
-struct server_auth *server_auth_of(const struct server *s, const struct table_entry *e)
-{
-	return &s->auth[e - s->names.entries];
-}
 
 int server_encode(struct server_tx *tx, const struct proto_addr *to, int proven,
 		  const struct proto_msg *m)
@@ -45,11 +44,9 @@ int server_seal(struct server *s, struct server_tx *tx, const struct proto_addr 
 int server_register_key(struct server *s, const struct table_entry *e, const uint8_t pub[PROTO_KEY_LEN],
 			uint8_t k[AUTH_KEY_LEN])
 {
-	const struct server_auth *a = e != NULL ? server_auth_of(s, e) : NULL;
-
 	/* The name's own key again: its K is known, no public-key operation. */
-	if (a != NULL && memcmp(a->pub, pub, PROTO_KEY_LEN) == 0) {
-		memcpy(k, a->k, AUTH_KEY_LEN);
+	if (e != NULL && memcmp(e->key, pub, PROTO_KEY_LEN) == 0) {
+		memcpy(k, e->k, AUTH_KEY_LEN);
 		return 0;
 	}
 	s->stats.key_agreements++;
@@ -87,21 +84,40 @@ int server_open(struct server *s, const uint8_t *buf, size_t len, size_t body_of
 	return 1;
 }
 
-void server_seen(struct server_auth *a, uint64_t counter)
+int server_window_take(struct table_entry *e, uint64_t counter)
 {
-	if (auth_window_check(&a->window, AUTH_REQUEST_WINDOW, counter))
-		auth_window_accept(&a->window, AUTH_REQUEST_WINDOW, counter);
+	/* The entry keeps the window's AUTH_REQUEST_WINDOW (32) bits in 32: table.h. */
+	struct auth_window w = { .top = e->window_top, .bits = e->window_bits };
+
+	if (!auth_window_check(&w, AUTH_REQUEST_WINDOW, counter))
+		return 0;
+	auth_window_accept(&w, AUTH_REQUEST_WINDOW, counter);
+	e->window_top = w.top;
+	e->window_bits = (uint32_t)w.bits;
+	return 1;
 }
 
-int server_fresh(struct server *s, struct server_auth *a, uint64_t counter)
+int server_fresh(struct server *s, struct table_entry *e, uint64_t counter)
 {
-	if (!auth_window_check(&a->window, AUTH_REQUEST_WINDOW, counter)) {
+	if (!server_window_take(e, counter)) {
 		s->stats.dropped[SERVER_DROP_REPLAYED]++;
 		log_debug("dropped a request: counter %llu seen before", (unsigned long long)counter);
 		return 0;
 	}
-	auth_window_accept(&a->window, AUTH_REQUEST_WINDOW, counter);
 	return 1;
+}
+
+uint32_t server_addr_tag(const struct server *s, const struct proto_addr *a)
+{
+	uint8_t b[3 + sizeof(a->ip)];
+	uint32_t tag;
+
+	b[0] = a->family;
+	b[1] = (uint8_t)(a->port >> 8);
+	b[2] = (uint8_t)a->port;
+	memcpy(b + 3, a->ip, sizeof(a->ip));
+	tag = (uint32_t)siphash24(s->names.key, b, sizeof(b));
+	return tag != 0 ? tag : 1;
 }
 
 /*

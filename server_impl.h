@@ -8,9 +8,6 @@
 
 /* server_auth.c */
 
-/* The auth state of e (server.h): s->auth at e's index in the table. */
-struct server_auth *server_auth_of(const struct server *s, const struct table_entry *e);
-
 /*
  * Encodes m, not sealed, into tx for `to`; proven as in struct
  * server_tx. Returns 1 (one datagram to send), or 0 if m cannot be encoded.
@@ -45,14 +42,20 @@ int server_open(struct server *s, const uint8_t *buf, size_t len, size_t body_of
 		const uint8_t k[AUTH_KEY_LEN], const struct proto_addr *from, struct proto_msg *m);
 
 /*
- * Checks an opened request's counter against a's window and marks it
+ * Checks an opened request's counter against e's window and marks it
  * seen. Returns 1 when it was fresh; 0 when it was not (a replay, counted
  * as dropped_replayed): drop it, with no answer.
  */
-int server_fresh(struct server *s, struct server_auth *a, uint64_t counter);
+int server_fresh(struct server *s, struct table_entry *e, uint64_t counter);
 
-/* Marks an opened RELAY's counter seen in a's window, whether fresh or not (server.c says why). */
-void server_seen(struct server_auth *a, uint64_t counter);
+/*
+ * Marks counter seen in e's window (auth.h, AUTH_REQUEST_WINDOW wide) if
+ * it is fresh there. Returns 1 when it was fresh, else 0 (nothing changed).
+ */
+int server_window_take(struct table_entry *e, uint64_t counter);
+
+/* A 32-bit tag of address a, never 0, keyed with the table's secret key (table_entry.replaced). */
+uint32_t server_addr_tag(const struct server *s, const struct proto_addr *a);
 
 /*
  * The private endpoints of REGISTER m from `from` the server keeps: those
@@ -102,8 +105,6 @@ int server_refuse(struct server *s, struct server_tx *tx, const struct proto_add
 /* Marks e as alive: its life starts over at now. */
 void server_keep_alive(const struct server *s, struct table_entry *e, int64_t now);
 
-/* The relay bucket's size: SERVER_RELAY_BURST_S seconds of the rate, and one datagram at least. */
-uint64_t server_relay_burst(const struct server *s);
 
 /* server_register.c */
 

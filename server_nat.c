@@ -24,7 +24,7 @@ static int server_on_mapping(struct server *s, struct table_entry *e, const stru
 	m.type = PROTO_MAPPED;
 	m.public_ep = *from;
 	/* Not proven: MAPPING is padded so this is never larger (protocol.h). */
-	return server_seal(s, tx, from, 0, &m, server_auth_of(s, e)->k);
+	return server_seal(s, tx, from, 0, &m, e->k);
 }
 
 int server_handle_alt(struct server *s, const uint8_t *buf, size_t len,
@@ -48,8 +48,8 @@ int server_handle_alt(struct server *s, const uint8_t *buf, size_t len,
 	e = table_get(&s->names, pm.name, now);
 	if (e == NULL)
 		return 0; /* no NOTICE from here: the main port says "register again" */
-	if (!server_open(s, buf, len, (size_t)off, server_auth_of(s, e)->k, from, &m) ||
-	    !server_fresh(s, server_auth_of(s, e), m.counter))
+	if (!server_open(s, buf, len, (size_t)off, e->k, from, &m) ||
+	    !server_fresh(s, e, m.counter))
 		return 0;
 	return server_no_amplification(s, tx, server_on_mapping(s, e, from, tx), len);
 }

@@ -54,8 +54,13 @@ int server_wait_add(struct server *s, struct table_entry *req, const char *targe
 		if (slot == NULL || (slot->until_ms > now && w->until_ms < slot->until_ms))
 			slot = w;
 	}
-	if (now - req->waits_since_ms >= SERVER_WAIT_MS) {
-		req->waits_since_ms = now;
+	/*
+	 * Counted per period of SERVER_WAIT_MS, whose number the entry keeps
+	 * in 16 bits: a count left from 2^16 periods (455 days) ago is taken
+	 * for this period's, and holds the name to it for one period at most.
+	 */
+	if (req->waits_period != (uint16_t)(now / SERVER_WAIT_MS)) {
+		req->waits_period = (uint16_t)(now / SERVER_WAIT_MS);
 		req->waits = 0;
 	}
 	if (req->waits >= SERVER_WAIT_PER_NAME)

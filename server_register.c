@@ -28,7 +28,7 @@ static int server_registered(struct server *s, struct server_tx *tx,
 	memcpy(m.name, e->name, sizeof(m.name));
 	m.public_ep = e->public_ep;
 	m.alt_port = s->cfg.alt_port;
-	return server_seal(s, tx, &e->public_ep, 1, &m, server_auth_of(s, e)->k);
+	return server_seal(s, tx, &e->public_ep, 1, &m, e->k);
 }
 
 /*
@@ -81,7 +81,6 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 					   struct server_tx *tx, int *ntx)
 {
 	struct table_entry *e;
-	struct server_auth *a;
 	char addr[NET_ADDRSTRLEN];
 
 	if (!guard_name_add(&s->guard, from, now)) {
@@ -102,16 +101,11 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 		*ntx = server_refuse(s, tx, from, k, PROTO_E_TABLE_FULL, m->type, m->name);
 		return NULL;
 	}
-	a = server_auth_of(s, e);
-	memcpy(a->k, k, AUTH_KEY_LEN);
-	memcpy(a->pub, m->key, PROTO_KEY_LEN);
-	a->window.top = 0;
-	a->window.bits = 0;
+	/* table_put zeroed the rest: an empty window, a full relay bucket (server.c). */
+	memcpy(e->k, k, AUTH_KEY_LEN);
+	memcpy(e->key, m->key, PROTO_KEY_LEN);
 	e->public_ep = *from; /* where guard_name_add counted it */
 	s->said_full = 0;
-	/* A new name starts with a full relay bucket; a renewed one keeps what it has. */
-	e->relay_credit = server_relay_burst(s);
-	e->relay_fill_ms = now;
 	return e;
 }
 
@@ -126,19 +120,15 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 static int server_register_counter(struct server *s, struct table_entry *e, uint64_t counter,
 				   const struct proto_addr *from)
 {
-	struct server_auth *a = server_auth_of(s, e);
-
-	if (auth_window_check(&a->window, AUTH_REQUEST_WINDOW, counter)) {
-		auth_window_accept(&a->window, AUTH_REQUEST_WINDOW, counter);
+	if (server_window_take(e, counter))
 		return 1;
-	}
 	if (!proto_addr_equal(&e->public_ep, from)) {
 		s->stats.dropped[SERVER_DROP_REPLAYED]++;
 		log_debug("dropped a REGISTER of %s: counter seen before, from elsewhere", e->name);
 		return 0;
 	}
-	a->window.top = counter;
-	a->window.bits = 1;
+	e->window_top = counter;
+	e->window_bits = 1;
 	return 1;
 }
 
@@ -148,7 +138,7 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 {
 	struct table_entry *e;
 	struct proto_msg m;
-	struct proto_addr old;
+	struct proto_addr old, priv[PROTO_MAX_PRIVATE];
 	uint8_t k[AUTH_KEY_LEN];
 	char addr[NET_ADDRSTRLEN];
 	int is_new, replaced, n;
@@ -166,7 +156,7 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 		goto out;
 	is_new = e == NULL;
 	/* Per datagram, so at debug level only: a refused client may ask again and again. */
-	if (e != NULL && memcmp(server_auth_of(s, e)->pub, m.key, PROTO_KEY_LEN) != 0) {
+	if (e != NULL && memcmp(e->key, m.key, PROTO_KEY_LEN) != 0) {
 		if (log_enabled(LOG_DEBUG))
 			log_debug("refused %s to %s: %s", m.name, server_addr_log(s, from, addr),
 				  proto_error_text(PROTO_E_NAME_TAKEN));
@@ -179,7 +169,7 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 		e = server_new_name(s, &m, k, from, now, tx, &n);
 		if (e == NULL)
 			goto out;
-		auth_window_accept(&server_auth_of(s, e)->window, AUTH_REQUEST_WINDOW, m.counter);
+		server_window_take(e, m.counter);
 	}
 	replaced = !is_new && !proto_addr_equal(&e->public_ep, from);
 	old = e->public_ep;
@@ -187,7 +177,7 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 		n = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m.type, m.name);
 		goto out;
 	}
-	e->nprivate = server_keep_private(s, &m, from, e->private_ep);
+	table_set_private(e, priv, server_keep_private(s, &m, from, priv));
 	s->stats.registrations++;
 	if (is_new)
 		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
@@ -203,7 +193,7 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 	 * so they do not move the name back.
 	 */
 	if (replaced) {
-		e->replaced_ep = old;
+		e->replaced = server_addr_tag(s, &old);
 		n += server_refuse(s, &tx[n], &old, k, PROTO_E_REPLACED, m.type, e->name);
 		log_info("%s registered again from %s: the earlier instance is told", e->name,
 			 server_addr_log(s, from, addr));
@@ -218,10 +208,15 @@ out:
 int server_on_refresh(struct server *s, struct table_entry *e, const struct proto_msg *m,
 		      const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
-	const uint8_t *k = server_auth_of(s, e)->k;
+	const uint8_t *k = e->k;
 
-	/* The instance a newer one replaced (server_on_register): it keeps the name no more. */
-	if (e->replaced_ep.family != 0 && proto_addr_equal(&e->replaced_ep, from))
+	/*
+	 * The instance a newer one replaced (server_on_register): it keeps the
+	 * name no more. The entry keeps a 32-bit keyed tag of its address, not
+	 * the address: another address of this name's owner matches it once
+	 * in 2^32, and then only hears REPLACED, as the earlier instance would.
+	 */
+	if (e->replaced != 0 && e->replaced == server_addr_tag(s, from))
 		return server_refuse(s, tx, from, k, PROTO_E_REPLACED, m->type, m->name);
 	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
 	if (!server_touch(s, e, from, now))

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+#include "ct.h"
 #include "net.h"
 #include "table.h"
 
@@ -14,6 +16,9 @@
  * round-robin sweep came by; with it the work per packet stays bounded.
  */
 #define TABLE_PUT_SWEEP_BUDGET 64
+
+/* The entry's size is part of the memory budget (the README's Performance): no padding crept in. */
+_Static_assert(sizeof(struct table_entry) == 232, "struct table_entry is 232 bytes");
 
 /* An entry whose name is empty is unused: real names have 1..32 bytes. */
 static int table_entry_used(const struct table_entry *e)
@@ -32,7 +37,7 @@ static uint32_t table_hash(const struct table *t, const char *name)
 
 /*
  * Asks the memory for every cache line of entry n at once. At a million
- * names the entries (168 MB) are far larger than the caches, so each line a
+ * names the entries (232 MB) are far larger than the caches, so each line a
  * lookup reads (the name; expires_ms; the endpoints a PEER carries) misses:
  * read one after the other, as the code comes to them, their misses add up;
  * asked for together, they cost about one. A hint: without GCC's builtin,
@@ -122,7 +127,7 @@ static void table_release(struct table *t, uint32_t slot)
 
 	table_notify(t, &t->entries[n]);
 	table_unlink_slot(t, slot);
-	memset(&t->entries[n], 0, sizeof(t->entries[n]));
+	ct_wipe(&t->entries[n], sizeof(t->entries[n])); /* K with the rest */
 	t->free_list[t->nfree++] = n;
 	t->count--;
 }
@@ -169,6 +174,10 @@ int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY
 
 void table_free(struct table *t)
 {
+	/* Only the entries in use hold a K: the others were never written (or wiped). */
+	for (uint32_t n = 0; t->entries != NULL && n < t->capacity; n++)
+		if (table_entry_used(&t->entries[n]))
+			ct_wipe(&t->entries[n], sizeof(t->entries[n]));
 	net_table_free(t->entries, (size_t)t->capacity * sizeof(*t->entries));
 	free(t->free_list);
 	net_table_free(t->index, ((size_t)t->index_mask + 1) * sizeof(*t->index));
@@ -204,7 +213,7 @@ struct table_entry *table_put(struct table *t, const char *name, int64_t now)
 		/* Still indexed (dead but not yet swept): reuse its entry in place. */
 		e = &t->entries[t->index[slot].entry - 1];
 		table_notify(t, e);
-		memset(e, 0, sizeof(*e));
+		ct_wipe(e, sizeof(*e));
 		memcpy(e->name, name, len);
 		return e;
 	}
@@ -220,6 +229,50 @@ struct table_entry *table_put(struct table *t, const char *name, int64_t now)
 	e = &t->entries[t->index[slot].entry - 1];
 	memcpy(e->name, name, len);
 	return e;
+}
+
+/* The IPv4-mapped prefix ::ffff:0:0/96 (RFC 4291 section 2.5.5.2). */
+static const uint8_t table_v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+void table_set_private(struct table_entry *e, const struct proto_addr *a, uint8_t n)
+{
+	memset(e->private_ep, 0, sizeof(e->private_ep));
+	for (uint8_t i = 0; i < n && i < PROTO_MAX_PRIVATE; i++) {
+		uint8_t *p = e->private_ep[i];
+
+		if (a[i].family == PROTO_AF_INET) {
+			memcpy(p, table_v4_mapped, sizeof(table_v4_mapped));
+			memcpy(p + 12, a[i].ip, 4);
+		} else {
+			memcpy(p, a[i].ip, 16);
+		}
+		bytes_put16(p + 16, a[i].port);
+	}
+}
+
+uint8_t table_get_private(const struct table_entry *e, struct proto_addr out[PROTO_MAX_PRIVATE])
+{
+	static const uint8_t none[TABLE_EP_LEN];
+	uint8_t n = 0;
+
+	memset(out, 0, PROTO_MAX_PRIVATE * sizeof(*out));
+	for (; n < PROTO_MAX_PRIVATE && memcmp(e->private_ep[n], none, TABLE_EP_LEN) != 0; n++) {
+		const uint8_t *p = e->private_ep[n];
+
+		/*
+		 * An IPv6 endpoint in ::ffff:0:0/96 comes back as IPv4: the same
+		 * destination. The server keeps none (net.c unmaps such sources).
+		 */
+		if (memcmp(p, table_v4_mapped, sizeof(table_v4_mapped)) == 0) {
+			out[n].family = PROTO_AF_INET;
+			memcpy(out[n].ip, p + 12, 4);
+		} else {
+			out[n].family = PROTO_AF_INET6;
+			memcpy(out[n].ip, p, 16);
+		}
+		out[n].port = bytes_get16(p + 16);
+	}
+	return n;
 }
 
 void table_remove(struct table *t, const char *name)

@@ -5,24 +5,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "protocol.h"
 #include "siphash.h"
 
-/* One registration: everything the server knows about a name. */
+/*
+ * An endpoint as an entry keeps it: 18 bytes, the address as IPv6 (IPv4 as
+ * ::ffff:a.b.c.d, RFC 4291 section 2.5.5.2) then the port, big-endian.
+ * All zeros: none (no endpoint the server keeps is [::]:0).
+ */
+#define TABLE_EP_LEN 18
+
+/*
+ * One registration: everything the server knows about a name, its key and
+ * K (auth.h) included, in 232 bytes (5 of them padding), so that a million
+ * names take 232 MB and a lookup's misses fall on 4 cache lines of one
+ * entry. The fields are ordered by size so the compiler adds nothing;
+ * table.c checks the size.
+ */
 struct table_entry {
 	char name[PROTO_NAME_MAX + 1];
-	uint8_t token[PROTO_TOKEN_LEN];
+	uint8_t waits;               /* LOOKUPs this name left waiting in period waits_period */
 	struct proto_addr public_ep; /* as the server observed it */
-	uint8_t nprivate;
-	struct proto_addr private_ep[PROTO_MAX_PRIVATE]; /* as the client reported them */
+	/* As the client reported them (table_set_private), from the first; the rest zeros. */
+	uint8_t private_ep[PROTO_MAX_PRIVATE][TABLE_EP_LEN];
+	uint16_t waits_period;       /* (now / SERVER_WAIT_MS) mod 2^16 when waits was counted */
+	uint16_t nat_port;           /* the public port its last MAPPING came from (server_nat.c) */
+	uint8_t nat;                 /* enum proto_nat, from that MAPPING */
+	uint32_t window_bits;        /* the requests' replay window (auth.h), AUTH_REQUEST_WINDOW bits */
+	uint32_t replaced;           /* the earlier instance a REGISTER took the name from, as
+					server_addr_tag (server_register.c); 0: none */
 	int64_t expires_ms;          /* monotonic ms; the entry is dead from then on */
-	uint64_t relay_credit;       /* relay token bucket: bytes it may have relayed now */
-	int64_t relay_fill_ms;       /* when relay_credit was last topped up (monotonic ms) */
-	struct proto_addr replaced_ep; /* the earlier instance a REGISTER took the name from (server.c) */
-	int64_t waits_since_ms;      /* the requester's LOOKUPs kept waiting (server.c): since then... */
-	uint8_t waits;               /* ...this many */
-	uint8_t nat;                 /* enum proto_nat, from its last MAPPING (server_nat.c) */
-	uint16_t nat_port;           /* the public port that MAPPING came from */
+	uint64_t relay_tat_ns;       /* relay rate: when its bucket is full again (server.c), ns */
+	uint64_t window_top;         /* the replay window's top: the highest counter accepted */
+	uint8_t key[PROTO_KEY_LEN];  /* the key the name is registered with: its owner's */
+	uint8_t k[AUTH_KEY_LEN];     /* K, shared with the name's client (auth.h); wiped with the entry */
 };
 
 /*
@@ -67,7 +84,7 @@ struct table {
  */
 int table_init(struct table *t, uint32_t capacity, const uint8_t key[SIPHASH_KEY_LEN]);
 
-/* Frees what table_init allocated. */
+/* Wipes every entry's K (ct_wipe) and frees what table_init allocated. */
 void table_free(struct table *t);
 
 /*
@@ -82,6 +99,15 @@ struct table_entry *table_get(struct table *t, const char *name, int64_t now);
  * filled in and the rest zeroed, or NULL when the table is full.
  */
 struct table_entry *table_put(struct table *t, const char *name, int64_t now);
+
+/*
+ * Keeps the private endpoints a[0..n) (n <= PROTO_MAX_PRIVATE, each of
+ * family PROTO_AF_INET or PROTO_AF_INET6) in e, clearing the other slots.
+ */
+void table_set_private(struct table_entry *e, const struct proto_addr *a, uint8_t n);
+
+/* Copies e's private endpoints into out[0..n) and clears the rest of out. Returns n. */
+uint8_t table_get_private(const struct table_entry *e, struct proto_addr out[PROTO_MAX_PRIVATE]);
 
 /* Removes the entry for name, if any. */
 void table_remove(struct table *t, const char *name);

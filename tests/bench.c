@@ -1346,10 +1346,12 @@ static int grid_main(int argc, char **argv)
 	print_target("STUN >= 0.95 x echo (peak rates)",
 		     peak(res[KIND_STUN], 0) >= 0.95 * peak(res[KIND_STUN], 1), fig);
 	snprintf(fig, sizeof(fig), "%.2f", peak(res[KIND_LOOKUP], 0) / peak(res[KIND_LOOKUP], 1));
-	print_target("lookups (hit) >= 0.95 x echo (peak rates)",
-		     peak(res[KIND_LOOKUP], 0) >= 0.95 * peak(res[KIND_LOOKUP], 1), fig);
-	printf("        (a hit sends 2 datagrams, echo 1; the miss, 1 for 1: %.2f)\n",
-	       peak(res[KIND_MISS], 0) / peak(res[KIND_MISS], 1));
+	/* Issue 12's aim for a hit, which sends 2 datagrams to echo's 1 (the miss: 0.95 below). */
+	print_target("lookups (hit) >= 0.75 x echo (peak rates)",
+		     peak(res[KIND_LOOKUP], 0) >= 0.75 * peak(res[KIND_LOOKUP], 1), fig);
+	snprintf(fig, sizeof(fig), "%.2f", peak(res[KIND_MISS], 0) / peak(res[KIND_MISS], 1));
+	print_target("lookups (miss, 1 datagram for 1) >= 0.95 x echo (peak rates)",
+		     peak(res[KIND_MISS], 0) >= 0.95 * peak(res[KIND_MISS], 1), fig);
 	if (coturn >= 0) {
 		snprintf(fig, sizeof(fig), "%.2f",
 			 peak(res[KIND_STUN], 0) / peak(res[KIND_STUN], coturn));

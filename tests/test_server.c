@@ -313,6 +313,7 @@ START_TEST(register_answers_with_public_endpoint)
 	struct proto_addr from = harness_addr4(203, 0, 113, 7, 40001);
 	struct proto_msg m = msg_register(1, "alice");
 	struct table_entry *e;
+	struct proto_addr pv[PROTO_MAX_PRIVATE];
 
 	start(100);
 	m.nprivate = 2;
@@ -327,9 +328,9 @@ START_TEST(register_answers_with_public_endpoint)
 
 	e = table_get(&srv.names, "alice", now);
 	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_eq(e->nprivate, 2);
-	ck_assert(proto_addr_equal(&e->private_ep[0], &m.private_ep[0]));
-	ck_assert(proto_addr_equal(&e->private_ep[1], &m.private_ep[1]));
+	ck_assert_uint_eq(table_get_private(e, pv), 2);
+	ck_assert(proto_addr_equal(&pv[0], &m.private_ep[0]));
+	ck_assert(proto_addr_equal(&pv[1], &m.private_ep[1]));
 	ck_assert_int_eq(e->expires_ms, now + TTL_MS);
 
 	/* An IPv6 client gets its IPv6 endpoint back. */
@@ -408,6 +409,7 @@ START_TEST(same_token_reregister_moves_at_once)
 	struct proto_addr a2 = harness_addr4(203, 0, 113, 99, 51000);
 	struct proto_msg m, peer, r;
 	struct table_entry *e;
+	struct proto_addr pv[PROTO_MAX_PRIVATE];
 
 	start(100);
 	do_register(1, "alice", &ep_a);
@@ -427,7 +429,7 @@ START_TEST(same_token_reregister_moves_at_once)
 	ck_assert_uint_eq(srv.names.count, 2);
 	e = table_get(&srv.names, "alice", now);
 	ck_assert_int_eq(e->expires_ms, now + TTL_MS);
-	ck_assert_uint_eq(e->nprivate, 1);
+	ck_assert_uint_eq(table_get_private(e, pv), 1);
 
 	/* The first instance refreshes from where it was: refused, the name stays. */
 	m = msg_refresh(1, "alice");
@@ -2545,7 +2547,7 @@ START_TEST(private_endpoint_rule)
 {
 	struct proto_msg m = msg_register(1, "alice");
 	struct proto_addr ula = harness_addr6(0, 1, 1), ll = harness_addr6(0, 2, 2);
-	struct proto_addr own, lo = harness_addr4(127, 0, 0, 1, 9);
+	struct proto_addr own, lo = harness_addr4(127, 0, 0, 1, 9), pv[PROTO_MAX_PRIVATE];
 	struct table_entry *e;
 
 	start(100);
@@ -2561,22 +2563,25 @@ START_TEST(private_endpoint_rule)
 	m.private_ep[3] = own;
 	accepted(&m, &ep_a);
 	e = table_get(&srv.names, "alice", now);
-	ck_assert_uint_eq(e->nprivate, 2);
-	ck_assert(proto_addr_equal(&e->private_ep[0], &ula));
-	ck_assert(proto_addr_equal(&e->private_ep[1], &own));
+	ck_assert_uint_eq(table_get_private(e, pv), 2);
+	ck_assert(proto_addr_equal(&pv[0], &ula));
+	ck_assert(proto_addr_equal(&pv[1], &own));
 	ck_assert_uint_eq(srv.stats.private_refused, 2);
 	m.private_ep[0] = harness_addr4(172, 31, 255, 1, 1);
 	m.private_ep[1] = harness_addr4(169, 254, 3, 3, 3);
 	m.private_ep[2] = ll;
 	m.private_ep[3] = lo;
 	accepted(&m, &ep_a);
-	ck_assert_uint_eq(e->nprivate, 4);
+	ck_assert_uint_eq(table_get_private(e, pv), 4);
+	ck_assert(proto_addr_equal(&pv[0], &m.private_ep[0]));
+	ck_assert(proto_addr_equal(&pv[2], &ll));
+	ck_assert(proto_addr_equal(&pv[3], &lo));
 	m.private_ep[0] = harness_addr4(192, 169, 0, 1, 1);
 	m.private_ep[1] = harness_addr4(11, 0, 0, 1, 1);
 	m.private_ep[2] = harness_addr6(0, 3, 3);              /* 2001:db8::: public */
 	m.nprivate = 3;
 	accepted(&m, &ep_a);
-	ck_assert_uint_eq(e->nprivate, 0);
+	ck_assert_uint_eq(table_get_private(e, pv), 0);
 	ck_assert_uint_eq(srv.stats.private_refused, 5);
 }
 END_TEST

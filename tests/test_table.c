@@ -118,6 +118,7 @@ START_TEST(put_get_remove)
 {
 	struct table t;
 	struct table_entry *e;
+	struct proto_addr pv[PROTO_MAX_PRIVATE];
 
 	ck_assert_int_eq(table_init(&t, 16, table_key), 0);
 	ck_assert_ptr_null(table_get(&t, "alice", 0));
@@ -126,21 +127,21 @@ START_TEST(put_get_remove)
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->name, "alice");
 	ck_assert_int_eq(e->expires_ms, 0); /* the rest is zeroed */
-	ck_assert_uint_eq(e->nprivate, 0);
+	ck_assert_uint_eq(table_get_private(e, pv), 0);
 	e->expires_ms = 1000;
-	e->token[0] = 0xaa;
+	e->k[0] = 0xaa;
 
 	e = put_until(&t, "bob", 0, 1000);
-	e->token[0] = 0xbb;
+	e->k[0] = 0xbb;
 	ck_assert_uint_eq(t.count, 2);
 
 	e = table_get(&t, "alice", 10);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_str_eq(e->name, "alice");
-	ck_assert_uint_eq(e->token[0], 0xaa);
+	ck_assert_uint_eq(e->k[0], 0xaa);
 	e = table_get(&t, "bob", 10);
 	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_eq(e->token[0], 0xbb);
+	ck_assert_uint_eq(e->k[0], 0xbb);
 	ck_assert_ptr_null(table_get(&t, "alic", 10));
 	ck_assert_ptr_null(table_get(&t, "alice2", 10));
 
@@ -277,11 +278,11 @@ START_TEST(put_over_dead_entry_reuses_it)
 
 	ck_assert_int_eq(table_init(&t, 4, table_key), 0);
 	e = put_until(&t, "alice", 0, 100);
-	e->token[0] = 1;
+	e->k[0] = 1;
 	/* Dead but still indexed: put hands back a clean entry, and no duplicate. */
 	e = table_put(&t, "alice", 200);
 	ck_assert_ptr_nonnull(e);
-	ck_assert_uint_eq(e->token[0], 0);
+	ck_assert_uint_eq(e->k[0], 0);
 	ck_assert_int_eq(e->expires_ms, 0);
 	e->expires_ms = 300;
 	ck_assert_uint_eq(t.count, 1);
@@ -302,7 +303,7 @@ static void note_removed(void *ctx, const struct table_entry *e)
 
 	ck_assert_ptr_eq(ctx, removed_names);
 	/* Told before the entry is cleared: its fields are all still there. */
-	ck_assert_uint_eq(e->token[0], (uint8_t)e->name[0]);
+	ck_assert_uint_eq(e->k[0], (uint8_t)e->name[0]);
 	snprintf(removed_names + n, sizeof(removed_names) - n, "%s%s", n > 0 ? " " : "", e->name);
 }
 
@@ -318,13 +319,13 @@ START_TEST(on_remove_hears_every_removal)
 	t.on_remove_ctx = removed_names;
 	removed_names[0] = '\0';
 	for (i = 0; i < 4; i++)
-		put_until(&t, names[i], 0, 100)->token[0] = (uint8_t)names[i][0];
+		put_until(&t, names[i], 0, 100)->k[0] = (uint8_t)names[i][0];
 	table_remove(&t, "alice");
 	table_remove(&t, "nobody");
 	ck_assert_str_eq(removed_names, "alice");
 	ck_assert_ptr_null(table_get(&t, "bob", 100));
 	ck_assert_str_eq(removed_names, "alice bob");
-	put_until(&t, "carol", 100, 200)->token[0] = 'c';
+	put_until(&t, "carol", 100, 200)->k[0] = 'c';
 	ck_assert_str_eq(removed_names, "alice bob carol");
 	ck_assert_uint_eq(table_expire(&t, 100, 8), 1);
 	ck_assert_str_eq(removed_names, "alice bob carol dave");
@@ -489,7 +490,7 @@ static void check_table(struct table *t, struct model_row *rows, uint32_t nrows,
 		seen_row[row] = 1;
 		ck_assert_msg(rows[row].present, "%s in the table, not in the model", e->name);
 		ck_assert_int_eq(e->expires_ms, rows[row].expires_ms);
-		ck_assert_uint_eq(get_serial(e->token), rows[row].serial);
+		ck_assert_uint_eq(get_serial(e->k), rows[row].serial);
 	}
 	ck_assert_uint_eq(used, t->count);
 	ck_assert_uint_eq(indexed, t->count);
@@ -537,7 +538,7 @@ static void random_run(uint64_t seed, uint32_t capacity, uint32_t nrows, uint32_
 				      i);
 			if (e != NULL) {
 				ck_assert_str_eq(e->name, r->name);
-				ck_assert_uint_eq(get_serial(e->token), r->serial);
+				ck_assert_uint_eq(get_serial(e->k), r->serial);
 				gets_hit++;
 			} else {
 				r->present = 0;
@@ -553,9 +554,9 @@ static void random_run(uint64_t seed, uint32_t capacity, uint32_t nrows, uint32_
 				continue;
 			}
 			ck_assert_str_eq(e->name, r->name);
-			ck_assert_uint_eq(get_serial(e->token), 0);
+			ck_assert_uint_eq(get_serial(e->k), 0);
 			e->expires_ms = now + 1 + rng_below(rng_below(2) ? 60 : 4000);
-			put_serial(e->token, ++serial);
+			put_serial(e->k, ++serial);
 			r->present = 1;
 			r->expires_ms = e->expires_ms;
 			r->serial = serial;
@@ -606,6 +607,39 @@ START_TEST(random_small_table)
 }
 END_TEST
 
+/*
+ * An entry keeps its private endpoints in 18 bytes each (table.h): IPv4
+ * and IPv6 come back as they went in, in order, with their ports; fewer
+ * than PROTO_MAX_PRIVATE leave the rest empty, and a shorter list replaces
+ * a longer one whole.
+ */
+START_TEST(private_endpoints_round_trip)
+{
+	struct table_entry e;
+	struct proto_addr in[PROTO_MAX_PRIVATE], out[PROTO_MAX_PRIVATE];
+
+	memset(&e, 0, sizeof(e));
+	in[0] = harness_addr4(192, 168, 1, 20, 5000);
+	in[1] = harness_addr6(0xfd00, 7, 65535); /* a port with its high bit set */
+	in[2] = harness_addr4(10, 0, 0, 1, 1);
+	in[3] = harness_addr6(0xfe80, 1, 40000);
+	table_set_private(&e, in, PROTO_MAX_PRIVATE);
+	ck_assert_uint_eq(table_get_private(&e, out), PROTO_MAX_PRIVATE);
+	for (int i = 0; i < PROTO_MAX_PRIVATE; i++)
+		ck_assert(proto_addr_equal(&out[i], &in[i]));
+	ck_assert_uint_eq(out[0].family, PROTO_AF_INET);
+	ck_assert_uint_eq(out[1].family, PROTO_AF_INET6);
+
+	table_set_private(&e, &in[2], 1);
+	ck_assert_uint_eq(table_get_private(&e, out), 1);
+	ck_assert(proto_addr_equal(&out[0], &in[2]));
+	ck_assert_uint_eq(out[1].family, 0); /* out's rest is cleared */
+
+	table_set_private(&e, in, 0);
+	ck_assert_uint_eq(table_get_private(&e, out), 0);
+}
+END_TEST
+
 static Suite *table_suite(void)
 {
 	Suite *s = suite_create("table");
@@ -625,6 +659,7 @@ static Suite *table_suite(void)
 	tcase_add_test(tc, on_remove_hears_every_removal);
 	tcase_add_test(tc, expiry_is_exact);
 	tcase_add_test(tc, expire_with_budget);
+	tcase_add_test(tc, private_endpoints_round_trip);
 	suite_add_tcase(s, tc);
 
 	/* Generous: the sanitizers slow the 200k-operation run down several times. */
