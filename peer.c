@@ -110,10 +110,10 @@ struct route client_direct_route(const struct proto_addr *addr)
 	return r;
 }
 
-/* The route through the server's relay. */
-struct route client_relay_route(const struct client *c)
+/* The route to p through a server's relay: the one client_relay_server picks now. */
+struct route client_relay_route(const struct client *c, const struct peer *p)
 {
-	struct route r = client_direct_route(&c->cfg.server);
+	struct route r = client_direct_route(&c->cfg.servers[client_relay_server(c, p)].addr);
 
 	r.relay = 1;
 	return r;
@@ -125,10 +125,13 @@ int client_route_equal(const struct route *a, const struct route *b)
 	return a->relay == b->relay && (a->relay || proto_addr_equal(&a->addr, &b->addr));
 }
 
-/* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */
+/* Returns 1 when a server's relay may carry what direct paths cannot: registered, not refused. */
 int client_relay_usable(const struct client *c)
 {
-	return c->registered && !c->relay_off;
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && !c->srv[i].relay_off)
+			return 1;
+	return 0;
 }
 
 /* Returns 1 when p is connected through the server's relay. */
@@ -323,7 +326,8 @@ void client_send_report(struct client *c, const struct peer *p)
 	snprintf(m.target, sizeof(m.target), "%s", p->name);
 	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE :
 		 p->path_kind == PATH_PUBLIC ? PROTO_PATH_PUBLIC : PROTO_PATH_RELAY;
-	client_send_msg(c, &c->cfg.server, &m);
+	/* To the server that introduced us: its operator counts its punches. */
+	client_send_to_server(c, p->intro_srv, &m);
 }
 
 /*

@@ -593,7 +593,7 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 		identity_from_secret(&h->cfg.id, secret);
 	}
 	h->cfg.counter_start = (uint64_t)sim.now * 1000;
-	h->cfg.server = sim.srv_addr;
+	h->cfg.servers[0].addr = sim.srv_addr;
 	h->cfg.nprivate = 1;
 	h->cfg.private_ep[0] = h->pub;
 	h->cfg.wait_ms = WAIT_MS;
@@ -970,7 +970,7 @@ START_TEST(first_registration_cookie)
 	 * the REGISTERED before it. The second REFRESH comes in the next cookie
 	 * period (GUARD_COOKIE_PERIOD_MS), so its cookie is another than the first.
 	 */
-	ck_assert_mem_eq(a->c.cookie, done->cookie, PROTO_COOKIE_LEN);
+	ck_assert_mem_eq(a->c.srv[0].cookie, done->cookie, PROTO_COOKIE_LEN);
 	sim_run_for(2 * CLIENT_REFRESH_MS + 1000);
 	refresh = trace_at(a, 4, SENT, PROTO_REFRESH, done->at_ms + CLIENT_REFRESH_MS);
 	ck_assert_mem_eq(refresh->cookie, done->cookie, PROTO_COOKIE_LEN);
@@ -1018,14 +1018,14 @@ START_TEST(same_cookie_does_not_hurry)
 	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 2);
 
 	/* Registered: a COOKIE with the cookie she holds leaves her next REFRESH where it was. */
-	next_reg = a->c.next_reg_ms;
+	next_reg = a->c.srv[0].next_reg_ms;
 	ck_assert_int_gt(next_reg, sim.now + 1000);
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_COOKIE;
-	memcpy(m.cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	memcpy(m.cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	memcpy(m.key, sim.srv.pub, PROTO_KEY_LEN);
 	inject(a, &m, &sim.srv_addr);
-	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, next_reg);
 	sim_run_for(1000);
 	ck_assert_int_eq(a->ntrace, 6);
 }
@@ -1054,8 +1054,8 @@ START_TEST(nat_rebinding_moves_the_name)
 	old_ep = a->pub;
 	a->pub = new_ep;
 	i0 = a->ntrace;
-	t_ref = a->c.next_reg_ms;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	t_ref = a->c.srv[0].next_reg_ms;
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:6001)",
 					    CLIENT_REFRESH_MS + 1000), t_ref + 4 * WAN_MS);
 	refresh_needs_cookie(a, i0, t_ref, old_cookie);
@@ -1120,7 +1120,7 @@ START_TEST(address_error_refreshes_at_once)
 	a->pub = harness_addr4(10, 0, 0, 2, 6001);
 	i0 = a->ntrace;
 	t = sim.now;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	type(a, "/msg carol hi");
 	expect_line_within(c, "<alice> hi", 3000);
 	trace_at(a, i0, SENT, PROTO_LOOKUP, t);
@@ -1160,8 +1160,8 @@ START_TEST(server_new_key)
 	sim_run_for(CLIENT_PUNCH_MS + 1000); /* the punch is over and reported: quiet */
 	server_start(0x99);
 	i0 = a->ntrace;
-	t_ref = a->c.next_reg_ms;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	t_ref = a->c.srv[0].next_reg_ms;
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
 					    CLIENT_REFRESH_MS + 1000), t_ref + 6 * WAN_MS);
 	cookie = refresh_needs_cookie(a, i0, t_ref, old_cookie);
@@ -1879,16 +1879,16 @@ START_TEST(stray_and_malformed)
 	snprintf(m.name, sizeof(m.name), "mallory");
 	m.public_ep = stranger;
 	inject(a, &m, &stranger);
-	memcpy(cookie_before, a->c.cookie, PROTO_COOKIE_LEN);
-	next_reg = a->c.next_reg_ms;
+	memcpy(cookie_before, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
+	next_reg = a->c.srv[0].next_reg_ms;
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_COOKIE;
 	memset(m.cookie, 0x66, PROTO_COOKIE_LEN);
 	inject(a, &m, &stranger);
 	ck_assert_uint_eq(a->c.stats.stray, st.stray + 4);
 	ck_assert(proto_addr_equal(&a->c.public_ep, &pub_before));
-	ck_assert_mem_eq(a->c.cookie, cookie_before, PROTO_COOKIE_LEN);
-	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
+	ck_assert_mem_eq(a->c.srv[0].cookie, cookie_before, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, next_reg);
 	ck_assert_int_eq(a->c.fatal, 0);
 	ck_assert_int_eq(a->c.npeers, 1);
 
@@ -2632,9 +2632,10 @@ END_TEST
 static int pins;
 static uint8_t pinned[PROTO_KEY_LEN];
 
-static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
+static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN], int server)
 {
 	(void)ctx;
+	ck_assert_int_eq(server, 0);
 	pins++;
 	memcpy(pinned, key, PROTO_KEY_LEN);
 	return 0;
@@ -2656,8 +2657,8 @@ START_TEST(server_key_pinned_at_first_contact)
 	expect_line_within(a, "* registered as alice", 1000);
 	ck_assert_int_eq(pins, 1);
 	ck_assert_mem_eq(pinned, sim.srv.pub, PROTO_KEY_LEN);
-	ck_assert_int_eq(a->c.cfg.has_server_key, 1);
-	ck_assert_mem_eq(a->c.cfg.server_key, sim.srv.pub, PROTO_KEY_LEN);
+	ck_assert_int_eq(a->c.cfg.servers[0].has_key, 1);
+	ck_assert_mem_eq(a->c.cfg.servers[0].key, sim.srv.pub, PROTO_KEY_LEN);
 	/* Its refreshes are sealed under K: the server opens them, and nothing more is pinned. */
 	sim_run_for(3 * CLIENT_REFRESH_MS);
 	ck_assert_uint_ge(sim.srv.stats.refreshes, 2);
@@ -2676,10 +2677,10 @@ START_TEST(changed_server_key_refused)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
 
-	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
-	a->cfg.server_key[31] = 0x12;
-	a->cfg.has_server_key = 1;
-	a->cfg.server_key_file = "/home/alice/.local/state/p2pchat/known_servers";
+	memset(a->cfg.servers[0].key, 0x42, PROTO_KEY_LEN);
+	a->cfg.servers[0].key[31] = 0x12;
+	a->cfg.servers[0].has_key = 1;
+	a->cfg.servers[0].key_file = "/home/alice/.local/state/p2pchat/known_servers";
 	host_start(a, "bob");
 	b = host_up("bob", 3, NULL, 0xb0);
 	type(a, "secret");
@@ -2703,8 +2704,8 @@ START_TEST(changed_server_key_refused)
 	/* --server-key: the same refusal, worded for it. */
 	a->live = 0;
 	a = host_new("alice", 2, 5001, 0xa1);
-	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
-	a->cfg.has_server_key = 1;
+	memset(a->cfg.servers[0].key, 0x42, PROTO_KEY_LEN);
+	a->cfg.servers[0].has_key = 1;
 	host_start(a, NULL);
 	sim_run_for(3000);
 	ck_assert_int_eq(count_prefix(a, "* WARNING: the server at 10.0.0.1:7777 has another key "
