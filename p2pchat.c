@@ -233,21 +233,24 @@ static void app_read_socket(struct app *a, int64_t now)
 /*
  * Line mode, at the end of input: 1 when the client may leave. It waits
  * until every line was delivered or failed and /who is done; when input
- * held no line at all, until the server answered (or the wait is over:
- * then a->no_server, which main reports as a failure).
+ * held no line at all, until every server answered (or the wait is over:
+ * then, if none did, a->no_server, which main reports as a failure).
  */
 static int app_done(struct app *a, int64_t now)
 {
 	int64_t wait = a->c.cfg.wait_ms > APP_REGISTER_WAIT_MIN_MS ? a->c.cfg.wait_ms :
 								      APP_REGISTER_WAIT_MIN_MS;
+	int all = 1;
 
 	if (client_pending(&a->c) != 0 || a->in_len != 0 || client_who_busy(&a->c))
 		return 0;
-	if (a->lines_read > 0 || a->c.registered)
+	for (int i = 0; i < a->c.cfg.nservers; i++)
+		all = all && a->c.srv[i].registered;
+	if (a->lines_read > 0 || all)
 		return 1;
 	if (now - a->started_ms < wait)
 		return 0;
-	a->no_server = 1;
+	a->no_server = !a->c.registered;
 	return 1;
 }
 

@@ -3194,6 +3194,157 @@ START_TEST(keys_wiped)
 }
 END_TEST
 
+/* ---- several servers ---- */
+
+/*
+ * A second rendezvous server for the multi-server tests: only an address
+ * and a key. Nothing runs there, so what the client sends it is lost (a
+ * server that does not answer) until a test hands the client an answer
+ * of its own (second_answer).
+ */
+#define SECOND_SERVER_SECRET 0x6e
+static uint64_t second_counter;
+
+static struct proto_addr second_addr(void)
+{
+	return harness_addr4(10, 0, 0, 9, 7777);
+}
+
+/* host_new and host_start for a client of both servers: the sim's first, the second after it. */
+static struct sim_host *host_up_two(const char *name, uint8_t last, const char *peer, uint8_t token)
+{
+	struct sim_host *h = host_new(name, last, 5000, token);
+	uint8_t secret[X25519_LEN];
+	struct identity srv2;
+
+	memset(secret, SECOND_SERVER_SECRET, sizeof(secret));
+	identity_from_secret(&srv2, secret);
+	h->cfg.nservers = 2;
+	h->cfg.servers[1].addr = second_addr();
+	memcpy(h->cfg.servers[1].key, srv2.pub, PROTO_KEY_LEN);
+	h->cfg.servers[1].has_key = 1;
+	identity_wipe(&srv2);
+	host_start(h, peer);
+	return h;
+}
+
+/* Hands h the second server's message m: sealed under their K, from its address. */
+static void second_answer(struct sim_host *h, struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM], k[AUTH_KEY_LEN];
+	size_t off, len;
+	int n;
+
+	ck_assert_int_eq(auth_derive(k, h->cfg.id.secret, h->cfg.servers[1].key, h->cfg.id.pub,
+				     h->cfg.servers[1].key), 0);
+	m->counter = ++second_counter + 1000;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	ck_assert_uint_gt(len, 0);
+	{
+		struct proto_addr from = second_addr();
+
+		client_handle(&h->c, buf, len, &from, sim.now);
+	}
+}
+
+/*
+ * A server that never answers is said once, after CLIENT_RETRY_MAX_MS;
+ * the other carries the name meanwhile; when it answers, that is said
+ * once too. client_refresh_now then makes both refreshes due at once.
+ */
+START_TEST(second_server_down_and_back)
+{
+	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
+	const char *down = "* server 10.0.0.9:7777 is not answering; going on with the others";
+	struct proto_msg m;
+
+	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(a->c.srv[1].down, 0);
+	sim_run_for(CLIENT_RETRY_MAX_MS - 100);
+	ck_assert_int_eq(count_exact(a, down), 0);
+	sim_run_for(60000);
+	ck_assert_int_eq(count_exact(a, down), 1);
+	ck_assert_int_eq(a->c.srv[1].down, 1);
+	ck_assert_int_eq(a->c.registered, 1); /* the first server holds the name all along */
+	ck_assert(proto_addr_equal(&a->c.public_ep, &a->pub));
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	snprintf(m.name, sizeof(m.name), "alice");
+	m.public_ep = a->pub;
+	m.ttl_s = 60;
+	second_answer(a, &m);
+	ck_assert_int_eq(count_exact(a, "* server 10.0.0.9:7777 is answering again"), 1);
+	ck_assert_int_eq(a->c.srv[1].down, 0);
+	ck_assert_int_eq(a->c.srv[1].registered, 1);
+	ck_assert_int_gt(a->c.srv[1].next_reg_ms, sim.now);
+	ck_assert_int_gt(a->c.srv[0].next_reg_ms, sim.now);
+	client_refresh_now(&a->c, sim.now);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
+	ck_assert_int_eq(a->c.srv[1].next_reg_ms, sim.now);
+}
+END_TEST
+
+/*
+ * Two servers name different keys for bob: refused with a warning, like a
+ * changed key (the chat stops, lines fail), said once. The same key from
+ * the second server only confirms the first: the chat goes on untouched.
+ */
+START_TEST(servers_disagree_on_a_key)
+{
+	struct sim_host *a = host_up_two("alice", 2, "bob", 0xa1);
+	struct sim_host *b = host_up("bob", 3, NULL, 0xb0);
+	uint8_t secret[X25519_LEN];
+	struct identity other;
+	struct proto_msg m;
+	struct peer *p;
+
+	ck_assert_int_ge(sim_run_until(a, "* connected to bob", sim.now + 5000), 0);
+	type(a, "hello");
+	ck_assert_int_ge(sim_run_until(b, "<alice> hello", sim.now + 5000), 0);
+
+	/* The second server agrees: nothing changes. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "bob");
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	m.public_ep = harness_addr4(10, 0, 0, 3, 6000); /* another port: another NAT mapping */
+	second_answer(a, &m);
+	p = client_peer_find(&a->c, "bob");
+	ck_assert_int_eq(p->state, PEER_CONNECTED);
+	ck_assert_int_eq(p->key_conflict, 0);
+	sim_run_for(1000);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+
+	/* It names another key: refused, said once; lines fail, and fail at once after. */
+	memset(secret, 0x77, sizeof(secret));
+	identity_from_secret(&other, secret);
+	memcpy(m.peer_key, other.pub, PROTO_KEY_LEN);
+	identity_wipe(&other);
+	second_answer(a, &m);
+	second_answer(a, &m);
+	ck_assert_int_eq(count_prefix(a, "* WARNING: the servers at 10.0.0.1:7777 and 10.0.0.9:7777 "
+				      "give different keys for bob"), 1);
+	ck_assert_int_eq(p->state, PEER_OFFLINE);
+	ck_assert_int_eq(client_peer_key_ok(&a->c, p), 0);
+	type(a, "are you still bob?");
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"are you still bob?\": "
+				     "the servers disagree on bob's key"), 1);
+	sim_run_for(5000);
+	ck_assert_int_eq(count_prefix(b, "<alice> are you"), 0);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+
+	/* The second server names bob's key again: the servers agree, the chat may start anew. */
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	second_answer(a, &m);
+	ck_assert_int_eq(p->key_conflict, 0);
+	ck_assert_int_eq(client_peer_key_ok(&a->c, p), 1);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -3269,6 +3420,8 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, changed_key_refused_until_trust);
 	tcase_add_test(tc, unsolicited_introductions_bounded);
 	tcase_add_test(tc, keys_wiped);
+	tcase_add_test(tc, second_server_down_and_back);
+	tcase_add_test(tc, servers_disagree_on_a_key);
 	return s;
 }
 
