@@ -3210,22 +3210,33 @@ static struct proto_addr second_addr(void)
 	return harness_addr4(10, 0, 0, 9, 7777);
 }
 
-/* host_new and host_start for a client of both servers: the sim's first, the second after it. */
-static struct sim_host *host_up_two(const char *name, uint8_t last, const char *peer, uint8_t token)
+/*
+ * host_new and host_start for a client of both servers: the sim's first
+ * and the second after it, or (second_first) the other way round.
+ */
+static struct sim_host *host_up_two_as(const char *name, uint8_t last, const char *peer,
+				       uint8_t token, int second_first)
 {
 	struct sim_host *h = host_new(name, last, 5000, token);
+	struct client_server_config *two = &h->cfg.servers[second_first ? 0 : 1];
 	uint8_t secret[X25519_LEN];
 	struct identity srv2;
 
 	memset(secret, SECOND_SERVER_SECRET, sizeof(secret));
 	identity_from_secret(&srv2, secret);
 	h->cfg.nservers = 2;
-	h->cfg.servers[1].addr = second_addr();
-	memcpy(h->cfg.servers[1].key, srv2.pub, PROTO_KEY_LEN);
-	h->cfg.servers[1].has_key = 1;
+	h->cfg.servers[1] = h->cfg.servers[0];
+	two->addr = second_addr();
+	memcpy(two->key, srv2.pub, PROTO_KEY_LEN);
+	two->has_key = 1;
 	identity_wipe(&srv2);
 	host_start(h, peer);
 	return h;
+}
+
+static struct sim_host *host_up_two(const char *name, uint8_t last, const char *peer, uint8_t token)
+{
+	return host_up_two_as(name, last, peer, token, 0);
 }
 
 /* Hands h the second server's message m: sealed under their K, from its address. */
@@ -3285,6 +3296,32 @@ START_TEST(second_server_down_and_back)
 	client_refresh_now(&a->c, sim.now);
 	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
 	ck_assert_int_eq(a->c.srv[1].next_reg_ms, sim.now);
+}
+END_TEST
+
+/*
+ * Hosts that cannot reach each other, each a client of a server that never
+ * answers (listed first) and of the sim's: the introduction and the relay
+ * come from the one that answers, and the chat flows through it; the dead
+ * one is said once and changes nothing.
+ */
+START_TEST(relay_through_the_server_that_answers)
+{
+	struct sim_host *a, *b;
+
+	sim.no_direct = 1;
+	a = host_up_two_as("alice", 2, "bob", 0xa1, 1);
+	b = host_up_two_as("bob", 3, NULL, 0xb0, 1);
+	type(a, "first");
+	expect_line_within(a, "* connected to bob via 10.0.0.1:7777 (relay)", 3000);
+	expect_line_within(b, "<alice> first", 1000);
+	ck_assert_int_eq(a->c.peers[0]->intro_srv, 1);
+	sim_run_for(CLIENT_RETRY_MAX_MS + 1000);
+	ck_assert_int_eq(count_exact(a, "* server 10.0.0.9:7777 is not answering; going on with the others"), 1);
+	type(a, "second");
+	expect_line_within(b, "<alice> second", 1000);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
 }
 END_TEST
 
@@ -3422,6 +3459,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, keys_wiped);
 	tcase_add_test(tc, second_server_down_and_back);
 	tcase_add_test(tc, servers_disagree_on_a_key);
+	tcase_add_test(tc, relay_through_the_server_that_answers);
 	return s;
 }
 
