@@ -11,7 +11,6 @@ export XDG_STATE_HOME=$WORK/state
 after_check() {
 	exec 3>&-
 	stop_all
-	rm -f "$WORK"/*.in
 }
 
 # two_servers: starts two p2pchatd, each with its own key (--state-dir) and a 3 s TTL, so
@@ -66,13 +65,9 @@ test_one_dies_and_returns() {
 	# shellcheck disable=SC2086
 	spawn "$BIN/p2pchat" $both --stay bob </dev/null >"$WORK/bob.out" 2>"$WORK/bob.err" 3>&-
 	wait_for "$WORK/bob.out" "registered as bob with 127.0.0.1:$P2" || return 1
-	mkfifo "$WORK/alice.in"
 	# shellcheck disable=SC2086
-	# Not through spawn: the shell would open the FIFO itself, and wait there for a writer.
-	"$BIN/p2pchat" $both alice bob <"$WORK/alice.in" >"$WORK/alice.out" 2>"$WORK/alice.err" &
-	alice=$!
-	PIDS="$PIDS $alice"
-	exec 3>"$WORK/alice.in"
+	fifo_client alice $both alice bob
+	alice=$FIFO_PID
 	seq 1 20 | sed 's/^/before /' >&3
 	wait_for "$WORK/bob.out" "<alice> before 20" || return 1
 
@@ -107,18 +102,6 @@ test_one_dies_and_returns() {
 	done
 }
 
-# expect_lines FILE PREFIX FIRST LAST: FILE has exactly "PREFIX FIRST" .. "PREFIX LAST", in order, once each.
-expect_lines() {
-	local file=$1 prefix=$2 first=$3 last=$4
-	grep -F -- "$prefix" "$file" >"$WORK/got" || true
-	seq "$first" "$last" | sed "s/^/$prefix /" >"$WORK/want"
-	if ! cmp -s "$WORK/got" "$WORK/want"; then
-		echo "  $file: expected '$prefix $first'..'$prefix $last' in order; diff:" >&2
-		diff "$WORK/want" "$WORK/got" | head -n 10 | sed 's/^/    /' >&2
-		return 1
-	fi
-}
-
 # Two users called alice, each with a key of their own, one on each server: bob, a client
 # of both, is told two keys for one name. He refuses her with a warning, and nothing he
 # sends reaches either.
@@ -130,11 +113,7 @@ test_keys_disagree() {
 		</dev/null >"$WORK/alice2.out" 2>&1 3>&-
 	wait_for "$WORK/alice1.out" "registered as alice" || return 1
 	wait_for "$WORK/alice2.out" "registered as alice" || return 1
-	mkfifo "$WORK/bob.in"
-	"$BIN/p2pchat" -s "127.0.0.1:$P1" -s "127.0.0.1:$P2" --stay bob alice \
-		<"$WORK/bob.in" >"$WORK/bob.out" 2>"$WORK/bob.err" &
-	PIDS="$PIDS $!"
-	exec 3>"$WORK/bob.in"
+	fifo_client bob -s "127.0.0.1:$P1" -s "127.0.0.1:$P2" --stay bob alice
 	wait_for "$WORK/bob.out" "^\* WARNING: the servers at 127.0.0.1:[0-9]* and 127.0.0.1:[0-9]* give different keys for alice" 10 ||
 		return 1
 	echo "are you alice" >&3
