@@ -416,7 +416,7 @@ void client_on_cookie(struct client *c, int si, const struct proto_msg *m, int64
  * changed key (peer_session.c), nothing more goes to p, and what waits
  * for it fails, until every server names one key again.
  */
-static void key_conflict(struct client *c, struct peer *p, int si, int sj)
+static void refuse_two_keys(struct client *c, struct peer *p, int si, int sj)
 {
 	char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
 
@@ -441,7 +441,7 @@ static void key_conflict(struct client *c, struct peer *p, int si, int sj)
 /*
  * Several servers: keeps server si's word on p's key and compares it with
  * the others'. Returns 1 when they agree (or si is the only one), 0 after
- * key_conflict.
+ * refuse_two_keys.
  */
 static int keys_agree(struct client *c, struct peer *p, int si, const uint8_t key[PROTO_KEY_LEN])
 {
@@ -450,7 +450,7 @@ static int keys_agree(struct client *c, struct peer *p, int si, const uint8_t ke
 	for (int j = 0; j < c->cfg.nservers; j++) {
 		if (j != si && (p->intro_mask & (1u << j)) &&
 		    memcmp(p->intro_key[j], key, PROTO_KEY_LEN) != 0) {
-			key_conflict(c, p, si, j);
+			refuse_two_keys(c, p, si, j);
 			return 0;
 		}
 	}
@@ -596,14 +596,14 @@ static void on_replaced(struct client *c, const struct proto_msg *m)
  * and go on with the others, leaving it alone. Returns 1; 0 with one
  * server (then it is fatal, as it always was).
  */
-static int server_refused(struct client *c, int si)
+static int server_refused(struct client *c, int si, uint8_t code)
 {
 	char a[NET_ADDRSTRLEN];
 
 	if (!several(c))
 		return 0;
 	client_say(c, "* the server at %s cannot register %s now (%s); going on with the others",
-		   server_str(c, si, a), c->cfg.name, proto_error_text(PROTO_E_TABLE_FULL));
+		   server_str(c, si, a), c->cfg.name, proto_error_text(code));
 	c->srv[si].refused = 1;
 	c->srv[si].registered = 0;
 	client_servers_update(c);
@@ -619,13 +619,13 @@ void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_
 		c->fatal = 1;
 		break;
 	case PROTO_E_TABLE_FULL:
-		if (server_refused(c, si))
+		if (server_refused(c, si, m->code))
 			break;
 		client_say(c, "* the server is full: it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
 		break;
 	case PROTO_E_TOO_MANY_NAMES:
-		if (server_refused(c, si))
+		if (server_refused(c, si, m->code))
 			break;
 		client_say(c, "* the server holds as many names from this address as it allows: "
 		       "it cannot register %s now", c->cfg.name);
