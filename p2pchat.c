@@ -336,13 +336,15 @@ static int parse_key(const char *hex, uint8_t key[PROTO_KEY_LEN])
 /*
  * No -s: the servers are $P2PCHAT_SERVER's, a list split by commas or
  * white space, else the default. Returns 0, or -1 when it names more than
- * CLIENT_MAX_SERVERS.
+ * CLIENT_MAX_SERVERS (or is longer than any such list).
  */
 static int env_servers(struct options *o)
 {
 	const char *env = getenv("P2PCHAT_SERVER");
 	char *save = NULL;
 
+	if (env != NULL && strlen(env) >= sizeof(o->env))
+		return -1;
 	snprintf(o->env, sizeof(o->env), "%s", env != NULL ? env : "");
 	for (char *t = strtok_r(o->env, ", \t\n", &save); t != NULL; t = strtok_r(NULL, ", \t\n", &save)) {
 		if (o->nservers == CLIENT_MAX_SERVERS)
@@ -408,7 +410,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	if (bad)
 		return 2;
 	if (o->nservers == 0 && env_servers(o) < 0)
-		return usage_error("$P2PCHAT_SERVER: at most %d servers", CLIENT_MAX_SERVERS);
+		return usage_error("$P2PCHAT_SERVER: at most %d servers, in at most %zu characters",
+				   CLIENT_MAX_SERVERS, sizeof(o->env) - 1);
 	if (o->nkeys > o->nservers)
 		return usage_error("--server-key given %d times for %d servers: one per server, in "
 				   "the order of -s", o->nkeys, o->nservers);
