@@ -22,7 +22,8 @@
  * ---- the simulated internet ----
  *
  * One rendezvous server (the real server.c, driven through server_handle)
- * at 10.0.0.1:7777 and up to SIM_HOSTS clients (the real client.c). The
+ * at 10.0.0.1:7777 (and, for the multi-server tests, perhaps a second at
+ * 10.0.0.9:7777) and up to SIM_HOSTS clients (the real client.c). The
  * addresses are only labels inside this file; no socket is ever opened.
  *
  * Each host has a public address, where the server and every other host
@@ -52,6 +53,7 @@
 
 #define SIM_HOSTS 4               /* clients in one world at most */
 #define SIM_SERVER SIM_HOSTS      /* the server's node number, after the hosts */
+#define SIM_SERVER2 (SIM_HOSTS + 1) /* a second server's (the multi-server tests), when srv2_up */
 #define SIM_FLIGHT 4096           /* datagrams in the air at once */
 #define SIM_LINES 1024            /* output lines a host remembers */
 #define SIM_TRACE 256             /* datagrams between a host and the server it remembers */
@@ -117,6 +119,8 @@ static struct sim {
 	int srv_up;
 	uint32_t max_names;       /* the server's table size */
 	struct proto_addr srv_addr;
+	struct server srv2;       /* a second server, at second_addr(), only when a test starts it */
+	int srv2_up;
 
 	struct sim_host host[SIM_HOSTS];
 	int nhosts;
@@ -145,24 +149,37 @@ static struct sim {
 	struct { size_t len; uint8_t buf[PROTO_MAX_DATAGRAM]; } captured[256];
 } sim;
 
-/* A node's public address and LAN address (the server has no LAN address). */
+/* Returns 1 when node n is a server (SIM_SERVER or SIM_SERVER2), 0 for a host. */
+static int is_server(int n)
+{
+	return n >= SIM_SERVER;
+}
+
+static struct proto_addr second_addr(void);
+
+/* A node's public address and LAN address (the servers have no LAN address). */
 static const struct proto_addr *node_pub(int n)
 {
-	return n == SIM_SERVER ? &sim.srv_addr : &sim.host[n].pub;
+	static struct proto_addr srv2;
+
+	srv2 = second_addr();
+	return n == SIM_SERVER ? &sim.srv_addr : n == SIM_SERVER2 ? &srv2 : &sim.host[n].pub;
 }
 
 static const struct proto_addr *node_lan(int n)
 {
 	static const struct proto_addr none;
 
-	return n == SIM_SERVER ? &none : &sim.host[n].lan;
+	return is_server(n) ? &none : &sim.host[n].lan;
 }
 
-/* A node that runs: the server while up, a host while live and its program has not exited. */
+/* A node that runs: a server while up, a host while live and its program has not exited. */
 static int node_alive(int n)
 {
 	if (n == SIM_SERVER)
 		return sim.srv_up;
+	if (n == SIM_SERVER2)
+		return sim.srv2_up;
 	/* fatal or /quit: main() would have returned. */
 	return sim.host[n].live && !sim.host[n].c.fatal && !sim.host[n].c.quit;
 }
@@ -174,8 +191,8 @@ static int node_alive(int n)
  */
 static int sim_route(int src, const struct proto_addr *to, struct proto_addr *from, int *lan)
 {
-	for (int n = 0; n <= SIM_SERVER; n++) {
-		if (n < SIM_SERVER && !sim.host[n].live)
+	for (int n = 0; n <= SIM_SERVER2; n++) {
+		if (!is_server(n) && !sim.host[n].live)
 			continue;
 		if (proto_addr_equal(to, node_pub(n))) {
 			*from = *node_pub(src);
@@ -213,7 +230,7 @@ static void sim_launch(int src, int dst, const struct proto_addr *from, int64_t 
 /* Returns 1 when node n's network is down. */
 static int node_cut(int n)
 {
-	return n != SIM_SERVER && sim.host[n].cut;
+	return !is_server(n) && sim.host[n].cut;
 }
 
 /* Node src sends buf[0..len) to `to`: routed, then perhaps lost, duplicated or delayed. */
@@ -221,7 +238,7 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 {
 	struct proto_addr from;
 	int lan, dst = sim_route(src, to, &from, &lan);
-	int faulty = sim.faulty_server || (src != SIM_SERVER && dst != SIM_SERVER);
+	int faulty = sim.faulty_server || (!is_server(src) && !is_server(dst));
 	int64_t base;
 	int copies = 1;
 
@@ -230,11 +247,11 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 		return;
 	}
 	base = lan ? sim.lan_ms : sim.wan_ms;
-	if (sim.srv_ms != 0 && (src == SIM_SERVER || dst == SIM_SERVER))
+	if (sim.srv_ms != 0 && (is_server(src) || is_server(dst)))
 		base = sim.srv_ms;
 	if (node_cut(src) || node_cut(dst))
 		return;
-	if (sim.no_direct && src != SIM_SERVER && dst != SIM_SERVER) {
+	if (sim.no_direct && !is_server(src) && !is_server(dst)) {
 		sim.blocked++;
 		return;
 	}
@@ -384,24 +401,25 @@ static void sim_deliver(const struct dgram *d)
 	struct sim_host *h;
 
 	/* Nothing reaches a dead or cut-off host, nor leaves it: not even what was in the air. */
-	if (!node_alive(d->dst) || (d->src != SIM_SERVER && !sim.host[d->src].live) ||
+	if (!node_alive(d->dst) || (!is_server(d->src) && !sim.host[d->src].live) ||
 	    node_cut(d->src) || node_cut(d->dst))
 		return;
 	if (d->order < sim.max_order_delivered)
 		sim.reordered++;
 	else
 		sim.max_order_delivered = d->order;
-	if (d->dst == SIM_SERVER) {
-		int n = server_handle(&sim.srv, d->buf, d->len, &d->from, sim.now, tx);
+	if (is_server(d->dst)) {
+		struct server *s = d->dst == SIM_SERVER ? &sim.srv : &sim.srv2;
+		int n = server_handle(s, d->buf, d->len, &d->from, sim.now, tx);
 
 		for (int i = 0; i < n; i++)
-			sim_send(SIM_SERVER, &tx[i].to, tx[i].buf, tx[i].len);
+			sim_send(d->dst, &tx[i].to, tx[i].buf, tx[i].len);
 		return;
 	}
 	h = &sim.host[d->dst];
 	if (d->src == SIM_SERVER)
 		trace_add(h, 0, d->buf, d->len);
-	if (d->len > PROTO_HEADER_LEN && d->src != SIM_SERVER &&
+	if (d->len > PROTO_HEADER_LEN && !is_server(d->src) &&
 	    (d->buf[2] == PROTO_PROBE_ACK || d->buf[2] == PROTO_SEALED) &&
 	    h->first_ack_from.family == 0)
 		h->first_ack_from = d->from;
@@ -417,7 +435,7 @@ static int sim_next_arrival(void)
 		const struct dgram *d = &sim.flight[i], *b = &sim.flight[best < 0 ? i : best];
 
 		/* A stopped program reads nothing: its datagrams wait in its socket. */
-		if (d->dst != SIM_SERVER && sim.host[d->dst].paused)
+		if (!is_server(d->dst) && sim.host[d->dst].paused)
 			continue;
 		if (best < 0 || d->at_ms < b->at_ms ||
 		    (d->at_ms == b->at_ms && d->order < b->order))
@@ -465,6 +483,11 @@ static int sim_run_until(const struct sim_host *h, const char *prefix, int64_t e
 		}
 		if (sim.srv_up) {
 			int64_t t = server_tick(&sim.srv, sim.now);
+
+			next = t < next ? t : next;
+		}
+		if (sim.srv2_up) {
+			int64_t t = server_tick(&sim.srv2, sim.now);
 
 			next = t < next ? t : next;
 		}
@@ -548,10 +571,11 @@ static void assert_stream(const struct sim_host *h, const char *from, const char
 }
 
 /*
- * Starts (or restarts, with a new seed and an empty table) the server. A
- * new seed is a new cookie key: the cookies the old server gave are no good.
+ * Starts (or restarts, with a new seed and an empty table) server s, whose
+ * key's secret is 32 x `secret`; *up says it runs. A new seed is a new
+ * cookie key: the cookies the old server gave are no good.
  */
-static void server_start(uint8_t seed_base)
+static void server_start_as(struct server *s, int *up, uint8_t secret, uint8_t seed_base)
 {
 	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names,
 				     .no_relay = sim.no_relay };
@@ -559,15 +583,21 @@ static void server_start(uint8_t seed_base)
 
 	/* No rate limits: the sim's clients are well behaved, and test_server tests the limits. */
 	cfg.guard.names_per_source = sim.names_per_source;
-	memset(cfg.secret, SIM_SERVER_SECRET, sizeof(cfg.secret));
+	memset(cfg.secret, secret, sizeof(cfg.secret));
 	/* Its answers' counter starts at the clock (in us), so a restarted server's grow on. */
 	cfg.counter_start = (uint64_t)sim.now * 1000;
-	if (sim.srv_up)
-		server_free(&sim.srv);
+	if (*up)
+		server_free(s);
 	for (int i = 0; i < SERVER_SEED_LEN; i++)
 		seed[i] = (uint8_t)(seed_base + i);
-	ck_assert_int_eq(server_init(&sim.srv, &cfg, seed), 0);
-	sim.srv_up = 1;
+	ck_assert_int_eq(server_init(s, &cfg, seed), 0);
+	*up = 1;
+}
+
+/* Starts (or restarts) the sim's server. */
+static void server_start(uint8_t seed_base)
+{
+	server_start_as(&sim.srv, &sim.srv_up, SIM_SERVER_SECRET, seed_base);
 }
 
 /*
@@ -751,6 +781,8 @@ static void teardown(void)
 	}
 	if (sim.srv_up)
 		server_free(&sim.srv);
+	if (sim.srv2_up)
+		server_free(&sim.srv2);
 }
 
 /* Alice (with current peer bob) and bob, up and connected: alice's "hello" reached bob. */
@@ -3197,10 +3229,11 @@ END_TEST
 /* ---- several servers ---- */
 
 /*
- * A second rendezvous server for the multi-server tests: only an address
- * and a key. Nothing runs there, so what the client sends it is lost (a
- * server that does not answer) until a test hands the client an answer
- * of its own (second_answer).
+ * A second rendezvous server for the multi-server tests: an address and a
+ * key. Unless a test starts it (server_start_as with sim.srv2), nothing
+ * runs there, so what the client sends it is lost (a server that does not
+ * answer) until the test hands the client an answer of its own
+ * (second_answer).
  */
 #define SECOND_SERVER_SECRET 0x6e
 static uint64_t second_counter;
@@ -3321,6 +3354,49 @@ START_TEST(relay_through_the_server_that_answers)
 	type(a, "second");
 	expect_line_within(b, "<alice> second", 1000);
 	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/*
+ * Both hosts clients of two real servers, no direct path: the chat goes
+ * through the relay of the server that introduced them. That server dies:
+ * once each client has said so, a line goes through the other server's
+ * relay, and the chat goes on there. (Idle meanwhile, each side finds the
+ * other silent before the server is found dead, and says it is offline;
+ * the line then looks it up again through the server left.)
+ */
+START_TEST(relay_moves_to_the_server_left)
+{
+	struct sim_host *a, *b;
+	struct peer *p;
+	int dead;
+
+	server_start_as(&sim.srv2, &sim.srv2_up, SECOND_SERVER_SECRET, 0x50);
+	sim.no_direct = 1;
+	a = host_up_two("alice", 2, "bob", 0xa1);
+	b = host_up_two("bob", 3, NULL, 0xb0);
+	type(a, "before");
+	expect_line_within(a, "* connected to bob via ", 3000);
+	expect_line_within(b, "<alice> before", 1000);
+	p = client_peer_find(&a->c, "bob");
+	ck_assert_int_eq(p->path_kind, PATH_RELAY);
+	dead = p->intro_srv;
+	ck_assert_int_eq(client_peer_find(&b->c, "alice")->intro_srv, dead); /* one server introduced both */
+	if (dead == 0)
+		sim.srv_up = 0;
+	else
+		sim.srv2_up = 0;
+
+	/* The refresh (every 20 s) goes unanswered for CLIENT_RETRY_MAX_MS: each says so once. */
+	sim_run_for(CLIENT_REFRESH_MS + CLIENT_RETRY_MAX_MS + 1000);
+	ck_assert_int_eq(count_prefix(a, "* server 10.0.0."), 1);
+	ck_assert_int_eq(count_prefix(b, "* server 10.0.0."), 1);
+	ck_assert_int_eq(a->c.srv[dead].down, 1);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(client_relay_server(&a->c, p), 1 - dead);
+	type(a, "after");
+	expect_line_within(b, "<alice> after", 5000);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
 }
 END_TEST
@@ -3460,6 +3536,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, second_server_down_and_back);
 	tcase_add_test(tc, servers_disagree_on_a_key);
 	tcase_add_test(tc, relay_through_the_server_that_answers);
+	tcase_add_test(tc, relay_moves_to_the_server_left);
 	return s;
 }
 
