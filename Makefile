@@ -35,7 +35,9 @@ PROTO_OBJS = $(BUILD)/protocol.o $(BUILD)/protocol_encode.o $(BUILD)/protocol_se
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS)
+SERVER_OBJS += $(BUILD)/server_nat.o
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
+CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
@@ -50,18 +52,20 @@ STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
-	     cc stream auth
+	     cc stream auth birthday transfer
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
 .PHONY: all check test unit integration servers tty stun-interop faults natlab demo-nat bench flood amplify \
 	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow crypto-diff ctgrind bench-crypto attack
 
-# The suites `make test` runs, in this order. The NAT lab builds network namespaces, so it
-# runs only as root (tests/natlab.sh says so and skips otherwise).
+# The suites `make test` runs, in this order. The NAT lab and the attacker suite build network
+# namespaces (and the attacker sniffs and spoofs), so they run only as root (tests/natlab.sh
+# and tests/attack.sh say so and skip otherwise).
 SUITES = unit integration servers tty stun-interop faults flood amplify crypto-diff ctgrind
 ifeq ($(shell id -u),0)
 SUITES += natlab
+SUITES += attack
 endif
 
 all: $(BUILD)/p2pchatd $(BUILD)/p2pchat
@@ -104,6 +108,8 @@ $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
+$(BUILD)/tests/test_birthday: $(BUILD)/tests/test_birthday.o $(BUILD)/birthday.o
+$(BUILD)/tests/test_transfer: $(BUILD)/tests/test_transfer.o $(BUILD)/transfer_wire.o $(BUILD)/sha256.o
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -144,7 +150,8 @@ faults: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 natlab: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 	BIN=$(BUILD) bash tests/natlab.sh
 
-# make demo-nat: every topology, watched; TOPO=NAME one, slowly (DEMO_PAUSE seconds a step).
+# make demo-nat: every topology, watched; TOPO=NAME one, slowly (DEMO_PAUSE seconds a step);
+# TOPO=birthday the birthday method alone.
 # Root, or any user where the kernel allows user namespaces.
 demo-nat: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/nfdelay $(BUILD)/udpcap
 	BIN=$(BUILD) TOPO=$(TOPO) bash examples/demo-nat.sh
@@ -176,11 +183,11 @@ amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 $(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-# The attacker on loopback (root only): sniff a real chat, replay, mutate, forge. Not in SUITES
-# until protocol version 2: today every attack of issue 12 works, and this suite says so.
+# The attacker on loopback, in a network namespace of its own (root only): sniff a real chat,
+# replay, mutate, forge, and mount the eight attacks of issue 12 (tests/attack.sh says how).
 attack: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/attack
 	BIN=$(BUILD) bash tests/attack.sh
-$(BUILD)/tests/attack: $(BUILD)/tests/attack.o $(BUILD)/cli.o
+$(BUILD)/tests/attack: $(BUILD)/tests/attack.o $(BUILD)/cli.o $(PROTO_OBJS) $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The crypto proofs beside the published vectors: ours against libsodium on millions of random

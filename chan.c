@@ -423,6 +423,20 @@ void chan_restart_recv(struct chan *c)
 	c->line_overflow = 0;
 }
 
+void chan_resend_now(struct chan *c, int64_t now)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->count; i++) {
+		struct chan_seg *s = seg_at(c, i);
+
+		if (s->tries > 0 && !s->acked) {
+			s->rto_ms = c->rto_ms;
+			s->next_send_ms = now;
+		}
+	}
+}
+
 void chan_fail_all(struct chan *c, const struct chan_io *io)
 {
 	uint32_t i;

@@ -169,6 +169,15 @@ void chan_restart_send(struct chan *c);
 void chan_restart_recv(struct chan *c);
 
 /*
+ * The path came back after a silence (the owner noticed it dead and found
+ * it again): every fragment sent and not yet acknowledged is due at `now`
+ * (ms), its backed-off timeout back at the channel's RTO, rather than
+ * waiting out a backoff of up to CHAN_RTO_MAX_MS that counted the dead
+ * path's losses.
+ */
+void chan_resend_now(struct chan *c, int64_t now);
+
+/*
  * Drops every queued line, calling io->failed once per line (with its
  * first fragment's text, up to PROTO_FRAG_MAX bytes), oldest first. A
  * half-acknowledged line counts as failed. The owner starts a new send

@@ -86,6 +86,8 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	char a[NET_ADDRSTRLEN];
 	int si = client_server_index(c, from);
 
+	if (si < 0)
+		si = client_alt_index(c, from); /* a MAPPED, from a server's alternate port */
 	c->now_ms = now;
 	c->stats.received++;
 	/* The servers' datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
@@ -109,6 +111,25 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	c->stats.stray++;
 }
 
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now)
+{
+	struct proto_msg m;
+	struct route r = client_direct_route(from);
+
+	c->now_ms = now;
+	c->stats.received++;
+	if (proto_decode(buf, len, &m) < 0) {
+		c->stats.malformed++;
+		return;
+	}
+	if (!proto_is_peer_type(m.type)) {
+		c->stats.stray++; /* the server never talks to these sockets */
+		return;
+	}
+	r.sock = sock;
+	client_on_peer_datagram(c, &m, &r, NULL, now);
+}
 
 int64_t client_tick(struct client *c, int64_t now)
 {
@@ -117,9 +138,13 @@ int64_t client_tick(struct client *c, int64_t now)
 	c->now_ms = now;
 	next = client_tick_registration(c, now);
 	next = client_min64(next, client_tick_who(c, now));
+	next = client_min64(next, client_tick_nat(c, now));
+	next = client_min64(next, client_tick_transfers(c, now));
 	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
 		next = client_min64(next, client_tick_session(c, c->peers[i], now));
+		next = client_min64(next, client_tick_birthday(c, c->peers[i], now));
+		next = client_min64(next, client_tick_streams(c, c->peers[i], now));
 	}
 	return next;
 }
@@ -139,10 +164,12 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 		c->srv[i].next_reg_ms = now;
 		c->srv[i].reg_retry_ms = CLIENT_RETRY_MS;
 		c->srv[i].reg_since_ms = -1;
+		c->srv[i].nat_next_ms = -1;
 	}
 	c->who_until_ms = -1;
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
+	client_transfers_init(c);
 	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;
 	if (peer != NULL) {
 		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
@@ -154,6 +181,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 
 void client_free(struct client *c)
 {
+	client_transfers_free(c);
 	for (int i = 0; i < c->npeers; i++)
 		client_peer_free(c->peers[i]);
 	c->npeers = 0;
@@ -167,7 +195,7 @@ uint32_t client_pending(const struct client *c)
 
 	for (int i = 0; i < c->npeers; i++)
 		n += chan_pending(c->peers[i]->chan);
-	return n;
+	return n + client_transfers_pending(c);
 }
 
 int client_who_busy(const struct client *c)
@@ -188,6 +216,7 @@ void client_shutdown(struct client *c, int64_t now)
 	struct proto_msg m;
 
 	c->now_ms = now;
+	client_transfers_shutdown(c);
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
 

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "chan.h"
 #include "identity.h"
+#include "peer_stream.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -43,6 +44,11 @@
 #define CLIENT_UPGRADE_EVERY_MS 30000    /* relayed: look for a direct path this often (NATs change)... */
 #define CLIENT_UPGRADE_BURST_MS 5000     /* ...probing directly this long, as long as a first punch */
 #define CLIENT_PING_RETRY_MS 1000        /* an unanswered keepalive is sent again this often */
+#define CLIENT_SUSPECT_MS 2000           /* a line or PING unanswered this long, nothing heard: the path may be dead (a NAT
+					    forgot or remapped a mapping); ask the server at once where we are and
+					    to introduce us again (peer.c, tick_suspect), long before the answer
+					    timeout: two of the PINGs sent every second while a line waits
+					    (Tailscale pings a path every 3 s while data waits) */
 #define CLIENT_ANSWER_TIMEOUT_MS 10000   /* at most this long waiting for any answer (a PONG, an ACK): the peer is offline;
 					    less with a short keepalive: 2 x keepalive, so a dead peer is named within 3 keepalives */
 #define CLIENT_WHO_RETRY_MS 1000         /* a /who page unanswered this long is asked for again */
@@ -60,6 +66,11 @@
 #define CLIENT_UNSOLICITED_EVERY_MS 2000 /* ...and one more this often: a flood of LOOKUPs of us cannot make
 					    us probe the world */
 #define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
+#define CLIENT_NAT_RETRY_MS 1000         /* an unanswered MAPPING goes again after this... */
+#define CLIENT_NAT_TRIES 3               /* ...at most this many times for one public endpoint */
+#define CLIENT_NAT_SAME_MS 2000          /* several servers: two of them seeing us at two endpoints shows a symmetric NAT
+					    only when both answered this close together (one refresh round): a NAT
+					    that remapped between two answers is not symmetric */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
@@ -82,6 +93,7 @@ struct client_stats {
 	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
 	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
+	uint64_t sent_files, received_files, failed_files; /* failed: ours, not delivered (the exit status counts them) */
 };
 
 /* What became of a line the user sent: client_io.line reports each step of it. */
@@ -120,6 +132,23 @@ struct client_io {
 	void (*random)(void *ctx, void *buf, size_t len);
 	/* the wall clock in ms since 1970, for the handshake's timestamps (may be NULL: the real one) */
 	int64_t (*wall_ms)(void *ctx);
+	/*
+	 * The birthday method's spare sockets (birthday.h), numbered 1..n. n > 0:
+	 * closes any open and opens n new ones on any port; returns how many
+	 * it opened. n == 0: closes every one but number keep (0: all);
+	 * returns 0. Their datagrams come back through client_handle_spare.
+	 * May be NULL (with send_spare): this client does not play the hard side.
+	 */
+	int (*spares)(void *ctx, int n, int keep);
+	/* send one datagram from spare socket sock (1..n) */
+	void (*send_spare)(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			   size_t len);
+	/*
+	 * Interactive: a transfer's progress line id, drawn in place above the
+	 * input line (replacing the one before with the same id); NULL line:
+	 * remove it. May be NULL: then no bar is drawn.
+	 */
+	void (*progress)(void *ctx, uint32_t id, const char *line);
 };
 
 struct trust_store; /* trust.h */
@@ -147,6 +176,8 @@ struct client_config {
 	int64_t wait_ms;            /* -w */
 	int64_t keepalive_ms;       /* --keepalive */
 	uint32_t seed;              /* seeds the epoch generator (random in main, fixed in tests) */
+	const char *accept_dir;     /* --accept-files DIR: offered files are saved there unasked; NULL: ask */
+	int interactive;            /* a person at a terminal answers offers; else (a script) they are refused */
 	struct trust_store *trust;  /* known peers, opened by the caller (trust_open); NULL: no
 				       store, every key the server introduces is taken */
 };
@@ -158,6 +189,7 @@ struct client_server {
 	int down;                         /* several servers: it stopped answering, and that was said */
 	int refused;                      /* several servers: it cannot hold our name (full): left alone */
 	struct proto_addr public_ep;      /* as the server sees us */
+	int64_t public_ms;                /* when its REGISTERED last said so */
 	uint8_t cookie[PROTO_COOKIE_LEN]; /* the server's last cookie for our address (COOKIE,
 					     REGISTERED), echoed in REGISTER and REFRESH; zeros at first */
 	int64_t next_reg_ms;              /* next REGISTER or REFRESH */
@@ -172,6 +204,11 @@ struct client_server {
 	int said_key_changed;             /* the server-key warning was printed */
 	int said_version;                 /* "the server speaks protocol version ..." was printed */
 	int64_t notice_until_ms;          /* a NOTICE is believed again from then on (backoff) */
+	/* know your NAT through this server (nat_check.c; RFC 5780, 4.3) */
+	uint16_t alt_port;                /* its alternate port (REGISTERED), 0 none */
+	uint8_t nat;                      /* enum proto_nat: our NAT's kind from its MAPPED */
+	int64_t nat_next_ms;              /* the next MAPPING, -1 when none is due */
+	int nat_tries;                    /* MAPPINGs sent for this public endpoint */
 };
 
 struct client {
@@ -181,6 +218,9 @@ struct client {
 	struct client_server srv[CLIENT_MAX_SERVERS]; /* one per cfg.servers[], cfg.nservers of them */
 	int registered;                   /* some server that answers holds our name (client_servers_update) */
 	struct proto_addr public_ep;      /* as the first such server sees us */
+	/* know your NAT (nat_check.c; RFC 5780, 4.3): what every server's alternate port saw, together */
+	uint8_t nat;                      /* enum proto_nat: ours (client_nat_combine) */
+	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
 	uint64_t counter;                 /* the last request's counter, to any server; 0 before the first */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
@@ -204,6 +244,11 @@ struct client {
 	uint8_t last_sent_type;           /* the type (inner for SEALED) of the datagram io.send is
 					     handed: for the debug log and the tests */
 
+	char spare_owner[PROTO_NAME_MAX + 1]; /* the peer whose birthday try or path holds the spare
+					     sockets, "" when none is open */
+	struct transfers *xfers;          /* files under way (transfer.c), NULL until the first */
+	struct peer_stream_handler stream_kinds[PEER_STREAM_KINDS]; /* who takes the streams peers open, by kind (peer_stream_listen) */
+
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */
 	struct client_stats stats;
@@ -226,6 +271,13 @@ void client_free(struct client *c);
  */
 void client_handle(struct client *c, const uint8_t *buf, size_t len,
 		   const struct proto_addr *from, int64_t now);
+
+/*
+ * client_handle for a datagram that came to spare socket sock (client_io.spares):
+ * only peer-to-peer datagrams are taken there, and answers go back from it.
+ */
+void client_handle_spare(struct client *c, int sock, const uint8_t *buf, size_t len,
+			 const struct proto_addr *from, int64_t now);
 
 /*
  * Handles one line the user typed (without its newline): a message for the

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "birthday.h"
 #include "chan.h"
 #include "client.h"
 #include "protocol.h"
@@ -61,6 +62,7 @@ enum path_kind {
 struct route {
 	struct proto_addr addr; /* the peer's address; for the relay, the server's */
 	int relay;              /* 1: through the server's relay: RELAY out, RELAYED in */
+	int sock;               /* direct: 0 our socket, else a birthday spare one (client_io.spares) */
 };
 
 /* One PATH_CHALLENGE out, waiting for its PATH_RESPONSE from where it went (RFC 9000, 8.2). */
@@ -90,12 +92,15 @@ struct peer {
 	uint8_t intro_key[CLIENT_MAX_SERVERS][PROTO_KEY_LEN];
 	int key_conflict;                 /* the servers disagree on its key: nothing goes to it */
 	unsigned not_online_mask;         /* bit i: server i said it is not online since our last LOOKUP */
+	uint8_t nat;                      /* enum proto_nat, its NAT's kind as the server learnt it */
+	uint16_t nat_port;                /* its public port as the server's alternate port saw it, 0 none */
 
 	/* the connection */
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
 	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
 	struct chan *chan;                /* allocated with the peer */
+	struct peer_streams *streams;     /* its stream connection (peer_stream.c), NULL until first used */
 	int relay_ok;                     /* punching: a PROBE through the relay was answered */
 	int relay_reported;               /* relayed: the REPORT of it went to the server */
 
@@ -115,6 +120,8 @@ struct peer {
 	int64_t next_ping_ms;
 	int64_t wait_until_ms;            /* queued lines give up then if still not connected */
 	int64_t rtt_ms;                   /* from the last PONG */
+	int64_t suspect_ms;               /* connected, unanswered CLIENT_SUSPECT_MS: since then (tick_suspect) */
+	struct proto_addr suspect_ep;     /* our public endpoint when the peer was last looked up for that */
 
 	/* the session (peer_session.c) */
 	int key_state;                    /* trust.h's enum trust_state of key, once checked */
@@ -124,7 +131,7 @@ struct peer {
 	uint8_t init[SESSION_INIT_LEN];   /* this attempt's INIT, sent to every endpoint again and again */
 	int init_valid;
 	uint8_t init_in[SESSION_INIT_LEN]; /* the last INIT we answered, and our answer: a repeat */
-	uint8_t resp_out[SESSION_RESP_LEN]; /* gets the same RESP and changes nothing */
+	uint8_t resp_out[SESSION_RESP_LEN]; /* from resp_to gets the same RESP; nothing changes */
 	int resp_valid;
 	struct route resp_to;             /* where that RESP went: its confirmation from there proves it */
 	struct path_check checks[CLIENT_PATH_CHECKS];
@@ -135,6 +142,10 @@ struct peer {
 	int said_not_online;              /* "* waiting for NAME to come online" printed for this wait */
 	int64_t next_stale_reply_ms;      /* a stale DATA or ACK is answered again from then on */
 	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
+
+	/* the birthday method (birthday.h, punch_birthday.c) */
+	struct bday bday;
+	int said_both_hard;               /* "both NATs are symmetric" printed */
 };
 
 /* What the chan_io callbacks need to know: who, where to, and why lines fail. */
@@ -177,11 +188,15 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch);
 void client_heard(struct peer *p, int64_t now);
 void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m,
 	const struct route *from, int64_t now);
+int client_epochs_current(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
+	const struct route *from, int64_t now);
 int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now);
 
 /* peer_session.c: the handshake in the punch, sealed datagrams, paths on proof, keys and trust */
 void client_send_route(struct client *c, struct peer *p, const struct route *r,
 	const struct proto_msg *m);
+void client_send_stream(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
+	const uint8_t *pkt, size_t len);
 void client_on_peer_datagram(struct client *c, const struct proto_msg *m,
 	const struct route *from, const char *relayed_by, int64_t now);
 void client_on_relayed(struct client *c, int si, const struct proto_msg *m, int64_t now);
@@ -194,12 +209,13 @@ void client_random(struct client *c, void *buf, size_t len);
 
 /* registration.c: the servers' seal, what p2pchatd answers, registration and /who timers */
 void client_send_request(struct client *c, int si, const struct proto_msg *m);
+void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
+	const struct proto_addr *to);
 void client_send_to_server(struct client *c, int si, const struct proto_msg *m);
 int client_server_index(const struct client *c, const struct proto_addr *from);
 int client_server_usable(const struct client *c, int si);
 int client_relay_server(const struct client *c, const struct peer *p);
 void client_servers_update(struct client *c);
-void client_refresh_now(struct client *c, int64_t now);
 void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, int si, const struct proto_msg *m, int64_t now);
@@ -208,13 +224,42 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
+void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
+
+/* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */
+void client_nat_registered(struct client *c, int si, const struct proto_msg *m,
+	int endpoint_changed, int64_t now);
+void client_on_mapped(struct client *c, int si, const struct proto_msg *m, int64_t now);
+int client_alt_index(const struct client *c, const struct proto_addr *from);
+int client_nat_waiting(const struct client *c, int64_t *due);
+void client_nat_update(struct client *c, int64_t now);
+int64_t client_tick_nat(struct client *c, int64_t now);
+const char *client_nat_word(uint8_t nat);
 
 /* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */
 struct chan_io client_chan_io(struct chan_ctx *x);
 void client_fail_pending(struct client *c, struct peer *p, const char *why);
 void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
 	int64_t now);
+
+/* peer_stream.c: the peer's stream connection (the consumers' API is peer_stream.h) */
+struct peer_streams;
+void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, size_t len,
+	const struct route *from, int64_t now);
+int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now);
+void client_streams_epochs(struct peer *p);
+int client_streams_busy(const struct peer *p);
+void client_streams_free(struct peer *p);
+
+/* transfer.c: files to and from peers (transfer.h: the messages, names, progress) */
+void client_transfers_init(struct client *c);
+void client_cmd_send(struct client *c, const char *peer, const char *file, int64_t now);
+void client_cmd_answer(struct client *c, const char *peer, int accept);
+int64_t client_tick_transfers(struct client *c, int64_t now);
+uint32_t client_transfers_pending(const struct client *c);
+void client_transfers_shutdown(struct client *c);
+void client_transfers_free(struct client *c);
 
 /* punch.c: the punch's decisions, the punch and upgrade timers */
 int client_path_better(const struct peer *p, const struct route *from);
@@ -223,9 +268,16 @@ void client_on_punch_answer(struct client *c, struct peer *p, const struct route
 void client_on_peer_probing(struct client *c, struct peer *p, const struct route *from,
 	int64_t now);
 int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now);
+void client_send_lookup(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now);
 int64_t client_tick_private(struct client *c, struct peer *p, int64_t now);
+
+/* punch_birthday.c: the birthday method through one symmetric NAT, on the relay */
+int64_t client_tick_birthday(struct client *c, struct peer *p, int64_t now);
+int client_birthday_answer(const struct peer *p, const struct proto_msg *in,
+	const struct route *from);
+void client_nat_learnt(struct client *c, int64_t now);
 
 /* commands.c: what the user types */
 void client_cmd_chat(struct client *c, const char *name, int64_t now);

@@ -1,4 +1,4 @@
-/* commands.c - what the user types: chat lines, /msg, /chat, /me, /peers, /trust, /verify, /who, /help, /quit. */
+/* commands.c - what the user types: chat lines, /msg, /chat, /me, /peers, /trust, /verify, /who, /send, /accept, /reject, /help, /quit. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -59,12 +59,14 @@ static void cmd_peers(struct client *c)
 		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
-			client_say(c, "* peer %s %s %s %s rtt %lld ms key %s", p->name,
+			client_say(c, "* peer %s %s %s %s rtt %lld ms nat %s/%s key %s", p->name,
 			    client_state_name(p->state), client_path_name(p->path_kind),
-			    net_addr_str(&p->path.addr, a), (long long)rtt, key_word(p));
+			    net_addr_str(&p->path.addr, a), (long long)rtt, client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 		else
-			client_say(c, "* peer %s %s key %s", p->name, client_state_name(p->state),
-			    key_word(p));
+			client_say(c, "* peer %s %s nat %s/%s key %s", p->name,
+			    client_state_name(p->state), client_nat_word(c->nat),
+			    client_nat_word(p->nat), key_word(p));
 	}
 }
 
@@ -170,11 +172,13 @@ static void cmd_help(struct client *c)
 	client_say(c, "* /msg NAME TEXT  send TEXT to NAME");
 	client_say(c, "* /chat NAME      make NAME the current peer");
 	client_say(c, "* /me ACTION      send an action (\"* you ACTION\")");
-	client_say(c, "* /peers          list peers: state, path, address, round-trip time, key");
+	client_say(c, "* /peers          list peers: state, path, address, round-trip time, key, NATs (ours/theirs)");
 	client_say(c, "* /trust NAME     accept NAME's new key (after a key-change warning)");
 	client_say(c, "* /verify NAME    show the safety number to compare with NAME's");
 	client_say(c, "* /verify NAME yes  mark NAME verified: the numbers matched");
 	client_say(c, "* /who            list the names online, if the server allows it");
+	client_say(c, "* /send NAME FILE offer FILE to NAME (its name, size and SHA-256)");
+	client_say(c, "* /accept [NAME]  save the file offered (by NAME); /reject [NAME] refuses it");
 	client_say(c, "* /help, /quit    this list; leave (also Ctrl-D, Ctrl-C)");
 	client_say(c, "* //TEXT          send TEXT starting with one /");
 }
@@ -242,6 +246,15 @@ void client_input(struct client *c, const char *line, int64_t now)
 			client_cmd_trust(c, name, now);
 		else
 			client_cmd_verify(c, name, rest);
+	} else if (strcmp(cmd, "/send") == 0) {
+		rest = split_word(rest, name, sizeof(name));
+		if (name[0] == '\0' || rest[0] == '\0')
+			client_say(c, "* usage: /send NAME FILE");
+		else
+			client_cmd_send(c, name, rest, now);
+	} else if (strcmp(cmd, "/accept") == 0 || strcmp(cmd, "/reject") == 0) {
+		split_word(rest, name, sizeof(name));
+		client_cmd_answer(c, name, cmd[1] == 'a');
 	} else if (strcmp(cmd, "/who") == 0) {
 		cmd_who(c, now);
 	} else if (strcmp(cmd, "/help") == 0) {

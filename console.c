@@ -174,6 +174,14 @@ void console_line(struct console *con, const struct client_line *l)
 	free(own.line);
 }
 
+void console_progress(struct console *con, uint32_t id, const char *line)
+{
+	if (!con->interactive)
+		return;
+	(void)screen_status(&con->scr, id, line);
+	redraw(con);
+}
+
 /* log.c's lines while the screen is ours: through the print path, on stderr. */
 static void log_line(void *ctx, const char *line)
 {

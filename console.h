@@ -42,6 +42,9 @@ void console_print(struct console *con, const char *line);
 /* A line the user sent changed state (client_io.line); interactive only. */
 void console_line(struct console *con, const struct client_line *l);
 
+/* A transfer's progress line id, drawn in place above the input line (client_io.progress); NULL removes it. Interactive only. */
+void console_progress(struct console *con, uint32_t id, const char *line);
+
 /* Keeps the prompt naming the client's current peer. */
 void console_prompt(struct console *con);
 

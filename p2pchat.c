@@ -15,12 +15,16 @@
 #include "console.h"
 #include "identity.h"
 #include "log.h"
+#include "birthday.h"
 #include "net.h"
 #include "trust.h"
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
 
-/* The poll loop's slots: the socket always, stdin while there is input to read. */
+/*
+ * The poll loop's slots: the socket always, stdin while there is input to
+ * read, then the birthday method's spare sockets while any are open.
+ */
 enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
 
 static void on_signal(int sig)
@@ -31,7 +35,7 @@ static void on_signal(int sig)
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
 	"usage: p2pchat [-s HOST[:PORT]]... [--server-key KEY]... [-p LOCAL_PORT] [-w SECONDS]\n" \
-	"               [-k SECONDS] [--stay] [-v] NAME [PEER]\n" \
+	"               [-k SECONDS] [--stay] [--accept-files DIR] [-v] NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -54,6 +58,8 @@ static void help(void)
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
 	       "      --stay                keep running after the end of input\n"
+	       "      --accept-files DIR    save files peers offer into DIR without asking\n"
+	       "                            (a script without it refuses them)\n"
 	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
 	       "  -v, --verbose             log every datagram on stderr\n"
 	       "  -h, --help                this help\n"
@@ -137,6 +143,8 @@ struct app {
 	char server_label[CLIENT_MAX_SERVERS][TRUST_KEY_NAME_MAX + 1];
 	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
+	int spare[BDAY_SOCKETS];  /* the birthday method's sockets, number i + 1 at [i]; -1 closed */
+	int nspare;               /* slots in use in spare[] (some may be closed) */
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -148,12 +156,105 @@ static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf,
 		log_debug("send to %s: %s", net_addr_str(to, s), strerror(errno));
 }
 
+/* Closes the spare sockets, all but number keep (0: all). */
+static void app_close_spares(struct app *a, int keep)
+{
+	int last = 0;
+
+	for (int i = 0; i < a->nspare; i++) {
+		if (a->spare[i] >= 0 && i + 1 != keep) {
+			close(a->spare[i]);
+			a->spare[i] = -1;
+		}
+		if (a->spare[i] >= 0)
+			last = i + 1;
+	}
+	a->nspare = last;
+}
+
+/* client_io.spares: n new sockets on ports the kernel picks (birthday.h), or closes them. */
+static int app_spares(void *ctx, int n, int keep)
+{
+	struct app *a = ctx;
+	int i;
+
+	app_close_spares(a, n > 0 ? 0 : keep);
+	if (n <= 0)
+		return 0;
+	if (n > BDAY_SOCKETS)
+		n = BDAY_SOCKETS;
+	for (i = 0; i < n; i++) {
+		a->spare[i] = net_udp_socket(NULL, 0, 1);
+		if (a->spare[i] < 0) {
+			log_debug("spare socket %d: %s", i + 1, strerror(errno));
+			break;
+		}
+	}
+	a->nspare = i;
+	return i;
+}
+
+static void app_send_spare(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			   size_t len)
+{
+	struct app *a = ctx;
+	char s[NET_ADDRSTRLEN];
+
+	if (sock < 1 || sock > a->nspare || a->spare[sock - 1] < 0)
+		return;
+	if (net_send(a->spare[sock - 1], a->c.cfg.ipv6, to, buf, len) < 0)
+		log_debug("send to %s from spare %d: %s", net_addr_str(to, s), sock, strerror(errno));
+}
+
+/* Adds the open spare sockets to fds (spare number - 1 in which[]); returns how many. */
+static int app_poll_spares(const struct app *a, struct pollfd *fds, int *which)
+{
+	int n = 0;
+
+	for (int i = 0; i < a->nspare; i++) {
+		if (a->spare[i] < 0)
+			continue;
+		fds[n] = (struct pollfd){ .fd = a->spare[i], .events = POLLIN };
+		which[n++] = i;
+	}
+	return n;
+}
+
+/* Takes what waits on the spare sockets poll marked readable in fds[0..n). */
+static void app_read_spares(struct app *a, const struct pollfd *fds, const int *which, int n,
+			    int64_t now)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct proto_addr from;
+
+	for (int k = 0; k < n; k++) {
+		int i = which[k];
+
+		if (!(fds[k].revents & POLLIN))
+			continue;
+		for (int j = 0; j < 8 && i < a->nspare && a->spare[i] >= 0; j++) {
+			ssize_t got = net_recv(a->spare[i], buf, sizeof(buf), &from);
+
+			if (got < 0)
+				break;
+			client_handle_spare(&a->c, i + 1, buf, (size_t)got, &from, now);
+		}
+	}
+}
+
 /* The client's lines go to the console (console.c). */
 static void app_print(void *ctx, const char *line)
 {
 	struct app *a = ctx;
 
 	console_print(&a->con, line);
+}
+
+static void app_progress(void *ctx, uint32_t id, const char *line)
+{
+	struct app *a = ctx;
+
+	console_progress(&a->con, id, line);
 }
 
 static void app_line(void *ctx, const struct client_line *l)
@@ -261,8 +362,9 @@ static void app_loop(struct app *a, int stay)
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[SLOT_COUNT];
-		int nfds = 1, timeout;
+		struct pollfd fds[SLOT_COUNT + BDAY_SOCKETS];
+		int which[BDAY_SOCKETS];
+		int nfds = 1, nspare, timeout;
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
@@ -282,7 +384,8 @@ static void app_loop(struct app *a, int stay)
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+		nspare = app_poll_spares(a, fds + nfds, which);
+		if (poll(fds, (nfds_t)(nfds + nspare), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -291,6 +394,7 @@ static void app_loop(struct app *a, int stay)
 		now = net_now_ms();
 		if (fds[SLOT_SOCKET].revents & POLLIN)
 			app_read_socket(a, now);
+		app_read_spares(a, fds + nfds, which, nspare, now);
 		if (nfds > SLOT_INPUT && (fds[SLOT_INPUT].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (a->con.interactive) {
 				if (console_read_keys(&a->con, now) < 0)
@@ -311,6 +415,7 @@ struct options {
 	uint8_t server_key[CLIENT_MAX_SERVERS][PROTO_KEY_LEN];
 	unsigned long port, wait_s, keepalive_s;
 	int stay, verbose;
+	const char *accept_dir; /* --accept-files */
 	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
 };
@@ -368,6 +473,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "wait", required_argument, NULL, 'w' },
 		{ "keepalive", required_argument, NULL, 'k' },
 		{ "stay", no_argument, NULL, 'S' },
+		{ "accept-files", required_argument, NULL, 'A' },
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "server-key", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -392,6 +498,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		case 'w': bad = number("-w", optarg, 0, 86400, &o->wait_s); break;
 		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
 		case 'S': o->stay = 1; break;
+		case 'A': o->accept_dir = optarg; break;
 		case 'F': o->fingerprint = 1; break;
 		case 'K':
 			if (o->nkeys == CLIENT_MAX_SERVERS)
@@ -423,6 +530,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	o->peer = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!proto_name_valid(o->name))
 		return usage_error("'%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)", o->name);
+	if (o->accept_dir != NULL) {
+		struct stat st;
+
+		if (stat(o->accept_dir, &st) < 0 || !S_ISDIR(st.st_mode))
+			return usage_error("--accept-files %s: not a directory", o->accept_dir);
+	}
 	if (o->fingerprint && o->peer != NULL)
 		return usage_error("--fingerprint takes NAME alone");
 	if (o->peer != NULL && strcmp(o->peer, o->name) == 0)
@@ -581,6 +694,7 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 		cfg->nprivate = (uint8_t)net_local_endpoints(local.port, cfg->ipv6, cfg->private_ep,
 							     PROTO_MAX_PRIVATE);
 	}
+	cfg->accept_dir = o->accept_dir;
 	cfg->wait_ms = (int64_t)o->wait_s * 1000;
 	cfg->keepalive_ms = (int64_t)o->keepalive_s * 1000;
 	if (net_random(&cfg->seed, sizeof(cfg->seed)) < 0) {
@@ -617,7 +731,7 @@ static void catch_signals(int interactive)
  * Says goodbye to the peers, restores the terminal, frees a. Returns the
  * exit status: 130 after Ctrl-C and 128 + N after signal N (as a shell
  * reports a job a signal ended), 1 when a line failed, the server refused
- * us, or (nothing sent) never answered, else 0.
+ * us, or (nothing sent) never answered, or a file we sent was not delivered, else 0.
  */
 static int app_close(struct app *a)
 {
@@ -640,7 +754,8 @@ static int app_close(struct app *a)
 	else if (got_stop)
 		status = 128 + got_stop;
 	else
-		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->no_server ? 1 : 0;
+		status = a->c.fatal || a->c.stats.failed_lines > 0 || a->c.stats.failed_files > 0 ||
+			 a->no_server ? 1 : 0;
 	client_free(&a->c);
 	if (a->servers_open)
 		trust_close(&a->servers);
@@ -650,6 +765,7 @@ static int app_close(struct app *a)
 	}
 	console_free(&a->con);
 	close(a->fd);
+	app_close_spares(a, 0);
 	return status;
 }
 
@@ -658,7 +774,9 @@ int main(int argc, char **argv)
 	static struct app app; /* large: keep it off the stack */
 	struct app *a = &app;
 	struct client_config cfg;
-	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL };
+	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL,
+				app_spares, app_send_spare,
+				app_progress };
 	struct options o;
 	int done, status;
 
@@ -673,6 +791,7 @@ int main(int argc, char **argv)
 	if (console_open(&a->con, &a->c) != 0)
 		return 1;
 	catch_signals(a->con.interactive);
+	cfg.interactive = a->con.interactive;
 	status = client_init(&a->c, &cfg, &io, o.peer, net_now_ms());
 	identity_wipe(&cfg.id); /* the client has its copy */
 	if (status < 0)

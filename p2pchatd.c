@@ -22,7 +22,7 @@
 #define SERVER_USAGE \
 	"usage: p2pchatd [-p PORT] [-b ADDR] [-t TTL_SECONDS] [-n MAX_NAMES] [--allow-who]\n" \
 	"                [--no-relay] [--relay-rate BYTES_PER_S] [--limit KIND=N[/BURST]]\n" \
-	"                [--no-log-addresses] [--state-dir DIR] [-v] [-h] [-V]\n" \
+	"                [--no-log-addresses] [--state-dir DIR] [--alt-port PORT] [-v] [-h] [-V]\n" \
 	"       p2pchatd --stats [-p PORT] [-b ADDR]\n" \
 	"       p2pchatd --print-key [--state-dir DIR]\n"
 #define SERVER_TTL_MAX_S 86400 /* a day: longer would keep dead names for no reason */
@@ -33,6 +33,7 @@
  * answer, and the system calls are shared 32 ways.
  */
 #define SERVER_BATCH 32
+#define SERVER_ALT_BATCH 8 /* MAPPINGs answered a turn at the alternate port: one a client a while */
 
 struct server_options {
 	uint16_t port;
@@ -47,6 +48,7 @@ struct server_options {
 	int stats;        /* --stats: ask the running server, do not be one */
 	int print_key;    /* --print-key: print the server's public key, do not run */
 	const char *state_dir; /* --state-dir; NULL: the default (server_state_dir) */
+	uint16_t alt_port; /* --alt-port; 0: none */
 	int verbose;
 };
 
@@ -60,6 +62,7 @@ enum {
 	SERVER_OPT_LIMIT,
 	SERVER_OPT_STATE_DIR,
 	SERVER_OPT_PRINT_KEY,
+	SERVER_OPT_ALT_PORT,
 };
 
 /* Set by the signal handler, read by the loop: the only thing the handler does. */
@@ -100,6 +103,9 @@ static void server_help(void)
 	      "                              (default $STATE_DIRECTORY, else\n"
 	      "                              $XDG_STATE_HOME/p2pchatd, else\n"
 	      "                              ~/.local/state/p2pchatd)\n"
+	      "      --alt-port PORT         answer MAPPING on this second UDP port too, so\n"
+	      "                              clients learn whether their NAT keeps one port\n"
+	      "                              for every destination (RFC 5780)\n"
 	      "      --print-key             print the server's public key (made on first use)\n"
 	      "                              for p2pchat --server-key, and exit\n"
 	      "      --stats                 print the counters of the p2pchatd running on\n"
@@ -206,6 +212,7 @@ static void server_default_options(struct server_options *o)
 	o->stats = 0;
 	o->print_key = 0;
 	o->state_dir = NULL;
+	o->alt_port = 0;
 	o->verbose = 0;
 }
 
@@ -266,6 +273,11 @@ static int server_take_option(int c, char **argv, struct server_options *o)
 	case SERVER_OPT_PRINT_KEY:
 		o->print_key = 1;
 		return 0;
+	case SERVER_OPT_ALT_PORT:
+		if (server_number("--alt-port", optarg, 1, 65535, &v) != 0)
+			return 2;
+		o->alt_port = (uint16_t)v;
+		return 0;
 	case 'v':
 		o->verbose = 1;
 		return 0;
@@ -300,6 +312,7 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 		{ "limit", required_argument, NULL, SERVER_OPT_LIMIT },
 		{ "state-dir", required_argument, NULL, SERVER_OPT_STATE_DIR },
 		{ "print-key", no_argument, NULL, SERVER_OPT_PRINT_KEY },
+		{ "alt-port", required_argument, NULL, SERVER_OPT_ALT_PORT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -436,6 +449,47 @@ static void server_send(const struct server *s, int fd, int ipv6, struct server_
 	}
 }
 
+/* Answers what waits at the alternate port (up to SERVER_ALT_BATCH), from that port. */
+static void server_serve_alt(struct server *s, int alt, int ipv6)
+{
+	static uint8_t buf[PROTO_MAX_DATAGRAM + 1];
+	struct server_tx tx[SERVER_MAX_TX];
+	struct net_dgram out[SERVER_MAX_TX];
+	struct proto_addr from;
+
+	for (int i = 0; i < SERVER_ALT_BATCH; i++) {
+		ssize_t n = net_recv(alt, buf, sizeof(buf), &from);
+
+		if (n < 0)
+			return;
+		server_send(s, alt, ipv6, tx,
+			    server_handle_alt(s, buf, (size_t)n, &from, net_now_ms(), tx), out);
+	}
+}
+
+/*
+ * With --alt-port, the receive waits in poll() for either socket (at most
+ * SERVER_TICK_MS), answers the alternate port's datagrams, and receives
+ * from the main one only when something waits there. Returns as
+ * net_recv_many; -1 with EAGAIN when nothing came to the main socket.
+ * Without --alt-port the loop does not come here (no poll, no cost).
+ */
+static int server_recv_with_alt(struct server *s, int fd, int alt, int ipv6,
+				 struct net_dgram *rx)
+{
+	struct pollfd fds[2] = { { .fd = fd, .events = POLLIN }, { .fd = alt, .events = POLLIN } };
+
+	if (poll(fds, 2, SERVER_TICK_MS) < 0)
+		return -1;
+	if (fds[1].revents & POLLIN)
+		server_serve_alt(s, alt, ipv6);
+	if (!(fds[0].revents & POLLIN)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return net_recv_many(fd, rx, SERVER_BATCH);
+}
+
 /*
  * The receive loop: a blocking receive of whatever is queued (up to
  * SERVER_BATCH datagrams, waiting for the first only), each datagram
@@ -451,7 +505,7 @@ static void server_send(const struct server *s, int fd, int ipv6, struct server_
  * before the receive: it cost 16% of the server's time. Runs until a
  * signal sets server_stop. Returns the exit status.
  */
-static int server_run(struct server *s, int fd)
+static int server_run(struct server *s, int fd, int alt)
 {
 	/* One spare byte each: an oversize datagram then fails to decode instead of being clipped. */
 	static uint8_t bufs[SERVER_BATCH][PROTO_MAX_DATAGRAM + 1];
@@ -477,7 +531,8 @@ static int server_run(struct server *s, int fd)
 			server_dump = 0;
 			server_log_stats(s, "counters");
 		}
-		n = net_recv_many(fd, rx, SERVER_BATCH);
+		n = alt < 0 ? net_recv_many(fd, rx, SERVER_BATCH) :
+			      server_recv_with_alt(s, fd, alt, ipv6, rx);
 		now = net_now_ms(); /* one clock read per batch: it takes microseconds */
 		if (now >= next_tick)
 			next_tick = server_tick(s, now);
@@ -604,6 +659,7 @@ static int server_setup(struct server *s, const struct server_options *o)
 	cfg.no_relay = o->no_relay;
 	cfg.relay_rate = o->relay_rate;
 	cfg.guard = o->guard;
+	cfg.alt_port = o->alt_port;
 	r = server_init(s, &cfg, seed);
 	explicit_bzero(seed, sizeof(seed));
 	explicit_bzero(cfg.secret, sizeof(cfg.secret));
@@ -641,6 +697,31 @@ static int server_open_socket(const struct server_options *o, const struct proto
 	return fd;
 }
 
+/*
+ * --alt-port: the second socket, on the main one's address. Returns it
+ * (non-blocking), -1 when there is none to open, or -2 after an error was
+ * logged.
+ */
+static int server_open_alt(const struct server_options *o, const struct proto_addr *bind_addr)
+{
+	struct proto_addr at;
+	int fd;
+
+	if (o->alt_port == 0)
+		return -1;
+	if (o->bind != NULL) {
+		at = *bind_addr;
+		at.port = o->alt_port;
+	}
+	fd = net_udp_socket(o->bind != NULL ? &at : NULL, o->alt_port, 1);
+	if (fd < 0) {
+		log_error("cannot listen on UDP port %u: %s", (unsigned)o->alt_port, strerror(errno));
+		return -2;
+	}
+	log_info("alternate port %u", (unsigned)o->alt_port);
+	return fd;
+}
+
 /* INT and TERM stop the loop, USR1 logs the counters: the handler only sets flags. */
 static void server_catch_signals(void)
 {
@@ -662,7 +743,7 @@ int main(int argc, char **argv)
 	struct proto_addr bind_addr, local;
 	struct server s;
 	char addr[NET_ADDRSTRLEN];
-	int fd, r;
+	int fd, alt, r;
 
 	log_init(SERVER_PROGRAM, LOG_INFO);
 	r = server_parse_options(argc, argv, &o);
@@ -679,7 +760,10 @@ int main(int argc, char **argv)
 	if (server_setup(&s, &o) != 0)
 		return 1;
 	fd = server_open_socket(&o, &bind_addr, &local);
-	if (fd < 0) {
+	alt = fd < 0 ? -1 : server_open_alt(&o, &bind_addr);
+	if (fd < 0 || alt == -2) {
+		if (fd >= 0)
+			close(fd);
 		server_free(&s);
 		return 1;
 	}
@@ -687,9 +771,11 @@ int main(int argc, char **argv)
 
 	/* Tests and scripts read the port from this line (with -p 0, the one the kernel chose). */
 	log_info("listening on %s", net_addr_str(&local, addr));
-	r = server_run(&s, fd);
+	r = server_run(&s, fd, alt);
 	server_log_stats(&s, "stopping; counters");
 	close(fd);
+	if (alt >= 0)
+		close(alt);
 	server_free(&s);
 	return r;
 }

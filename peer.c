@@ -23,6 +23,7 @@ struct peer *client_peer_find(struct client *c, const char *name)
 void client_peer_free(struct peer *p)
 {
 	session_peer_wipe(&p->sess);
+	client_streams_free(p);
 	free(p->chan);
 	free(p);
 }
@@ -40,7 +41,8 @@ static int evict_one(struct client *c)
 	for (int i = 0; i < c->npeers; i++) {
 		const struct peer *p = c->peers[i];
 
-		if (p->wanted || chan_pending(p->chan) > 0 || strcmp(p->name, c->current) == 0)
+		if (p->wanted || chan_pending(p->chan) > 0 || client_streams_busy(p) ||
+		    strcmp(p->name, c->current) == 0)
 			continue;
 		if (best < 0 || p->last_heard_ms < c->peers[best]->last_heard_ms)
 			best = i;
@@ -86,6 +88,7 @@ struct peer *client_peer_get(struct client *c, const char *name)
 	p->next_ping_ms = -1;
 	p->wait_until_ms = -1;
 	p->rtt_ms = -1;
+	p->suspect_ms = -1;
 	client_session_reset(p);
 	c->peers[c->npeers++] = p;
 	return p;
@@ -119,10 +122,11 @@ struct route client_relay_route(const struct client *c, const struct peer *p)
 	return r;
 }
 
-/* Returns 1 when the two routes are the same: both relayed, or both straight to one address. */
+/* Returns 1 when the two routes are the same: both relayed, or both straight to one address from one socket. */
 int client_route_equal(const struct route *a, const struct route *b)
 {
-	return a->relay == b->relay && (a->relay || proto_addr_equal(&a->addr, &b->addr));
+	return a->relay == b->relay &&
+	       (a->relay || (a->sock == b->sock && proto_addr_equal(&a->addr, &b->addr)));
 }
 
 /* Returns 1 when a server's relay may carry what direct paths cannot: registered, not refused. */
@@ -155,6 +159,43 @@ int client_is_private_ep(const struct peer *p, const struct proto_addr *addr)
 	return 0;
 }
 
+/* The address family of a as a bit: 1 IPv4, 2 IPv6, 0 none. */
+static unsigned family_bit(const struct proto_addr *a)
+{
+	return a->family == PROTO_AF_INET ? 1u : a->family == PROTO_AF_INET6 ? 2u : 0u;
+}
+
+/* The families of a public endpoint and n private ones, as family_bit's bits. */
+static unsigned families(const struct proto_addr *pub, const struct proto_addr *priv, int n)
+{
+	unsigned f = family_bit(pub);
+
+	for (int i = 0; i < n; i++)
+		f |= family_bit(&priv[i]);
+	return f;
+}
+
+/*
+ * On the relay with p: when no family of address is both ours and p's
+ * (an IPv4-only host and an IPv6-only one, both reaching a dual-stack
+ * server), no direct path can exist, and the user is told why. Ours are
+ * every server's view of us (several servers may be of two families).
+ */
+static void say_why_relayed(struct client *c, const struct peer *p)
+{
+	unsigned ours = families(&c->public_ep, c->cfg.private_ep, c->cfg.nprivate);
+	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate);
+
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i))
+			ours |= family_bit(&c->srv[i].public_ep);
+	if (ours == 0 || theirs == 0 || (ours & theirs) != 0)
+		return;
+	client_say(c, "* no direct path to %s: it has only %s addresses, this host only %s; "
+		   "the server relays", p->name, theirs == 2 ? "IPv6" : "IPv4",
+		   ours == 2 ? "IPv6" : "IPv4");
+}
+
 const char *client_path_name(enum path_kind k)
 {
 	switch (k) {
@@ -184,6 +225,7 @@ static void restart_channel(struct peer *p)
 {
 	chan_restart_send(p->chan);
 	chan_restart_recv(p->chan);
+	client_streams_epochs(p); /* the stream connection belongs to the old pair: it ends */
 }
 
 /* Sends p a PING by route r: it carries our epoch (version 1's PROBE did). */
@@ -354,6 +396,12 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
 	p->answering_since_ms = now;
+	/*
+	 * What the old path did not deliver goes on the new one at once, not
+	 * when its timer, backed off by the old path's losses, runs out
+	 * (RFC 9000, 9.4: a new path starts its loss recovery afresh).
+	 */
+	chan_resend_now(p->chan, now);
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -366,6 +414,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->ping_out_ms = now;
 	p->next_ping_ms = now + CLIENT_PING_RETRY_MS;
 	if (r->relay) {
+		say_why_relayed(c, p);
 		/*
 		 * Direct probing goes on to the end of the punch window, and a
 		 * direct answer moves the chat off the relay. The REPORT waits
@@ -422,7 +471,7 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch)
 	restart_channel(p);
 }
 /*
- * Returns 1 when a DATA or ACK belongs to the current pair of epochs.
+ * Returns 1 when a DATA, ACK or STREAM (its two epochs) belongs to the current pair of epochs.
  * Else it is counted as stale and answered (at most every
  * CLIENT_STALE_REPLY_MS), so that a sender out of step learns it and does
  * not send into the void: a PROBE when it does not know our epoch (it
@@ -430,26 +479,26 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch)
  * do not know its (it starts a new one: client_resync). A line is never
  * dropped in silence.
  */
-static int epochs_current(struct client *c, struct peer *p, const struct proto_msg *m,
+int client_epochs_current(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
 			  const struct route *from, int64_t now)
 {
 	struct proto_msg r;
 
 	/* The first we hear of its epoch (its announcing PING may be lost): nothing to undo. */
-	if (p->peer_epoch == 0 && m->epoch != 0)
-		client_note_peer_epoch(p, m->epoch);
-	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
+	if (p->peer_epoch == 0 && epoch != 0)
+		client_note_peer_epoch(p, epoch);
+	if (epoch == p->peer_epoch && peer_epoch == p->my_epoch)
 		return 1;
 	c->stats.stale++;
-	if (m->epoch == 0 || now < p->next_stale_reply_ms)
+	if (epoch == 0 || now < p->next_stale_reply_ms)
 		return 0;
 	p->next_stale_reply_ms = now + CLIENT_STALE_REPLY_MS;
-	if (m->peer_epoch != p->my_epoch)
+	if (peer_epoch != p->my_epoch)
 		send_epoch(c, p, from);
-	if (m->epoch != p->peer_epoch) {
+	if (epoch != p->peer_epoch) {
 		client_msg_to_peer(p, PROTO_ACK, &r);
 		r.epoch = 0;
-		r.peer_epoch = m->epoch;
+		r.peer_epoch = epoch;
 		client_send_route(c, p, from, &r);
 	}
 	return 0;
@@ -471,7 +520,7 @@ static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
 	struct chan_ctx x = { c, p, reply_route(p, from), "" };
 	struct chan_io io = client_chan_io(&x);
 
-	if (!epochs_current(c, p, m, x.to, now))
+	if (!client_epochs_current(c, p, m->epoch, m->peer_epoch, x.to, now))
 		return;
 	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
 }
@@ -488,7 +537,8 @@ static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
 			client_resync(c, p, now);
 		return;
 	}
-	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m, reply_route(p, from), now))
+	if (p->state != PEER_CONNECTED ||
+	    !client_epochs_current(c, p, m->epoch, m->peer_epoch, reply_route(p, from), now))
 		return;
 	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
 }
@@ -517,6 +567,11 @@ void client_heard(struct peer *p, int64_t now)
 {
 	if (p->last_heard_ms < 0 || now - p->last_heard_ms >= CLIENT_SILENT_MS)
 		p->answering_since_ms = now;
+	/* Heard again after tick_suspect gave the path up for dead: what waits goes now. */
+	if (p->suspect_ms >= 0) {
+		p->suspect_ms = -1;
+		chan_resend_now(p->chan, now);
+	}
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
 }
@@ -543,7 +598,45 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
 	}
 }
 
-/* Keepalives when idle, and the verdict on a silent peer. */
+/*
+ * Recovery (issue 15). Connected, a line or a PING has waited since
+ * `since` with nothing heard: after CLIENT_SUSPECT_MS the path may be
+ * dead, as when a NAT forgets or remaps a mapping mid-chat (ours or the
+ * peer's). Long before the answer timeout gives up on p, ask the server:
+ * a REFRESH at once shows us our public endpoint as it is now, and a
+ * LOOKUP of p (at once, every CLIENT_LOOKUP_RETRY_MS, and at once again
+ * when that endpoint changed: the first one, from a new mapping, is
+ * refused with PROTO_E_ADDRESS) introduces both sides again where the
+ * server sees them. The side whose endpoint changed is new to the other,
+ * which punches to it (client_on_peer_intro); the chat moves to the path
+ * that answers. Relayed, only the REFRESH: the server is the path.
+ * Returns the next deadline.
+ */
+static int64_t tick_suspect(struct client *c, struct peer *p, int64_t since, int64_t now)
+{
+	if (since < 0 || now - since < CLIENT_SUSPECT_MS) {
+		p->suspect_ms = -1;
+		return since < 0 ? INT64_MAX : since + CLIENT_SUSPECT_MS;
+	}
+	if (p->suspect_ms < 0) {
+		log_info("%s: no answer for %d ms: asking the server where we are now", p->name,
+			 CLIENT_SUSPECT_MS);
+		p->suspect_ms = now;
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+		client_refresh_now(c, now);
+	}
+	if (client_relayed(p))
+		return INT64_MAX;
+	/* REGISTERED showed us a new public endpoint: the peer must hear of it now. */
+	if (!proto_addr_equal(&p->suspect_ep, &c->public_ep)) {
+		p->suspect_ep = c->public_ep;
+		p->next_lookup_ms = now;
+	}
+	return client_tick_lookup(c, p, now);
+}
+
+/* Keepalives when idle, the verdict on a silent peer, and the suspicion before it. */
 static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 {
 	struct chan_ctx x = { c, p, &p->path, "" };
@@ -565,15 +658,18 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 	next = chan_tick(p->chan, now, &io);
 	if (waiting >= 0)
 		next = client_min64(next, since + timeout);
+	next = client_min64(next, tick_suspect(c, p, waiting >= 0 ? since : -1, now));
 
 	/*
 	 * PING when idle for a keepalive interval, and also when lines wait
-	 * for an ACK and nothing was heard for a second: on a lossy path the
+	 * for an ACK, or streams are open (data may be on its way either
+	 * way), and nothing was heard for a second: on a lossy path the
 	 * retransmissions back off, and the pings give the peer more chances
 	 * to show it is alive before the timeout above.
 	 */
 	if (p->ping_out_ms < 0 && (now - p->last_heard_ms >= c->cfg.keepalive_ms ||
-				   (oldest >= 0 && now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
+				   ((oldest >= 0 || client_streams_busy(p)) &&
+				    now - p->last_heard_ms >= CLIENT_PING_RETRY_MS))) {
 		p->ping_out_ms = now;
 		p->next_ping_ms = now;
 	}

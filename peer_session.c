@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bytes.h"
 #include "client_impl.h"
 #include "ct.h"
 #include "identity.h"
@@ -19,8 +20,9 @@
  *    |                                              |
  *    | PROBE(INIT) from the peer, its key pinned    | PROBE_ACK(RESP) opens
  *    | (we answer PROBE_ACK(RESP); a repeat of      | (a fresh answer to our
- *    |  that INIT gets the same RESP: init_in,      |  ephemeral key: proof of
- *    |  resp_out)                                   |  the path it came by)
+ *    |  that INIT from where the RESP went gets     |  ephemeral key: proof of
+ *    |  the same RESP, init_in, resp_out; from      |  the path it came by)
+ *    |  elsewhere, none)                            |
  *    v                                              v
  *   next (unconfirmed) --- first SEALED opens ---> current <--- rekey: a new INIT
  *                         under it (from where        |        every 2 min (the
@@ -191,6 +193,10 @@ void client_send_raw(struct client *c, const struct peer *p, const struct route 
 	struct proto_msg relay;
 	int si;
 
+	if (!r->relay && r->sock > 0 && c->io.send_spare != NULL) {
+		c->io.send_spare(c->io.ctx, r->sock, &r->addr, buf, len);
+		return;
+	}
 	if (!r->relay) {
 		c->io.send(c->io.ctx, &r->addr, buf, len);
 		return;
@@ -237,6 +243,37 @@ void client_send_route(struct client *c, struct peer *p, const struct route *r,
 	log_debug("send %s to %s (sealed, %ld bytes)", proto_type_name(m->type), p->name,
 		  (long)n + PROTO_HEADER_LEN);
 	client_send_raw(c, p, r, out, (size_t)n + PROTO_HEADER_LEN);
+	c->last_sent_type = 0;
+}
+
+/*
+ * Seals one stream packet pkt[0..len) (peer_stream.c) as the inner STREAM
+ * with the epochs it belongs to, and sends it on p's path. Built here
+ * rather than through proto_msg: a packet is opaque bytes, and a file
+ * sends tens of thousands a second.
+ */
+void client_send_stream(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
+			const uint8_t *pkt, size_t len)
+{
+	static const uint8_t header[PROTO_HEADER_LEN] = HEADER_SEALED;
+	uint8_t out[PROTO_HEADER_LEN + PROTO_SEALED_MAX];
+	uint8_t *pt = out + PROTO_HEADER_LEN + SESSION_SEALED_HEADER_LEN;
+	long n;
+
+	if (len > PROTO_SEALED_MAX - SESSION_SEALED_OVERHEAD - PROTO_STREAM_HEADER_LEN ||
+	    !client_peer_key_ok(c, p))
+		return;
+	pt[0] = PROTO_STREAM;
+	bytes_put32(pt + 1, epoch);
+	bytes_put32(pt + 5, peer_epoch);
+	memcpy(pt + PROTO_STREAM_HEADER_LEN, pkt, len);
+	n = session_peer_seal(&p->sess, header, sizeof(header), pt, PROTO_STREAM_HEADER_LEN + len,
+			      c->now_ms, out + PROTO_HEADER_LEN, sizeof(out) - PROTO_HEADER_LEN);
+	if (n < 0)
+		return;
+	memcpy(out, header, sizeof(header));
+	c->last_sent_type = PROTO_STREAM;
+	client_send_raw(c, p, &p->path, out, (size_t)n + PROTO_HEADER_LEN);
 	c->last_sent_type = 0;
 }
 
@@ -373,19 +410,23 @@ static void on_init(struct client *c, const struct proto_msg *m, const struct ro
 	struct peer *p;
 	long n;
 
-	/* The INIT we answered, again (another endpoint, a lost RESP, a replay): the same RESP. */
+	/*
+	 * The INIT we answered, again (another endpoint, a lost RESP, a
+	 * replay): it changes nothing. From where our RESP went, the RESP
+	 * was lost: the same one again. From anywhere else it may be a
+	 * replay by anyone, so no RESP goes there: a reflector's answer at
+	 * an address nobody proved (issue 12, attack 4). Our RESP proves no
+	 * new path to the initiator either: a challenge does, once the
+	 * session is in use (nobody answers one sent to a replayer).
+	 */
 	for (int i = 0; i < c->npeers; i++) {
 		p = c->peers[i];
 		if (p->resp_valid && memcmp(p->init_in, m->payload, SESSION_INIT_LEN) == 0) {
 			if (relayed_check(p, relayed_by) == NULL)
 				return;
-			send_handshake(c, p, from, PROTO_PROBE_ACK, p->resp_out,
-				       sizeof(p->resp_out));
-			/*
-			 * Our RESP is in use already, so it proves no new path to
-			 * the initiator: a challenge does (the INIT may be a
-			 * replay: then nobody answers it).
-			 */
+			if (client_route_equal(from, &p->resp_to))
+				send_handshake(c, p, from, PROTO_PROBE_ACK, p->resp_out,
+					       sizeof(p->resp_out));
 			if (p->sess.current.valid && !from->relay &&
 			    (p->state != PEER_CONNECTED || !client_route_equal(from, &p->path)))
 				challenge(c, p, from, 0, now);
@@ -516,7 +557,7 @@ static void path_note(struct client *c, struct peer *p, const struct proto_msg *
 	 * The relay needs no proof: it is the server, whatever the source
 	 * address says. A line the peer sent by it is answered there at once.
 	 */
-	if (from->relay && in->type == PROTO_DATA)
+	if (from->relay && (in->type == PROTO_DATA || in->type == PROTO_STREAM))
 		client_connect_via(c, p, from, now);
 	else if (from->relay || (confirmed && p->resp_valid && client_route_equal(from, &p->resp_to)))
 		client_path_proven(c, p, from, now);
@@ -534,6 +575,11 @@ static void on_path(struct client *c, struct peer *p, const struct proto_msg *in
 		client_msg_to_peer(p, PROTO_PATH_RESPONSE, &r);
 		memcpy(r.path_data, in->path_data, sizeof(r.path_data));
 		client_send_route(c, p, from, &r);
+		return;
+	}
+	/* An answer to a birthday probe: that try's bytes, from the peer's address (punch_birthday.c). */
+	if (client_birthday_answer(p, in, from)) {
+		client_path_proven(c, p, from, now);
 		return;
 	}
 	for (int i = 0; i < CLIENT_PATH_CHECKS; i++) {
@@ -613,6 +659,15 @@ static void on_sealed(struct client *c, const struct proto_msg *m, const struct 
 	if (confirmed) {
 		c->stats.handshakes++;
 		log_info("%s: new session (we answered)", p->name);
+	}
+	if (n > 0 && pt[0] == PROTO_STREAM) {
+		/* A stream packet: opaque to the layout table (protocol.h, STREAM). */
+		memset(&in, 0, sizeof(in));
+		in.type = PROTO_STREAM;
+		path_note(c, p, &in, from, confirmed, now);
+		client_heard(p, now);
+		client_on_stream(c, p, pt + 1, (size_t)n - 1, from, now);
+		return;
 	}
 	if (proto_inner_decode(pt, (size_t)n, &in) < 0) {
 		c->stats.malformed++;

@@ -7,10 +7,10 @@
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct proto_layout layouts[] = {
 	{ PROTO_REGISTER, 0, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_PRIVATE } },
-	{ PROTO_REGISTERED, 0, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC } },
+	{ PROTO_REGISTERED, 0, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC, F_ALT_PORT } },
 	{ PROTO_REFRESH, 0, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL } },
 	{ PROTO_LOOKUP, 0, "LOOKUP", { F_NAME, F_COUNTER, F_SEAL, F_TARGET } },
-	{ PROTO_PEER, 0, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_PRIVATE } },
+	{ PROTO_PEER, 0, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_NAT, F_PRIVATE } },
 	{ PROTO_ERROR, 0, "ERROR", { F_COUNTER, F_SEAL, F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
 	{ PROTO_STATS, 0, "STATS", { F_END } },
 	{ PROTO_STATS_REPLY, 0, "STATS_REPLY", { F_LINES } },
@@ -21,6 +21,8 @@ static const struct proto_layout layouts[] = {
 	{ PROTO_RELAYED, 0, "RELAYED", { F_COUNTER, F_SEAL, F_NAME, F_PAYLOAD } },
 	{ PROTO_COOKIE, 0, "COOKIE", { F_COOKIE, F_KEY } },
 	{ PROTO_NOTICE, 0, "NOTICE", { F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
+	{ PROTO_MAPPING, 0, "MAPPING", { F_NAME, F_COUNTER, F_SEAL, F_PAD } },
+	{ PROTO_MAPPED, 0, "MAPPED", { F_COUNTER, F_SEAL, F_PUBLIC } },
 	{ PROTO_PROBE, 0, "PROBE", { F_INIT } },
 	{ PROTO_PROBE_ACK, 0, "PROBE_ACK", { F_RESP } },
 	{ PROTO_SEALED, 0, "SEALED", { F_SEALED } },
@@ -271,6 +273,19 @@ static void get_names(struct rcur *c, struct proto_msg *out)
 		get_name(c, out->names[i], 1);
 }
 
+/* Reads PROTO_MAPPING_PAD bytes that must all be zero. */
+static void get_pad(struct rcur *c)
+{
+	uint8_t pad[PROTO_MAPPING_PAD];
+	uint8_t any = 0;
+
+	get_bytes(c, pad, sizeof(pad));
+	for (size_t i = 0; i < sizeof(pad); i++)
+		any |= pad[i];
+	if (c->err == 0 && any != 0)
+		rcur_fail(c, PROTO_ERESERVED);
+}
+
 static void get_field(struct rcur *c, enum proto_field f, struct proto_msg *out)
 {
 	switch (f) {
@@ -384,6 +399,18 @@ static void get_field(struct rcur *c, enum proto_field f, struct proto_msg *out)
 		break;
 	case F_PATH_DATA:
 		get_bytes(c, out->path_data, PROTO_PATH_DATA_LEN);
+		break;
+	case F_ALT_PORT:
+		out->alt_port = get_u16(c);
+		break;
+	case F_NAT:
+		out->nat = get_u8(c);
+		if (c->err == 0 && out->nat > PROTO_NAT_LAST)
+			rcur_fail(c, PROTO_EVALUE);
+		out->nat_port = get_u16(c);
+		break;
+	case F_PAD:
+		get_pad(c);
 		break;
 	}
 }

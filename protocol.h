@@ -59,7 +59,7 @@
 /* The version refusal (proto_encode_version_refusal): version 1's ERROR, 8 bytes. */
 #define PROTO_VERSION_REFUSAL_LEN 8
 
-/* Message types. 1..15 travel between a client and the server, 16.. between peers. */
+/* Message types. 1..15 and 27.. travel between a client and the server, 16..26 between peers. */
 enum proto_type {
 	PROTO_REGISTER = 1,   /* client -> server: claim a name, report private endpoints */
 	PROTO_REGISTERED = 2, /* server -> client: the name is yours; here is your public endpoint */
@@ -88,7 +88,12 @@ enum proto_type {
 	PROTO_PATH_CHALLENGE = 24, /* inner: prove you receive at the address this went to */
 	PROTO_PATH_RESPONSE = 25,  /* inner: the challenge's bytes, from the address it reached */
 	PROTO_CONFIRM = 26,   /* inner: nothing; the first datagram of a session, so its responder takes it */
+	PROTO_MAPPING = 27,   /* client -> server's alternate port: what source do you see? (RFC 5780, 4.3) */
+	PROTO_MAPPED = 28,    /* server -> client, from that port: this one */
+	PROTO_STREAM = 29,    /* inner: the epochs, then one packet of the stream layer (stream.h) */
 };
+#define PROTO_MAPPING_PAD 20    /* MAPPING's zero bytes: it is never shorter than its answer */
+#define PROTO_STREAM_HEADER_LEN 9 /* STREAM's inner type and two epochs, before the stream packet */
 #define PROTO_PATH_DATA_LEN 8   /* PATH_CHALLENGE's random bytes (RFC 9000, 19.17) */
 #define PROTO_INIT_LEN 112      /* PROBE's body: session.h's HANDSHAKE INIT */
 #define PROTO_RESP_LEN 56       /* PROBE_ACK's body: session.h's HANDSHAKE RESP */
@@ -157,9 +162,14 @@ enum proto_type {
  *  +===============+===============+===============================+
  *  |  ... cookie (8 bytes)         | name ...      | public endpoint ...
  *  +-------------------------------+---------------+---------------+
+ *  +-------------------------------+
+ *  |   alternate port (16; 0 none) |
+ *  +-------------------------------+
  * The public endpoint is the source address the server saw: the client's
  * NAT mapping (Ford, Srisuresh & Kegel, section 3.3). The cookie is a
- * fresh one for that address, for the next REFRESH.
+ * fresh one for that address, for the next REFRESH. The alternate port is
+ * where the server also answers MAPPING (p2pchatd --alt-port), on the
+ * same address.
  *
  * REFRESH, client -> server (sealed, an empty body: the tag alone)
  *  +-------------------------------+-------------------------------+
@@ -191,8 +201,14 @@ enum proto_type {
  *  +===============================+===============+===============+
  *  |          the other peer's public key (32 bytes) ...           |
  *  +===============================+===============================+
- *  | public endpoint ...           |  count (0..4) | count x private endpoint ...
- *  +===============================+===============+
+ *  | public endpoint ...           |  NAT kind     | port at alt (16) ...
+ *  +===============================+===============+===============+
+ *  | ...           |  count (0..4) | count x private endpoint ...
+ *  +===============+===============+
+ * NAT kind: enum proto_nat, what the server learnt from the peer's
+ * MAPPING; port at alt: the public port it saw that MAPPING come from (0
+ * when none came). A NAT that hands out ports in sequence shows two near
+ * ports, and the next ones it gives are near them too.
  * The key is the one the other peer registered with: the peer-to-peer
  * handshake (session.h) is made with it, and the client pins it per name
  * (trust.h). The private endpoints are the ones the peer reported, kept
@@ -227,6 +243,27 @@ enum proto_type {
  * A version-1 client reads it as its own ERROR and says which version the
  * server speaks; a version-2 client, which cannot trust it (not sealed),
  * says once that the server speaks another version and keeps trying.
+ *
+ * MAPPING, client -> the server's alternate port (sealed; prefix: name)
+ *  +---------------+---------------+-------------------------------+
+ *  | name ... (the requester)      |      counter (64) ...         |
+ *  +===============+===============+===============================+
+ *  |              20 zero bytes        (sealed body)               |
+ *  +===============================================================+
+ * MAPPED, server -> client, from the alternate port (sealed)
+ *  +-------------------------------+===============================+
+ *  |        counter (64) ...       |  the source seen ...          |
+ *  +-------------------------------+===============================+
+ * Know your NAT (RFC 5780, 4.3: "determining NAT mapping behavior"): the
+ * client sends MAPPING from its one socket to a second port of the server
+ * and compares the source the server saw there with the public endpoint
+ * of its REGISTERED. The same: its NAT keeps one mapping for every
+ * destination (endpoint-independent, RFC 4787 4.1), and a peer's probes
+ * can reach it. Another port: a new mapping per destination ("symmetric").
+ * The server keeps the verdict for PEER. MAPPING is answered wherever it
+ * came from (that is the point), so it must come with the name's seal
+ * and a fresh counter, and its zero bytes keep it longer than MAPPED
+ * (at most 47 bytes): no amplification. Only the alternate port answers it.
  *
  * STATS, operator -> server: the header alone, no body.
  * The server answers only a STATS from a loopback address (127.0.0.0/8,
@@ -388,6 +425,20 @@ enum proto_type {
  * it. It asks for no answer, so a relayed handshake costs the relay no
  * datagram more.
  *
+ * STREAM (inner, 27)
+ *  +-------------------------------+-------------------------------+
+ *  |                   sender's epoch (32)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |                   receiver's epoch (32)                       |
+ *  +-------------------------------+-------------------------------+
+ *  |  one stream packet (stream.h: packet number, frames), to the  |
+ *  |  end of the sealed body                                       |
+ *  +-------------------------------+-------------------------------+
+ * The epochs are DATA's: a stream connection belongs to one incarnation
+ * of the channel, and a packet of another is dropped. Its body has no
+ * fields the layout table knows: peer_session.c hands it, opened, to
+ * peer_stream.c, and proto_inner_decode does not take it.
+ *
  * PATH_CHALLENGE and PATH_RESPONSE (inner, 24 and 25)
  *  +-------------------------------+-------------------------------+
  *  |                      data (8 random bytes)                    |
@@ -407,6 +458,14 @@ enum proto_path {
 	PROTO_PATH_PUBLIC = 2,  /* to the peer's NAT mapping: a punched hole */
 	PROTO_PATH_RELAY = 3,   /* through a relay: punching failed */
 };
+
+/* What a NAT does with one socket's datagrams to two destinations (RFC 4787, 4.1; PEER). */
+enum proto_nat {
+	PROTO_NAT_UNKNOWN = 0,   /* no MAPPING seen (no alternate port, or not asked yet) */
+	PROTO_NAT_KEEPS = 1,     /* one public endpoint for every destination (or no NAT) */
+	PROTO_NAT_SYMMETRIC = 2, /* a new public endpoint per destination */
+};
+#define PROTO_NAT_LAST PROTO_NAT_SYMMETRIC
 
 /* Refusal codes carried by ERROR. */
 enum proto_error_code {
@@ -474,7 +533,10 @@ struct proto_msg {
 	char name[PROTO_NAME_MAX + 1];          /* the sender, or the peer (PEER), or the subject (REGISTERED, ERROR) */
 	char target[PROTO_NAME_MAX + 1];        /* LOOKUP, REPORT, RELAY */
 	uint16_t ttl_s;                         /* REGISTERED */
-	struct proto_addr public_ep;            /* REGISTERED, PEER */
+	uint16_t alt_port;                      /* REGISTERED: the server's alternate port, 0 none */
+	uint8_t nat;                            /* PEER: enum proto_nat, the peer's */
+	uint16_t nat_port;                      /* PEER: the peer's public port as the alternate port saw it, 0 none */
+	struct proto_addr public_ep;            /* REGISTERED, PEER; MAPPED: the source seen */
 	uint8_t nprivate;                       /* REGISTER, PEER */
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	uint8_t code, request, detail;          /* ERROR, NOTICE */

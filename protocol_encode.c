@@ -249,6 +249,21 @@ static void put_field(struct wcur *w, enum proto_field f, const struct proto_msg
 	case F_PATH_DATA:
 		put_bytes(w, m->path_data, PROTO_PATH_DATA_LEN);
 		break;
+	case F_ALT_PORT:
+		put_u16(w, m->alt_port);
+		break;
+	case F_NAT:
+		if (m->nat > PROTO_NAT_LAST)
+			w->invalid = 1;
+		put_u8(w, m->nat);
+		put_u16(w, m->nat_port);
+		break;
+	case F_PAD: {
+		static const uint8_t zeros[PROTO_MAPPING_PAD];
+
+		put_bytes(w, zeros, sizeof(zeros));
+		break;
+	}
 	}
 }
 

@@ -47,10 +47,13 @@ enum proto_field {
 	F_RESP,       /* PROTO_RESP_LEN bytes: payload_len, payload */
 	F_SEALED,     /* the rest, PROTO_SEALED_MIN..PROTO_SEALED_MAX bytes: payload_len, payload */
 	F_PATH_DATA,  /* PROTO_PATH_DATA_LEN bytes: path_data */
+	F_ALT_PORT,   /* 16 bits: alt_port */
+	F_NAT,        /* 8 bits, an enum proto_nat, then 16 bits: nat, nat_port */
+	F_PAD,        /* PROTO_MAPPING_PAD zero bytes (no field) */
 };
 
-/* The longest layouts (REGISTERED, WHO_REPLY with F_SEAL) have 6 fields, plus F_END. */
-#define PROTO_LAYOUT_MAX 7
+/* The longest layouts (REGISTERED, PEER with F_SEAL) have 7 fields, plus F_END. */
+#define PROTO_LAYOUT_MAX 8
 
 struct proto_layout {
 	uint8_t type;

@@ -102,15 +102,32 @@ static void probe_endpoint(struct client *c, struct peer *p, int i, const struct
 	client_send_probe(c, p, &r, now);
 }
 
-/* Sends a probe to every endpoint we know for p; only to the private ones if private_only. */
+/* Returns 1 when addr is one of p's first n private endpoints. */
+static int private_before(const struct peer *p, int n, const struct proto_addr *addr)
+{
+	for (int i = 0; i < n && i < p->nprivate; i++)
+		if (proto_addr_equal(&p->private_ep[i], addr))
+			return 1;
+	return 0;
+}
+
+/*
+ * Sends a probe to every endpoint we know for p, each address once however
+ * often the introduction names it (four private endpoints naming one third
+ * party must not get four times the probes: issue 12, attack 6); only to
+ * the private ones if private_only.
+ */
 static void send_probes(struct client *c, struct peer *p, int private_only, int64_t now)
 {
 	for (int i = 0; i < p->nprivate; i++)
-		probe_endpoint(c, p, 2 + i, &p->private_ep[i], now);
+		if (!private_before(p, i, &p->private_ep[i]))
+			probe_endpoint(c, p, 2 + i, &p->private_ep[i], now);
 	if (private_only)
 		return;
-	probe_endpoint(c, p, 0, &p->public_ep, now);
-	if (p->seen_ep.family != 0)
+	if (!private_before(p, p->nprivate, &p->public_ep))
+		probe_endpoint(c, p, 0, &p->public_ep, now);
+	if (p->seen_ep.family != 0 && !private_before(p, p->nprivate, &p->seen_ep) &&
+	    !proto_addr_equal(&p->seen_ep, &p->public_ep))
 		probe_endpoint(c, p, 1, &p->seen_ep, now);
 }
 
@@ -119,7 +136,7 @@ static void send_probes(struct client *c, struct peer *p, int private_only, int6
  * CLIENT_LOOKUP_RETRY_MS if need be). The first introduction starts the
  * punch; the others confirm the key (registration.c).
  */
-static void send_lookup(struct client *c, struct peer *p, int64_t now)
+void client_send_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	struct proto_msg m;
 
@@ -134,10 +151,15 @@ static void send_lookup(struct client *c, struct peer *p, int64_t now)
 
 int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
 {
+	int64_t due;
+
 	if (!c->registered)
 		return INT64_MAX; /* client_on_registered's tick comes first */
+	/* Our NAT's kind first (a round trip, nat_check.c): the introduction carries it to the peer. */
+	if (client_nat_waiting(c, &due))
+		return due;
 	if (now >= p->next_lookup_ms)
-		send_lookup(c, p, now);
+		client_send_lookup(c, p, now);
 	return p->next_lookup_ms;
 }
 
@@ -201,7 +223,7 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 	 */
 	if (p->wanted && p->last_heard_ms < p->punch_start_ms && c->registered) {
 		if (now >= p->next_lookup_ms)
-			send_lookup(c, p, now);
+			client_send_lookup(c, p, now);
 		next = client_min64(next, p->next_lookup_ms);
 	}
 	return next;
@@ -228,7 +250,7 @@ int64_t client_tick_upgrade(struct client *c, struct peer *p, int64_t now)
 	if (now >= p->next_upgrade_ms) {
 		client_start_burst(p, now);
 		if (c->registered)
-			send_lookup(c, p, now);
+			client_send_lookup(c, p, now);
 	}
 	next = p->next_upgrade_ms;
 	if (!p->relay_reported)

@@ -76,22 +76,22 @@ void client_servers_update(struct client *c)
 			c->public_ep = c->srv[i].public_ep;
 		c->registered = 1;
 	}
+	client_nat_update(c, c->now_ms); /* a server that comes or goes may change what we know */
 }
 
 /*
- * A REFRESH to every server at the next client_tick, not at its time:
- * for what suspects our NAT mapping changed (a path that went silent),
- * so that the servers see our new public endpoint at once. A server
- * reported as not answering keeps its back-off.
+ * A path to a peer looks dead (peer.c, tick_suspect): our NAT may have
+ * given us a new mapping. A REFRESH to every server that holds our name,
+ * at the next client_tick rather than at its time: the servers prove the
+ * new address with a cookie and their REGISTEREDs tell us our public
+ * endpoint, so that a LOOKUP can tell the peer. A server still being
+ * registered with, or reported as not answering, keeps its back-off.
  */
 void client_refresh_now(struct client *c, int64_t now)
 {
-	for (int i = 0; i < c->cfg.nservers; i++) {
-		struct client_server *s = &c->srv[i];
-
-		if (!s->down && !s->refused && s->next_reg_ms > now)
-			s->next_reg_ms = now;
-	}
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && c->srv[i].next_reg_ms > now)
+			c->srv[i].next_reg_ms = now;
 }
 
 /* ---- the servers' seal (auth.h) ---- */
@@ -124,6 +124,13 @@ static int client_k(struct client *c, int si)
  */
 void client_send_request(struct client *c, int si, const struct proto_msg *m)
 {
+	client_send_request_to(c, si, m, &c->cfg.servers[si].addr);
+}
+
+/* client_send_request, to another of server si's ports (nat_check.c: its alternate one). */
+void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
+			    const struct proto_addr *to)
+{
 	static const uint8_t zero_k[AUTH_KEY_LEN];
 	struct proto_msg r = *m;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
@@ -146,9 +153,9 @@ void client_send_request(struct client *c, int si, const struct proto_msg *m)
 		char a[NET_ADDRSTRLEN];
 
 		log_debug("send %s to %s (%zu bytes)", proto_type_name(m->type),
-			  server_str(c, si, a), len);
+			  net_addr_str(to, a), len);
 	}
-	c->io.send(c->io.ctx, &c->cfg.servers[si].addr, buf, len);
+	c->io.send(c->io.ctx, to, buf, len);
 }
 
 /* Sends request m to server si (client_send_msg, which seals it). */
@@ -279,6 +286,7 @@ void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, 
 	case PROTO_NOTICE: client_on_notice(c, si, &m, now); break;
 	case PROTO_WHO_REPLY: client_on_who_reply(c, si, &m, now); break;
 	case PROTO_RELAYED: client_on_relayed(c, si, &m, now); break;
+	case PROTO_MAPPED: client_on_mapped(c, si, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server; peers are not there */
 	}
 }
@@ -317,13 +325,14 @@ void client_on_registered(struct client *c, int si, const struct proto_msg *m, i
 {
 	struct client_server *s = &c->srv[si];
 	char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
-	int was = s->registered;
+	int was = s->registered, was_ever = s->ever_registered;
+	int moved = !s->ever_registered || !proto_addr_equal(&s->public_ep, &m->public_ep);
 
 	if (strcmp(m->name, c->cfg.name) != 0)
 		return;
 	if (s->down) {
 		client_say(c, "* server %s is answering again", server_str(c, si, b));
-	} else if (!s->ever_registered || !proto_addr_equal(&s->public_ep, &m->public_ep)) {
+	} else if (moved) {
 		if (several(c))
 			client_say(c, "* registered as %s with %s (public %s)", c->cfg.name,
 				   server_str(c, si, b), net_addr_str(&m->public_ep, a));
@@ -338,6 +347,15 @@ void client_on_registered(struct client *c, int si, const struct proto_msg *m, i
 	s->ever_registered = 1;
 	s->down = 0;
 	s->public_ep = m->public_ep;
+	s->public_ms = now;
+	client_nat_registered(c, si, m, moved, now);
+	/*
+	 * Several servers: one sees us at a new endpoint (our NAT remapped):
+	 * the others' view is old; ask them now, so that their word and ours
+	 * agree (client_servers_update, nat_check.c) within a round trip.
+	 */
+	if (several(c) && moved && was_ever)
+		client_refresh_now(c, now);
 	memcpy(s->cookie, m->cookie, PROTO_COOKIE_LEN);
 	s->reg_retry_ms = CLIENT_RETRY_MS;
 	s->reg_since_ms = -1;
@@ -489,6 +507,8 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
 	p->has_key = 1;
 	p->public_ep = m->public_ep;
+	p->nat = m->nat;
+	p->nat_port = m->nat_port;
 	p->nprivate = m->nprivate;
 	memcpy(p->private_ep, m->private_ep, sizeof(p->private_ep));
 	p->said_not_online = 0;

@@ -54,8 +54,23 @@ int screen_own_add(struct screen *s, uint32_t id, const char *stamp, const char 
 	if (o->line == NULL)
 		return -1;
 	o->id = id;
+	o->status = 0;
 	snprintf(o->stamp, sizeof(o->stamp), "%s", stamp);
 	s->nown++;
+	return 0;
+}
+
+int screen_status(struct screen *s, uint32_t id, const char *line)
+{
+	struct screen_own old;
+
+	if (screen_own_take(s, id, &old) == 0)
+		free(old.line);
+	if (line == NULL)
+		return 0;
+	if (screen_own_add(s, id, "", line) < 0)
+		return -1;
+	s->own[s->nown - 1].status = 1;
 	return 0;
 }
 
@@ -199,7 +214,7 @@ static size_t put_pending_row(struct out *o, const struct screen *s, const struc
 			      size_t avail)
 {
 	char stamp[16] = "";
-	size_t mark_w = strlen(MARK_PENDING), stamp_w, n = strlen(own->line), len, cols;
+	size_t mark_w = own->status ? 0 : strlen(MARK_PENDING), stamp_w, n = strlen(own->line), len, cols;
 
 	if (s->color && own->stamp[0] != '\0')
 		snprintf(stamp, sizeof(stamp), "[%s] ", own->stamp);

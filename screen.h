@@ -36,6 +36,7 @@ struct screen_own {
 	uint32_t id;        /* client_line.id */
 	char stamp[8];      /* "HH:MM", when it was sent */
 	char *line;         /* "<alice> text" or "* alice waves", safe to print; malloc'd */
+	int status;         /* a status row (a transfer's progress): no " (pending)" mark */
 };
 
 struct screen {
@@ -63,6 +64,14 @@ void screen_free(struct screen *s);
  * be kept (full, or out of memory): then the caller prints it at once.
  */
 int screen_own_add(struct screen *s, uint32_t id, const char *stamp, const char *line);
+
+/*
+ * Sets the status row id (a transfer's progress bar) to line, safe to
+ * print, replacing the one before; NULL removes it. It is drawn in the
+ * area as the pending lines are, without their mark. Returns 0, or -1 when
+ * it cannot be kept.
+ */
+int screen_status(struct screen *s, uint32_t id, const char *line);
 
 /*
  * Removes the pending line id and moves it to *out (the caller frees

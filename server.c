@@ -179,6 +179,8 @@ static int server_peer(struct server *s, struct server_tx *tx, const struct tabl
 	memcpy(m.name, about->name, sizeof(m.name));
 	memcpy(m.peer_key, server_auth_of(s, about)->pub, PROTO_KEY_LEN);
 	m.public_ep = about->public_ep;
+	m.nat = about->nat;
+	m.nat_port = about->nat_port;
 	m.nprivate = about->nprivate;
 	memcpy(m.private_ep, about->private_ep, sizeof(m.private_ep));
 	return server_seal(s, tx, &to->public_ep, 1, &m, server_auth_of(s, to)->k);
@@ -525,7 +527,7 @@ static int server_on_stun(struct server *s, const uint8_t *buf, size_t len,
  * "no amplification"). The handlers are written so; this keeps a slip in
  * one of them from becoming a weapon. Returns the datagrams left in tx.
  */
-static int server_no_amplification(struct server *s, struct server_tx tx[SERVER_MAX_TX], int n,
+int server_no_amplification(struct server *s, struct server_tx tx[SERVER_MAX_TX], int n,
 				   size_t len)
 {
 	int i, kept = 0;

@@ -92,6 +92,7 @@ struct server_stats {
 	uint64_t refreshes;        /* REFRESH accepted */
 	uint64_t lookups;          /* LOOKUP handled */
 	uint64_t introductions;    /* LOOKUP that found its target: one PEER each way */
+	uint64_t mappings;         /* MAPPING answered at the alternate port (server_nat.c); not in STATS_REPLY, which is full */
 	uint64_t punches_direct;   /* REPORT of a private or public path */
 	uint64_t punches_relayed;  /* REPORT of a relayed path */
 	uint64_t who_pages;        /* WHO_REPLY pages sent */
@@ -127,6 +128,7 @@ struct server_config {
 	struct guard_config guard; /* limits per source address (--limit) */
 	uint8_t secret[X25519_LEN]; /* the server's key (server.key); server_init wipes this copy */
 	uint64_t counter_start;     /* the answers' first counter: the wall clock in us (net_wall_us) */
+	uint16_t alt_port;          /* the second port MAPPING is answered on (--alt-port), 0 none */
 };
 
 /*
@@ -195,6 +197,14 @@ void server_free(struct server *s);
  * s->stats and dropped.
  */
 int server_handle(struct server *s, const uint8_t *buf, size_t len,
+		  const struct proto_addr *from, int64_t now, struct server_tx tx[SERVER_MAX_TX]);
+
+/*
+ * server_handle for a datagram that came to the alternate port (--alt-port):
+ * only MAPPING is answered there (server_nat.c), with the source it came
+ * from; tx's answers must go out from the alternate port. Returns n.
+ */
+int server_handle_alt(struct server *s, const uint8_t *buf, size_t len,
 		  const struct proto_addr *from, int64_t now, struct server_tx tx[SERVER_MAX_TX]);
 
 /*

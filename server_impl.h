@@ -161,4 +161,12 @@ int server_wait_add(struct server *s, struct table_entry *req, const char *targe
 int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t now,
 			  struct server_tx *tx);
 
+/*
+ * The last check before anything is sent (server.c): drops from tx[0..n)
+ * every answer larger than the request's len bytes to an address not
+ * proven. Returns the datagrams left.
+ */
+int server_no_amplification(struct server *s, struct server_tx tx[SERVER_MAX_TX], int n,
+			    size_t len);
+
 #endif

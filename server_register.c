@@ -27,6 +27,7 @@ static int server_registered(struct server *s, struct server_tx *tx,
 	guard_cookie(&s->guard, &e->public_ep, now, m.cookie);
 	memcpy(m.name, e->name, sizeof(m.name));
 	m.public_ep = e->public_ep;
+	m.alt_port = s->cfg.alt_port;
 	return server_seal(s, tx, &e->public_ep, 1, &m, server_auth_of(s, e)->k);
 }
 

@@ -510,8 +510,19 @@ long session_accept(struct session_peer *p, const struct session_identity *id,
 	 * nobody, or it would leave a session the other side never takes.
 	 */
 	else if (memcmp(id->pub, p->remote_static, SESSION_KEY_LEN) > 0 &&
-		 (p->hs_pending || just_initiated(p, now_ms)))
+		 (p->hs_pending || just_initiated(p, now_ms))) {
 		rc = SESSION_E_TIE;
+		if (memcmp(in->timestamp, p->tie_timestamp, SESSION_TIMESTAMP_LEN) > 0)
+			memcpy(p->tie_timestamp, in->timestamp, SESSION_TIMESTAMP_LEN);
+	}
+	/*
+	 * A message 1 that lost a tie, again after it: its sender dropped that
+	 * handshake when it answered ours, so an answer could never be
+	 * confirmed. Only a replay sends it now (WireGuard's rule again: every
+	 * authenticated message 1's timestamp is spent).
+	 */
+	else if (memcmp(in->timestamp, p->tie_timestamp, SESSION_TIMESTAMP_LEN) <= 0)
+		rc = SESSION_E_REPLAY;
 	else {
 		bytes_put32(payload, local_index);
 		bytes_put32(out, in->remote_index);

@@ -323,6 +323,7 @@ int session_index(const uint8_t *msg, size_t len, uint32_t *index);
 struct session_peer {
 	uint8_t remote_static[SESSION_KEY_LEN];      /* the peer's pinned public key */
 	uint8_t last_timestamp[SESSION_TIMESTAMP_LEN]; /* greatest accepted in a message 1 */
+	uint8_t tie_timestamp[SESSION_TIMESTAMP_LEN];  /* greatest in a message 1 that lost a tie-break */
 	struct session_hs hs;      /* our pending handshake as initiator, when pending */
 	uint32_t hs_index;         /* its sender index */
 	int64_t hs_sent_ms;        /* when its message 1 was made */
@@ -374,7 +375,9 @@ int session_read_init(const struct session_identity *id, const uint8_t *msg, siz
  * in is from another key than p's pin, SESSION_E_REPLAY when its timestamp
  * is not greater than the last accepted from p, SESSION_E_TIE when we have
  * a pending handshake with p, or completed one as initiator just now
- * (before p->tie_until_ms), and our public key is the greater. When ours
+ * (before p->tie_until_ms), and our public key is the greater (only its
+ * timestamp is kept, in p->tie_timestamp: once the tie is over, that
+ * message 1 is refused as SESSION_E_REPLAY, as its sender dropped it). When ours
  * is the smaller, the pending handshake is dropped and we answer. e is a
  * fresh ephemeral private key, local_index a fresh index. Wipes in
  * whatever the result. Returns SESSION_RESP_LEN or an error.

@@ -21,6 +21,8 @@ struct table_entry {
 	struct proto_addr replaced_ep; /* the earlier instance a REGISTER took the name from (server.c) */
 	int64_t waits_since_ms;      /* the requester's LOOKUPs kept waiting (server.c): since then... */
 	uint8_t waits;               /* ...this many */
+	uint8_t nat;                 /* enum proto_nat, from its last MAPPING (server_nat.c) */
+	uint16_t nat_port;           /* the public port that MAPPING came from */
 };
 
 /*

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # examples/demo-nat.sh - the NAT lab's topologies, each watched: NAT tables, the punch's ladder, the table.
-# `make demo-nat` runs every topology; `TOPO=NAME make demo-nat` (or --topology NAME) one,
+# `make demo-nat` runs every topology, then the birthday method's runs (TOPO=birthday: those
+# alone, DEMO_BIRTHDAY_RUNS of them); `TOPO=NAME make demo-nat` (or --topology NAME) one,
 # slowly, with DEMO_PAUSE seconds (default 4) between its steps, to talk over. LADDER_MAX
 # lines of each ladder are shown (default 40; 0: all). It builds small internets out of
 # network namespaces (tests/natlab.sh draws them) with real Linux NATs and removes them at
@@ -51,7 +52,7 @@ LINES_EACH_WAY=10
 NL_CONNECT_WAIT=8   # a pair not connected by then has no path
 ROWS=()
 ROW_FORMAT='%-20s %-18s %-18s %-13s %-7s %-9s %s\n'
-if [ -n "$TOPO" ]; then
+if [ -n "$TOPO" ] && [ "$TOPO" != birthday ]; then
 	topology_field "$TOPO" 2 | grep -q . ||
 		{ echo "demo-nat: no topology '$TOPO'; there are: $(lab_topologies | tr '\n' ' ')" >&2
 		  exit 2; }
@@ -170,6 +171,33 @@ nats_above() {
 	echo "${kinds:-/none}" | cut -c2-
 }
 
+# birthday_demo: the symmetric-cone room again, the server with its second port (--alt-port):
+# both peers learn their NATs' kinds, chat on the relay, and the birthday method (birthday.h)
+# finds a direct path. DEMO_BIRTHDAY_RUNS runs (default 5); the time to the relay and the time
+# to direct, side by side.
+birthday_demo() {
+	local n=${DEMO_BIRTHDAY_RUNS:-5}
+	# shellcheck disable=SC2086 # the lists are words on purpose
+	printf '\n== the birthday method: symmetric-cone, p2pchatd --alt-port, %s runs\n' "$n"
+	NL_SERVER_OPTS="--alt-port 7778" lab_start ||
+		{ echo "demo-nat: cannot build the lab" >&2; exit 1; }
+	birthday_runs "$n"
+	grep -h "^\* your NAT\|^\* a1: \|^\* connected\|^\* direct path" "$NL_DIR/b1.out" |
+		sed 's/^/  bob (run 1) | /'
+	printf '  %-22s %8s %8s\n' "" median worst
+	printf '  %-22s %8s %8s\n' "relay carries the chat" "$(median $BD_RELAY_MS) ms" \
+		"$(largest $BD_RELAY_MS) ms"
+	printf '  %-22s %8s %8s\n' "direct (birthday)" "$(median $BD_DIRECT_MS) ms" \
+		"$(largest $BD_DIRECT_MS) ms"
+	printf '  %-22s %8s %8s\n' "easy side's probes" "$(median $BD_PROBES)" "$(largest $BD_PROBES)"
+	echo "  direct in $BD_OK of $n runs (from alice's start; bob had registered)"
+	lab_teardown
+}
+
+if [ "$TOPO" = birthday ]; then
+	birthday_demo
+	exit 0
+fi
 echo "Each row: a fresh lab, p2pchatd on 203.0.113.10; bob and alice register, then alice"
 echo "types /chat bob; then each sends the other $LINES_EACH_WAY lines."
 if [ -n "$TOPO" ]; then
@@ -192,3 +220,4 @@ differ; none: no connection). connect: from alice's /chat bob to her "connected"
 (lookup, introduction, punching; both had registered before). delivered: lines that
 arrived, of those sent both ways. why: the reason, with what the lab expects when it differs.
 EOF
+birthday_demo

@@ -3,7 +3,7 @@
 # Usage: BIN=build bash tests/bench.sh   (make bench does this)
 #   BENCH_SECONDS=N   measuring window per cell (default 2; BENCH_QUICK=1 makes it 0.3)
 #   BENCH_QUICK=1     a short run: small windows, tables up to 100 thousand names
-#   BENCH_ONLY=LIST   only these sections, comma-separated: grid, table, guard, chat
+#   BENCH_ONLY=LIST   only these sections, comma-separated: grid, table, guard, chat, files
 #                     (default all); BENCH_KIND=KIND: the grid's one kind (stun, lookup,
 #                     miss, register), BENCH_LOAD=NxK its one load (16x8)
 #   BENCH_ROUNDS=N    lookup windows per table size, the servers taking turns (default 3)
@@ -29,7 +29,7 @@ else
 	ROUNDS=2000
 fi
 MAXCOUNT=${COUNTS##*,}
-ONLY=${BENCH_ONLY:-grid,table,guard,chat}
+ONLY=${BENCH_ONLY:-grid,table,guard,chat,files}
 BASE=${BENCH_BASE:-}
 if [ -n "$BASE" ] && [ ! -x "$BASE/p2pchatd" ]; then
 	echo "bench: BENCH_BASE=$BASE holds no p2pchatd" >&2
@@ -192,6 +192,35 @@ if section chat; then
 			exit 1
 		}
 	done
+	stop "$SERVER_PID"
+fi
+
+# --- A file over loopback, beside the AEAD's own speed in the same run (issue 14) -----------
+# The ceiling is what one core seals and opens: each datagram is sealed by the sender and
+# opened by the receiver, and the receiver hashes every byte (SHA-256) as well. The goal:
+# at least 0.5 x the AEAD's speed. It reports; it asserts nothing.
+if section files; then
+	FILE_MB=${BENCH_FILE_MB:-200}
+	start_server "$WORK/files-server.log" || exit 1
+	mkdir -p "$WORK/files-in"
+	head -c $(( FILE_MB * 1000000 )) /dev/urandom >"$WORK/file.bin"
+	spawn "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay --accept-files "$WORK/files-in" \
+		fbob </dev/null >"$WORK/fbob.out" 2>&1
+	wait_for "$WORK/fbob.out" "registered as fbob" || exit 1
+	echo "/send fbob $WORK/file.bin" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" falice fbob \
+		>"$WORK/falice.out" 2>&1 || { echo "bench: the file was not sent:" >&2; cat "$WORK/falice.out" >&2; exit 1; }
+	secs=$(sed -n 's/^\* sent file\.bin to fbob: [0-9]* bytes in \([0-9.]*\) s$/\1/p' "$WORK/falice.out")
+	aead=$("$BIN/tests/bench_crypto" | sed -n 's/^ChaCha20-Poly1305 seal 1200 B (MB\/s) *\([0-9.]*\).*/\1/p')
+	sha=$("$BIN/tests/bench_crypto" | sed -n 's/^SHA-256 1 MiB (MB\/s) *\([0-9.]*\).*/\1/p')
+	echo
+	awk -v mb="$FILE_MB" -v s="$secs" -v aead="$aead" -v sha="$sha" 'BEGIN {
+		g = s > 0 ? mb / s : 0
+		printf "file over loopback: %d MB in %s s: %.1f MB/s goodput\n", mb, s, g
+		printf "AEAD (ChaCha20-Poly1305 seal, 1200 B) in this run: %s MB/s; SHA-256: %s MB/s\n", aead, sha
+		printf "goodput / AEAD: %.2fx (goal >= 0.5x %s)\n", g / aead, (g / aead >= 0.5 ? "met" : "BELOW")
+		lim = 1 / (1 / aead + 1 / sha)
+		printf "the receiver opens and hashes every byte: ceiling %.1f MB/s; goodput / that: %.2fx\n", lim, g / lim
+	}'
 	stop "$SERVER_PID"
 fi
 echo

@@ -177,6 +177,36 @@ test_undelivered() {
 	grep -qx '\* not delivered to nobody: "anyone there": nobody is not online' "$WORK/alice.out"
 }
 
+# Files (issue 14): a script sends one; bob saves it with --accept-files, whole, never over
+# another; carol, a script without it, refuses, and the sender exits 1 saying why.
+test_files() {
+	local rc sum
+	mkdir -p "$WORK/in"
+	head -c 2100000 /dev/urandom >"$WORK/report.pdf"
+	sum=$(sha256sum "$WORK/report.pdf" | cut -d' ' -f1)
+	client bob --stay --accept-files "$WORK/in" bob
+	client carol --stay carol
+	wait_for "$WORK/bob.out" "registered as bob" || return 1
+	wait_for "$WORK/carol.out" "registered as carol" || return 1
+	printf '/send bob %s\n/send bob %s\n' "$WORK/report.pdf" "$WORK/report.pdf" |
+		"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1 ||
+		{ echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
+	[ "$(grep -c '^\* sent report\.pdf to bob: 2100000 bytes in [0-9]*\.[0-9] s$' "$WORK/alice.out")" -eq 2 ] ||
+		{ cat "$WORK/alice.out" >&2; return 1; }
+	wait_for "$WORK/bob.out" "^\* alice offers report\.pdf (2100000 bytes, sha256 $sum)$" 5 || return 1
+	wait_for "$WORK/bob.out" "^\* received report\.pdf from alice: 2100000 bytes, sha256 $sum, saved as $WORK/in/report\.pdf$" 5 || return 1
+	wait_for "$WORK/bob.out" "saved as $WORK/in/report (1)\.pdf$" 5 || return 1
+	cmp -s "$WORK/report.pdf" "$WORK/in/report.pdf" && cmp -s "$WORK/report.pdf" "$WORK/in/report (1).pdf" ||
+		{ echo "  the saved files differ" >&2; return 1; }
+	[ -z "$(find "$WORK/in" -name '.p2pchat-*')" ] || { echo "  a partial file was left" >&2; return 1; }
+	echo "/send carol $WORK/report.pdf" |
+		"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1; rc=$?
+	[ "$rc" -eq 1 ] || { echo "  status $rc, want 1" >&2; return 1; }
+	grep -qx '\* file report\.pdf to carol not delivered: the receiver runs in a script without --accept-files DIR' \
+		"$WORK/alice.out" || { cat "$WORK/alice.out" >&2; return 1; }
+	grep -q '^\* refused report\.pdf from alice: a script takes files only with --accept-files DIR$' "$WORK/carol.out"
+}
+
 # A name held by another token is refused; the refused client says why and exits 1.
 test_name_taken() {
 	local rc
@@ -597,6 +627,7 @@ check "the peer starts after the sender" test_peer_starts_later
 check "a peer that comes later is connected to without typing" test_late_peer_connects
 check "an undeliverable message is reported" test_undelivered
 check "a taken name is refused" test_name_taken
+check "files: sent by a script, saved whole, never over another; refused by a script" test_files
 check "commands" test_commands
 check "p2pchatd --stats and SIGUSR1 give the counters" test_stats
 check "/who, where the server allows it" test_who

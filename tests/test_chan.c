@@ -605,6 +605,39 @@ START_TEST(test_fast_retransmit)
 }
 END_TEST
 
+/*
+ * The path comes back after a silence (chan_resend_now): the fragments
+ * sent and backed off go at once, on a timer from the channel's RTO again;
+ * the ones acknowledged, and the ones never sent, are not touched.
+ */
+START_TEST(test_resend_now)
+{
+	struct peer *a = &peers[0];
+	struct chan *c = &a->ch;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_ne(chan_queue(c, 0, "x", 1), 0);
+	ck_assert_int_eq(chan_tick(c, 0, &a->io), CHAN_RTO_INIT_MS);
+	chan_on_ack(c, 0, 0x1, 10, &a->io); /* 1 arrived; 0 and 2 did not */
+	/* Backed off twice: 0 and 2 are next due at 3500 ms. */
+	chan_tick(c, 500, &a->io);
+	ck_assert_int_eq(chan_tick(c, 1500, &a->io), 3500);
+	ck_assert_uint_eq(a->ndata_sent, 7);
+	chan_resend_now(c, 2000);
+	/* the ACK gave a sample: RTO 100 ms now, doubled on the retransmission */
+	ck_assert_int_eq(c->rto_ms, CHAN_RTO_MIN_MS);
+	ck_assert_int_eq(chan_tick(c, 2000, &a->io), 2000 + 2 * CHAN_RTO_MIN_MS);
+	ck_assert_uint_eq(a->ndata_sent, 9);
+	ck_assert_uint_eq(a->last_sent_seq, 2);
+	ck_assert_uint_eq(chan_pending(c), 3);
+	/* Nothing in flight: nothing to send. */
+	chan_on_ack(c, 3, 0, 2010, &a->io);
+	chan_resend_now(c, 2020);
+	ck_assert_int_eq(chan_tick(c, 2020, &a->io), INT64_MAX);
+	ck_assert_uint_eq(a->ndata_sent, 9);
+}
+END_TEST
+
 START_TEST(test_ack_never_sent)
 {
 	struct peer *a = &peers[0];
@@ -957,6 +990,7 @@ static Suite *chan_suite(void)
 	tcase_add_test(tc, test_queue_full);
 	tcase_add_test(tc, test_karn_and_backoff);
 	tcase_add_test(tc, test_fast_retransmit);
+	tcase_add_test(tc, test_resend_now);
 	tcase_add_test(tc, test_ack_never_sent);
 	tcase_add_test(tc, test_duplicate_data);
 	tcase_add_test(tc, test_data_far_ahead);

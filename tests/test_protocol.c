@@ -13,7 +13,7 @@ static const int all_types[] = {
 	PROTO_REGISTER, PROTO_REGISTERED, PROTO_REFRESH, PROTO_LOOKUP, PROTO_PEER,
 	PROTO_ERROR, PROTO_STATS, PROTO_STATS_REPLY, PROTO_WHO, PROTO_WHO_REPLY,
 	PROTO_REPORT, PROTO_RELAY, PROTO_RELAYED, PROTO_COOKIE, PROTO_NOTICE, PROTO_PROBE,
-	PROTO_PROBE_ACK, PROTO_SEALED,
+	PROTO_PROBE_ACK, PROTO_SEALED, PROTO_MAPPING, PROTO_MAPPED,
 	/* the inner messages of a SEALED datagram: proto_inner_encode, no header */
 	PROTO_DATA, PROTO_ACK, PROTO_PING, PROTO_PONG, PROTO_BYE, PROTO_PATH_CHALLENGE,
 	PROTO_PATH_RESPONSE, PROTO_CONFIRM,
@@ -29,10 +29,11 @@ static const int all_types[] = {
  */
 static const int max_len[] = {
 	4 + 8 + 32 + 33 + 8 + 1 + 4 * 19, /* REGISTER: cookie, key, name, counter | count, 4 endpoints */
-	4 + 8 + 2 + 8 + 33 + 19,        /* REGISTERED: counter | ttl, cookie, name, public */
+	4 + 8 + 2 + 8 + 33 + 19 + 2,    /* REGISTERED: counter | ttl, cookie, name, public, alt port */
 	4 + 8 + 32 + 33 + 8,            /* REFRESH: cookie, key, name, counter | nothing */
 	4 + 33 + 8 + 33,                /* LOOKUP: name, counter | target */
-	4 + 8 + 33 + 32 + 19 + 1 + 4 * 19, /* PEER: counter | name, key, public, count, 4 endpoints */
+	4 + 8 + 33 + 32 + 19 + 3 + 1 + 4 * 19, /* PEER: counter | name, key, public, NAT kind and port,
+					      count, 4 endpoints */
 	4 + 8 + 3 + 33,                 /* ERROR: counter | code, request, detail, name */
 	4,                              /* STATS: the header alone */
 	4 + 2 + 1194,                   /* STATS_REPLY: length, text: 1200 */
@@ -46,6 +47,8 @@ static const int max_len[] = {
 	4 + 112,                        /* PROBE: the handshake's INIT */
 	4 + 56,                         /* PROBE_ACK: its RESP */
 	4 + 1100,                       /* SEALED: the most a RELAY carries, 1104 */
+	4 + 33 + 8 + 20,                /* MAPPING: name, counter | 20 zero bytes */
+	4 + 8 + 19,                     /* MAPPED: counter | the source seen */
 	1 + 4 + 4 + 4 + 1 + 2 + 1024,   /* DATA: type, 2 epochs, seq, flags, length, text */
 	1 + 4 + 4 + 4 + 4,              /* ACK: type, 2 epochs, ack, sack */
 	1 + 4 + 4,                      /* PING: type, stamp, epoch */
@@ -155,6 +158,8 @@ static void fill(struct proto_msg *m, int type, int big)
 			       (uint16_t)(0xfff0 + i));
 		if (type == PROTO_REGISTER)
 			break;
+		m->nat = big ? PROTO_NAT_LAST : PROTO_NAT_UNKNOWN;
+		m->nat_port = big ? 0xfffc : 0;
 		if (big)
 			set_v6(&m->public_ep, 0xa0, 0xffff);
 		else
@@ -162,6 +167,7 @@ static void fill(struct proto_msg *m, int type, int big)
 		break;
 	case PROTO_REGISTERED:
 		m->ttl_s = big ? 0xffff : 0;
+		m->alt_port = big ? 0xfffd : 0;
 		if (big)
 			set_v6(&m->public_ep, 0xb0, 0xfffe);
 		else
@@ -226,6 +232,15 @@ static void fill(struct proto_msg *m, int type, int big)
 			m->cookie[i] = big ? (uint8_t)(0xff - i) : 0;
 		for (i = 0; i < PROTO_KEY_LEN; i++)
 			m->key[i] = big ? (uint8_t)(0x80 + i) : 0;
+		break;
+	case PROTO_MAPPING:
+		break; /* the name and counter; the zero bytes are no field */
+	case PROTO_MAPPED:
+		memset(m->name, 0, sizeof(m->name));
+		if (big)
+			set_v6(&m->public_ep, 0xc0, 0xfffb);
+		else
+			set_v4(&m->public_ep, 10, 0, 0, 1, 1);
 		break;
 	case PROTO_PROBE:
 	case PROTO_PROBE_ACK:
@@ -408,6 +423,7 @@ static const uint8_t peer_vec[] = {
 	0x03, 'b', 'o', 'b',                            /* the other peer: "bob" */
 	VEC_KEY,                                        /* bob's public key */
 	0x04, 0xca, 0xfe, 203, 0, 113, 14,              /* public: 203.0.113.14 port 51966 */
+	0x02, 0xca, 0xff,                               /* NAT: symmetric; port 51967 at the alt port */
 	0x01,                                           /* one private endpoint */
 	0x04, 0x00, 0x50, 10, 0, 0, 5,                  /* 10.0.0.5 port 80 */
 };
@@ -421,6 +437,8 @@ START_TEST(test_vector_peer)
 	strcpy(m.name, "bob");
 	vec_key(m.peer_key);
 	set_v4(&m.public_ep, 203, 0, 113, 14, 51966);
+	m.nat = PROTO_NAT_SYMMETRIC;
+	m.nat_port = 51967;
 	m.nprivate = 1;
 	set_v4(&m.private_ep[0], 10, 0, 0, 5, 80);
 	check_vector(peer_vec, sizeof(peer_vec), &m);
@@ -637,6 +655,7 @@ static const uint8_t registered_vec[] = {
 	0x9a, 0x00, 0xff, 0x01, 0x80, 0x7f, 0x10, 0x02, /* cookie, for the next REFRESH */
 	0x01, 'x',                                      /* name "x" */
 	0x04, 0xff, 0xff, 1, 2, 3, 4,                   /* public: 1.2.3.4 port 65535 */
+	0x1e, 0x62,                                     /* the alternate port: 7778 */
 };
 
 START_TEST(test_vector_registered)
@@ -649,6 +668,7 @@ START_TEST(test_vector_registered)
 	memcpy(m.cookie, "\x9a\x00\xff\x01\x80\x7f\x10\x02", 8);
 	strcpy(m.name, "x");
 	set_v4(&m.public_ep, 1, 2, 3, 4, 65535);
+	m.alt_port = 7778;
 	check_vector(registered_vec, sizeof(registered_vec), &m);
 }
 END_TEST
@@ -1003,7 +1023,7 @@ START_TEST(test_bad_header)
 	static const uint8_t bad_magic[] = { 0x00, 0x01, 0x51, 0x80, 0xff };
 	static const uint8_t bad_version[] = { 0x00, 0x01, 0x03, 0xff };
 	/* 14 is COOKIE, 15 NOTICE; 18 is DATA, only ever inside a SEALED one */
-	static const uint8_t bad_type[] = { 0, 18, 24, 27, 255 };
+	static const uint8_t bad_type[] = { 0, 18, 24, 29, 255 };
 	uint8_t buf[sizeof(sealed_vec)];
 	struct proto_msg m;
 	size_t i;
@@ -1134,12 +1154,12 @@ START_TEST(test_bad_family)
 		buf[48] = bad[i]; /* the public endpoint's family */
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
 		memcpy(buf, peer_vec, sizeof(buf));
-		buf[56] = bad[i]; /* the private endpoint's family */
+		buf[59] = bad[i]; /* the private endpoint's family */
 		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_EFAMILY);
 	}
 	/* Family 6 with only 4 address bytes behind it is a truncation. */
 	memcpy(buf, peer_vec, sizeof(buf));
-	buf[56] = PROTO_AF_INET6;
+	buf[59] = PROTO_AF_INET6;
 	ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ESHORT);
 }
 END_TEST
@@ -1263,6 +1283,62 @@ START_TEST(test_bad_who_reply)
 	ck_assert_int_eq(proto_decode(buf, sizeof(who_reply_vec), &m), PROTO_ENAME);
 	buf[sizeof(who_reply_vec) - 2] = 0;
 	ck_assert_int_eq(proto_decode(buf, sizeof(who_reply_vec) - 1, &m), PROTO_ENAME);
+}
+END_TEST
+
+/* MAPPING in its open form: name "a", counter 5, then 20 zero bytes. */
+static const uint8_t mapping_vec[] = {
+	0x50, 0x02, 0x1b, 0x00,                         /* header: MAPPING */
+	0x01, 'a',                                      /* name */
+	0, 0, 0, 0, 0, 0, 0, 5,                         /* counter */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* zeros */
+};
+
+/* MAPPING's zero bytes are checked, and the answer it may draw is never longer (no amplification). */
+START_TEST(test_mapping)
+{
+	uint8_t buf[sizeof(mapping_vec)];
+	struct proto_msg m;
+
+	ck_assert_int_eq(proto_decode(mapping_vec, sizeof(mapping_vec), &m), 0);
+	ck_assert_str_eq(m.name, "a");
+	ck_assert_uint_eq(m.counter, 5);
+	for (size_t i = 14; i < sizeof(buf); i++) {
+		memcpy(buf, mapping_vec, sizeof(buf));
+		buf[i] = 1;
+		ck_assert_int_eq(proto_decode(buf, sizeof(buf), &m), PROTO_ERESERVED);
+	}
+	/* The shortest MAPPING sealed (a tag more) against the longest MAPPED sealed (IPv6). */
+	ck_assert_uint_ge(sizeof(mapping_vec) + PROTO_TAG_LEN, 4 + 8 + 19 + PROTO_TAG_LEN);
+	ck_assert_int_eq(proto_is_sealed(PROTO_MAPPING), 1);
+	ck_assert_int_eq(proto_is_sealed(PROTO_MAPPED), 1);
+}
+END_TEST
+
+/* PEER's NAT kind is one of enum proto_nat, both ways. */
+START_TEST(test_bad_nat)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m, out;
+	int n;
+	size_t at;
+
+	msg_init(&m, PROTO_PEER);
+	m.name[0] = 'p';
+	set_v4(&m.public_ep, 192, 0, 2, 1, 4000);
+	m.nat = PROTO_NAT_SYMMETRIC;
+	m.nat_port = 4001;
+	n = proto_encode(&m, buf, sizeof(buf));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(proto_decode(buf, (size_t)n, &out), 0);
+	ck_assert_uint_eq(out.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_uint_eq(out.nat_port, 4001);
+	at = (size_t)n - 1 - 2 - 1; /* before the count: the port, then the kind */
+	ck_assert_uint_eq(buf[at], PROTO_NAT_SYMMETRIC);
+	buf[at] = PROTO_NAT_LAST + 1;
+	ck_assert_int_eq(proto_decode(buf, (size_t)n, &out), PROTO_EVALUE);
+	m.nat = PROTO_NAT_LAST + 1;
+	ck_assert_int_eq(proto_encode(&m, buf, sizeof(buf)), PROTO_EINVAL);
 }
 END_TEST
 
@@ -1607,7 +1683,8 @@ START_TEST(test_strings)
 	ck_assert_str_eq(proto_type_name(15), "NOTICE");
 	ck_assert_str_eq(proto_type_name(23), "SEALED");
 	ck_assert_str_eq(proto_type_name(PROTO_PATH_CHALLENGE), "PATH_CHALLENGE");
-	ck_assert_str_eq(proto_type_name(27), "unknown");
+	ck_assert_str_eq(proto_type_name(27), "MAPPING");
+	ck_assert_str_eq(proto_type_name(29), "unknown");
 	ck_assert_str_eq(proto_type_name(256 + PROTO_DATA), "unknown");
 
 	for (i = PROTO_E_VERSION; i <= PROTO_E_LAST; i++) {
@@ -1691,6 +1768,8 @@ static Suite *protocol_suite(void)
 	tcase_add_test(bad, test_unknown_error_code);
 	tcase_add_test(bad, test_bad_who_reply);
 	tcase_add_test(bad, test_bad_path);
+	tcase_add_test(bad, test_mapping);
+	tcase_add_test(bad, test_bad_nat);
 	tcase_add_test(bad, test_bad_lines);
 	tcase_add_test(bad, test_bad_payload);
 	suite_add_tcase(s, bad);

@@ -1133,6 +1133,78 @@ static void set_counters(uint64_t base)
 	srv.stats.moves_refused = base + 28;
 }
 
+/* Hands m to the server's alternate port from `from` (server_handle_alt). Returns the tx count. */
+static int handle_alt(const struct proto_msg *m, const struct proto_addr *from, uint8_t *buf,
+		      size_t *len)
+{
+	int n;
+
+	*len = seal_request(m, buf, PROTO_MAX_DATAGRAM);
+	memset(tx, 0x5a, sizeof(tx));
+	n = server_handle_alt(&srv, buf, *len, from, now, tx);
+	ck_assert_uint_eq(srv.stats.dropped[SERVER_DROP_AMPLIFYING], 0);
+	return n;
+}
+
+/*
+ * Know your NAT (RFC 5780, 4.3): REGISTERED names the alternate port;
+ * MAPPING there is answered to wherever it came from with that source,
+ * never larger than it; the NAT's kind goes to the peer in PEER. Only the
+ * alternate port answers MAPPING, and only a fresh, sealed one.
+ */
+START_TEST(alt_port_mapping)
+{
+	struct server_config cfg;
+	struct proto_addr b_alt = ep_b;
+	struct proto_msg m, r;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t len;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.alt_port = 7778;
+	start_with(&cfg, 100);
+	b_alt = ep_b;
+	b_alt.port = 61000; /* bob's NAT gave the alternate port a new mapping: symmetric */
+	m = msg_register(1, "alice");
+	ck_assert_int_eq(handle(&m, &ep_a), 1);
+	ck_assert_uint_eq(reply(0, &ep_a).alt_port, 7778);
+	do_register(2, "bob", &ep_b);
+
+	m = msg_register(1, "alice");
+	m.type = PROTO_MAPPING;
+	ck_assert_int_eq(handle_alt(&m, &ep_a, buf, &len), 1);
+	r = reply(0, &ep_a);
+	ck_assert_uint_eq(r.type, PROTO_MAPPED);
+	ck_assert(proto_addr_equal(&r.public_ep, &ep_a));
+	ck_assert_uint_le(tx[0].len, len);
+	/* The same bytes again: a replay, dropped. */
+	ck_assert_int_eq(server_handle_alt(&srv, buf, len, &ep_a, now, tx), 0);
+	/* A bit flipped: it does not open. */
+	buf[len - 1] ^= 1;
+	ck_assert_int_eq(server_handle_alt(&srv, buf, len, &ep_a, now, tx), 0);
+
+	m = msg_register(2, "bob");
+	m.type = PROTO_MAPPING;
+	ck_assert_int_eq(handle_alt(&m, &b_alt, buf, &len), 1);
+	r = reply(0, &b_alt);
+	ck_assert(proto_addr_equal(&r.public_ep, &b_alt));
+	ck_assert_uint_eq(srv.stats.mappings, 2);
+	/* The main port does not answer MAPPING, and the alternate one nothing else. */
+	ck_assert_int_eq(handle(&m, &ep_b), 0);
+	m = msg_lookup(1, "alice", "bob");
+	ck_assert_int_eq(handle_alt(&m, &ep_a, buf, &len), 0);
+
+	ck_assert_int_eq(handle(&m, &ep_a), 2);
+	r = reply(0, &ep_a);
+	ck_assert_str_eq(r.name, "bob");
+	ck_assert_uint_eq(r.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_uint_eq(r.nat_port, 61000);
+	r = reply(1, &ep_b);
+	ck_assert_uint_eq(r.nat, PROTO_NAT_KEEPS);
+	ck_assert_uint_eq(r.nat_port, ep_a.port);
+}
+END_TEST
+
 START_TEST(stats_format_lines)
 {
 	/* The keys are a contract with scripts: this list changes only by adding at the end. */
@@ -2548,6 +2620,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, tick_expires_names);
 	tcase_add_test(tc, tick_sweeps_big_table_within_ttl);
 	tcase_add_test(tc, stats_format_lines);
+	tcase_add_test(tc, alt_port_mapping);
 	tcase_add_test(tc, stats_format_bounds);
 	tcase_add_test(tc, stats_loopback_only);
 	tcase_add_test(tc, who_off_by_default);

@@ -726,9 +726,10 @@ static void simultaneous(struct pair *x, int alice_greater)
 	s = alice_greater ? &x->pb : &x->pa;
 	ck_assert_int_eq(initiate(g, gid, 100, UNIX_MS, 10, T0, mg), SESSION_INIT_LEN);
 	ck_assert_int_eq(initiate(s, sid, 200, UNIX_MS + 7, 20, T0, ms), SESSION_INIT_LEN);
-	/* The greater side keeps its own handshake and refuses the other's message 1. */
+	/* The greater side keeps its own handshake and refuses the other's message 1 (its timestamp kept). */
 	memcpy(&before, g, sizeof(before));
 	ck_assert_int_eq(respond(g, gid, ms, 101, 11, T0 + 1, m2), SESSION_E_TIE);
+	session_tai64n(before.tie_timestamp, UNIX_MS + 7);
 	ck_assert_mem_eq(&before, g, sizeof(before));
 	/* The smaller side drops its own and answers. */
 	ck_assert_int_eq(respond(s, sid, mg, 201, 21, T0 + 1, m2), SESSION_RESP_LEN);
@@ -754,6 +755,47 @@ START_TEST(simultaneous_initiation)
 	simultaneous(&x, alice_greater);
 	pair_init(&x, 33, 1);
 	simultaneous(&x, !alice_greater);
+}
+END_TEST
+
+/*
+ * The message 1 that lost the tie-break, sniffed and replayed once the tie
+ * is over (attack.sh's re-send from another address): its sender dropped
+ * that handshake when it answered ours, so nobody could ever confirm an
+ * answer to it. It is refused, and changes nothing, however much later it
+ * comes. (Its timestamp was never taken: it drew a fresh RESP at the
+ * replayer's address and left an unconfirmed next session.)
+ */
+START_TEST(tied_message1_replayed_later_refused)
+{
+	struct pair x;
+	struct session_peer *g, *s, before;
+	struct session_identity *gid, *sid;
+	uint8_t mg[SESSION_INIT_LEN], ms[SESSION_INIT_LEN], m2[SESSION_RESP_LEN];
+	int64_t later = T0 + 10 * SESSION_REKEY_TIMEOUT_MS;
+
+	pair_init(&x, 1, 33);
+	g = memcmp(x.a.pub, x.b.pub, SESSION_KEY_LEN) > 0 ? &x.pa : &x.pb;
+	s = g == &x.pa ? &x.pb : &x.pa;
+	gid = g == &x.pa ? &x.a : &x.b;
+	sid = g == &x.pa ? &x.b : &x.a;
+	ck_assert_int_eq(initiate(g, gid, 100, UNIX_MS, 10, T0, mg), SESSION_INIT_LEN);
+	ck_assert_int_eq(initiate(s, sid, 200, UNIX_MS + 7, 20, T0, ms), SESSION_INIT_LEN);
+	ck_assert_int_eq(respond(g, gid, ms, 101, 11, T0 + 1, m2), SESSION_E_TIE);
+	ck_assert_int_eq(respond(s, sid, mg, 201, 21, T0 + 1, m2), SESSION_RESP_LEN);
+	ck_assert_int_eq(session_read_resp(g, m2, sizeof(m2), T0 + 2), 0);
+	deliver(g, s, "one session", T0 + 3);
+	deliver(s, g, "yes, one", T0 + 3);
+	/* While tied, its repeats are tied still (the punch goes on sending it). */
+	ck_assert_int_eq(respond(g, gid, ms, 102, 12, T0 + 3, m2), SESSION_E_TIE);
+	memcpy(&before, g, sizeof(before));
+	ck_assert_int_eq(respond(g, gid, ms, 103, 13, later, m2), SESSION_E_REPLAY);
+	ck_assert_mem_eq(&before, g, sizeof(before));
+	ck_assert(!g->next.valid);
+	deliver(s, g, "still the one session", later);
+	/* A newer message 1 of the smaller side is answered, as ever. */
+	ck_assert_int_eq(initiate(s, sid, 202, UNIX_MS + 8, 22, later, ms), SESSION_INIT_LEN);
+	ck_assert_int_eq(respond(g, gid, ms, 104, 14, later, m2), SESSION_RESP_LEN);
 }
 END_TEST
 
@@ -838,6 +880,7 @@ static Suite *session_suite(void)
 	tcase_add_test(tc, peer_tick);
 	tcase_add_test(tc, rekey_hands_over);
 	tcase_add_test(tc, simultaneous_initiation);
+	tcase_add_test(tc, tied_message1_replayed_later_refused);
 	tcase_add_test(tc, keys_wiped);
 	tcase_add_test(tc, tai64n_encoding);
 	suite_add_tcase(s, tc);

@@ -694,6 +694,35 @@ stop_carol() {
 	exec 4>&-
 }
 
+# 17b. A file offered at a terminal: asked, /accept saves it in the current directory, a
+# progress bar is drawn in place above the input line meanwhile, then the received line.
+test_file_accept() {
+	local rc
+	mkdir -p "$WORK/src"
+	head -c 150000000 /dev/zero >"$WORK/src/f.bin"
+	start_alice erin "" -s "127.0.0.1:$SERVER_PORT" erin || return 1
+	poll 5 input_is "> " || return 1
+	echo "/send erin $WORK/src/f.bin" | XDG_STATE_HOME=$WORK/state "$BIN/p2pchat" \
+		-s "127.0.0.1:$SERVER_PORT" dave >"$WORK/dave.out" 2>&1 &
+	local dave=$!
+	poll 15 grep -q '^\* dave offers f\.bin (150000000 bytes, sha256 ' "$WORK/screen" || return 1
+	poll 2 shows_line "* /accept dave to save it in this directory, /reject dave to refuse it" || return 1
+	type_text "/accept dave"
+	keys Enter
+	poll 10 grep -qE '^f\.bin from dave \[[#-]{20}\] +[0-9]+%  ' "$WORK/screen" || return 1
+	poll 30 grep -q '^\* received f\.bin from dave: 150000000 bytes, sha256 ' "$WORK/screen" || return 1
+	if grep -qE '^f\.bin from dave \[' "$WORK/screen"; then
+		echo "  the progress bar is still shown" >&2
+		show_screen
+		return 1
+	fi
+	wait "$dave"; rc=$?
+	[ "$rc" -eq 0 ] && grep -q '^\* sent f\.bin to erin: 150000000 bytes in ' "$WORK/dave.out" ||
+		{ echo "  dave: status $rc" >&2; cat "$WORK/dave.out" >&2; return 1; }
+	cmp -s "$WORK/src/f.bin" "$WORK/f.bin" || { echo "  the saved file differs" >&2; return 1; }
+	rm -f "$WORK/src/f.bin" "$WORK/f.bin"
+}
+
 # ---------------------------------------------------------------- the command line
 
 # 18. A peer that is yourself is a usage error that says so (status 2).
@@ -768,6 +797,7 @@ check "a narrower window leaves no stale piece of the input line" test_resize
 check "your lines: /me as the action; pending, then not delivered" test_own_lines
 check "log lines while typing: rows of their own, the line intact" test_log_lines
 check "/verify: one safety number on both sides; a changed key refused until /trust" test_trust
+check "a file offered at a terminal: /accept, a progress bar in place, saved" test_file_accept
 check "'p2pchat selfie selfie' is a usage error that says why" test_selfie
 check "no input: status 1 when the server never answered, else 0" test_no_input
 

@@ -36,6 +36,9 @@ static void check_fields(const struct proto_msg *m)
 	FUZZ_CHECK(m->text_len <= PROTO_FRAG_MAX);
 	FUZZ_CHECK(m->text[m->text_len] == '\0');
 	FUZZ_CHECK((m->flags & ~(PROTO_DATA_END | PROTO_DATA_ACTION)) == 0);
+	/* A NAT's kind is one of enum proto_nat, and only PEER carries one. */
+	FUZZ_CHECK(m->nat <= PROTO_NAT_LAST);
+	FUZZ_CHECK(m->type == PROTO_PEER || (m->nat == 0 && m->nat_port == 0));
 	/* A cookie is only in the four messages that carry one; the decoder zeroes the rest. */
 	if (m->type != PROTO_REGISTER && m->type != PROTO_REFRESH &&
 	    m->type != PROTO_REGISTERED && m->type != PROTO_COOKIE) {
@@ -110,7 +113,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(again.counter == m.counter);
 			FUZZ_CHECK(strcmp(again.name, m.type == PROTO_REGISTER || m.type == PROTO_REFRESH ||
 							 m.type == PROTO_LOOKUP || m.type == PROTO_WHO ||
-							 m.type == PROTO_REPORT || m.type == PROTO_RELAY ?
+							 m.type == PROTO_REPORT || m.type == PROTO_RELAY ||
+							 m.type == PROTO_MAPPING ?
 							 m.name : "") == 0);
 		}
 	} else {

@@ -335,6 +335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	configure(data[0], &cfg);
 	memset(cfg.secret, FUZZ_SERVER_SECRET, sizeof(cfg.secret));
 	cfg.counter_start = 1;
+	cfg.alt_port = 7778;
 	FUZZ_CHECK(server_init(&s, &cfg, seed) == 0);
 	server_tick(&s, q.now);
 	while (fuzz_next_record(data, size, &off, &r)) {
@@ -343,6 +344,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct proto_msg m;
 		uint32_t names;
 		int is_register = 0, cookie_ok = -1; /* -1: not a REGISTER or REFRESH */
+		int alt = 0; /* a MAPPING, sealed: to the alternate port (server_handle_alt) */
 
 		q.now += r.step_ms;
 		q.src = r.source;
@@ -351,7 +353,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		q.len = r.len;
 		if (proto_decode(r.buf, r.len, &m) == 0 && proto_is_sealed(m.type) &&
 		    (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH || m.type == PROTO_LOOKUP ||
-		     m.type == PROTO_WHO || m.type == PROTO_REPORT || m.type == PROTO_RELAY)) {
+		     m.type == PROTO_WHO || m.type == PROTO_REPORT || m.type == PROTO_RELAY ||
+		     m.type == PROTO_MAPPING)) {
+			alt = m.type == PROTO_MAPPING;
 			if (m.type == PROTO_REGISTER || m.type == PROTO_REFRESH) {
 				is_register = m.type == PROTO_REGISTER;
 				cookie_ok = put_cookie(&s, &m, from, r.source, q.now);
@@ -367,7 +371,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		before = s.stats;
 		names = s.names.count;
-		n = server_handle(&s, dgram, q.len, &from[r.source], q.now, tx);
+		n = alt ? server_handle_alt(&s, dgram, q.len, &from[r.source], q.now, tx) :
+			  server_handle(&s, dgram, q.len, &from[r.source], q.now, tx);
 		check_answers(&s, tx, n, from, &q);
 		if (cookie_ok >= 0)
 			check_cookie_answer(&s, tx, n, cookie_ok, &before, names, from, &q);

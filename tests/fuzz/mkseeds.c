@@ -274,6 +274,8 @@ static void proto_seeds(void)
 
 	m = msg(PROTO_PEER, "bob");
 	fuzz_addr6(&m.public_ep, 4, 7000);
+	m.nat = PROTO_NAT_SYMMETRIC;
+	m.nat_port = 7001;
 	m.nprivate = PROTO_MAX_PRIVATE;
 	fuzz_addr4(&m.private_ep[0], 10, 0, 0, 3, 5000);
 	fuzz_addr4(&m.private_ep[1], 192, 168, 1, 3, 5000);
@@ -327,6 +329,14 @@ static void proto_seeds(void)
 	m.path = PROTO_PATH_PUBLIC;
 	encode(&m, &s);
 	write_seed("proto", "report", s.buf, s.len);
+
+	m = request(PROTO_MAPPING, "alice", "tokenAAA", NULL);
+	encode(&m, &s);
+	write_seed("proto", "mapping", s.buf, s.len);
+	m = msg(PROTO_MAPPED, NULL);
+	fuzz_addr4(&m.public_ep, 198, 51, 100, 7, 40002);
+	encode(&m, &s);
+	write_seed("proto", "mapped", s.buf, s.len);
 
 	m = from_bob(PROTO_PROBE);
 	encode(&m, &s);
