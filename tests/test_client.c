@@ -3616,6 +3616,49 @@ static void second_answer(struct sim_host *h, struct proto_msg *m)
 }
 
 /*
+ * Know your NAT with two servers: the second sees alice at another port
+ * than the first did in the same round: her NAT is symmetric, said once.
+ * Seen apart long after the first server's word, it is no verdict but a
+ * NAT that may have remapped: the first server is asked again at once,
+ * and its answer (the old endpoint, here) makes the verdict.
+ */
+START_TEST(two_servers_see_a_symmetric_nat)
+{
+	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
+	const char *said = "* your NAT is symmetric";
+	struct proto_msg m;
+
+	a->c.cfg.private_ep[0] = harness_addr4(192, 168, 1, 2, 5000); /* behind a NAT, then */
+	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	snprintf(m.name, sizeof(m.name), "alice");
+	m.public_ep = a->pub;
+	m.ttl_s = 60;
+	second_answer(a, &m);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN); /* one endpoint, and no alternate port */
+	ck_assert_int_eq(count_prefix(a, said), 0);
+	m.public_ep.port = (uint16_t)(a->pub.port + 1000);
+	second_answer(a, &m);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_int_eq(count_prefix(a, said), 1);
+
+	/* A second opinion later: back to one endpoint, then apart again after 3 s. */
+	m.public_ep = a->pub;
+	second_answer(a, &m);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
+	sim_run_for(3000);
+	m.public_ep.port = (uint16_t)(a->pub.port + 2000);
+	second_answer(a, &m);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
+	sim_run_for(1000);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_int_eq(count_prefix(a, said), 1);
+}
+END_TEST
+
+/*
  * A server that never answers is said once, after CLIENT_RETRY_MAX_MS;
  * the other carries the name meanwhile; when it answers, that is said
  * once too. client_refresh_now then makes both refreshes due at once.
@@ -4435,6 +4478,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, one_endpoint_named_many_times_probed_a_few_times);
 	tcase_add_test(tc, keys_wiped);
 	tcase_add_test(tc, second_server_down_and_back);
+	tcase_add_test(tc, two_servers_see_a_symmetric_nat);
 	tcase_add_test(tc, servers_disagree_on_a_key);
 	tcase_add_test(tc, relay_through_the_server_that_answers);
 	tcase_add_test(tc, relay_moves_to_the_server_left);
