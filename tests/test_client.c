@@ -3615,6 +3615,19 @@ static void second_answer(struct sim_host *h, struct proto_msg *m)
 	}
 }
 
+/* Hands h the second server's REGISTERED of h's name, seeing h at ep (TTL 60 s). */
+static void second_registered(struct sim_host *h, const struct proto_addr *ep)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	snprintf(m.name, sizeof(m.name), "%s", h->cfg.name);
+	m.public_ep = *ep;
+	m.ttl_s = 60;
+	second_answer(h, &m);
+}
+
 /*
  * Know your NAT with two servers: the second sees alice at another port
  * than the first did in the same round: her NAT is symmetric, said once.
@@ -3626,30 +3639,24 @@ START_TEST(two_servers_see_a_symmetric_nat)
 {
 	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
 	const char *said = "* your NAT is symmetric";
-	struct proto_msg m;
+	struct proto_addr ep = a->pub;
 
 	a->c.cfg.private_ep[0] = harness_addr4(192, 168, 1, 2, 5000); /* behind a NAT, then */
 	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_REGISTERED;
-	snprintf(m.name, sizeof(m.name), "alice");
-	m.public_ep = a->pub;
-	m.ttl_s = 60;
-	second_answer(a, &m);
+	second_registered(a, &ep);
 	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN); /* one endpoint, and no alternate port */
 	ck_assert_int_eq(count_prefix(a, said), 0);
-	m.public_ep.port = (uint16_t)(a->pub.port + 1000);
-	second_answer(a, &m);
+	ep.port = (uint16_t)(a->pub.port + 1000);
+	second_registered(a, &ep);
 	ck_assert_int_eq(a->c.nat, PROTO_NAT_SYMMETRIC);
 	ck_assert_int_eq(count_prefix(a, said), 1);
 
 	/* A second opinion later: back to one endpoint, then apart again after 3 s. */
-	m.public_ep = a->pub;
-	second_answer(a, &m);
+	second_registered(a, &a->pub);
 	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
 	sim_run_for(3000);
-	m.public_ep.port = (uint16_t)(a->pub.port + 2000);
-	second_answer(a, &m);
+	ep.port = (uint16_t)(a->pub.port + 2000);
+	second_registered(a, &ep);
 	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
 	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
 	sim_run_for(1000);
@@ -3667,7 +3674,6 @@ START_TEST(second_server_down_and_back)
 {
 	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
 	const char *down = "* server 10.0.0.9:7777 is not answering; going on with the others";
-	struct proto_msg m;
 
 	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
 	ck_assert_int_eq(a->c.registered, 1);
@@ -3680,12 +3686,7 @@ START_TEST(second_server_down_and_back)
 	ck_assert_int_eq(a->c.registered, 1); /* the first server holds the name all along */
 	ck_assert(proto_addr_equal(&a->c.public_ep, &a->pub));
 
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_REGISTERED;
-	snprintf(m.name, sizeof(m.name), "alice");
-	m.public_ep = a->pub;
-	m.ttl_s = 60;
-	second_answer(a, &m);
+	second_registered(a, &a->pub);
 	ck_assert_int_eq(count_exact(a, "* server 10.0.0.9:7777 is answering again"), 1);
 	ck_assert_int_eq(a->c.srv[1].down, 0);
 	ck_assert_int_eq(a->c.srv[1].registered, 1);
