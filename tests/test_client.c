@@ -309,7 +309,7 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 		sim.blocked++;
 		return;
 	}
-	if (src != SIM_SERVER && dst != SIM_SERVER && !lan) {
+	if (!is_server(src) && !is_server(dst) && !lan) {
 		host_open(&sim.host[src], to); /* src's NAT lets in answers, whatever comes of this */
 		if (sim.restricted && !host_opened(&sim.host[dst], &from)) {
 			sim.blocked++;
