@@ -56,13 +56,13 @@ UNIT_NAMES = protocol table server chan term client stun guard \
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
-.PHONY: all check test unit integration tty stun-interop faults natlab demo-nat bench flood amplify \
+.PHONY: all check test unit integration servers tty stun-interop faults natlab demo-nat bench flood amplify \
 	fuzz fuzz-seeds deps demo install uninstall clean crypto-slow crypto-diff ctgrind bench-crypto attack
 
 # The suites `make test` runs, in this order. The NAT lab and the attacker suite build network
 # namespaces (and the attacker sniffs and spoofs), so they run only as root (tests/natlab.sh
 # and tests/attack.sh say so and skip otherwise).
-SUITES = unit integration tty stun-interop faults flood amplify crypto-diff ctgrind
+SUITES = unit integration servers tty stun-interop faults flood amplify crypto-diff ctgrind
 ifeq ($(shell id -u),0)
 SUITES += natlab
 SUITES += attack
@@ -131,6 +131,10 @@ crypto-slow: $(BUILD)/tests/test_x25519
 
 integration: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/integration.sh
+
+# Several rendezvous servers: one dies mid-chat and comes back; two disagree on a key.
+servers: $(BUILD)/p2pchatd $(BUILD)/p2pchat
+	BIN=$(BUILD) bash tests/servers.sh
 
 tty: $(BUILD)/p2pchatd $(BUILD)/p2pchat
 	BIN=$(BUILD) bash tests/tty.sh

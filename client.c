@@ -30,9 +30,11 @@ void client_send_msg(struct client *c, const struct proto_addr *to, const struct
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	int n;
 
-	/* A request to the server goes sealed (registration.c). */
+	/* A request to a server goes sealed (registration.c), under that server's key. */
 	if (proto_is_sealed(m->type)) {
-		client_send_request(c, m);
+		int si = client_server_index(c, to);
+
+		client_send_request(c, si < 0 ? 0 : si, m);
 		return;
 	}
 	n = proto_encode(m, buf, sizeof(buf));
@@ -82,12 +84,15 @@ void client_handle(struct client *c, const uint8_t *buf, size_t len,
 	struct proto_msg m;
 	int rc = proto_decode(buf, len, &m);
 	char a[NET_ADDRSTRLEN];
+	int si = client_server_index(c, from);
 
+	if (si < 0)
+		si = client_alt_index(c, from); /* a MAPPED, from a server's alternate port */
 	c->now_ms = now;
 	c->stats.received++;
-	/* The server's datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
-	if (proto_addr_equal(from, &c->cfg.server) || client_from_alt(c, from)) {
-		client_on_server(c, buf, len, now);
+	/* The servers' datagrams are opened first (registration.c): nobody else can refuse or introduce us. */
+	if (si >= 0) {
+		client_on_server(c, si, buf, len, now);
 		return;
 	}
 	if (rc < 0) {
@@ -153,11 +158,15 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->cfg = *cfg;
 	c->io = *io;
 	c->rng = cfg->seed ? cfg->seed : 1;
-	c->next_reg_ms = now;
-	c->reg_retry_ms = CLIENT_RETRY_MS;
-	c->reg_since_ms = -1;
+	if (c->cfg.nservers < 1 || c->cfg.nservers > CLIENT_MAX_SERVERS)
+		c->cfg.nservers = 1;
+	for (int i = 0; i < c->cfg.nservers; i++) {
+		c->srv[i].next_reg_ms = now;
+		c->srv[i].reg_retry_ms = CLIENT_RETRY_MS;
+		c->srv[i].reg_since_ms = -1;
+		c->srv[i].nat_next_ms = -1;
+	}
 	c->who_until_ms = -1;
-	c->nat_next_ms = -1;
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
 	client_transfers_init(c);

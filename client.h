@@ -13,6 +13,9 @@
 #include "session.h"
 
 #define CLIENT_MAX_PEERS 64              /* the peer table; when full, an idle or unanswered peer makes room */
+#define CLIENT_MAX_SERVERS 4             /* -s given more than once: every one is registered with and asked;
+					    a few are enough to outlive one that fails, and each costs a
+					    REFRESH every 20 s */
 #define CLIENT_DEFAULT_SERVER "127.0.0.1:7777"
 #define CLIENT_DEFAULT_PORT 7777
 #define CLIENT_DEFAULT_WAIT_S 10         /* -w: how long a message waits for its peer to come online */
@@ -20,7 +23,9 @@
 #define CLIENT_REFRESH_MS 20000          /* registration refresh: a third of the server's 60 s TTL, and it keeps our NAT mapping to the server open;
 					    a third of the TTL the server gives when that is less (-t) */
 #define CLIENT_RETRY_MS 500              /* first retry of an unanswered REGISTER or REFRESH; doubles each time */
-#define CLIENT_RETRY_MAX_MS 8000         /* ceiling of that backoff */
+#define CLIENT_RETRY_MAX_MS 8000         /* ceiling of that backoff; with several servers, one that answered
+					    nothing for this long is reported as not answering, and the
+					    others carry registration, lookups and the relay */
 #define CLIENT_LOOKUP_RETRY_MS 1000      /* re-asks for a peer that is not online yet, or whose introduction was lost */
 #define CLIENT_PROBE_INTERVAL_MS 100     /* probes to every endpoint of the peer while punching: both NATs open in a few round trips */
 #define CLIENT_PUNCH_MS 5000             /* punching this long without an answer: ask the server to introduce us again;
@@ -63,6 +68,9 @@
 #define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
 #define CLIENT_NAT_RETRY_MS 1000         /* an unanswered MAPPING goes again after this... */
 #define CLIENT_NAT_TRIES 3               /* ...at most this many times for one public endpoint */
+#define CLIENT_NAT_SAME_MS 2000          /* several servers: two of them seeing us at two endpoints shows a symmetric NAT
+					    only when both answered this close together (one refresh round): a NAT
+					    that remapped between two answers is not symmetric */
 #define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
@@ -114,11 +122,12 @@ struct client_io {
 	/* a line the user sent changed state (may be NULL: then only print is used) */
 	void (*line)(void *ctx, const struct client_line *l);
 	/*
-	 * First contact: the server's key, from its COOKIE, is to be pinned
+	 * First contact: the key of server number `server` (an index into
+	 * client_config.servers), from its COOKIE, is to be pinned
 	 * (known_servers). Returns 0, or -1 when it could not be kept (the
 	 * client uses it for this run anyway). May be NULL.
 	 */
-	int (*pin_server)(void *ctx, const uint8_t key[PROTO_KEY_LEN]);
+	int (*pin_server)(void *ctx, const uint8_t key[PROTO_KEY_LEN], int server);
 	/* fill buf with len random bytes (may be NULL: then net_random, the kernel's) */
 	void (*random)(void *ctx, void *buf, size_t len);
 	/* the wall clock in ms since 1970, for the handshake's timestamps (may be NULL: the real one) */
@@ -144,15 +153,22 @@ struct client_io {
 
 struct trust_store; /* trust.h */
 
+/* One rendezvous server, as the user named it. */
+struct client_server_config {
+	struct proto_addr addr;
+	int has_key;                /* key is known: pinned, given with --server-key, or (in the
+				       client's copy) taken from the server's COOKIE at first contact */
+	uint8_t key[PROTO_KEY_LEN];
+	/* where key came from, for the warning when the server shows another: a file, or NULL for --server-key */
+	const char *key_file;
+};
+
 struct client_config {
 	char name[PROTO_NAME_MAX + 1];
 	struct identity id;         /* NAME's identity key: the name is its own (client_free wipes it) */
-	struct proto_addr server;
-	int has_server_key;         /* server_key is known: pinned, given with --server-key, or (in the
-				       client's copy) taken from the server's COOKIE at first contact */
-	uint8_t server_key[PROTO_KEY_LEN];
-	/* where server_key came from, for the warning when the server shows another: a file, or NULL for --server-key */
-	const char *server_key_file;
+	/* the rendezvous servers, in the order given; nservers 0 counts as 1 (servers[0]) */
+	struct client_server_config servers[CLIENT_MAX_SERVERS];
+	int nservers;
 	uint64_t counter_start;     /* the first request's counter (auth.h): the wall clock in us */
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE]; /* our interface addresses, our port */
@@ -166,34 +182,46 @@ struct client_config {
 				       store, every key the server introduces is taken */
 };
 
-struct client {
-	struct client_config cfg;
-	struct client_io io;
-
+/* Where we stand with one rendezvous server (its address and key are in client_config.servers). */
+struct client_server {
 	int registered;                   /* the server answered our last REGISTER or REFRESH */
 	int ever_registered;
+	int down;                         /* several servers: it stopped answering, and that was said */
+	int refused;                      /* several servers: it cannot hold our name (full): left alone */
 	struct proto_addr public_ep;      /* as the server sees us */
+	int64_t public_ms;                /* when its REGISTERED last said so */
 	uint8_t cookie[PROTO_COOKIE_LEN]; /* the server's last cookie for our address (COOKIE,
 					     REGISTERED), echoed in REGISTER and REFRESH; zeros at first */
 	int64_t next_reg_ms;              /* next REGISTER or REFRESH */
 	int64_t reg_retry_ms;             /* current backoff while unanswered */
 	int64_t reg_since_ms;             /* first unanswered registration attempt, -1 when answered */
-	int warned_server;                /* "server not answering" logged */
+	int warned;                       /* "server not answering" logged */
 	int relay_off;                    /* the server does not relay (PROTO_E_RELAY_OFF) */
 	/* the server's seal (auth.h) */
-	int has_k;                        /* k derived from our key and server_key */
+	int has_k;                        /* k derived from our key and the server's */
 	uint8_t k[AUTH_KEY_LEN];
-	uint64_t counter;                 /* the last request's counter; 0 before the first */
 	struct auth_window answers;       /* the server's answers' counters, AUTH_ANSWER_WINDOW wide */
 	int said_key_changed;             /* the server-key warning was printed */
 	int said_version;                 /* "the server speaks protocol version ..." was printed */
 	int64_t notice_until_ms;          /* a NOTICE is believed again from then on (backoff) */
-	/* know your NAT (nat_check.c; RFC 5780, 4.3) */
-	uint16_t alt_port;                /* the server's alternate port (REGISTERED), 0 none */
-	uint8_t nat;                      /* enum proto_nat: ours, from MAPPED */
-	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
+	/* know your NAT through this server (nat_check.c; RFC 5780, 4.3) */
+	uint16_t alt_port;                /* its alternate port (REGISTERED), 0 none */
+	uint8_t nat;                      /* enum proto_nat: our NAT's kind from its MAPPED */
 	int64_t nat_next_ms;              /* the next MAPPING, -1 when none is due */
 	int nat_tries;                    /* MAPPINGs sent for this public endpoint */
+};
+
+struct client {
+	struct client_config cfg;
+	struct client_io io;
+
+	struct client_server srv[CLIENT_MAX_SERVERS]; /* one per cfg.servers[], cfg.nservers of them */
+	int registered;                   /* some server that answers holds our name (client_servers_update) */
+	struct proto_addr public_ep;      /* as the first such server sees us */
+	/* know your NAT (nat_check.c; RFC 5780, 4.3): what every server's alternate port saw, together */
+	uint8_t nat;                      /* enum proto_nat: ours (client_nat_combine) */
+	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
+	uint64_t counter;                 /* the last request's counter, to any server; 0 before the first */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;
@@ -204,6 +232,7 @@ struct client {
 	/* /who, one page at a time; who_until_ms is -1 when no /who is under way */
 	uint32_t who_cursor;              /* the page asked for */
 	uint32_t who_listed;              /* names shown so far */
+	int who_srv;                      /* the server asked (one listing is one server's) */
 	int64_t who_until_ms;             /* it gives up then */
 	int64_t who_next_ms;              /* the next (re)send of the page */
 

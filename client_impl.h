@@ -86,6 +86,12 @@ struct peer {
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
+	/* several servers: who introduced it, and the key each one gave (a mismatch is refused) */
+	int intro_srv;                    /* the server whose introduction started this attempt */
+	unsigned intro_mask;              /* bit i: intro_key[i] holds server i's last introduction */
+	uint8_t intro_key[CLIENT_MAX_SERVERS][PROTO_KEY_LEN];
+	int key_conflict;                 /* the servers disagree on its key: nothing goes to it */
+	unsigned not_online_mask;         /* bit i: server i said it is not online since our last LOOKUP */
 	uint8_t nat;                      /* enum proto_nat, its NAT's kind as the server learnt it */
 	uint16_t nat_port;                /* its public port as the server's alternate port saw it, 0 none */
 
@@ -162,7 +168,7 @@ struct peer *client_peer_get(struct client *c, const char *name);
 void client_peer_free(struct peer *p);
 void client_msg_to_peer(const struct peer *p, enum proto_type type, struct proto_msg *m);
 struct route client_direct_route(const struct proto_addr *addr);
-struct route client_relay_route(const struct client *c);
+struct route client_relay_route(const struct client *c, const struct peer *p);
 int client_route_equal(const struct route *a, const struct route *b);
 void client_send_raw(struct client *c, const struct peer *p, const struct route *r,
 	const uint8_t *buf, size_t len);
@@ -193,7 +199,7 @@ void client_send_stream(struct client *c, struct peer *p, uint32_t epoch, uint32
 	const uint8_t *pkt, size_t len);
 void client_on_peer_datagram(struct client *c, const struct proto_msg *m,
 	const struct route *from, const char *relayed_by, int64_t now);
-void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_relayed(struct client *c, int si, const struct proto_msg *m, int64_t now);
 int client_peer_key_ok(struct client *c, struct peer *p);
 int client_send_probe(struct client *c, struct peer *p, const struct route *r, int64_t now);
 void client_path_proven(struct client *c, struct peer *p, const struct route *from, int64_t now);
@@ -201,25 +207,33 @@ int64_t client_tick_session(struct client *c, struct peer *p, int64_t now);
 void client_session_reset(struct peer *p);
 void client_random(struct client *c, void *buf, size_t len);
 
-/* registration.c: the server's seal, what p2pchatd answers, registration and /who timers */
-void client_send_request(struct client *c, const struct proto_msg *m);
-void client_send_request_to(struct client *c, const struct proto_msg *m, const struct proto_addr *to);
-void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now);
+/* registration.c: the servers' seal, what p2pchatd answers, registration and /who timers */
+void client_send_request(struct client *c, int si, const struct proto_msg *m);
+void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
+	const struct proto_addr *to);
+void client_send_to_server(struct client *c, int si, const struct proto_msg *m);
+int client_server_index(const struct client *c, const struct proto_addr *from);
+int client_server_usable(const struct client *c, int si);
+int client_relay_server(const struct client *c, const struct peer *p);
+void client_servers_update(struct client *c);
+void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
-void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now);
-void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now);
-void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now);
-void client_on_error(struct client *c, const struct proto_msg *m, int64_t now);
-void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now);
+void client_on_registered(struct client *c, int si, const struct proto_msg *m, int64_t now);
+void client_on_cookie(struct client *c, int si, const struct proto_msg *m, int64_t now);
+void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, int64_t now);
+void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now);
+void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
 void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
 
 /* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */
-void client_nat_registered(struct client *c, const struct proto_msg *m, int endpoint_changed,
-	int64_t now);
-void client_on_mapped(struct client *c, const struct proto_msg *m, int64_t now);
-int client_from_alt(const struct client *c, const struct proto_addr *from);
+void client_nat_registered(struct client *c, int si, const struct proto_msg *m,
+	int endpoint_changed, int64_t now);
+void client_on_mapped(struct client *c, int si, const struct proto_msg *m, int64_t now);
+int client_alt_index(const struct client *c, const struct proto_addr *from);
+int client_nat_waiting(const struct client *c, int64_t *due);
+void client_nat_update(struct client *c, int64_t now);
 int64_t client_tick_nat(struct client *c, int64_t now);
 const char *client_nat_word(uint8_t nat);
 

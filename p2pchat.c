@@ -34,8 +34,8 @@ static void on_signal(int sig)
 
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
-	"usage: p2pchat [-s HOST[:PORT]] [--server-key KEY] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS]\n" \
-	"               [--stay] [--accept-files DIR] [-v] NAME [PEER]\n" \
+	"usage: p2pchat [-s HOST[:PORT]]... [--server-key KEY]... [-p LOCAL_PORT] [-w SECONDS]\n" \
+	"               [-k SECONDS] [--stay] [--accept-files DIR] [-v] NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -48,9 +48,12 @@ static void help(void)
 	fputs(P2PCHAT_USAGE, stdout);
 	printf("Chat with PEER directly over UDP; p2pchatd introduces you"
 	       " (and relays if it must).\n"
-	       "  -s, --server HOST[:PORT]  rendezvous server (default $P2PCHAT_SERVER, else %s)\n"
+	       "  -s, --server HOST[:PORT]  rendezvous server; again for more (at most %d), each one\n"
+	       "                            registered with and asked (default $P2PCHAT_SERVER, a\n"
+	       "                            list split by commas or spaces, else %s)\n"
 	       "      --server-key KEY      the server's key, 64 hex digits (p2pchatd --print-key);\n"
-	       "                            default: the one pinned in known_servers at first contact\n"
+	       "                            once per server, in the order of -s; default: the one\n"
+	       "                            pinned in known_servers at first contact\n"
 	       "  -p, --port PORT           local UDP port (default: any)\n"
 	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
@@ -62,7 +65,7 @@ static void help(void)
 	       "  -h, --help                this help\n"
 	       "  -V, --version             print the version\n"
 	       "Type /help in the chat for its commands.\n",
-	       CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_WAIT_S, CLIENT_DEFAULT_KEEPALIVE_S);
+	       CLIENT_MAX_SERVERS, CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_WAIT_S, CLIENT_DEFAULT_KEEPALIVE_S);
 }
 
 /*
@@ -136,7 +139,8 @@ struct app {
 	int no_server;            /* line mode, nothing sent: the server never answered */
 	struct trust_store servers; /* known_servers */
 	int servers_open;
-	char server_label[TRUST_KEY_NAME_MAX + 1]; /* HOST:PORT: the server's line in known_servers */
+	/* HOST:PORT: each server's line in known_servers, in the order of cfg.servers */
+	char server_label[CLIENT_MAX_SERVERS][TRUST_KEY_NAME_MAX + 1];
 	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
 	int spare[BDAY_SOCKETS];  /* the birthday method's sockets, number i + 1 at [i]; -1 closed */
@@ -330,21 +334,24 @@ static void app_read_socket(struct app *a, int64_t now)
 /*
  * Line mode, at the end of input: 1 when the client may leave. It waits
  * until every line was delivered or failed and /who is done; when input
- * held no line at all, until the server answered (or the wait is over:
- * then a->no_server, which main reports as a failure).
+ * held no line at all, until every server answered (or the wait is over:
+ * then, if none did, a->no_server, which main reports as a failure).
  */
 static int app_done(struct app *a, int64_t now)
 {
 	int64_t wait = a->c.cfg.wait_ms > APP_REGISTER_WAIT_MIN_MS ? a->c.cfg.wait_ms :
 								      APP_REGISTER_WAIT_MIN_MS;
+	int all = 1;
 
 	if (client_pending(&a->c) != 0 || a->in_len != 0 || client_who_busy(&a->c))
 		return 0;
-	if (a->lines_read > 0 || a->c.registered)
+	for (int i = 0; i < a->c.cfg.nservers; i++)
+		all = all && a->c.srv[i].registered;
+	if (a->lines_read > 0 || all)
 		return 1;
 	if (now - a->started_ms < wait)
 		return 0;
-	a->no_server = 1;
+	a->no_server = !a->c.registered;
 	return 1;
 }
 
@@ -401,9 +408,11 @@ static void app_loop(struct app *a, int stay)
 
 /* What the command line asked for. */
 struct options {
-	const char *server; /* HOST[:PORT], or NULL for the default */
-	int has_server_key; /* --server-key */
-	uint8_t server_key[PROTO_KEY_LEN];
+	const char *server[CLIENT_MAX_SERVERS]; /* HOST[:PORT] each (-s, else $P2PCHAT_SERVER, else the default) */
+	int nservers;
+	char env[1024];     /* a copy of $P2PCHAT_SERVER, cut into server[] */
+	int nkeys;          /* --server-key: the first nkeys servers' keys */
+	uint8_t server_key[CLIENT_MAX_SERVERS][PROTO_KEY_LEN];
 	unsigned long port, wait_s, keepalive_s;
 	int stay, verbose;
 	const char *accept_dir; /* --accept-files */
@@ -430,6 +439,29 @@ static int parse_key(const char *hex, uint8_t key[PROTO_KEY_LEN])
 }
 
 /*
+ * No -s: the servers are $P2PCHAT_SERVER's, a list split by commas or
+ * white space, else the default. Returns 0, or -1 when it names more than
+ * CLIENT_MAX_SERVERS (or is longer than any such list).
+ */
+static int env_servers(struct options *o)
+{
+	const char *env = getenv("P2PCHAT_SERVER");
+	char *save = NULL;
+
+	if (env != NULL && strlen(env) >= sizeof(o->env))
+		return -1;
+	snprintf(o->env, sizeof(o->env), "%s", env != NULL ? env : "");
+	for (char *t = strtok_r(o->env, ", \t\n", &save); t != NULL; t = strtok_r(NULL, ", \t\n", &save)) {
+		if (o->nservers == CLIENT_MAX_SERVERS)
+			return -1;
+		o->server[o->nservers++] = t;
+	}
+	if (o->nservers == 0)
+		o->server[o->nservers++] = CLIENT_DEFAULT_SERVER;
+	return 0;
+}
+
+/*
  * Reads the command line into o. Returns 0 to run, or the exit status:
  * 0 after --help or --version (with *done set), 2 after a usage error.
  */
@@ -452,13 +484,16 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	int opt, bad = 0;
 
 	memset(o, 0, sizeof(*o));
-	o->server = getenv("P2PCHAT_SERVER");
 	o->wait_s = CLIENT_DEFAULT_WAIT_S;
 	o->keepalive_s = CLIENT_DEFAULT_KEEPALIVE_S;
 	*done = 0;
 	while (!bad && (opt = getopt_long(argc, argv, "s:p:w:k:vhV", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 's': o->server = optarg; break;
+		case 's':
+			if (o->nservers == CLIENT_MAX_SERVERS)
+				return usage_error("-s: at most %d servers", CLIENT_MAX_SERVERS);
+			o->server[o->nservers++] = optarg;
+			break;
 		case 'p': bad = number("-p", optarg, 0, 65535, &o->port); break;
 		case 'w': bad = number("-w", optarg, 0, 86400, &o->wait_s); break;
 		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
@@ -466,10 +501,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		case 'A': o->accept_dir = optarg; break;
 		case 'F': o->fingerprint = 1; break;
 		case 'K':
-			if (parse_key(optarg, o->server_key) < 0)
+			if (o->nkeys == CLIENT_MAX_SERVERS)
+				return usage_error("--server-key: at most %d, one per server", CLIENT_MAX_SERVERS);
+			if (parse_key(optarg, o->server_key[o->nkeys]) < 0)
 				return usage_error("--server-key: not 64 lowercase hex digits (p2pchatd "
 						   "--print-key prints the server's)");
-			o->has_server_key = 1;
+			o->nkeys++;
 			break;
 		case 'v': o->verbose = 1; break;
 		case 'h': help(); *done = 1; return 0;
@@ -479,6 +516,12 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 	}
 	if (bad)
 		return 2;
+	if (o->nservers == 0 && env_servers(o) < 0)
+		return usage_error("$P2PCHAT_SERVER: at most %d servers, in at most %zu characters",
+				   CLIENT_MAX_SERVERS, sizeof(o->env) - 1);
+	if (o->nkeys > o->nservers)
+		return usage_error("--server-key given %d times for %d servers: one per server, in "
+				   "the order of -s", o->nkeys, o->nservers);
 	if (argc - optind < 1)
 		return usage_error("NAME is missing");
 	if (argc - optind > 2)
@@ -536,7 +579,7 @@ static int open_known_peers(struct app *a)
  * First contact with a server (client_io.pin_server): its key goes into
  * known_servers, as ssh's accept-new does. Returns 0, or -1 (logged).
  */
-static int app_pin_server(void *ctx, const uint8_t key[PROTO_KEY_LEN])
+static int app_pin_server(void *ctx, const uint8_t key[PROTO_KEY_LEN], int server)
 {
 	struct app *a = ctx;
 	char err[2 * PATH_MAX], fingerprint[IDENTITY_FINGERPRINT_SIZE];
@@ -544,29 +587,27 @@ static int app_pin_server(void *ctx, const uint8_t key[PROTO_KEY_LEN])
 
 	if (!a->servers_open)
 		return -1;
-	r = trust_pin(&a->servers, a->server_label, key, err, sizeof(err));
+	r = trust_pin(&a->servers, a->server_label[server], key, err, sizeof(err));
 	if (r < 0) {
 		log_warn("the server's key is not pinned: %s", err);
 		return -1;
 	}
 	identity_fingerprint(key, fingerprint);
-	log_info("pinned the key of the server at %s at first contact (%s) in %s", a->server_label,
+	log_info("pinned the key of the server at %s at first contact (%s) in %s", a->server_label[server],
 		 fingerprint, a->servers_path);
 	return 0;
 }
 
 /*
- * The server's key: --server-key, else the one known_servers pinned for
- * it, else none yet (pinned at first contact). Returns 0, or 1 after an
- * error was logged (a known_servers p2pchat cannot read).
+ * Each server's key: the i-th --server-key for the i-th server, else the
+ * one known_servers pinned for it, else none yet (pinned at first
+ * contact). Returns 0, or 1 after an error was logged (a known_servers
+ * p2pchat cannot read).
  */
-static int app_server_key(struct app *a, const struct options *o, struct client_config *cfg)
+static int app_server_keys(struct app *a, const struct options *o, struct client_config *cfg)
 {
-	const struct trust_entry *e;
 	char dir[PATH_MAX], err[2 * PATH_MAX];
 
-	server_label(o->server ? o->server : CLIENT_DEFAULT_SERVER, a->server_label,
-		     sizeof(a->server_label));
 	if (identity_state_dir(getenv("XDG_STATE_HOME"), getenv("HOME"), dir, sizeof(dir)) < 0)
 		return 1; /* load_identity said so already */
 	snprintf(a->servers_path, sizeof(a->servers_path), "%s/%s", dir, TRUST_SERVERS_FILE);
@@ -575,16 +616,44 @@ static int app_server_key(struct app *a, const struct options *o, struct client_
 		return 1;
 	}
 	a->servers_open = 1;
-	if (o->has_server_key) {
-		memcpy(cfg->server_key, o->server_key, PROTO_KEY_LEN);
-		cfg->has_server_key = 1;
-		return 0;
+	for (int i = 0; i < o->nservers; i++) {
+		struct client_server_config *sc = &cfg->servers[i];
+		const struct trust_entry *e;
+
+		server_label(o->server[i], a->server_label[i], sizeof(a->server_label[i]));
+		if (i < o->nkeys) {
+			memcpy(sc->key, o->server_key[i], PROTO_KEY_LEN);
+			sc->has_key = 1;
+			continue;
+		}
+		e = trust_find(&a->servers, a->server_label[i]);
+		if (e != NULL) {
+			memcpy(sc->key, e->pub, PROTO_KEY_LEN);
+			sc->has_key = 1;
+			sc->key_file = a->servers_path;
+		}
 	}
-	e = trust_find(&a->servers, a->server_label);
-	if (e != NULL) {
-		memcpy(cfg->server_key, e->pub, PROTO_KEY_LEN);
-		cfg->has_server_key = 1;
-		cfg->server_key_file = a->servers_path;
+	return 0;
+}
+
+/* Each server's address into cfg->servers. Returns 0, or 1 after an error was printed. */
+static int resolve_servers(const struct options *o, struct client_config *cfg)
+{
+	char err[256];
+
+	cfg->nservers = o->nservers;
+	for (int i = 0; i < o->nservers; i++) {
+		if (net_resolve(o->server[i], CLIENT_DEFAULT_PORT, &cfg->servers[i].addr, err,
+				sizeof(err)) < 0) {
+			fprintf(stderr, "p2pchat: server: %s\n", err);
+			return 1;
+		}
+		for (int j = 0; j < i; j++) {
+			if (proto_addr_equal(&cfg->servers[j].addr, &cfg->servers[i].addr)) {
+				fprintf(stderr, "p2pchat: server: %s is named twice\n", o->server[i]);
+				return 1;
+			}
+		}
 	}
 	return 0;
 }
@@ -597,7 +666,6 @@ static int app_server_key(struct app *a, const struct options *o, struct client_
 static int app_configure(struct app *a, const struct options *o, struct client_config *cfg)
 {
 	struct proto_addr local;
-	char err[256];
 
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->name, sizeof(cfg->name), "%s", o->name);
@@ -608,12 +676,7 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	if (open_known_peers(a) != 0)
 		return 1;
 	cfg->trust = a->trust;
-	if (net_resolve(o->server ? o->server : CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_PORT,
-			&cfg->server, err, sizeof(err)) < 0) {
-		fprintf(stderr, "p2pchat: server: %s\n", err);
-		return 1;
-	}
-	if (app_server_key(a, o, cfg) != 0)
+	if (resolve_servers(o, cfg) != 0 || app_server_keys(a, o, cfg) != 0)
 		return 1;
 
 	a->fd = net_udp_socket(NULL, (uint16_t)o->port, 1);
@@ -622,10 +685,10 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 		return 1;
 	}
 	cfg->ipv6 = net_is_ipv6(a->fd);
-	if (net_is_loopback(&cfg->server)) {
+	if (net_is_loopback(&cfg->servers[0].addr)) {
 		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
 		cfg->nprivate = 1;
-		cfg->private_ep[0] = cfg->server;
+		cfg->private_ep[0] = cfg->servers[0].addr;
 		cfg->private_ep[0].port = local.port;
 	} else {
 		cfg->nprivate = (uint8_t)net_local_endpoints(local.port, cfg->ipv6, cfg->private_ep,
@@ -678,9 +741,11 @@ static int app_close(struct app *a)
 	client_shutdown(&a->c, net_now_ms());
 	if (a->con.interactive)
 		console_close(&a->con);
-	if (a->no_server)
+	if (a->no_server && a->c.cfg.nservers > 1)
+		log_error("no answer from any of the %d servers: nothing was sent", a->c.cfg.nservers);
+	else if (a->no_server)
 		log_error("no answer from the server at %s: nothing was sent",
-			  net_addr_str(&a->c.cfg.server, s));
+			  net_addr_str(&a->c.cfg.servers[0].addr, s));
 	log_debug("datagrams: %llu received, %llu malformed, %llu stray, %llu stale",
 		  (unsigned long long)a->c.stats.received, (unsigned long long)a->c.stats.malformed,
 		  (unsigned long long)a->c.stats.stray, (unsigned long long)a->c.stats.stale);

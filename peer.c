@@ -113,10 +113,10 @@ struct route client_direct_route(const struct proto_addr *addr)
 	return r;
 }
 
-/* The route through the server's relay. */
-struct route client_relay_route(const struct client *c)
+/* The route to p through a server's relay: the one client_relay_server picks now. */
+struct route client_relay_route(const struct client *c, const struct peer *p)
 {
-	struct route r = client_direct_route(&c->cfg.server);
+	struct route r = client_direct_route(&c->cfg.servers[client_relay_server(c, p)].addr);
 
 	r.relay = 1;
 	return r;
@@ -129,10 +129,13 @@ int client_route_equal(const struct route *a, const struct route *b)
 	       (a->relay || (a->sock == b->sock && proto_addr_equal(&a->addr, &b->addr)));
 }
 
-/* Returns 1 when the server's relay may carry what direct paths cannot: registered, not refused. */
+/* Returns 1 when a server's relay may carry what direct paths cannot: registered, not refused. */
 int client_relay_usable(const struct client *c)
 {
-	return c->registered && !c->relay_off;
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && !c->srv[i].relay_off)
+			return 1;
+	return 0;
 }
 
 /* Returns 1 when p is connected through the server's relay. */
@@ -175,13 +178,17 @@ static unsigned families(const struct proto_addr *pub, const struct proto_addr *
 /*
  * On the relay with p: when no family of address is both ours and p's
  * (an IPv4-only host and an IPv6-only one, both reaching a dual-stack
- * server), no direct path can exist, and the user is told why.
+ * server), no direct path can exist, and the user is told why. Ours are
+ * every server's view of us (several servers may be of two families).
  */
 static void say_why_relayed(struct client *c, const struct peer *p)
 {
 	unsigned ours = families(&c->public_ep, c->cfg.private_ep, c->cfg.nprivate);
 	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate);
 
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i))
+			ours |= family_bit(&c->srv[i].public_ep);
 	if (ours == 0 || theirs == 0 || (ours & theirs) != 0)
 		return;
 	client_say(c, "* no direct path to %s: it has only %s addresses, this host only %s; "
@@ -361,7 +368,8 @@ void client_send_report(struct client *c, const struct peer *p)
 	snprintf(m.target, sizeof(m.target), "%s", p->name);
 	m.path = p->path_kind == PATH_PRIVATE ? PROTO_PATH_PRIVATE :
 		 p->path_kind == PATH_PUBLIC ? PROTO_PATH_PUBLIC : PROTO_PATH_RELAY;
-	client_send_msg(c, &c->cfg.server, &m);
+	/* To the server that introduced us: its operator counts its punches. */
+	client_send_to_server(c, p->intro_srv, &m);
 }
 
 /*

@@ -156,10 +156,13 @@ static uint32_t next_line_id(struct client *c)
 	return c->next_line_id;
 }
 
-/* "NAME's key has changed": why a line to a peer whose key is not the pinned one fails. */
+/* "NAME's key has changed": why a line to a peer whose key is not the pinned one (or not agreed on) fails. */
 static const char *changed_why(const struct peer *p, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s's key has changed", p->name);
+	if (p->key_conflict)
+		snprintf(buf, cap, "the servers disagree on %s's key", p->name);
+	else
+		snprintf(buf, cap, "%s's key has changed", p->name);
 	return buf;
 }
 

@@ -151,7 +151,7 @@ static int check_trust(struct client *c, struct peer *p)
  */
 int client_peer_key_ok(struct client *c, struct peer *p)
 {
-	if (!p->has_key)
+	if (!p->has_key || p->key_conflict)
 		return 0;
 	if (memcmp(p->sess.remote_static, p->key, PROTO_KEY_LEN) != 0) {
 		/*
@@ -183,12 +183,15 @@ int client_peer_key_ok(struct client *c, struct peer *p)
 
 /*
  * Sends a whole peer datagram buf[0..len) to p by route r: straight to its
- * address, or inside a RELAY that the server passes on to p.
+ * address, or inside a RELAY that a server passes on to p: the one r
+ * names while it answers and relays, else the one client_relay_server
+ * picks now (a relayed chat outlives the server it started on).
  */
 void client_send_raw(struct client *c, const struct peer *p, const struct route *r,
 		     const uint8_t *buf, size_t len)
 {
 	struct proto_msg relay;
+	int si;
 
 	if (!r->relay && r->sock > 0 && c->io.send_spare != NULL) {
 		c->io.send_spare(c->io.ctx, r->sock, &r->addr, buf, len);
@@ -198,11 +201,14 @@ void client_send_raw(struct client *c, const struct peer *p, const struct route 
 		c->io.send(c->io.ctx, &r->addr, buf, len);
 		return;
 	}
+	si = client_server_index(c, &r->addr);
+	if (si < 0 || (c->cfg.nservers > 1 && (!client_server_usable(c, si) || c->srv[si].relay_off)))
+		si = client_relay_server(c, p);
 	client_msg_to_server(c, PROTO_RELAY, &relay);
 	snprintf(relay.target, sizeof(relay.target), "%s", p->name);
 	memcpy(relay.payload, buf, len);
 	relay.payload_len = (uint16_t)len;
-	client_send_msg(c, &c->cfg.server, &relay);
+	client_send_to_server(c, si, &relay);
 }
 
 /*
@@ -696,9 +702,9 @@ void client_on_peer_datagram(struct client *c, const struct proto_msg *m,
  * it came from the peer, and answered through the relay. The server
  * vouches for the sender's name; the session, for everything else.
  */
-void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now)
+void client_on_relayed(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
-	struct route via = client_relay_route(c);
+	struct route via = client_direct_route(&c->cfg.servers[si].addr);
 	struct proto_msg inner;
 	int rc = proto_decode(m->payload, m->payload_len, &inner);
 
@@ -708,6 +714,7 @@ void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now)
 			  rc < 0 ? proto_strerror(rc) : "not for a peer");
 		return;
 	}
+	via.relay = 1;
 	c->stats.relayed++;
 	client_on_peer_datagram(c, &inner, &via, m->name, now);
 }

@@ -76,7 +76,7 @@ void client_on_punch_answer(struct client *c, struct peer *p, const struct route
 /* Sends a probe through the relay: it makes a relayed path, or invites the peer to probe. */
 static void send_relay_probe(struct client *c, struct peer *p, int64_t now)
 {
-	struct route via = client_relay_route(c);
+	struct route via = client_relay_route(c, p);
 
 	if (client_send_probe(c, p, &via, now) && p->relay_probe_ms < 0)
 		p->relay_probe_ms = now;
@@ -131,24 +131,33 @@ static void send_probes(struct client *c, struct peer *p, int private_only, int6
 		probe_endpoint(c, p, 1, &p->seen_ep, now);
 }
 
-/* Asks the server to introduce us to p (again in CLIENT_LOOKUP_RETRY_MS if need be). */
+/*
+ * Asks every server that holds our name to introduce us to p (again in
+ * CLIENT_LOOKUP_RETRY_MS if need be). The first introduction starts the
+ * punch; the others confirm the key (registration.c).
+ */
 void client_send_lookup(struct client *c, struct peer *p, int64_t now)
 {
 	struct proto_msg m;
 
 	client_msg_to_server(c, PROTO_LOOKUP, &m);
 	snprintf(m.target, sizeof(m.target), "%s", p->name);
-	client_send_msg(c, &c->cfg.server, &m);
+	p->not_online_mask = 0;
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i))
+			client_send_to_server(c, i, &m);
 	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
 }
 
 int64_t client_tick_lookup(struct client *c, struct peer *p, int64_t now)
 {
+	int64_t due;
+
 	if (!c->registered)
 		return INT64_MAX; /* client_on_registered's tick comes first */
 	/* Our NAT's kind first (a round trip, nat_check.c): the introduction carries it to the peer. */
-	if (c->nat_next_ms >= 0)
-		return c->nat_next_ms;
+	if (client_nat_waiting(c, &due))
+		return due;
 	if (now >= p->next_lookup_ms)
 		client_send_lookup(c, p, now);
 	return p->next_lookup_ms;
@@ -179,7 +188,7 @@ int64_t client_tick_punch(struct client *c, struct peer *p, int64_t now)
 	int64_t next;
 
 	if (now >= relay_due(p)) {
-		struct route via = client_relay_route(c);
+		struct route via = client_relay_route(c, p);
 
 		client_connect_via(c, p, &via, now);
 		return now;

@@ -1,4 +1,4 @@
-/* registration.c - the client's side of p2pchatd: the seal (auth.h), REGISTER and REFRESH, the server's key, introductions, errors, /who. */
+/* registration.c - the client's side of p2pchatd (one or several): the seal (auth.h), REGISTER and REFRESH, the servers' keys, introductions, errors, /who. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,38 +11,125 @@
 #include "log.h"
 #include "net.h"
 
-/* ---- the server's seal (auth.h) ---- */
+/* ---- the servers ---- */
 
-/* K for the server's key, derived once. Returns 1 when c has it. */
-static int client_k(struct client *c)
+/*
+ * Several servers (-s given more than once) share nothing: each is asked
+ * the same things and believed alone, under its own key. One that stops
+ * answering is reported once, and the others carry on; a server that was
+ * the only one behaves as it always did.
+ */
+static int several(const struct client *c)
 {
-	if (c->has_k)
+	return c->cfg.nservers > 1;
+}
+
+/* HOST:PORT of server si, in a (NET_ADDRSTRLEN bytes). */
+static const char *server_str(const struct client *c, int si, char *a)
+{
+	return net_addr_str(&c->cfg.servers[si].addr, a);
+}
+
+/* Returns the index of the server at addr, or -1 when it is none of ours. */
+int client_server_index(const struct client *c, const struct proto_addr *addr)
+{
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (proto_addr_equal(addr, &c->cfg.servers[i].addr))
+			return i;
+	return -1;
+}
+
+/* Returns 1 when server si holds our name and answers: lookups and the relay may go there. */
+int client_server_usable(const struct client *c, int si)
+{
+	const struct client_server *s = &c->srv[si];
+
+	return s->registered && !s->down && !s->refused;
+}
+
+/*
+ * The server whose relay carries p's datagrams: the one that introduced
+ * us (both of us are registered there), else any other that answers and
+ * relays (the peer registers with the same servers, most likely); with
+ * none, the introducing one still. Returns an index.
+ */
+int client_relay_server(const struct client *c, const struct peer *p)
+{
+	int first = p != NULL && p->intro_srv < c->cfg.nservers ? p->intro_srv : 0;
+
+	if (client_server_usable(c, first) && !c->srv[first].relay_off)
+		return first;
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && !c->srv[i].relay_off)
+			return i;
+	return first;
+}
+
+/* c->registered and c->public_ep from the servers: some usable one, and the first's view. */
+void client_servers_update(struct client *c)
+{
+	c->registered = 0;
+	for (int i = 0; i < c->cfg.nservers; i++) {
+		if (!client_server_usable(c, i))
+			continue;
+		if (!c->registered)
+			c->public_ep = c->srv[i].public_ep;
+		c->registered = 1;
+	}
+	client_nat_update(c, c->now_ms); /* a server that comes or goes may change what we know */
+}
+
+/*
+ * A path to a peer looks dead (peer.c, tick_suspect): our NAT may have
+ * given us a new mapping. A REFRESH to every server that holds our name,
+ * at the next client_tick rather than at its time: the servers prove the
+ * new address with a cookie and their REGISTEREDs tell us our public
+ * endpoint, so that a LOOKUP can tell the peer. A server still being
+ * registered with, or reported as not answering, keeps its back-off.
+ */
+void client_refresh_now(struct client *c, int64_t now)
+{
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && c->srv[i].next_reg_ms > now)
+			c->srv[i].next_reg_ms = now;
+}
+
+/* ---- the servers' seal (auth.h) ---- */
+
+/* K for server si's key, derived once. Returns 1 when c has it. */
+static int client_k(struct client *c, int si)
+{
+	struct client_server *s = &c->srv[si];
+	const struct client_server_config *sc = &c->cfg.servers[si];
+
+	if (s->has_k)
 		return 1;
-	if (!c->cfg.has_server_key)
+	if (!sc->has_key)
 		return 0;
-	if (auth_derive(c->k, c->cfg.id.secret, c->cfg.server_key, c->cfg.id.pub,
-			c->cfg.server_key) < 0) {
+	if (auth_derive(s->k, c->cfg.id.secret, sc->key, c->cfg.id.pub, sc->key) < 0) {
 		/* A low-order "key" (only a bad --server-key or known_servers line): nothing opens. */
 		log_error("the server's key is not a usable X25519 public key");
 		return 0;
 	}
-	c->has_k = 1;
+	s->has_k = 1;
 	return 1;
 }
 
 /*
- * Seals request m (a copy, with our key and the next counter) under K
- * and sends it to the server. Before we know the server's key (first
- * contact), the seal is under a zero key: no server opens it, and the
- * only answer it can draw is the COOKIE that brings the key.
+ * Seals request m (a copy, with our key and the next counter) under
+ * server si's K and sends it there. Before we know the server's key
+ * (first contact), the seal is under a zero key: no server opens it, and
+ * the only answer it can draw is the COOKIE that brings the key. One
+ * counter serves every server: it grows for each of them all the same.
  */
-void client_send_request(struct client *c, const struct proto_msg *m)
+void client_send_request(struct client *c, int si, const struct proto_msg *m)
 {
-	client_send_request_to(c, m, &c->cfg.server);
+	client_send_request_to(c, si, m, &c->cfg.servers[si].addr);
 }
 
-/* client_send_request, to another of the server's ports (nat_check.c: its alternate one). */
-void client_send_request_to(struct client *c, const struct proto_msg *m, const struct proto_addr *to)
+/* client_send_request, to another of server si's ports (nat_check.c: its alternate one). */
+void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
+			    const struct proto_addr *to)
 {
 	static const uint8_t zero_k[AUTH_KEY_LEN];
 	struct proto_msg r = *m;
@@ -57,7 +144,7 @@ void client_send_request_to(struct client *c, const struct proto_msg *m, const s
 	memcpy(r.key, c->cfg.id.pub, PROTO_KEY_LEN);
 	n = proto_encode_open(&r, buf, sizeof(buf), &off);
 	len = n < 0 ? 0 : auth_seal_request(buf, (size_t)n, sizeof(buf), off,
-					    client_k(c) ? c->k : zero_k);
+					    client_k(c, si) ? c->srv[si].k : zero_k);
 	if (len == 0) {
 		log_error("cannot encode %s: %s", proto_type_name(m->type), proto_strerror(n));
 		return;
@@ -71,11 +158,19 @@ void client_send_request_to(struct client *c, const struct proto_msg *m, const s
 	c->io.send(c->io.ctx, to, buf, len);
 }
 
+/* Sends request m to server si (client_send_msg, which seals it). */
+void client_send_to_server(struct client *c, int si, const struct proto_msg *m)
+{
+	client_send_msg(c, &c->cfg.servers[si].addr, m);
+}
+
 void client_forget_keys(struct client *c)
 {
 	identity_wipe(&c->cfg.id);
-	ct_wipe(c->k, sizeof(c->k));
-	c->has_k = 0;
+	for (int i = 0; i < CLIENT_MAX_SERVERS; i++) {
+		ct_wipe(c->srv[i].k, sizeof(c->srv[i].k));
+		c->srv[i].has_k = 0;
+	}
 }
 
 /* Counts and drops a datagram from the server's address that we do not believe. */
@@ -90,22 +185,23 @@ static void client_unauthenticated(struct client *c, const char *why)
  * must open under K and its counter be fresh in our window. Returns 1, or
  * 0 (counted, dropped: never believed, never fatal).
  */
-static int client_open_answer(struct client *c, const uint8_t *buf, size_t len, size_t body_off,
-			      struct proto_msg *m)
+static int client_open_answer(struct client *c, int si, const uint8_t *buf, size_t len,
+			      size_t body_off, struct proto_msg *m)
 {
+	struct client_server *s = &c->srv[si];
 	uint8_t open[PROTO_MAX_DATAGRAM];
 	long n;
 
-	if (!client_k(c) || len > sizeof(open)) {
+	if (!client_k(c, si) || len > sizeof(open)) {
 		client_unauthenticated(c, "sealed, and no key for the server yet");
 		return 0;
 	}
-	n = auth_open_answer(open, buf, len, body_off, c->k);
+	n = auth_open_answer(open, buf, len, body_off, s->k);
 	if (n < 0) {
 		client_unauthenticated(c, "does not open");
 		return 0;
 	}
-	if (!auth_window_check(&c->answers, AUTH_ANSWER_WINDOW, auth_counter(open, body_off))) {
+	if (!auth_window_check(&s->answers, AUTH_ANSWER_WINDOW, auth_counter(open, body_off))) {
 		client_unauthenticated(c, "a replay");
 		return 0;
 	}
@@ -113,7 +209,7 @@ static int client_open_answer(struct client *c, const uint8_t *buf, size_t len, 
 		c->stats.malformed++;
 		return 0;
 	}
-	auth_window_accept(&c->answers, AUTH_ANSWER_WINDOW, m->counter);
+	auth_window_accept(&s->answers, AUTH_ANSWER_WINDOW, m->counter);
 	return 1;
 }
 
@@ -122,17 +218,18 @@ static int client_open_answer(struct client *c, const uint8_t *buf, size_t len, 
  * could have sent it: never fatal. Said once, and only while no sealed
  * answer ever came (then the server really may speak another version).
  */
-static void client_on_version_refusal(struct client *c, uint8_t version)
+static void client_on_version_refusal(struct client *c, int si, uint8_t version)
 {
+	struct client_server *s = &c->srv[si];
 	char a[NET_ADDRSTRLEN];
 
 	c->stats.version_refusals++;
 	/* Once, and only while no answer of the server's ever opened: a v2 server seals them. */
-	if (c->said_version || c->answers.top != 0)
+	if (s->said_version || s->answers.top != 0)
 		return;
-	c->said_version = 1;
+	s->said_version = 1;
 	client_say(c, "* the server at %s speaks protocol version %u; this p2pchat needs version %u",
-		   net_addr_str(&c->cfg.server, a), version, PROTO_VERSION);
+		   server_str(c, si, a), version, PROTO_VERSION);
 }
 
 /*
@@ -140,28 +237,32 @@ static void client_on_version_refusal(struct client *c, uint8_t version)
  * Registering again is harmless and idempotent, so we do it, but at most
  * once a CLIENT_RETRY_MS: a flood of forged NOTICEs costs us little.
  */
-static void client_on_notice(struct client *c, const struct proto_msg *m, int64_t now)
+static void client_on_notice(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
+	struct client_server *s = &c->srv[si];
+
 	if (m->code != PROTO_E_UNKNOWN || strcmp(m->name, c->cfg.name) != 0 ||
-	    now < c->notice_until_ms) {
+	    now < s->notice_until_ms) {
 		client_unauthenticated(c, "a NOTICE not about us, or too soon");
 		return;
 	}
-	c->notice_until_ms = now + CLIENT_RETRY_MS;
+	s->notice_until_ms = now + CLIENT_RETRY_MS;
 	log_info("the server does not know us: registering again");
-	c->registered = 0;
-	c->ever_registered = 0; /* say so again when it is done (the answer is sealed) */
-	c->next_reg_ms = now;
+	s->registered = 0;
+	s->ever_registered = 0; /* say so again when it is done (the answer is sealed) */
+	s->next_reg_ms = now;
+	client_servers_update(c);
 }
 
-void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t now)
+/* A datagram from server si's address: opened (or believed, for the few unsealed kinds), then handled. */
+void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, int64_t now)
 {
 	struct proto_msg m;
 	uint8_t version;
 	int off;
 
 	if (proto_version_refusal(buf, len, &version)) {
-		client_on_version_refusal(c, version);
+		client_on_version_refusal(c, si, version);
 		return;
 	}
 	off = proto_decode_prefix(buf, len, &m);
@@ -170,7 +271,7 @@ void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t 
 		return;
 	}
 	if (off > 0) {
-		if (!client_open_answer(c, buf, len, (size_t)off, &m))
+		if (!client_open_answer(c, si, buf, len, (size_t)off, &m))
 			return;
 	} else if (proto_decode(buf, len, &m) < 0) {
 		c->stats.malformed++;
@@ -178,43 +279,93 @@ void client_on_server(struct client *c, const uint8_t *buf, size_t len, int64_t 
 	}
 	log_debug("recv %s from the server", proto_type_name(m.type));
 	switch (m.type) {
-	case PROTO_REGISTERED: client_on_registered(c, &m, now); break;
-	case PROTO_COOKIE: client_on_cookie(c, &m, now); break;
-	case PROTO_PEER: client_on_peer_intro(c, &m, now); break;
-	case PROTO_ERROR: client_on_error(c, &m, now); break;
-	case PROTO_NOTICE: client_on_notice(c, &m, now); break;
-	case PROTO_WHO_REPLY: client_on_who_reply(c, &m, now); break;
-	case PROTO_RELAYED: client_on_relayed(c, &m, now); break;
-	case PROTO_MAPPED: client_on_mapped(c, &m, now); break;
+	case PROTO_REGISTERED: client_on_registered(c, si, &m, now); break;
+	case PROTO_COOKIE: client_on_cookie(c, si, &m, now); break;
+	case PROTO_PEER: client_on_peer_intro(c, si, &m, now); break;
+	case PROTO_ERROR: client_on_error(c, si, &m, now); break;
+	case PROTO_NOTICE: client_on_notice(c, si, &m, now); break;
+	case PROTO_WHO_REPLY: client_on_who_reply(c, si, &m, now); break;
+	case PROTO_RELAYED: client_on_relayed(c, si, &m, now); break;
+	case PROTO_MAPPED: client_on_mapped(c, si, &m, now); break;
 	default: c->stats.stray++; break; /* requests are for the server; peers are not there */
 	}
 }
 
 /* ---- messages from the server ---- */
 
-void client_on_registered(struct client *c, const struct proto_msg *m, int64_t now)
+/* Sends a LOOKUP for p to server si alone. */
+static void lookup_on(struct client *c, int si, const struct peer *p)
 {
-	char a[NET_ADDRSTRLEN];
-	int moved = !c->ever_registered || !proto_addr_equal(&c->public_ep, &m->public_ep);
+	struct proto_msg m;
+
+	client_msg_to_server(c, PROTO_LOOKUP, &m);
+	snprintf(m.target, sizeof(m.target), "%s", p->name);
+	client_send_to_server(c, si, &m);
+}
+
+/*
+ * Several servers: server si holds our name (again) while the others
+ * already did. The peers we talk to are asked for there too, so that
+ * every server's word on their keys is compared (client_on_peer_intro);
+ * a peer still to be looked up is asked everywhere by its own timer.
+ */
+static void lookup_all_on(struct client *c, int si, int64_t now)
+{
+	for (int i = 0; i < c->npeers; i++) {
+		const struct peer *p = c->peers[i];
+
+		if (p->state == PEER_LOOKUP ? now >= p->next_lookup_ms :
+		    p->state == PEER_OFFLINE && !p->wanted)
+			continue;
+		lookup_on(c, si, p);
+	}
+}
+
+void client_on_registered(struct client *c, int si, const struct proto_msg *m, int64_t now)
+{
+	struct client_server *s = &c->srv[si];
+	char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
+	int was = s->registered, was_ever = s->ever_registered;
+	int moved = !s->ever_registered || !proto_addr_equal(&s->public_ep, &m->public_ep);
 
 	if (strcmp(m->name, c->cfg.name) != 0)
 		return;
-	if (moved)
-		client_say(c, "* registered as %s (public %s)", c->cfg.name, net_addr_str(&m->public_ep, a));
+	if (s->down) {
+		client_say(c, "* server %s is answering again", server_str(c, si, b));
+	} else if (moved) {
+		if (several(c))
+			client_say(c, "* registered as %s with %s (public %s)", c->cfg.name,
+				   server_str(c, si, b), net_addr_str(&m->public_ep, a));
+		else
+			client_say(c, "* registered as %s (public %s)", c->cfg.name,
+				   net_addr_str(&m->public_ep, a));
+	}
 	/* A new registration (a restarted server, other options?): the relay may be on again. */
-	if (!c->registered)
-		c->relay_off = 0;
-	c->registered = 1;
-	c->ever_registered = 1;
-	c->public_ep = m->public_ep;
-	client_nat_registered(c, m, moved, now);
-	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
-	c->reg_retry_ms = CLIENT_RETRY_MS;
-	c->reg_since_ms = -1;
-	c->warned_server = 0;
-	c->notice_until_ms = 0;
+	if (!s->registered)
+		s->relay_off = 0;
+	s->registered = 1;
+	s->ever_registered = 1;
+	s->down = 0;
+	s->public_ep = m->public_ep;
+	s->public_ms = now;
+	client_nat_registered(c, si, m, moved, now);
+	/*
+	 * Several servers: one sees us at a new endpoint (our NAT remapped):
+	 * the others' view is old; ask them now, so that their word and ours
+	 * agree (client_servers_update, nat_check.c) within a round trip.
+	 */
+	if (several(c) && moved && was_ever)
+		client_refresh_now(c, now);
+	memcpy(s->cookie, m->cookie, PROTO_COOKIE_LEN);
+	s->reg_retry_ms = CLIENT_RETRY_MS;
+	s->reg_since_ms = -1;
+	s->warned = 0;
+	s->notice_until_ms = 0;
 	/* Three refreshes a TTL (of 1 s at least): one or two may be lost, the name lives on. */
-	c->next_reg_ms = now + client_min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
+	s->next_reg_ms = now + client_min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
+	if (several(c) && !was && c->registered)
+		lookup_all_on(c, si, now);
+	client_servers_update(c);
 }
 
 /*
@@ -223,33 +374,34 @@ void client_on_registered(struct client *c, const struct proto_msg *m, int64_t n
  * it must be the key we have, and another one is refused, loudly, once:
  * nothing is sent under it. Returns 1 when the COOKIE may be used.
  */
-static int client_server_key(struct client *c, const uint8_t key[PROTO_KEY_LEN])
+static int client_server_key(struct client *c, int si, const uint8_t key[PROTO_KEY_LEN])
 {
+	struct client_server_config *sc = &c->cfg.servers[si];
 	char a[NET_ADDRSTRLEN];
 
-	if (!c->cfg.has_server_key) {
-		memcpy(c->cfg.server_key, key, PROTO_KEY_LEN);
-		c->cfg.has_server_key = 1;
-		if (!client_k(c)) {
-			c->cfg.has_server_key = 0;
+	if (!sc->has_key) {
+		memcpy(sc->key, key, PROTO_KEY_LEN);
+		sc->has_key = 1;
+		if (!client_k(c, si)) {
+			sc->has_key = 0;
 			client_unauthenticated(c, "a COOKIE with a low-order key");
 			return 0;
 		}
 		if (c->io.pin_server != NULL)
-			c->io.pin_server(c->io.ctx, key);
+			c->io.pin_server(c->io.ctx, key, si);
 		return 1;
 	}
-	if (memcmp(c->cfg.server_key, key, PROTO_KEY_LEN) == 0)
+	if (memcmp(sc->key, key, PROTO_KEY_LEN) == 0)
 		return 1;
 	client_unauthenticated(c, "a COOKIE with another key than the server's");
-	if (c->said_key_changed)
+	if (c->srv[si].said_key_changed)
 		return 0;
-	c->said_key_changed = 1;
-	net_addr_str(&c->cfg.server, a);
-	if (c->cfg.server_key_file != NULL)
+	c->srv[si].said_key_changed = 1;
+	server_str(c, si, a);
+	if (sc->key_file != NULL)
 		client_say(c, "* WARNING: the server at %s has a new key (or someone pretends to be it); "
 			   "nothing was sent. If the operator changed it, remove its line from %s", a,
-			   c->cfg.server_key_file);
+			   sc->key_file);
 	else
 		client_say(c, "* WARNING: the server at %s has another key than --server-key gave "
 			   "(or someone pretends to be it); nothing was sent", a);
@@ -263,23 +415,78 @@ static int client_server_key(struct client *c, const uint8_t key[PROTO_KEY_LEN])
  * cookie. A cookie we already sent does not hurry us: that answer was to
  * an older request, and the retry timer takes care of this one.
  */
-void client_on_cookie(struct client *c, const struct proto_msg *m, int64_t now)
+void client_on_cookie(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
-	if (!client_server_key(c, m->key))
+	struct client_server *s = &c->srv[si];
+
+	if (!client_server_key(c, si, m->key))
 		return;
-	if (memcmp(c->cookie, m->cookie, PROTO_COOKIE_LEN) == 0)
+	if (memcmp(s->cookie, m->cookie, PROTO_COOKIE_LEN) == 0)
 		return;
-	memcpy(c->cookie, m->cookie, PROTO_COOKIE_LEN);
+	memcpy(s->cookie, m->cookie, PROTO_COOKIE_LEN);
 	log_debug("the server sent a cookie: registering again with it");
-	c->next_reg_ms = now;
+	s->next_reg_ms = now;
 }
 
 /*
- * The server introduces a peer, with the key it registered with: the
- * handshake (peer_session.c) is made to that key, and checked against the
- * one pinned for the name there.
+ * Two servers named different keys for p: one of them (or someone on the
+ * way to it) introduces an impostor, and we cannot tell which. Like a
+ * changed key (peer_session.c), nothing more goes to p, and what waits
+ * for it fails, until every server names one key again.
  */
-void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t now)
+static void refuse_two_keys(struct client *c, struct peer *p, int si, int sj)
+{
+	char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
+
+	if (!p->key_conflict)
+		client_say(c, "* WARNING: the servers at %s and %s give different keys for %s "
+			   "(one of them, or someone on the way, pretends); nothing is sent to %s",
+			   server_str(c, sj, a), server_str(c, si, b), p->name, p->name);
+	p->key_conflict = 1;
+	if (p->state != PEER_OFFLINE) {
+		p->state = PEER_OFFLINE;
+		p->path_kind = PATH_NONE;
+		p->peer_epoch = 0;
+		p->renew_epoch = 1;
+	}
+	session_peer_wipe(&p->sess); /* client_peer_key_ok makes them anew for the key agreed on */
+	client_session_reset(p);
+	p->key_checked = 0;
+	p->wait_until_ms = -1;
+	client_fail_pending(c, p, "the servers disagree on its key");
+}
+
+/*
+ * Several servers: keeps server si's word on p's key and compares it with
+ * the others'. Returns 1 when they agree (or si is the only one), 0 after
+ * refuse_two_keys.
+ */
+static int keys_agree(struct client *c, struct peer *p, int si, const uint8_t key[PROTO_KEY_LEN])
+{
+	memcpy(p->intro_key[si], key, PROTO_KEY_LEN);
+	p->intro_mask |= 1u << si;
+	for (int j = 0; j < c->cfg.nservers; j++) {
+		if (j != si && (p->intro_mask & (1u << j)) &&
+		    memcmp(p->intro_key[j], key, PROTO_KEY_LEN) != 0) {
+			refuse_two_keys(c, p, si, j);
+			return 0;
+		}
+	}
+	p->key_conflict = 0;
+	return 1;
+}
+
+/*
+ * A server introduces a peer, with the key it registered with: the
+ * handshake (peer_session.c) is made to that key, and checked against the
+ * one pinned for the name there. With several servers, every server's
+ * key for the name must be the same (keys_agree), and the introduction
+ * of a server other than the one whose introduction started the attempt
+ * under way only confirms the key: it does not start the punch again
+ * (through a NAT that maps each destination apart, each server sees the
+ * peer at another port).
+ */
+void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
 	struct peer *p = client_peer_get(c, m->name);
 	int same_key, same;
@@ -288,7 +495,13 @@ void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
 		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
 		return;
 	}
+	if (several(c) && !keys_agree(c, p, si, m->peer_key))
+		return;
 	same_key = p->introduced && p->has_key && memcmp(p->key, m->peer_key, PROTO_KEY_LEN) == 0;
+	if (same_key && si != p->intro_srv && client_server_usable(c, p->intro_srv) &&
+	    (p->state == PEER_PUNCH || p->state == PEER_CONNECTED))
+		return;
+	p->intro_srv = si;
 	same = same_key && proto_addr_equal(&p->public_ep, &m->public_ep);
 	p->introduced = 1;
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
@@ -323,12 +536,20 @@ void client_on_peer_intro(struct client *c, const struct proto_msg *m, int64_t n
  * relay goes back to punching, its lines waiting for a direct path as long
  * as -w allows.
  */
-static void on_relay_off(struct client *c, int64_t now)
+static void on_relay_off(struct client *c, int si, int64_t now)
 {
-	if (c->relay_off)
+	char a[NET_ADDRSTRLEN];
+
+	if (c->srv[si].relay_off)
 		return;
-	c->relay_off = 1;
-	client_say(c, "* the server does not relay: direct paths only");
+	c->srv[si].relay_off = 1;
+	if (several(c))
+		client_say(c, "* the server at %s does not relay", server_str(c, si, a));
+	else
+		client_say(c, "* the server does not relay: direct paths only");
+	/* Another server's relay carries on (client_relay_server). */
+	if (client_relay_usable(c))
+		return;
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
 
@@ -348,13 +569,18 @@ static void on_relay_off(struct client *c, int64_t now)
  * so we only renew it now and then; an older server does not, and we ask
  * again (every second while lines wait). Lines still fail after -w.
  */
-static void on_not_online(struct client *c, const struct proto_msg *m, int64_t now)
+static void on_not_online(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
 	struct peer *p = client_peer_find(c, m->name);
 	int kept = m->detail == PROTO_DETAIL_WAITING;
 
 	if (p == NULL || p->state != PEER_LOOKUP)
 		return;
+	/* Several servers: not online only when no server that answers knows it. */
+	p->not_online_mask |= 1u << si;
+	for (int i = 0; i < c->cfg.nservers; i++)
+		if (client_server_usable(c, i) && !(p->not_online_mask & (1u << i)))
+			return;
 	p->introduced = 0;
 	if (!p->wanted && p->wait_until_ms < 0) {
 		p->state = PEER_OFFLINE;
@@ -385,8 +611,27 @@ static void on_replaced(struct client *c, const struct proto_msg *m)
 	c->fatal = 1;
 }
 
+/*
+ * Several servers: server si cannot hold our name (it is full): say so,
+ * and go on with the others, leaving it alone. Returns 1; 0 with one
+ * server (then it is fatal, as it always was).
+ */
+static int server_refused(struct client *c, int si, uint8_t code)
+{
+	char a[NET_ADDRSTRLEN];
+
+	if (!several(c))
+		return 0;
+	client_say(c, "* the server at %s cannot register %s now (%s); going on with the others",
+		   server_str(c, si, a), c->cfg.name, proto_error_text(code));
+	c->srv[si].refused = 1;
+	c->srv[si].registered = 0;
+	client_servers_update(c);
+	return 1;
+}
+
 /* A sealed ERROR: the server really said it, so it may stop us (NAME_TAKEN, ...). */
-void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
+void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
 	switch (m->code) {
 	case PROTO_E_NAME_TAKEN:
@@ -394,10 +639,14 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		c->fatal = 1;
 		break;
 	case PROTO_E_TABLE_FULL:
+		if (server_refused(c, si, m->code))
+			break;
 		client_say(c, "* the server is full: it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
 		break;
 	case PROTO_E_TOO_MANY_NAMES:
+		if (server_refused(c, si, m->code))
+			break;
 		client_say(c, "* the server holds as many names from this address as it allows: "
 		       "it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
@@ -405,7 +654,7 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	case PROTO_E_ADDRESS:
 		/* Our NAT gave us a new mapping: refresh from it now, then ask again. */
 		log_info("the server knows us at another address: refreshing");
-		c->next_reg_ms = now;
+		c->srv[si].next_reg_ms = now;
 		break;
 	case PROTO_E_WHO_OFF:
 		if (c->who_until_ms < 0)
@@ -414,10 +663,10 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 		c->who_until_ms = -1;
 		break;
 	case PROTO_E_RELAY_OFF:
-		on_relay_off(c, now);
+		on_relay_off(c, si, now);
 		break;
 	case PROTO_E_NOT_ONLINE:
-		on_not_online(c, m, now);
+		on_not_online(c, si, m, now);
 		break;
 	case PROTO_E_REPLACED:
 		on_replaced(c, m);
@@ -427,25 +676,31 @@ void client_on_error(struct client *c, const struct proto_msg *m, int64_t now)
 	}
 }
 
-/* Asks the server for the /who page at c->who_cursor. */
+/*
+ * Asks for the /who page at c->who_cursor: of the first server that
+ * answers (a listing is one server's; pages of two would not join up).
+ */
 static void send_who(struct client *c, int64_t now)
 {
 	struct proto_msg m;
 
+	for (c->who_srv = 0; c->who_srv < c->cfg.nservers - 1; c->who_srv++)
+		if (client_server_usable(c, c->who_srv))
+			break;
 	client_msg_to_server(c, PROTO_WHO, &m);
 	m.cursor = c->who_cursor;
-	client_send_msg(c, &c->cfg.server, &m);
+	client_send_to_server(c, c->who_srv, &m);
 	c->who_next_ms = now + CLIENT_WHO_RETRY_MS;
 }
 
 /* One page of /who: show its names on one line, then ask for the next page. */
-void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t now)
+void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
 	char line[16 + PROTO_WHO_MAX * (PROTO_NAME_MAX + 1)];
 	size_t off;
 
-	/* Not the page we wait for: a late answer to a page asked for twice. */
-	if (c->who_until_ms < 0 || m->cursor != c->who_cursor)
+	/* Not the page we wait for: a late answer to a page asked for twice, or another server's. */
+	if (c->who_until_ms < 0 || m->cursor != c->who_cursor || si != c->who_srv)
 		return;
 	if (m->nnames > 0) {
 		off = (size_t)snprintf(line, sizeof(line), "* online:");
@@ -468,45 +723,75 @@ void client_on_who_reply(struct client *c, const struct proto_msg *m, int64_t no
 
 /* ---- time ---- */
 
-/* REGISTER until the server answers, then REFRESH every CLIENT_REFRESH_MS (or TTL / 3). */
-int64_t client_tick_registration(struct client *c, int64_t now)
+/*
+ * Several servers: server si answered nothing for CLIENT_RETRY_MAX_MS.
+ * Said once; lookups and the relay go to the others meanwhile, its word
+ * on keys is forgotten (it may come back with other names), and its
+ * registration goes on with the back-off until it answers again
+ * (client_on_registered says so).
+ */
+static void server_down(struct client *c, int si)
 {
-	struct proto_msg m;
+	char a[NET_ADDRSTRLEN];
 
-	if (now < c->next_reg_ms)
-		return c->next_reg_ms;
-	client_msg_to_server(c, c->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
-	memcpy(m.cookie, c->cookie, PROTO_COOKIE_LEN);
+	c->srv[si].down = 1;
+	c->srv[si].registered = 0; /* it may have restarted: REGISTER, not REFRESH */
+	for (int i = 0; i < c->npeers; i++)
+		c->peers[i]->intro_mask &= ~(1u << si);
+	client_servers_update(c);
+	client_say(c, "* server %s is not answering%s", server_str(c, si, a),
+		   c->registered ? "; going on with the others" : "");
+}
+
+/* Server si: REGISTER until it answers, then REFRESH every CLIENT_REFRESH_MS (or TTL / 3). */
+static int64_t tick_server(struct client *c, int si, int64_t now)
+{
+	struct client_server *s = &c->srv[si];
+	struct proto_msg m;
+	int64_t down_at = INT64_MAX;
+
+	if (s->refused)
+		return INT64_MAX;
+	if (several(c) && !s->down && s->reg_since_ms >= 0) {
+		down_at = s->reg_since_ms + CLIENT_RETRY_MAX_MS;
+		if (now >= down_at) {
+			server_down(c, si);
+			down_at = INT64_MAX;
+		}
+	}
+	if (now < s->next_reg_ms)
+		return client_min64(s->next_reg_ms, down_at);
+	client_msg_to_server(c, s->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
+	memcpy(m.cookie, s->cookie, PROTO_COOKIE_LEN);
 	if (m.type == PROTO_REGISTER) {
 		m.nprivate = c->cfg.nprivate;
 		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));
 	}
-	client_send_msg(c, &c->cfg.server, &m);
-	if (c->reg_since_ms < 0) {
-		c->reg_since_ms = now;
-	} else if (!c->warned_server && now - c->reg_since_ms >= CLIENT_RETRY_MAX_MS) {
+	client_send_to_server(c, si, &m);
+	if (s->reg_since_ms < 0) {
+		s->reg_since_ms = now;
+		if (several(c) && !s->down)
+			down_at = now + CLIENT_RETRY_MAX_MS;
+	} else if (!s->warned && now - s->reg_since_ms >= CLIENT_RETRY_MAX_MS) {
 		char a[NET_ADDRSTRLEN];
 
-		log_warn("no answer from the server at %s yet", net_addr_str(&c->cfg.server, a));
-		c->warned_server = 1;
+		log_warn("no answer from the server at %s yet", server_str(c, si, a));
+		s->warned = 1;
 	}
 	/* Until an answer comes, try again sooner and sooner less often. */
-	c->next_reg_ms = now + c->reg_retry_ms;
-	c->reg_retry_ms = client_min64(c->reg_retry_ms * 2, CLIENT_RETRY_MAX_MS);
-	return c->next_reg_ms;
+	s->next_reg_ms = now + s->reg_retry_ms;
+	s->reg_retry_ms = client_min64(s->reg_retry_ms * 2, CLIENT_RETRY_MAX_MS);
+	return client_min64(s->next_reg_ms, down_at);
 }
 
-/*
- * A path to a peer looks dead (peer.c, tick_suspect): our NAT may have
- * given us a new mapping. REFRESH now rather than at the next refresh:
- * the server proves the new address with a cookie and its REGISTERED
- * tells us our public endpoint, so that a LOOKUP can tell the peer.
- * Registering already: nothing changes.
- */
-void client_refresh_now(struct client *c, int64_t now)
+/* Every server's registration. Returns the next deadline. */
+int64_t client_tick_registration(struct client *c, int64_t now)
 {
-	if (c->registered && c->next_reg_ms > now)
-		c->next_reg_ms = now;
+	int64_t next = INT64_MAX;
+
+	for (int i = 0; i < c->cfg.nservers; i++)
+		next = client_min64(next, tick_server(c, i, now));
+	return next;
 }
 
 /* A /who page unanswered: ask again (once registered), or give up. */

@@ -19,14 +19,8 @@ after_check() {
 feed() {
 	local name=$1
 	shift
-	rm -f "$WORK/$name.in"
-	mkfifo "$WORK/$name.in"
-	: >"$WORK/$name.out" # now, not in the background: see start_server
-	"$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" "$@" <"$WORK/$name.in" \
-		>"$WORK/$name.out" 2>"$WORK/$name.err" &
-	FED_PID=$!
-	PIDS="$PIDS $FED_PID"
-	exec 3>"$WORK/$name.in"
+	fifo_client "$name" -s "127.0.0.1:$SERVER_PORT" "$@"
+	FED_PID=$FIFO_PID
 }
 
 # stay NAME ARGS...: starts a --stay p2pchat ARGS with no input; sets STAY_PID.

@@ -28,18 +28,6 @@ client() {
 	PIDS="$PIDS $!"
 }
 
-# expect_lines FILE PREFIX FIRST LAST: FILE has exactly "PREFIX FIRST" .. "PREFIX LAST", in order, once each.
-expect_lines() {
-	local file=$1 prefix=$2 first=$3 last=$4
-	grep -F -- "$prefix" "$file" >"$WORK/got" || true
-	seq "$first" "$last" | sed "s/^/$prefix /" >"$WORK/want"
-	if ! cmp -s "$WORK/got" "$WORK/want"; then
-		echo "  $file: expected '$prefix $first'..'$prefix $last' in order; diff:" >&2
-		diff "$WORK/want" "$WORK/got" | head -n 10 | sed 's/^/    /' >&2
-		return 1
-	fi
-}
-
 test_usage_errors() {
 	local rc
 	"$BIN/p2pchat" >/dev/null 2>&1; rc=$?
@@ -256,11 +244,8 @@ test_server_restart() {
 	local port=$SERVER_PORT alice
 	client bob --stay bob
 	wait_for "$WORK/bob.out" "registered as bob" || return 1
-	mkfifo "$WORK/alice.in"
-	"$BIN/p2pchat" -s "127.0.0.1:$port" alice bob <"$WORK/alice.in" >"$WORK/alice.out" 2>"$WORK/alice.err" &
-	alice=$!
-	PIDS="$PIDS $alice"
-	exec 3>"$WORK/alice.in"
+	fifo_client alice -s "127.0.0.1:$port" alice bob
+	alice=$FIFO_PID
 	seq 1 50 | sed 's/^/before /' >&3
 	wait_for "$WORK/bob.out" "<alice> before 50" || return 1
 

@@ -137,3 +137,31 @@ names_on_server() {
 	echo "  the server never had $1 names" >&2
 	return 1
 }
+
+# expect_lines FILE PREFIX FIRST LAST: FILE has exactly "PREFIX FIRST" .. "PREFIX LAST", in order, once each.
+expect_lines() {
+	local file=$1 prefix=$2 first=$3 last=$4
+	grep -F -- "$prefix" "$file" >"$WORK/got" || true
+	seq "$first" "$last" | sed "s/^/$prefix /" >"$WORK/want"
+	if ! cmp -s "$WORK/got" "$WORK/want"; then
+		echo "  $file: expected '$prefix $first'..'$prefix $last' in order; diff:" >&2
+		diff "$WORK/want" "$WORK/got" | head -n 10 | sed 's/^/    /' >&2
+		return 1
+	fi
+}
+
+# fifo_client NAME ARGS...: starts `p2pchat ARGS...` in the background reading $WORK/NAME.in,
+# a FIFO that fd 3 holds open for writing (a test writes its lines with >&3 and ends the
+# input with exec 3>&-); stdout in $WORK/NAME.out, stderr in $WORK/NAME.err. Sets FIFO_PID.
+# Not through spawn: the shell would open the FIFO itself first, and wait there for a writer.
+fifo_client() {
+	local name=$1
+	shift
+	rm -f "$WORK/$name.in"
+	mkfifo "$WORK/$name.in"
+	: >"$WORK/$name.out" # now, not in the background: see start_server
+	"$BIN/p2pchat" "$@" <"$WORK/$name.in" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	FIFO_PID=$!
+	PIDS="$PIDS $FIFO_PID"
+	exec 3>"$WORK/$name.in"
+}

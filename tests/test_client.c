@@ -26,7 +26,8 @@
  * ---- the simulated internet ----
  *
  * One rendezvous server (the real server.c, driven through server_handle)
- * at 10.0.0.1:7777 and up to SIM_HOSTS clients (the real client.c). The
+ * at 10.0.0.1:7777 (and, for the multi-server tests, perhaps a second at
+ * 10.0.0.9:7777) and up to SIM_HOSTS clients (the real client.c). The
  * addresses are only labels inside this file; no socket is ever opened.
  *
  * Each host has a public address, where the server and every other host
@@ -56,6 +57,7 @@
 
 #define SIM_HOSTS 4               /* clients in one world at most */
 #define SIM_SERVER SIM_HOSTS      /* the server's node number, after the hosts */
+#define SIM_SERVER2 (SIM_HOSTS + 1) /* a second server's (the multi-server tests), when srv2_up */
 #define SIM_FLIGHT 4096           /* datagrams in the air at once */
 #define SIM_LINES 1024            /* output lines a host remembers */
 #define SIM_TRACE 256             /* datagrams between a host and the server it remembers */
@@ -126,6 +128,8 @@ static struct sim {
 	int srv_up;
 	uint32_t max_names;       /* the server's table size */
 	struct proto_addr srv_addr;
+	struct server srv2;       /* a second server, at second_addr(), only when a test starts it */
+	int srv2_up;
 
 	struct sim_host host[SIM_HOSTS];
 	int nhosts;
@@ -161,24 +165,37 @@ static struct sim {
 	uint32_t watched[32];
 } sim;
 
-/* A node's public address and LAN address (the server has no LAN address). */
+/* Returns 1 when node n is a server (SIM_SERVER or SIM_SERVER2), 0 for a host. */
+static int is_server(int n)
+{
+	return n >= SIM_SERVER;
+}
+
+static struct proto_addr second_addr(void);
+
+/* A node's public address and LAN address (the servers have no LAN address). */
 static const struct proto_addr *node_pub(int n)
 {
-	return n == SIM_SERVER ? &sim.srv_addr : &sim.host[n].pub;
+	static struct proto_addr srv2;
+
+	srv2 = second_addr();
+	return n == SIM_SERVER ? &sim.srv_addr : n == SIM_SERVER2 ? &srv2 : &sim.host[n].pub;
 }
 
 static const struct proto_addr *node_lan(int n)
 {
 	static const struct proto_addr none;
 
-	return n == SIM_SERVER ? &none : &sim.host[n].lan;
+	return is_server(n) ? &none : &sim.host[n].lan;
 }
 
-/* A node that runs: the server while up, a host while live and its program has not exited. */
+/* A node that runs: a server while up, a host while live and its program has not exited. */
 static int node_alive(int n)
 {
 	if (n == SIM_SERVER)
 		return sim.srv_up;
+	if (n == SIM_SERVER2)
+		return sim.srv2_up;
 	/* fatal or /quit: main() would have returned. */
 	return sim.host[n].live && !sim.host[n].c.fatal && !sim.host[n].c.quit;
 }
@@ -193,7 +210,7 @@ static int sim_route(int src, const struct proto_addr *to, struct proto_addr *fr
 	struct proto_addr alt = sim.srv_addr;
 
 	alt.port = sim.alt_port;
-	if (sim.alt_port != 0 && src != SIM_SERVER && proto_addr_equal(to, &alt)) {
+	if (sim.alt_port != 0 && !is_server(src) && proto_addr_equal(to, &alt)) {
 		/* A symmetric NAT gives this destination a mapping of its own. */
 		*from = *node_pub(src);
 		from->port = (uint16_t)(from->port + (sim.host[src].symmetric ? 1000 : 0));
@@ -210,8 +227,8 @@ static int sim_route(int src, const struct proto_addr *to, struct proto_addr *fr
 			return n;
 		}
 	}
-	for (int n = 0; n <= SIM_SERVER; n++) {
-		if (n < SIM_SERVER && !sim.host[n].live)
+	for (int n = 0; n <= SIM_SERVER2; n++) {
+		if (!is_server(n) && !sim.host[n].live)
 			continue;
 		if (proto_addr_equal(to, node_pub(n))) {
 			*from = *node_pub(src);
@@ -249,7 +266,7 @@ static void sim_launch(int src, int dst, const struct proto_addr *from, int64_t 
 /* Returns 1 when node n's network is down. */
 static int node_cut(int n)
 {
-	return n != SIM_SERVER && sim.host[n].cut;
+	return !is_server(n) && sim.host[n].cut;
 }
 
 /* Returns 1 when h's NAT lets in what comes from addr: h sent there (sim.restricted). */
@@ -275,7 +292,7 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 {
 	struct proto_addr from;
 	int lan, dst = sim_route(src, to, &from, &lan);
-	int faulty = sim.faulty_server || (src != SIM_SERVER && dst != SIM_SERVER);
+	int faulty = sim.faulty_server || (!is_server(src) && !is_server(dst));
 	int64_t base;
 	int copies = 1;
 
@@ -284,15 +301,15 @@ static void sim_send(int src, const struct proto_addr *to, const uint8_t *buf, s
 		return;
 	}
 	base = lan ? sim.lan_ms : sim.wan_ms;
-	if (sim.srv_ms != 0 && (src == SIM_SERVER || dst == SIM_SERVER))
+	if (sim.srv_ms != 0 && (is_server(src) || is_server(dst)))
 		base = sim.srv_ms;
 	if (node_cut(src) || node_cut(dst))
 		return;
-	if (sim.no_direct && src != SIM_SERVER && dst != SIM_SERVER) {
+	if (sim.no_direct && !is_server(src) && !is_server(dst)) {
 		sim.blocked++;
 		return;
 	}
-	if (src != SIM_SERVER && dst != SIM_SERVER && !lan) {
+	if (!is_server(src) && !is_server(dst) && !lan) {
 		host_open(&sim.host[src], to); /* src's NAT lets in answers, whatever comes of this */
 		if (sim.restricted && !host_opened(&sim.host[dst], &from)) {
 			sim.blocked++;
@@ -456,25 +473,26 @@ static void sim_deliver(const struct dgram *d)
 	struct sim_host *h;
 
 	/* Nothing reaches a dead or cut-off host, nor leaves it: not even what was in the air. */
-	if (!node_alive(d->dst) || (d->src != SIM_SERVER && !sim.host[d->src].live) ||
+	if (!node_alive(d->dst) || (!is_server(d->src) && !sim.host[d->src].live) ||
 	    node_cut(d->src) || node_cut(d->dst))
 		return;
 	if (d->order < sim.max_order_delivered)
 		sim.reordered++;
 	else
 		sim.max_order_delivered = d->order;
-	if (d->dst == SIM_SERVER) {
-		int n = d->alt ? server_handle_alt(&sim.srv, d->buf, d->len, &d->from, sim.now, tx) :
-				 server_handle(&sim.srv, d->buf, d->len, &d->from, sim.now, tx);
+	if (is_server(d->dst)) {
+		struct server *s = d->dst == SIM_SERVER ? &sim.srv : &sim.srv2;
+		int n = d->alt ? server_handle_alt(s, d->buf, d->len, &d->from, sim.now, tx) :
+				 server_handle(s, d->buf, d->len, &d->from, sim.now, tx);
 
 		for (int i = 0; i < n; i++)
-			sim_send(SIM_SERVER, &tx[i].to, tx[i].buf, tx[i].len);
+			sim_send(d->dst, &tx[i].to, tx[i].buf, tx[i].len);
 		return;
 	}
 	h = &sim.host[d->dst];
 	if (d->src == SIM_SERVER)
 		trace_add(h, 0, d->buf, d->len);
-	if (d->len > PROTO_HEADER_LEN && d->src != SIM_SERVER &&
+	if (d->len > PROTO_HEADER_LEN && !is_server(d->src) &&
 	    (d->buf[2] == PROTO_PROBE_ACK || d->buf[2] == PROTO_SEALED) &&
 	    h->first_ack_from.family == 0)
 		h->first_ack_from = d->from;
@@ -490,7 +508,7 @@ static int sim_next_arrival(void)
 		const struct dgram *d = &sim.flight[i], *b = &sim.flight[best < 0 ? i : best];
 
 		/* A stopped program reads nothing: its datagrams wait in its socket. */
-		if (d->dst != SIM_SERVER && sim.host[d->dst].paused)
+		if (!is_server(d->dst) && sim.host[d->dst].paused)
 			continue;
 		if (best < 0 || d->at_ms < b->at_ms ||
 		    (d->at_ms == b->at_ms && d->order < b->order))
@@ -538,6 +556,11 @@ static int sim_run_until(const struct sim_host *h, const char *prefix, int64_t e
 		}
 		if (sim.srv_up) {
 			int64_t t = server_tick(&sim.srv, sim.now);
+
+			next = t < next ? t : next;
+		}
+		if (sim.srv2_up) {
+			int64_t t = server_tick(&sim.srv2, sim.now);
 
 			next = t < next ? t : next;
 		}
@@ -621,10 +644,11 @@ static void assert_stream(const struct sim_host *h, const char *from, const char
 }
 
 /*
- * Starts (or restarts, with a new seed and an empty table) the server. A
- * new seed is a new cookie key: the cookies the old server gave are no good.
+ * Starts (or restarts, with a new seed and an empty table) server s, whose
+ * key's secret is 32 x `secret`; *up says it runs. A new seed is a new
+ * cookie key: the cookies the old server gave are no good.
  */
-static void server_start(uint8_t seed_base)
+static void server_start_as(struct server *s, int *up, uint8_t secret, uint8_t seed_base)
 {
 	struct server_config cfg = { .ttl_s = SERVER_DEFAULT_TTL_S, .max_names = sim.max_names,
 				     .no_relay = sim.no_relay, .alt_port = sim.alt_port };
@@ -632,15 +656,21 @@ static void server_start(uint8_t seed_base)
 
 	/* No rate limits: the sim's clients are well behaved, and test_server tests the limits. */
 	cfg.guard.names_per_source = sim.names_per_source;
-	memset(cfg.secret, SIM_SERVER_SECRET, sizeof(cfg.secret));
+	memset(cfg.secret, secret, sizeof(cfg.secret));
 	/* Its answers' counter starts at the clock (in us), so a restarted server's grow on. */
 	cfg.counter_start = (uint64_t)sim.now * 1000;
-	if (sim.srv_up)
-		server_free(&sim.srv);
+	if (*up)
+		server_free(s);
 	for (int i = 0; i < SERVER_SEED_LEN; i++)
 		seed[i] = (uint8_t)(seed_base + i);
-	ck_assert_int_eq(server_init(&sim.srv, &cfg, seed), 0);
-	sim.srv_up = 1;
+	ck_assert_int_eq(server_init(s, &cfg, seed), 0);
+	*up = 1;
+}
+
+/* Starts (or restarts) the sim's server. */
+static void server_start(uint8_t seed_base)
+{
+	server_start_as(&sim.srv, &sim.srv_up, SIM_SERVER_SECRET, seed_base);
 }
 
 /*
@@ -666,7 +696,7 @@ static struct sim_host *host_new(const char *name, uint8_t last, uint16_t port, 
 		identity_from_secret(&h->cfg.id, secret);
 	}
 	h->cfg.counter_start = (uint64_t)sim.now * 1000;
-	h->cfg.server = sim.srv_addr;
+	h->cfg.servers[0].addr = sim.srv_addr;
 	h->cfg.nprivate = 1;
 	h->cfg.private_ep[0] = h->pub;
 	h->cfg.wait_ms = WAIT_MS;
@@ -826,6 +856,8 @@ static void teardown(void)
 	}
 	if (sim.srv_up)
 		server_free(&sim.srv);
+	if (sim.srv2_up)
+		server_free(&sim.srv2);
 	if (xfer_dir[0] != '\0')
 		tmpdir_remove(xfer_dir);
 	xfer_dir[0] = '\0';
@@ -1048,7 +1080,7 @@ START_TEST(first_registration_cookie)
 	 * the REGISTERED before it. The second REFRESH comes in the next cookie
 	 * period (GUARD_COOKIE_PERIOD_MS), so its cookie is another than the first.
 	 */
-	ck_assert_mem_eq(a->c.cookie, done->cookie, PROTO_COOKIE_LEN);
+	ck_assert_mem_eq(a->c.srv[0].cookie, done->cookie, PROTO_COOKIE_LEN);
 	sim_run_for(2 * CLIENT_REFRESH_MS + 1000);
 	refresh = trace_at(a, 4, SENT, PROTO_REFRESH, done->at_ms + CLIENT_REFRESH_MS);
 	ck_assert_mem_eq(refresh->cookie, done->cookie, PROTO_COOKIE_LEN);
@@ -1096,14 +1128,14 @@ START_TEST(same_cookie_does_not_hurry)
 	ck_assert_uint_eq(sim.srv.stats.cookies_sent, 2);
 
 	/* Registered: a COOKIE with the cookie she holds leaves her next REFRESH where it was. */
-	next_reg = a->c.next_reg_ms;
+	next_reg = a->c.srv[0].next_reg_ms;
 	ck_assert_int_gt(next_reg, sim.now + 1000);
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_COOKIE;
-	memcpy(m.cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	memcpy(m.cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	memcpy(m.key, sim.srv.pub, PROTO_KEY_LEN);
 	inject(a, &m, &sim.srv_addr);
-	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, next_reg);
 	sim_run_for(1000);
 	ck_assert_int_eq(a->ntrace, 6);
 }
@@ -1132,8 +1164,8 @@ START_TEST(nat_rebinding_moves_the_name)
 	old_ep = a->pub;
 	a->pub = new_ep;
 	i0 = a->ntrace;
-	t_ref = a->c.next_reg_ms;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	t_ref = a->c.srv[0].next_reg_ms;
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:6001)",
 					    CLIENT_REFRESH_MS + 1000), t_ref + 4 * WAN_MS);
 	refresh_needs_cookie(a, i0, t_ref, old_cookie);
@@ -1198,7 +1230,7 @@ START_TEST(address_error_refreshes_at_once)
 	a->pub = harness_addr4(10, 0, 0, 2, 6001);
 	i0 = a->ntrace;
 	t = sim.now;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	type(a, "/msg carol hi");
 	expect_line_within(c, "<alice> hi", 3000);
 	trace_at(a, i0, SENT, PROTO_LOOKUP, t);
@@ -1238,8 +1270,8 @@ START_TEST(server_new_key)
 	sim_run_for(CLIENT_PUNCH_MS + 1000); /* the punch is over and reported: quiet */
 	server_start(0x99);
 	i0 = a->ntrace;
-	t_ref = a->c.next_reg_ms;
-	memcpy(old_cookie, a->c.cookie, PROTO_COOKIE_LEN);
+	t_ref = a->c.srv[0].next_reg_ms;
+	memcpy(old_cookie, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	ck_assert_int_eq(expect_line_within(a, "* registered as alice (public 10.0.0.2:5000)",
 					    CLIENT_REFRESH_MS + 1000), t_ref + 6 * WAN_MS);
 	cookie = refresh_needs_cookie(a, i0, t_ref, old_cookie);
@@ -2002,16 +2034,16 @@ START_TEST(stray_and_malformed)
 	snprintf(m.name, sizeof(m.name), "mallory");
 	m.public_ep = stranger;
 	inject(a, &m, &stranger);
-	memcpy(cookie_before, a->c.cookie, PROTO_COOKIE_LEN);
-	next_reg = a->c.next_reg_ms;
+	memcpy(cookie_before, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
+	next_reg = a->c.srv[0].next_reg_ms;
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_COOKIE;
 	memset(m.cookie, 0x66, PROTO_COOKIE_LEN);
 	inject(a, &m, &stranger);
 	ck_assert_uint_eq(a->c.stats.stray, st.stray + 4);
 	ck_assert(proto_addr_equal(&a->c.public_ep, &pub_before));
-	ck_assert_mem_eq(a->c.cookie, cookie_before, PROTO_COOKIE_LEN);
-	ck_assert_int_eq(a->c.next_reg_ms, next_reg);
+	ck_assert_mem_eq(a->c.srv[0].cookie, cookie_before, PROTO_COOKIE_LEN);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, next_reg);
 	ck_assert_int_eq(a->c.fatal, 0);
 	ck_assert_int_eq(a->c.npeers, 1);
 
@@ -2867,9 +2899,10 @@ END_TEST
 static int pins;
 static uint8_t pinned[PROTO_KEY_LEN];
 
-static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN])
+static int host_pin(void *ctx, const uint8_t key[PROTO_KEY_LEN], int server)
 {
 	(void)ctx;
+	ck_assert_int_eq(server, 0);
 	pins++;
 	memcpy(pinned, key, PROTO_KEY_LEN);
 	return 0;
@@ -2891,8 +2924,8 @@ START_TEST(server_key_pinned_at_first_contact)
 	expect_line_within(a, "* registered as alice", 1000);
 	ck_assert_int_eq(pins, 1);
 	ck_assert_mem_eq(pinned, sim.srv.pub, PROTO_KEY_LEN);
-	ck_assert_int_eq(a->c.cfg.has_server_key, 1);
-	ck_assert_mem_eq(a->c.cfg.server_key, sim.srv.pub, PROTO_KEY_LEN);
+	ck_assert_int_eq(a->c.cfg.servers[0].has_key, 1);
+	ck_assert_mem_eq(a->c.cfg.servers[0].key, sim.srv.pub, PROTO_KEY_LEN);
 	/* Its refreshes are sealed under K: the server opens them, and nothing more is pinned. */
 	sim_run_for(3 * CLIENT_REFRESH_MS);
 	ck_assert_uint_ge(sim.srv.stats.refreshes, 2);
@@ -2911,10 +2944,10 @@ START_TEST(changed_server_key_refused)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
 
-	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
-	a->cfg.server_key[31] = 0x12;
-	a->cfg.has_server_key = 1;
-	a->cfg.server_key_file = "/home/alice/.local/state/p2pchat/known_servers";
+	memset(a->cfg.servers[0].key, 0x42, PROTO_KEY_LEN);
+	a->cfg.servers[0].key[31] = 0x12;
+	a->cfg.servers[0].has_key = 1;
+	a->cfg.servers[0].key_file = "/home/alice/.local/state/p2pchat/known_servers";
 	host_start(a, "bob");
 	b = host_up("bob", 3, NULL, 0xb0);
 	type(a, "secret");
@@ -2938,8 +2971,8 @@ START_TEST(changed_server_key_refused)
 	/* --server-key: the same refusal, worded for it. */
 	a->live = 0;
 	a = host_new("alice", 2, 5001, 0xa1);
-	memset(a->cfg.server_key, 0x42, PROTO_KEY_LEN);
-	a->cfg.has_server_key = 1;
+	memset(a->cfg.servers[0].key, 0x42, PROTO_KEY_LEN);
+	a->cfg.servers[0].has_key = 1;
 	host_start(a, NULL);
 	sim_run_for(3000);
 	ck_assert_int_eq(count_prefix(a, "* WARNING: the server at 10.0.0.1:7777 has another key "
@@ -3512,6 +3545,282 @@ START_TEST(keys_wiped)
 	/* Everything after the pin and the last timestamp is zero: handshake and sessions. */
 	ck_assert_mem_eq((const uint8_t *)&pb->sess + KEPT, zero, sizeof(zero));
 	ck_assert_mem_eq((const uint8_t *)&a->c.peers[0]->sess + KEPT, zero, sizeof(zero));
+}
+END_TEST
+
+/* ---- several servers ---- */
+
+/*
+ * A second rendezvous server for the multi-server tests: an address and a
+ * key. Unless a test starts it (server_start_as with sim.srv2), nothing
+ * runs there, so what the client sends it is lost (a server that does not
+ * answer) until the test hands the client an answer of its own
+ * (second_answer).
+ */
+#define SECOND_SERVER_SECRET 0x6e
+static uint64_t second_counter;
+
+static struct proto_addr second_addr(void)
+{
+	return harness_addr4(10, 0, 0, 9, 7777);
+}
+
+/*
+ * host_new and host_start for a client of both servers: the sim's first
+ * and the second after it, or (second_first) the other way round.
+ */
+static struct sim_host *host_up_two_as(const char *name, uint8_t last, const char *peer,
+				       uint8_t token, int second_first)
+{
+	struct sim_host *h = host_new(name, last, 5000, token);
+	struct client_server_config *two = &h->cfg.servers[second_first ? 0 : 1];
+	uint8_t secret[X25519_LEN];
+	struct identity srv2;
+
+	memset(secret, SECOND_SERVER_SECRET, sizeof(secret));
+	identity_from_secret(&srv2, secret);
+	h->cfg.nservers = 2;
+	h->cfg.servers[1] = h->cfg.servers[0];
+	two->addr = second_addr();
+	memcpy(two->key, srv2.pub, PROTO_KEY_LEN);
+	two->has_key = 1;
+	identity_wipe(&srv2);
+	host_start(h, peer);
+	return h;
+}
+
+static struct sim_host *host_up_two(const char *name, uint8_t last, const char *peer, uint8_t token)
+{
+	return host_up_two_as(name, last, peer, token, 0);
+}
+
+/* Hands h the second server's message m: sealed under their K, from its address. */
+static void second_answer(struct sim_host *h, struct proto_msg *m)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM], k[AUTH_KEY_LEN];
+	size_t off, len;
+	int n;
+
+	ck_assert_int_eq(auth_derive(k, h->cfg.id.secret, h->cfg.servers[1].key, h->cfg.id.pub,
+				     h->cfg.servers[1].key), 0);
+	m->counter = ++second_counter + 1000;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	ck_assert_uint_gt(len, 0);
+	{
+		struct proto_addr from = second_addr();
+
+		client_handle(&h->c, buf, len, &from, sim.now);
+	}
+}
+
+/* Hands h the second server's REGISTERED of h's name, seeing h at ep (TTL 60 s). */
+static void second_registered(struct sim_host *h, const struct proto_addr *ep)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	snprintf(m.name, sizeof(m.name), "%s", h->cfg.name);
+	m.public_ep = *ep;
+	m.ttl_s = 60;
+	second_answer(h, &m);
+}
+
+/*
+ * Know your NAT with two servers: the second sees alice at another port
+ * than the first did in the same round: her NAT is symmetric, said once.
+ * Seen apart long after the first server's word, it is no verdict but a
+ * NAT that may have remapped: the first server is asked again at once,
+ * and its answer (the old endpoint, here) makes the verdict.
+ */
+START_TEST(two_servers_see_a_symmetric_nat)
+{
+	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
+	const char *said = "* your NAT is symmetric";
+	struct proto_addr ep = a->pub;
+
+	a->c.cfg.private_ep[0] = harness_addr4(192, 168, 1, 2, 5000); /* behind a NAT, then */
+	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
+	second_registered(a, &ep);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN); /* one endpoint, and no alternate port */
+	ck_assert_int_eq(count_prefix(a, said), 0);
+	ep.port = (uint16_t)(a->pub.port + 1000);
+	second_registered(a, &ep);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_int_eq(count_prefix(a, said), 1);
+
+	/* A second opinion later: back to one endpoint, then apart again after 3 s. */
+	second_registered(a, &a->pub);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
+	sim_run_for(3000);
+	ep.port = (uint16_t)(a->pub.port + 2000);
+	second_registered(a, &ep);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_UNKNOWN);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
+	sim_run_for(1000);
+	ck_assert_int_eq(a->c.nat, PROTO_NAT_SYMMETRIC);
+	ck_assert_int_eq(count_prefix(a, said), 1);
+}
+END_TEST
+
+/*
+ * A server that never answers is said once, after CLIENT_RETRY_MAX_MS;
+ * the other carries the name meanwhile; when it answers, that is said
+ * once too. client_refresh_now then makes both refreshes due at once.
+ */
+START_TEST(second_server_down_and_back)
+{
+	struct sim_host *a = host_up_two("alice", 2, NULL, 0xa1);
+	const char *down = "* server 10.0.0.9:7777 is not answering; going on with the others";
+
+	ck_assert_int_ge(sim_run_until(a, "* registered as alice with 10.0.0.1:7777", sim.now + 1000), 0);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(a->c.srv[1].down, 0);
+	sim_run_for(CLIENT_RETRY_MAX_MS - 100);
+	ck_assert_int_eq(count_exact(a, down), 0);
+	sim_run_for(60000);
+	ck_assert_int_eq(count_exact(a, down), 1);
+	ck_assert_int_eq(a->c.srv[1].down, 1);
+	ck_assert_int_eq(a->c.registered, 1); /* the first server holds the name all along */
+	ck_assert(proto_addr_equal(&a->c.public_ep, &a->pub));
+
+	second_registered(a, &a->pub);
+	ck_assert_int_eq(count_exact(a, "* server 10.0.0.9:7777 is answering again"), 1);
+	ck_assert_int_eq(a->c.srv[1].down, 0);
+	ck_assert_int_eq(a->c.srv[1].registered, 1);
+	ck_assert_int_gt(a->c.srv[1].next_reg_ms, sim.now);
+	ck_assert_int_gt(a->c.srv[0].next_reg_ms, sim.now);
+	client_refresh_now(&a->c, sim.now);
+	ck_assert_int_eq(a->c.srv[0].next_reg_ms, sim.now);
+	ck_assert_int_eq(a->c.srv[1].next_reg_ms, sim.now);
+}
+END_TEST
+
+/*
+ * Hosts that cannot reach each other, each a client of a server that never
+ * answers (listed first) and of the sim's: the introduction and the relay
+ * come from the one that answers, and the chat flows through it; the dead
+ * one is said once and changes nothing.
+ */
+START_TEST(relay_through_the_server_that_answers)
+{
+	struct sim_host *a, *b;
+
+	sim.no_direct = 1;
+	a = host_up_two_as("alice", 2, "bob", 0xa1, 1);
+	b = host_up_two_as("bob", 3, NULL, 0xb0, 1);
+	type(a, "first");
+	expect_line_within(a, "* connected to bob via 10.0.0.1:7777 (relay)", 3000);
+	expect_line_within(b, "<alice> first", 1000);
+	ck_assert_int_eq(a->c.peers[0]->intro_srv, 1);
+	sim_run_for(CLIENT_RETRY_MAX_MS + 1000);
+	ck_assert_int_eq(count_exact(a, "* server 10.0.0.9:7777 is not answering; going on with the others"), 1);
+	type(a, "second");
+	expect_line_within(b, "<alice> second", 1000);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/*
+ * Both hosts clients of two real servers, no direct path: the chat goes
+ * through the relay of the server that introduced them. That server dies:
+ * once each client has said so, a line goes through the other server's
+ * relay, and the chat goes on there. (Idle meanwhile, each side finds the
+ * other silent before the server is found dead, and says it is offline;
+ * the line then looks it up again through the server left.)
+ */
+START_TEST(relay_moves_to_the_server_left)
+{
+	struct sim_host *a, *b;
+	struct peer *p;
+	int dead;
+
+	server_start_as(&sim.srv2, &sim.srv2_up, SECOND_SERVER_SECRET, 0x50);
+	sim.no_direct = 1;
+	a = host_up_two("alice", 2, "bob", 0xa1);
+	b = host_up_two("bob", 3, NULL, 0xb0);
+	type(a, "before");
+	expect_line_within(a, "* connected to bob via ", 3000);
+	expect_line_within(b, "<alice> before", 1000);
+	p = client_peer_find(&a->c, "bob");
+	ck_assert_int_eq(p->path_kind, PATH_RELAY);
+	dead = p->intro_srv;
+	ck_assert_int_eq(client_peer_find(&b->c, "alice")->intro_srv, dead); /* one server introduced both */
+	if (dead == 0)
+		sim.srv_up = 0;
+	else
+		sim.srv2_up = 0;
+
+	/* The refresh (every 20 s) goes unanswered for CLIENT_RETRY_MAX_MS: each says so once. */
+	sim_run_for(CLIENT_REFRESH_MS + CLIENT_RETRY_MAX_MS + 1000);
+	ck_assert_int_eq(count_prefix(a, "* server 10.0.0."), 1);
+	ck_assert_int_eq(count_prefix(b, "* server 10.0.0."), 1);
+	ck_assert_int_eq(a->c.srv[dead].down, 1);
+	ck_assert_int_eq(a->c.registered, 1);
+	ck_assert_int_eq(client_relay_server(&a->c, p), 1 - dead);
+	type(a, "after");
+	expect_line_within(b, "<alice> after", 5000);
+	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
+}
+END_TEST
+
+/*
+ * Two servers name different keys for bob: refused with a warning, like a
+ * changed key (the chat stops, lines fail), said once. The same key from
+ * the second server only confirms the first: the chat goes on untouched.
+ */
+START_TEST(servers_disagree_on_a_key)
+{
+	struct sim_host *a = host_up_two("alice", 2, "bob", 0xa1);
+	struct sim_host *b = host_up("bob", 3, NULL, 0xb0);
+	uint8_t secret[X25519_LEN];
+	struct identity other;
+	struct proto_msg m;
+	struct peer *p;
+
+	ck_assert_int_ge(sim_run_until(a, "* connected to bob", sim.now + 5000), 0);
+	type(a, "hello");
+	ck_assert_int_ge(sim_run_until(b, "<alice> hello", sim.now + 5000), 0);
+
+	/* The second server agrees: nothing changes. */
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "bob");
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	m.public_ep = harness_addr4(10, 0, 0, 3, 6000); /* another port: another NAT mapping */
+	second_answer(a, &m);
+	p = client_peer_find(&a->c, "bob");
+	ck_assert_int_eq(p->state, PEER_CONNECTED);
+	ck_assert_int_eq(p->key_conflict, 0);
+	sim_run_for(1000);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+
+	/* It names another key: refused, said once; lines fail, and fail at once after. */
+	memset(secret, 0x77, sizeof(secret));
+	identity_from_secret(&other, secret);
+	memcpy(m.peer_key, other.pub, PROTO_KEY_LEN);
+	identity_wipe(&other);
+	second_answer(a, &m);
+	second_answer(a, &m);
+	ck_assert_int_eq(count_prefix(a, "* WARNING: the servers at 10.0.0.1:7777 and 10.0.0.9:7777 "
+				      "give different keys for bob"), 1);
+	ck_assert_int_eq(p->state, PEER_OFFLINE);
+	ck_assert_int_eq(client_peer_key_ok(&a->c, p), 0);
+	type(a, "are you still bob?");
+	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"are you still bob?\": "
+				     "the servers disagree on bob's key"), 1);
+	sim_run_for(5000);
+	ck_assert_int_eq(count_prefix(b, "<alice> are you"), 0);
+	ck_assert_int_eq(count_prefix(a, "* connected to bob"), 1);
+
+	/* The second server names bob's key again: the servers agree, the chat may start anew. */
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	second_answer(a, &m);
+	ck_assert_int_eq(p->key_conflict, 0);
+	ck_assert_int_eq(client_peer_key_ok(&a->c, p), 1);
 }
 END_TEST
 
@@ -4169,6 +4478,11 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, unsolicited_introductions_bounded);
 	tcase_add_test(tc, one_endpoint_named_many_times_probed_a_few_times);
 	tcase_add_test(tc, keys_wiped);
+	tcase_add_test(tc, second_server_down_and_back);
+	tcase_add_test(tc, two_servers_see_a_symmetric_nat);
+	tcase_add_test(tc, servers_disagree_on_a_key);
+	tcase_add_test(tc, relay_through_the_server_that_answers);
+	tcase_add_test(tc, relay_moves_to_the_server_left);
 	return s;
 }
 

@@ -329,7 +329,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	x25519_public(server_pub, secret);
 	FUZZ_CHECK(auth_derive(alice_k, cfg.id.secret, server_pub, cfg.id.pub, server_pub) == 0);
 	server_counter = 0;
-	cfg.server = src[FUZZ_SERVER];
+	cfg.servers[0].addr = src[FUZZ_SERVER];
 	cfg.nprivate = 1;
 	fuzz_addr4(&cfg.private_ep[0], 10, 0, 0, 2, 4000);
 	cfg.ipv6 = 1;
