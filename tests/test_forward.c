@@ -203,6 +203,8 @@ static int64_t t_send(void *ctx, int fd, const uint8_t *p, size_t n)
 	ck_assert(!s->closed && !s->shut);
 	if (n > s->cap)
 		n = s->cap;
+	if (n == 0)
+		return 0;
 	if (s->cap != SIZE_MAX)
 		s->cap -= n;
 	if (s->out_len + n > s->out_cap) {
