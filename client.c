@@ -117,6 +117,7 @@ int64_t client_tick(struct client *c, int64_t now)
 	for (int i = 0; i < c->npeers; i++) {
 		next = client_min64(next, client_tick_peer(c, c->peers[i], now));
 		next = client_min64(next, client_tick_session(c, c->peers[i], now));
+		next = client_min64(next, client_tick_streams(c, c->peers[i], now));
 	}
 	return next;
 }

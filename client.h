@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "chan.h"
 #include "identity.h"
+#include "peer_stream.h"
 #include "protocol.h"
 #include "session.h"
 
@@ -180,6 +181,8 @@ struct client {
 					     when at least BURST * EVERY before now */
 	uint8_t last_sent_type;           /* the type (inner for SEALED) of the datagram io.send is
 					     handed: for the debug log and the tests */
+
+	struct peer_stream_handler stream_kinds[PEER_STREAM_KINDS]; /* who takes the streams peers open, by kind (peer_stream_listen) */
 
 	int fatal;                        /* the server refused us for good: main exits 1 */
 	int quit;                         /* /quit */

@@ -90,6 +90,7 @@ struct peer {
 	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
 	struct chan *chan;                /* allocated with the peer */
+	struct peer_streams *streams;     /* its stream connection (peer_stream.c), NULL until first used */
 	int relay_ok;                     /* punching: a PROBE through the relay was answered */
 	int relay_reported;               /* relayed: the REPORT of it went to the server */
 
@@ -171,11 +172,15 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch);
 void client_heard(struct peer *p, int64_t now);
 void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m,
 	const struct route *from, int64_t now);
+int client_epochs_current(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
+	const struct route *from, int64_t now);
 int64_t client_tick_peer(struct client *c, struct peer *p, int64_t now);
 
 /* peer_session.c: the handshake in the punch, sealed datagrams, paths on proof, keys and trust */
 void client_send_route(struct client *c, struct peer *p, const struct route *r,
 	const struct proto_msg *m);
+void client_send_stream(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
+	const uint8_t *pkt, size_t len);
 void client_on_peer_datagram(struct client *c, const struct proto_msg *m,
 	const struct route *from, const char *relayed_by, int64_t now);
 void client_on_relayed(struct client *c, const struct proto_msg *m, int64_t now);
@@ -203,6 +208,15 @@ struct chan_io client_chan_io(struct chan_ctx *x);
 void client_fail_pending(struct client *c, struct peer *p, const char *why);
 void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
 	int64_t now);
+
+/* peer_stream.c: the peer's stream connection (the consumers' API is peer_stream.h) */
+struct peer_streams;
+void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, size_t len,
+	const struct route *from, int64_t now);
+int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now);
+void client_streams_epochs(struct peer *p);
+int client_streams_busy(const struct peer *p);
+void client_streams_free(struct peer *p);
 
 /* punch.c: the punch's decisions, the punch and upgrade timers */
 int client_path_better(const struct peer *p, const struct route *from);

@@ -23,6 +23,7 @@ struct peer *client_peer_find(struct client *c, const char *name)
 void client_peer_free(struct peer *p)
 {
 	session_peer_wipe(&p->sess);
+	client_streams_free(p);
 	free(p->chan);
 	free(p);
 }
@@ -40,7 +41,8 @@ static int evict_one(struct client *c)
 	for (int i = 0; i < c->npeers; i++) {
 		const struct peer *p = c->peers[i];
 
-		if (p->wanted || chan_pending(p->chan) > 0 || strcmp(p->name, c->current) == 0)
+		if (p->wanted || chan_pending(p->chan) > 0 || client_streams_busy(p) ||
+		    strcmp(p->name, c->current) == 0)
 			continue;
 		if (best < 0 || p->last_heard_ms < c->peers[best]->last_heard_ms)
 			best = i;
@@ -181,6 +183,7 @@ static void restart_channel(struct peer *p)
 {
 	chan_restart_send(p->chan);
 	chan_restart_recv(p->chan);
+	client_streams_epochs(p); /* the stream connection belongs to the old pair: it ends */
 }
 
 /* Sends p a PING by route r: it carries our epoch (version 1's PROBE did). */
@@ -418,7 +421,7 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch)
 	restart_channel(p);
 }
 /*
- * Returns 1 when a DATA or ACK belongs to the current pair of epochs.
+ * Returns 1 when a DATA, ACK or STREAM (its two epochs) belongs to the current pair of epochs.
  * Else it is counted as stale and answered (at most every
  * CLIENT_STALE_REPLY_MS), so that a sender out of step learns it and does
  * not send into the void: a PROBE when it does not know our epoch (it
@@ -426,26 +429,26 @@ void client_note_peer_epoch(struct peer *p, uint32_t epoch)
  * do not know its (it starts a new one: client_resync). A line is never
  * dropped in silence.
  */
-static int epochs_current(struct client *c, struct peer *p, const struct proto_msg *m,
+int client_epochs_current(struct client *c, struct peer *p, uint32_t epoch, uint32_t peer_epoch,
 			  const struct route *from, int64_t now)
 {
 	struct proto_msg r;
 
 	/* The first we hear of its epoch (its announcing PING may be lost): nothing to undo. */
-	if (p->peer_epoch == 0 && m->epoch != 0)
-		client_note_peer_epoch(p, m->epoch);
-	if (m->epoch == p->peer_epoch && m->peer_epoch == p->my_epoch)
+	if (p->peer_epoch == 0 && epoch != 0)
+		client_note_peer_epoch(p, epoch);
+	if (epoch == p->peer_epoch && peer_epoch == p->my_epoch)
 		return 1;
 	c->stats.stale++;
-	if (m->epoch == 0 || now < p->next_stale_reply_ms)
+	if (epoch == 0 || now < p->next_stale_reply_ms)
 		return 0;
 	p->next_stale_reply_ms = now + CLIENT_STALE_REPLY_MS;
-	if (m->peer_epoch != p->my_epoch)
+	if (peer_epoch != p->my_epoch)
 		send_epoch(c, p, from);
-	if (m->epoch != p->peer_epoch) {
+	if (epoch != p->peer_epoch) {
 		client_msg_to_peer(p, PROTO_ACK, &r);
 		r.epoch = 0;
-		r.peer_epoch = m->epoch;
+		r.peer_epoch = epoch;
 		client_send_route(c, p, from, &r);
 	}
 	return 0;
@@ -467,7 +470,7 @@ static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
 	struct chan_ctx x = { c, p, reply_route(p, from), "" };
 	struct chan_io io = client_chan_io(&x);
 
-	if (!epochs_current(c, p, m, x.to, now))
+	if (!client_epochs_current(c, p, m->epoch, m->peer_epoch, x.to, now))
 		return;
 	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
 }
@@ -484,7 +487,8 @@ static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
 			client_resync(c, p, now);
 		return;
 	}
-	if (p->state != PEER_CONNECTED || !epochs_current(c, p, m, reply_route(p, from), now))
+	if (p->state != PEER_CONNECTED ||
+	    !client_epochs_current(c, p, m->epoch, m->peer_epoch, reply_route(p, from), now))
 		return;
 	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
 }

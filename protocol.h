@@ -88,7 +88,9 @@ enum proto_type {
 	PROTO_PATH_CHALLENGE = 24, /* inner: prove you receive at the address this went to */
 	PROTO_PATH_RESPONSE = 25,  /* inner: the challenge's bytes, from the address it reached */
 	PROTO_CONFIRM = 26,   /* inner: nothing; the first datagram of a session, so its responder takes it */
+	PROTO_STREAM = 27,    /* inner: the epochs, then one packet of the stream layer (stream.h) */
 };
+#define PROTO_STREAM_HEADER_LEN 9 /* STREAM's inner type and two epochs, before the stream packet */
 #define PROTO_PATH_DATA_LEN 8   /* PATH_CHALLENGE's random bytes (RFC 9000, 19.17) */
 #define PROTO_INIT_LEN 112      /* PROBE's body: session.h's HANDSHAKE INIT */
 #define PROTO_RESP_LEN 56       /* PROBE_ACK's body: session.h's HANDSHAKE RESP */
@@ -387,6 +389,20 @@ enum proto_type {
  * responder takes the new session into use when a datagram opens under
  * it. It asks for no answer, so a relayed handshake costs the relay no
  * datagram more.
+ *
+ * STREAM (inner, 27)
+ *  +-------------------------------+-------------------------------+
+ *  |                   sender's epoch (32)                         |
+ *  +-------------------------------+-------------------------------+
+ *  |                   receiver's epoch (32)                       |
+ *  +-------------------------------+-------------------------------+
+ *  |  one stream packet (stream.h: packet number, frames), to the  |
+ *  |  end of the sealed body                                       |
+ *  +-------------------------------+-------------------------------+
+ * The epochs are DATA's: a stream connection belongs to one incarnation
+ * of the channel, and a packet of another is dropped. Its body has no
+ * fields the layout table knows: peer_session.c hands it, opened, to
+ * peer_stream.c, and proto_inner_decode does not take it.
  *
  * PATH_CHALLENGE and PATH_RESPONSE (inner, 24 and 25)
  *  +-------------------------------+-------------------------------+

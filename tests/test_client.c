@@ -3193,6 +3193,236 @@ START_TEST(keys_wiped)
 }
 END_TEST
 
+/* ---- streams to peers, over the sealed sessions (peer_stream.h) ---- */
+
+#define SINK_MAX 400000 /* bytes a test stream carries at most */
+
+/* What one side of a test stream saw. */
+struct sink {
+	uint8_t buf[SINK_MAX];
+	size_t len;
+	int opened, fin, sent, stopped, reset, gone;
+	uint64_t code;
+};
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + (i >> 10));
+}
+
+static size_t sink_recv(void *ctx, struct client *c, const char *peer, uint64_t id,
+			const uint8_t *data, size_t len)
+{
+	struct sink *s = ctx;
+	size_t n = len < SINK_MAX - s->len ? len : SINK_MAX - s->len;
+
+	(void)c;
+	(void)peer;
+	(void)id;
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	return len;
+}
+
+static void sink_event(void *ctx, struct client *c, const char *peer, uint64_t id, int ev,
+		       uint64_t code)
+{
+	struct sink *s = ctx;
+
+	(void)c;
+	(void)peer;
+	(void)id;
+	switch (ev) {
+	case STREAM_EV_OPENED: s->opened++; break;
+	case STREAM_EV_FIN: s->fin++; break;
+	case STREAM_EV_SENT: s->sent++; break;
+	case STREAM_EV_STOPPED: s->stopped++; s->code = code; break;
+	case STREAM_EV_RESET: s->reset++; s->code = code; break;
+	case PEER_STREAM_EV_GONE: s->gone++; break;
+	default: break;
+	}
+}
+
+static struct peer_stream_handler sink_handler(struct sink *s)
+{
+	return (struct peer_stream_handler){ .ctx = s, .recv = sink_recv, .event = sink_event };
+}
+
+/* Writes what the stream takes of the pattern's bytes [*off, total), and FIN after the last. */
+static void feed(struct sim_host *h, const char *peer, uint64_t id, size_t *off, size_t total)
+{
+	uint8_t chunk[4096];
+
+	while (*off < total) {
+		size_t n = total - *off < sizeof(chunk) ? total - *off : sizeof(chunk);
+		int64_t w;
+
+		for (size_t i = 0; i < n; i++)
+			chunk[i] = pattern(*off + i);
+		w = peer_stream_write(&h->c, peer, id, chunk, n);
+		ck_assert_int_ge(w, 0);
+		if (w == 0)
+			return;
+		*off += (size_t)w;
+		if (*off == total)
+			ck_assert_int_eq(peer_stream_finish(&h->c, peer, id), 0);
+	}
+}
+
+/*
+ * Sends total bytes from a to b on a FILE stream, within limit_ms; checks
+ * every byte and the events. Returns how long it took (fake ms).
+ */
+static int64_t stream_across(struct sim_host *a, struct sim_host *b, size_t total,
+			     int64_t limit_ms, struct sink *tx, struct sink *rx)
+{
+	struct peer_stream_handler hr = sink_handler(rx), ht = sink_handler(tx);
+	int64_t t0 = sim.now, id;
+	size_t off = 0;
+
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	while (!rx->fin) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+		ck_assert_int_lt(sim.now - t0, limit_ms);
+	}
+	ck_assert_int_eq(rx->opened, 1);
+	ck_assert_uint_eq(rx->len, total);
+	for (size_t i = 0; i < total; i++)
+		if (rx->buf[i] != pattern(i))
+			ck_abort_msg("byte %zu differs", i);
+	sim_run_for(1000);
+	ck_assert_int_eq(tx->sent, 1);
+	ck_assert_int_eq(tx->gone + rx->gone + tx->stopped + rx->reset, 0);
+	return sim.now - 1000 - t0;
+}
+
+/* A stream carries a file-sized run of bytes exactly, and the chat goes on beside it. */
+START_TEST(stream_carries_bytes)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	alice_and_bob(&a, &b);
+	stream_across(a, b, 300000, 20000, &tx, &rx);
+	type(a, "after the file");
+	expect_line_within(b, "<alice> after the file", 1000);
+	ck_assert_int_eq(count_prefix(a, "* not delivered"), 0);
+	ck_assert_uint_gt(a->sent[PROTO_STREAM], 280);
+	ck_assert_ptr_nonnull(peer_stream_conn(&a->c, "bob"));
+	ck_assert_uint_eq(peer_stream_conn(&a->c, "bob")->stats.pkts_malformed, 0);
+}
+END_TEST
+
+/* Loss, duplicates and reordering between the peers: every byte once, in order. */
+START_TEST(stream_over_lossy_network)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	sim.loss_pct = 10;
+	sim.dup_pct = 5;
+	sim.jitter_ms = 30;
+	alice_and_bob(&a, &b);
+	stream_across(a, b, 200000, 120000, &tx, &rx);
+	ck_assert_uint_gt(peer_stream_conn(&a->c, "bob")->stats.bytes_resent, 0);
+	ck_assert_uint_gt(sim.lost, 20);
+}
+END_TEST
+
+/* Over the relay, a stream keeps to the relay's rate: the server drops nothing of it. */
+START_TEST(stream_over_relay_keeps_its_rate)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+	int64_t took;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	relayed_pair(&a, &b);
+	ck_assert(peer_stream_relayed(&a->c, "bob"));
+	took = stream_across(a, b, 60000, 60000, &tx, &rx);
+	/* 60000 bytes and their overhead at PEER_STREAM_RELAY_RATE: not faster (a few s of burst). */
+	ck_assert_int_ge(took, 60000 * 1000 / PEER_STREAM_RELAY_RATE - 3000);
+	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 3000);
+}
+END_TEST
+
+/* Relayed, then a direct path opens: the stream moves to it and goes on, faster, nothing restarted. */
+START_TEST(stream_moves_off_the_relay)
+{
+	static struct sink tx, rx;
+	struct sim_host *a, *b;
+	int64_t t_up;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	relayed_pair(&a, &b);
+	sim_run_for(2 * CLIENT_PUNCH_MS);
+	sim.no_direct = 0; /* the next upgrade burst finds the direct path */
+	/* 300 kB: 50 s at the relay's rate, so most of it goes direct. */
+	stream_across(a, b, 300000, CLIENT_UPGRADE_EVERY_MS + 10000, &tx, &rx);
+	t_up = a->line_ms[find_line(a, direct_a, 0)];
+	ck_assert_int_gt(t_up, 0);
+	ck_assert_int_eq(rx.opened, 1);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+}
+END_TEST
+
+/* A kind nobody here takes is refused, and the opener hears so. */
+START_TEST(stream_of_unknown_kind_refused)
+{
+	static struct sink tx;
+	struct peer_stream_handler ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	int64_t id;
+
+	memset(&tx, 0, sizeof(tx));
+	alice_and_bob(&a, &b);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FORWARD, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"GET", 3), 3);
+	sim_run_for(2000);
+	ck_assert_int_eq(tx.stopped, 1);
+	ck_assert_uint_eq(tx.code, PEER_STREAM_E_REFUSED);
+	ck_assert_int_eq(peer_stream_open(&a->c, "bob", 0, 3, &ht), STREAM_EINVAL);
+	ck_assert_int_eq(peer_stream_open(&a->c, "alice", PEER_STREAM_KIND_FILE, 3, &ht), STREAM_EINVAL);
+}
+END_TEST
+
+/* The peer restarts: the streams of the old incarnation end (GONE), and the chat goes on. */
+START_TEST(streams_end_when_peer_restarts)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler ht = sink_handler(&tx), hr = sink_handler(&rx);
+	struct sim_host *a, *b, *b2;
+	int64_t id;
+
+	memset(&tx, 0, sizeof(tx));
+	memset(&rx, 0, sizeof(rx));
+	alice_and_bob(&a, &b);
+	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"abc", 3), 3);
+	sim_run_for(1000);
+	ck_assert_uint_eq(rx.len, 3);
+	b2 = host_restart(b);
+	expect_line_within(b2, "* registered as bob", 1000);
+	type(b2, "/msg alice I am back");
+	expect_line_within(a, "<bob> I am back", 3000);
+	ck_assert_int_eq(tx.gone, 1);
+	ck_assert_ptr_null(peer_stream_conn(&a->c, "bob"));
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
 	Suite *s = suite_create("client");
@@ -3245,6 +3475,14 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, relay_taken_after_grace);
 	tcase_add_test(tc, near_relay_far_peer);
 	tcase_set_timeout(tc, 60);
+
+	/* Issue 14: streams to peers over the sealed sessions. */
+	tcase_add_test(tc, stream_carries_bytes);
+	tcase_add_test(tc, stream_over_lossy_network);
+	tcase_add_test(tc, stream_over_relay_keeps_its_rate);
+	tcase_add_test(tc, stream_moves_off_the_relay);
+	tcase_add_test(tc, stream_of_unknown_kind_refused);
+	tcase_add_test(tc, streams_end_when_peer_restarts);
 	suite_add_tcase(s, tc);
 
 	/* Bugs found in client.c and fixed: each test's comment says which. */
