@@ -38,6 +38,8 @@ SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.
 CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/chan.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
+# Port forwarding (--forward, --serve): the logic, and its sockets.
+FORWARD_OBJS = $(BUILD)/forward.o $(BUILD)/forward_net.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 # Client <-> server authentication (auth.c) and the primitives it stands on.
@@ -78,7 +80,7 @@ $(BUILD)/%.o: %.c | $(BUILD)
 
 $(BUILD)/p2pchatd: $(BUILD)/p2pchatd.o $(sort $(SERVER_OBJS) $(IDENTITY_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^
-$(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CONSOLE_OBJS) $(CLIENT_OBJS)
+$(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CONSOLE_OBJS) $(FORWARD_OBJS) $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD) $(BUILD)/tests:

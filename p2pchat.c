@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "console.h"
+#include "forward_net.h"
 #include "identity.h"
 #include "log.h"
 #include "net.h"
@@ -31,7 +32,7 @@ static void on_signal(int sig)
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
 	"usage: p2pchat [-s HOST[:PORT]] [--server-key KEY] [-p LOCAL_PORT] [-w SECONDS] [-k SECONDS]\n" \
-	"               [--stay] [-v] NAME [PEER]\n" \
+	"               [--stay] [-v] [--forward SPEC]... [--serve [HOST:]PORT]... NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -52,6 +53,10 @@ static void help(void)
 	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
 	       "      --stay                keep running after the end of input\n"
 	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
+	       "      --forward SPEC        [ADDR:]LPORT:PEER:RPORT, as ssh -L: a TCP connection to\n"
+	       "                            ADDR:LPORT (default 127.0.0.1) goes to PEER's port RPORT\n"
+	       "      --serve [HOST:]PORT   let peers forward to PORT (on HOST, default 127.0.0.1);\n"
+	       "                            they may reach no other port\n"
 	       "  -v, --verbose             log every datagram on stderr\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             print the version\n"
@@ -133,6 +138,8 @@ struct app {
 	char server_label[TRUST_KEY_NAME_MAX + 1]; /* HOST:PORT: the server's line in known_servers */
 	char servers_path[PATH_MAX + sizeof("/" TRUST_SERVERS_FILE)];
 	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
+	struct fwd_net fwd;       /* --forward and --serve */
+	int fwd_on;
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -150,6 +157,16 @@ static void app_print(void *ctx, const char *line)
 	struct app *a = ctx;
 
 	console_print(&a->con, line);
+}
+
+/* forward.c's status lines, as the client's are printed. */
+static void app_fwd_report(void *ctx, const char *line)
+{
+	struct app *a = ctx;
+	char out[300];
+
+	snprintf(out, sizeof(out), "* %s", line);
+	console_print(&a->con, out);
 }
 
 static void app_line(void *ctx, const struct client_line *l)
@@ -254,8 +271,8 @@ static void app_loop(struct app *a, int stay)
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[SLOT_COUNT];
-		int nfds = 1, timeout;
+		struct pollfd fds[SLOT_COUNT + FWD_NET_SLOTS];
+		int nfds = 1, nfwd = 0, timeout;
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
@@ -274,8 +291,14 @@ static void app_loop(struct app *a, int stay)
 		if (!a->eof && (a->con.interactive || (client_has_room(&a->c) &&
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		if (a->fwd_on) {
+			int64_t fnext = fwd_net_tick(&a->fwd, now);
+
+			next = fnext < next ? fnext : next;
+			nfwd = (int)fwd_net_pollfds(&a->fwd, fds + nfds, FWD_NET_SLOTS);
+		}
 		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
-		if (poll(fds, (nfds_t)nfds, timeout) < 0) {
+		if (poll(fds, (nfds_t)(nfds + nfwd), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -292,6 +315,8 @@ static void app_loop(struct app *a, int stay)
 				app_read_lines(a, now);
 			}
 		}
+		if (nfwd > 0)
+			fwd_net_dispatch(&a->fwd, fds + nfds, (size_t)nfwd, now);
 	}
 }
 
@@ -304,6 +329,10 @@ struct options {
 	int stay, verbose;
 	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
+	struct fwd_spec forwards[FWD_FORWARDS_MAX]; /* --forward */
+	uint32_t nforwards;
+	struct fwd_serve serves[FWD_SERVES_MAX];    /* --serve */
+	uint32_t nserves;
 };
 
 /* Reads 64 lowercase hex digits into key. Returns 0, or -1. */
@@ -338,12 +367,15 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "stay", no_argument, NULL, 'S' },
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "server-key", required_argument, NULL, 'K' },
+		{ "forward", required_argument, NULL, 'L' },
+		{ "serve", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, bad = 0;
+	const char *why;
 
 	memset(o, 0, sizeof(*o));
 	o->server = getenv("P2PCHAT_SERVER");
@@ -363,6 +395,20 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 				return usage_error("--server-key: not 64 lowercase hex digits (p2pchatd "
 						   "--print-key prints the server's)");
 			o->has_server_key = 1;
+			break;
+		case 'L':
+			if (o->nforwards == FWD_FORWARDS_MAX)
+				return usage_error("--forward: at most %d", FWD_FORWARDS_MAX);
+			if (fwd_parse_forward(optarg, &o->forwards[o->nforwards], &why) < 0)
+				return usage_error("--forward '%s': %s", optarg, why);
+			o->nforwards++;
+			break;
+		case 'E':
+			if (o->nserves == FWD_SERVES_MAX)
+				return usage_error("--serve: at most %d", FWD_SERVES_MAX);
+			if (fwd_parse_serve(optarg, &o->serves[o->nserves], &why) < 0)
+				return usage_error("--serve '%s': %s", optarg, why);
+			o->nserves++;
 			break;
 		case 'v': o->verbose = 1; break;
 		case 'h': help(); *done = 1; return 0;
@@ -386,6 +432,10 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		return usage_error("you cannot chat with yourself: NAME and PEER are both '%s'", o->name);
 	if (o->peer != NULL && !proto_name_valid(o->peer))
 		return usage_error("'%s' is not a valid peer name", o->peer);
+	for (uint32_t k = 0; k < o->nforwards; k++) {
+		if (strcmp(o->forwards[k].peer, o->name) == 0)
+			return usage_error("--forward: you cannot forward to yourself ('%s')", o->name);
+	}
 	return 0;
 }
 
@@ -561,6 +611,8 @@ static int app_close(struct app *a)
 	int status;
 	char s[NET_ADDRSTRLEN];
 
+	if (a->fwd_on)
+		fwd_net_stop(&a->fwd);
 	client_shutdown(&a->c, net_now_ms());
 	if (a->con.interactive)
 		console_close(&a->con);
@@ -612,10 +664,30 @@ int main(int argc, char **argv)
 	identity_wipe(&cfg.id); /* the client has its copy */
 	if (status < 0)
 		return 2; /* checked above */
+	if (o.nforwards > 0 || o.nserves > 0) {
+		char err[256];
+
+		if (fwd_net_start(&a->fwd, &a->c, o.forwards, o.nforwards, o.serves, o.nserves,
+				  app_fwd_report, a, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			app_close(a);
+			return 1;
+		}
+		a->fwd_on = 1;
+		for (uint32_t k = 0; k < o.nforwards; k++)
+			client_say(&a->c, "* forwarding %s:%u to %s:%u", o.forwards[k].addr,
+				   (unsigned)o.forwards[k].lport, o.forwards[k].peer,
+				   (unsigned)o.forwards[k].rport);
+		for (uint32_t k = 0; k < o.nserves; k++)
+			client_say(&a->c, "* serving port %u (%s:%u) to peers",
+				   (unsigned)o.serves[k].port, o.serves[k].host,
+				   (unsigned)o.serves[k].port);
+	}
 	if (a->con.interactive) {
 		console_print(&a->con, "* type /help for commands");
 		console_prompt(&a->con);
 	}
-	app_loop(a, o.stay);
+	/* a forward lives until it is stopped, as ssh -N does: the end of input does not end it */
+	app_loop(a, o.stay || a->fwd_on);
 	return app_close(a);
 }
