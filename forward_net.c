@@ -182,9 +182,11 @@ static int64_t s_open(void *ctx, void *link)
 {
 	struct fwd_net *n = ctx;
 	struct peer_stream_handler h = handler_of(n);
+	int64_t id = peer_stream_open(n->c, name_of(link), PEER_STREAM_KIND_FORWARD,
+				      STREAM_URGENCY_DEFAULT, &h);
 
-	return peer_stream_open(n->c, name_of(link), PEER_STREAM_KIND_FORWARD,
-				STREAM_URGENCY_DEFAULT, &h);
+	log_debug("forward: a stream to %s: %lld", name_of(link), (long long)id);
+	return id;
 }
 
 static int64_t s_write(void *ctx, void *link, uint64_t sid, const uint8_t *p, size_t len)
@@ -424,8 +426,32 @@ int64_t fwd_net_tick(struct fwd_net *n, int64_t now)
 	return fwd_tick(&n->f, now);
 }
 
+/* Logs (debug) what each peer's stream connection did: where a slow forward's time went. */
+static void log_streams(struct fwd_net *n)
+{
+	for (int k = 0; k < FWD_NET_PEERS; k++) {
+		const struct stream_conn *sc;
+
+		if (n->peers[k].name[0] == '\0' ||
+		    (sc = peer_stream_conn(n->c, n->peers[k].name)) == NULL)
+			continue;
+		log_debug("forward: streams with %s: %llu packets sent, %llu received, %llu bytes "
+			  "sent, %llu resent; %llu lost (%llu spurious), %llu recoveries, %llu PTOs; "
+			  "cwnd %llu, srtt %lld ms, min rtt %lld ms",
+			  n->peers[k].name, (unsigned long long)sc->stats.pkts_sent,
+			  (unsigned long long)sc->stats.pkts_recv,
+			  (unsigned long long)sc->stats.bytes_sent,
+			  (unsigned long long)sc->stats.bytes_resent,
+			  (unsigned long long)sc->cc.n_lost, (unsigned long long)sc->cc.n_spurious,
+			  (unsigned long long)sc->cc.n_recoveries, (unsigned long long)sc->cc.n_pto,
+			  (unsigned long long)sc->cc.cwnd, (long long)sc->cc.smoothed_rtt_ms,
+			  (long long)sc->cc.min_rtt_ms);
+	}
+}
+
 void fwd_net_stop(struct fwd_net *n)
 {
+	log_streams(n);
 	for (int i = 0; i < FWD_CONNS_MAX; i++) {
 		struct fwd_conn *c = &n->f.conns[i];
 

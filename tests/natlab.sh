@@ -1333,7 +1333,7 @@ test_forward_browser() {
 	fwd_web "$NL_DIR/www" && fwd_pair || return 1
 	lab_spawn /dev/null "$NL_DIR/web.log" "$NL_DIR/web.err" ip netns exec "$NL_P$NL_HOST_B" \
 		/usr/bin/python3 -m http.server "$FWD_WEB_PORT" --bind 127.0.0.1 --directory "$NL_DIR/www"
-	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_WEB_PORT" ||
+	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_WEB_PORT" 2>/dev/null ||
 		{ echo "  bob's web server did not start" >&2; return 1; }
 	t0=$(now_us)
 	fwd_chromium "http://127.0.0.1:$FWD_WEB_LPORT/" "$NL_DIR/dom.html" ||
@@ -1382,7 +1382,7 @@ fwd_goodput() {
 	bob_ip=${NL_IP[$NL_HOST_B]}
 	lab_spawn /dev/null "$NL_DIR/iperf-server.log" "$NL_DIR/iperf-server.err" \
 		ip netns exec "$NL_P$NL_HOST_B" iperf3 -s -p "$FWD_PERF_PORT"
-	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_PERF_PORT" ||
+	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_PERF_PORT" 2>/dev/null ||
 		{ echo "  iperf3 -s did not start" >&2; return 1; }
 	lab_in natB iptables -t nat -A PREROUTING -i pub -p tcp --dport "$FWD_PERF_PORT" \
 		-j DNAT --to-destination "$bob_ip" &&
@@ -1394,7 +1394,7 @@ fwd_goodput() {
 	wait $pid
 	FWD_RTT=$(sed -n 's/^\* peer bob connected .* rtt \([0-9]*\) ms.*$/\1/p' "$NL_DIR/alice.out" |
 		head -n 1)
-	FWD_RATIO=$(awk -v a="$FWD_FWD" -v b="$FWD_TCP" 'BEGIN { printf "%d", b > 0 ? 100 * a / b : 0 }')
+	FWD_RATIO=$(awk -v a="$FWD_FWD" -v b="$FWD_TCP" 'BEGIN { printf "%d", (b > 0 ? 100 * a / b : 0) }')
 	NL_NOTE="16 MB: TCP $FWD_TCP Mbit/s, forwarded $FWD_FWD Mbit/s ="
 	NL_NOTE="$NL_NOTE $(awk -v r="$FWD_RATIO" 'BEGIN { printf "%.2f", r / 100 }') x TCP"
 	NL_NOTE="$NL_NOTE (target $2 x); /peers rtt during the transfer: ${FWD_RTT:-?} ms"
