@@ -436,13 +436,15 @@ static void log_streams(struct fwd_net *n)
 		    (sc = peer_stream_conn(n->c, n->peers[k].name)) == NULL)
 			continue;
 		log_debug("forward: streams with %s: %llu packets sent, %llu received, %llu bytes "
-			  "sent, %llu resent; %llu lost (%llu spurious), %llu recoveries, %llu PTOs; "
+			  "sent, %llu resent; %llu lost (%llu spurious, %llu random), %llu recoveries, "
+			  "%llu PTOs; "
 			  "cwnd %llu, srtt %lld ms, min rtt %lld ms",
 			  n->peers[k].name, (unsigned long long)sc->stats.pkts_sent,
 			  (unsigned long long)sc->stats.pkts_recv,
 			  (unsigned long long)sc->stats.bytes_sent,
 			  (unsigned long long)sc->stats.bytes_resent,
 			  (unsigned long long)sc->cc.n_lost, (unsigned long long)sc->cc.n_spurious,
+			  (unsigned long long)sc->cc.n_random,
 			  (unsigned long long)sc->cc.n_recoveries, (unsigned long long)sc->cc.n_pto,
 			  (unsigned long long)sc->cc.cwnd, (long long)sc->cc.smoothed_rtt_ms,
 			  (long long)sc->cc.min_rtt_ms);
