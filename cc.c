@@ -45,6 +45,7 @@ static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 	cc->rate_cap = 0;
 	cc->loss_avg = 0;
 	cc->path_pkts = 0;
+	cc->cut_young = 0;
 	/* RFC 9002 7.2: min(10 * mds, max(14720, 2 * mds)) */
 	iw = 2 * (uint64_t)mds > CC_INITIAL_WINDOW_MIN_BYTES ? 2 * (uint64_t)mds : CC_INITIAL_WINDOW_MIN_BYTES;
 	if (iw > (uint64_t)CC_INITIAL_WINDOW_PKTS * mds)
@@ -314,8 +315,15 @@ static void congestion_event(struct cc *cc, int64_t sent_ms, int64_t now)
 		return;
 	if (loss_is_random(cc)) {
 		cc->n_random++;
+		if (cc->cut_young && cc->ssthresh != UINT64_MAX) {
+			/* the young path's cut was a guess; the loss rate says random now */
+			cc->cut_young = 0;
+			cc->ssthresh = UINT64_MAX;
+			cc->n_resumed++;
+		}
 		return;
 	}
+	cc->cut_young = !cc->have_rtt || cc->path_pkts < CC_RANDOM_LOSS_MIN_PKTS;
 	cc->recovery_start_ms = now;
 	cc->episode++;
 	cc->episode_lost = 0;
