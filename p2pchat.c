@@ -120,6 +120,16 @@ static int print_fingerprint(const char *name)
  */
 #define APP_REGISTER_WAIT_MIN_MS 2000
 
+/*
+ * The UDP socket's receive buffer: a peer's stream connection may have
+ * 2 MiB unacknowledged in flight (stream.h's connection window), and it
+ * arrives as fast as the path carries it; the kernel's default (208 KiB,
+ * about 90 datagrams) overflowed in the NAT lab at 25 ms a link whenever
+ * the loop fell behind for a moment, and each overflow cut the sender's
+ * window. Capped by net.core.rmem_max unless we may pass it.
+ */
+#define APP_RCVBUF_BYTES (4 << 20)
+
 /* Everything main's loop owns. */
 struct app {
 	int fd;
@@ -558,6 +568,8 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 		log_error("UDP port %lu: %s", o->port, strerror(errno));
 		return 1;
 	}
+	if (net_set_rcvbuf(a->fd, APP_RCVBUF_BYTES) < 0)
+		log_debug("UDP receive buffer: %s", strerror(errno));
 	cfg->ipv6 = net_is_ipv6(a->fd);
 	if (net_is_loopback(&cfg->server)) {
 		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
