@@ -91,9 +91,9 @@
 #define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256): the owner gives up on a dead path long before */
 #define CC_PACING_BURST_PKTS 4          /* tokens the pacer saves up at most (or 2 ms of sending, whichever is more) */
 #define CC_LOST_HISTORY 256             /* packets declared lost that are remembered, to notice late ACKs of them */
-#define CC_LOSS_AVG_SHIFT 6             /* the loss rate is a moving average with gain 1/64: about the last 64 packets */
+#define CC_LOSS_AVG_SHIFT 8             /* the loss rate is a moving average with gain 1/256: long enough that 5% random loss rarely strays past 1/8 (with 1/64 it did, and cut the window a few times in 16 MB) */
 #define CC_RANDOM_LOSS_MIN_PKTS 16      /* packets a path carries (acked or lost) before a loss may be judged random: at 5% loss, 44% of paths lose one of their first 16 (1 - 0.95^16), 96% one of their first 64 */
-#define CC_RANDOM_LOSS_MAX_INV 8        /* more than 1/8 of recent packets lost is congestion: 5% random loss stays below with margin (3 sigma over 64 packets is 10.8%) */
+#define CC_RANDOM_LOSS_MAX_INV 8        /* more than 1/8 of recent packets lost is congestion: 5% random loss stays below with margin (its average over 256 packets has sigma 1%) */
 #define CC_QUEUE_MIN_MS 4               /* smoothed RTT this far (or min_rtt / 8) above min_rtt: a queue; above the clock's tick and ACK batching's noise */
 
 /* A range of packet numbers, lo <= hi, both included. */
