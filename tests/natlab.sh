@@ -1360,6 +1360,56 @@ test_forward_browser() {
 		wait_for "$NL_DIR/bob.out" "alice's forward to port $FWD_PERF_PORT: could not connect" 5
 }
 
+# fwd_client NAME SEND: in alice's box, a TCP client of alice's web forward sends SEND (may be
+# empty) and reads to the end; NAME.out says "open", then "eof BYTES" and the reply, or
+# "reset" when the connection was reset.
+fwd_client() {
+	lab_spawn /dev/null "$NL_DIR/$1.out" "$NL_DIR/$1.err" ip netns exec "$NL_P$NL_HOST_A" \
+		/usr/bin/python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("open", flush=True)
+s.sendall(sys.argv[2].encode())
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except ConnectionResetError:
+    print("reset", flush=True)
+    sys.exit(0)
+print("eof", len(got), flush=True)
+print(got.decode(errors="replace"), flush=True)' "$FWD_WEB_LPORT" "$2"
+}
+
+# bob_serving: bob's box has a connection from his p2pchat to his web server.
+bob_serving() {
+	lab_in "$NL_HOST_B" ss -Htn state established "( dport = :$FWD_WEB_PORT )" | grep -q .
+}
+
+# Bob goes away: alice's open connection through the forward is reset, not ended in order, and
+# she is told; a connection made while he is away waits, and bob's page comes through it once
+# he is back.
+test_forward_peer_drop() {
+	fwd_web "$NL_DIR/www" && fwd_pair || return 1
+	lab_spawn /dev/null "$NL_DIR/web.log" "$NL_DIR/web.err" ip netns exec "$NL_P$NL_HOST_B" \
+		/usr/bin/python3 -m http.server "$FWD_WEB_PORT" --bind 127.0.0.1 --directory "$NL_DIR/www"
+	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_WEB_PORT" 2>/dev/null ||
+		{ echo "  bob's web server did not start" >&2; return 1; }
+	fwd_client idle ""
+	wait_until 15 bob_serving || { echo "  the idle connection never reached bob's server" >&2; return 1; }
+	lab_stop "${NL_PID[bob]}"
+	wait_for "$NL_DIR/idle.out" "^reset$" 15 &&
+		wait_for "$NL_DIR/alice.out" "^\* forward: bob dropped; 1 connection reset$" 5 || return 1
+	fwd_client late $'GET / HTTP/1.0\r\n\r\n'
+	wait_for "$NL_DIR/late.out" "^open$" 5 || return 1
+	rm -f "$NL_DIR/bob.in" && lab_client hostB bob - --serve "$FWD_WEB_PORT" || return 1
+	wait_for "$NL_DIR/late.out" "served from bob's loopback, across two NATs" 30 || return 1
+	NL_NOTE="the open connection was reset; the one made while bob was away got his page"
+}
+
 # fwd_iperf LABEL HOST PORT [ARGS]: iperf3 in alice's box sends FWD_PERF_BYTES to HOST:PORT;
 # prints the receiver's goodput in Mbit/s (one decimal), or fails.
 fwd_iperf() {
@@ -1447,6 +1497,8 @@ natlab_main() {
 	check "NAT maps anew mid-chat: reconnect, re-register, nothing lost" test_nat_new_mapping
 	check "forward: headless Chromium gets bob's page and an 8 MB asset across cone NATs" \
 		test_forward_browser
+	check "forward: bob drops: the open connection is reset, a new one waits for him" \
+		test_forward_peer_drop
 	check "forward: goodput of 16 MB against TCP, 25 ms per link" test_forward_goodput
 	check "forward: goodput of 16 MB against TCP, 25 ms per link and 5% loss" \
 		test_forward_goodput_loss
