@@ -40,6 +40,8 @@ CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/p
 CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
 # The chat program's own console (the print path above the input line), beside main().
 CONSOLE_OBJS = $(BUILD)/console.o
+# Port forwarding (--forward, --serve): the logic, and its sockets.
+FORWARD_OBJS = $(BUILD)/forward.o $(BUILD)/forward_net.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
 IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
 # Client <-> server authentication (auth.c) and the primitives it stands on.
@@ -52,7 +54,7 @@ STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server chan term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
-	     cc stream auth birthday transfer
+	     cc stream auth birthday transfer forward
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -82,7 +84,7 @@ $(BUILD)/%.o: %.c | $(BUILD)
 
 $(BUILD)/p2pchatd: $(BUILD)/p2pchatd.o $(sort $(SERVER_OBJS) $(IDENTITY_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^
-$(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CONSOLE_OBJS) $(CLIENT_OBJS)
+$(BUILD)/p2pchat: $(BUILD)/p2pchat.o $(CONSOLE_OBJS) $(FORWARD_OBJS) $(CLIENT_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD) $(BUILD)/tests:
@@ -106,6 +108,7 @@ $(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
+$(BUILD)/tests/test_forward: $(BUILD)/tests/test_forward.o $(BUILD)/forward.o $(STREAM_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(BUILD)/tests/test_birthday: $(BUILD)/tests/test_birthday.o $(BUILD)/birthday.o

@@ -1,4 +1,4 @@
-/* cc.c - RTT estimation, loss detection (count, time, PTO), NewReno and pacing for one peer path. */
+/* cc.c - RTT estimation, loss detection (count, time, PTO), NewReno that tells random loss from congestion, and pacing for one peer path. */
 #include "cc.h"
 
 #include <string.h>
@@ -43,6 +43,9 @@ static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 	cc->have_limited = 0;
 	cc->episode_lost = 0;
 	cc->rate_cap = 0;
+	cc->loss_avg = 0;
+	cc->path_pkts = 0;
+	cc->cut_young = 0;
 	/* RFC 9002 7.2: min(10 * mds, max(14720, 2 * mds)) */
 	iw = 2 * (uint64_t)mds > CC_INITIAL_WINDOW_MIN_BYTES ? 2 * (uint64_t)mds : CC_INITIAL_WINDOW_MIN_BYTES;
 	if (iw > (uint64_t)CC_INITIAL_WINDOW_PKTS * mds)
@@ -263,10 +266,34 @@ static int in_recovery(const struct cc *cc, int64_t sent_ms)
 	return cc->recovery_start_ms >= 0 && sent_ms <= cc->recovery_start_ms;
 }
 
+/* One more packet's fate (lost 1, acked 0) in the moving average of the loss rate. */
+static void loss_sample(struct cc *cc, int lost)
+{
+	cc->loss_avg += (((int64_t)lost << 16) - cc->loss_avg) / (1 << CC_LOSS_AVG_SHIFT);
+	cc->path_pkts++;
+}
+
+/*
+ * Returns 1 when a loss now looks random rather than congestive (cc.h
+ * says why this differs from NewReno): the path is known, its RTT shows
+ * no queue, and few of the recent packets were lost.
+ */
+static int loss_is_random(const struct cc *cc)
+{
+	int64_t queue_ms = max64(CC_QUEUE_MIN_MS, cc->min_rtt_ms / 8);
+
+	if (!cc->have_rtt || cc->path_pkts < CC_RANDOM_LOSS_MIN_PKTS)
+		return 0;
+	if (cc->loss_avg > (1 << 16) / CC_RANDOM_LOSS_MAX_INV)
+		return 0;
+	return cc->smoothed_rtt_ms <= cc->min_rtt_ms + queue_ms;
+}
+
 /* Takes the ACK of one packet: out of flight, and the window grows (RFC 9002 7.3.1, 7.3.3). */
 static void on_packet_acked(struct cc *cc, const struct cc_sent *s)
 {
 	cc->bytes_in_flight -= s->bytes;
+	loss_sample(cc, 0);
 	if (in_recovery(cc, s->sent_ms) || !cc->have_limited || s->pn > cc->limited_pn)
 		return;
 	if (cc->cwnd < cc->ssthresh) {
@@ -286,6 +313,17 @@ static void congestion_event(struct cc *cc, int64_t sent_ms, int64_t now)
 {
 	if (in_recovery(cc, sent_ms))
 		return;
+	if (loss_is_random(cc)) {
+		cc->n_random++;
+		if (cc->cut_young && cc->ssthresh != UINT64_MAX) {
+			/* the young path's cut was a guess; the loss rate says random now */
+			cc->cut_young = 0;
+			cc->ssthresh = UINT64_MAX;
+			cc->n_resumed++;
+		}
+		return;
+	}
+	cc->cut_young = !cc->have_rtt || cc->path_pkts < CC_RANDOM_LOSS_MIN_PKTS;
 	cc->recovery_start_ms = now;
 	cc->episode++;
 	cc->episode_lost = 0;
@@ -400,6 +438,7 @@ static void detect_lost(struct cc *cc, int64_t now, const struct cc_events *ev)
 			cc->bytes_in_flight -= s->bytes;
 			cc->n_lost++;
 			nlost++;
+			loss_sample(cc, 1);
 			if (cc->have_rtt && s->sent_ms > cc->first_rtt_sample_ms) {
 				if (pc_first < 0)
 					pc_first = i;

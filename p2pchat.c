@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "client.h"
 #include "console.h"
+#include "forward_net.h"
 #include "identity.h"
 #include "log.h"
 #include "birthday.h"
@@ -35,7 +36,8 @@ static void on_signal(int sig)
 #define P2PCHAT_PROGRAM "p2pchat"
 #define P2PCHAT_USAGE \
 	"usage: p2pchat [-s HOST[:PORT]]... [--server-key KEY]... [-p LOCAL_PORT] [-w SECONDS]\n" \
-	"               [-k SECONDS] [--stay] [--accept-files DIR] [-v] NAME [PEER]\n" \
+	"               [-k SECONDS] [--stay] [--accept-files DIR] [-v] [--forward SPEC]...\n" \
+	"               [--serve [HOST:]PORT]... NAME [PEER]\n" \
 	"       p2pchat --fingerprint NAME\n"
 
 /* The one usage-error path (cli.c), worded for p2pchat. */
@@ -61,6 +63,10 @@ static void help(void)
 	       "      --accept-files DIR    save files peers offer into DIR without asking\n"
 	       "                            (a script without it refuses them)\n"
 	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
+	       "      --forward SPEC        [ADDR:]LPORT:PEER:RPORT, as ssh -L: a TCP connection to\n"
+	       "                            ADDR:LPORT (default 127.0.0.1) goes to PEER's port RPORT\n"
+	       "      --serve [HOST:]PORT   let peers forward to PORT (on HOST, default 127.0.0.1);\n"
+	       "                            they may reach no other port\n"
 	       "  -v, --verbose             log every datagram on stderr\n"
 	       "  -h, --help                this help\n"
 	       "  -V, --version             print the version\n"
@@ -124,6 +130,16 @@ static int print_fingerprint(const char *name)
  */
 #define APP_REGISTER_WAIT_MIN_MS 2000
 
+/*
+ * The UDP socket's receive buffer: a peer's stream connection may have
+ * 2 MiB unacknowledged in flight (stream.h's connection window), and it
+ * arrives as fast as the path carries it; the kernel's default (208 KiB,
+ * about 90 datagrams) overflowed in the NAT lab at 25 ms a link whenever
+ * the loop fell behind for a moment, and each overflow cut the sender's
+ * window. Capped by net.core.rmem_max unless we may pass it.
+ */
+#define APP_RCVBUF_BYTES (4 << 20)
+
 /* Everything main's loop owns. */
 struct app {
 	int fd;
@@ -145,6 +161,8 @@ struct app {
 	struct trust_store *trust; /* known peers: about 140 KB, allocated once */
 	int spare[BDAY_SOCKETS];  /* the birthday method's sockets, number i + 1 at [i]; -1 closed */
 	int nspare;               /* slots in use in spare[] (some may be closed) */
+	struct fwd_net fwd;       /* --forward and --serve */
+	int fwd_on;
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -257,6 +275,16 @@ static void app_progress(void *ctx, uint32_t id, const char *line)
 	console_progress(&a->con, id, line);
 }
 
+/* forward.c's status lines, as the client's are printed. */
+static void app_fwd_report(void *ctx, const char *line)
+{
+	struct app *a = ctx;
+	char out[300];
+
+	snprintf(out, sizeof(out), "* %s", line);
+	console_print(&a->con, out);
+}
+
 static void app_line(void *ctx, const struct client_line *l)
 {
 	struct app *a = ctx;
@@ -362,9 +390,9 @@ static void app_loop(struct app *a, int stay)
 	for (;;) {
 		int64_t now = net_now_ms();
 		int64_t next = client_tick(&a->c, now);
-		struct pollfd fds[SLOT_COUNT + BDAY_SOCKETS];
+		struct pollfd fds[SLOT_COUNT + FWD_NET_SLOTS + BDAY_SOCKETS];
 		int which[BDAY_SOCKETS];
-		int nfds = 1, nspare, timeout;
+		int nfds = 1, nfwd = 0, nspare, timeout;
 
 		if (got_stop || a->c.quit || a->c.fatal)
 			return;
@@ -383,9 +411,15 @@ static void app_loop(struct app *a, int stay)
 		if (!a->eof && (a->con.interactive || (client_has_room(&a->c) &&
 						   a->in_len < sizeof(a->in) - 1)))
 			fds[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
+		if (a->fwd_on) {
+			int64_t fnext = fwd_net_tick(&a->fwd, now);
+
+			next = fnext < next ? fnext : next;
+			nfwd = (int)fwd_net_pollfds(&a->fwd, fds + nfds, FWD_NET_SLOTS);
+		}
 		timeout = next - now > 60000 ? 60000 : next - now < 0 ? 0 : (int)(next - now);
-		nspare = app_poll_spares(a, fds + nfds, which);
-		if (poll(fds, (nfds_t)(nfds + nspare), timeout) < 0) {
+		nspare = app_poll_spares(a, fds + nfds + nfwd, which);
+		if (poll(fds, (nfds_t)(nfds + nfwd + nspare), timeout) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("poll: %s", strerror(errno));
@@ -394,7 +428,7 @@ static void app_loop(struct app *a, int stay)
 		now = net_now_ms();
 		if (fds[SLOT_SOCKET].revents & POLLIN)
 			app_read_socket(a, now);
-		app_read_spares(a, fds + nfds, which, nspare, now);
+		app_read_spares(a, fds + nfds + nfwd, which, nspare, now);
 		if (nfds > SLOT_INPUT && (fds[SLOT_INPUT].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (a->con.interactive) {
 				if (console_read_keys(&a->con, now) < 0)
@@ -403,6 +437,8 @@ static void app_loop(struct app *a, int stay)
 				app_read_lines(a, now);
 			}
 		}
+		if (nfwd > 0)
+			fwd_net_dispatch(&a->fwd, fds + nfds, (size_t)nfwd, now);
 	}
 }
 
@@ -418,6 +454,10 @@ struct options {
 	const char *accept_dir; /* --accept-files */
 	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
 	const char *name, *peer; /* peer: NULL when none was named */
+	struct fwd_spec forwards[FWD_FORWARDS_MAX]; /* --forward */
+	uint32_t nforwards;
+	struct fwd_serve serves[FWD_SERVES_MAX];    /* --serve */
+	uint32_t nserves;
 };
 
 /* Reads 64 lowercase hex digits into key. Returns 0, or -1. */
@@ -476,12 +516,15 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		{ "accept-files", required_argument, NULL, 'A' },
 		{ "fingerprint", no_argument, NULL, 'F' },
 		{ "server-key", required_argument, NULL, 'K' },
+		{ "forward", required_argument, NULL, 'L' },
+		{ "serve", required_argument, NULL, 'E' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, bad = 0;
+	const char *why;
 
 	memset(o, 0, sizeof(*o));
 	o->wait_s = CLIENT_DEFAULT_WAIT_S;
@@ -507,6 +550,20 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 				return usage_error("--server-key: not 64 lowercase hex digits (p2pchatd "
 						   "--print-key prints the server's)");
 			o->nkeys++;
+			break;
+		case 'L':
+			if (o->nforwards == FWD_FORWARDS_MAX)
+				return usage_error("--forward: at most %d", FWD_FORWARDS_MAX);
+			if (fwd_parse_forward(optarg, &o->forwards[o->nforwards], &why) < 0)
+				return usage_error("--forward '%s': %s", optarg, why);
+			o->nforwards++;
+			break;
+		case 'E':
+			if (o->nserves == FWD_SERVES_MAX)
+				return usage_error("--serve: at most %d", FWD_SERVES_MAX);
+			if (fwd_parse_serve(optarg, &o->serves[o->nserves], &why) < 0)
+				return usage_error("--serve '%s': %s", optarg, why);
+			o->nserves++;
 			break;
 		case 'v': o->verbose = 1; break;
 		case 'h': help(); *done = 1; return 0;
@@ -542,6 +599,10 @@ static int parse_options(int argc, char **argv, struct options *o, int *done)
 		return usage_error("you cannot chat with yourself: NAME and PEER are both '%s'", o->name);
 	if (o->peer != NULL && !proto_name_valid(o->peer))
 		return usage_error("'%s' is not a valid peer name", o->peer);
+	for (uint32_t k = 0; k < o->nforwards; k++) {
+		if (strcmp(o->forwards[k].peer, o->name) == 0)
+			return usage_error("--forward: you cannot forward to yourself ('%s')", o->name);
+	}
 	return 0;
 }
 
@@ -684,6 +745,8 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 		log_error("UDP port %lu: %s", o->port, strerror(errno));
 		return 1;
 	}
+	if (net_set_rcvbuf(a->fd, APP_RCVBUF_BYTES) < 0)
+		log_debug("UDP receive buffer: %s", strerror(errno));
 	cfg->ipv6 = net_is_ipv6(a->fd);
 	if (net_is_loopback(&cfg->servers[0].addr)) {
 		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
@@ -738,6 +801,8 @@ static int app_close(struct app *a)
 	int status;
 	char s[NET_ADDRSTRLEN];
 
+	if (a->fwd_on)
+		fwd_net_stop(&a->fwd);
 	client_shutdown(&a->c, net_now_ms());
 	if (a->con.interactive)
 		console_close(&a->con);
@@ -796,10 +861,30 @@ int main(int argc, char **argv)
 	identity_wipe(&cfg.id); /* the client has its copy */
 	if (status < 0)
 		return 2; /* checked above */
+	if (o.nforwards > 0 || o.nserves > 0) {
+		char err[256];
+
+		if (fwd_net_start(&a->fwd, &a->c, o.forwards, o.nforwards, o.serves, o.nserves,
+				  app_fwd_report, a, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			app_close(a);
+			return 1;
+		}
+		a->fwd_on = 1;
+		for (uint32_t k = 0; k < o.nforwards; k++)
+			client_say(&a->c, "* forwarding %s:%u to %s:%u", o.forwards[k].addr,
+				   (unsigned)o.forwards[k].lport, o.forwards[k].peer,
+				   (unsigned)o.forwards[k].rport);
+		for (uint32_t k = 0; k < o.nserves; k++)
+			client_say(&a->c, "* serving port %u (%s:%u) to peers",
+				   (unsigned)o.serves[k].port, o.serves[k].host,
+				   (unsigned)o.serves[k].port);
+	}
 	if (a->con.interactive) {
 		console_print(&a->con, "* type /help for commands");
 		console_prompt(&a->con);
 	}
-	app_loop(a, o.stay);
+	/* a forward lives until it is stopped, as ssh -N does: the end of input does not end it */
+	app_loop(a, o.stay || a->fwd_on);
 	return app_close(a);
 }
