@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "auth.h"
-#include "chan.h"
 #include "identity.h"
 #include "peer_stream.h"
 #include "protocol.h"
