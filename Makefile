@@ -50,7 +50,7 @@ SESSION_OBJS = $(BUILD)/session.o $(BUILD)/chachapoly.o
 STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
 
 # The libcheck suites, one tests/test_NAME.c each.
-UNIT_NAMES = protocol table server chan term client stun guard \
+UNIT_NAMES = protocol table server term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
 	     cc stream auth birthday transfer
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
@@ -94,7 +94,6 @@ $(BUILD)/tests/%.o: tests/%.c | $(BUILD)/tests
 $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(PROTO_OBJS)
 $(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(PROTO_OBJS) $(BUILD)/net.o
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
-$(BUILD)/tests/test_chan: $(BUILD)/tests/test_chan.o $(BUILD)/chan.o $(PROTO_OBJS)
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(PROTO_OBJS)
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(PROTO_OBJS)
