@@ -62,7 +62,7 @@
 #define CLIENT_PATH_RETRY_MS 1000        /* a PATH_CHALLENGE to one address goes again at most this often */
 #define CLIENT_NAT_RETRY_MS 1000         /* an unanswered MAPPING goes again after this... */
 #define CLIENT_NAT_TRIES 3               /* ...at most this many times for one public endpoint */
-#define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
+#define CLIENT_STALE_REPLY_MS 100        /* a STREAM from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
 struct peer; /* one per peer we know: client_impl.h */
@@ -81,7 +81,7 @@ struct client_stats {
 	uint64_t unauthenticated; /* from the server's address, but it did not open, was replayed, or
 				     a COOKIE with another key than the server's: dropped (auth.h) */
 	uint64_t version_refusals; /* version refusals from the server's address (never believed) */
-	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
+	uint64_t stale;        /* STREAM of an earlier connection (epochs) */
 	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
 	uint64_t sent_files, received_files, failed_files; /* failed: ours, not delivered (the exit status counts them) */

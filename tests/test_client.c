@@ -2657,11 +2657,12 @@ START_TEST(line_after_wait_expired_while_punching)
 	/*
 	 * Regression: the wait runs out while alice is still punching (here the
 	 * moment before bob's first answer).
-	 * fail_pending() drops the line, but chan_fail_all() leaves the channel's
-	 * next sequence number past it, and the punch then succeeds without a
-	 * new epoch: bob waits for the dropped sequence number forever, and
-	 * every later line is held behind it and never shown -- while alice,
-	 * its fragments selectively acknowledged, counts it as delivered.
+	 * fail_pending() drops the line; with the old channel (chan.c) its
+	 * next sequence number stayed past it, and the punch then succeeded
+	 * without a new epoch: bob waited for the dropped sequence number
+	 * forever, and every later line was held behind it and never shown.
+	 * Now a failed line's chat stream is reset, and the next line opens
+	 * a new one: it must arrive.
 	 *
 	 */
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
