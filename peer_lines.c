@@ -284,7 +284,15 @@ static size_t chat_recv(void *ctx, struct client *c, const char *name, uint64_t 
 	while (off < len) {
 		size_t want = CHAT_RECORD_HEADER, n;
 
-		if (rx->have >= CHAT_RECORD_HEADER) {
+		if (rx->have >= CHAT_RECORD_HEADER)
+			want += bytes_get16(rx->buf + 1);
+		n = want - rx->have;
+		if (n > len - off)
+			n = len - off;
+		memcpy(rx->buf + rx->have, data + off, n);
+		rx->have += n;
+		off += n;
+		if (rx->have == CHAT_RECORD_HEADER) {
 			size_t tlen = bytes_get16(rx->buf + 1);
 
 			if (tlen == 0 || tlen > PROTO_LINE_MAX ||
@@ -295,15 +303,7 @@ static size_t chat_recv(void *ctx, struct client *c, const char *name, uint64_t 
 				(void)peer_stream_stop(c, name, id, CHAT_E_MALFORMED);
 				return len;
 			}
-			want += tlen;
-		}
-		n = want - rx->have;
-		if (n > len - off)
-			n = len - off;
-		memcpy(rx->buf + rx->have, data + off, n);
-		rx->have += n;
-		off += n;
-		if (rx->have > CHAT_RECORD_HEADER && rx->have == want) {
+		} else if (rx->have == want) {
 			show_line(c, p, rx->buf[0], (const char *)rx->buf + CHAT_RECORD_HEADER,
 				  want - CHAT_RECORD_HEADER);
 			rx->have = 0;

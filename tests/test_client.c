@@ -1904,28 +1904,30 @@ END_TEST
 /* ---- what the network may throw at a client ---- */
 
 /*
- * A chat line `text` from host `from` to its peer called `to`, right in
- * every way but for epoch_xor (0: none) on from's epoch: sealed under its
- * session, a STREAM of its current pair of epochs, the packet number its
- * stream connection would send next, opening the chat stream it would
- * open next (the kind byte, one record: flags, 16-bit length, text).
- * Writes the whole SEALED datagram into buf; returns its length.
+ * Chat record bytes rec[0..len) from host `from` to its peer called `to`,
+ * right in every way but for epoch_xor (0: none) on from's epoch: sealed
+ * under its session, a STREAM of its current pair of epochs, the packet
+ * number its stream connection would send next, opening the chat stream
+ * it would open next (the kind byte, then rec). Both are then taken from
+ * from's connection, as if it had sent this and lost it, so that its own
+ * packets and streams never reuse them. Writes the whole SEALED datagram
+ * into buf; returns its length.
  */
-static size_t chat_from(struct sim_host *from, const char *to, const char *text,
-			uint32_t epoch_xor, uint8_t buf[PROTO_PAYLOAD_MAX])
+static size_t record_from(struct sim_host *from, const char *to, const uint8_t *rec, size_t len,
+			  uint32_t epoch_xor, uint8_t buf[PROTO_PAYLOAD_MAX])
 {
 	static const uint8_t header[PROTO_HEADER_LEN] = { PROTO_MAGIC, PROTO_VERSION, PROTO_SEALED, 0 };
 	struct peer *p = client_peer_find(&from->c, to);
 	const struct stream_conn *sc = peer_stream_conn(&from->c, to);
-	uint8_t pt[PROTO_MAX_DATAGRAM], data[4 + 64];
+	uint8_t pt[PROTO_MAX_DATAGRAM], data[1 + 64];
 	struct stream_frame f;
-	size_t len = strlen(text), off;
+	size_t off;
 	uint64_t pn = sc != NULL ? sc->next_pn : 0;
 	int n;
 	long sealed;
 
 	ck_assert_ptr_nonnull(p);
-	ck_assert_uint_lt(len, sizeof(data) - 4);
+	ck_assert_uint_le(len, sizeof(data) - 1);
 	ck_assert_uint_lt(pn, 1u << 30);
 	pt[0] = PROTO_STREAM;
 	bytes_put32(pt + 1, p->my_epoch ^ epoch_xor);
@@ -1934,15 +1936,13 @@ static size_t chat_from(struct sim_host *from, const char *to, const char *text,
 	bytes_put32(pt + off, 0x80000000u | (uint32_t)pn); /* a 4-byte varint (RFC 9000 16) */
 	off += 4;
 	data[0] = PEER_STREAM_KIND_CHAT;
-	data[1] = 0;
-	bytes_put16(data + 2, (uint16_t)len);
-	memcpy(data + 4, text, len);
+	memcpy(data + 1, rec, len);
 	memset(&f, 0, sizeof(f));
 	f.type = STREAM_F_STREAM;
 	/* The next stream from opens: bit 0 its role, the name that sorts first takes 0. */
 	f.id = 2 * (sc != NULL ? sc->next_local : 0) + (strcmp(from->c.cfg.name, to) < 0 ? 0 : 1);
 	f.data = data;
-	f.len = 4 + len;
+	f.len = 1 + len;
 	n = stream_frame_encode(pt + off, sizeof(pt) - off, &f);
 	ck_assert_int_gt(n, 0);
 	off += (size_t)n;
@@ -1950,8 +1950,64 @@ static size_t chat_from(struct sim_host *from, const char *to, const char *text,
 				   buf + PROTO_HEADER_LEN, PROTO_PAYLOAD_MAX - PROTO_HEADER_LEN);
 	ck_assert_int_gt(sealed, 0);
 	memcpy(buf, header, sizeof(header));
+	if (sc != NULL) {
+		((struct stream_conn *)sc)->next_pn++;
+		((struct stream_conn *)sc)->next_local++;
+	}
 	return (size_t)sealed + PROTO_HEADER_LEN;
 }
+
+/* A chat line `text` (one record: flags 0, 16-bit length, text) as record_from sends it. */
+static size_t chat_from(struct sim_host *from, const char *to, const char *text,
+			uint32_t epoch_xor, uint8_t buf[PROTO_PAYLOAD_MAX])
+{
+	uint8_t rec[3 + 60];
+	size_t len = strlen(text);
+
+	ck_assert_uint_le(len, sizeof(rec) - 3);
+	rec[0] = 0;
+	bytes_put16(rec + 1, (uint16_t)len);
+	memcpy(rec + 3, text, len);
+	return record_from(from, to, rec, 3 + len, epoch_xor, buf);
+}
+
+/*
+ * Chat records out of bounds, authentic all the same (bob's session):
+ * a length of 0, one past 4096, an unknown flag. Each is counted as
+ * malformed, nothing is shown, and its stream ends (STOP_SENDING); the
+ * chat goes on both ways.
+ */
+START_TEST(malformed_chat_records)
+{
+	static const uint8_t bad[][3] = {
+		{ 0, 0x00, 0x00 },              /* length 0 */
+		{ 0, 0x10, 0x01 },              /* 4097 bytes */
+		{ 0x80, 0x00, 0x02 },           /* a flag nobody defined */
+	};
+	struct sim_host *a, *b;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	uint64_t malformed;
+	int lines;
+	size_t n;
+
+	alice_and_bob(&a, &b);
+	ck_assert_ptr_nonnull(peer_stream_conn(&b->c, "alice")); /* record_from takes its numbers */
+	lines = a->nlines;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		malformed = a->c.stats.malformed;
+		n = record_from(b, "alice", bad[i], sizeof(bad[i]), 0, buf);
+		client_handle(&a->c, buf, n, &b->pub, sim.now);
+		ck_assert_uint_eq(a->c.stats.malformed, malformed + 1);
+		ck_assert_int_eq(a->nlines, lines);
+		sim_run_for(500);
+	}
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 1000);
+	type(b, "/msg alice me too");
+	expect_line_within(a, "<bob> me too", 1000);
+	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
+}
+END_TEST
 
 START_TEST(stray_and_malformed)
 {
@@ -4158,6 +4214,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, control_bytes_defused);
 	tcase_add_test(tc, stray_and_malformed);
 	tcase_add_test(tc, stale_epoch_dropped);
+	tcase_add_test(tc, malformed_chat_records);
 	tcase_add_test(tc, direct_path_preferred_to_relay);
 	tcase_add_test(tc, relay_when_no_direct_path);
 	tcase_add_test(tc, relay_across_families_says_why);
