@@ -170,6 +170,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
 	client_transfers_init(c);
+	client_lines_init(c);
 	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;
 	if (peer != NULL) {
 		if (!proto_name_valid(peer) || strcmp(peer, cfg->name) == 0)
@@ -194,7 +195,7 @@ uint32_t client_pending(const struct client *c)
 	uint32_t n = 0;
 
 	for (int i = 0; i < c->npeers; i++)
-		n += chan_pending(c->peers[i]->chan);
+		n += client_lines_pending(c->peers[i]);
 	return n + client_transfers_pending(c);
 }
 
@@ -206,7 +207,7 @@ int client_who_busy(const struct client *c)
 int client_has_room(const struct client *c)
 {
 	for (int i = 0; i < c->npeers; i++)
-		if (chan_room(c->peers[i]->chan) < PROTO_LINE_MAX / PROTO_FRAG_MAX)
+		if (client_lines_room(c->peers[i]) == 0)
 			return 0;
 	return 1;
 }

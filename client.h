@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "auth.h"
-#include "chan.h"
 #include "identity.h"
 #include "peer_stream.h"
 #include "protocol.h"
@@ -71,7 +70,7 @@
 #define CLIENT_NAT_SAME_MS 2000          /* several servers: two of them seeing us at two endpoints shows a symmetric NAT
 					    only when both answered this close together (one refresh round): a NAT
 					    that remapped between two answers is not symmetric */
-#define CLIENT_STALE_REPLY_MS 100        /* a DATA or ACK from another incarnation of the channel is answered
+#define CLIENT_STALE_REPLY_MS 100        /* a STREAM from another incarnation of the channel is answered
 					    (so that its sender starts a new one) at most this often */
 
 struct peer; /* one per peer we know: client_impl.h */
@@ -90,7 +89,7 @@ struct client_stats {
 	uint64_t unauthenticated; /* from the server's address, but it did not open, was replayed, or
 				     a COOKIE with another key than the server's: dropped (auth.h) */
 	uint64_t version_refusals; /* version refusals from the server's address (never believed) */
-	uint64_t stale;        /* DATA or ACK of an earlier connection (epochs) */
+	uint64_t stale;        /* STREAM of an earlier connection (epochs) */
 	uint64_t relayed;      /* peer-to-peer datagrams that came through the server's relay */
 	uint64_t sent_lines, delivered_lines, failed_lines;
 	uint64_t sent_files, received_files, failed_files; /* failed: ours, not delivered (the exit status counts them) */

@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "birthday.h"
-#include "chan.h"
 #include "client.h"
 #include "protocol.h"
 #include "session.h"
@@ -26,8 +25,9 @@
  *      (the RESP) names a working path and gives the session's keys.
  *      When both probe at once, session.c's tie-break leaves one
  *      session. (punch.c, peer_session.c)
- *   4. Everything else is SEALED under the session: DATA and ACK flow on
- *      that path through the reliable channel (chan.c); PING and PONG
+ *   4. Everything else is SEALED under the session: STREAM carries the
+ *      stream connection (peer_stream.c), chat lines on a stream of their
+ *      own (peer_lines.c), files and forwards on others; PING and PONG
  *      keep the NAT mappings open when idle; PATH_CHALLENGE and
  *      PATH_RESPONSE prove a new path before the chat moves to it.
  *      (peer.c, peer_session.c)
@@ -39,7 +39,7 @@
  * relay as soon as punching starts, so the first line need not wait for the
  * punch; a direct answer then moves the chat off the relay, and a relayed
  * chat looks for a direct path again now and then. Only where datagrams go
- * changes: the reliable channel is the same on every path.
+ * changes: the stream connection is the same on every path.
  */
 
 /* Where a peer stands. */
@@ -99,7 +99,7 @@ struct peer {
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
 	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
-	struct chan *chan;                /* allocated with the peer */
+	struct peer_chat *chat;           /* lines to it, chat streams from it (peer_lines.c); allocated with the peer */
 	struct peer_streams *streams;     /* its stream connection (peer_stream.c), NULL until first used */
 	int relay_ok;                     /* punching: a PROBE through the relay was answered */
 	int relay_reported;               /* relayed: the REPORT of it went to the server */
@@ -141,19 +141,10 @@ struct peer {
 
 	int said_not_online;              /* "* waiting for NAME to come online" printed for this wait */
 	int64_t next_stale_reply_ms;      /* a stale DATA or ACK is answered again from then on */
-	int renew_epoch;                  /* lines were dropped: the next connection needs a new pair of epochs */
 
 	/* the birthday method (birthday.h, punch_birthday.c) */
 	struct bday bday;
 	int said_both_hard;               /* "both NATs are symmetric" printed */
-};
-
-/* What the chan_io callbacks need to know: who, where to, and why lines fail. */
-struct chan_ctx {
-	struct client *c;
-	struct peer *p;
-	const struct route *to;
-	const char *why; /* for failed lines */
 };
 
 /* client.c: sending, epochs */
@@ -237,8 +228,29 @@ void client_nat_update(struct client *c, int64_t now);
 int64_t client_tick_nat(struct client *c, int64_t now);
 const char *client_nat_word(uint8_t nat);
 
-/* peer_lines.c: the reliable channel's callbacks, lines sent and their failures */
-struct chan_io client_chan_io(struct chan_ctx *x);
+/*
+ * peer_lines.c: chat lines on a stream of kind PEER_STREAM_KIND_CHAT
+ * (peer_stream.h), lines sent and their failures.
+ */
+#define CLIENT_LINES_MAX 128 /* lines held for a peer until acknowledged; a full queue refuses lines */
+struct peer_chat;
+/* Returns a peer's empty chat state (free it with client_lines_free), or NULL without memory. */
+struct peer_chat *client_lines_new(void);
+/* Frees p's chat state and the lines it holds, telling nobody (the peer is being freed). */
+void client_lines_free(struct peer *p);
+/* Registers the handler of the chat streams peers open (client_init). */
+void client_lines_init(struct client *c);
+/* Returns the lines queued for p and not yet acknowledged. */
+uint32_t client_lines_pending(const struct peer *p);
+/* Returns how many more lines p's queue takes. */
+uint32_t client_lines_room(const struct peer *p);
+/* Returns when the oldest line not acknowledged went on the stream (ms), or -1 when none is on it. */
+int64_t client_lines_oldest(const struct peer *p);
+/* Hands over (DELIVERED) the lines whose records the peer acknowledged, oldest first. */
+void client_lines_acked(struct client *c, struct peer *p);
+/* Connected: puts queued lines on p's chat stream. Returns the next deadline (ms). */
+int64_t client_tick_lines(struct client *c, struct peer *p, int64_t now);
+/* Reports every line queued for p as not delivered, for the reason why; its stream is reset. */
 void client_fail_pending(struct client *c, struct peer *p, const char *why);
 void client_send_line(struct client *c, const char *name, uint8_t flags, const char *text,
 	int64_t now);
@@ -249,6 +261,7 @@ void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, siz
 	const struct route *from, int64_t now);
 int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now);
 void client_streams_epochs(struct peer *p);
+void client_streams_wake(struct peer *p);
 int client_streams_busy(const struct peer *p);
 void client_streams_free(struct peer *p);
 

@@ -8,6 +8,7 @@
 #include "client_impl.h"
 #include "log.h"
 #include "net.h"
+#include "peer_stream.h"
 #include "trust.h"
 
 /* ---- what the user types ---- */
@@ -56,7 +57,8 @@ static void cmd_peers(struct client *c)
 	}
 	for (int i = 0; i < c->npeers; i++) {
 		struct peer *p = c->peers[i];
-		int64_t rtt = p->chan->srtt_ms >= 0 ? p->chan->srtt_ms : p->rtt_ms;
+		const struct stream_conn *sc = peer_stream_conn(c, p->name);
+		int64_t rtt = sc != NULL && sc->cc.have_rtt ? sc->cc.smoothed_rtt_ms : p->rtt_ms;
 
 		if (p->state == PEER_CONNECTED)
 			client_say(c, "* peer %s %s %s %s rtt %lld ms nat %s/%s key %s", p->name,
@@ -108,7 +110,7 @@ void client_cmd_trust(struct client *c, const char *name, int64_t now)
 	p->key_state = st;
 	p->key_checked = 1;
 	memset(p->warned_key, 0, sizeof(p->warned_key));
-	if (p->state == PEER_OFFLINE && (p->wanted || chan_pending(p->chan) > 0))
+	if (p->state == PEER_OFFLINE && (p->wanted || client_lines_pending(p) > 0))
 		client_start_lookup(p, now);
 }
 

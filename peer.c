@@ -24,7 +24,7 @@ void client_peer_free(struct peer *p)
 {
 	session_peer_wipe(&p->sess);
 	client_streams_free(p);
-	free(p->chan);
+	client_lines_free(p);
 	free(p);
 }
 
@@ -41,7 +41,7 @@ static int evict_one(struct client *c)
 	for (int i = 0; i < c->npeers; i++) {
 		const struct peer *p = c->peers[i];
 
-		if (p->wanted || chan_pending(p->chan) > 0 || client_streams_busy(p) ||
+		if (p->wanted || client_lines_pending(p) > 0 || client_streams_busy(p) ||
 		    strcmp(p->name, c->current) == 0)
 			continue;
 		if (best < 0 || p->last_heard_ms < c->peers[best]->last_heard_ms)
@@ -71,12 +71,11 @@ struct peer *client_peer_get(struct client *c, const char *name)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
-	p->chan = malloc(sizeof(*p->chan));
-	if (p->chan == NULL) {
+	p->chat = client_lines_new();
+	if (p->chat == NULL) {
 		free(p);
 		return NULL;
 	}
-	chan_init(p->chan);
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->state = PEER_OFFLINE;
 	p->my_epoch = client_new_epoch(c);
@@ -220,12 +219,14 @@ const char *client_state_name(enum peer_state s)
 
 /* ---- connection state changes ---- */
 
-/* The pair of epochs changed: both directions of the channel start again from 0. */
+/*
+ * The pair of epochs changed: the stream connection belongs to the old
+ * pair, and ends; lines it did not deliver go again on the next one
+ * (peer_lines.c).
+ */
 static void restart_channel(struct peer *p)
 {
-	chan_restart_send(p->chan);
-	chan_restart_recv(p->chan);
-	client_streams_epochs(p); /* the stream connection belongs to the old pair: it ends */
+	client_streams_epochs(p);
 }
 
 /* Sends p a PING by route r: it carries our epoch (version 1's PROBE did). */
@@ -249,7 +250,6 @@ void client_resync(struct client *c, struct peer *p, int64_t now)
 	(void)now;
 	log_info("%s: the channel is out of step: starting it afresh", p->name);
 	p->my_epoch = client_new_epoch(c);
-	p->renew_epoch = 0;
 	restart_channel(p);
 	if (p->state == PEER_CONNECTED)
 		send_epoch(c, p, &p->path);
@@ -257,19 +257,15 @@ void client_resync(struct client *c, struct peer *p, int64_t now)
 
 /*
  * Starts a connection attempt: probes from now on. The epochs, and with
- * them the channel's sequence numbers, carry over from an earlier
- * connection, so that a line both sides already handled is not shown
- * twice; only when lines were dropped (a gap the peer would wait on
- * forever) does a new epoch of ours start both directions afresh.
+ * them the stream connection, carry over from an earlier connection, so
+ * that a line both sides already handled is not shown twice (the streams
+ * go on where they were); lines given up were reset on their stream
+ * (peer_lines.c), so nothing waits for them.
  */
 static void punch_begin(struct client *c, struct peer *p, int64_t now)
 {
+	(void)c;
 	p->state = PEER_PUNCH;
-	if (p->renew_epoch) {
-		p->my_epoch = client_new_epoch(c);
-		restart_channel(p);
-		p->renew_epoch = 0;
-	}
 	p->punch_start_ms = now;
 	p->next_lookup_ms = now + CLIENT_LOOKUP_RETRY_MS;
 	p->next_probe_ms = now;
@@ -312,7 +308,7 @@ void client_start_punch(struct client *c, struct peer *p, int64_t now)
 		p->state = PEER_OFFLINE; /* a changed key: check_trust said so */
 		return;
 	}
-	if (!p->wanted && chan_pending(p->chan) == 0 && p->state != PEER_CONNECTED &&
+	if (!p->wanted && client_lines_pending(p) == 0 && p->state != PEER_CONNECTED &&
 	    !unsolicited_ok(c, now)) {
 		c->stats.unsolicited_dropped++;
 		log_info("%s: too many introductions we did not ask for: not punching", p->name);
@@ -396,12 +392,7 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	p->said_not_online = 0;
 	p->last_heard_ms = now;
 	p->answering_since_ms = now;
-	/*
-	 * What the old path did not deliver goes on the new one at once, not
-	 * when its timer, backed off by the old path's losses, runs out
-	 * (RFC 9000, 9.4: a new path starts its loss recovery afresh).
-	 */
-	chan_resend_now(p->chan, now);
+	client_streams_wake(p); /* what the old path did not deliver goes at once */
 	client_say(c, "* connected to %s via %s (%s)", p->name, net_addr_str(&r->addr, a),
 	    client_path_name(p->path_kind));
 	/* Nobody to talk to yet: whoever connects is who a plain line answers. */
@@ -451,7 +442,7 @@ static void peer_lost(struct client *c, struct peer *p, int64_t now, const char 
 	p->state = PEER_OFFLINE;
 	p->path_kind = PATH_NONE;
 	p->ping_out_ms = -1;
-	if (chan_pending(p->chan) > 0) {
+	if (client_lines_pending(p) > 0) {
 		/* Perhaps its NAT forgot us: ask for a new introduction while -w allows. */
 		client_start_lookup(p, now);
 		p->wait_until_ms = now + c->cfg.wait_ms;
@@ -514,33 +505,15 @@ static const struct route *reply_route(const struct peer *p, const struct route 
 	return p->state == PEER_CONNECTED ? &p->path : from;
 }
 
-static void on_data(struct client *c, struct peer *p, const struct proto_msg *m,
-		    const struct route *from, int64_t now)
+/*
+ * ACK: only its epoch 0 means something now, "I do not know your epoch"
+ * (client_epochs_current); about our current one, we resync. The chat's
+ * acknowledgements travel in the stream connection.
+ */
+static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m, int64_t now)
 {
-	struct chan_ctx x = { c, p, reply_route(p, from), "" };
-	struct chan_io io = client_chan_io(&x);
-
-	if (!client_epochs_current(c, p, m->epoch, m->peer_epoch, x.to, now))
-		return;
-	chan_on_data(p->chan, m->seq, m->flags, m->text, m->text_len, &io);
-}
-
-static void on_ack(struct client *c, struct peer *p, const struct proto_msg *m,
-		   const struct route *from, int64_t now)
-{
-	struct chan_ctx x = { c, p, &p->path, "" };
-	struct chan_io io = client_chan_io(&x);
-
-	/* Epoch 0: "I do not know your epoch" (epochs_current); about our current one, resync. */
-	if (m->epoch == 0) {
-		if (m->peer_epoch == p->my_epoch && p->state == PEER_CONNECTED)
-			client_resync(c, p, now);
-		return;
-	}
-	if (p->state != PEER_CONNECTED ||
-	    !client_epochs_current(c, p, m->epoch, m->peer_epoch, reply_route(p, from), now))
-		return;
-	chan_on_ack(p->chan, m->ack, m->sack, now, &io);
+	if (m->epoch == 0 && m->peer_epoch == p->my_epoch && p->state == PEER_CONNECTED)
+		client_resync(c, p, now);
 }
 
 /* PING: answered with a PONG; its epoch, when not 0, names the peer's channel (version 1's PROBE). */
@@ -570,7 +543,7 @@ void client_heard(struct peer *p, int64_t now)
 	/* Heard again after tick_suspect gave the path up for dead: what waits goes now. */
 	if (p->suspect_ms >= 0) {
 		p->suspect_ms = -1;
-		chan_resend_now(p->chan, now);
+		client_streams_wake(p);
 	}
 	p->last_heard_ms = now;
 	p->ping_out_ms = -1; /* anything from it proves it is alive */
@@ -582,8 +555,7 @@ void client_on_inner(struct client *c, struct peer *p, const struct proto_msg *m
 {
 	client_heard(p, now);
 	switch (m->type) {
-	case PROTO_DATA: on_data(c, p, m, from, now); break;
-	case PROTO_ACK: on_ack(c, p, m, from, now); break;
+	case PROTO_ACK: on_ack(c, p, m, now); break;
 	case PROTO_PING: on_ping(c, p, m, from); break;
 	case PROTO_PONG: on_pong(p, m, now); break;
 	case PROTO_BYE:
@@ -639,14 +611,12 @@ static int64_t tick_suspect(struct client *c, struct peer *p, int64_t since, int
 /* Keepalives when idle, the verdict on a silent peer, and the suspicion before it. */
 static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 {
-	struct chan_ctx x = { c, p, &p->path, "" };
-	struct chan_io io = client_chan_io(&x);
 	int64_t next, oldest, waiting, since;
 	int64_t timeout = client_min64(2 * c->cfg.keepalive_ms, CLIENT_ANSWER_TIMEOUT_MS);
 	struct proto_msg m;
 
 	/* Waiting for an answer (to a PING, or for an ACK) and hearing nothing: gone. */
-	oldest = chan_oldest_unacked_ms(p->chan);
+	oldest = client_lines_oldest(p);
 	waiting = p->ping_out_ms;
 	if (oldest >= 0 && (waiting < 0 || oldest < waiting))
 		waiting = oldest;
@@ -655,7 +625,7 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
 		peer_lost(c, p, now, "stopped answering");
 		return now;
 	}
-	next = chan_tick(p->chan, now, &io);
+	next = client_tick_lines(c, p, now);
 	if (waiting >= 0)
 		next = client_min64(next, since + timeout);
 	next = client_min64(next, tick_suspect(c, p, waiting >= 0 ? since : -1, now));
@@ -700,13 +670,13 @@ static int64_t tick_connected(struct client *c, struct peer *p, int64_t now)
  * falls silent is another matter: tick_connected declares it offline and
  * its lines wait -w more for it to come back (peer_lost, wait_until_ms),
  * as lines for a peer not yet connected do. A line fails with every line
- * after it (the peer answers, or does not, for all of them alike), and the
- * channel starts afresh so that the peer does not wait for what we gave
- * up. Returns the next deadline.
+ * after it (the peer answers, or does not, for all of them alike), and
+ * their stream is reset, so that the peer never shows what we gave up.
+ * Returns the next deadline.
  */
 static int64_t tick_line_deadline(struct client *c, struct peer *p, int64_t now)
 {
-	int64_t since = chan_oldest_unacked_ms(p->chan);
+	int64_t since = client_lines_oldest(p);
 	char why[64 + PROTO_NAME_MAX];
 
 	/* Not answering (yet, or any more): the answer timeout and peer_lost decide. */
@@ -719,7 +689,6 @@ static int64_t tick_line_deadline(struct client *c, struct peer *p, int64_t now)
 		return since + c->cfg.wait_ms;
 	snprintf(why, sizeof(why), "no acknowledgement from %s", p->name);
 	client_fail_pending(c, p, why);
-	client_resync(c, p, now);
 	return now;
 }
 

@@ -1,50 +1,82 @@
-/* peer_lines.c - the client's lines to and from peers: the reliable channel's callbacks, the life of a sent line (client_io.line), its failure line, sending one. */
+/* peer_lines.c - the client's lines to and from peers: chat records on a stream of kind PEER_STREAM_KIND_CHAT, the life of a sent line (client_io.line), its failure line, sending one. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "client_impl.h"
 #include "log.h"
+#include "peer_stream.h"
 #include "term.h"
 
-/* ---- the reliable channel's callbacks ---- */
+/*
+ * Chat goes on a stream of its own (peer_stream.h), opened by the sender
+ * at urgency 0, so a line leaves in the next packet even while a file
+ * fills the path. Each side sends on the stream it opened and finishes at
+ * once its half of the stream the other opened. The stream carries one
+ * record per line:
+ *
+ *   +-------+---------------+------------------+
+ *   | flags | length (16)   | text (length)    |
+ *   +-------+---------------+------------------+
+ *   flags: PROTO_DATA_ACTION (/me) or 0; length 1..PROTO_LINE_MAX, big-endian
+ *
+ * Delivery truth: a line is delivered when the stream's acknowledged
+ * offset (stream_acked, every byte from the start) reaches its record's
+ * end; the stream layer retransmits until then. A line that cannot end
+ * that way within -w fails, and the stream is reset (RESET_STREAM), so
+ * that what was given up is never shown later; the next line opens a new
+ * stream. When the connection ends (new epochs: a peer restarted), the
+ * lines not acknowledged are written again on a new stream of the new
+ * connection: resent, never dropped in silence.
+ */
 
-static void cb_send_data(void *ctx, uint32_t seq, uint8_t flags, const char *text, size_t len)
+#define CHAT_RECORD_HEADER 3            /* flags, 16-bit length */
+#define CHAT_E_GAVE_UP (PEER_STREAM_E_APP + 0) /* RESET_STREAM: the sender failed these lines */
+#define CHAT_E_MALFORMED (PEER_STREAM_E_APP + 1) /* STOP_SENDING: a record out of bounds */
+#define CHAT_RX 4                       /* chat streams from the peer being read at once (old ones still closing) */
+
+/* A line sent to the peer and not yet acknowledged. */
+struct chat_line {
+	uint32_t id;            /* client_io.line's */
+	uint8_t flags;
+	uint16_t len;
+	char *text;             /* len bytes, owned */
+	uint64_t end;           /* written: its record ends at this offset of the stream */
+	int written;            /* on the current stream */
+	int64_t since_ms;       /* written while connected: the time, for the answer timeouts */
+};
+
+/* A chat stream the peer opened: the record being reassembled. */
+struct chat_rx {
+	int used;
+	uint64_t id;
+	size_t have;
+	uint8_t buf[CHAT_RECORD_HEADER + PROTO_LINE_MAX];
+};
+
+/* A peer's chat (struct peer's chat). */
+struct peer_chat {
+	int64_t sid;                            /* our stream, -1 none */
+	uint64_t written;                       /* bytes on it (the kind byte counts) */
+	struct chat_line q[CLIENT_LINES_MAX];   /* q[(head + i) % CLIENT_LINES_MAX], i < n, oldest first */
+	uint32_t head, n;
+	struct chat_rx rx[CHAT_RX];
+};
+
+/* A whole line arrived from p: show it, made safe for the terminal. */
+static void show_line(struct client *c, const struct peer *p, uint8_t flags, const char *text,
+		      size_t len)
 {
-	struct chan_ctx *x = ctx;
-	struct proto_msg m;
-
-	client_msg_to_peer(x->p, PROTO_DATA, &m);
-	m.seq = seq;
-	m.flags = flags;
-	m.text_len = (uint16_t)len;
-	memcpy(m.text, text, len);
-	client_send_route(x->c, x->p, x->to, &m);
-}
-
-static void cb_send_ack(void *ctx, uint32_t next_expected, uint32_t sack)
-{
-	struct chan_ctx *x = ctx;
-	struct proto_msg m;
-
-	client_msg_to_peer(x->p, PROTO_ACK, &m);
-	m.ack = next_expected;
-	m.sack = sack;
-	client_send_route(x->c, x->p, x->to, &m);
-}
-
-/* A whole line arrived: show it, made safe for the terminal. */
-static void cb_deliver(void *ctx, uint8_t flags, const char *text, size_t len)
-{
-	struct chan_ctx *x = ctx;
 	char safe[PROTO_LINE_MAX * 3 + 1];
 	char line[sizeof(safe) + PROTO_NAME_MAX + 8];
 
 	term_sanitize(text, len, safe, sizeof(safe));
 	if (flags & PROTO_DATA_ACTION)
-		snprintf(line, sizeof(line), "* %s %s", x->p->name, safe);
+		snprintf(line, sizeof(line), "* %s %s", p->name, safe);
 	else
-		snprintf(line, sizeof(line), "<%s> %s", x->p->name, safe);
-	x->c->io.print(x->c->io.ctx, line);
+		snprintf(line, sizeof(line), "<%s> %s", p->name, safe);
+	c->io.print(c->io.ctx, line);
 }
 
 /* ---- the life of a sent line: client_io.line, and the failure line that names it ---- */
@@ -107,45 +139,273 @@ static void line_failed(struct client *c, const char *name, uint32_t id, const c
 	line_event(c, id, CLIENT_LINE_FAILED, name, NULL, 0);
 }
 
-static void cb_delivered(void *ctx, uint32_t msg_id)
-{
-	struct chan_ctx *x = ctx;
+/* ---- the queue of lines sent and not yet acknowledged ---- */
 
-	x->c->stats.delivered_lines++;
-	line_event(x->c, msg_id, CLIENT_LINE_DELIVERED, x->p->name, NULL, 0);
+static struct chat_line *line_at(struct peer_chat *ch, uint32_t i)
+{
+	return &ch->q[(ch->head + i) % CLIENT_LINES_MAX];
 }
 
-static void cb_failed(void *ctx, uint32_t msg_id, uint8_t flags, const char *text, size_t len)
+/* Frees the oldest line. */
+static void line_pop(struct peer_chat *ch)
 {
-	struct chan_ctx *x = ctx;
+	struct chat_line *l = line_at(ch, 0);
 
-	(void)flags;
-	line_failed(x->c, x->p->name, msg_id, text, len, x->why);
+	free(l->text);
+	memset(l, 0, sizeof(*l));
+	ch->head = (ch->head + 1) % CLIENT_LINES_MAX;
+	ch->n--;
 }
 
-struct chan_io client_chan_io(struct chan_ctx *x)
+/* Queues a copy of the line. Returns 0, or -1 when the queue is full or there is no memory. */
+static int line_push(struct peer_chat *ch, uint32_t id, uint8_t flags, const char *text,
+		     size_t len)
 {
-	struct chan_io io = {
-		.ctx = x,
-		.send_data = cb_send_data,
-		.send_ack = cb_send_ack,
-		.deliver = cb_deliver,
-		.delivered = cb_delivered,
-		.failed = cb_failed,
-	};
-	return io;
+	struct chat_line *l;
+	char *copy;
+
+	if (ch->n == CLIENT_LINES_MAX || (copy = malloc(len)) == NULL)
+		return -1;
+	memcpy(copy, text, len);
+	l = line_at(ch, ch->n++);
+	*l = (struct chat_line){ id, flags, (uint16_t)len, copy, 0, 0, -1 };
+	return 0;
+}
+
+/* Our stream ended without its lines: each goes again, whole, on the next one. */
+static void lines_unwrite(struct peer_chat *ch)
+{
+	ch->sid = -1;
+	ch->written = 0;
+	for (uint32_t i = 0; i < ch->n; i++) {
+		line_at(ch, i)->written = 0;
+		line_at(ch, i)->since_ms = -1;
+	}
+}
+
+struct peer_chat *client_lines_new(void)
+{
+	struct peer_chat *ch = calloc(1, sizeof(*ch));
+
+	if (ch != NULL)
+		ch->sid = -1;
+	return ch;
+}
+
+void client_lines_free(struct peer *p)
+{
+	if (p->chat == NULL)
+		return;
+	while (p->chat->n > 0)
+		line_pop(p->chat);
+	free(p->chat);
+	p->chat = NULL;
+}
+
+uint32_t client_lines_pending(const struct peer *p)
+{
+	return p->chat->n;
+}
+
+uint32_t client_lines_room(const struct peer *p)
+{
+	return CLIENT_LINES_MAX - p->chat->n;
+}
+
+int64_t client_lines_oldest(const struct peer *p)
+{
+	const struct peer_chat *ch = p->chat;
+	const struct chat_line *l = &ch->q[ch->head];
+
+	return ch->n > 0 && l->written ? l->since_ms : -1;
+}
+
+void client_lines_acked(struct client *c, struct peer *p)
+{
+	struct peer_chat *ch = p->chat;
+	int64_t acked;
+
+	if (ch->sid < 0 || ch->n == 0)
+		return;
+	acked = peer_stream_acked(c, p->name, (uint64_t)ch->sid);
+	while (ch->n > 0 && line_at(ch, 0)->written && acked >= 0 &&
+	       line_at(ch, 0)->end <= (uint64_t)acked) {
+		uint32_t id = line_at(ch, 0)->id;
+
+		line_pop(ch);
+		c->stats.delivered_lines++;
+		line_event(c, id, CLIENT_LINE_DELIVERED, p->name, NULL, 0);
+	}
 }
 
 /* Reports every line queued for p as not delivered, for the reason `why`. */
 void client_fail_pending(struct client *c, struct peer *p, const char *why)
 {
-	struct chan_ctx x = { c, p, &p->path, why };
-	struct chan_io io = client_chan_io(&x);
+	struct peer_chat *ch = p->chat;
 
-	/* The peer may be waiting for the sequence numbers dropped here: start afresh next time. */
-	if (chan_pending(p->chan) > 0)
-		p->renew_epoch = 1;
-	chan_fail_all(p->chan, &io);
+	/* What is on the stream must never be shown later: abandon it (RESET_STREAM). */
+	if (ch->sid >= 0 && ch->n > 0 && line_at(ch, 0)->written) {
+		(void)peer_stream_reset(c, p->name, (uint64_t)ch->sid, CHAT_E_GAVE_UP);
+		ch->sid = -1;
+		ch->written = 0;
+	}
+	while (ch->n > 0) {
+		struct chat_line *l = line_at(ch, 0);
+
+		line_failed(c, p->name, l->id, l->text, l->len, why);
+		line_pop(ch);
+	}
+}
+
+/* ---- the chat streams ---- */
+
+static struct chat_rx *rx_find(struct peer_chat *ch, uint64_t id)
+{
+	for (int i = 0; i < CHAT_RX; i++)
+		if (ch->rx[i].used && ch->rx[i].id == id)
+			return &ch->rx[i];
+	return NULL;
+}
+
+/*
+ * Takes bytes of a chat stream p opened: completes records, shows each
+ * whole line. A record out of bounds ends the stream (STOP_SENDING).
+ */
+static size_t chat_recv(void *ctx, struct client *c, const char *name, uint64_t id,
+			const uint8_t *data, size_t len)
+{
+	struct peer *p = client_peer_find(c, name);
+	struct chat_rx *rx;
+	size_t off = 0;
+
+	(void)ctx;
+	if (p == NULL || (rx = rx_find(p->chat, id)) == NULL)
+		return len;
+	while (off < len) {
+		size_t want = CHAT_RECORD_HEADER, n;
+
+		if (rx->have >= CHAT_RECORD_HEADER)
+			want += bytes_get16(rx->buf + 1);
+		n = want - rx->have;
+		if (n > len - off)
+			n = len - off;
+		memcpy(rx->buf + rx->have, data + off, n);
+		rx->have += n;
+		off += n;
+		if (rx->have == CHAT_RECORD_HEADER) {
+			size_t tlen = bytes_get16(rx->buf + 1);
+
+			if (tlen == 0 || tlen > PROTO_LINE_MAX ||
+			    (rx->buf[0] & ~PROTO_DATA_ACTION) != 0) {
+				log_info("%s: a malformed chat record: its stream ends", name);
+				c->stats.malformed++;
+				rx->used = 0;
+				(void)peer_stream_stop(c, name, id, CHAT_E_MALFORMED);
+				return len;
+			}
+		} else if (rx->have == want) {
+			show_line(c, p, rx->buf[0], (const char *)rx->buf + CHAT_RECORD_HEADER,
+				  want - CHAT_RECORD_HEADER);
+			rx->have = 0;
+			peer_stream_ack_now(c, name); /* the sender waits on it to say DELIVERED */
+		}
+	}
+	return len;
+}
+
+static void chat_event(void *ctx, struct client *c, const char *name, uint64_t id, int ev,
+		       uint64_t code)
+{
+	struct peer *p = client_peer_find(c, name);
+	struct peer_chat *ch;
+	struct chat_rx *rx;
+	char why[64 + PROTO_NAME_MAX];
+
+	(void)ctx;
+	(void)code;
+	if (p == NULL)
+		return;
+	ch = p->chat;
+	if (ch->sid >= 0 && id == (uint64_t)ch->sid) {
+		if (ev == STREAM_EV_STOPPED || ev == STREAM_EV_RESET) {
+			/* The peer will not take our lines: they fail, the next go on a new stream. */
+			snprintf(why, sizeof(why), "refused by %s", p->name);
+			ch->sid = -1;
+			client_fail_pending(c, p, why);
+		} else if (ev == PEER_STREAM_EV_GONE || ev == STREAM_EV_CLOSED) {
+			lines_unwrite(ch); /* a new connection: they go again */
+		}
+		return;
+	}
+	if (ev == STREAM_EV_OPENED) {
+		for (int i = 0; i < CHAT_RX; i++) {
+			if (!ch->rx[i].used) {
+				ch->rx[i].used = 1;
+				ch->rx[i].id = id;
+				ch->rx[i].have = 0;
+				/* We never write on the peer's chat stream: our half ends at once. */
+				(void)peer_stream_finish(c, name, id);
+				return;
+			}
+		}
+		(void)peer_stream_stop(c, name, id, PEER_STREAM_E_REFUSED);
+		(void)peer_stream_reset(c, name, id, PEER_STREAM_E_REFUSED);
+		return;
+	}
+	rx = rx_find(ch, id);
+	if (rx != NULL && (ev == STREAM_EV_FIN || ev == STREAM_EV_RESET || ev == STREAM_EV_CLOSED ||
+			   ev == PEER_STREAM_EV_GONE))
+		rx->used = 0;
+}
+
+static const struct peer_stream_handler chat_handler = { NULL, chat_recv, chat_event };
+
+void client_lines_init(struct client *c)
+{
+	(void)peer_stream_listen(c, PEER_STREAM_KIND_CHAT, &chat_handler);
+}
+
+#define CHAT_OPEN_RETRY_MS 100 /* the peer allows no more streams yet: try again this soon */
+
+/*
+ * Connected: writes the lines not yet on the stream (opening it first),
+ * whole records while the stream has room, and hands over those
+ * acknowledged. Returns the next deadline (ms).
+ */
+int64_t client_tick_lines(struct client *c, struct peer *p, int64_t now)
+{
+	struct peer_chat *ch = p->chat;
+	uint8_t hdr[CHAT_RECORD_HEADER];
+
+	if (ch->n == 0 || p->state != PEER_CONNECTED)
+		return INT64_MAX;
+	client_lines_acked(c, p);
+	if (ch->sid < 0) {
+		int64_t id = peer_stream_open(c, p->name, PEER_STREAM_KIND_CHAT, 0, &chat_handler);
+
+		if (id < 0)
+			return now + CHAT_OPEN_RETRY_MS;
+		ch->sid = id;
+		ch->written = 1; /* the kind byte */
+	}
+	for (uint32_t i = 0; i < ch->n; i++) {
+		struct chat_line *l = line_at(ch, i);
+		uint64_t sid = (uint64_t)ch->sid;
+
+		if (l->written)
+			continue;
+		if (peer_stream_room(c, p->name, sid) < CHAT_RECORD_HEADER + l->len)
+			break; /* WRITABLE is not needed: each tick looks again */
+		hdr[0] = l->flags & PROTO_DATA_ACTION;
+		bytes_put16(hdr + 1, l->len);
+		(void)peer_stream_write(c, p->name, sid, hdr, sizeof(hdr));
+		(void)peer_stream_write(c, p->name, sid, (const uint8_t *)l->text, l->len);
+		ch->written += CHAT_RECORD_HEADER + l->len;
+		l->end = ch->written;
+		l->written = 1;
+		l->since_ms = now;
+	}
+	return INT64_MAX;
 }
 
 /* Returns the next id for client_io.line: never 0. */
@@ -197,7 +457,7 @@ void client_send_line(struct client *c, const char *name, uint8_t flags, const c
 		why = "longer than 4096 bytes";
 	else if (p->has_key && !client_peer_key_ok(c, p))
 		why = changed_why(p, changed, sizeof(changed));
-	else if (chan_queue_at(p->chan, id, flags, text, len, now) == 0)
+	else if (line_push(p->chat, id, flags, text, len) < 0)
 		why = "too many messages waiting";
 	if (why != NULL) {
 		line_failed(c, name, id, text, len, why);

@@ -164,8 +164,12 @@ int client_peer_key_ok(struct client *c, struct peer *p)
 		if (had_key && (p->state == PEER_CONNECTED || p->state == PEER_PUNCH)) {
 			p->state = PEER_OFFLINE;
 			p->path_kind = PATH_NONE;
+		}
+		if (had_key) {
+			/* A new pair of epochs, connected or not: the stream connection ends. */
 			p->peer_epoch = 0;
-			p->renew_epoch = 1;
+			p->my_epoch = client_new_epoch(c);
+			client_streams_epochs(p);
 		}
 		session_peer_wipe(&p->sess);
 		session_peer_init(&p->sess, p->key);

@@ -37,6 +37,7 @@ struct peer_streams {
 	int on_path;                    /* path is the one stream_new_path was told of */
 	struct route path;
 	struct slot slots[SLOTS];
+	int ack_now;                    /* a consumer asked for the ACK at once (peer_stream_ack_now) */
 };
 
 /* ---- the table of streams ---- */
@@ -199,6 +200,13 @@ void client_streams_epochs(struct peer *p)
 		return;
 	/* The peer's epoch learned at last is no new incarnation: it is the first one. */
 	if (ps->my_epoch == p->my_epoch && (ps->peer_epoch == p->peer_epoch || ps->peer_epoch == 0)) {
+		/*
+		 * What went with 0 was dropped as stale: an ack-eliciting packet
+		 * now, whose ACK shows those lost at once (RFC 9002 6.1.2), rather
+		 * than a probe timeout later.
+		 */
+		if (ps->peer_epoch == 0 && p->peer_epoch != 0)
+			stream_ping(&ps->conn);
 		ps->peer_epoch = p->peer_epoch;
 		return;
 	}
@@ -206,7 +214,31 @@ void client_streams_epochs(struct peer *p)
 	close_streams(p, 1);
 }
 
-/* Returns 1 when a stream with p is open: p is not evicted, and is pinged when silent. */
+/*
+ * The path to p answers again after a silence (a reconnection, or an
+ * answer after tick_suspect gave it up): what waits goes now, not when
+ * a probe timeout backed off by the silence's losses runs out (RFC 9000
+ * 9.4: a path that works again starts its loss recovery afresh). A probe
+ * goes at the next tick, whatever the window; its ACK shows what was
+ * lost (RFC 9002 6.1.2), and that is sent again.
+ */
+void client_streams_wake(struct peer *p)
+{
+	struct peer_streams *ps = p->streams;
+
+	if (ps == NULL)
+		return;
+	ps->conn.cc.pto_count = 0;
+	if (ps->conn.cc.probes == 0)
+		ps->conn.cc.probes = 1;
+	stream_ping(&ps->conn);
+}
+
+/*
+ * Returns 1 when a stream with p is open: p is not evicted, and is pinged
+ * when silent. The chat streams stay open while idle: their lines say
+ * when they are busy (client_lines_pending).
+ */
 int client_streams_busy(const struct peer *p)
 {
 	const struct peer_streams *ps = p->streams;
@@ -214,7 +246,7 @@ int client_streams_busy(const struct peer *p)
 	if (ps == NULL)
 		return 0;
 	for (int i = 0; i < SLOTS; i++)
-		if (ps->slots[i].used)
+		if (ps->slots[i].used && ps->slots[i].kind != PEER_STREAM_KIND_CHAT)
 			return 1;
 	return 0;
 }
@@ -290,6 +322,14 @@ void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, siz
 		client_resync(c, p, now); /* new epochs: the peer's connection ends too */
 	} else if (rc < 0) {
 		c->stats.malformed++;
+	}
+	client_lines_acked(c, p); /* chat lines this packet acknowledged are delivered now */
+	ps = p->streams; /* NULL when the packet ended the connection */
+	if (ps != NULL && ps->ack_now) {
+		/* Its ACK now, before anything else can happen (a BYE, say). */
+		ps->ack_now = 0;
+		ps->conn.ack_deadline_ms = now;
+		(void)client_tick_streams(c, p, now);
 	}
 	/* Answer soon: the ACK it may owe goes with the next client_tick. */
 }
@@ -397,6 +437,14 @@ int peer_stream_resume(struct client *c, const char *peer, uint64_t id)
 	struct peer_streams *ps = streams_of(c, peer);
 
 	return ps != NULL ? stream_resume(&ps->conn, id) : STREAM_ENOSTREAM;
+}
+
+void peer_stream_ack_now(struct client *c, const char *peer)
+{
+	struct peer_streams *ps = streams_of(c, peer);
+
+	if (ps != NULL)
+		ps->ack_now = 1;
 }
 
 int peer_stream_relayed(struct client *c, const char *peer)

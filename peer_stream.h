@@ -58,7 +58,7 @@
 
 /* Stream kinds: the first byte of a stream, written by its opener. */
 enum peer_stream_kind {
-	PEER_STREAM_KIND_CHAT = 1,      /* chat lines (reserved: chat still goes on chan.c) */
+	PEER_STREAM_KIND_CHAT = 1,      /* chat lines, one record each (peer_lines.c) */
 	PEER_STREAM_KIND_FILE = 2,      /* one file transfer (transfer.h) */
 	PEER_STREAM_KIND_FORWARD = 3,   /* one forwarded TCP connection */
 };
@@ -139,6 +139,14 @@ int peer_stream_stop(struct client *c, const char *peer, uint64_t id, uint64_t c
 
 /* Offers id's buffered bytes to handler.recv again. Returns 0 or a negative result. */
 int peer_stream_resume(struct client *c, const char *peer, uint64_t id);
+
+/*
+ * Asks that the packet being taken be acknowledged at once, not after
+ * the ACK delay (STREAM_MAX_ACK_DELAY_MS): for data whose sender waits on
+ * that acknowledgement (a chat line is DELIVERED by it). Call it from
+ * handler.recv.
+ */
+void peer_stream_ack_now(struct client *c, const char *peer);
 
 /* Returns 1 when peer is connected through the server's relay (slow: PEER_STREAM_RELAY_RATE), else 0. */
 int peer_stream_relayed(struct client *c, const char *peer);

@@ -366,7 +366,9 @@ enum proto_type {
  * it is believed before it opens; a counter is taken once (the replay
  * window). The inner bodies, after their type byte:
  *
- * DATA (inner, 18)
+ * DATA (inner, 18): the old channel's fragment of a line (chan.c, gone).
+ * This version sends none, and drops one it receives: chat lines ride a
+ * stream (STREAM, peer_lines.c). The layout stays for now.
  *  +-------------------------------+-------------------------------+
  *  |                   sender's epoch (32)                         |
  *  +-------------------------------+-------------------------------+
@@ -378,8 +380,8 @@ enum proto_type {
  *  +---------------+---------------+---------------+---------------+
  * The epoch is a random number a peer picks when it starts a connection
  * to this peer (and again whenever it starts the channel afresh). The two
- * epochs together name one incarnation of the reliable channel; sequence
- * numbers start at 0 in each. A DATA or ACK whose two epochs are not the
+ * epochs together name one incarnation of the channel (now the stream
+ * connection, STREAM). A DATA, ACK or STREAM whose two epochs are not the
  * current pair is a leftover of an earlier incarnation and is dropped.
  * flags: PROTO_DATA_END on the last fragment of a line, PROTO_DATA_ACTION
  * for a /me line. A line of up to 4096 bytes travels as up to 4 fragments

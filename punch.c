@@ -39,7 +39,7 @@ static int64_t relay_due(const struct peer *p)
 {
 	if (!p->relay_ok)
 		return INT64_MAX;
-	if (chan_pending(p->chan) == 0)
+	if (client_lines_pending(p) == 0)
 		return p->punch_start_ms + CLIENT_RELAY_GRACE_MS;
 	return p->punch_start_ms + CLIENT_PROBE_INTERVAL_MS + CLIENT_OVERDUE_RTTS * p->relay_rtt_ms;
 }

@@ -557,7 +557,7 @@ static void on_relay_off(struct client *c, int si, int64_t now)
 		if (!client_relayed(p))
 			continue;
 		client_start_punch(c, p, now);
-		if (chan_pending(p->chan) > 0 && p->wait_until_ms < 0)
+		if (client_lines_pending(p) > 0 && p->wait_until_ms < 0)
 			p->wait_until_ms = now + c->cfg.wait_ms;
 	}
 }

@@ -55,11 +55,12 @@
  * as they arrive). Chat is small: typing is some 100 bytes a second, and the
  * heaviest use, pasting lines of 4096 bytes, costs at most 4.5 KB a line on the
  * relay. 8 KiB/s carries two such lines a second for as long as the user
- * likes, and the 4 s burst (32 KiB) takes seven at once, about a full window
- * of the reliable channel (chan.h). Beyond that the relay would carry bulk
- * data, which it is not for: 1000 clients at the full rate already cost the
- * server 8 MB/s in and as much out. Over the rate, datagrams are dropped,
- * as a congested router does; the channel's retransmission backs off.
+ * likes, and the 4 s burst (32 KiB) takes seven at once (a client's
+ * streams keep to 6 KiB/s over the relay: peer_stream.h). Beyond that the
+ * relay would carry bulk data, which it is not for: 1000 clients at the
+ * full rate already cost the server 8 MB/s in and as much out. Over the
+ * rate, datagrams are dropped, as a congested router does; the streams'
+ * congestion control backs off.
  */
 #define SERVER_DEFAULT_RELAY_RATE 8192 /* bytes a second, each client (--relay-rate) */
 #define SERVER_RELAY_BURST_S 4         /* the bucket holds this many seconds of the rate */

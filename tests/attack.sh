@@ -286,13 +286,14 @@ v2_peer_moved() {
 	v2_xor "$1" $(( (4 + 8 + 1 + ${#2} + 32) * 2 )) "$(v2_ep "$3" "$4")" "$(v2_ep "$5" "$6")"
 }
 
-# v2_data_says HEX OLD NEW: the SEALED DATA HEX whose text is OLD made to say NEW (as long):
-# header, index, counter, {type, epochs (8), sequence, flags, length, text}.
-v2_data_says() {
+# v2_line_says HEX OLD NEW: the SEALED STREAM HEX whose last chat record's text is OLD made to
+# say NEW (as long): header, index, counter, {type, epochs (8), packet number, frames: the
+# STREAM frame last, its data ending with the record's text}, tag (16).
+v2_line_says() {
 	local o n
 	o=$(printf '%s' "$2" | od -An -tx1 | tr -d ' \n')
 	n=$(printf '%s' "$3" | od -An -tx1 | tr -d ' \n')
-	v2_xor "$1" $(( (4 + 4 + 8 + 1 + 8 + 4 + 1 + 2) * 2 )) "$o" "$n"
+	v2_xor "$1" $(( ${#1} - 16 * 2 - ${#o} )) "$o" "$n"
 }
 
 # v2_refusal REQUEST: the version refusal (version 1's ERROR, never sealed) a server sends.
@@ -475,14 +476,16 @@ test_hijack() {
 	local ok=0 data s sp d dp hex forged
 	chat || return 1
 	lines_between "$PA|$PB" "$PA|$PB" >"$WORK/peer.cap"
-	# bob's line "hi alice 1" (his sealed DATA: 58 bytes), its ciphertext xored to say "injected!!".
-	data=$(awk -v b="$PB" '$2 == b && substr($5, 5, 2) == "17" && length($5) == 116 { d = $0 } END { print d }' \
-		"$WORK/peer.cap")
-	[ -n "$data" ] || { echo "  attack not mounted: bob's DATA was not sniffed" >&2; return 1; }
+	# bob's line "hi alice 1": his longest sealed datagram to alice (a STREAM: its first chat
+	# record, 60 bytes or more; PINGs, PONGs and bare ACKs are shorter), its ciphertext xored to
+	# say "injected!!".
+	data=$(awk -v b="$PB" '$2 == b && substr($5, 5, 2) == "17" && length($5) >= 120 &&
+		length($5) > n { n = length($5); d = $0 } END { print d }' "$WORK/peer.cap")
+	[ -n "$data" ] || { echo "  attack not mounted: bob's line was not sniffed" >&2; return 1; }
 	read -r s sp d dp hex <<<"$data"
-	forged=$(v2_data_says "$hex" "hi alice 1" "injected!!")
+	forged=$(v2_line_says "$hex" "hi alice 1" "injected!!")
 	echo "$s $sp $d $dp $forged" >>"$WORK/peer.cap"
-	echo "  the peer datagrams, and last bob's DATA made to say 'injected!!'; that also from bob's address"
+	echo "  the peer datagrams, and last bob's line made to say 'injected!!'; that also from bob's address"
 	"$A" send -r -b "127.0.0.1:$PB" -d "127.0.0.1:$PA" -x "$forged" >/dev/null || return 1
 	resent_elsewhere hijacker 127.0.0.3 "$WORK/peer.cap" "after hijack" || ok=1
 	grep -h '^\* connected to .* via 127\.0\.0\.3' "$WORK/alice.out" "$WORK/bob.out" | sed 's/^/  /'

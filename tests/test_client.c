@@ -12,8 +12,10 @@
 
 #include "auth.h"
 #include "client_impl.h"
+#include "bytes.h"
 #include "log.h"
 #include "net.h"
+#include "peer_stream.h"
 #include "protocol.h"
 #include "server.h"
 #include "transfer.h"
@@ -1381,6 +1383,7 @@ START_TEST(many_lines_over_lossy_network)
 	enum { LINES = 500 };
 	struct sim_host *a, *b;
 	char text[64];
+	uint32_t dgrams;
 	int fed = 0;
 
 	/* Faults between the clients only (both_ways_over_lossy_network hits the server's too). */
@@ -1407,10 +1410,16 @@ START_TEST(many_lines_over_lossy_network)
 	ck_assert_uint_eq(a->c.stats.delivered_lines, LINES);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 0);
 	ck_assert_int_eq(count_prefix(a, "* not delivered to bob"), 0);
-	/* The network really was that bad. */
-	ck_assert_uint_gt(sim.lost, LINES / 10);
-	ck_assert_uint_gt(sim.duplicated, LINES / 20);
-	ck_assert_uint_gt(sim.reordered, LINES / 20);
+	/*
+	 * The network really was that bad. The stream packs many lines in a
+	 * datagram, so what counts is the datagrams the chat took: a tenth of
+	 * them lost at least, and data sent again.
+	 */
+	dgrams = a->sent[PROTO_STREAM] + b->sent[PROTO_STREAM];
+	ck_assert_uint_gt(sim.lost, dgrams / 10);
+	ck_assert_uint_gt(sim.duplicated, dgrams / 20);
+	ck_assert_uint_gt(sim.reordered, dgrams / 20);
+	ck_assert_uint_gt(peer_stream_conn(&a->c, "bob")->stats.bytes_resent, 0);
 }
 END_TEST
 
@@ -1429,8 +1438,8 @@ START_TEST(both_ways_over_lossy_network)
 	a = host_up("alice", 2, "bob", 0xa1);
 	b = host_up("bob", 3, "alice", 0xb0);
 	/*
-	 * A fragment lost again and again backs off to CHAN_RTO_MAX_MS: on a
-	 * path this bad one may wait more than WAIT_MS for its ACK, and -w
+	 * A packet lost again and again backs its probe timeout off (cc.h): on a
+	 * path this bad a line may wait more than WAIT_MS for its ACK, and -w
 	 * would report it (peer.c, tick_line_deadline). A user there gives -w more.
 	 */
 	a->c.cfg.wait_ms = b->c.cfg.wait_ms = 6 * WAIT_MS;
@@ -1499,23 +1508,23 @@ START_TEST(full_queue_refuses_lines)
 	char text[32];
 	int i;
 
-	/* bob is not there: lines pile up until the queue (CHAN_QUEUE fragments) is full. */
-	for (i = 0; i < CHAN_QUEUE; i++) {
+	/* bob is not there: lines pile up until the queue (CLIENT_LINES_MAX lines) is full. */
+	for (i = 0; i < CLIENT_LINES_MAX; i++) {
 		snprintf(text, sizeof(text), "line %d", i);
 		type(a, text);
 	}
-	ck_assert_uint_eq(client_pending(&a->c), CHAN_QUEUE);
+	ck_assert_uint_eq(client_pending(&a->c), CLIENT_LINES_MAX);
 	ck_assert_int_eq(client_has_room(&a->c), 0);
 	ck_assert_int_eq(a->nlines, 0);
 	type(a, "one too many");
 	ck_assert_str_eq(a->lines[0], "* not delivered to bob: \"one too many\": too many messages waiting");
-	ck_assert_uint_eq(a->c.stats.sent_lines, CHAN_QUEUE);
+	ck_assert_uint_eq(a->c.stats.sent_lines, CLIENT_LINES_MAX);
 	ck_assert_uint_eq(a->c.stats.failed_lines, 1);
 	/* The wait runs out: every queued line is reported, once, and the queue has room again. */
 	sim_run_for(WAIT_MS);
-	ck_assert_int_eq(count_prefix(a, "* not delivered to bob: \"line "), CHAN_QUEUE);
+	ck_assert_int_eq(count_prefix(a, "* not delivered to bob: \"line "), CLIENT_LINES_MAX);
 	ck_assert_int_eq(count_exact(a, "* not delivered to bob: \"line 0\": bob is not online"), 1);
-	ck_assert_uint_eq(a->c.stats.failed_lines, CHAN_QUEUE + 1);
+	ck_assert_uint_eq(a->c.stats.failed_lines, CLIENT_LINES_MAX + 1);
 	ck_assert_uint_eq(client_pending(&a->c), 0);
 	ck_assert_int_eq(client_has_room(&a->c), 1);
 }
@@ -1837,13 +1846,13 @@ START_TEST(commands)
 
 	/* An unknown command is reported and goes nowhere. */
 	sim_run_for(1000);
-	data = a->sent[PROTO_DATA];
+	data = a->sent[PROTO_STREAM];
 	blines = b->nlines;
 	ck_assert_uint_gt(data, 0);
 	type(a, "/frobnicate");
 	ck_assert_str_eq(a->lines[a->nlines - 1], "* unknown command /frobnicate (try /help)");
 	sim_run_for(2000);
-	ck_assert_uint_eq(a->sent[PROTO_DATA], data);
+	ck_assert_uint_eq(a->sent[PROTO_STREAM], data);
 	ck_assert_int_eq(b->nlines, blines);
 
 	/* /peers: state, path, address, round-trip time (one WAN round trip here). */
@@ -1927,24 +1936,110 @@ END_TEST
 /* ---- what the network may throw at a client ---- */
 
 /*
- * A one-fragment line `text` from p's peer, right in every way: the
- * current pair of epochs, the next sequence number p expects. An inner
- * message: seal_as seals it.
+ * Chat record bytes rec[0..len) from host `from` to its peer called `to`,
+ * right in every way but for epoch_xor (0: none) on from's epoch: sealed
+ * under its session, a STREAM of its current pair of epochs, the packet
+ * number its stream connection would send next, opening the chat stream
+ * it would open next (the kind byte, then rec). Both are then taken from
+ * from's connection, as if it had sent this and lost it, so that its own
+ * packets and streams never reuse them. Writes the whole SEALED datagram
+ * into buf; returns its length.
  */
-static struct proto_msg data_from(const struct peer *p, const char *text)
+static size_t record_from(struct sim_host *from, const char *to, const uint8_t *rec, size_t len,
+			  uint32_t epoch_xor, uint8_t buf[PROTO_PAYLOAD_MAX])
 {
-	struct proto_msg m;
+	static const uint8_t header[PROTO_HEADER_LEN] = { PROTO_MAGIC, PROTO_VERSION, PROTO_SEALED, 0 };
+	struct peer *p = client_peer_find(&from->c, to);
+	const struct stream_conn *sc = peer_stream_conn(&from->c, to);
+	uint8_t pt[PROTO_MAX_DATAGRAM], data[1 + 64];
+	struct stream_frame f;
+	size_t off;
+	uint64_t pn = sc != NULL ? sc->next_pn : 0;
+	int n;
+	long sealed;
 
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_DATA;
-	m.epoch = p->peer_epoch;
-	m.peer_epoch = p->my_epoch;
-	m.seq = p->chan->rcv_next;
-	m.flags = PROTO_DATA_END;
-	m.text_len = (uint16_t)strlen(text);
-	memcpy(m.text, text, m.text_len);
-	return m;
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_le(len, sizeof(data) - 1);
+	ck_assert_uint_lt(pn, 1u << 30);
+	pt[0] = PROTO_STREAM;
+	bytes_put32(pt + 1, p->my_epoch ^ epoch_xor);
+	bytes_put32(pt + 5, p->peer_epoch);
+	off = PROTO_STREAM_HEADER_LEN;
+	bytes_put32(pt + off, 0x80000000u | (uint32_t)pn); /* a 4-byte varint (RFC 9000 16) */
+	off += 4;
+	data[0] = PEER_STREAM_KIND_CHAT;
+	memcpy(data + 1, rec, len);
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_STREAM;
+	/* The next stream from opens: bit 0 its role, the name that sorts first takes 0. */
+	f.id = 2 * (sc != NULL ? sc->next_local : 0) + (strcmp(from->c.cfg.name, to) < 0 ? 0 : 1);
+	f.data = data;
+	f.len = 1 + len;
+	n = stream_frame_encode(pt + off, sizeof(pt) - off, &f);
+	ck_assert_int_gt(n, 0);
+	off += (size_t)n;
+	sealed = session_peer_seal(&p->sess, header, sizeof(header), pt, off, sim.now,
+				   buf + PROTO_HEADER_LEN, PROTO_PAYLOAD_MAX - PROTO_HEADER_LEN);
+	ck_assert_int_gt(sealed, 0);
+	memcpy(buf, header, sizeof(header));
+	if (sc != NULL) {
+		((struct stream_conn *)sc)->next_pn++;
+		((struct stream_conn *)sc)->next_local++;
+	}
+	return (size_t)sealed + PROTO_HEADER_LEN;
 }
+
+/* A chat line `text` (one record: flags 0, 16-bit length, text) as record_from sends it. */
+static size_t chat_from(struct sim_host *from, const char *to, const char *text,
+			uint32_t epoch_xor, uint8_t buf[PROTO_PAYLOAD_MAX])
+{
+	uint8_t rec[3 + 60];
+	size_t len = strlen(text);
+
+	ck_assert_uint_le(len, sizeof(rec) - 3);
+	rec[0] = 0;
+	bytes_put16(rec + 1, (uint16_t)len);
+	memcpy(rec + 3, text, len);
+	return record_from(from, to, rec, 3 + len, epoch_xor, buf);
+}
+
+/*
+ * Chat records out of bounds, authentic all the same (bob's session):
+ * a length of 0, one past 4096, an unknown flag. Each is counted as
+ * malformed, nothing is shown, and its stream ends (STOP_SENDING); the
+ * chat goes on both ways.
+ */
+START_TEST(malformed_chat_records)
+{
+	static const uint8_t bad[][3] = {
+		{ 0, 0x00, 0x00 },              /* length 0 */
+		{ 0, 0x10, 0x01 },              /* 4097 bytes */
+		{ 0x80, 0x00, 0x02 },           /* a flag nobody defined */
+	};
+	struct sim_host *a, *b;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	uint64_t malformed;
+	int lines;
+	size_t n;
+
+	alice_and_bob(&a, &b);
+	ck_assert_ptr_nonnull(peer_stream_conn(&b->c, "alice")); /* record_from takes its numbers */
+	lines = a->nlines;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		malformed = a->c.stats.malformed;
+		n = record_from(b, "alice", bad[i], sizeof(bad[i]), 0, buf);
+		client_handle(&a->c, buf, n, &b->pub, sim.now);
+		ck_assert_uint_eq(a->c.stats.malformed, malformed + 1);
+		ck_assert_int_eq(a->nlines, lines);
+		sim_run_for(500);
+	}
+	type(a, "still here");
+	expect_line_within(b, "<alice> still here", 1000);
+	type(b, "/msg alice me too");
+	expect_line_within(a, "<bob> me too", 1000);
+	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
+}
+END_TEST
 
 START_TEST(stray_and_malformed)
 {
@@ -1980,8 +2075,7 @@ START_TEST(stray_and_malformed)
 	 * malformed while too short to be a SEALED datagram, then it does
 	 * not open (the tag is over all of it). Nothing shown either way.
 	 */
-	m = data_from(p, "whole");
-	n = (int)seal_as(b, "alice", &m, buf);
+	n = (int)chat_from(b, "alice", "whole", 0, buf);
 	st = a->c.stats;
 	for (int len = 0; len < n; len++)
 		client_handle(&a->c, buf, (size_t)len, &b->pub, sim.now);
@@ -2062,25 +2156,19 @@ END_TEST
 START_TEST(stale_epoch_dropped)
 {
 	struct sim_host *a, *b;
-	const struct peer *p;
-	struct proto_msg m;
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	uint64_t stale;
 	size_t n;
 
 	alice_and_bob(&a, &b);
-	p = a->c.peers[0];
-	/* A DATA from an earlier connection: the right nonce, an old epoch of bob's. */
-	m = data_from(p, "old");
-	m.epoch = p->peer_epoch + 1;
+	/* A line from an earlier connection: the right nonce, an old epoch of bob's. */
 	stale = a->c.stats.stale;
-	n = seal_as(b, "alice", &m, buf);
+	n = chat_from(b, "alice", "old", 0x5a5a5a5au, buf);
 	client_handle(&a->c, buf, n, &b->pub, sim.now);
 	ck_assert_uint_eq(a->c.stats.stale, stale + 1);
 	ck_assert_int_eq(count_prefix(a, "<bob>"), 0);
 	/* The same with the current epochs is shown: only the epoch made the difference. */
-	m.epoch = p->peer_epoch;
-	n = seal_as(b, "alice", &m, buf);
+	n = chat_from(b, "alice", "old", 0, buf);
 	client_handle(&a->c, buf, n, &b->pub, sim.now);
 	ck_assert_int_eq(count_exact(a, "<bob> old"), 1);
 }
@@ -2258,11 +2346,14 @@ START_TEST(relay_when_no_direct_path)
 	assert_stream(b, "<alice> a", "", LINES);
 	assert_stream(a, "<bob> b", "", LINES);
 	ck_assert_uint_eq(a->c.stats.failed_lines + b->c.stats.failed_lines, 0);
-	ck_assert_uint_gt(sim.lost, LINES / 10);
+	/* Loss by the datagram: the stream packs many lines in one. */
+	ck_assert_uint_gt(sim.lost, (a->sent[PROTO_STREAM] + b->sent[PROTO_STREAM]) / 10);
 	ck_assert_uint_gt(sim.blocked, 0);
-	ck_assert_uint_gt(a->c.stats.relayed, LINES);
+	/* Every datagram of the chat went through the server (many lines to a datagram). */
+	ck_assert_uint_ge(a->c.stats.relayed, a->sent[PROTO_STREAM]);
+	ck_assert_uint_ge(b->c.stats.relayed, b->sent[PROTO_STREAM]);
 	relayed = sim.srv.stats.relayed;
-	ck_assert_uint_gt(relayed, 2 * LINES);
+	ck_assert_uint_gt(relayed, (a->sent[PROTO_STREAM] + b->sent[PROTO_STREAM]) / 2);
 	ck_assert_uint_eq(sim.srv.stats.relay_over_rate, 0);
 	/* Still on the relay, still one connection each way. */
 	ck_assert_int_eq(count_prefix(a, "* connected"), 1);
@@ -2453,19 +2544,16 @@ END_TEST
 START_TEST(relayed_checked)
 {
 	struct sim_host *a, *b;
-	const struct peer *p;
 	struct proto_msg m, data;
 	uint64_t stray, malformed, unopened;
 	int lines;
 
 	relayed_pair(&a, &b);
-	p = a->c.peers[0];
 	lines = a->nlines;
-	data = data_from(p, "real");
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_RELAYED;
 	snprintf(m.name, sizeof(m.name), "carol"); /* bob's session, under another name */
-	m.payload_len = (uint16_t)seal_as(b, "alice", &data, m.payload);
+	m.payload_len = (uint16_t)chat_from(b, "alice", "real", 0, m.payload);
 	stray = a->c.stats.stray;
 	unopened = a->c.stats.unopened;
 	inject_answer(a, &m);
@@ -2488,8 +2576,7 @@ START_TEST(relayed_checked)
 	ck_assert_int_eq(a->c.fatal, 0);
 	ck_assert_int_eq(a->nlines, lines);
 	/* The right name, from the server: shown. */
-	data = data_from(p, "real");
-	m.payload_len = (uint16_t)seal_as(b, "alice", &data, m.payload);
+	m.payload_len = (uint16_t)chat_from(b, "alice", "real", 0, m.payload);
 	inject_answer(a, &m);
 	ck_assert_int_eq(count_exact(a, "<bob> real"), 1);
 }
@@ -2604,7 +2691,7 @@ START_TEST(no_duplicate_after_reconnect)
 	alice_and_bob(&a, &b);
 	sim_run_for(1000);
 	/* bob's ACKs are lost (alice never learns it arrived), and so is all else he sends her. */
-	b->drop_sent = 1u << PROTO_ACK | 1u << PROTO_PONG | 1u << PROTO_PING;
+	b->drop_sent = 1u << PROTO_STREAM | 1u << PROTO_PONG | 1u << PROTO_PING;
 	type(a, "once");
 	expect_line_within(b, "<alice> once", 1000);
 	/* Nothing from bob for CLIENT_ANSWER_TIMEOUT_MS: alice reconnects, and the path heals. */
@@ -2658,11 +2745,12 @@ START_TEST(line_after_wait_expired_while_punching)
 	/*
 	 * Regression: the wait runs out while alice is still punching (here the
 	 * moment before bob's first answer).
-	 * fail_pending() drops the line, but chan_fail_all() leaves the channel's
-	 * next sequence number past it, and the punch then succeeds without a
-	 * new epoch: bob waits for the dropped sequence number forever, and
-	 * every later line is held behind it and never shown -- while alice,
-	 * its fragments selectively acknowledged, counts it as delivered.
+	 * fail_pending() drops the line; with the old channel (chan.c) its
+	 * next sequence number stayed past it, and the punch then succeeded
+	 * without a new epoch: bob waited for the dropped sequence number
+	 * forever, and every later line was held behind it and never shown.
+	 * Now a failed line's chat stream is reset, and the next line opens
+	 * a new one: it must arrive.
 	 *
 	 */
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
@@ -2739,7 +2827,7 @@ START_TEST(line_ends_within_wait_while_peer_answers)
 
 	alice_and_bob(&a, &b);
 	sim_run_for(1000);
-	b->drop_sent = 1u << PROTO_ACK;
+	b->drop_sent = 1u << PROTO_STREAM; /* his acknowledgements ride in it */
 	type(a, "lost in the void");
 	t_typed = sim.now;
 	t_fail = expect_line_within(a, "* not delivered to bob:", 3 * WAIT_MS);
@@ -2818,7 +2906,7 @@ START_TEST(second_instance_takes_the_name)
 
 	alice_and_bob(&a, &b);
 	sim_run_for(1000);
-	a->drop_sent = 1u << PROTO_DATA; /* her next line is still on its way when a2 comes */
+	a->drop_sent = 1u << PROTO_STREAM; /* her next line is still on its way when a2 comes */
 	type(a, "pending when replaced");
 	a2 = host_new("alice", 2, 5001, 0xa1);
 	host_start(a2, "bob");
@@ -3151,7 +3239,7 @@ START_TEST(handshake_in_the_punch)
 	ck_assert_uint_eq(a->c.stats.handshakes, 1);
 	ck_assert_uint_eq(b->c.stats.handshakes, 1);
 	ck_assert(one_session(a->c.peers[0], b->c.peers[0]));
-	ck_assert_uint_gt(a->sent[PROTO_DATA], 0); /* sealed: counted by what was inside */
+	ck_assert_uint_gt(a->sent[PROTO_STREAM], 0); /* sealed: counted by what was inside */
 	/* (Only the RESPs to INITs repeated after the handshake are dropped, unopened.) */
 	ck_assert_uint_eq(a->c.stats.malformed + b->c.stats.malformed, 0);
 	/*
@@ -3204,9 +3292,17 @@ END_TEST
 struct peer_view {
 	int nlines, state;
 	struct route path;
-	uint32_t rcv_next;
+	uint64_t rcv_total;     /* the chat streams' highest offsets received: a replay adds none */
 	uint64_t path_moves;
 };
+
+/* The bytes h's stream connection with its first peer received, at their highest offsets. */
+static uint64_t rcv_total_of(const struct sim_host *h)
+{
+	const struct stream_conn *sc = peer_stream_conn((struct client *)&h->c, h->c.peers[0]->name);
+
+	return sc != NULL ? sc->rcv_total : 0;
+}
 
 static struct peer_view view_of(const struct sim_host *h)
 {
@@ -3216,7 +3312,7 @@ static struct peer_view view_of(const struct sim_host *h)
 	v.nlines = h->nlines;
 	v.state = h->c.peers[0]->state;
 	v.path = h->c.peers[0]->path;
-	v.rcv_next = h->c.peers[0]->chan->rcv_next;
+	v.rcv_total = rcv_total_of(h);
 	v.path_moves = h->c.stats.path_moves;
 	return v;
 }
@@ -3226,7 +3322,7 @@ static void assert_unchanged(const struct sim_host *h, const struct peer_view *v
 	ck_assert_int_eq(h->nlines, v->nlines);
 	ck_assert_int_eq(h->c.peers[0]->state, v->state);
 	ck_assert(client_route_equal(&h->c.peers[0]->path, &v->path));
-	ck_assert_uint_eq(h->c.peers[0]->chan->rcv_next, v->rcv_next);
+	ck_assert_uint_eq(rcv_total_of(h), v->rcv_total);
 	ck_assert_uint_eq(h->c.stats.path_moves, v->path_moves);
 	ck_assert_int_eq(h->c.fatal, 0);
 }
@@ -3405,13 +3501,13 @@ START_TEST(changed_key_refused_until_trust)
 	trust_msg_changed(want, sizeof(want), "bob", b->cfg.id.pub, b2->cfg.id.pub);
 	expect_line_within(a, want, 5000);
 	probes = a->sent[PROTO_PROBE] + a->sent[PROTO_PROBE_ACK];
-	sealed = a->sent[PROTO_DATA] + a->sent[PROTO_PING] + a->sent[PROTO_ACK];
+	sealed = a->sent[PROTO_STREAM] + a->sent[PROTO_PING] + a->sent[PROTO_ACK];
 	type(a, "are you bob?");
 	ck_assert_str_eq(a->lines[a->nlines - 1],
 			 "* not delivered to bob: \"are you bob?\": bob's key has changed");
 	sim_run_for(3000);
 	ck_assert_uint_eq(a->sent[PROTO_PROBE] + a->sent[PROTO_PROBE_ACK], probes);
-	ck_assert_uint_eq(a->sent[PROTO_DATA] + a->sent[PROTO_PING] + a->sent[PROTO_ACK], sealed);
+	ck_assert_uint_eq(a->sent[PROTO_STREAM] + a->sent[PROTO_PING] + a->sent[PROTO_ACK], sealed);
 	ck_assert_int_eq(count_prefix(a, "<bob> it is me"), 0);
 	ck_assert_uint_gt(a->c.stats.refused_inits, 0); /* his INITs: refused, unanswered */
 	type(a, "/peers");
@@ -4052,7 +4148,9 @@ START_TEST(streams_end_when_peer_restarts)
 	type(b2, "/msg alice I am back");
 	expect_line_within(a, "<bob> I am back", 3000);
 	ck_assert_int_eq(tx.gone, 1);
-	ck_assert_ptr_null(peer_stream_conn(&a->c, "bob"));
+	/* The connection now is a new one, that b2's chat stream made: alice opened nothing on it. */
+	ck_assert_ptr_nonnull(peer_stream_conn(&a->c, "bob"));
+	ck_assert_uint_eq(peer_stream_conn(&a->c, "bob")->next_local, 0);
 }
 END_TEST
 
@@ -4425,6 +4523,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, control_bytes_defused);
 	tcase_add_test(tc, stray_and_malformed);
 	tcase_add_test(tc, stale_epoch_dropped);
+	tcase_add_test(tc, malformed_chat_records);
 	tcase_add_test(tc, direct_path_preferred_to_relay);
 	tcase_add_test(tc, relay_when_no_direct_path);
 	tcase_add_test(tc, relay_across_families_says_why);
