@@ -446,8 +446,11 @@ static void refuse_two_keys(struct client *c, struct peer *p, int si, int sj)
 	if (p->state != PEER_OFFLINE) {
 		p->state = PEER_OFFLINE;
 		p->path_kind = PATH_NONE;
+		/* A new pair of epochs: the stream connection ends (peer_session.c does the same
+		   when a key changes). */
 		p->peer_epoch = 0;
-		p->renew_epoch = 1;
+		p->my_epoch = client_new_epoch(c);
+		client_streams_epochs(p);
 	}
 	session_peer_wipe(&p->sess); /* client_peer_key_ok makes them anew for the key agreed on */
 	client_session_reset(p);
