@@ -49,11 +49,13 @@
  * stream table, the record of what each packet in flight held, the queue
  * of lost data); each stream allocates its two buffers (stream_buf bytes
  * each way) when it opens and frees them when it closes. Nothing is
- * allocated per packet. With the defaults, per connection: 100 kB in
- * struct stream_conn (cc's ring), 1.2 MB of tables (640 kB of records of
- * up to CC_SENT_MAX packets in flight, 384 kB of lost queue, 4 kB per
- * stream slot), and 2 MiB per open stream: 1 MiB each way, the window a
- * stream needs to fill 80 Mbit/s at 100 ms.
+ * allocated per packet. With the defaults, per connection: 270 kB in
+ * struct stream_conn (cc's ring, 64 bytes a packet for the delivery
+ * rate), 1.2 MB of tables (640 kB of records of up to CC_SENT_MAX packets
+ * in flight, 384 kB of lost queue, 4 kB per stream slot), and 4 MiB per
+ * open stream: 2 MiB each way. Credit comes back when half is read, so 1
+ * to 2 MiB are open at a time: 80 to 160 Mbit/s at 100 ms (1 MiB held
+ * the NAT lab's forward near 32 Mbit/s).
  */
 
 /*

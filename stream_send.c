@@ -590,6 +590,9 @@ int64_t stream_tick(struct stream_conn *c, int64_t now)
 		if (!send_packet(c, now, ack_due || c->unacked_eliciting > 0, can, probe))
 			break;
 	}
+	/* nothing left to send though the window had room: the rates measured now are the app's */
+	if (!has_work(c) && cc_room(&c->cc) > 0)
+		cc_app_limited(&c->cc);
 	stream_sweep(c);
 	next = c->ack_deadline_ms;
 	if (cc_deadline(&c->cc) < next)
