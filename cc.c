@@ -78,13 +78,17 @@ static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 		iw = (uint64_t)CC_INITIAL_WINDOW_PKTS * mds;
 	cc->cwnd = iw;
 	cc->recovery_start_ms = -1;
-	cc->tokens_mb = (int64_t)CC_PACING_BURST_PKTS * mds * 1000;
+	cc->tokens_mb = (int64_t)iw * 1000; /* the initial window leaves at once (bucket_mb) */
 	cc->tokens_ms = now;
 }
 
 void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
 {
 	memset(cc, 0, sizeof(*cc));
+	for (uint32_t i = 0; i < CC_ACK_ONLY_TIMES; i++) {
+		cc->ack_only[i].pn = UINT64_MAX;
+		cc->ack_only[i].sent_ms = -1;
+	}
 	cc->max_ack_delay_ms = max_ack_delay_ms;
 	cc->loss_time_ms = INT64_MAX;
 	cc->last_ack_eliciting_ms = -1;
@@ -191,12 +195,19 @@ void cc_app_limited(struct cc *cc)
 		cc->app_limited_until = 1;
 }
 
-/* The most tokens the bucket holds: a few packets, or 2 ms of sending at high rates. */
+/*
+ * The most tokens the bucket holds: a few packets, or 2 ms of sending at
+ * high rates; before the first RTT sample, the initial window, which
+ * leaves at once as TCP's does (paced at kInitialRtt, 333 ms, it took a
+ * third of a 100 ms path's first round trips to leave).
+ */
 static int64_t bucket_mb(const struct cc *cc)
 {
 	int64_t pkts = (int64_t)CC_PACING_BURST_PKTS * cc->mds * 1000;
 	int64_t two_ms = (int64_t)cc_pacing_rate(cc) * 2;
 
+	if (!cc->have_rtt)
+		pkts = max64(pkts, (int64_t)cc->cwnd * 1000);
 	return max64(pkts, two_ms);
 }
 
@@ -264,8 +275,10 @@ int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now)
 	return (int)slot;
 }
 
-void cc_on_sent_ack_only(struct cc *cc, uint64_t pn)
+void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now)
 {
+	cc->ack_only[pn % CC_ACK_ONLY_TIMES].pn = pn;
+	cc->ack_only[pn % CC_ACK_ONLY_TIMES].sent_ms = now;
 	cc->largest_sent = pn;
 	cc->have_sent = 1;
 }
@@ -745,7 +758,17 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
 	if (!cc->have_acked || largest > cc->largest_acked)
 		cc->largest_acked = largest;
 	cc->have_acked = 1;
-	/* RFC 9002 5.1: a sample only when the largest acknowledged is newly acknowledged (and on this path) */
+	/*
+	 * RFC 9002 5.1: a sample only when the largest acknowledged is newly
+	 * acknowledged (and on this path), and something ack-eliciting is. An
+	 * ack-only largest is new when it is above the largest before.
+	 */
+	if (!largest_newly && newly > 0 && (!had_acked || largest > prev_largest) &&
+	    cc->ack_only[largest % CC_ACK_ONLY_TIMES].pn == largest &&
+	    cc->ack_only[largest % CC_ACK_ONLY_TIMES].sent_ms >= 0) {
+		largest_newly = 1;
+		largest_sent_ms = cc->ack_only[largest % CC_ACK_ONLY_TIMES].sent_ms;
+	}
 	if (largest_newly && now >= largest_sent_ms && largest_sent_ms >= cc->path_start_ms) {
 		rtt_sample(cc, now - largest_sent_ms, ack_delay_ms, now);
 		sampled = 1;

@@ -117,6 +117,7 @@
 #define CC_MINIMUM_WINDOW_PKTS 2        /* kMinimumWindow, RFC 9002 7.2 */
 #define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256): the owner gives up on a dead path long before */
 #define CC_PACING_BURST_PKTS 4          /* tokens the pacer saves up at most (or 2 ms of sending, whichever is more) */
+#define CC_ACK_ONLY_TIMES 64            /* ack-only packets whose send time is kept, for RTT samples from them (RFC 9002 5.1) */
 #define CC_LOST_HISTORY 256             /* packets declared lost that are remembered, to notice late ACKs of them */
 #define CC_BW_ROUNDS 10                 /* BBR's bandwidth filter: the max of the last 10 round trips */
 #define CC_MIN_RTT_WIN_MS 10000         /* BBR's MinRTTFilterLen: 10 s */
@@ -181,6 +182,10 @@ struct cc {
 	uint64_t largest_sent;        /* pn of the last packet given to cc_on_sent */
 	int have_sent;
 	uint64_t largest_acked;       /* of every packet, ack-only ones included */
+	struct {
+		uint64_t pn;
+		int64_t sent_ms;
+	} ack_only[CC_ACK_ONLY_TIMES]; /* recent ack-only packets, at pn % CC_ACK_ONLY_TIMES */
 	int have_acked;
 	uint32_t mds;                 /* max_datagram_size: the owner's packet budget */
 	int64_t max_ack_delay_ms;     /* the peer's promise: it acknowledges within this */
@@ -298,11 +303,13 @@ int64_t cc_pacing_at(struct cc *cc, uint32_t bytes, int64_t now);
 int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now);
 
 /*
- * Notes an ack-only packet numbered pn: it takes a number but is never
- * counted in flight (RFC 9002 3). Call it so that an ACK of pn is not
- * taken for an ACK of a number never sent.
+ * Notes an ack-only packet numbered pn, sent at now: it takes a number
+ * but is never counted in flight (RFC 9002 3). Call it so that an ACK of
+ * pn is not taken for an ACK of a number never sent, and so that an ACK
+ * whose largest is pn still gives an RTT sample (RFC 9002 5.1: a side
+ * that mostly acknowledges, a receiver, had none otherwise).
  */
-void cc_on_sent_ack_only(struct cc *cc, uint64_t pn);
+void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now);
 
 /*
  * Takes one ACK: ranges (n of them, any order, none overlapping) of the

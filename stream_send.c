@@ -516,7 +516,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 		if (probe)
 			c->stats.probes++;
 	} else {
-		cc_on_sent_ack_only(&c->cc, c->next_pn);
+		cc_on_sent_ack_only(&c->cc, c->next_pn, now);
 		c->stats.acks_only++;
 	}
 	c->next_pn++;

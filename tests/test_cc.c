@@ -134,6 +134,27 @@ START_TEST(rtt_estimates)
 }
 END_TEST
 
+START_TEST(sample_from_an_ack_only_largest)
+{
+	struct cc cc;
+	struct cc_range r = { 0, 1 };
+
+	/* a receiver: one credit update (ack-eliciting), then an ACK-only packet */
+	setup(&cc);
+	send_range(&cc, 0, 0, 1000);
+	cc_on_sent_ack_only(&cc, 1, 1010);
+	/* the peer acknowledges both: the largest is ack-only, yet it times the path (RFC 9002 5.1) */
+	ck_assert_int_eq(cc_on_ack(&cc, &r, 1, 0, 1110, &ev), 1);
+	ck_assert(cc.have_rtt);
+	ck_assert_int_eq(cc.latest_rtt_ms, 100);
+	/* but not when nothing ack-eliciting is newly acknowledged */
+	cc_on_sent_ack_only(&cc, 2, 2000);
+	r = (struct cc_range){ 0, 2 };
+	ck_assert_int_eq(cc_on_ack(&cc, &r, 1, 0, 2050, &ev), 0);
+	ck_assert_int_eq(cc.latest_rtt_ms, 100);
+}
+END_TEST
+
 START_TEST(slow_start_doubles)
 {
 	struct cc cc;
@@ -532,7 +553,7 @@ START_TEST(ack_of_unsent_is_refused)
 	ck_assert_uint_eq(seen.nacked, 0);
 	ck_assert_uint_eq(cc.bytes_in_flight, 5 * MDS);
 	/* an ack-only packet takes a number that may be acknowledged */
-	cc_on_sent_ack_only(&cc, 5);
+	cc_on_sent_ack_only(&cc, 5, 0);
 	r[1] = (struct cc_range){ 5, 5 };
 	ck_assert_int_eq(cc_on_ack(&cc, r, 2, 0, 10, &ev), 2);
 	ck_assert_uint_eq(cc.largest_acked, 5);
@@ -634,6 +655,7 @@ static Suite *cc_suite(void)
 
 	tcase_add_test(tc, initial_window);
 	tcase_add_test(tc, rtt_estimates);
+	tcase_add_test(tc, sample_from_an_ack_only_largest);
 	tcase_add_test(tc, slow_start_doubles);
 	tcase_add_test(tc, no_growth_when_app_limited);
 	tcase_add_test(tc, random_loss_cuts_nothing);

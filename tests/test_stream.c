@@ -899,7 +899,8 @@ START_TEST(bulk_5pct_loss)
 {
 	double frac = bulk(2 << 20, 50, 0, 22);
 
-	ck_assert(frac > 0.02);
+	/* random loss is not congestion (cc.h): NewReno made 5% of the link here, its tweak 47% */
+	ck_assert_msg(frac > 0.6, "goodput only %.2f of the link at 5%% random loss", frac);
 	teardown_net();
 }
 END_TEST
