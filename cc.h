@@ -13,7 +13,10 @@
  *   size) in a fixed ring, in the order sent. Packets that carry only ACKs
  *   are not remembered and not counted in flight (RFC 9002 section 3).
  * - RTT: latest, min, smoothed and variance, from the largest packet an
- *   ACK newly acknowledges, less the peer's reported ACK delay (5.3).
+ *   ACK newly acknowledges, less the peer's reported ACK delay (5.3); an
+ *   ack-only largest counts too when something ack-eliciting is newly
+ *   acknowledged (5.1), so the send times of the last CC_ACK_ONLY_TIMES
+ *   ack-only packets are kept: a receiver sends little else.
  *   Since a number is never sent twice, every sample is unambiguous: no
  *   Karn's rule is needed.
  * - Loss (6.1): a packet is lost when one sent after it was acknowledged
@@ -90,7 +93,10 @@
  *   A stream of p2pchat is a chat's file or forwarded port between two
  *   homes, usually alone on its bottleneck; the issue asks it to keep up
  *   with the machine's TCP over a lossy path, which loss-based control
- *   cannot.
+ *   cannot. A second cost: the model trusts its min RTT. One sample far
+ *   below the path's (the NAT lab's delay, failing open under a burst,
+ *   once gave 0 ms on a 100 ms path) shrinks the BDP, and cwnd with it,
+ *   until CC_MIN_RTT_WIN_MS has passed.
  * - Pacing (RFC 9002 7.7): a token bucket filled at the pacing gain x the
  *   bandwidth (1% under it, as BBR paces); before the first rate sample,
  *   at the gain x cwnd / smoothed RTT.
