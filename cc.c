@@ -1,4 +1,4 @@
-/* cc.c - RTT estimation, loss detection (count, time, PTO), NewReno that tells random loss from congestion, and pacing for one peer path. */
+/* cc.c - RTT estimation, loss detection (count, time, PTO), a BBR-like model of the path (delivery rate, bandwidth and min RTT filters), and pacing for one peer path. */
 #include "cc.h"
 
 #include <string.h>
@@ -25,6 +25,28 @@ static uint64_t min_window(const struct cc *cc)
 	return (uint64_t)CC_MINIMUM_WINDOW_PKTS * cc->mds;
 }
 
+/* The floor of the model's cwnd outside persistent congestion: BBR's MinPipeCwnd. */
+static uint64_t min_pipe(const struct cc *cc)
+{
+	return (uint64_t)CC_PROBE_RTT_PKTS * cc->mds;
+}
+
+/* Forgets the model: no bandwidth, no rounds, STARTUP (a fresh path, or persistent congestion). */
+static void model_fresh(struct cc *cc)
+{
+	memset(cc->bw_round, 0, sizeof(cc->bw_round));
+	cc->bw = 0;
+	cc->rate_sample = 0;
+	cc->mode = CC_STARTUP;
+	cc->full_bw = 0;
+	cc->full_bw_count = 0;
+	cc->filled_pipe = 0;
+	cc->cycle = 0;
+	cc->next_round_delivered = cc->delivered;
+	cc->inflight_hi = UINT64_MAX;
+	cc->app_limited_until = 0;
+}
+
 /* Sets the RTT, window, recovery, reordering and pacing state of a fresh path. */
 static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 {
@@ -39,27 +61,34 @@ static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 	cc->reordering_seen = 0;
 	cc->reo_mult = 1;
 	cc->reo_persist = 0;
-	cc->ca_acked = 0;
-	cc->have_limited = 0;
 	cc->episode_lost = 0;
 	cc->rate_cap = 0;
-	cc->loss_avg = 0;
-	cc->path_pkts = 0;
-	cc->cut_young = 0;
+	cc->delivered = 0;
+	cc->delivered_ms = cc->first_sent_ms = now;
+	cc->lost_pkts = 0;
+	cc->round = 0;
+	cc->cut_round = 0;
+	cc->bbr_min_rtt_ms = -1;
+	cc->bbr_min_rtt_at_ms = now;
+	cc->probe_rtt_done_ms = -1;
+	model_fresh(cc);
 	/* RFC 9002 7.2: min(10 * mds, max(14720, 2 * mds)) */
 	iw = 2 * (uint64_t)mds > CC_INITIAL_WINDOW_MIN_BYTES ? 2 * (uint64_t)mds : CC_INITIAL_WINDOW_MIN_BYTES;
 	if (iw > (uint64_t)CC_INITIAL_WINDOW_PKTS * mds)
 		iw = (uint64_t)CC_INITIAL_WINDOW_PKTS * mds;
 	cc->cwnd = iw;
-	cc->ssthresh = UINT64_MAX;
 	cc->recovery_start_ms = -1;
-	cc->tokens_mb = (int64_t)CC_PACING_BURST_PKTS * mds * 1000;
+	cc->tokens_mb = (int64_t)iw * 1000; /* the initial window leaves at once (bucket_mb) */
 	cc->tokens_ms = now;
 }
 
 void cc_init(struct cc *cc, uint32_t mds, int64_t max_ack_delay_ms, int64_t now)
 {
 	memset(cc, 0, sizeof(*cc));
+	for (uint32_t i = 0; i < CC_ACK_ONLY_TIMES; i++) {
+		cc->ack_only[i].pn = UINT64_MAX;
+		cc->ack_only[i].sent_ms = -1;
+	}
 	cc->max_ack_delay_ms = max_ack_delay_ms;
 	cc->loss_time_ms = INT64_MAX;
 	cc->last_ack_eliciting_ms = -1;
@@ -89,7 +118,12 @@ void cc_set_mds(struct cc *cc, uint32_t mds)
 
 uint64_t cc_room(const struct cc *cc)
 {
-	return cc->bytes_in_flight >= cc->cwnd ? 0 : cc->cwnd - cc->bytes_in_flight;
+	uint64_t w = cc->cwnd;
+
+	/* BBR 4.3.4: PROBE_RTT holds a few packets in flight; the window itself is kept for after */
+	if (cc->mode == CC_PROBE_RTT && w > min_pipe(cc))
+		w = min_pipe(cc);
+	return cc->bytes_in_flight >= w ? 0 : w - cc->bytes_in_flight;
 }
 
 /* The RTT the timers use: smoothed, or kInitialRtt before any sample (RFC 9002 6.2.2). */
@@ -119,22 +153,61 @@ int64_t cc_loss_delay_ms(const struct cc *cc)
 		     CC_GRANULARITY_MS);
 }
 
+/* Returns the pacing gain of the mode and phase, in percent (cc.h above). */
+static uint64_t pacing_gain_pct(const struct cc *cc)
+{
+	static const uint8_t cycle_pct[8] = { 125, 75, 100, 100, 100, 100, 100, 100 };
+
+	switch (cc->mode) {
+	case CC_STARTUP:
+		return CC_STARTUP_GAIN_PCT;
+	case CC_DRAIN:
+		return CC_DRAIN_GAIN_PCT;
+	case CC_PROBE_BW:
+		return cycle_pct[cc->cycle % 8];
+	default:
+		return 100;
+	}
+}
+
 uint64_t cc_pacing_rate(const struct cc *cc)
 {
-	uint64_t rtt = (uint64_t)max64(srtt(cc), 1);
-	/* RFC 9002 7.7: N = 1.25; twice in slow start, as Linux paces, so the pacer never slows the doubling */
-	uint64_t gain_quarters = cc->cwnd < cc->ssthresh ? 8 : 5;
-	uint64_t rate = cc->cwnd * 1000 * gain_quarters / 4 / rtt;
+	uint64_t rate;
 
+	if (cc->bw > 0) {
+		rate = cc->bw * pacing_gain_pct(cc) / 100 * CC_PACING_MARGIN_PCT / 100;
+	} else {
+		/* no rate measured yet: the window over the RTT, at STARTUP's gain */
+		uint64_t rtt = (uint64_t)max64(srtt(cc), 1);
+
+		rate = cc->cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / rtt;
+	}
+	if (rate < 1)
+		rate = 1;
 	return cc->rate_cap && rate > cc->rate_cap ? cc->rate_cap : rate;
 }
 
-/* The most tokens the bucket holds: a few packets, or 2 ms of sending at high rates. */
+void cc_app_limited(struct cc *cc)
+{
+	/* draft-cheng-iccrg-delivery-rate-estimation 3.4: the bubble lasts until what is in flight is acked */
+	cc->app_limited_until = cc->delivered + cc->bytes_in_flight;
+	if (cc->app_limited_until == 0)
+		cc->app_limited_until = 1;
+}
+
+/*
+ * The most tokens the bucket holds: a few packets, or 2 ms of sending at
+ * high rates; before the first RTT sample, the initial window, which
+ * leaves at once as TCP's does (paced at kInitialRtt, 333 ms, it took a
+ * third of a 100 ms path's first round trips to leave).
+ */
 static int64_t bucket_mb(const struct cc *cc)
 {
 	int64_t pkts = (int64_t)CC_PACING_BURST_PKTS * cc->mds * 1000;
 	int64_t two_ms = (int64_t)cc_pacing_rate(cc) * 2;
 
+	if (!cc->have_rtt)
+		pkts = max64(pkts, (int64_t)cc->cwnd * 1000);
 	return max64(pkts, two_ms);
 }
 
@@ -179,22 +252,20 @@ int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now)
 	s->sent_ms = now;
 	s->bytes = bytes;
 	s->state = CC_IN_FLIGHT;
+	/* draft-cheng-iccrg-delivery-rate-estimation 3.2: a flight starts when nothing is in flight */
+	if (cc->bytes_in_flight == 0)
+		cc->first_sent_ms = cc->delivered_ms = now;
+	s->delivered = cc->delivered;
+	s->delivered_ms = cc->delivered_ms;
+	s->first_sent_ms = cc->first_sent_ms;
+	s->app_limited = cc->app_limited_until != 0;
+	s->lost = cc->lost_pkts;
 	cc->count++;
 	cc->largest_sent = pn;
 	cc->have_sent = 1;
 	cc->bytes_in_flight += bytes;
+	s->inflight = cc->bytes_in_flight;
 	cc->last_ack_eliciting_ms = now;
-	/*
-	 * RFC 9002 7.8: the window grows only while it limits the sender: in
-	 * slow start once half of it is used (as Linux judges it), else when
-	 * it is full to within three packets. Every packet up to this one
-	 * belongs to a flight that filled the window.
-	 */
-	if (cc->cwnd < cc->ssthresh ? cc->bytes_in_flight * 2 >= cc->cwnd
-				    : cc->bytes_in_flight + 3 * (uint64_t)cc->mds >= cc->cwnd) {
-		cc->limited_pn = pn;
-		cc->have_limited = 1;
-	}
 	refill(cc, now);
 	cc->tokens_mb -= (int64_t)bytes * 1000;
 	if (cc->tokens_mb < -bucket_mb(cc))
@@ -204,8 +275,10 @@ int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now)
 	return (int)slot;
 }
 
-void cc_on_sent_ack_only(struct cc *cc, uint64_t pn)
+void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now)
 {
+	cc->ack_only[pn % CC_ACK_ONLY_TIMES].pn = pn;
+	cc->ack_only[pn % CC_ACK_ONLY_TIMES].sent_ms = now;
 	cc->largest_sent = pn;
 	cc->have_sent = 1;
 }
@@ -266,76 +339,73 @@ static int in_recovery(const struct cc *cc, int64_t sent_ms)
 	return cc->recovery_start_ms >= 0 && sent_ms <= cc->recovery_start_ms;
 }
 
-/* One more packet's fate (lost 1, acked 0) in the moving average of the loss rate. */
-static void loss_sample(struct cc *cc, int lost)
+/* Returns the bandwidth-delay product times gain_pct / 100, in bytes; 0 before the model has both. */
+static uint64_t bdp(const struct cc *cc, uint64_t gain_pct)
 {
-	cc->loss_avg += (((int64_t)lost << 16) - cc->loss_avg) / (1 << CC_LOSS_AVG_SHIFT);
-	cc->path_pkts++;
+	if (cc->bw == 0 || cc->bbr_min_rtt_ms < 0)
+		return 0;
+	return cc->bw * (uint64_t)max64(cc->bbr_min_rtt_ms, 1) / 1000 * gain_pct / 100;
+}
+
+/* Takes the ACK of one packet: out of flight, and its bytes delivered (rate estimation 3.3). */
+static void on_packet_acked(struct cc *cc, const struct cc_sent *s, int64_t now)
+{
+	cc->bytes_in_flight -= s->bytes;
+	cc->delivered += s->bytes;
+	cc->delivered_ms = now;
+	if (cc->app_limited_until != 0 && cc->delivered > cc->app_limited_until)
+		cc->app_limited_until = 0;
 }
 
 /*
- * Returns 1 when a loss now looks random rather than congestive (cc.h
- * says why this differs from NewReno): the path is known, its RTT shows
- * no queue, and few of the recent packets were lost.
+ * A packet sent at sent_ms, while s_inflight bytes were in flight and
+ * s_lost packets lost before, is lost now. Returns 1 when the losses
+ * since say too much was in flight (cc.h: BBRv2's bound), not random.
  */
-static int loss_is_random(const struct cc *cc)
+static int inflight_too_high(const struct cc *cc, uint64_t s_inflight, uint64_t s_lost)
 {
-	int64_t queue_ms = max64(CC_QUEUE_MIN_MS, cc->min_rtt_ms / 8);
+	uint64_t lost = cc->lost_pkts - s_lost;
 
-	if (!cc->have_rtt || cc->path_pkts < CC_RANDOM_LOSS_MIN_PKTS)
-		return 0;
-	if (cc->loss_avg > (1 << 16) / CC_RANDOM_LOSS_MAX_INV)
-		return 0;
-	return cc->smoothed_rtt_ms <= cc->min_rtt_ms + queue_ms;
+	return lost >= CC_LOSS_MIN_PKTS &&
+	       lost * cc->mds * CC_LOSS_THRESH_INV > s_inflight;
 }
 
-/* Takes the ACK of one packet: out of flight, and the window grows (RFC 9002 7.3.1, 7.3.3). */
-static void on_packet_acked(struct cc *cc, const struct cc_sent *s)
+/*
+ * A packet (sent at sent_ms with s_inflight bytes in flight) was lost:
+ * when the losses since it left say the path is overfull, and no
+ * recovery period covers it, start one (RFC 9002 7.3.2) and bound
+ * cwnd by inflight_hi (cc.h). Random loss changes nothing.
+ */
+static void congestion_event(struct cc *cc, int64_t sent_ms, uint64_t s_inflight, uint64_t s_lost,
+			     int64_t now)
 {
-	cc->bytes_in_flight -= s->bytes;
-	loss_sample(cc, 0);
-	if (in_recovery(cc, s->sent_ms) || !cc->have_limited || s->pn > cc->limited_pn)
-		return;
-	if (cc->cwnd < cc->ssthresh) {
-		cc->cwnd += s->bytes; /* slow start: one byte per byte acknowledged */
-		return;
-	}
-	/* congestion avoidance: one datagram per window acknowledged */
-	cc->ca_acked += s->bytes;
-	if (cc->ca_acked >= cc->cwnd) {
-		cc->ca_acked -= cc->cwnd;
-		cc->cwnd += cc->mds;
-	}
-}
+	uint64_t hi;
 
-/* A packet sent at sent_ms was lost: start a recovery period unless one covers it (RFC 9002 7.3.2). */
-static void congestion_event(struct cc *cc, int64_t sent_ms, int64_t now)
-{
 	if (in_recovery(cc, sent_ms))
 		return;
-	if (loss_is_random(cc)) {
+	if (!inflight_too_high(cc, s_inflight, s_lost)) {
 		cc->n_random++;
-		if (cc->cut_young && cc->ssthresh != UINT64_MAX) {
-			/* the young path's cut was a guess; the loss rate says random now */
-			cc->cut_young = 0;
-			cc->ssthresh = UINT64_MAX;
-			cc->n_resumed++;
-		}
 		return;
 	}
-	cc->cut_young = !cc->have_rtt || cc->path_pkts < CC_RANDOM_LOSS_MIN_PKTS;
 	cc->recovery_start_ms = now;
 	cc->episode++;
 	cc->episode_lost = 0;
 	cc->undo_cwnd = cc->cwnd;
-	cc->undo_ssthresh = cc->ssthresh;
+	cc->undo_inflight_hi = cc->inflight_hi;
 	cc->n_recoveries++;
-	/* kLossReductionFactor = 0.5 */
-	cc->ssthresh = cc->cwnd / 2;
-	if (cc->ssthresh < min_window(cc))
-		cc->ssthresh = min_window(cc);
-	cc->cwnd = cc->ssthresh;
-	cc->ca_acked = 0;
+	cc->cut_round = cc->round;
+	/* never under one BDP (a full pipe queues nothing) nor BBR's few packets */
+	hi = s_inflight * CC_INFLIGHT_HI_PCT / 100;
+	if (hi < bdp(cc, 100))
+		hi = bdp(cc, 100);
+	cc->inflight_hi = hi > min_pipe(cc) ? hi : min_pipe(cc);
+	if (cc->cwnd > cc->inflight_hi)
+		cc->cwnd = cc->inflight_hi;
+	/* BBRv2: STARTUP ends when too much is lost; the queue it made drains */
+	if (cc->mode == CC_STARTUP) {
+		cc->filled_pipe = 1;
+		cc->mode = CC_DRAIN;
+	}
 	/* RFC 8985 6.2: a widened reordering window steps back after enough recoveries */
 	if (cc->reo_mult > 1 && --cc->reo_persist == 0) {
 		cc->reo_mult--;
@@ -375,9 +445,9 @@ static void check_spurious(struct cc *cc, uint64_t pn, const struct cc_events *e
 			cc->reo_mult++;
 		cc->reo_persist = CC_REO_WND_PERSIST;
 		if (l->episode == cc->episode && cc->episode_lost > 0 && --cc->episode_lost == 0 &&
-		    cc->cwnd < cc->undo_cwnd) {
-			cc->cwnd = cc->undo_cwnd;
-			cc->ssthresh = cc->undo_ssthresh;
+		    cc->inflight_hi < cc->undo_inflight_hi) {
+			cc->cwnd = cc->cwnd > cc->undo_cwnd ? cc->cwnd : cc->undo_cwnd;
+			cc->inflight_hi = cc->undo_inflight_hi;
 			cc->n_undone++;
 		}
 		if (ev->spurious)
@@ -437,15 +507,15 @@ static void detect_lost(struct cc *cc, int64_t now, const struct cc_events *ev)
 			s->state = CC_LOST;
 			cc->bytes_in_flight -= s->bytes;
 			cc->n_lost++;
+			cc->lost_pkts++;
 			nlost++;
-			loss_sample(cc, 1);
 			if (cc->have_rtt && s->sent_ms > cc->first_rtt_sample_ms) {
 				if (pc_first < 0)
 					pc_first = i;
 				pc_last = i;
 			}
 			ev->lost(ev->ctx, (cc->head + i) % CC_SENT_MAX, s->pn);
-			congestion_event(cc, s->sent_ms, now);
+			congestion_event(cc, s->sent_ms, s->inflight, s->lost, now);
 			remember_lost(cc, s->pn);
 			cc->episode_lost++;
 		} else {
@@ -454,15 +524,165 @@ static void detect_lost(struct cc *cc, int64_t now, const struct cc_events *ev)
 	}
 	if (nlost > 0 && pc_first >= 0 && pc_last > pc_first &&
 	    persistent(cc, (uint32_t)pc_first, (uint32_t)pc_last)) {
-		/* RFC 9002 7.6.2: back to the minimum window, and a fresh min_rtt (5.2) */
+		/* RFC 9002 7.6.2: back to the minimum window, and a fresh min_rtt (5.2); the model anew */
 		cc->n_persistent++;
 		cc->cwnd = min_window(cc);
-		cc->ca_acked = 0;
 		cc->recovery_start_ms = -1;
 		cc->episode_lost = 0; /* a collapse is not undone */
 		cc->min_rtt_ms = cc->latest_rtt_ms;
+		cc->bbr_min_rtt_ms = cc->latest_rtt_ms;
+		cc->bbr_min_rtt_at_ms = now;
+		model_fresh(cc);
 	}
 	trim(cc);
+}
+
+/* ---- the model (cc.h: BBR) ---- */
+
+/*
+ * Returns the delivery rate (bytes per second) of the flight that packet p
+ * ended, acked at now, or 0 when its interval is under one min RTT
+ * (draft-cheng-iccrg-delivery-rate-estimation 3.3; BBR drops those: ACKs
+ * bunched up, not the path's rate). The next flight starts at p's send.
+ */
+static uint64_t rate_of(struct cc *cc, const struct cc_sent *p, int64_t now)
+{
+	int64_t interval = max64(p->sent_ms - p->first_sent_ms, now - p->delivered_ms);
+
+	cc->first_sent_ms = p->sent_ms;
+	if (interval < max64(cc->bbr_min_rtt_ms, 1) || cc->delivered <= p->delivered)
+		return 0;
+	return (cc->delivered - p->delivered) * 1000 / (uint64_t)interval;
+}
+
+/* Takes a rate sample into the max filter of the last CC_BW_ROUNDS rounds. */
+static void bw_update(struct cc *cc, uint64_t rate, int app_limited)
+{
+	uint64_t *slot = &cc->bw_round[cc->round % CC_BW_ROUNDS];
+	uint32_t i;
+
+	/* an app-limited rate says the path carries at least that much, never less */
+	if (rate > 0 && (!app_limited || rate >= cc->bw) && rate > *slot)
+		*slot = rate;
+	cc->bw = 0;
+	for (i = 0; i < CC_BW_ROUNDS; i++)
+		if (cc->bw_round[i] > cc->bw)
+			cc->bw = cc->bw_round[i];
+}
+
+/* Enters PROBE_BW at its first phase of gain 1 (the probing phases come after a cruise). */
+static void enter_probe_bw(struct cc *cc, int64_t now)
+{
+	cc->mode = CC_PROBE_BW;
+	cc->cycle = 2;
+	cc->cycle_ms = now;
+}
+
+/* Moves through the modes (cc.h above): STARTUP, DRAIN, PROBE_BW's phases, PROBE_RTT. */
+static void mode_update(struct cc *cc, int round_start, int app_limited, int rtt_expired, int64_t now)
+{
+	int64_t phase_ms = max64(cc->bbr_min_rtt_ms, 1);
+
+	if (cc->mode == CC_STARTUP && round_start && !app_limited && cc->bw > 0) {
+		if (cc->bw * 100 >= cc->full_bw * CC_FULL_BW_PCT) {
+			cc->full_bw = cc->bw;
+			cc->full_bw_count = 0;
+		} else if (++cc->full_bw_count >= CC_FULL_BW_ROUNDS) {
+			cc->filled_pipe = 1;
+			cc->mode = CC_DRAIN;
+		}
+	}
+	if (cc->mode == CC_DRAIN && cc->bytes_in_flight <= bdp(cc, 100))
+		enter_probe_bw(cc, now);
+	if (cc->mode == CC_PROBE_BW) {
+		int64_t in_phase = now - cc->cycle_ms;
+		/* 3/4 ends early once the queue 5/4 made is gone */
+		int drained = cc->cycle == 1 && cc->bytes_in_flight <= bdp(cc, 100);
+
+		if (in_phase > phase_ms || drained) {
+			cc->cycle = (cc->cycle + 1) % 8;
+			cc->cycle_ms = now;
+		}
+	}
+	/* BBR 4.3.4: no lower RTT for CC_MIN_RTT_WIN_MS: drain to a few packets and look */
+	if (cc->mode != CC_PROBE_RTT && rtt_expired) {
+		cc->mode = CC_PROBE_RTT;
+		cc->probe_rtt_done_ms = -1;
+		cc->n_probe_rtt++;
+	}
+	if (cc->mode == CC_PROBE_RTT) {
+		if (cc->probe_rtt_done_ms < 0 && cc->bytes_in_flight <= min_pipe(cc)) {
+			cc->probe_rtt_done_ms = now + CC_PROBE_RTT_MS;
+			cc->probe_rtt_round = cc->round + 1;
+		} else if (cc->probe_rtt_done_ms >= 0 && now >= cc->probe_rtt_done_ms &&
+			   cc->round >= cc->probe_rtt_round) {
+			cc->bbr_min_rtt_at_ms = now; /* looked: what it saw stands for another window */
+			if (cc->filled_pipe)
+				enter_probe_bw(cc, now);
+			else
+				cc->mode = CC_STARTUP;
+		}
+	}
+}
+
+/* Sets cwnd from the model: 2 BDP (2.89 in STARTUP) and a few packets, within inflight_hi. */
+static void cwnd_update(struct cc *cc, uint64_t acked)
+{
+	uint64_t target = bdp(cc, cc->mode == CC_STARTUP ? CC_STARTUP_GAIN_PCT : CC_CWND_GAIN_PCT);
+
+	if (target == 0) {
+		cc->cwnd += acked; /* no model yet: grow as slow start does */
+	} else {
+		target += (uint64_t)CC_CWND_EXTRA_PKTS * cc->mds;
+		if (cc->filled_pipe)
+			cc->cwnd = cc->cwnd + acked < target ? cc->cwnd + acked : target;
+		else if (cc->cwnd < target)
+			cc->cwnd += acked;
+	}
+	if (cc->cwnd < min_pipe(cc))
+		cc->cwnd = min_pipe(cc);
+	if (cc->cwnd > cc->inflight_hi)
+		cc->cwnd = cc->inflight_hi;
+}
+
+/*
+ * Updates the model after an ACK: p is the newest packet it acked (a
+ * copy), acked the bytes it newly acknowledged, sampled whether it gave
+ * an RTT sample (latest_rtt_ms).
+ */
+static void model_update(struct cc *cc, const struct cc_sent *p, uint64_t acked, int sampled,
+			 int64_t now)
+{
+	uint64_t rate = rate_of(cc, p, now);
+	int round_start = 0;
+	int expired = cc->bbr_min_rtt_ms >= 0 && now - cc->bbr_min_rtt_at_ms > CC_MIN_RTT_WIN_MS;
+
+	/* BBR 4.3.4: a lower sample, or any once the window is over, is the new min RTT */
+	if (sampled && (cc->bbr_min_rtt_ms < 0 || cc->latest_rtt_ms <= cc->bbr_min_rtt_ms || expired) &&
+	    cc->mode != CC_PROBE_RTT) {
+		cc->bbr_min_rtt_ms = cc->latest_rtt_ms;
+		cc->bbr_min_rtt_at_ms = now;
+	} else if (sampled && cc->latest_rtt_ms < cc->bbr_min_rtt_ms) {
+		cc->bbr_min_rtt_ms = cc->latest_rtt_ms; /* PROBE_RTT lowered it */
+	}
+	/* a round trip ends when a packet sent after it began is acked */
+	if (p->delivered >= cc->next_round_delivered) {
+		cc->next_round_delivered = cc->delivered;
+		cc->round++;
+		round_start = 1;
+		cc->bw_round[cc->round % CC_BW_ROUNDS] = 0;
+		/* BBRv2: a round without a cut lets inflight_hi grow back by 1/4, till it binds no more */
+		if (cc->inflight_hi != UINT64_MAX && cc->round > cc->cut_round + 1) {
+			cc->inflight_hi += cc->inflight_hi / 4;
+			if (bdp(cc, CC_CWND_GAIN_PCT) > 0 && cc->inflight_hi > 2 * bdp(cc, CC_CWND_GAIN_PCT))
+				cc->inflight_hi = UINT64_MAX;
+		}
+	}
+	if (rate > 0)
+		cc->rate_sample = rate;
+	bw_update(cc, rate, p->app_limited);
+	mode_update(cc, round_start, p->app_limited, expired, now);
+	cwnd_update(cc, acked);
 }
 
 /* Returns 1 when some range names a number above the largest ever sent. */
@@ -482,8 +702,10 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
 	uint64_t largest = 0, prev_largest = cc->largest_acked;
 	int had_acked = cc->have_acked, largest_newly = 0;
 	int64_t largest_sent_ms = -1;
+	struct cc_sent newest = { 0 };
+	uint64_t delivered_before = cc->delivered;
 	size_t r;
-	int newly = 0;
+	int newly = 0, have_newest = 0, sampled = 0;
 
 	if (n == 0 || names_unsent(cc, ranges, n))
 		return -1;
@@ -512,7 +734,12 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
 				largest_newly = 1;
 				largest_sent_ms = s->sent_ms;
 			}
-			on_packet_acked(cc, s);
+			on_packet_acked(cc, s, now);
+			/* the rate is the newest flight's: the packet sent last (rate estimation 3.3) */
+			if (!have_newest || s->delivered >= newest.delivered) {
+				newest = *s;
+				have_newest = 1;
+			}
 			ev->acked(ev->ctx, (cc->head + pos) % CC_SENT_MAX, pn);
 		}
 	}
@@ -531,13 +758,28 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
 	if (!cc->have_acked || largest > cc->largest_acked)
 		cc->largest_acked = largest;
 	cc->have_acked = 1;
-	/* RFC 9002 5.1: a sample only when the largest acknowledged is newly acknowledged (and on this path) */
-	if (largest_newly && now >= largest_sent_ms && largest_sent_ms >= cc->path_start_ms)
+	/*
+	 * RFC 9002 5.1: a sample only when the largest acknowledged is newly
+	 * acknowledged (and on this path), and something ack-eliciting is. An
+	 * ack-only largest is new when it is above the largest before.
+	 */
+	if (!largest_newly && newly > 0 && (!had_acked || largest > prev_largest) &&
+	    cc->ack_only[largest % CC_ACK_ONLY_TIMES].pn == largest &&
+	    cc->ack_only[largest % CC_ACK_ONLY_TIMES].sent_ms >= 0) {
+		largest_newly = 1;
+		largest_sent_ms = cc->ack_only[largest % CC_ACK_ONLY_TIMES].sent_ms;
+	}
+	if (largest_newly && now >= largest_sent_ms && largest_sent_ms >= cc->path_start_ms) {
 		rtt_sample(cc, now - largest_sent_ms, ack_delay_ms, now);
+		sampled = 1;
+	}
 	if (newly > 0) {
 		cc->pto_count = 0; /* RFC 9002 6.2.1: an ACK resets the backoff */
 		cc->probes = 0;
 	}
+	/* the model first, so that a collapse below (RFC 9002 7.6.2) has the last word */
+	if (have_newest && newest.sent_ms >= cc->path_start_ms)
+		model_update(cc, &newest, cc->delivered - delivered_before, sampled, now);
 	detect_lost(cc, now, ev);
 	trim(cc);
 	return newly;

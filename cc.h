@@ -13,7 +13,10 @@
  *   size) in a fixed ring, in the order sent. Packets that carry only ACKs
  *   are not remembered and not counted in flight (RFC 9002 section 3).
  * - RTT: latest, min, smoothed and variance, from the largest packet an
- *   ACK newly acknowledges, less the peer's reported ACK delay (5.3).
+ *   ACK newly acknowledges, less the peer's reported ACK delay (5.3); an
+ *   ack-only largest counts too when something ack-eliciting is newly
+ *   acknowledged (5.1), so the send times of the last CC_ACK_ONLY_TIMES
+ *   ack-only packets are kept: a receiver sends little else.
  *   Since a number is never sent twice, every sample is unambiguous: no
  *   Karn's rule is needed.
  * - Loss (6.1): a packet is lost when one sent after it was acknowledged
@@ -38,38 +41,68 @@
  * - Probe timeout (6.2): when no ACK comes for a PTO, the owner sends one
  *   or two probe packets regardless of the window; each expiry doubles the
  *   PTO. A PTO does not shrink the window; persistent congestion does.
- * - NewReno (7): slow start from 10 packets, halving on a loss at most
- *   once per recovery period, congestion avoidance by byte counting, the
- *   window collapsed to 2 packets on persistent congestion (7.6: every
- *   packet lost over 3 PTOs), no growth while the sender does not fill
- *   the window (7.8).
- * - Random loss is not congestion (a change to NewReno: RFC 9002 7 lets a
- *   sender use another controller). NewReno takes every loss for a full
- *   queue, so a path that drops packets at random (a lossy radio link,
- *   the NAT lab's 5%) holds it to the Mathis bound, MSS / (RTT sqrt(2p/3)):
- *   about 0.4 Mbit/s at 100 ms and 5%, a hundredth of what the path
- *   carries, while Linux's TCP (CUBIC's beta 0.7 or BBR) keeps going. So a
- *   loss starts a recovery (and halves the window) only when something
- *   says congestion: the path is young (fewer than CC_RANDOM_LOSS_MIN_PKTS
- *   packets: no loss rate to judge by), or the smoothed RTT stands above
- *   min_rtt by more than max(CC_QUEUE_MIN_MS, min_rtt / 8) (a queue is
- *   building: the reasoning of TCP Veno, Fu & Liew 2003, and of BBR), or
- *   more than 1/CC_RANDOM_LOSS_MAX_INV of the recent packets were lost (an
- *   average over about 2^CC_LOSS_AVG_SHIFT packets; BBRv2 draws its line at
- *   2% per round, ours is higher so that 5% random loss is not taken for
- *   congestion). A full drop-tail queue still shows as a higher RTT, a
- *   shallow one as a loss rate, and a dead path as persistent congestion.
- *   A cut made while the path was young is provisional: when a later loss
- *   is judged random, slow start resumes from the window as it is (the
- *   first loss of a lossy path would otherwise leave it in congestion
- *   avoidance at a few packets, growing one packet per RTT: the lab's 5%
- *   path stayed under 1.3 Mbit/s for 8 MB).
- *   The cost: at a shallow-buffered bottleneck shared with Reno flows,
- *   this sender backs off later than they do (at 1/8 loss, not at the
- *   first), and takes more than its share.
- * - Pacing (7.7): a token bucket filled at gain * cwnd / smoothed_rtt
- *   (gain 2 in slow start, so the pacer never holds back the doubling;
- *   5/4 after), so a window never leaves at line rate.
+ * - Congestion control: a model of the path, as BBR builds one (Cardwell
+ *   et al., "BBR: Congestion-Based Congestion Control", ACM Queue 2016;
+ *   draft-cardwell-iccrg-bbr-congestion-control), in place of RFC 9002's
+ *   NewReno (section 7 lets a sender choose another controller).
+ *   Why. NewReno takes every loss for a full queue, so a path that drops
+ *   packets at random (a radio link, the NAT lab's 5% a link) holds it to
+ *   the Mathis bound, MSS / (RTT sqrt(2p/3)): 0.4 Mbit/s at 100 ms and 5%,
+ *   a hundredth of what the path carries. Telling random loss apart inside
+ *   NewReno (this file's previous design) still left it at a few packets
+ *   whenever one loss looked like congestion, then one packet more per RTT.
+ *   A model is not moved by a loss at all:
+ *   - delivery rate (draft-cheng-iccrg-delivery-rate-estimation): each
+ *     packet remembers, when sent, how many bytes had been acknowledged
+ *     and when; its ACK then gives the rate of the flight it ended, over
+ *     the longer of its send and its ACK interval, and no faster than one
+ *     min RTT allows (a shorter interval is ACK compression, not the path);
+ *   - bottleneck bandwidth: the highest rate of the last CC_BW_ROUNDS round
+ *     trips (a round ends when a packet sent after its start is acked); a
+ *     rate measured while the sender had nothing to send counts only when
+ *     it is higher;
+ *   - min RTT: the lowest sample of the last CC_MIN_RTT_WIN_MS; when that
+ *     goes by without a lower one, PROBE_RTT holds CC_PROBE_RTT_PKTS in
+ *     flight for CC_PROBE_RTT_MS and a round, so that a queue of our own
+ *     drains and the floor is seen again (this min is BBR's; RFC 9002's
+ *     min_rtt_ms, for the ACK delay rule, stays the path's lowest);
+ *   - modes: STARTUP paces at 2/ln 2 = 2.89 x the bandwidth (doubling each
+ *     round, as slow start) until three rounds grow it by under 1/4;
+ *     DRAIN paces at 1/2.89 until what is in flight is one BDP; PROBE_BW
+ *     cycles its pacing gain over 8 phases of one min RTT each, 5/4 (look
+ *     for more), 3/4 (drain what that queued), then 1 six times;
+ *   - cwnd = 2 BDP (bandwidth x min RTT) + 3 packets, for delayed and
+ *     batched ACKs: what is in flight is bounded even when the rate is
+ *     wrong, and the pacer, not the window, sets the speed.
+ *   Loss is a safety bound only, as BBRv2 uses it: when a packet is lost
+ *   and, of what was in flight when it was sent, more than
+ *   1/CC_LOSS_THRESH_INV (1/8) and at least CC_LOSS_MIN_PKTS packets were
+ *   lost since, the path is overfull: a recovery period starts (at most
+ *   one cut per round trip), inflight_hi becomes 7/10 of that flight and
+ *   caps cwnd, STARTUP ends; each later round with no such loss raises
+ *   inflight_hi by 1/4 until it no longer binds. 5% random loss stays under
+ *   1/8 of a flight of 64 packets or more with margin (13 losses of 100 at
+ *   p = 0.05: 0.2% of flights). BBRv2 draws its line at 2%; ours is higher
+ *   for the lab's 5%. A dead path is still persistent congestion (RFC 9002
+ *   7.6): cwnd down to kMinimumWindow, the model forgotten, STARTUP again.
+ *   The cost: fairness. A loss-based flow (Reno, CUBIC) sharing a
+ *   bottleneck with this one backs off on every loss; this one does not
+ *   until 1/8 of a flight is lost, so against CUBIC at a shallow buffer it
+ *   takes more than its share (BBRv1 is known to take most of the link
+ *   there), and at a deep buffer, with its 2 BDP cap, it may take less.
+ *   A stream of p2pchat is a chat's file or forwarded port between two
+ *   homes, usually alone on its bottleneck; the issue asks it to keep up
+ *   with the machine's TCP over a lossy path, which loss-based control
+ *   cannot. A second cost: the model trusts its min RTT. One sample far
+ *   below the path's (the NAT lab's delay, failing open under a burst,
+ *   once gave 0 ms on a 100 ms path) shrinks the BDP, and cwnd with it,
+ *   until CC_MIN_RTT_WIN_MS has passed.
+ * - Pacing (RFC 9002 7.7): a token bucket filled at the pacing gain x the
+ *   bandwidth (1% under it, as BBR paces); before the first rate sample,
+ *   at the gain x cwnd / smoothed RTT.
+ * - Missing ACKs: a rate is taken once per ACK, from the most recently
+ *   sent packet it acknowledges, so an ACK that covers many packets
+ *   (the ACKs before it lost) gives one sound sample, not a burst.
  *
  * Units: time in ms from the owner's monotonic clock, sizes in bytes.
  * RFC 9002 counts time in finer units; whole milliseconds are our clock's
@@ -90,11 +123,30 @@
 #define CC_MINIMUM_WINDOW_PKTS 2        /* kMinimumWindow, RFC 9002 7.2 */
 #define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256): the owner gives up on a dead path long before */
 #define CC_PACING_BURST_PKTS 4          /* tokens the pacer saves up at most (or 2 ms of sending, whichever is more) */
+#define CC_ACK_ONLY_TIMES 64            /* ack-only packets whose send time is kept, for RTT samples from them (RFC 9002 5.1) */
 #define CC_LOST_HISTORY 256             /* packets declared lost that are remembered, to notice late ACKs of them */
-#define CC_LOSS_AVG_SHIFT 8             /* the loss rate is a moving average with gain 1/256: long enough that 5% random loss rarely strays past 1/8 (with 1/64 it did, and cut the window a few times in 16 MB) */
-#define CC_RANDOM_LOSS_MIN_PKTS 16      /* packets a path carries (acked or lost) before a loss may be judged random: at 5% loss, 44% of paths lose one of their first 16 (1 - 0.95^16), 96% one of their first 64 */
-#define CC_RANDOM_LOSS_MAX_INV 8        /* more than 1/8 of recent packets lost is congestion: 5% random loss stays below with margin (its average over 256 packets has sigma 1%) */
-#define CC_QUEUE_MIN_MS 4               /* smoothed RTT this far (or min_rtt / 8) above min_rtt: a queue; above the clock's tick and ACK batching's noise */
+#define CC_BW_ROUNDS 10                 /* BBR's bandwidth filter: the max of the last 10 round trips */
+#define CC_MIN_RTT_WIN_MS 10000         /* BBR's MinRTTFilterLen: 10 s */
+#define CC_PROBE_RTT_MS 200             /* BBR's ProbeRTTDuration: long enough for a queue of ours to drain */
+#define CC_PROBE_RTT_PKTS 4             /* BBR's MinPipeCwnd: in flight during PROBE_RTT, and cwnd's floor */
+#define CC_STARTUP_GAIN_PCT 289         /* BBR's high gain, 2/ln 2: the rate doubles each round */
+#define CC_DRAIN_GAIN_PCT 35            /* 1/2.89: drains in one round what STARTUP queued */
+#define CC_CWND_GAIN_PCT 200            /* cwnd = 2 BDP: room for ACKs that come late or in batches */
+#define CC_CWND_EXTRA_PKTS 3            /* and 3 packets more, as BBR adds for delayed ACKs */
+#define CC_PACING_MARGIN_PCT 99         /* pace 1% under the estimate, so no queue builds at gain 1 */
+#define CC_FULL_BW_PCT 125              /* STARTUP: a round that grows the bandwidth by less than 1/4 ... */
+#define CC_FULL_BW_ROUNDS 3             /* ... three times: the pipe is full */
+#define CC_LOSS_THRESH_INV 8            /* more than 1/8 of a flight lost: too much in flight (BBRv2's 2%, raised so 5% random loss is not taken for it) */
+#define CC_LOSS_MIN_PKTS 8              /* and at least 8 packets: in a small flight a few random losses pass 1/8 */
+#define CC_INFLIGHT_HI_PCT 70           /* inflight_hi after too much was lost: BBRv2's beta, 0.7 */
+
+/* BBR's modes (above). */
+enum cc_mode {
+	CC_STARTUP = 0,
+	CC_DRAIN = 1,
+	CC_PROBE_BW = 2,
+	CC_PROBE_RTT = 3,
+};
 
 /* A range of packet numbers, lo <= hi, both included. */
 struct cc_range {
@@ -113,6 +165,13 @@ struct cc_sent {
 	int64_t sent_ms;
 	uint32_t bytes;
 	uint8_t state;        /* enum cc_state */
+	uint8_t app_limited;  /* sent while the sender had less to send than it might */
+	/* the delivery rate's state when it was sent (draft-cheng-iccrg-delivery-rate-estimation 3.2) */
+	uint64_t delivered;   /* bytes acknowledged before it left */
+	int64_t delivered_ms; /* when the last of those was */
+	int64_t first_sent_ms;/* when the flight it closes began */
+	uint64_t lost;        /* packets lost before it left */
+	uint64_t inflight;    /* bytes in flight once it left, itself included */
 };
 
 /* A packet declared lost, remembered for a while in case its ACK comes after all. */
@@ -129,6 +188,10 @@ struct cc {
 	uint64_t largest_sent;        /* pn of the last packet given to cc_on_sent */
 	int have_sent;
 	uint64_t largest_acked;       /* of every packet, ack-only ones included */
+	struct {
+		uint64_t pn;
+		int64_t sent_ms;
+	} ack_only[CC_ACK_ONLY_TIMES]; /* recent ack-only packets, at pn % CC_ACK_ONLY_TIMES */
 	int have_acked;
 	uint32_t mds;                 /* max_datagram_size: the owner's packet budget */
 	int64_t max_ack_delay_ms;     /* the peer's promise: it acknowledges within this */
@@ -149,32 +212,50 @@ struct cc {
 	struct cc_lost lost_hist[CC_LOST_HISTORY];
 	uint32_t lost_next;
 
-	/* congestion control (RFC 9002 7, NewReno) */
-	uint64_t cwnd, ssthresh, bytes_in_flight;
-	uint64_t ca_acked;            /* bytes acknowledged toward the next increase in congestion avoidance */
-	uint64_t limited_pn;          /* the last packet sent while the window limited the sender */
-	int have_limited;
+	/* congestion control: the model (BBR, above) */
+	uint64_t cwnd, bytes_in_flight;
 	int64_t recovery_start_ms;    /* packets sent before it do not start another recovery; -1 when never */
 	uint32_t episode;             /* counts recovery periods */
 	uint32_t episode_lost;        /* losses of this period not yet shown spurious */
-	uint64_t undo_cwnd, undo_ssthresh;
+	uint64_t undo_cwnd, undo_inflight_hi;
 
 	int64_t path_start_ms;        /* packets sent before belong to an earlier path; -1 on the first */
+
+	/* delivery rate (draft-cheng-iccrg-delivery-rate-estimation) */
+	uint64_t delivered;           /* bytes acknowledged on this path */
+	int64_t delivered_ms;         /* when delivered last grew */
+	int64_t first_sent_ms;        /* when the packet last acknowledged was sent: the next flight's start */
+	uint64_t app_limited_until;   /* samples are app-limited until delivered passes this; 0: none */
+	uint64_t lost_pkts;           /* packets lost on this path */
+	uint64_t rate_sample;         /* the last rate measured, bytes per second (0: none yet) */
+
+	/* the model */
+	uint8_t mode;                 /* enum cc_mode */
+	uint64_t bw;                  /* bottleneck bandwidth, bytes per second: max of bw_round; 0 until a sample */
+	uint64_t bw_round[CC_BW_ROUNDS]; /* the highest rate of each recent round, at round % CC_BW_ROUNDS */
+	uint64_t round;               /* round trips counted on this path */
+	uint64_t next_round_delivered;/* the round ends when a packet sent after this much was delivered is acked */
+	uint64_t full_bw;             /* STARTUP: the bandwidth three rounds must grow past */
+	uint32_t full_bw_count;
+	int filled_pipe;
+	uint32_t cycle;               /* PROBE_BW's phase, 0..7 */
+	int64_t cycle_ms;             /* when the phase began */
+	int64_t bbr_min_rtt_ms;       /* the least RTT of the last CC_MIN_RTT_WIN_MS; -1 before a sample */
+	int64_t bbr_min_rtt_at_ms;    /* when it was taken */
+	int64_t probe_rtt_done_ms;    /* PROBE_RTT ends then (and after a round); -1 while draining to it */
+	uint64_t probe_rtt_round;
+	uint64_t inflight_hi;         /* loss's bound on cwnd (BBRv2); UINT64_MAX when none */
+	uint64_t cut_round;           /* the round of the last cut */
 
 	/* pacing (RFC 9002 7.7) */
 	uint64_t rate_cap;            /* bytes per second, 0 for none */
 	int64_t tokens_mb;            /* pacing tokens, in thousandths of a byte */
 	int64_t tokens_ms;            /* when they were last filled */
 
-	/* judging a loss random (cc.h above) */
-	int64_t loss_avg;             /* recent packets lost, in 1/65536, a moving average */
-	uint64_t path_pkts;           /* packets acked or lost on this path */
-	int cut_young;                /* the last cut came before the path could judge a loss: provisional */
-
 	/* counters */
 	uint64_t n_lost, n_spurious, n_pto, n_persistent, n_recoveries, n_undone;
-	uint64_t n_random;            /* losses taken for random: no recovery, no cut */
-	uint64_t n_resumed;           /* provisional cuts after which slow start resumed */
+	uint64_t n_random;            /* losses that did not say too much was in flight: no recovery, no cut */
+	uint64_t n_probe_rtt;         /* PROBE_RTT entered */
 };
 
 /* What cc tells its owner about the packets it remembers. Every callback gets ctx. */
@@ -228,11 +309,13 @@ int64_t cc_pacing_at(struct cc *cc, uint32_t bytes, int64_t now);
 int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now);
 
 /*
- * Notes an ack-only packet numbered pn: it takes a number but is never
- * counted in flight (RFC 9002 3). Call it so that an ACK of pn is not
- * taken for an ACK of a number never sent.
+ * Notes an ack-only packet numbered pn, sent at now: it takes a number
+ * but is never counted in flight (RFC 9002 3). Call it so that an ACK of
+ * pn is not taken for an ACK of a number never sent, and so that an ACK
+ * whose largest is pn still gives an RTT sample (RFC 9002 5.1: a side
+ * that mostly acknowledges, a receiver, had none otherwise).
  */
-void cc_on_sent_ack_only(struct cc *cc, uint64_t pn);
+void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now);
 
 /*
  * Takes one ACK: ranges (n of them, any order, none overlapping) of the
@@ -264,5 +347,12 @@ int64_t cc_loss_delay_ms(const struct cc *cc);
 
 /* Returns the pacing rate in bytes per second. */
 uint64_t cc_pacing_rate(const struct cc *cc);
+
+/*
+ * Tells cc that the owner has nothing more to send now although the
+ * window and the pacer would let it: rates measured over what is in
+ * flight now are app-limited, and lower the bandwidth estimate never.
+ */
+void cc_app_limited(struct cc *cc);
 
 #endif

@@ -41,7 +41,7 @@
 #define FWD_CONNS_MAX 128       /* forwarded TCP connections at once, both roles */
 #define FWD_WAITING_MAX 16      /* accepted connections waiting for their peer to come: a flood is refused, not queued */
 #define FWD_WAIT_MS 30000       /* how long one waits for its peer: a browser gives up at about this */
-#define FWD_CHUNK 16384         /* bytes read from a TCP socket at a time */
+#define FWD_CHUNK 65536         /* bytes read from a TCP socket at a time: one read a poll turn, and 16 KiB a 1 ms pacing turn held a forward near 130 Mbit/s */
 #define FWD_HOST_MAX 46         /* INET6_ADDRSTRLEN: an address literal */
 #define FWD_REQUEST_LEN 2
 

@@ -438,7 +438,8 @@ static void log_streams(struct fwd_net *n)
 		log_debug("forward: streams with %s: %llu packets sent, %llu received, %llu bytes "
 			  "sent, %llu resent; %llu lost (%llu spurious, %llu random), %llu recoveries, "
 			  "%llu PTOs; "
-			  "cwnd %llu, srtt %lld ms, min rtt %lld ms",
+			  "cwnd %llu, srtt %lld ms, min rtt %lld ms (-1: no sample yet), "
+			  "bandwidth %llu kbit/s, mode %u, %llu PROBE_RTT",
 			  n->peers[k].name, (unsigned long long)sc->stats.pkts_sent,
 			  (unsigned long long)sc->stats.pkts_recv,
 			  (unsigned long long)sc->stats.bytes_sent,
@@ -447,7 +448,9 @@ static void log_streams(struct fwd_net *n)
 			  (unsigned long long)sc->cc.n_random,
 			  (unsigned long long)sc->cc.n_recoveries, (unsigned long long)sc->cc.n_pto,
 			  (unsigned long long)sc->cc.cwnd, (long long)sc->cc.smoothed_rtt_ms,
-			  (long long)sc->cc.min_rtt_ms);
+			  (long long)(sc->cc.have_rtt ? sc->cc.min_rtt_ms : -1),
+			  (unsigned long long)(sc->cc.bw * 8 / 1000), (unsigned)sc->cc.mode,
+			  (unsigned long long)sc->cc.n_probe_rtt);
 	}
 }
 

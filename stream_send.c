@@ -516,7 +516,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 		if (probe)
 			c->stats.probes++;
 	} else {
-		cc_on_sent_ack_only(&c->cc, c->next_pn);
+		cc_on_sent_ack_only(&c->cc, c->next_pn, now);
 		c->stats.acks_only++;
 	}
 	c->next_pn++;
@@ -590,6 +590,9 @@ int64_t stream_tick(struct stream_conn *c, int64_t now)
 		if (!send_packet(c, now, ack_due || c->unacked_eliciting > 0, can, probe))
 			break;
 	}
+	/* nothing left to send though the window had room: the rates measured now are the app's */
+	if (!has_work(c) && cc_room(&c->cc) > 0)
+		cc_app_limited(&c->cc);
 	stream_sweep(c);
 	next = c->ack_deadline_ms;
 	if (cc_deadline(&c->cc) < next)

@@ -19,10 +19,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	command -v ping >/dev/null 2>&1 || missing="$missing iputils-ping"
 	# The lab's address-dependent NAT (nat_adm) is made with nft.
 	command -v nft >/dev/null 2>&1 || missing="$missing nftables"
-	# The lab's port forwarding: a real browser (headless Chromium) opens a forwarded page, and
-	# iperf3 measures the forwarded goodput against plain TCP.
+	# The lab's port forwarding: a real browser (headless Chromium) opens a forwarded page (the
+	# goodput against plain TCP is tests/tcpcopy.py's, in python3).
 	command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-	command -v iperf3 >/dev/null 2>&1 || missing="$missing iperf3"
 fi
 # The real STUN clients that tests/stun-interop.sh runs against p2pchatd.
 command -v turnutils_stunclient >/dev/null 2>&1 || missing="$missing coturn"

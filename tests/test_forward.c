@@ -479,9 +479,13 @@ END_TEST
  */
 START_TEST(backpressure_both_ways)
 {
-	const size_t big = 8u << 20, held = 2u << 20; /* a stream buffers 1 MiB at each end */
+	struct stream_config cfg;
+	size_t big, held;
 	int a, b, i;
 
+	stream_config_default(&cfg);
+	held = 2 * (size_t)cfg.stream_buf; /* a stream buffers stream_buf at each end */
+	big = 2 * held;
 	setup();
 	add_forward(SERVED_PORT);
 	sides[1].new_cap = 0;

@@ -899,7 +899,8 @@ START_TEST(bulk_5pct_loss)
 {
 	double frac = bulk(2 << 20, 50, 0, 22);
 
-	ck_assert(frac > 0.02);
+	/* random loss is not congestion (cc.h): NewReno made 5% of the link here, its tweak 47% */
+	ck_assert_msg(frac > 0.6, "goodput only %.2f of the link at 5%% random loss", frac);
 	teardown_net();
 }
 END_TEST
@@ -909,6 +910,24 @@ START_TEST(bulk_20pct_loss)
 	double frac = bulk(512 << 10, 200, 0, 23);
 
 	ck_assert(frac > 0.002);
+	teardown_net();
+}
+END_TEST
+
+/*
+ * The receiving side sends mostly ACK-only packets, so the largest packet
+ * an ACK of its packets names is nearly always one of those: its RTT must
+ * come from them too (RFC 9002 5.1), or it keeps kInitialRtt (its timers
+ * at 333 ms, its credit updates resent late) and shows a min_rtt of 0.
+ */
+START_TEST(receiver_measures_rtt)
+{
+	bulk(1 << 20, 0, 0, 24);
+	printf("receiver: have_rtt %d, min_rtt %lld ms, srtt %lld ms (40 ms and more on this path)\n",
+	       eps[1].c.cc.have_rtt, (long long)eps[1].c.cc.min_rtt_ms, (long long)eps[1].c.cc.smoothed_rtt_ms);
+	ck_assert(eps[1].c.cc.have_rtt);
+	ck_assert_int_ge(eps[1].c.cc.min_rtt_ms, 40); /* 20 ms each way */
+	ck_assert_int_lt(eps[1].c.cc.smoothed_rtt_ms, CC_INITIAL_RTT_MS);
 	teardown_net();
 }
 END_TEST
@@ -1378,6 +1397,7 @@ static Suite *stream_suite(void)
 	tcase_add_test(net, many_streams_20pct_loss);
 	tcase_add_test(net, bulk_5pct_loss);
 	tcase_add_test(net, bulk_20pct_loss);
+	tcase_add_test(net, receiver_measures_rtt);
 	tcase_add_test(net, reordering_is_not_loss);
 	tcase_add_test(net, slow_reader_stalls_one_stream);
 	tcase_add_test(net, reset_and_stop);
