@@ -328,6 +328,14 @@ static void app_read_lines(struct app *a, int64_t now)
 #define APP_RECV_BATCH 32
 #define APP_RECV_TURN 64
 
+/*
+ * The socket's receive buffer: a file's sender paces out bursts of a window
+ * that the default 208 KB (some 90 datagrams, at a kernel's 2.3 KB each)
+ * did not hold while the receiver hashed: 0.3% of a file's datagrams were
+ * dropped on loopback, and each drop halved the window.
+ */
+#define APP_RCVBUF_BYTES (4 << 20)
+
 /* Takes every datagram waiting on the socket (at most a bounded batch per turn). */
 static void app_read_socket(struct app *a, int64_t now)
 {
@@ -645,6 +653,8 @@ static int app_configure(struct app *a, const struct options *o, struct client_c
 	}
 	cfg->ipv6 = net_is_ipv6(a->fd);
 	net_queue_init(&a->out, a->fd, cfg->ipv6);
+	if (net_set_rcvbuf(a->fd, APP_RCVBUF_BYTES) < 0)
+		log_debug("SO_RCVBUF: %s", strerror(errno)); /* the default then */
 	if (net_is_loopback(&cfg->server)) {
 		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
 		cfg->nprivate = 1;
