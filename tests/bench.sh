@@ -9,7 +9,8 @@
 #   BENCH_ROUNDS=N    lookup windows per table size, the servers taking turns (default 3)
 #   BENCH_BASE=DIR    a directory holding a p2pchatd built from another commit (main, say):
 #                     the grid and the table measure it too, in turns with this one, and
-#                     print the ratios of the two
+#                     print the ratios of the two; the files section, when DIR holds a
+#                     p2pchat too, sends the file with its clients in turns with ours
 # It reports figures and whether the targets are met; it asserts nothing. It exits
 # non-zero only when something could not be measured. Everything is on loopback: 127.0.0.1,
 # and for the cost of the per-source limits, thousands of other addresses in 127.0.0.0/8.
@@ -204,7 +205,8 @@ fi
 # S has a tenth of a second: 200 MB at 2 s is +-2.5%. The AEAD is tests/bench_crypto's
 # ChaCha20-Poly1305 seal of 1200-byte datagrams (one core, best of 7 short rounds), measured
 # right after each transfer, so each ratio's two figures saw the same load. It reports; it
-# asserts nothing. BENCH_FILE_ROUNDS=N transfers (default 3).
+# asserts nothing. BENCH_FILE_ROUNDS=N transfers (default 3). With BENCH_BASE holding a
+# p2pchat too, each round also sends the file between two of its clients, right before ours.
 if section files; then
 	FILE_MB=${BENCH_FILE_MB:-200}
 	FILE_ROUNDS=${BENCH_FILE_ROUNDS:-3}
@@ -214,9 +216,23 @@ if section files; then
 	spawn "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay --accept-files "$WORK/files-in" \
 		fbob </dev/null >"$WORK/fbob.out" 2>&1
 	wait_for "$WORK/fbob.out" "registered as fbob" || exit 1
+	base_files=
+	if [ -n "$BASE" ] && [ -x "$BASE/p2pchat" ]; then
+		base_files=1
+		spawn "$BASE/p2pchat" -s "127.0.0.1:$SERVER_PORT" --stay --accept-files "$WORK/files-in" \
+			gbob </dev/null >"$WORK/gbob.out" 2>&1
+		wait_for "$WORK/gbob.out" "registered as gbob" || exit 1
+	fi
 	echo
 	echo "file over loopback: $FILE_MB MB, $FILE_ROUNDS rounds (a round: the file, then the crypto figures)"
 	for round in $(seq "$FILE_ROUNDS"); do
+		if [ -n "$base_files" ]; then
+			echo "/send gbob $WORK/file.bin" | "$BASE/p2pchat" -s "127.0.0.1:$SERVER_PORT" galice gbob \
+				>"$WORK/galice.out" 2>&1 || { echo "bench: BENCH_BASE's file was not sent:" >&2; cat "$WORK/galice.out" >&2; exit 1; }
+			rm -f "$WORK/files-in/"file*.bin
+			bsecs=$(sed -n 's/^\* sent file\.bin to gbob: [0-9]* bytes in \([0-9.]*\) s$/\1/p' "$WORK/galice.out")
+			echo "  round $round, BENCH_BASE's clients: $bsecs s, $(awk -v mb="$FILE_MB" -v s="$bsecs" 'BEGIN { printf "%.1f", s > 0 ? mb / s : 0 }') MB/s goodput"
+		fi
 		echo "/send fbob $WORK/file.bin" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" falice fbob \
 			>"$WORK/falice.out" 2>&1 || { echo "bench: the file was not sent:" >&2; cat "$WORK/falice.out" >&2; exit 1; }
 		rm -f "$WORK/files-in/"file*.bin
