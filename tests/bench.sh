@@ -231,7 +231,9 @@ if section files; then
 				>"$WORK/galice.out" 2>&1 || { echo "bench: BENCH_BASE's file was not sent:" >&2; cat "$WORK/galice.out" >&2; exit 1; }
 			rm -f "$WORK/files-in/"file*.bin
 			bsecs=$(sed -n 's/^\* sent file\.bin to gbob: [0-9]* bytes in \([0-9.]*\) s$/\1/p' "$WORK/galice.out")
-			echo "  round $round, BENCH_BASE's clients: $bsecs s, $(awk -v mb="$FILE_MB" -v s="$bsecs" 'BEGIN { printf "%.1f", s > 0 ? mb / s : 0 }') MB/s goodput"
+			awk -v r="$round" -v mb="$FILE_MB" -v s="$bsecs" 'BEGIN {
+				printf "  round %d, BENCH_BASE'"'"'s clients: %s s, %.1f MB/s goodput\n", r, s, (s > 0 ? mb / s : 0)
+			}'
 		fi
 		echo "/send fbob $WORK/file.bin" | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" falice fbob \
 			>"$WORK/falice.out" 2>&1 || { echo "bench: the file was not sent:" >&2; cat "$WORK/falice.out" >&2; exit 1; }
@@ -241,8 +243,10 @@ if section files; then
 		aead=$(sed -n 's/^ChaCha20-Poly1305 seal 1200 B (MB\/s) *\([0-9.]*\).*/\1/p' "$WORK/crypto.out")
 		open=$(sed -n 's/^ChaCha20-Poly1305 open 1200 B (MB\/s) *\([0-9.]*\).*/\1/p' "$WORK/crypto.out")
 		sha=$(sed -n 's/^SHA-256 1 MiB (MB\/s) *\([0-9.]*\).*/\1/p' "$WORK/crypto.out")
-		awk -v r="$round" -v mb="$FILE_MB" -v s="$secs" -v aead="$aead" -v open="$open" -v sha="$sha" 'BEGIN {
+		awk -v r="$round" -v mb="$FILE_MB" -v s="$secs" -v bs="${bsecs:-}" -v aead="$aead" -v open="$open" -v sha="$sha" 'BEGIN {
 			g = s > 0 ? mb / s : 0
+			if (bs > 0 && s > 0)
+				printf "  round %d: this commit / BENCH_BASE: %.2fx the goodput\n", r, bs / s
 			lim = 1 / (1 / open + 1 / sha)
 			printf "  round %d: %s s, %.1f MB/s goodput; AEAD seal %s MB/s: %.2fx (goal >= 0.5x %s)\n",
 				r, s, g, aead, g / aead, (g / aead >= 0.5 ? "met" : "BELOW")
