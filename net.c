@@ -420,6 +420,56 @@ int net_recv_many(int fd, struct net_dgram *d, int n)
 
 #endif
 
+void net_queue_init(struct net_queue *q, int fd, int ipv6)
+{
+	q->fd = fd;
+	q->ipv6 = ipv6;
+	q->n = 0;
+	q->failed = 0;
+}
+
+int net_queue_flush(struct net_queue *q)
+{
+	int done = 0, refused = 0;
+
+	while (done < q->n) {
+		int sent = net_send_many(q->fd, q->ipv6, q->d + done, q->n - done);
+
+		if (sent < 0) {
+			/* EAGAIN (a full socket buffer) is a loss the peer's recovery handles */
+			refused++;
+			sent = 1;
+		}
+		done += sent;
+	}
+	q->n = 0;
+	q->failed += (unsigned)refused;
+	return refused;
+}
+
+int net_queue_add(struct net_queue *q, const struct proto_addr *to, const uint8_t *buf,
+		  size_t len)
+{
+	struct net_dgram *d;
+
+	if (q->n == NET_BATCH_MAX || len > NET_QUEUE_DGRAM_MAX)
+		(void)net_queue_flush(q);
+	if (len > NET_QUEUE_DGRAM_MAX) {
+		if (net_send(q->fd, q->ipv6, to, buf, len) >= 0)
+			return 0;
+		q->failed++;
+		return -1;
+	}
+	d = &q->d[q->n];
+	d->addr = *to;
+	d->buf = q->buf[q->n];
+	d->len = len;
+	d->cap = NET_QUEUE_DGRAM_MAX;
+	memcpy(d->buf, buf, len);
+	q->n++;
+	return 0;
+}
+
 int net_set_rcvbuf(int fd, int bytes)
 {
 	int got;

@@ -97,6 +97,42 @@ int net_send_many(int fd, int ipv6, const struct net_dgram *d, int n);
  */
 int net_recv_many(int fd, struct net_dgram *d, int n);
 
+/* The largest datagram a net_queue holds (the protocol's maximum). */
+#define NET_QUEUE_DGRAM_MAX PROTO_MAX_DATAGRAM
+
+/*
+ * Datagrams on their way out of one socket, copied in by net_queue_add
+ * and sent together by net_queue_flush: a client sending a file emits
+ * dozens a turn of its loop, and one sendmmsg for them all saves a system
+ * call's entry and exit for each. About 80 KB: keep it off the stack.
+ */
+struct net_queue {
+	int fd, ipv6;     /* as for net_send */
+	int n;            /* datagrams queued: d[0..n) */
+	unsigned failed;  /* datagrams the system refused since net_queue_init */
+	struct net_dgram d[NET_BATCH_MAX];
+	uint8_t buf[NET_BATCH_MAX][NET_QUEUE_DGRAM_MAX];
+};
+
+/* Empties q and points it at fd (ipv6 as for net_send). */
+void net_queue_init(struct net_queue *q, int fd, int ipv6);
+
+/*
+ * Queues a copy of buf[0..len) for to, sending the queue first when it is
+ * full. A datagram over NET_QUEUE_DGRAM_MAX is sent at once, after what is
+ * queued, so the order holds. Returns 0, or -1 with errno when a datagram
+ * sent now was refused (it is counted in q->failed too).
+ */
+int net_queue_add(struct net_queue *q, const struct proto_addr *to, const uint8_t *buf,
+		  size_t len);
+
+/*
+ * Sends every queued datagram in order (net_send_many), and empties q.
+ * One the system refuses is skipped and counted in q->failed. Returns how
+ * many were refused this call (0 when all went).
+ */
+int net_queue_flush(struct net_queue *q);
+
 /*
  * Asks for a receive buffer of `bytes` (more than net.core.rmem_max where
  * the process may: SO_RCVBUFFORCE on Linux). Returns the size obtained,

@@ -40,12 +40,12 @@ static inline uint32_t rotr(uint32_t x, int n)
 /* FIPS 180-4 section 4.1.2, (4.2) and (4.3): Ch chooses f or g by e's bits; Maj is the majority. */
 static inline uint32_t ch(uint32_t x, uint32_t y, uint32_t z)
 {
-	return (x & y) ^ (~x & z);
+	return z ^ (x & (y ^ z)); /* the same bits as (x & y) ^ (~x & z), one operation fewer */
 }
 
 static inline uint32_t maj(uint32_t x, uint32_t y, uint32_t z)
 {
-	return (x & y) ^ (x & z) ^ (y & z);
+	return (x & y) | (z & (x | y)); /* the same bits as (x & y) ^ (x & z) ^ (y & z) */
 }
 
 /* FIPS 180-4 section 4.1.2, (4.4) to (4.7): the Sigma{256} and sigma{256} functions. */
