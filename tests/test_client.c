@@ -4200,6 +4200,47 @@ START_TEST(stream_without_progress_reported)
 }
 END_TEST
 
+/*
+ * Issue 14: a stream whose packets are all lost for 45 s (the peer's
+ * PINGs get through, so nothing wakes the stream): once they get through
+ * again, the transfer goes on within one bounded PTO, and finishes.
+ * Before, the PTO had backed off to 32 s and more (x256 at most): the
+ * stream sat silent long after the path was back.
+ */
+START_TEST(stream_after_lost_start_finishes)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	size_t off = 0, total = 300000;
+	int64_t id, t_open;
+
+	sinks_clear(&tx, &rx);
+	alice_and_bob(&a, &b);
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	a->drop_sent = 1u << PROTO_STREAM;
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	feed(a, "bob", (uint64_t)id, &off, total);
+	sim_run_for(45000); /* under PEER_STREAM_STALL_MS: it waits, and is not given up */
+	ck_assert_uint_eq(rx.len, 0);
+	a->drop_sent = 0;
+	t_open = sim.now;
+	while (!rx.fin) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+		/* the next probe within CC_PTO_MAX_MS, then 300 kB in a second or two (before: 19 s) */
+		if (sim.now - t_open > CC_PTO_MAX_MS + 2000)
+			ck_abort_msg("stalled: %zu of %zu bytes, pacing %llu B/s, bw %llu, cwnd %llu",
+				     rx.len, total,
+				     (unsigned long long)cc_pacing_rate(&peer_stream_conn(&a->c, "bob")->cc),
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.bw,
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.cwnd);
+	}
+	ck_assert_uint_eq(rx.len, total);
+}
+END_TEST
+
 /* A kind nobody here takes is refused, and the opener hears so. */
 START_TEST(stream_of_unknown_kind_refused)
 {
@@ -4682,6 +4723,7 @@ static Suite *client_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, stream_off_the_relay_with_loss_finishes);
 	tcase_add_test(tc, stream_without_progress_reported);
+	tcase_add_test(tc, stream_after_lost_start_finishes);
 	suite_add_tcase(s, tc);
 	return s;
 }
