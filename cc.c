@@ -351,6 +351,7 @@ static uint64_t bdp(const struct cc *cc, uint64_t gain_pct)
 static void on_packet_acked(struct cc *cc, const struct cc_sent *s, int64_t now)
 {
 	cc->bytes_in_flight -= s->bytes;
+	cc->n_acked++;
 	cc->delivered += s->bytes;
 	cc->delivered_ms = now;
 	if (cc->app_limited_until != 0 && cc->delivered > cc->app_limited_until)
@@ -796,6 +797,9 @@ int64_t cc_deadline(const struct cc *cc)
 		return INT64_MAX;
 	shift = cc->pto_count < CC_PTO_BACKOFF_MAX ? cc->pto_count : CC_PTO_BACKOFF_MAX;
 	pto = cc_pto_ms(cc) << shift;
+	/* cc.h: backed off, never more than CC_PTO_MAX_MS (unless one PTO is longer) */
+	if (shift > 0 && pto > max64(CC_PTO_MAX_MS, cc_pto_ms(cc)))
+		pto = max64(CC_PTO_MAX_MS, cc_pto_ms(cc));
 	return cc->last_ack_eliciting_ms + pto;
 }
 

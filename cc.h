@@ -40,7 +40,10 @@
  *   cut it made is undone (as RFC 4015, Eifel response, does for TCP).
  * - Probe timeout (6.2): when no ACK comes for a PTO, the owner sends one
  *   or two probe packets regardless of the window; each expiry doubles the
- *   PTO. A PTO does not shrink the window; persistent congestion does.
+ *   PTO, up to CC_PTO_MAX_MS between probes (RFC 9002 sets no ceiling; its
+ *   owner has an idle timeout instead, and ours keeps a connection whose
+ *   peer still answers PINGs, so probes must go on). A PTO does not shrink
+ *   the window; persistent congestion does.
  * - Congestion control: a model of the path, as BBR builds one (Cardwell
  *   et al., "BBR: Congestion-Based Congestion Control", ACM Queue 2016;
  *   draft-cardwell-iccrg-bbr-congestion-control), in place of RFC 9002's
@@ -121,7 +124,8 @@
 #define CC_INITIAL_WINDOW_PKTS 10       /* RFC 9002 7.2: min(10 * mds, max(14720, 2 * mds)) */
 #define CC_INITIAL_WINDOW_MIN_BYTES 14720
 #define CC_MINIMUM_WINDOW_PKTS 2        /* kMinimumWindow, RFC 9002 7.2 */
-#define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256): the owner gives up on a dead path long before */
+#define CC_PTO_BACKOFF_MAX 8            /* PTO doubles at most 8 times (x256) ... */
+#define CC_PTO_MAX_MS 10000             /* ... and a backed-off PTO waits at most 10 s (or one unbacked PTO, if longer): a path that answers again is probed within 10 s, not 4 min later (issue 14: a forward sent nothing for 2.5 min while the peer's PINGs came and went) */
 #define CC_PACING_BURST_PKTS 4          /* tokens the pacer saves up at most (or 2 ms of sending, whichever is more) */
 #define CC_ACK_ONLY_TIMES 64            /* ack-only packets whose send time is kept, for RTT samples from them (RFC 9002 5.1) */
 #define CC_LOST_HISTORY 256             /* packets declared lost that are remembered, to notice late ACKs of them */
@@ -256,6 +260,7 @@ struct cc {
 	uint64_t n_lost, n_spurious, n_pto, n_persistent, n_recoveries, n_undone;
 	uint64_t n_random;            /* losses that did not say too much was in flight: no recovery, no cut */
 	uint64_t n_probe_rtt;         /* PROBE_RTT entered */
+	uint64_t n_acked;             /* ack-eliciting packets newly acknowledged, every path: the owner's sign of progress */
 };
 
 /* What cc tells its owner about the packets it remembers. Every callback gets ctx. */

@@ -38,6 +38,8 @@ struct peer_streams {
 	struct route path;
 	struct slot slots[SLOTS];
 	int ack_now;                    /* a consumer asked for the ACK at once (peer_stream_ack_now) */
+	uint64_t acked_seen;            /* conn.cc.n_acked when progress_ms was last set */
+	int64_t progress_ms;            /* when it last had nothing in flight, or something was acknowledged */
 };
 
 /* ---- the table of streams ---- */
@@ -159,6 +161,7 @@ static struct peer_streams *get_streams(struct client *c, struct peer *p, int64_
 		free(ps);
 		return NULL;
 	}
+	ps->progress_ms = now;
 	p->streams = ps;
 	return ps;
 }
@@ -283,16 +286,46 @@ static void follow_path(struct peer_streams *ps, int64_t now)
 			      r->relay ? PEER_STREAM_RELAY_RATE : 0, now);
 }
 
+/*
+ * Returns 1 when ps made no progress for PEER_STREAM_STALL_MS while
+ * connected (peer_stream.h, Progress): data in flight, none acknowledged.
+ */
+static int stalled(struct peer_streams *ps, int64_t now)
+{
+	const struct cc *cc = &ps->conn.cc;
+
+	if (cc->bytes_in_flight == 0 || cc->n_acked != ps->acked_seen) {
+		ps->acked_seen = cc->n_acked;
+		ps->progress_ms = now;
+		return 0;
+	}
+	return now - ps->progress_ms >= PEER_STREAM_STALL_MS;
+}
+
 /* Connected: follows the path, sends what is due (stream_tick). Returns the next deadline (ms). */
 int64_t client_tick_streams(struct client *c, struct peer *p, int64_t now)
 {
 	struct peer_streams *ps = p->streams;
+	int64_t next;
 
-	(void)c;
-	if (ps == NULL || p->state != PEER_CONNECTED || !bind_epochs(ps))
+	if (ps == NULL)
 		return INT64_MAX;
+	if (p->state != PEER_CONNECTED || !bind_epochs(ps)) {
+		ps->progress_ms = now; /* away, the streams wait (Lifetime): no time counts */
+		return INT64_MAX;
+	}
 	follow_path(ps, now);
-	return stream_tick(&ps->conn, now);
+	next = stream_tick(&ps->conn, now);
+	if (stalled(ps, now)) {
+		log_warn("%s: no stream packet acknowledged for %d s: its streams end", p->name,
+			 PEER_STREAM_STALL_MS / 1000);
+		client_say(c, "* streams with %s made no progress for %d s: they end", p->name,
+			   PEER_STREAM_STALL_MS / 1000);
+		close_streams(p, 1);
+		client_resync(c, p, now); /* new epochs: the peer's connection ends too */
+		return now;
+	}
+	return client_min64(next, ps->progress_ms + PEER_STREAM_STALL_MS);
 }
 
 /* An opened STREAM from p: body is its epochs and the packet (protocol.h). */

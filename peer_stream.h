@@ -40,6 +40,15 @@
  * breaks the stream protocol, or when the client is freed: every open
  * stream then hears PEER_STREAM_EV_GONE, and is forgotten.
  *
+ * Progress. A connection that has data in flight while the peer is
+ * connected, and sees none of it acknowledged for PEER_STREAM_STALL_MS,
+ * is stuck (the peer answers PINGs, yet no stream packet gets through):
+ * the user is told, the connection ends as above (GONE), and the channel
+ * starts afresh with new epochs, so both sides begin a new one. A
+ * transfer then offers again or fails, a forward resets its connections:
+ * never a silent hang. A peer that gives no credit (a reader that does not
+ * read) holds nothing in flight, and is not taken for stuck.
+ *
  * Paths. Over the relay the connection sends at most
  * PEER_STREAM_RELAY_RATE bytes a second (the server's default relay
  * limit, SERVER_DEFAULT_RELAY_RATE, less room for chat and keepalives:
@@ -72,6 +81,7 @@ enum peer_stream_kind {
 #define PEER_STREAM_EV_GONE 100
 
 #define PEER_STREAM_RELAY_RATE 6144     /* bytes a second over the relay: 3/4 of the server's default 8192 */
+#define PEER_STREAM_STALL_MS 60000      /* connected, data in flight, and nothing acknowledged this long: the connection ends, said (six probes at CC_PTO_MAX_MS) */
 
 struct client;
 

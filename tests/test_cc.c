@@ -648,6 +648,79 @@ START_TEST(new_path_starts_over)
 }
 END_TEST
 
+/*
+ * Issue 14: PTOs with no ACK at all back off, but never leave more than
+ * CC_PTO_MAX_MS between probes (before: x256, some 4 min at kInitialRtt).
+ */
+START_TEST(pto_backoff_bounded)
+{
+	struct cc cc;
+	int64_t now = 0, d = 0;
+
+	setup(&cc);
+	send_range(&cc, 0, 0, 0);
+	for (int i = 0; i < 12; i++) {
+		d = cc_tick(&cc, cc_deadline(&cc), &ev);
+		now = cc.last_ack_eliciting_ms;
+		ck_assert_int_le(d - now, CC_PTO_MAX_MS);
+		send_range(&cc, 1 + 2 * (uint64_t)i, 2 + 2 * (uint64_t)i, now); /* the two probes */
+	}
+	ck_assert_uint_eq(cc.pto_count, 12);
+	ck_assert_int_eq(cc_deadline(&cc) - now, CC_PTO_MAX_MS);
+	/* and an ACK starts the backoff over */
+	ack1(&cc, 24, 24, now + 100);
+	ck_assert_uint_eq(cc.pto_count, 0);
+}
+END_TEST
+
+/*
+ * Issue 14: from the relay (its rate cap, a model of 6 KB/s, more in flight
+ * than the new initial window, never to be acknowledged) to a direct path:
+ * nothing of the old model holds the sender back. The pacer runs at the
+ * new path's rate at once, a PTO owes probes, and once a probe is
+ * acknowledged the old packets are lost and the window is open.
+ */
+START_TEST(relay_state_left_behind_on_new_path)
+{
+	struct cc cc;
+	uint64_t pn = 0;
+	int64_t now = 0, d;
+
+	setup(&cc);
+	cc_set_rate_cap(&cc, 6144);
+	/* a minute on the relay, paced at its cap: 6 packets a second, 300 ms RTT */
+	for (int i = 0; i < 360; i++, pn++, now += 166) {
+		ck_assert_int_ge(cc_on_sent(&cc, pn, MDS, now), 0);
+		if (pn >= 2)
+			ack1(&cc, pn - 2, pn - 2, now);
+	}
+	ck_assert_uint_gt(cc.bw, 0);
+	ck_assert_uint_lt(cc.bw, 10000);
+	ck_assert_uint_le(cc_pacing_rate(&cc), 6144);
+	/* more in flight than a fresh window, all of it lost with the relay */
+	send_range(&cc, pn, pn + 11, now);
+	pn += 12;
+	ck_assert_uint_gt(cc.bytes_in_flight, 10 * MDS);
+	cc_new_path(&cc, MDS, now + 10);
+	cc_set_rate_cap(&cc, 0);
+	ck_assert_uint_eq(cc.bw, 0);
+	ck_assert_uint_eq(cc.mode, CC_STARTUP);
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 100000); /* the window over kInitialRtt, at STARTUP's gain */
+	ck_assert_int_eq(cc_pacing_at(&cc, MDS, now + 10), 0);
+	ck_assert_uint_eq(cc_room(&cc), 0); /* the old packets fill the window ... */
+	/* ... so a PTO, one unbacked kInitialRtt PTO after the last send, owes probes */
+	d = cc_deadline(&cc);
+	ck_assert_int_le(d - now, cc_pto_ms(&cc));
+	cc_tick(&cc, d, &ev);
+	ck_assert_uint_eq(cc.probes, 2);
+	send_range(&cc, pn, pn + 1, d);
+	ack1(&cc, pn, pn + 1, d + 50);
+	ck_assert_uint_eq(cc.bytes_in_flight, 0); /* the relay's packets are lost now */
+	ck_assert_uint_gt(cc_room(&cc), 0);
+	ck_assert_int_eq(cc_pacing_at(&cc, MDS, d + 50), 0);
+}
+END_TEST
+
 static Suite *cc_suite(void)
 {
 	Suite *s = suite_create("cc");
@@ -668,6 +741,8 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, spurious_loss_is_undone);
 	tcase_add_test(tc, spurious_loss_with_a_real_one_is_not_undone);
 	tcase_add_test(tc, pto_backs_off);
+	tcase_add_test(tc, pto_backoff_bounded);
+	tcase_add_test(tc, relay_state_left_behind_on_new_path);
 	tcase_add_test(tc, persistent_congestion_collapses);
 	tcase_add_test(tc, short_loss_is_not_persistent);
 	tcase_add_test(tc, no_persistent_congestion_before_a_sample);

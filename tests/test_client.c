@@ -4107,6 +4107,140 @@ START_TEST(stream_moves_off_the_relay)
 }
 END_TEST
 
+/*
+ * Issue 14 (a forward that hung in the NAT lab): a stream opened over the
+ * relay, with loss, then the direct path proves itself. The stream must go
+ * on, on the direct path, and finish: nothing of the relay's model (its
+ * rate, its window, what it left in flight) may starve the sender there.
+ */
+START_TEST(stream_off_the_relay_with_loss_finishes)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	size_t off = 0, total = 300000, at_move;
+	int64_t id, t_move;
+
+	sinks_clear(&tx, &rx);
+	sim.wan_ms = 50;
+	relayed_pair(&a, &b);
+	sim.loss_pct = 5;
+	sim.faulty_server = 1;
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	/* relayed for a while: the model learns the relay's rate */
+	for (int i = 0; i < 800; i++) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+	}
+	ck_assert(peer_stream_relayed(&a->c, "bob"));
+	ck_assert_uint_gt(rx.len, 0);
+	sim.no_direct = 0;
+	t_move = expect_line_within(a, direct_a, CLIENT_UPGRADE_EVERY_MS + 1000);
+	at_move = rx.len;
+	while (!rx.fin) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+		if (sim.now - t_move > 60000)
+			ck_abort_msg("stalled after the move: %zu of %zu bytes (%zu at the move), "
+				     "cwnd %llu in flight %llu pto_count %u", rx.len, total, at_move,
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.cwnd,
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.bytes_in_flight,
+				     peer_stream_conn(&a->c, "bob")->cc.pto_count);
+	}
+	ck_assert_uint_eq(rx.len, total);
+	for (size_t i = 0; i < total; i++)
+		if (rx.buf[i] != pattern(i))
+			ck_abort_msg("byte %zu differs", i);
+}
+END_TEST
+
+/*
+ * Issue 14: a stream that cannot get through while the peer still answers
+ * (its PINGs come and go, no stream packet does) is reported within
+ * PEER_STREAM_STALL_MS, and ends; the chat starts afresh. Before: nothing
+ * was ever said, and probes backed off to minutes apart.
+ */
+START_TEST(stream_without_progress_reported)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	size_t off = 0;
+	int64_t id, t_cut, t_said;
+	uint64_t probes;
+
+	sinks_clear(&tx, &rx);
+	alice_and_bob(&a, &b);
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	feed(a, "bob", (uint64_t)id, &off, 200000);
+	sim_run_for(200);
+	ck_assert_uint_gt(rx.len, 0);
+	a->drop_sent = 1u << PROTO_STREAM; /* alice's stream packets are lost; her PINGs are not */
+	t_cut = sim.now;
+	sim_run_for(PEER_STREAM_STALL_MS / 2);
+	/* probes go on while it waits, at most CC_PTO_MAX_MS apart */
+	probes = peer_stream_conn(&a->c, "bob")->cc.n_pto;
+	sim_run_for(2 * CC_PTO_MAX_MS);
+	ck_assert_uint_ge(peer_stream_conn(&a->c, "bob")->cc.n_pto, probes + 2);
+	t_said = expect_line_within(a, "* streams with bob made no progress for ",
+				    PEER_STREAM_STALL_MS + 2 * CC_PTO_MAX_MS);
+	ck_assert_int_le(t_said - t_cut, PEER_STREAM_STALL_MS + 2 * CC_PTO_MAX_MS);
+	ck_assert_int_eq(tx.gone, 1);
+	ck_assert_int_eq(count_prefix(a, "* bob is offline"), 0);
+	/* the channel starts afresh, and carries a line again */
+	a->drop_sent = 0;
+	sim_run_for(1000);
+	type(a, "after the stall");
+	expect_line_within(b, "<alice> after the stall", 5000);
+	ck_assert_int_eq(rx.gone, 1);
+}
+END_TEST
+
+/*
+ * Issue 14: a stream whose packets are all lost for 45 s (the peer's
+ * PINGs get through, so nothing wakes the stream): once they get through
+ * again, the transfer goes on within one bounded PTO, and finishes.
+ * Before, the PTO had backed off to 32 s and more (x256 at most): the
+ * stream sat silent long after the path was back.
+ */
+START_TEST(stream_after_lost_start_finishes)
+{
+	static struct sink tx, rx;
+	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
+	struct sim_host *a, *b;
+	size_t off = 0, total = 300000;
+	int64_t id, t_open;
+
+	sinks_clear(&tx, &rx);
+	alice_and_bob(&a, &b);
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	a->drop_sent = 1u << PROTO_STREAM;
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	feed(a, "bob", (uint64_t)id, &off, total);
+	sim_run_for(45000); /* under PEER_STREAM_STALL_MS: it waits, and is not given up */
+	ck_assert_uint_eq(rx.len, 0);
+	a->drop_sent = 0;
+	t_open = sim.now;
+	while (!rx.fin) {
+		feed(a, "bob", (uint64_t)id, &off, total);
+		sim_run_for(10);
+		/* the next probe within CC_PTO_MAX_MS, then 300 kB in a second or two (before: 19 s) */
+		if (sim.now - t_open > CC_PTO_MAX_MS + 2000)
+			ck_abort_msg("stalled: %zu of %zu bytes, pacing %llu B/s, bw %llu, cwnd %llu",
+				     rx.len, total,
+				     (unsigned long long)cc_pacing_rate(&peer_stream_conn(&a->c, "bob")->cc),
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.bw,
+				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.cwnd);
+	}
+	ck_assert_uint_eq(rx.len, total);
+}
+END_TEST
+
 /* A kind nobody here takes is refused, and the opener hears so. */
 START_TEST(stream_of_unknown_kind_refused)
 {
@@ -4582,6 +4716,15 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, servers_disagree_on_a_key);
 	tcase_add_test(tc, relay_through_the_server_that_answers);
 	tcase_add_test(tc, relay_moves_to_the_server_left);
+
+	/* Issue 14, a forward that hung in the NAT lab: each test failed before its fix. */
+	tc = tcase_create("stall");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, stream_off_the_relay_with_loss_finishes);
+	tcase_add_test(tc, stream_without_progress_reported);
+	tcase_add_test(tc, stream_after_lost_start_finishes);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
