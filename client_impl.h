@@ -97,6 +97,7 @@ struct peer {
 
 	/* the connection */
 	uint32_t my_epoch, peer_epoch;    /* see protocol.h, PROBE; peer_epoch 0 = not known yet */
+	int epoch_confirmed;              /* peer_epoch was heard under the session since it last connected (peer_stream_ready) */
 	struct route path;                /* where the chat goes, while connected */
 	enum path_kind path_kind;
 	struct peer_chat *chat;           /* lines to it, chat streams from it (peer_lines.c); allocated with the peer */

@@ -153,7 +153,7 @@ static void *link_of(void *ctx, const char *peer)
 
 	if (p == NULL)
 		return NULL;
-	if (!peer_stream_connected(n->c, peer)) {
+	if (!peer_stream_ready(n->c, peer)) { /* connected again, perhaps to a new incarnation: wait */
 		want_peer(n, p);
 		return NULL;
 	}

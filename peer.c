@@ -378,6 +378,9 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	struct proto_msg m;
 	int was_direct = p->state == PEER_CONNECTED && !p->path.relay;
 
+	/* Back after an absence: the peer may be a new incarnation, its epoch not yet learned. */
+	if (p->state != PEER_CONNECTED)
+		p->epoch_confirmed = 0;
 	p->state = PEER_CONNECTED;
 	p->path = *r;
 	/* A host without a NAT reports its public address as private too: that is public. */
@@ -478,8 +481,10 @@ int client_epochs_current(struct client *c, struct peer *p, uint32_t epoch, uint
 	/* The first we hear of its epoch (its announcing PING may be lost): nothing to undo. */
 	if (p->peer_epoch == 0 && epoch != 0)
 		client_note_peer_epoch(p, epoch);
-	if (epoch == p->peer_epoch && peer_epoch == p->my_epoch)
+	if (epoch == p->peer_epoch && peer_epoch == p->my_epoch) {
+		p->epoch_confirmed = 1;
 		return 1;
+	}
 	c->stats.stale++;
 	if (epoch == 0 || now < p->next_stale_reply_ms)
 		return 0;
@@ -522,8 +527,10 @@ static void on_ping(struct client *c, struct peer *p, const struct proto_msg *m,
 {
 	struct proto_msg pong;
 
-	if (m->epoch != 0)
+	if (m->epoch != 0) {
 		client_note_peer_epoch(p, m->epoch);
+		p->epoch_confirmed = 1; /* sealed under a session: its sender's epoch now */
+	}
 	client_msg_to_peer(p, PROTO_PONG, &pong);
 	pong.stamp = m->stamp;
 	client_send_route(c, p, reply_route(p, from), &pong);

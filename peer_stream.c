@@ -494,6 +494,27 @@ int peer_stream_connected(struct client *c, const char *peer)
 	return p != NULL && p->state == PEER_CONNECTED;
 }
 
+int peer_stream_ready(struct client *c, const char *peer)
+{
+	struct peer *p = client_peer_find(c, peer);
+	struct peer_streams *ps;
+
+	if (p == NULL || p->state != PEER_CONNECTED)
+		return 0;
+	/* Its epoch not known yet: the connection binds to the first one learned. */
+	if (p->peer_epoch == 0 || p->epoch_confirmed)
+		return 1;
+	/*
+	 * A connection that was there was pinged on connecting
+	 * (client_streams_wake); one made now is pinged here. The peer's
+	 * answer is an ACK (client_epochs_current), or, from a new
+	 * incarnation, a PING with its epoch (on_ping).
+	 */
+	if (p->streams == NULL && (ps = get_streams(c, p, c->now_ms)) != NULL)
+		stream_ping(&ps->conn);
+	return 0;
+}
+
 const struct stream_conn *peer_stream_conn(struct client *c, const char *peer)
 {
 	struct peer_streams *ps = streams_of(c, peer);

@@ -165,6 +165,19 @@ int peer_stream_relayed(struct client *c, const char *peer);
 int peer_stream_connected(struct client *c, const char *peer);
 
 /*
+ * Returns 1 when a stream opened now with peer belongs to the peer as it
+ * is now, else 0. Connected again after an absence, the peer may be a new
+ * incarnation (a restart) whose epoch we have not learned yet: a stream
+ * opened then would ride the old pair of epochs and hear
+ * PEER_STREAM_EV_GONE as soon as the new epoch is learned. Not ready, it
+ * asks (an ack-eliciting packet): the answer, an ACK or the new epoch,
+ * makes it ready within a round trip. A consumer that opens streams on
+ * its own (a forwarded connection) waits for this; chat lines and files
+ * need not, as they start again on GONE.
+ */
+int peer_stream_ready(struct client *c, const char *peer);
+
+/*
  * Returns the stream connection with peer, or NULL when none is made yet:
  * for statistics (conn->stats, conn->cc) and tests; do not call stream.h
  * on it directly.

@@ -4288,6 +4288,64 @@ START_TEST(streams_end_when_peer_restarts)
 }
 END_TEST
 
+/*
+ * natlab's "bob drops": bob is killed, alice says he is offline, and a
+ * stream waits for him (a forwarded connection). The new bob connects;
+ * alice still holds the old bob's epoch. A stream opened then would ride
+ * the old pair of epochs and be reset (GONE) as soon as the new epoch is
+ * learned: opened once peer_stream_ready says so, it reaches the new bob.
+ */
+START_TEST(stream_opened_on_reconnect_reaches_restarted_peer)
+{
+	static struct sink tx, rx, tx2, rx2;
+	struct peer_stream_handler ht = sink_handler(&tx), hr = sink_handler(&rx);
+	struct peer_stream_handler ht2 = sink_handler(&tx2), hr2 = sink_handler(&rx2);
+	struct sim_host *a, *b, *b2;
+	struct peer *p;
+	uint32_t old_epoch;
+	int64_t id, t0;
+
+	sinks_clear(&tx, &rx);
+	sinks_clear(&tx2, &rx2);
+	alice_and_bob(&a, &b);
+	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"abc", 3), 3);
+	sim_run_for(1000);
+	ck_assert_uint_eq(rx.len, 3);
+	p = client_peer_find(&a->c, "bob");
+	old_epoch = p->peer_epoch;
+	b->live = 0; /* killed */
+	expect_line_within(a, "* bob is offline", KEEPALIVE_MS + CLIENT_ANSWER_TIMEOUT_MS + 1000);
+	ck_assert_int_eq(peer_stream_ready(&a->c, "bob"), 0);
+	b2 = host_restart(b);
+	peer_stream_listen(&b2->c, PEER_STREAM_KIND_FILE, &hr2);
+	expect_line_within(b2, "* registered as bob", 1000);
+	/* alice wants bob again, as forward_net's want_peer does. */
+	p->wanted = 1;
+	client_start_lookup(p, sim.now);
+	expect_line_within(a, "* connected to bob", 5000);
+	ck_assert_uint_eq(p->peer_epoch, old_epoch); /* the race: the new epoch is not known yet */
+	t0 = sim.now;
+	while (!peer_stream_ready(&a->c, "bob")) {
+		sim_run_for(1);
+		ck_assert_int_lt(sim.now - t0, 1000);
+	}
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht2);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"page", 4), 4);
+	ck_assert_int_eq(peer_stream_finish(&a->c, "bob", (uint64_t)id), 0);
+	sim_run_for(3000);
+	ck_assert_uint_ne(p->peer_epoch, old_epoch);
+	ck_assert_int_eq(tx.gone, 1); /* the old bob's stream ended with his connection */
+	ck_assert_int_eq(tx2.gone + tx2.reset + tx2.stopped, 0);
+	ck_assert_int_eq(rx2.opened, 1);
+	ck_assert_int_eq(rx2.fin, 1);
+	ck_assert_uint_eq(rx2.len, 4);
+	ck_assert_mem_eq(rx2.buf, "page", 4);
+}
+END_TEST
+
 /* ---- files (transfer.c) ---- */
 
 
@@ -4679,6 +4737,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, stream_moves_off_the_relay);
 	tcase_add_test(tc, stream_of_unknown_kind_refused);
 	tcase_add_test(tc, streams_end_when_peer_restarts);
+	tcase_add_test(tc, stream_opened_on_reconnect_reaches_restarted_peer);
 	tcase_add_test(tc, file_sent_and_saved);
 	tcase_add_test(tc, file_refused_by_a_script);
 	tcase_add_test(tc, file_over_the_relay);
