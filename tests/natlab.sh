@@ -899,6 +899,13 @@ check() {
 expect_path() {
 	local line addr kind want
 	line=$(connected "$1" "$2")
+	# The relay carries the chat while a direct answer is overdue (peer.c): on a lossy lab a
+	# side may start there and move once its path check is answered. What counts is the path
+	# it moves to: wait for it (10 s at most) and judge the last one.
+	if [ "$3" != relay ] && [ "${line##* }" = relay ]; then
+		wait_for "$NL_DIR/$1.out" "^\* connected to $2 via .* ($3)\$" 10 >/dev/null 2>&1
+		line=$(connected "$1" "$2" '$')
+	fi
 	addr=${line% *} kind=${line##* }
 	case $3 in
 	public) want=$(registered_ep "$2") ;;
@@ -1326,15 +1333,21 @@ test_lossy_link() {
 		grep -h "^\* connected" "$NL_DIR/alice.out" "$NL_DIR/bob.out" >&2
 		return 1
 	fi
+	# Chat rides a stream that packs many lines into a datagram, so a to b carries only some
+	# 50 datagrams (and b to a the acknowledgements): each fault must have hit the path,
+	# counted over both ways, as one direction alone can miss one at these odds.
+	local all_drops=0 all_copies=0 all_reord=0
 	for dir in a2b b2a; do
 		from=${dir:0:1} to=${dir:2:1}
 		drops=$(fault_count DROP "$from" "$to")
 		copies=$(fault_count TEE "$from" "$to")
 		reord=$(sed -n 's/.* \([0-9]*\) reordered,.*/\1/p' "$NL_DIR/nfdelay-$dir.log")
 		figures="$figures; $from to $to: $drops dropped, $copies duplicated, $reord reordered"
-		[ "${drops:-0}" -gt 0 ] && [ "${copies:-0}" -gt 0 ] && [ "${reord:-0}" -gt 0 ] ||
-			{ echo "  not every fault happened${figures}" >&2; return 1; }
+		all_drops=$((all_drops + ${drops:-0})) all_copies=$((all_copies + ${copies:-0}))
+		all_reord=$((all_reord + ${reord:-0}))
 	done
+	[ "$all_drops" -gt 0 ] && [ "$all_copies" -gt 0 ] && [ "$all_reord" -gt 0 ] ||
+		{ echo "  not every fault happened${figures}" >&2; return 1; }
 	NL_NOTE="$n lines in $ms ms$figures"
 }
 
