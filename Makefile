@@ -38,8 +38,8 @@ SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.
 SERVER_OBJS += $(BUILD)/server_nat.o
 CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
 CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
-# The chat program's own console (the print path above the input line), beside main().
-CONSOLE_OBJS = $(BUILD)/console.o
+# The chat program's own console (the print path above the input line) and command line, beside main().
+CONSOLE_OBJS = $(BUILD)/console.o $(BUILD)/p2pchat_options.o
 # Port forwarding (--forward, --serve): the logic, and its sockets.
 FORWARD_OBJS = $(BUILD)/forward.o $(BUILD)/forward_net.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.

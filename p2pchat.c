@@ -1,6 +1,5 @@
-/* p2pchat.c - the chat program: options, the identity key, signals, the poll loop; the logic is in client.c, the terminal in console.c. */
+/* p2pchat.c - the chat program: setup from its options, the identity key, signals, the poll loop; the options are in p2pchat_options.c, the logic in client.c, the terminal in console.c. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "client.h"
 #include "console.h"
 #include "forward_net.h"
@@ -18,6 +16,7 @@
 #include "log.h"
 #include "birthday.h"
 #include "net.h"
+#include "p2pchat_options.h"
 #include "trust.h"
 
 static volatile sig_atomic_t got_stop;  /* SIGINT or SIGTERM: its number */
@@ -31,47 +30,6 @@ enum { SLOT_SOCKET, SLOT_INPUT, SLOT_COUNT };
 static void on_signal(int sig)
 {
 	got_stop = sig;
-}
-
-#define P2PCHAT_PROGRAM "p2pchat"
-#define P2PCHAT_USAGE \
-	"usage: p2pchat [-s HOST[:PORT]]... [--server-key KEY]... [-p LOCAL_PORT] [-w SECONDS]\n" \
-	"               [-k SECONDS] [--stay] [--accept-files DIR] [-v] [--forward SPEC]...\n" \
-	"               [--serve [HOST:]PORT]... NAME [PEER]\n" \
-	"       p2pchat --fingerprint NAME\n"
-
-/* The one usage-error path (cli.c), worded for p2pchat. */
-#define usage_error(...) cli_usage_error(P2PCHAT_PROGRAM, P2PCHAT_USAGE, __VA_ARGS__)
-#define number(option, text, min, max, out) \
-	cli_option_number(P2PCHAT_PROGRAM, P2PCHAT_USAGE, option, text, min, max, out)
-
-static void help(void)
-{
-	fputs(P2PCHAT_USAGE, stdout);
-	printf("Chat with PEER directly over UDP; p2pchatd introduces you"
-	       " (and relays if it must).\n"
-	       "  -s, --server HOST[:PORT]  rendezvous server; again for more (at most %d), each one\n"
-	       "                            registered with and asked (default $P2PCHAT_SERVER, a\n"
-	       "                            list split by commas or spaces, else %s)\n"
-	       "      --server-key KEY      the server's key, 64 hex digits (p2pchatd --print-key);\n"
-	       "                            once per server, in the order of -s; default: the one\n"
-	       "                            pinned in known_servers at first contact\n"
-	       "  -p, --port PORT           local UDP port (default: any)\n"
-	       "  -w, --wait SECONDS        how long a message waits for its peer (default %d)\n"
-	       "  -k, --keepalive SECONDS   keepalive to idle peers (default %d)\n"
-	       "      --stay                keep running after the end of input\n"
-	       "      --accept-files DIR    save files peers offer into DIR without asking\n"
-	       "                            (a script without it refuses them)\n"
-	       "      --fingerprint         print the fingerprint of NAME's key and exit\n"
-	       "      --forward SPEC        [ADDR:]LPORT:PEER:RPORT, as ssh -L: a TCP connection to\n"
-	       "                            ADDR:LPORT (default 127.0.0.1) goes to PEER's port RPORT\n"
-	       "      --serve [HOST:]PORT   let peers forward to PORT (on HOST, default 127.0.0.1);\n"
-	       "                            they may reach no other port\n"
-	       "  -v, --verbose             log every datagram on stderr\n"
-	       "  -h, --help                this help\n"
-	       "  -V, --version             print the version\n"
-	       "Type /help in the chat for its commands.\n",
-	       CLIENT_MAX_SERVERS, CLIENT_DEFAULT_SERVER, CLIENT_DEFAULT_WAIT_S, CLIENT_DEFAULT_KEEPALIVE_S);
 }
 
 /*
@@ -466,170 +424,6 @@ static void app_loop(struct app *a, int stay)
 	}
 }
 
-/* What the command line asked for. */
-struct options {
-	const char *server[CLIENT_MAX_SERVERS]; /* HOST[:PORT] each (-s, else $P2PCHAT_SERVER, else the default) */
-	int nservers;
-	char env[1024];     /* a copy of $P2PCHAT_SERVER, cut into server[] */
-	int nkeys;          /* --server-key: the first nkeys servers' keys */
-	uint8_t server_key[CLIENT_MAX_SERVERS][PROTO_KEY_LEN];
-	unsigned long port, wait_s, keepalive_s;
-	int stay, verbose;
-	const char *accept_dir; /* --accept-files */
-	int fingerprint;    /* --fingerprint: print NAME's fingerprint and exit */
-	const char *name, *peer; /* peer: NULL when none was named */
-	struct fwd_spec forwards[FWD_FORWARDS_MAX]; /* --forward */
-	uint32_t nforwards;
-	struct fwd_serve serves[FWD_SERVES_MAX];    /* --serve */
-	uint32_t nserves;
-};
-
-/* Reads 64 lowercase hex digits into key. Returns 0, or -1. */
-static int parse_key(const char *hex, uint8_t key[PROTO_KEY_LEN])
-{
-	if (strlen(hex) != 2 * PROTO_KEY_LEN)
-		return -1;
-	for (size_t i = 0; i < 2 * PROTO_KEY_LEN; i++) {
-		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
-			return -1;
-	}
-	for (size_t i = 0; i < PROTO_KEY_LEN; i++) {
-		unsigned v;
-
-		sscanf(hex + 2 * i, "%2x", &v);
-		key[i] = (uint8_t)v;
-	}
-	return 0;
-}
-
-/*
- * No -s: the servers are $P2PCHAT_SERVER's, a list split by commas or
- * white space, else the default. Returns 0, or -1 when it names more than
- * CLIENT_MAX_SERVERS (or is longer than any such list).
- */
-static int env_servers(struct options *o)
-{
-	const char *env = getenv("P2PCHAT_SERVER");
-	char *save = NULL;
-
-	if (env != NULL && strlen(env) >= sizeof(o->env))
-		return -1;
-	snprintf(o->env, sizeof(o->env), "%s", env != NULL ? env : "");
-	for (char *t = strtok_r(o->env, ", \t\n", &save); t != NULL; t = strtok_r(NULL, ", \t\n", &save)) {
-		if (o->nservers == CLIENT_MAX_SERVERS)
-			return -1;
-		o->server[o->nservers++] = t;
-	}
-	if (o->nservers == 0)
-		o->server[o->nservers++] = CLIENT_DEFAULT_SERVER;
-	return 0;
-}
-
-/*
- * Reads the command line into o. Returns 0 to run, or the exit status:
- * 0 after --help or --version (with *done set), 2 after a usage error.
- */
-static int parse_options(int argc, char **argv, struct options *o, int *done)
-{
-	static const struct option longopts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "wait", required_argument, NULL, 'w' },
-		{ "keepalive", required_argument, NULL, 'k' },
-		{ "stay", no_argument, NULL, 'S' },
-		{ "accept-files", required_argument, NULL, 'A' },
-		{ "fingerprint", no_argument, NULL, 'F' },
-		{ "server-key", required_argument, NULL, 'K' },
-		{ "forward", required_argument, NULL, 'L' },
-		{ "serve", required_argument, NULL, 'E' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int opt, bad = 0;
-	const char *why;
-
-	memset(o, 0, sizeof(*o));
-	o->wait_s = CLIENT_DEFAULT_WAIT_S;
-	o->keepalive_s = CLIENT_DEFAULT_KEEPALIVE_S;
-	*done = 0;
-	while (!bad && (opt = getopt_long(argc, argv, "s:p:w:k:vhV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			if (o->nservers == CLIENT_MAX_SERVERS)
-				return usage_error("-s: at most %d servers", CLIENT_MAX_SERVERS);
-			o->server[o->nservers++] = optarg;
-			break;
-		case 'p': bad = number("-p", optarg, 0, 65535, &o->port); break;
-		case 'w': bad = number("-w", optarg, 0, 86400, &o->wait_s); break;
-		case 'k': bad = number("-k", optarg, 1, 3600, &o->keepalive_s); break;
-		case 'S': o->stay = 1; break;
-		case 'A': o->accept_dir = optarg; break;
-		case 'F': o->fingerprint = 1; break;
-		case 'K':
-			if (o->nkeys == CLIENT_MAX_SERVERS)
-				return usage_error("--server-key: at most %d, one per server", CLIENT_MAX_SERVERS);
-			if (parse_key(optarg, o->server_key[o->nkeys]) < 0)
-				return usage_error("--server-key: not 64 lowercase hex digits (p2pchatd "
-						   "--print-key prints the server's)");
-			o->nkeys++;
-			break;
-		case 'L':
-			if (o->nforwards == FWD_FORWARDS_MAX)
-				return usage_error("--forward: at most %d", FWD_FORWARDS_MAX);
-			if (fwd_parse_forward(optarg, &o->forwards[o->nforwards], &why) < 0)
-				return usage_error("--forward '%s': %s", optarg, why);
-			o->nforwards++;
-			break;
-		case 'E':
-			if (o->nserves == FWD_SERVES_MAX)
-				return usage_error("--serve: at most %d", FWD_SERVES_MAX);
-			if (fwd_parse_serve(optarg, &o->serves[o->nserves], &why) < 0)
-				return usage_error("--serve '%s': %s", optarg, why);
-			o->nserves++;
-			break;
-		case 'v': o->verbose = 1; break;
-		case 'h': help(); *done = 1; return 0;
-		case 'V': puts(P2PCHAT_PROGRAM " " CLI_VERSION); *done = 1; return 0;
-		default: fputs(P2PCHAT_USAGE, stderr); return 2; /* getopt said what was wrong */
-		}
-	}
-	if (bad)
-		return 2;
-	if (o->nservers == 0 && env_servers(o) < 0)
-		return usage_error("$P2PCHAT_SERVER: at most %d servers, in at most %zu characters",
-				   CLIENT_MAX_SERVERS, sizeof(o->env) - 1);
-	if (o->nkeys > o->nservers)
-		return usage_error("--server-key given %d times for %d servers: one per server, in "
-				   "the order of -s", o->nkeys, o->nservers);
-	if (argc - optind < 1)
-		return usage_error("NAME is missing");
-	if (argc - optind > 2)
-		return usage_error("too many arguments");
-	o->name = argv[optind];
-	o->peer = optind + 1 < argc ? argv[optind + 1] : NULL;
-	if (!proto_name_valid(o->name))
-		return usage_error("'%s' is not a valid name (1 to 32 of A-Z a-z 0-9 . _ -)", o->name);
-	if (o->accept_dir != NULL) {
-		struct stat st;
-
-		if (stat(o->accept_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-			return usage_error("--accept-files %s: not a directory", o->accept_dir);
-	}
-	if (o->fingerprint && o->peer != NULL)
-		return usage_error("--fingerprint takes NAME alone");
-	if (o->peer != NULL && strcmp(o->peer, o->name) == 0)
-		return usage_error("you cannot chat with yourself: NAME and PEER are both '%s'", o->name);
-	if (o->peer != NULL && !proto_name_valid(o->peer))
-		return usage_error("'%s' is not a valid peer name", o->peer);
-	for (uint32_t k = 0; k < o->nforwards; k++) {
-		if (strcmp(o->forwards[k].peer, o->name) == 0)
-			return usage_error("--forward: you cannot forward to yourself ('%s')", o->name);
-	}
-	return 0;
-}
-
 /* HOST:PORT for the server as the user named it, with the default port when none was given. */
 static void server_label(const char *server, char *out, size_t cap)
 {
@@ -689,7 +483,7 @@ static int app_pin_server(void *ctx, const uint8_t key[PROTO_KEY_LEN], int serve
  * contact). Returns 0, or 1 after an error was logged (a known_servers
  * p2pchat cannot read).
  */
-static int app_server_keys(struct app *a, const struct options *o, struct client_config *cfg)
+static int app_server_keys(struct app *a, const struct p2pchat_options *o, struct client_config *cfg)
 {
 	char dir[PATH_MAX], err[2 * PATH_MAX];
 
@@ -722,7 +516,7 @@ static int app_server_keys(struct app *a, const struct options *o, struct client
 }
 
 /* Each server's address into cfg->servers. Returns 0, or 1 after an error was printed. */
-static int resolve_servers(const struct options *o, struct client_config *cfg)
+static int resolve_servers(const struct p2pchat_options *o, struct client_config *cfg)
 {
 	char err[256];
 
@@ -748,7 +542,7 @@ static int resolve_servers(const struct options *o, struct client_config *cfg)
  * the socket and the private endpoints it is reached at. Opens a->fd.
  * Returns 0, or 1 after an error was printed.
  */
-static int app_configure(struct app *a, const struct options *o, struct client_config *cfg)
+static int app_configure(struct app *a, const struct p2pchat_options *o, struct client_config *cfg)
 {
 	struct proto_addr local;
 
@@ -868,10 +662,10 @@ int main(int argc, char **argv)
 	struct client_io io = { a, app_send, app_print, app_line, app_pin_server, NULL, NULL,
 				app_spares, app_send_spare,
 				app_progress };
-	struct options o;
+	struct p2pchat_options o;
 	int done, status;
 
-	status = parse_options(argc, argv, &o, &done);
+	status = p2pchat_options_parse(argc, argv, &o, &done);
 	if (status != 0 || done)
 		return status;
 	log_init(P2PCHAT_PROGRAM, o.verbose ? LOG_DEBUG : LOG_WARN);
