@@ -155,6 +155,9 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 		const char *peer, int64_t now)
 {
 	memset(c, 0, sizeof(*c));
+	/* stream_conn_init's range: a connection it refused would leave the peer without streams */
+	if (cfg->stream_buf != 0 && (cfg->stream_buf < STREAM_INITIAL_WINDOW || cfg->stream_buf > 1u << 30))
+		return -1;
 	c->cfg = *cfg;
 	c->io = *io;
 	c->rng = cfg->seed ? cfg->seed : 1;

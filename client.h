@@ -179,6 +179,10 @@ struct client_config {
 	int interactive;            /* a person at a terminal answers offers; else (a script) they are refused */
 	struct trust_store *trust;  /* known peers, opened by the caller (trust_open); NULL: no
 				       store, every key the server introduces is taken */
+	/* bytes each way of every peer stream (stream_config.stream_buf), STREAM_INITIAL_WINDOW
+	   to 1 GiB; 0: stream.h's default (4 MiB, malloc'd whole when a stream opens), which
+	   main keeps. A fuzzer, which makes a client per input, gives less. */
+	uint32_t stream_buf;
 };
 
 /* Where we stand with one rendezvous server (its address and key are in client_config.servers). */
@@ -256,7 +260,8 @@ struct client {
 /*
  * Sets up a client for cfg at time now; the first REGISTER goes out on the
  * first client_tick. If peer is not NULL, it becomes the current peer and is
- * looked up once registered. Returns 0, or -1 when peer is not a valid name.
+ * looked up once registered. Returns 0, or -1 when peer is not a valid name
+ * or cfg->stream_buf is out of its range.
  */
 int client_init(struct client *c, const struct client_config *cfg, const struct client_io *io,
 		const char *peer, int64_t now);

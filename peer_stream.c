@@ -156,6 +156,8 @@ static struct peer_streams *get_streams(struct client *c, struct peer *p, int64_
 	/* The ids' bit 0: the names differ, so the two sides take different roles. */
 	cfg.role = strcmp(c->cfg.name, p->name) < 0 ? 0 : 1;
 	cfg.pkt_max = PKT_MAX;
+	if (c->cfg.stream_buf != 0)
+		cfg.stream_buf = c->cfg.stream_buf;
 	io = (struct stream_io){ .ctx = ps, .send = io_send, .recv = io_recv, .event = io_event };
 	if (stream_conn_init(&ps->conn, &cfg, &io, now) < 0) {
 		free(ps);

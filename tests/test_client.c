@@ -1319,6 +1319,31 @@ START_TEST(two_clients_chat)
 }
 END_TEST
 
+/* client_config.stream_buf: refused out of its range; in it, the peer's stream connection takes it. */
+START_TEST(stream_buffer_size)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1), *b;
+	struct client_io io = { a, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL, NULL };
+	const struct stream_conn *conn;
+	struct stream_config def;
+
+	stream_config_default(&def);
+	a->cfg.stream_buf = STREAM_INITIAL_WINDOW - 1;
+	ck_assert_int_eq(client_init(&a->c, &a->cfg, &io, "bob", sim.now), -1);
+	a->cfg.stream_buf = STREAM_INITIAL_WINDOW;
+	host_start(a, "bob");
+	b = host_up("bob", 3, NULL, 0xb0);
+	type(a, "hello");
+	expect_line_within(b, "<alice> hello", 3000);
+	conn = peer_stream_conn(&a->c, "bob");
+	ck_assert_ptr_nonnull(conn);
+	ck_assert_uint_eq(conn->cfg.stream_buf, STREAM_INITIAL_WINDOW);
+	conn = peer_stream_conn(&b->c, "alice");
+	ck_assert_ptr_nonnull(conn);
+	ck_assert_uint_eq(conn->cfg.stream_buf, def.stream_buf); /* 0: the default */
+}
+END_TEST
+
 START_TEST(public_path_when_private_unreachable)
 {
 	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
@@ -4693,6 +4718,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, forged_answers_change_nothing);
 	tcase_add_test(tc, forged_notice_only_reregisters);
 	tcase_add_test(tc, two_clients_chat);
+	tcase_add_test(tc, stream_buffer_size);
 	tcase_add_test(tc, public_path_when_private_unreachable);
 	tcase_add_test(tc, private_path_preferred_over_faster_public);
 	tcase_add_test(tc, many_lines_over_lossy_network);
