@@ -4007,6 +4007,27 @@ static struct peer_stream_handler sink_handler(struct sink *s)
 	return (struct peer_stream_handler){ .ctx = s, .recv = sink_recv, .event = sink_event };
 }
 
+/* b takes FILE streams into rx; a opens one to bob, which tx hears about. Returns its id. */
+static uint64_t file_stream_open(struct sim_host *a, struct sim_host *b, struct sink *tx, struct sink *rx)
+{
+	struct peer_stream_handler hr = sink_handler(rx), ht = sink_handler(tx);
+	int64_t id;
+
+	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	return (uint64_t)id;
+}
+
+/* rx received exactly the pattern's first total bytes. */
+static void assert_pattern(const struct sink *rx, size_t total)
+{
+	ck_assert_uint_eq(rx->len, total);
+	for (size_t i = 0; i < total; i++)
+		if (rx->buf[i] != pattern(i))
+			ck_abort_msg("byte %zu differs", i);
+}
+
 /* Writes what the stream takes of the pattern's bytes [*off, total), and FIN after the last. */
 static void feed(struct sim_host *h, const char *peer, uint64_t id, size_t *off, size_t total)
 {
@@ -4035,23 +4056,17 @@ static void feed(struct sim_host *h, const char *peer, uint64_t id, size_t *off,
 static int64_t stream_across(struct sim_host *a, struct sim_host *b, size_t total,
 			     int64_t limit_ms, struct sink *tx, struct sink *rx)
 {
-	struct peer_stream_handler hr = sink_handler(rx), ht = sink_handler(tx);
-	int64_t t0 = sim.now, id;
+	int64_t t0 = sim.now;
+	uint64_t id = file_stream_open(a, b, tx, rx);
 	size_t off = 0;
 
-	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_ge(id, 0);
 	while (!rx->fin) {
-		feed(a, "bob", (uint64_t)id, &off, total);
+		feed(a, "bob", id, &off, total);
 		sim_run_for(10);
 		ck_assert_int_lt(sim.now - t0, limit_ms);
 	}
 	ck_assert_int_eq(rx->opened, 1);
-	ck_assert_uint_eq(rx->len, total);
-	for (size_t i = 0; i < total; i++)
-		if (rx->buf[i] != pattern(i))
-			ck_abort_msg("byte %zu differs", i);
+	assert_pattern(rx, total);
 	sim_run_for(1000);
 	ck_assert_int_eq(tx->sent, 1);
 	ck_assert_int_eq(tx->gone + rx->gone + tx->stopped + rx->reset, 0);
@@ -4141,22 +4156,20 @@ END_TEST
 START_TEST(stream_off_the_relay_with_loss_finishes)
 {
 	static struct sink tx, rx;
-	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
 	struct sim_host *a, *b;
 	size_t off = 0, total = 300000, at_move;
-	int64_t id, t_move;
+	int64_t t_move;
+	uint64_t id;
 
 	sinks_clear(&tx, &rx);
 	sim.wan_ms = 50;
 	relayed_pair(&a, &b);
 	sim.loss_pct = 5;
 	sim.faulty_server = 1;
-	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_ge(id, 0);
+	id = file_stream_open(a, b, &tx, &rx);
 	/* relayed for a while: the model learns the relay's rate */
 	for (int i = 0; i < 800; i++) {
-		feed(a, "bob", (uint64_t)id, &off, total);
+		feed(a, "bob", id, &off, total);
 		sim_run_for(10);
 	}
 	ck_assert(peer_stream_relayed(&a->c, "bob"));
@@ -4165,7 +4178,7 @@ START_TEST(stream_off_the_relay_with_loss_finishes)
 	t_move = expect_line_within(a, direct_a, CLIENT_UPGRADE_EVERY_MS + 1000);
 	at_move = rx.len;
 	while (!rx.fin) {
-		feed(a, "bob", (uint64_t)id, &off, total);
+		feed(a, "bob", id, &off, total);
 		sim_run_for(10);
 		if (sim.now - t_move > 60000)
 			ck_abort_msg("stalled after the move: %zu of %zu bytes (%zu at the move), "
@@ -4174,10 +4187,7 @@ START_TEST(stream_off_the_relay_with_loss_finishes)
 				     (unsigned long long)peer_stream_conn(&a->c, "bob")->cc.bytes_in_flight,
 				     peer_stream_conn(&a->c, "bob")->cc.pto_count);
 	}
-	ck_assert_uint_eq(rx.len, total);
-	for (size_t i = 0; i < total; i++)
-		if (rx.buf[i] != pattern(i))
-			ck_abort_msg("byte %zu differs", i);
+	assert_pattern(&rx, total);
 }
 END_TEST
 
@@ -4190,18 +4200,15 @@ END_TEST
 START_TEST(stream_without_progress_reported)
 {
 	static struct sink tx, rx;
-	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
 	struct sim_host *a, *b;
 	size_t off = 0;
-	int64_t id, t_cut, t_said;
-	uint64_t probes;
+	int64_t t_cut, t_said;
+	uint64_t id, probes;
 
 	sinks_clear(&tx, &rx);
 	alice_and_bob(&a, &b);
-	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_ge(id, 0);
-	feed(a, "bob", (uint64_t)id, &off, 200000);
+	id = file_stream_open(a, b, &tx, &rx);
+	feed(a, "bob", id, &off, 200000);
 	sim_run_for(200);
 	ck_assert_uint_gt(rx.len, 0);
 	a->drop_sent = 1u << PROTO_STREAM; /* alice's stream packets are lost; her PINGs are not */
@@ -4235,24 +4242,22 @@ END_TEST
 START_TEST(stream_after_lost_start_finishes)
 {
 	static struct sink tx, rx;
-	struct peer_stream_handler hr = sink_handler(&rx), ht = sink_handler(&tx);
 	struct sim_host *a, *b;
 	size_t off = 0, total = 300000;
-	int64_t id, t_open;
+	int64_t t_open;
+	uint64_t id;
 
 	sinks_clear(&tx, &rx);
 	alice_and_bob(&a, &b);
-	ck_assert_int_eq(peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr), 0);
 	a->drop_sent = 1u << PROTO_STREAM;
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_ge(id, 0);
-	feed(a, "bob", (uint64_t)id, &off, total);
+	id = file_stream_open(a, b, &tx, &rx);
+	feed(a, "bob", id, &off, total);
 	sim_run_for(45000); /* under PEER_STREAM_STALL_MS: it waits, and is not given up */
 	ck_assert_uint_eq(rx.len, 0);
 	a->drop_sent = 0;
 	t_open = sim.now;
 	while (!rx.fin) {
-		feed(a, "bob", (uint64_t)id, &off, total);
+		feed(a, "bob", id, &off, total);
 		sim_run_for(10);
 		/* the next probe within CC_PTO_MAX_MS, then 300 kB in a second or two (before: 19 s) */
 		if (sim.now - t_open > CC_PTO_MAX_MS + 2000)
@@ -4287,21 +4292,26 @@ START_TEST(stream_of_unknown_kind_refused)
 }
 END_TEST
 
+/* alice_and_bob, and a FILE stream from alice (tx hears about it) that carried "abc" to bob (rx). */
+static void pair_with_stream(struct sim_host **a, struct sim_host **b, struct sink *tx, struct sink *rx)
+{
+	uint64_t id;
+
+	sinks_clear(tx, rx);
+	alice_and_bob(a, b);
+	id = file_stream_open(*a, *b, tx, rx);
+	ck_assert_int_eq(peer_stream_write(&(*a)->c, "bob", id, (const uint8_t *)"abc", 3), 3);
+	sim_run_for(1000);
+	ck_assert_uint_eq(rx->len, 3);
+}
+
 /* The peer restarts: the streams of the old incarnation end (GONE), and the chat goes on. */
 START_TEST(streams_end_when_peer_restarts)
 {
 	static struct sink tx, rx;
-	struct peer_stream_handler ht = sink_handler(&tx), hr = sink_handler(&rx);
 	struct sim_host *a, *b, *b2;
-	int64_t id;
 
-	sinks_clear(&tx, &rx);
-	alice_and_bob(&a, &b);
-	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"abc", 3), 3);
-	sim_run_for(1000);
-	ck_assert_uint_eq(rx.len, 3);
+	pair_with_stream(&a, &b, &tx, &rx);
 	b2 = host_restart(b);
 	expect_line_within(b2, "* registered as bob", 1000);
 	type(b2, "/msg alice I am back");
@@ -4323,21 +4333,14 @@ END_TEST
 START_TEST(stream_opened_on_reconnect_reaches_restarted_peer)
 {
 	static struct sink tx, rx, tx2, rx2;
-	struct peer_stream_handler ht = sink_handler(&tx), hr = sink_handler(&rx);
 	struct peer_stream_handler ht2 = sink_handler(&tx2), hr2 = sink_handler(&rx2);
 	struct sim_host *a, *b, *b2;
 	struct peer *p;
 	uint32_t old_epoch;
 	int64_t id, t0;
 
-	sinks_clear(&tx, &rx);
 	sinks_clear(&tx2, &rx2);
-	alice_and_bob(&a, &b);
-	peer_stream_listen(&b->c, PEER_STREAM_KIND_FILE, &hr);
-	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, (const uint8_t *)"abc", 3), 3);
-	sim_run_for(1000);
-	ck_assert_uint_eq(rx.len, 3);
+	pair_with_stream(&a, &b, &tx, &rx);
 	p = client_peer_find(&a->c, "bob");
 	old_epoch = p->peer_epoch;
 	b->live = 0; /* killed */
