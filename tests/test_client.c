@@ -4513,34 +4513,6 @@ START_TEST(file_refused_by_a_script)
 }
 END_TEST
 
-/*
- * A forged sender (the stream API itself): writes raw msg bytes as its
- * OFFER, then, once accepted, START 0, data bytes of the pattern, FIN.
- * Returns what came back (the receiver's answers) in rx.
- */
-static void forged_send(struct sim_host *a, const uint8_t *offer, size_t offer_len, size_t data,
-			struct sink *tx)
-{
-	static const uint8_t start[] = { 'S', 0, 8, 0, 0, 0, 0, 0, 0, 0, 0 };
-	struct peer_stream_handler ht = sink_handler(tx);
-	int64_t id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
-	size_t off = 0;
-
-	ck_assert_int_ge(id, 0);
-	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, offer, offer_len),
-			 (int64_t)offer_len);
-	sim_run_for(500);
-	if (tx->len == 0 || tx->buf[0] != TRANSFER_ACCEPT)
-		return; /* refused */
-	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, start, sizeof(start)),
-			 (int64_t)sizeof(start));
-	while (off < data) {
-		feed(a, "bob", (uint64_t)id, &off, data);
-		sim_run_for(50);
-	}
-	sim_run_for(1000);
-}
-
 /* An OFFER encoded for name, size and a hash, into buf; returns its length. */
 static size_t forged_offer(uint8_t *buf, const char *name, uint64_t size, const uint8_t *sha)
 {
@@ -4555,6 +4527,37 @@ static size_t forged_offer(uint8_t *buf, const char *name, uint64_t size, const 
 	buf[11 + SHA256_LEN] = (uint8_t)n;
 	memcpy(buf + 12 + SHA256_LEN, name, n);
 	return 12 + SHA256_LEN + n;
+}
+
+/*
+ * A forged sender (the stream API itself): writes an OFFER of name, size
+ * and sha, then, once accepted, START 0, data bytes of the pattern, FIN.
+ * Returns what came back (the receiver's answers) in tx, cleared first.
+ */
+static void forged_send(struct sim_host *a, const char *name, uint64_t size, const uint8_t *sha,
+			size_t data, struct sink *tx)
+{
+	static const uint8_t start[] = { 'S', 0, 8, 0, 0, 0, 0, 0, 0, 0, 0 };
+	struct peer_stream_handler ht = sink_handler(tx);
+	uint8_t offer[TRANSFER_MSG_MAX];
+	size_t off = 0, offer_len = forged_offer(offer, name, size, sha);
+	int64_t id;
+
+	memset(tx, 0, sizeof(*tx));
+	id = peer_stream_open(&a->c, "bob", PEER_STREAM_KIND_FILE, 3, &ht);
+	ck_assert_int_ge(id, 0);
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, offer, offer_len),
+			 (int64_t)offer_len);
+	sim_run_for(500);
+	if (tx->len == 0 || tx->buf[0] != TRANSFER_ACCEPT)
+		return; /* refused */
+	ck_assert_int_eq(peer_stream_write(&a->c, "bob", (uint64_t)id, start, sizeof(start)),
+			 (int64_t)sizeof(start));
+	while (off < data) {
+		feed(a, "bob", (uint64_t)id, &off, data);
+		sim_run_for(50);
+	}
+	sim_run_for(1000);
 }
 
 /* Returns 1 when the receiver's answers in tx hold text. */
@@ -4572,12 +4575,11 @@ static int answered(const struct sink *tx, const char *text)
 START_TEST(bad_offers_refused)
 {
 	static struct sink tx;
-	uint8_t offer[TRANSFER_MSG_MAX], sha[SHA256_LEN], good[SHA256_LEN];
+	uint8_t sha[SHA256_LEN], good[SHA256_LEN];
 	struct sim_host *a, *b;
 	static uint8_t data[1000];
 	char path[128], part[256];
 	struct stat st;
-	size_t n;
 
 	xfer_setup("unused", 1, path, sizeof(path));
 	xfer_pair(&a, &b);
@@ -4587,41 +4589,31 @@ START_TEST(bad_offers_refused)
 	memset(sha, 0x55, sizeof(sha));
 
 	/* A path in the name: refused before anything is written anywhere. */
-	memset(&tx, 0, sizeof(tx));
-	n = forged_offer(offer, "../escape", 1000, good);
-	forged_send(a, offer, n, 0, &tx);
+	forged_send(a, "../escape", 1000, good, 0, &tx);
 	ck_assert(answered(&tx, "the name is not allowed"));
 	ck_assert_int_ge(find_line(b, "* ../escape from alice not received: its name is not allowed", 0), 0);
 	snprintf(part, sizeof(part), "%s/escape", xfer_dir);
 	ck_assert_int_lt(stat(part, &st), 0);
 
 	/* Fewer bytes than offered: not whole, kept for resuming, never saved. */
-	memset(&tx, 0, sizeof(tx));
-	n = forged_offer(offer, "short.bin", 1000, good);
-	forged_send(a, offer, n, 500, &tx);
+	forged_send(a, "short.bin", 1000, good, 500, &tx);
 	ck_assert(answered(&tx, "the size does not match"));
 	ck_assert_int_ge(find_line(b, "* short.bin from alice not received: the size does not match (500 of 1000 bytes) (500 bytes kept for resuming)", 0), 0);
 	ck_assert(!xfer_saved("short.bin", 500));
 
 	/* More bytes than offered. */
-	memset(&tx, 0, sizeof(tx));
-	n = forged_offer(offer, "long.bin", 400, good);
-	forged_send(a, offer, n, 1000, &tx);
+	forged_send(a, "long.bin", 400, good, 1000, &tx);
 	ck_assert(answered(&tx, "more bytes than offered"));
 	ck_assert(!xfer_saved("long.bin", 400));
 
 	/* Every byte, but not the hash offered: thrown away, never saved. */
-	memset(&tx, 0, sizeof(tx));
-	n = forged_offer(offer, "wrong.bin", 1000, sha);
-	forged_send(a, offer, n, 1000, &tx);
+	forged_send(a, "wrong.bin", 1000, sha, 1000, &tx);
 	ck_assert(answered(&tx, "the SHA-256 does not match"));
 	ck_assert_int_ge(find_line(b, "* wrong.bin from alice not received: its SHA-256 does not match the offer's", 0), 0);
 	ck_assert(!xfer_saved("wrong.bin", 1000));
 
 	/* The same file with the right hash, the right size: saved. */
-	memset(&tx, 0, sizeof(tx));
-	n = forged_offer(offer, "right.bin", 1000, good);
-	forged_send(a, offer, n, 1000, &tx);
+	forged_send(a, "right.bin", 1000, good, 1000, &tx);
 	ck_assert_uint_eq(tx.buf[tx.len - 3], TRANSFER_DONE);
 	ck_assert(xfer_saved("right.bin", 1000));
 	/* And the chat went on through all of it. */
