@@ -10,12 +10,18 @@ export XDG_STATE_HOME=$WORK/state
 # Stops the clients a test left running (the server stays).
 after_check() {
 	for pid in $CLIENTS; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		stop_pid "$pid"
 	done
 	CLIENTS=""
 }
 CLIENTS=""
+
+# stop_extra_server: stops the server a test started beside the main one, and makes
+# SERVER_PORT and SERVER_PID the main one's again.
+stop_extra_server() {
+	stop_pid "$SERVER_PID"
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+}
 
 # client NAME ARGS...: starts `p2pchat ARGS... ` in the background, stdin from
 # /dev/null, stdout in $WORK/NAME.out, stderr in $WORK/NAME.err.
@@ -109,8 +115,7 @@ test_one_shot_direct() {
 		fi
 	done
 	[ "$rc" -eq 0 ] && wait_for "$WORK/bob.out" "<alice5> shot 5" 5 || rc=1
-	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	stop_extra_server
 	return "$rc"
 }
 
@@ -246,22 +251,16 @@ test_server_restart() {
 	wait_for "$WORK/bob.out" "registered as bob" || return 1
 	fifo_client alice -s "127.0.0.1:$port" alice bob
 	alice=$FIFO_PID
-	seq 1 50 | sed 's/^/before /' >&3
-	wait_for "$WORK/bob.out" "<alice> before 50" || return 1
+	say_numbered alice before 50 "$WORK/bob.out" || return 1
 
-	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-	seq 1 50 | sed 's/^/during /' >&3
-	wait_for "$WORK/bob.out" "<alice> during 50" || return 1
+	stop_pid "$SERVER_PID"
+	say_numbered alice during 50 "$WORK/bob.out" || return 1
 
 	start_server "$WORK/server2.err" -p "$port" || return 1
 	# Each client's next refresh (within 20 s) meets a server that forgot it.
 	wait_for_count "$WORK/alice.out" "registered as alice" 2 30 || return 1
-	seq 1 50 | sed 's/^/after /' >&3
-	exec 3>&-
-	wait "$alice" || { echo "  alice exited $?" >&2; return 1; }
-	expect_lines "$WORK/bob.out" "<alice> before" 1 50 || return 1
-	expect_lines "$WORK/bob.out" "<alice> during" 1 50 || return 1
-	expect_lines "$WORK/bob.out" "<alice> after" 1 50 || return 1
+	send_numbered after 50
+	end_numbered alice "$alice" 50 "$WORK/bob.out" before during after || return 1
 	# bob registered again too: a new client finds him through the new server.
 	wait_for_count "$WORK/bob.out" "registered as bob" 2 30 || return 1
 	echo "found you" | "$BIN/p2pchat" -s "127.0.0.1:$port" erin bob >/dev/null 2>&1 || return 1
@@ -322,8 +321,7 @@ test_stats() {
 	# No server on the port (one was there a moment ago): no answer, status 1.
 	start_server "$WORK/gone.err" || return 1
 	port=$SERVER_PORT
-	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	stop_extra_server
 	"$BIN/p2pchatd" --stats -p "$port" >"$WORK/stats3" 2>"$WORK/stats.err"; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  --stats with no server: status $rc, want 1" >&2; return 1; }
 	[ ! -s "$WORK/stats3" ] && grep -q 'no answer' "$WORK/stats.err"
@@ -343,7 +341,7 @@ test_who() {
 	wait_for "$WORK/carol.out" "registered as carol" || return 1
 	printf '/who\n' | "$BIN/p2pchat" -s "127.0.0.1:$SERVER_PORT" alice >"$WORK/alice.out" 2>&1 ||
 		{ echo "  alice exited $?" >&2; cat "$WORK/alice.out" >&2; return 1; }
-	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	stop_pid "$SERVER_PID"
 	[ "$(sed -n 's/^\* online: //p' "$WORK/alice.out" | tr ' ' '\n' | sort | tr '\n' ' ')" = \
 	  "alice bob carol " ] || { echo "  /who listed:" >&2; cat "$WORK/alice.out" >&2; return 1; }
 
@@ -363,8 +361,7 @@ test_log_privacy() {
 	client dave --stay dave
 	wait_for "$WORK/dave.out" "registered as dave" || return 1
 	wait_for "$WORK/private.err" "registered dave" 5 || return 1
-	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
-	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	stop_extra_server
 	grep -qx '<6>registered dave at -' "$WORK/private.err" || { cat "$WORK/private.err" >&2; return 1; }
 	grep -qE '^<6>stopping; counters: names 1, ' "$WORK/private.err" || return 1
 	# The server's own address stays: scripts read the port from it.

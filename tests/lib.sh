@@ -75,6 +75,12 @@ cleanup() {
 	[ -n "${WORK:-}" ] && rm -rf "$WORK"
 }
 
+# stop_pid PID: kills PID (one this shell started) and waits for it to end.
+stop_pid() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 # spawn CMD...: runs CMD in the background and remembers it for cleanup; $! is its pid.
 spawn() {
 	"$@" &
@@ -164,4 +170,29 @@ fifo_client() {
 	FIFO_PID=$!
 	PIDS="$PIDS $FIFO_PID"
 	exec 3>"$WORK/$name.in"
+}
+
+# send_numbered PREFIX N: "PREFIX 1" .. "PREFIX N", a line each, to the fifo client (fd 3).
+send_numbered() {
+	seq 1 "$2" | sed "s/^/$1 /" >&3
+}
+
+# say_numbered FROM PREFIX N OUT: send_numbered for the fifo client FROM, then waits until
+# OUT shows the last line as FROM's ("<FROM> PREFIX N").
+say_numbered() {
+	send_numbered "$2" "$3"
+	wait_for "$4" "<$1> $2 $3"
+}
+
+# end_numbered FROM PID N OUT PREFIX...: ends the fifo client FROM's input (fd 3), waits for
+# its PID to exit 0, and checks that OUT has "<FROM> PREFIX 1" .. "<FROM> PREFIX N" of each
+# PREFIX, in order, once each.
+end_numbered() {
+	local from=$1 pid=$2 n=$3 out=$4 prefix
+	shift 4
+	exec 3>&-
+	wait "$pid" || { echo "  $from exited $?" >&2; return 1; }
+	for prefix in "$@"; do
+		expect_lines "$out" "<$from> $prefix" 1 "$n" || return 1
+	done
 }

@@ -68,12 +68,10 @@ test_one_dies_and_returns() {
 	# shellcheck disable=SC2086
 	fifo_client alice $both alice bob
 	alice=$FIFO_PID
-	seq 1 20 | sed 's/^/before /' >&3
-	wait_for "$WORK/bob.out" "<alice> before 20" || return 1
+	say_numbered alice before 20 "$WORK/bob.out" || return 1
 
-	kill "$PID1"; wait "$PID1" 2>/dev/null
-	seq 1 20 | sed 's/^/during /' >&3
-	wait_for "$WORK/bob.out" "<alice> during 20" || return 1
+	stop_pid "$PID1"
+	say_numbered alice during 20 "$WORK/bob.out" || return 1
 	wait_for "$WORK/alice.out" "^\* server 127.0.0.1:$P1 is not answering; going on with the others\$" 20 || return 1
 	wait_for "$WORK/bob.out" "^\* server 127.0.0.1:$P1 is not answering; going on with the others\$" 20 || return 1
 	# A new LOOKUP, through the one that answers.
@@ -89,12 +87,8 @@ test_one_dies_and_returns() {
 		{ echo "  dave could not reach bob through the first server:" >&2; cat "$WORK/dave.out" >&2; return 1; }
 	wait_for "$WORK/bob.out" "<dave> back again" 5 || return 1
 
-	seq 1 20 | sed 's/^/after /' >&3
-	exec 3>&-
-	wait "$alice" || { echo "  alice exited $?" >&2; return 1; }
-	expect_lines "$WORK/bob.out" "<alice> before" 1 20 || return 1
-	expect_lines "$WORK/bob.out" "<alice> during" 1 20 || return 1
-	expect_lines "$WORK/bob.out" "<alice> after" 1 20 || return 1
+	send_numbered after 20
+	end_numbered alice "$alice" 20 "$WORK/bob.out" before during after || return 1
 	for f in alice bob; do
 		[ "$(grep -c "is not answering" "$WORK/$f.out")" -eq 1 ] &&
 			[ "$(grep -c "is answering again" "$WORK/$f.out")" -eq 1 ] ||

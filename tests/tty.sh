@@ -689,8 +689,7 @@ start_carol() {
 }
 
 stop_carol() {
-	kill "$CAROL" 2>/dev/null # --stay: the end of input does not end her
-	wait "$CAROL" 2>/dev/null
+	stop_pid "$CAROL" # --stay: the end of input does not end her
 	exec 4>&-
 }
 
