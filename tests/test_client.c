@@ -2066,24 +2066,11 @@ START_TEST(malformed_chat_records)
 }
 END_TEST
 
-START_TEST(stray_and_malformed)
+/* stray_and_malformed: 200 datagrams of random bytes (never starting with the magic byte) to a, from `from`. */
+static void random_datagrams(struct sim_host *a, const struct proto_addr *from)
 {
-	struct sim_host *a, *b;
-	struct proto_addr stranger = harness_addr4(10, 0, 0, 66, 7777), pub_before;
-	struct client_stats st;
-	struct proto_msg m;
-	uint8_t buf[PROTO_MAX_DATAGRAM], cookie_before[PROTO_COOKIE_LEN];
-	const struct peer *p;
-	int64_t next_reg;
-	int n, lines;
+	uint8_t buf[PROTO_MAX_DATAGRAM];
 
-	alice_and_bob(&a, &b);
-	p = a->c.peers[0];
-	pub_before = a->c.public_ep;
-	lines = a->nlines;
-
-	/* Random bytes (never starting with the magic byte): malformed. */
-	st = a->c.stats;
 	for (int i = 0; i < 200; i++) {
 		size_t len = rng32_next(&sim.rng) % sizeof(buf);
 
@@ -2091,8 +2078,84 @@ START_TEST(stray_and_malformed)
 			buf[j] = (uint8_t)rng32_next(&sim.rng);
 		if (len > 0 && buf[0] == PROTO_MAGIC)
 			buf[0] = 0;
-		client_handle(&a->c, buf, len, &b->pub, sim.now);
+		client_handle(&a->c, buf, len, from, sim.now);
 	}
+}
+
+/* stray_and_malformed: a PROBE from `from` whose INIT comes from a key nobody introduced (mallory's). */
+static void probe_from_unknown_key(struct sim_host *a, const struct proto_addr *from)
+{
+	struct session_identity mallory;
+	struct session_peer to_alice;
+	uint8_t secret[SESSION_KEY_LEN], e[SESSION_KEY_LEN], stamp[SESSION_TIMESTAMP_LEN];
+	struct proto_msg probe;
+
+	memset(secret, 0x4d, sizeof(secret));
+	memset(e, 0x45, sizeof(e));
+	session_identity_init(&mallory, secret);
+	session_peer_init(&to_alice, a->cfg.id.pub);
+	session_tai64n(stamp, 1800000000000);
+	memset(&probe, 0, sizeof(probe));
+	probe.type = PROTO_PROBE;
+	probe.payload_len = SESSION_INIT_LEN;
+	ck_assert_int_eq(session_initiate(&to_alice, &mallory, e, stamp, 77, sim.now,
+					  probe.payload, sizeof(probe.payload)),
+			 SESSION_INIT_LEN);
+	inject(a, &probe, from);
+}
+
+/*
+ * stray_and_malformed: the server's messages to a from `from`, which is
+ * not the server: REGISTERED (another public address), ERROR (name
+ * taken), PEER (mallory), COOKIE: four datagrams.
+ */
+static void server_messages_from(struct sim_host *a, const struct proto_addr *from)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_REGISTERED;
+	m.ttl_s = 60;
+	snprintf(m.name, sizeof(m.name), "alice");
+	m.public_ep = harness_addr4(6, 6, 6, 6, 666);
+	inject(a, &m, from);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_ERROR;
+	m.code = PROTO_E_NAME_TAKEN;
+	m.request = PROTO_REGISTER;
+	snprintf(m.name, sizeof(m.name), "alice");
+	inject(a, &m, from);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	memset(m.peer_key, 0x77, PROTO_KEY_LEN);
+	snprintf(m.name, sizeof(m.name), "mallory");
+	m.public_ep = *from;
+	inject(a, &m, from);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_COOKIE;
+	memset(m.cookie, 0x66, PROTO_COOKIE_LEN);
+	inject(a, &m, from);
+}
+
+START_TEST(stray_and_malformed)
+{
+	struct sim_host *a, *b;
+	struct proto_addr stranger = harness_addr4(10, 0, 0, 66, 7777), pub_before;
+	struct client_stats st;
+	uint8_t buf[PROTO_MAX_DATAGRAM], cookie_before[PROTO_COOKIE_LEN];
+	const struct peer *p;
+	int64_t next_reg;
+	uint32_t acks;
+	int n, lines;
+
+	alice_and_bob(&a, &b);
+	p = a->c.peers[0];
+	pub_before = a->c.public_ep;
+	lines = a->nlines;
+
+	/* Random bytes: malformed. */
+	st = a->c.stats;
+	random_datagrams(a, &b->pub);
 	ck_assert_uint_eq(a->c.stats.malformed, st.malformed + 200);
 
 	/*
@@ -2111,54 +2174,15 @@ START_TEST(stray_and_malformed)
 
 	/* A PROBE whose INIT comes from a key nobody introduced: refused, and not answered. */
 	st = a->c.stats;
-	{
-		uint32_t acks = a->sent[PROTO_PROBE_ACK];
-		struct session_identity mallory;
-		struct session_peer to_alice;
-		uint8_t secret[SESSION_KEY_LEN], e[SESSION_KEY_LEN], stamp[SESSION_TIMESTAMP_LEN];
-		struct proto_msg probe;
-
-		memset(secret, 0x4d, sizeof(secret));
-		memset(e, 0x45, sizeof(e));
-		session_identity_init(&mallory, secret);
-		session_peer_init(&to_alice, a->cfg.id.pub);
-		session_tai64n(stamp, 1800000000000);
-		memset(&probe, 0, sizeof(probe));
-		probe.type = PROTO_PROBE;
-		probe.payload_len = SESSION_INIT_LEN;
-		ck_assert_int_eq(session_initiate(&to_alice, &mallory, e, stamp, 77, sim.now,
-						  probe.payload, sizeof(probe.payload)),
-				 SESSION_INIT_LEN);
-		inject(a, &probe, &stranger);
-		ck_assert_uint_eq(a->c.stats.refused_inits, st.refused_inits + 1);
-		ck_assert_uint_eq(a->sent[PROTO_PROBE_ACK], acks);
-	}
+	acks = a->sent[PROTO_PROBE_ACK];
+	probe_from_unknown_key(a, &stranger);
+	ck_assert_uint_eq(a->c.stats.refused_inits, st.refused_inits + 1);
+	ck_assert_uint_eq(a->sent[PROTO_PROBE_ACK], acks);
 
 	/* Server messages from anyone but the server: stray, no effect. */
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_REGISTERED;
-	m.ttl_s = 60;
-	snprintf(m.name, sizeof(m.name), "alice");
-	m.public_ep = harness_addr4(6, 6, 6, 6, 666);
-	inject(a, &m, &stranger);
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_ERROR;
-	m.code = PROTO_E_NAME_TAKEN;
-	m.request = PROTO_REGISTER;
-	snprintf(m.name, sizeof(m.name), "alice");
-	inject(a, &m, &stranger);
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_PEER;
-	memset(m.peer_key, 0x77, PROTO_KEY_LEN);
-	snprintf(m.name, sizeof(m.name), "mallory");
-	m.public_ep = stranger;
-	inject(a, &m, &stranger);
 	memcpy(cookie_before, a->c.srv[0].cookie, PROTO_COOKIE_LEN);
 	next_reg = a->c.srv[0].next_reg_ms;
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_COOKIE;
-	memset(m.cookie, 0x66, PROTO_COOKIE_LEN);
-	inject(a, &m, &stranger);
+	server_messages_from(a, &stranger);
 	ck_assert_uint_eq(a->c.stats.stray, st.stray + 4);
 	ck_assert(proto_addr_equal(&a->c.public_ep, &pub_before));
 	ck_assert_mem_eq(a->c.srv[0].cookie, cookie_before, PROTO_COOKIE_LEN);
