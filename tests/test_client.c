@@ -809,23 +809,32 @@ static void inject(struct sim_host *h, const struct proto_msg *m, const struct p
 	client_handle(&h->c, buf, (size_t)n, from, sim.now);
 }
 
+/* Sends h a message from the server's address, as the server would seal it but under key k. */
+static void inject_sealed_under(struct sim_host *h, struct proto_msg *m, const uint8_t k[AUTH_KEY_LEN],
+				uint64_t counter)
+{
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	size_t off, len;
+	int n;
+
+	m->counter = counter;
+	n = proto_encode_open(m, buf, sizeof(buf), &off);
+	ck_assert_int_gt(n, 0);
+	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
+	ck_assert_uint_gt(len, 0);
+	client_handle(&h->c, buf, len, &sim.srv_addr, sim.now);
+}
+
 /*
  * Hands h a server's message m as the server would send it: sealed under
  * h's K with the server's next counter, from the server's address.
  */
 static void inject_answer(struct sim_host *h, struct proto_msg *m)
 {
-	uint8_t buf[PROTO_MAX_DATAGRAM], k[AUTH_KEY_LEN];
-	size_t off, len;
-	int n;
+	uint8_t k[AUTH_KEY_LEN];
 
 	host_k(h, k);
-	m->counter = ++sim.srv.counter;
-	n = proto_encode_open(m, buf, sizeof(buf), &off);
-	ck_assert_int_gt(n, 0);
-	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
-	ck_assert_uint_gt(len, 0);
-	client_handle(&h->c, buf, len, &sim.srv_addr, sim.now);
+	inject_sealed_under(h, m, k, ++sim.srv.counter);
 }
 
 /* A fresh world: the server up, no hosts, a perfect network with WAN_MS and LAN_MS latency. */
@@ -3117,22 +3126,6 @@ START_TEST(changed_server_key_refused)
 	ck_assert_int_eq(a->c.registered, 0);
 }
 END_TEST
-
-/* Sends h a message from the server's address, as the server would seal it but under key k. */
-static void inject_sealed_under(struct sim_host *h, struct proto_msg *m, const uint8_t k[AUTH_KEY_LEN],
-				uint64_t counter)
-{
-	uint8_t buf[PROTO_MAX_DATAGRAM];
-	size_t off, len;
-	int n;
-
-	m->counter = counter;
-	n = proto_encode_open(m, buf, sizeof(buf), &off);
-	ck_assert_int_gt(n, 0);
-	len = auth_seal_answer(buf, (size_t)n, sizeof(buf), off, k);
-	ck_assert_uint_gt(len, 0);
-	client_handle(&h->c, buf, len, &sim.srv_addr, sim.now);
-}
 
 /*
  * Forged answers from the server's address (issue 12, attack 3): a version
