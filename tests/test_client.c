@@ -1152,6 +1152,18 @@ START_TEST(same_cookie_does_not_hurry)
 }
 END_TEST
 
+/* alice's LOOKUP for bob with counter, sealed as her client would, into buf. Returns its length. */
+static size_t lookup_bob(struct sim_host *a, uint64_t counter, uint8_t *buf, size_t cap)
+{
+	struct proto_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_LOOKUP;
+	snprintf(m.name, sizeof(m.name), "alice");
+	snprintf(m.target, sizeof(m.target), "bob");
+	return host_seal(a, &m, counter, buf, cap);
+}
+
 /*
  * alice's NAT gives her a new mapping mid-chat. Her next REFRESH comes from
  * it with the old address's cookie: COOKIE, the REFRESH again at once, and
@@ -1187,11 +1199,7 @@ START_TEST(nat_rebinding_moves_the_name)
 	ck_assert(proto_addr_equal(&e->public_ep, &new_ep));
 
 	/* A LOOKUP sealed with alice's key from her old address: refused, nobody introduced. */
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_LOOKUP;
-	snprintf(m.name, sizeof(m.name), "alice");
-	snprintf(m.target, sizeof(m.target), "bob");
-	n = (int)host_seal(a, &m, a->c.counter + 1000, buf, sizeof(buf));
+	n = (int)lookup_bob(a, a->c.counter + 1000, buf, sizeof(buf));
 	intro = sim.srv.stats.introductions;
 	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &old_ep, sim.now, tx), 1);
 	ck_assert(proto_addr_equal(&tx[0].to, &old_ep));
@@ -1201,11 +1209,7 @@ START_TEST(nat_rebinding_moves_the_name)
 	ck_assert_uint_eq(m.request, PROTO_LOOKUP);
 	ck_assert_uint_eq(sim.srv.stats.introductions, intro);
 	/* From her new address (a new counter) it introduces her and bob (not sent: only counted). */
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_LOOKUP;
-	snprintf(m.name, sizeof(m.name), "alice");
-	snprintf(m.target, sizeof(m.target), "bob");
-	n = (int)host_seal(a, &m, a->c.counter + 1001, buf, sizeof(buf));
+	n = (int)lookup_bob(a, a->c.counter + 1001, buf, sizeof(buf));
 	ck_assert_int_eq(server_handle(&sim.srv, buf, (size_t)n, &new_ep, sim.now, tx), 2);
 	ck_assert_uint_eq(sim.srv.stats.introductions, intro + 1);
 
