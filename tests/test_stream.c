@@ -1103,14 +1103,16 @@ static int hand_send(void)
 	return stream_on_packet(&eps[1].c, hand, hand_len, now);
 }
 
-START_TEST(rule_breakers)
+/*
+ * rule_breakers: B is sent data up to a stream's initial credit, then past
+ * the credit it raised: a connection error, and the connection is dead.
+ */
+static void break_credit(const struct stream_config *cfg)
 {
-	struct stream_config cfg = small_cfg();
 	struct stream_frame f;
 	uint64_t off;
 
-	/* past a stream's initial credit */
-	setup_net(&cfg, plain_link(), plain_link(), 51);
+	setup_net(cfg, plain_link(), plain_link(), 51);
 	for (off = 0; off < STREAM_INITIAL_WINDOW; off += 1000) {
 		hand_start(off / 1000);
 		hand_stream(0, off, off + 1000 > STREAM_INITIAL_WINDOW ? STREAM_INITIAL_WINDOW - off : 1000, 0);
@@ -1128,6 +1130,55 @@ START_TEST(rule_breakers)
 	ck_assert_int_eq(stream_open(&eps[1].c, 0), STREAM_ECLOSED);
 	ck_assert_int_eq(stream_tick(&eps[1].c, now), INT64_MAX);
 	teardown_net();
+}
+
+/*
+ * rule_breakers: a final size that moves: data past a FIN, a second FIN
+ * elsewhere, a RESET that disagrees.
+ */
+static void break_final_size(const struct stream_config *cfg)
+{
+	struct stream_frame f;
+
+	setup_net(cfg, plain_link(), plain_link(), 55);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 1);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	hand_stream(0, 100, 1, 0);
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+	setup_net(cfg, plain_link(), plain_link(), 56);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 0);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	hand_stream(0, 0, 50, 1); /* a FIN below bytes already received */
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+	setup_net(cfg, plain_link(), plain_link(), 57);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, 100, 1);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+	memset(&f, 0, sizeof(f));
+	f.type = STREAM_F_RESET;
+	f.final_size = 99;
+	hand_frame(&f);
+	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
+	teardown_net();
+}
+
+START_TEST(rule_breakers)
+{
+	struct stream_config cfg = small_cfg();
+	struct stream_frame f;
+
+	/* past a stream's initial credit */
+	break_credit(&cfg);
 
 	/* an ACK of a packet never sent */
 	setup_net(&cfg, plain_link(), plain_link(), 52);
@@ -1158,37 +1209,8 @@ START_TEST(rule_breakers)
 	ck_assert_int_eq(hand_send(), STREAM_ELIMIT);
 	teardown_net();
 
-	/* a final size that moves: data past a FIN, a second FIN elsewhere, a RESET that disagrees */
-	setup_net(&cfg, plain_link(), plain_link(), 55);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 1);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
-	hand_stream(0, 100, 1, 0);
-	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
-	teardown_net();
-	setup_net(&cfg, plain_link(), plain_link(), 56);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 0);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
-	hand_stream(0, 0, 50, 1); /* a FIN below bytes already received */
-	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
-	teardown_net();
-	setup_net(&cfg, plain_link(), plain_link(), 57);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 1);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
-	memset(&f, 0, sizeof(f));
-	f.type = STREAM_F_RESET;
-	f.final_size = 99;
-	hand_frame(&f);
-	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
-	teardown_net();
+	/* a final size that moves */
+	break_final_size(&cfg);
 }
 END_TEST
 
