@@ -508,6 +508,45 @@ static void check_table(struct table *t, struct model_row *rows, uint32_t nrows,
 	free(seen_row);
 }
 
+/* random_run's get of r, operation i: found exactly when the model says live. Returns 1 when found. */
+static int model_get(struct table *t, struct model_row *r, int64_t now, uint32_t i)
+{
+	struct table_entry *e = table_get(t, r->name, now);
+
+	ck_assert_msg((e != NULL) == model_live(r, now), "get %s, op %u", r->name, i);
+	if (e == NULL) {
+		r->present = 0;
+		return 0;
+	}
+	ck_assert_str_eq(e->name, r->name);
+	ck_assert_uint_eq(get_serial(e->k), r->serial);
+	return 1;
+}
+
+/*
+ * random_run's put of r, a name that is not live, with a random lifetime
+ * and serial. Returns 1, or 0 when the table refused it: only when every
+ * entry is in use (and none dead within reach).
+ */
+static int model_put(struct table *t, struct model_row *r, int64_t now, uint64_t serial)
+{
+	struct table_entry *e = table_put(t, r->name, now);
+
+	if (e == NULL) {
+		ck_assert_uint_eq(t->count, t->capacity);
+		r->present = 0;
+		return 0;
+	}
+	ck_assert_str_eq(e->name, r->name);
+	ck_assert_uint_eq(get_serial(e->k), 0);
+	e->expires_ms = now + 1 + rng_below(rng_below(2) ? 60 : 4000);
+	put_serial(e->k, serial);
+	r->present = 1;
+	r->expires_ms = e->expires_ms;
+	r->serial = serial;
+	return 1;
+}
+
 /* Runs nops random operations on a table of `capacity` names drawn from a pool of nrows. */
 static void random_run(uint64_t seed, uint32_t capacity, uint32_t nrows, uint32_t nops)
 {
@@ -526,40 +565,18 @@ static void random_run(uint64_t seed, uint32_t capacity, uint32_t nrows, uint32_
 	for (i = 0; i < nops; i++) {
 		struct model_row *r = &rows[rng_below(nrows)];
 		uint32_t op = rng_below(100);
-		struct table_entry *e;
 
 		if (rng_below(4) == 0)
 			now += rng_below(3);
 
 		if (op < 40 || (op < 75 && model_live(r, now))) {
-			/* get: found exactly when the model says live */
-			e = table_get(&t, r->name, now);
-			ck_assert_msg((e != NULL) == model_live(r, now), "get %s, op %u", r->name,
-				      i);
-			if (e != NULL) {
-				ck_assert_str_eq(e->name, r->name);
-				ck_assert_uint_eq(get_serial(e->k), r->serial);
-				gets_hit++;
-			} else {
-				r->present = 0;
-			}
+			gets_hit += (uint32_t)model_get(&t, r, now, i);
 		} else if (op < 75) {
-			/* put of a name that is not live */
-			e = table_put(&t, r->name, now);
-			if (e == NULL) {
-				/* only when every entry is in use (and none dead within reach) */
-				ck_assert_uint_eq(t.count, t.capacity);
-				r->present = 0;
+			if (!model_put(&t, r, now, serial + 1)) {
 				puts_full++;
 				continue;
 			}
-			ck_assert_str_eq(e->name, r->name);
-			ck_assert_uint_eq(get_serial(e->k), 0);
-			e->expires_ms = now + 1 + rng_below(rng_below(2) ? 60 : 4000);
-			put_serial(e->k, ++serial);
-			r->present = 1;
-			r->expires_ms = e->expires_ms;
-			r->serial = serial;
+			serial++;
 			puts_ok++;
 		} else if (op < 90) {
 			table_remove(&t, r->name);
