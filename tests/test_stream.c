@@ -1133,6 +1133,20 @@ static void break_credit(const struct stream_config *cfg)
 }
 
 /*
+ * break_final_size: B (its application slow to read) takes bytes 0..len of
+ * stream 0 in packet 0, with FIN when fin; packet 1 is begun, for the case.
+ */
+static void final_size_start(const struct stream_config *cfg, uint64_t seed, size_t len, int fin)
+{
+	setup_net(cfg, plain_link(), plain_link(), seed);
+	eps[1].app[0].slow = 1;
+	hand_start(0);
+	hand_stream(0, 0, len, fin);
+	ck_assert_int_eq(hand_send(), 0);
+	hand_start(1);
+}
+
+/*
  * rule_breakers: a final size that moves: data past a FIN, a second FIN
  * elsewhere, a RESET that disagrees.
  */
@@ -1140,30 +1154,15 @@ static void break_final_size(const struct stream_config *cfg)
 {
 	struct stream_frame f;
 
-	setup_net(cfg, plain_link(), plain_link(), 55);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 1);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
+	final_size_start(cfg, 55, 100, 1);
 	hand_stream(0, 100, 1, 0);
 	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
 	teardown_net();
-	setup_net(cfg, plain_link(), plain_link(), 56);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 0);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
+	final_size_start(cfg, 56, 100, 0);
 	hand_stream(0, 0, 50, 1); /* a FIN below bytes already received */
 	ck_assert_int_eq(hand_send(), STREAM_EFINAL);
 	teardown_net();
-	setup_net(cfg, plain_link(), plain_link(), 57);
-	eps[1].app[0].slow = 1;
-	hand_start(0);
-	hand_stream(0, 0, 100, 1);
-	ck_assert_int_eq(hand_send(), 0);
-	hand_start(1);
+	final_size_start(cfg, 57, 100, 1);
 	memset(&f, 0, sizeof(f));
 	f.type = STREAM_F_RESET;
 	f.final_size = 99;
