@@ -19,6 +19,7 @@
 #define number(option, text, min, max, out) \
 	cli_option_number(P2PCHAT_PROGRAM, P2PCHAT_USAGE, option, text, min, max, out)
 
+/* --help: the usage, then a line or more for each option, on stdout. */
 static void help(void)
 {
 	fputs(P2PCHAT_USAGE, stdout);
