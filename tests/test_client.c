@@ -2231,6 +2231,20 @@ END_TEST
  * without waiting for the punch to fail, and chat as reliably as directly:
  * every line once, in order, over a lossy network.
  */
+/* The birthday tests' start: no direct path, a server with an alternate port, alice asking for bob. */
+static struct sim_host *birthday_alice(int symmetric)
+{
+	struct sim_host *a;
+
+	sim.no_direct = 1;
+	sim.alt_port = 7778;
+	server_start(0x40);
+	a = host_new("alice", 2, 5000, 0xa1);
+	a->symmetric = symmetric;
+	host_start(a, "bob");
+	return a;
+}
+
 /*
  * Know your NAT, and the birthday method's easy side (birthday.h). The
  * server answers MAPPING at its alternate port; bob's NAT shows that port
@@ -2245,11 +2259,7 @@ START_TEST(birthday_easy_side)
 	struct sim_host *a, *b;
 	uint32_t at_start, in_try;
 
-	sim.no_direct = 1;
-	sim.alt_port = 7778;
-	server_start(0x40);
-	a = host_new("alice", 2, 5000, 0xa1);
-	host_start(a, "bob");
+	a = birthday_alice(0);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->symmetric = 1;
 	host_start(b, "alice");
@@ -2295,12 +2305,7 @@ START_TEST(birthday_both_symmetric)
 {
 	struct sim_host *a, *b;
 
-	sim.no_direct = 1;
-	sim.alt_port = 7778;
-	server_start(0x40);
-	a = host_new("alice", 2, 5000, 0xa1);
-	a->symmetric = 1;
-	host_start(a, "bob");
+	a = birthday_alice(1);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->symmetric = 1;
 	host_start(b, "alice");
@@ -2322,16 +2327,12 @@ END_TEST
  */
 START_TEST(birthday_spares_one_peer_at_a_time)
 {
-	struct sim_host *a, *b, *c;
+	struct sim_host *b, *c;
 	struct peer *first, *second;
 	char want[160];
 	int64_t until;
 
-	sim.no_direct = 1;
-	sim.alt_port = 7778;
-	server_start(0x40);
-	a = host_new("alice", 2, 5000, 0xa1);
-	host_start(a, "bob");
+	birthday_alice(0);
 	c = host_new("carol", 4, 5000, 0xc0);
 	host_start(c, "bob");
 	b = host_new("bob", 3, 5000, 0xb0);
