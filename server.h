@@ -207,8 +207,9 @@ int64_t server_tick(struct server *s, int64_t now);
  * answered with all of them (STATS comes from loopback only, so answering
  * with more than was asked amplifies nothing: server.c). Page 0 holds the
  * rows one page held when there was one (SERVER_STATS_PAGE0_ROWS; at
- * every counter's largest value they fill 1,174 of its 1,194 bytes), page
- * 1 the rows added since, with room for some 40 more.
+ * every counter's largest value they leave some 20 of its 1,194 bytes,
+ * too few for one more row), page 1 the rows added since, with room for
+ * some 40 more.
  */
 #define SERVER_STATS_PAGES 2
 #define SERVER_STATS_PAGE0_ROWS 34
