@@ -26,13 +26,22 @@ static int coprime(uint32_t m)
 	return m % 2 != 0 && m % 3 != 0 && m % 7 != 0;
 }
 
+/* Returns port p moved d places within BDAY_PORT_MIN..65535, round from one end to the other. */
+static uint16_t port_step(uint16_t p, int32_t d)
+{
+	int32_t off = ((int32_t)p - BDAY_PORT_MIN + d) % BDAY_PORT_COUNT;
+
+	return (uint16_t)(BDAY_PORT_MIN + (off < 0 ? off + BDAY_PORT_COUNT : off));
+}
+
 void bday_start(struct bday *b, enum bday_role role, uint16_t main_port, uint16_t alt_port,
 		uint32_t seed, int64_t now)
 {
-	uint32_t hi = main_port > alt_port ? main_port : alt_port;
-	uint32_t gap = main_port > alt_port ? (uint32_t)main_port - alt_port :
-						(uint32_t)alt_port - main_port;
+	/* From the main port's mapping to the alternate one's, the short way round the range. */
+	int32_t gap = ((int32_t)alt_port - main_port + BDAY_PORT_COUNT) % BDAY_PORT_COUNT;
 
+	if (gap > BDAY_PORT_COUNT / 2)
+		gap -= BDAY_PORT_COUNT;
 	b->role = role;
 	b->running = 1;
 	b->start_ms = now;
@@ -49,14 +58,18 @@ void bday_start(struct bday *b, enum bday_role role, uint16_t main_port, uint16_
 		b->mul += 2;
 	b->add = (seed >> 16) % BDAY_PORT_COUNT;
 	/*
-	 * A NAT that counts up shows the server two near ports (the main
-	 * port's mapping, then the alternate one's): the hard side's next
-	 * mappings are the ports after them (Ford, Srisuresh & Kegel, 5.1's
-	 * port prediction), so those go first.
+	 * A NAT that counts shows the server two near ports: the main port's
+	 * mapping, then the alternate one's (MAPPING goes after REGISTERED).
+	 * The hard side's next mappings are the ports on from the alternate
+	 * one, the same way (Ford, Srisuresh & Kegel, 5.1's port prediction;
+	 * most such NATs count up, by one), so those go first. Ports below
+	 * BDAY_PORT_MIN are not in the range the easy side probes.
 	 */
 	b->predict_from = 0;
-	if (role == BDAY_EASY && alt_port != 0 && gap <= BDAY_SEQ_GAP && hi < 65535)
-		b->predict_from = (uint16_t)(hi + 1);
+	b->predict_step = gap < 0 ? -1 : 1;
+	if (role == BDAY_EASY && main_port >= BDAY_PORT_MIN && alt_port >= BDAY_PORT_MIN &&
+	    gap != 0 && gap >= -BDAY_SEQ_GAP && gap <= BDAY_SEQ_GAP)
+		b->predict_from = port_step(alt_port, b->predict_step);
 }
 
 uint32_t bday_due(const struct bday *b, int64_t now)
@@ -107,10 +120,8 @@ uint16_t bday_port(const struct bday *b, uint32_t i)
 {
 	uint32_t j;
 
-	if (b->predict_from != 0 && i < BDAY_PREDICT) {
-		j = (uint32_t)b->predict_from + i;
-		return (uint16_t)(j <= 65535 ? j : BDAY_PORT_MIN + (j - 65536));
-	}
+	if (b->predict_from != 0 && i < BDAY_PREDICT)
+		return port_step(b->predict_from, b->predict_step * (int32_t)i);
 	j = (i % BDAY_PORT_COUNT);
 	return (uint16_t)(BDAY_PORT_MIN +
 			  ((uint64_t)b->mul * j + b->add) % BDAY_PORT_COUNT);

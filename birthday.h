@@ -29,7 +29,7 @@
 #define BDAY_RATE_PER_S 150       /* probes a second, each side: paced, a few kB/s, not a flood */
 #define BDAY_PORT_MIN 1024        /* NATs map to 1024..65535 (Linux MASQUERADE --random-fully does) */
 #define BDAY_PORT_COUNT 64512     /* 65536 - BDAY_PORT_MIN */
-#define BDAY_SEQ_GAP 64           /* the server saw two ports this close: the NAT counts up... */
+#define BDAY_SEQ_GAP 64           /* the server saw two ports this close: the NAT counts... */
 #define BDAY_PREDICT 512          /* ...and the hard side's new mappings follow: these ports first */
 #define BDAY_LINGER_MS 2000       /* after the last probe, an answer still counts this long */
 #define BDAY_TRY_MS (BDAY_PROBES * 1000 / BDAY_RATE_PER_S + BDAY_LINGER_MS) /* a try: 15.6 s */
@@ -54,6 +54,7 @@ struct bday {
 	uint32_t total;           /* probes it sends: BDAY_PROBES (easy), BDAY_SOCKETS (hard) */
 	uint32_t mul, add;        /* easy: the port permutation, mul coprime to BDAY_PORT_COUNT */
 	uint16_t predict_from;    /* easy: the first predicted port, 0 when the NAT looks random */
+	int predict_step;         /* easy: +1 when the NAT counts up, -1 when it counts down */
 	int tries;                /* tries made */
 	int64_t next_try_ms;      /* no try before then (the back-off) */
 	uint8_t data[BDAY_DATA_LEN]; /* the try's challenge bytes: the caller fills them */
@@ -68,7 +69,8 @@ void bday_init(struct bday *b);
 /*
  * Starts a try of role (BDAY_HARD or BDAY_EASY) at now. main_port and
  * alt_port are the hard side's public ports as the server's two ports saw
- * them (alt_port 0: not known); seed picks the easy side's port order.
+ * them, alt_port the later mapping (alt_port 0: not known); seed picks the
+ * easy side's port order.
  */
 void bday_start(struct bday *b, enum bday_role role, uint16_t main_port, uint16_t alt_port,
 		uint32_t seed, int64_t now);
@@ -82,7 +84,11 @@ int64_t bday_next_ms(const struct bday *b);
 /* Returns 1 when a try is under way and over at now (its last probe sent, BDAY_LINGER_MS gone). */
 int bday_over(const struct bday *b, int64_t now);
 
-/* Returns the easy side's i-th port (0 <= i): the predicted ones first, then all the others in random order. */
+/*
+ * Returns the easy side's i-th port (0 <= i): the BDAY_PREDICT predicted
+ * ones first (on from the alternate port, the way the NAT counted), then
+ * every port in random order.
+ */
 uint16_t bday_port(const struct bday *b, uint32_t i);
 
 /* Ends the try under way at now: won, or failed (the next waits BDAY_BACKOFF_MS, doubled each time). */

@@ -146,6 +146,7 @@ struct peer {
 	/* the birthday method (birthday.h, punch_birthday.c) */
 	struct bday bday;
 	int said_both_hard;               /* "both NATs are symmetric" printed */
+	int said_spares_wait;             /* "the birthday method waits" (another peer's try) printed */
 };
 
 /* client.c: sending, epochs */

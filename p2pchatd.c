@@ -335,16 +335,18 @@ static int server_parse_options(int argc, char **argv, struct server_options *o)
 /*
  * p2pchatd --stats: sends STATS to the server on this machine (127.0.0.1
  * and ::1 on -p's port, or -b's address) and prints the first answer on
- * stdout. Returns the exit status: 0, or 1 when none came in time.
+ * stdout: the SERVER_STATS_PAGES STATS_REPLYs of whichever address answered
+ * first, in the order they came (loopback keeps it). Returns the exit
+ * status: 0, or 1 when no page came in time.
  */
 static int server_query_stats(const struct server_options *o)
 {
 	uint8_t req[PROTO_HEADER_LEN], buf[PROTO_MAX_DATAGRAM + 1];
-	struct proto_addr to[2];
+	struct proto_addr to[2], first;
 	struct proto_msg m;
 	struct pollfd pfd;
 	int64_t deadline;
-	int fd, nto = 0, sent = 0, n, i;
+	int fd, nto = 0, sent = 0, pages = 0, n, i;
 
 	if (o->bind != NULL) {
 		if (net_parse_ip(o->bind, o->port, &to[nto++]) < 0)
@@ -367,7 +369,7 @@ static int server_query_stats(const struct server_options *o)
 	pfd.fd = fd;
 	pfd.events = POLLIN;
 	deadline = net_now_ms() + SERVER_STATS_WAIT_MS;
-	while (sent > 0 && net_now_ms() < deadline) {
+	while (sent > 0 && pages < SERVER_STATS_PAGES && net_now_ms() < deadline) {
 		struct proto_addr from;
 		ssize_t len;
 
@@ -377,34 +379,44 @@ static int server_query_stats(const struct server_options *o)
 		if (len < 0 || proto_decode(buf, (size_t)len, &m) < 0 ||
 		    m.type != PROTO_STATS_REPLY)
 			continue;
-		for (i = 0; i < nto; i++) {
-			if (proto_addr_equal(&from, &to[i])) {
-				/* The decoder let through printable ASCII and newlines only. */
-				fwrite(m.text, 1, m.text_len, stdout);
-				if (m.text[m.text_len - 1] != '\n')
-					putchar('\n');
-				close(fd);
-				return 0;
-			}
-		}
+		for (i = 0; i < nto && !proto_addr_equal(&from, &to[i]); i++)
+			;
+		/* The pages of the first address that answers; a dual-stack server answers both. */
+		if (i == nto || (pages > 0 && !proto_addr_equal(&from, &first)))
+			continue;
+		first = from;
+		pages++;
+		/* The decoder let through printable ASCII and newlines only. */
+		fwrite(m.text, 1, m.text_len, stdout);
+		if (m.text[m.text_len - 1] != '\n')
+			putchar('\n');
 	}
 	close(fd);
-	log_error("no answer from a p2pchatd on UDP port %u of this machine", (unsigned)o->port);
-	return 1;
+	if (pages == 0) {
+		log_error("no answer from a p2pchatd on UDP port %u of this machine", (unsigned)o->port);
+		return 1;
+	}
+	if (pages < SERVER_STATS_PAGES)
+		log_warn("%d of %d pages of counters came (an older p2pchatd sends one)", pages,
+			 SERVER_STATS_PAGES);
+	return 0;
 }
 
 /* Logs the counters as one line, "WHAT: names 3, names_max 100000, ...": one event, one line. */
 static void server_log_stats(const struct server *s, const char *what)
 {
-	char text[PROTO_STATS_TEXT_MAX + 1], line[2 * sizeof(text)];
-	size_t n = server_stats_format(s, text, sizeof(text)), off = 0, i;
+	char text[PROTO_STATS_TEXT_MAX + 1], line[SERVER_STATS_PAGES * 2 * sizeof(text)];
+	size_t off = 0, n, i;
 
-	for (i = 0; i < n; i++) {
-		if (text[i] != '\n') {
-			line[off++] = text[i];
-		} else if (i + 1 < n) {
-			line[off++] = ',';
-			line[off++] = ' ';
+	for (int page = 0; page < SERVER_STATS_PAGES; page++) {
+		n = server_stats_format(s, page, text, sizeof(text));
+		for (i = 0; i < n; i++) {
+			if (text[i] != '\n') {
+				line[off++] = text[i];
+			} else if (i + 1 < n || page + 1 < SERVER_STATS_PAGES) {
+				line[off++] = ',';
+				line[off++] = ' ';
+			}
 		}
 	}
 	line[off] = '\0';

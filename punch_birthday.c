@@ -78,10 +78,21 @@ static int start_try(struct client *c, struct peer *p, enum bday_role role, int6
 	int n = BDAY_SOCKETS;
 
 	if (role == BDAY_HARD) {
-		/* One peer's try (or won path) at a time holds the spare sockets; a peer gone holds none. */
+		/*
+		 * One peer's try (or won path) at a time holds the spare sockets; a
+		 * peer gone holds none. Per peer they would need p2pchat.c's one set
+		 * of sockets cut into ranges (client_io.spares opens a whole new set);
+		 * the README says so. Meanwhile the relay carries this chat.
+		 */
 		if (c->spare_owner[0] != '\0' && strcmp(c->spare_owner, p->name) != 0 &&
-		    client_peer_find(c, c->spare_owner) != NULL)
+		    client_peer_find(c, c->spare_owner) != NULL) {
+			if (!p->said_spares_wait)
+				client_say(c, "* %s: the birthday method waits: %s's try holds the spare "
+					   "sockets (one peer at a time); the relay carries the chat",
+					   p->name, c->spare_owner);
+			p->said_spares_wait = 1;
 			return 0;
+		}
 		n = c->io.spares(c->io.ctx, BDAY_SOCKETS, 0);
 		if (n <= 0) {
 			log_warn("cannot open sockets for the birthday method");
@@ -90,6 +101,7 @@ static int start_try(struct client *c, struct peer *p, enum bday_role role, int6
 			return 0;
 		}
 		snprintf(c->spare_owner, sizeof(c->spare_owner), "%s", p->name);
+		p->said_spares_wait = 0; /* a later wait is said again */
 	}
 	client_random(c, &seed, sizeof(seed));
 	bday_start(b, role, p->public_ep.port, p->nat_port, seed, now);
@@ -137,8 +149,9 @@ int64_t client_tick_birthday(struct client *c, struct peer *p, int64_t now)
 		return INT64_MAX;
 	if (now < b->next_try_ms)
 		return b->next_try_ms;
+	/* Not started: the spares are another peer's (ask again later), or none opened (the back-off). */
 	if (!start_try(c, p, role, now))
-		return b->running ? now : client_min64(b->next_try_ms, now + CLIENT_PUNCH_MS);
+		return b->next_try_ms > now ? b->next_try_ms : now + CLIENT_PUNCH_MS;
 	return now;
 }
 

@@ -272,22 +272,28 @@ static int server_on_bad_version(struct server *s, const struct proto_msg *m, si
 /*
  * STATS: the counters, as text, but only to this machine. A loopback source
  * cannot be forged from outside: the kernel drops such packets arriving on
- * any other interface (RFC 1122, 3.2.1.3; RFC 4291, 2.5.3).
+ * any other interface (RFC 1122, 3.2.1.3; RFC 4291, 2.5.3). So its answer
+ * may be larger than it, and in SERVER_STATS_PAGES datagrams, in order.
  */
 static int server_on_stats(struct server *s, const struct proto_addr *from, size_t len,
 			   struct server_tx *tx)
 {
 	struct proto_msg m;
+	int n = 0;
 
+	_Static_assert(SERVER_STATS_PAGES <= SERVER_MAX_TX, "every page in one answer");
 	if (!net_is_loopback(from)) {
 		server_drop(s, SERVER_DROP_NOT_LOOPBACK, "STATS not from loopback", from, len);
 		return 0;
 	}
 	s->stats.stats_answered++;
-	memset(&m, 0, sizeof(m));
-	m.type = PROTO_STATS_REPLY;
-	m.text_len = (uint16_t)server_stats_format(s, m.text, sizeof(m.text));
-	return server_encode(tx, from, 1, &m);
+	for (int page = 0; page < SERVER_STATS_PAGES; page++) {
+		memset(&m, 0, sizeof(m));
+		m.type = PROTO_STATS_REPLY;
+		m.text_len = (uint16_t)server_stats_format(s, page, m.text, sizeof(m.text));
+		n += server_encode(&tx[n], from, 1, &m);
+	}
+	return n;
 }
 
 /* How often clients refresh: a third of the TTL, at most SERVER_WHO_REFRESH_MS (as client.h). */

@@ -93,11 +93,11 @@ struct server_stats {
 	uint64_t refreshes;        /* REFRESH accepted */
 	uint64_t lookups;          /* LOOKUP handled */
 	uint64_t introductions;    /* LOOKUP that found its target: one PEER each way */
-	uint64_t mappings;         /* MAPPING answered at the alternate port (server_nat.c); not in STATS_REPLY, which is full */
+	uint64_t mappings;         /* MAPPING answered at the alternate port (server_nat.c) */
 	uint64_t punches_direct;   /* REPORT of a private or public path */
 	uint64_t punches_relayed;  /* REPORT of a relayed path */
 	uint64_t who_pages;        /* WHO_REPLY pages sent */
-	uint64_t stats_answered;   /* STATS_REPLY sent */
+	uint64_t stats_answered;   /* STATS answered (SERVER_STATS_PAGES STATS_REPLYs each) */
 	uint64_t refused;          /* ERROR answers sent */
 	uint64_t cookies_sent;     /* COOKIE answers: REGISTER or REFRESH without the right cookie */
 	uint64_t dropped[SERVER_DROP_NREASONS];
@@ -203,13 +203,26 @@ int server_handle_alt(struct server *s, const uint8_t *buf, size_t len,
 int64_t server_tick(struct server *s, int64_t now);
 
 /*
- * Writes the counters into buf[0..cap) as lines of "key value\n", in a
- * fixed order, with keys that do not change (scripts read them; the README
- * lists them). Lines that do not fit are left off whole; buf is always
- * NUL-terminated. Every line fits in PROTO_STATS_TEXT_MAX bytes, so
- * STATS_REPLY carries them all. Returns strlen(buf).
+ * The counters go out in SERVER_STATS_PAGES STATS_REPLYs, one STATS
+ * answered with all of them (STATS comes from loopback only, so answering
+ * with more than was asked amplifies nothing: server.c). Page 0 holds the
+ * rows one page held when there was one (SERVER_STATS_PAGE0_ROWS; at
+ * every counter's largest value they leave some 20 of its 1,194 bytes,
+ * too few for one more row), page 1 the rows added since, with room for
+ * some 40 more.
  */
-size_t server_stats_format(const struct server *s, char *buf, size_t cap);
+#define SERVER_STATS_PAGES 2
+#define SERVER_STATS_PAGE0_ROWS 34
+
+/*
+ * Writes page (0..SERVER_STATS_PAGES - 1) of the counters into buf[0..cap)
+ * as lines of "key value\n", in a fixed order, with keys that do not change
+ * (scripts read them; the README lists them); the pages in order are every
+ * row. Lines that do not fit are left off whole; buf is always
+ * NUL-terminated. Each page fits in PROTO_STATS_TEXT_MAX bytes, so its
+ * STATS_REPLY carries it whole. Returns strlen(buf): 0 for a page beyond.
+ */
+size_t server_stats_format(const struct server *s, int page, char *buf, size_t cap);
 
 /*
  * Formats a client's address for the log into buf (NET_ADDRSTRLEN bytes)

@@ -1,13 +1,13 @@
-/* server_stats.c - p2pchatd's counters as the STATS text: one "key value" line each, in a stable order. */
+/* server_stats.c - p2pchatd's counters as the STATS text: one "key value" line each, in a stable order, in pages. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server.h"
 
-size_t server_stats_format(const struct server *s, char *buf, size_t cap)
+size_t server_stats_format(const struct server *s, int page, char *buf, size_t cap)
 {
-	/* The stable keys, in order; new ones only ever come at the end. */
+	/* The stable keys, in order; new ones only ever come at the end (of the last page). */
 	const struct {
 		const char *key;
 		uint64_t value;
@@ -46,15 +46,23 @@ size_t server_stats_format(const struct server *s, char *buf, size_t cap)
 		{ "key_agreements", s->stats.key_agreements },
 		{ "private_refused", s->stats.private_refused },
 		{ "moves_refused", s->stats.moves_refused },
+		/* page 1 */
+		{ "mappings", s->stats.mappings },
 	};
+	const size_t nrows = sizeof(rows) / sizeof(rows[0]);
 	/* A drop reason added to server.h without its row here fails to compile. */
 	_Static_assert(SERVER_DROP_NREASONS == 8, "one dropped_ row per enum server_drop");
-	size_t off = 0, i;
+	_Static_assert(SERVER_STATS_PAGES == 2, "page 0's rows, then page 1's: the rest");
+	size_t off = 0, i, end;
 
 	if (cap == 0)
 		return 0;
 	buf[0] = '\0';
-	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+	if (page < 0 || page >= SERVER_STATS_PAGES)
+		return 0;
+	i = page == 0 ? 0 : SERVER_STATS_PAGE0_ROWS;
+	end = page == 0 ? SERVER_STATS_PAGE0_ROWS : nrows;
+	for (; i < end; i++) {
 		char line[64];
 		int n = snprintf(line, sizeof(line), "%s %" PRIu64 "\n", rows[i].key, rows[i].value);
 

@@ -171,17 +171,18 @@ nats_above() {
 	echo "${kinds:-/none}" | cut -c2-
 }
 
-# birthday_demo: the symmetric-cone room again, the server with its second port (--alt-port):
-# both peers learn their NATs' kinds, chat on the relay, and the birthday method (birthday.h)
-# finds a direct path. DEMO_BIRTHDAY_RUNS runs (default 5); the time to the relay and the time
-# to direct, side by side.
+# birthday_demo TOPO: the TOPO room (symmetric-cone, or sequential-cone: NAT A counts its
+# ports) again, the server with its second port (--alt-port): both peers learn their NATs'
+# kinds, chat on the relay, and the birthday method (birthday.h) finds a direct path, with
+# the ports predicted where NAT A counts. DEMO_BIRTHDAY_RUNS runs (default 5); the time to
+# the relay and the time to direct, side by side.
 birthday_demo() {
 	local n=${DEMO_BIRTHDAY_RUNS:-5}
 	# shellcheck disable=SC2086 # the lists are words on purpose
-	printf '\n== the birthday method: symmetric-cone, p2pchatd --alt-port, %s runs\n' "$n"
+	printf '\n== the birthday method: %s, p2pchatd --alt-port, %s runs\n' "$1" "$n"
 	NL_SERVER_OPTS="--alt-port 7778" lab_start ||
 		{ echo "demo-nat: cannot build the lab" >&2; exit 1; }
-	birthday_runs "$n"
+	birthday_runs "$n" "$1"
 	grep -h "^\* your NAT\|^\* a1: \|^\* connected\|^\* direct path" "$NL_DIR/b1.out" |
 		sed 's/^/  bob (run 1) | /'
 	printf '  %-22s %8s %8s\n' "" median worst
@@ -195,7 +196,8 @@ birthday_demo() {
 }
 
 if [ "$TOPO" = birthday ]; then
-	birthday_demo
+	birthday_demo symmetric-cone
+	birthday_demo sequential-cone
 	exit 0
 fi
 echo "Each row: a fresh lab, p2pchatd on 203.0.113.10; bob and alice register, then alice"
@@ -220,4 +222,5 @@ differ; none: no connection). connect: from alice's /chat bob to her "connected"
 (lookup, introduction, punching; both had registered before). delivered: lines that
 arrived, of those sent both ways. why: the reason, with what the lab expects when it differs.
 EOF
-birthday_demo
+birthday_demo symmetric-cone
+birthday_demo sequential-cone

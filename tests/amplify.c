@@ -10,6 +10,7 @@
 #include "net.h"
 #include "bytes.h"
 #include "protocol.h"
+#include "server.h"
 #include "stun.h"
 #include "rng.h"
 #include "sealer.h"
@@ -40,7 +41,8 @@
  * versions of every length, unknown and wrong-direction types, truncated,
  * padded, flipped and random datagrams. After each, V sends a STATS as a
  * fence: one socket, one server thread, so every datagram that reaches V
- * before the STATS_REPLY answers that request, and no deadline guesses
+ * before the STATS_REPLYs (SERVER_STATS_PAGES of them) answers that
+ * request, and no deadline guesses
  * when the answers are over. STATS itself is answered (loopback is exempt
  * by design: only this machine can ask), so it is reported apart.
  *
@@ -299,13 +301,15 @@ struct answers {
 	const char *other;     /* the kind of the last other one, or NULL */
 	size_t first_len;      /* the first one, whole */
 	uint8_t first[PROTO_MAX_DATAGRAM];
-	struct proto_msg reply; /* the fence's STATS_REPLY: the server's counters */
+	struct proto_msg reply; /* the fence's first STATS_REPLY: the server's counters, page 0 */
+	size_t stats_bytes;     /* the fence's STATS_REPLYs, every page */
 };
 
 /*
- * Sends a STATS from s and reads what comes back until its STATS_REPLY:
- * one socket and one server thread keep the order, so everything before
- * it answers what s sent before. Exits when no STATS_REPLY comes.
+ * Sends a STATS from s and reads what comes back until its last
+ * STATS_REPLY page: one socket and one server thread keep the order, so
+ * everything before them answers what s sent before. Exits when they do
+ * not all come.
  */
 static void fence(const struct sock *s, struct answers *ans)
 {
@@ -313,7 +317,9 @@ static void fence(const struct sock *s, struct answers *ans)
 		PROTO_MAGIC, PROTO_VERSION, PROTO_STATS, 0
 	};
 	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
 	int64_t deadline;
+	int pages = 0;
 	long n;
 
 	memset(ans, 0, sizeof(*ans));
@@ -323,9 +329,14 @@ static void fence(const struct sock *s, struct answers *ans)
 		n = recv_until(s, buf, sizeof(buf), deadline);
 		if (n < 0)
 			die("no STATS_REPLY to the fence: is p2pchatd still up?", 0);
-		if (proto_decode(buf, (size_t)n, &ans->reply) == 0 &&
-		    ans->reply.type == PROTO_STATS_REPLY)
-			return;
+		if (proto_decode(buf, (size_t)n, &m) == 0 && m.type == PROTO_STATS_REPLY) {
+			if (pages++ == 0)
+				ans->reply = m;
+			ans->stats_bytes += (size_t)n;
+			if (pages == SERVER_STATS_PAGES)
+				return;
+			continue;
+		}
 		/* By the header: a sealed ERROR is V's to read only with a key V holds. */
 		if (n >= PROTO_HEADER_LEN && buf[0] == PROTO_MAGIC &&
 		    (buf[2] == PROTO_ERROR || buf[2] == PROTO_NOTICE || buf[2] == PROTO_COOKIE)) {
@@ -946,11 +957,10 @@ int main(int argc, char **argv)
 	probe_requests();
 	probe_malformed();
 	worst = print_table();
-	/* STATS: answered, and much larger, but only ever to this machine. */
+	/* STATS: answered, and much larger (all its pages), but only ever to this machine. */
 	fence(&v, &stats);
 	printf("%-28s %6d %5d..%-5d %8d %7zu  exempt: answered to loopback only\n", "STATS", 1,
-	       PROTO_HEADER_LEN, PROTO_HEADER_LEN, 1,
-	       (size_t)PROTO_HEADER_LEN + 2 + stats.reply.text_len); /* + the text's length */
+	       PROTO_HEADER_LEN, PROTO_HEADER_LEN, 1, stats.stats_bytes);
 
 	probe_stun();
 	stun_burst();

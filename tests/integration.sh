@@ -285,7 +285,7 @@ test_stats() {
 		relayed relayed_bytes relay_refused relay_over_rate cookies_sent dropped_over_limit \
 		dropped_amplifying limited_register limited_lookup limited_relay limited_stun \
 		limit_shared dropped_unauthenticated dropped_replayed key_agreements private_refused \
-		moves_refused; do
+		moves_refused mappings; do
 		echo "$key"
 	done >"$WORK/keys.want"
 	cut -d' ' -f1 "$WORK/stats1" >"$WORK/keys.got"
@@ -325,6 +325,32 @@ test_stats() {
 	"$BIN/p2pchatd" --stats -p "$port" >"$WORK/stats3" 2>"$WORK/stats.err"; rc=$?
 	[ "$rc" -eq 1 ] || { echo "  --stats with no server: status $rc, want 1" >&2; return 1; }
 	[ ! -s "$WORK/stats3" ] && grep -q 'no answer' "$WORK/stats.err"
+}
+
+# free_udp_port: a UDP port of 127.0.0.1 nobody held a moment ago (for options that want a number).
+free_udp_port() {
+	python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+# A server with --alt-port answers the client's MAPPING there (on loopback, no NAT: "keeps"),
+# and --stats counts it: `mappings`, on the counters' second page.
+test_stats_mappings() {
+	local alt rc=0
+	alt=$(free_udp_port) || return 1
+	start_server "$WORK/alt.err" --alt-port "$alt" || return 1
+	"$BIN/p2pchatd" --stats -p "$SERVER_PORT" >"$WORK/stats4" 2>"$WORK/stats.err" || rc=1
+	[ "$(stat_value "$WORK/stats4" mappings)" = 0 ] || rc=1
+	client olga --stay olga
+	wait_for "$WORK/olga.out" "^\* your NAT keeps your port for every destination" 5 || rc=1
+	"$BIN/p2pchatd" --stats -p "$SERVER_PORT" >"$WORK/stats5" 2>"$WORK/stats.err" || rc=1
+	[ "$(stat_value "$WORK/stats5" mappings)" = 1 ] || rc=1
+	kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null
+	SERVER_PORT=$MAIN_PORT SERVER_PID=$MAIN_PID
+	[ "$rc" -eq 0 ] || { paste "$WORK/stats4" "$WORK/stats5" >&2; cat "$WORK/stats.err" >&2; }
+	return "$rc"
 }
 
 # /who lists the names online where the server allows it (--allow-who); elsewhere it says so.
@@ -627,6 +653,7 @@ check "a taken name is refused" test_name_taken
 check "files: sent by a script, saved whole, never over another; refused by a script" test_files
 check "commands" test_commands
 check "p2pchatd --stats and SIGUSR1 give the counters" test_stats
+check "--alt-port: MAPPING answered, counted in --stats (mappings)" test_stats_mappings
 check "/who, where the server allows it" test_who
 check "--no-log-addresses, and priorities for the journal" test_log_privacy
 check "the man pages list every option of --help" test_man_pages

@@ -27,6 +27,7 @@
 #              (endpoint-independent mapping); inbound passes only where the host sent
 #              first (address- and port-dependent filtering): a port-restricted cone.
 #   symmetric  MASQUERADE --random-fully: a new random port for every destination.
+#   sequential nft snat from a counter: a new port for every destination, the next one up.
 # Both drop unsolicited inbound packets, as home routers do, and neither hairpins.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # set -u, BIN, TOP; wait_for; PIDS
 
@@ -940,6 +941,7 @@ same-nat            private  both on one LAN; NAT A does not hairpin, the probes
 public-cone         public   the public host needs no hole; its probes get in once alice's went out
 symmetric-cone      relay    NAT A's port toward bob is new, NAT B admits only the port bob sent to; bob's probes die at NAT A
 symmetric-symmetric relay    both NATs use new ports toward the peer; neither lets the other in
+sequential-cone     relay    NAT A counts its ports up, a new one per destination: to the punch it is symmetric
 symmetric-public    public   bob has no NAT: alice's probes reach him from a new port, and he answers there
 cgnat               relay    the carrier NAT does not hairpin; probes to private addresses die at the internet
 cgnat-hairpin       public   the carrier NAT hairpins: alice's probe to bob's public endpoint turns back inside
@@ -1574,50 +1576,76 @@ birthday_direct() {
 		grep -q "^\* connected to $1 via .* (public)\$" "$NL_DIR/$2.out"
 }
 
-# birthday_runs N: N runs in one symmetric-cone lab (lab_start with --alt-port first). Sets
-# BD_OK (runs direct), BD_RELAY_MS, BD_DIRECT_MS, BD_PROBES (lists) and BD_FIGURES (a summary).
+# birthday_runs N [TOPO [CMD...]]: N runs in one TOPO lab (symmetric-cone unless given; lab_start
+# with --alt-port first), CMD run once the lab is built (a check of its NAT) and before them.
+# Sets BD_OK (runs direct), BD_RELAY_MS, BD_DIRECT_MS, BD_PROBES (lists) and BD_FIGURES.
 birthday_runs() {
-	local i t0
+	local i t0 n=$1
 	BD_OK=0 BD_RELAY_MS="" BD_DIRECT_MS="" BD_PROBES=""
-	lab_topology symmetric-cone || return 1
+	lab_topology "${2:-symmetric-cone}" || return 1
+	shift $(( $# < 2 ? $# : 2 ))
+	[ $# -eq 0 ] || "$@" || return 1
 	t0=$(now_us)
-	for i in $(seq 1 "$1"); do
+	for i in $(seq 1 "$n"); do
 		birthday_run "$i" && BD_OK=$((BD_OK + 1))
 	done
 	# shellcheck disable=SC2086 # the lists are words on purpose
-	BD_FIGURES="direct in $BD_OK of $1 runs; relay after $(median $BD_RELAY_MS) ms median,\
+	BD_FIGURES="direct in $BD_OK of $n runs; relay after $(median $BD_RELAY_MS) ms median,\
  $(largest $BD_RELAY_MS) ms worst; direct after $(median $BD_DIRECT_MS) ms median,\
  $(largest $BD_DIRECT_MS) ms worst; probes to the hit $(median $BD_PROBES) median,\
  $(largest $BD_PROBES) most; $(( ($(now_us) - t0) / 1000000 )) s in all"
 }
 
-# The lab's symmetric NAT really maps each destination to a new random port, and the alternate
-# port tells each client its kind: alice hears she is symmetric, bob that his NAT keeps his port.
-test_know_your_nat() {
-	lab_topology symmetric-cone || return 1
-	expect_random_ports natA "${NL_IP[hostA]}" || return 1
+# know_your_nat TOPO PORTS: in TOPO, NAT A gives one socket's 20 destinations the PORTS it should
+# (random or sequential), and the alternate port tells each client its kind: alice hears she is
+# symmetric, bob that his NAT keeps his port.
+know_your_nat() {
+	lab_topology "$1" || return 1
+	"expect_${2}_ports" natA hostA || return 1
 	lab_client hostB bob - && lab_client hostA alice - || return 1
 	wait_for "$NL_DIR/alice.out" "^\* your NAT is symmetric" 10 &&
 		wait_for "$NL_DIR/bob.out" "^\* your NAT keeps your port for every destination" 10
 }
 
-# expect_random_ports NAT IP: 20 datagrams from one socket of hostA (at IP) to 20 ports of the server go
-# out of NAT from 20 different ports that are not in sequence (--random-fully).
-expect_random_ports() {
-	local ports sorted
-	lab_in hostA python3 -c '
+test_know_your_nat() { know_your_nat symmetric-cone random; }
+test_know_your_nat_sequential() { know_your_nat sequential-cone sequential; }
+
+# nat_ports NAT HOST: 20 datagrams from one socket of HOST to ports 40000..40019 of the server;
+# prints the port NAT gave each of the 20 flows, in the order they were sent, one a line.
+nat_ports() {
+	lab_in "$2" python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for p in range(20):
     s.sendto(b"x", (sys.argv[1], 40000 + p))' "$SRV_IP" || return 1
-	ports=$(nat_flows "$1" "$2" | awk -v s="$SRV_IP" 'index($1, s ":4") == 1 { print $2 }')
-	sorted=$(sort -n -u <<<"$ports")
+	nat_flows "$1" "${NL_IP[$2]}" | awk -v s="$SRV_IP" 'index($1, s ":4") == 1 {
+		split($1, d, ":"); print d[2], $2 }' | sort -n | awk '{ print $2 }'
+}
+
+# expect_random_ports NAT HOST: HOST's 20 flows go out of NAT from 20 different ports that are
+# not in sequence (--random-fully).
+expect_random_ports() {
+	local sorted
+	sorted=$(nat_ports "$1" "$2" | sort -n -u) || return 1
 	[ "$(grep -c . <<<"$sorted")" -eq 20 ] ||
 		{ echo "  NAT $1 gave $(grep -c . <<<"$sorted") ports for 20 destinations" >&2; return 1; }
 	# In sequence, the 19 gaps between sorted ports would add up to 19.
 	[ $(( $(tail -n 1 <<<"$sorted") - $(head -n 1 <<<"$sorted") )) -gt 1000 ] ||
 		{ echo "  NAT $1's ports are close together: $(echo $sorted)" >&2; return 1; }
 	NL_NOTE="NAT A's ports for 20 destinations: $(echo $sorted | cut -d' ' -f1-5) ..."
+}
+
+# expect_sequential_ports NAT HOST [STEP]: HOST's 20 flows go out of NAT from 20 ports in
+# sequence by STEP (1, or -1 counting down), in the order they were sent (65535 and 1024 are
+# neighbours).
+expect_sequential_ports() {
+	local ports
+	ports=$(nat_ports "$1" "$2") || return 1
+	awk -v step="${3:-1}" 'NR == 1 { first = $1 }
+		{ if (($1 - first - step * (NR - 1) + 2 * 64512) % 64512 != 0) bad = 1 }
+		END { exit (NR != 20 || bad) }' <<<"$ports" ||
+		{ echo "  NAT $1's ports for 20 destinations, in order: $(echo $ports)" >&2; return 1; }
+	NL_NOTE="NAT A's ports for 20 destinations, in order: $(echo $ports | cut -d' ' -f1-5) ..."
 }
 
 # Symmetric NAT to cone NAT, 20 runs: the birthday method goes direct in at least 19.
@@ -1627,6 +1655,64 @@ test_birthday() {
 	[ "$BD_OK" -ge $(( ${BIRTHDAY_RUNS:-20} - 1 )) ] ||
 		{ echo "  $BD_FIGURES" >&2; return 1; }
 }
+
+# nat_seq BOX [STEP]: address- and port-dependent mapping with its ports handed out in sequence,
+# as many home routers do: each new flow from inside, whatever its endpoints, takes the port
+# STEP (1, or -1) from the last flow's (RFC 4787, 4.1 calls it symmetric all the same; Ford,
+# Srisuresh & Kegel, 5.1, predict from it). Linux's own NAT picks ports at random or keeps them;
+# here nft's snat takes the port from a map indexed by a counter of flows (numgen inc: the nat
+# hook sees only a flow's first packet). A map, not `numgen inc offset P`: the counter is in
+# host byte order and a port is read in network order, so that would hand out P, P+256,
+# P+512... The count starts at a random port and goes round 1024..65535.
+nat_seq() {
+	local start=$(( RANDOM % 64512 )) step=${2:-1} map
+	NL_MAPPING[$1]=seq
+	[ "$step" -eq 1 ] || NL_MAPPING[$1]=seqdown
+	map=$(seq 0 64511 | awk -v s="$start" -v d="$step" \
+		'{ print $1 " : " 1024 + (s + d * $1 + 64512) % 64512 }' | paste -s -d,)
+	lab_in "$1" nft -f - <<-EOT
+	table ip lab_seq {
+		chain post {
+			type nat hook postrouting priority srcnat; policy accept;
+			oifname "pub" meta l4proto udp snat to ${NL_PUB[$1]}:numgen inc mod 64512 map { $map }
+		}
+	}
+	EOT
+}
+
+# nat_seqdown BOX: nat_seq counting down.
+nat_seqdown() { nat_seq "$1" -1; }
+
+#   sequential-cone      alice behind NAT A, symmetric but counting its ports up; bob behind cone NAT B
+topo_sequential-cone() {
+	lab_nat natA a seq-apdf 10.0.1 && lab_host hostA natA 2 &&
+		lab_nat natB b cone 10.0.2 && lab_host hostB natB 2
+}
+
+#   sequential-down-cone the same, NAT A counting its ports down
+topo_sequential-down-cone() {
+	lab_nat natA a seqdown-apdf 10.0.1 && lab_host hostA natA 2 &&
+		lab_nat natB b cone 10.0.2 && lab_host hostB natB 2
+}
+
+test_sequential_cone() { chat_test sequential-cone relay 20; }
+
+# birthday_predicted TOPO STEP RUNS: NAT A of TOPO counts by STEP (checked first); bob predicts
+# alice's ports from the two the server saw, and the birthday method goes direct in every run,
+# each within the predicted ports (BDAY_PREDICT, 512 probes), half of them within 16 probes.
+# Random ports (test_birthday) take some 175 probes a hit, median.
+birthday_predicted() {
+	local most half
+	birthday_runs "$3" "$1" expect_sequential_ports natA hostA "$2" || return 1
+	NL_NOTE="$BD_FIGURES"
+	# shellcheck disable=SC2086 # the list is words on purpose
+	most=$(largest $BD_PROBES) half=$(median $BD_PROBES)
+	[ "$BD_OK" -eq "$3" ] && [ "$most" != - ] && [ "$most" -le 512 ] && [ "$half" -le 16 ] ||
+		{ echo "  $BD_FIGURES" >&2; return 1; }
+}
+
+test_birthday_sequential() { birthday_predicted sequential-cone 1 "${BIRTHDAY_SEQ_RUNS:-10}"; }
+test_birthday_sequential_down() { birthday_predicted sequential-down-cone -1 5; }
 
 # ---- port forwarding (p2pchat --forward, --serve) ----
 #
@@ -1880,6 +1966,16 @@ natlab_main() {
 	NL_SERVER_OPTS="--alt-port 7778" check \
 		"symmetric NAT to cone NAT, 20 runs: the birthday method, direct in at least 19" \
 		test_birthday
+	check "sequential NAT and cone NAT: relayed, all delivered" test_sequential_cone
+	NL_SERVER_OPTS="--alt-port 7778" check \
+		"know your NAT: sequential NAT A counts its ports up; alice is told she is symmetric" \
+		test_know_your_nat_sequential
+	NL_SERVER_OPTS="--alt-port 7778" check \
+		"sequential NAT to cone NAT, 10 runs: predicted ports, direct every time" \
+		test_birthday_sequential
+	NL_SERVER_OPTS="--alt-port 7778" check \
+		"sequential NAT counting down to cone NAT, 5 runs: predicted ports, direct every time" \
+		test_birthday_sequential_down
 	check "forward: headless Chromium gets bob's page and an 8 MB asset across cone NATs" \
 		test_forward_browser
 	check "forward: bob drops: the open connection is reset, a new one waits for him" \

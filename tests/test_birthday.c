@@ -62,7 +62,7 @@ START_TEST(seeds_differ)
 }
 END_TEST
 
-/* Ports seen close together (a NAT counting up): the ones after the higher go first. */
+/* Ports seen close together (a NAT counting up): the ones after the alternate port go first. */
 START_TEST(sequential_prediction)
 {
 	struct bday b;
@@ -73,7 +73,7 @@ START_TEST(sequential_prediction)
 	for (uint32_t i = 0; i < BDAY_PREDICT; i++)
 		ck_assert_uint_eq(bday_port(&b, i), 30003 + i);
 	/* At the top of the range it wraps to BDAY_PORT_MIN. */
-	bday_start(&b, BDAY_EASY, 65500, 65490, 7, 0);
+	bday_start(&b, BDAY_EASY, 65490, 65500, 7, 0);
 	ck_assert_uint_eq(bday_port(&b, 34), 65535);
 	ck_assert_uint_eq(bday_port(&b, 35), BDAY_PORT_MIN);
 	/* One gap too wide, or no alternate port seen: no prediction. */
@@ -83,6 +83,42 @@ START_TEST(sequential_prediction)
 	ck_assert_uint_eq(b.predict_from, 0);
 	/* The hard side predicts nothing: it does not aim at ports. */
 	bday_start(&b, BDAY_HARD, 30000, 30001, 7, 0);
+	ck_assert_uint_eq(b.predict_from, 0);
+}
+END_TEST
+
+/*
+ * The alternate port's mapping is the later one (MAPPING goes after
+ * REGISTERED), so the NAT counts from the main port toward it, whichever
+ * way, and across the wrap from 65535 to BDAY_PORT_MIN (as Linux's range).
+ */
+START_TEST(prediction_follows_the_count)
+{
+	static const struct {
+		uint16_t main_port, alt_port, want0, want1, want2;
+	} rows[] = {
+		{ 40000, 39999, 39998, 39997, 39996 },          /* counting down */
+		{ 40000, 39990, 39989, 39988, 39987 },          /* down, other flows between */
+		{ 65534, 65535, BDAY_PORT_MIN, BDAY_PORT_MIN + 1, BDAY_PORT_MIN + 2 }, /* up, at the top */
+		{ 65535, BDAY_PORT_MIN, BDAY_PORT_MIN + 1, BDAY_PORT_MIN + 2, BDAY_PORT_MIN + 3 }, /* up, wrapped */
+		{ 65530, BDAY_PORT_MIN + 2, BDAY_PORT_MIN + 3, BDAY_PORT_MIN + 4, BDAY_PORT_MIN + 5 },
+		{ BDAY_PORT_MIN, 65535, 65534, 65533, 65532 },  /* down, wrapped */
+		{ BDAY_PORT_MIN + 1, BDAY_PORT_MIN, 65535, 65534, 65533 }, /* down, at the bottom */
+	};
+	struct bday b;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		bday_init(&b);
+		bday_start(&b, BDAY_EASY, rows[i].main_port, rows[i].alt_port, 7, 0);
+		ck_assert_msg(bday_port(&b, 0) == rows[i].want0 && bday_port(&b, 1) == rows[i].want1 &&
+			      bday_port(&b, 2) == rows[i].want2,
+			      "row %zu: %u %u %u", i, bday_port(&b, 0), bday_port(&b, 1), bday_port(&b, 2));
+	}
+	/* The predicted run goes BDAY_PREDICT ports, then the random order takes over. */
+	bday_start(&b, BDAY_EASY, 40000, 39999, 7, 0);
+	ck_assert_uint_eq(bday_port(&b, BDAY_PREDICT - 1), 39998 - (BDAY_PREDICT - 1));
+	/* Ports below BDAY_PORT_MIN are outside the range probed: no prediction from them. */
+	bday_start(&b, BDAY_EASY, 1000, 1001, 7, 0);
 	ck_assert_uint_eq(b.predict_from, 0);
 }
 END_TEST
@@ -197,6 +233,7 @@ static Suite *birthday_suite(void)
 	tcase_add_loop_test(tc, ports_are_a_permutation, 0, 3);
 	tcase_add_test(tc, seeds_differ);
 	tcase_add_test(tc, sequential_prediction);
+	tcase_add_test(tc, prediction_follows_the_count);
 	tcase_add_test(tc, pacing);
 	tcase_add_test(tc, backoff);
 	tcase_add_test(tc, odds);

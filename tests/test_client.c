@@ -98,6 +98,8 @@ struct sim_host {
 	int cut;                  /* network down: it runs, but nothing reaches or leaves it */
 	int paused;               /* stopped (SIGSTOP): it does nothing; what comes in waits */
 	int symmetric;            /* behind a symmetric NAT: the server's alternate port sees another port */
+	int spares;               /* its client has spare sockets (client_io.spares): they open, carry nothing */
+	int spares_open;          /* how many are open */
 	uint32_t drop_sent;       /* bit t set: what it sends of type t is lost (one-way faults) */
 	struct proto_addr opened[8]; /* public addresses it sent to (sim.restricted), oldest overwritten */
 	int nopened;
@@ -737,10 +739,31 @@ static void host_trust(struct sim_host *h)
 	h->cfg.trust = h->trust;
 }
 
+/* client_io.spares for a host with h->spares: opens n, or closes all but keep (as p2pchat.c). */
+static int host_spares(void *ctx, int n, int keep)
+{
+	struct sim_host *h = ctx;
+
+	h->spares_open = n > 0 ? n : keep != 0;
+	return n;
+}
+
+/* client_io.send_spare: a spare socket's datagram is lost (its NAT mapping admits no one here). */
+static void host_send_spare(void *ctx, int sock, const struct proto_addr *to, const uint8_t *buf,
+			    size_t len)
+{
+	(void)ctx, (void)sock, (void)to, (void)buf, (void)len;
+}
+
 /* Starts h's client now, with `peer` as its current peer (or NULL). */
 static void host_start(struct sim_host *h, const char *peer)
 {
 	struct client_io io = { h, host_send, host_print, NULL, NULL, host_random, host_wall_ms, NULL, NULL, NULL };
+
+	if (h->spares) {
+		io.spares = host_spares;
+		io.send_spare = host_send_spare;
+	}
 
 	ck_assert_int_eq(client_init(&h->c, &h->cfg, &io, peer, sim.now), 0);
 	h->live = 1;
@@ -2270,6 +2293,20 @@ END_TEST
  * without waiting for the punch to fail, and chat as reliably as directly:
  * every line once, in order, over a lossy network.
  */
+/* The birthday tests' start: no direct path, a server with an alternate port, alice asking for bob. */
+static struct sim_host *birthday_alice(int symmetric)
+{
+	struct sim_host *a;
+
+	sim.no_direct = 1;
+	sim.alt_port = 7778;
+	server_start(0x40);
+	a = host_new("alice", 2, 5000, 0xa1);
+	a->symmetric = symmetric;
+	host_start(a, "bob");
+	return a;
+}
+
 /*
  * Know your NAT, and the birthday method's easy side (birthday.h). The
  * server answers MAPPING at its alternate port; bob's NAT shows that port
@@ -2284,11 +2321,7 @@ START_TEST(birthday_easy_side)
 	struct sim_host *a, *b;
 	uint32_t at_start, in_try;
 
-	sim.no_direct = 1;
-	sim.alt_port = 7778;
-	server_start(0x40);
-	a = host_new("alice", 2, 5000, 0xa1);
-	host_start(a, "bob");
+	a = birthday_alice(0);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->symmetric = 1;
 	host_start(b, "alice");
@@ -2334,12 +2367,7 @@ START_TEST(birthday_both_symmetric)
 {
 	struct sim_host *a, *b;
 
-	sim.no_direct = 1;
-	sim.alt_port = 7778;
-	server_start(0x40);
-	a = host_new("alice", 2, 5000, 0xa1);
-	a->symmetric = 1;
-	host_start(a, "bob");
+	a = birthday_alice(1);
 	b = host_new("bob", 3, 5000, 0xb0);
 	b->symmetric = 1;
 	host_start(b, "alice");
@@ -2348,6 +2376,55 @@ START_TEST(birthday_both_symmetric)
 	ck_assert_int_eq(count_prefix(a, "* bob and we are both behind symmetric NATs"), 1);
 	ck_assert_int_eq(find_line(a, "* bob: one NAT is symmetric", 0), -1);
 	ck_assert_int_eq(a->c.peers[0]->bday.tries, 0);
+}
+END_TEST
+
+/*
+ * The hard side's spare sockets serve one peer's try at a time: bob
+ * (symmetric, with spares) chats on the relay with alice and carol (both
+ * keep their ports); one try holds the spares, the other peer's waits,
+ * says so once, and starts when the first ends (nothing lands here: the
+ * spares carry nothing). While it waits, bob's client does not spin: its
+ * next deadline is ahead of now.
+ */
+START_TEST(birthday_spares_one_peer_at_a_time)
+{
+	struct sim_host *b, *c;
+	struct peer *first, *second;
+	char want[160];
+	int64_t until;
+
+	birthday_alice(0);
+	c = host_new("carol", 4, 5000, 0xc0);
+	host_start(c, "bob");
+	b = host_new("bob", 3, 5000, 0xb0);
+	b->symmetric = 1;
+	b->spares = 1;
+	host_start(b, "alice");
+	type(b, "/chat carol");
+	sim_run_for(6000);
+	ck_assert_int_eq(count_exact(b, "* connected to alice via 10.0.0.1:7777 (relay)"), 1);
+	ck_assert_int_eq(count_exact(b, "* connected to carol via 10.0.0.1:7777 (relay)"), 1);
+	ck_assert_int_eq(b->spares_open, BDAY_SOCKETS);
+	first = client_peer_find(&b->c, b->c.spare_owner);
+	ck_assert_ptr_nonnull(first);
+	second = client_peer_find(&b->c, strcmp(first->name, "alice") == 0 ? "carol" : "alice");
+	ck_assert_ptr_nonnull(second);
+	ck_assert_int_eq(first->bday.running, 1);
+	ck_assert_int_eq(second->bday.running, 0);
+	ck_assert_int_eq(second->bday.tries, 0);
+	snprintf(want, sizeof(want), "* %s: the birthday method waits: %s's try holds the spare "
+		 "sockets (one peer at a time)", second->name, first->name);
+	ck_assert_int_eq(count_prefix(b, want), 1);
+	ck_assert_int_gt(client_tick(&b->c, sim.now), sim.now);
+	/* The first try ends (BDAY_TRY_MS, nothing landed): the spares close, the second starts. */
+	until = first->bday.start_ms + BDAY_TRY_MS + 1000;
+	sim_run_for(until - sim.now);
+	ck_assert_int_eq(first->bday.running, 0);
+	ck_assert_int_eq(first->bday.tries, 1);
+	ck_assert_int_eq(second->bday.running, 1);
+	ck_assert_str_eq(b->c.spare_owner, second->name);
+	ck_assert_int_eq(b->spares_open, BDAY_SOCKETS);
 }
 END_TEST
 
@@ -4763,6 +4840,7 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, relay_across_families_says_why);
 	tcase_add_test(tc, birthday_easy_side);
 	tcase_add_test(tc, birthday_both_symmetric);
+	tcase_add_test(tc, birthday_spares_one_peer_at_a_time);
 	tcase_add_test(tc, relay_then_direct_within_punch);
 	tcase_add_test(tc, relay_upgrades_later);
 	tcase_add_test(tc, relay_off_direct_only);

@@ -1133,6 +1133,7 @@ static void set_counters(uint64_t base)
 	srv.stats.key_agreements = base + 26;
 	srv.stats.private_refused = base + 27;
 	srv.stats.moves_refused = base + 28;
+	srv.stats.mappings = base + 29;
 }
 
 /* Hands m to the server's alternate port from `from` (server_handle_alt). Returns the tx count. */
@@ -1159,6 +1160,7 @@ START_TEST(alt_port_mapping)
 	struct server_config cfg;
 	struct proto_addr b_alt = ep_b;
 	struct proto_msg m, r;
+	char page[PROTO_STATS_TEXT_MAX + 1];
 	uint8_t buf[PROTO_MAX_DATAGRAM];
 	size_t len;
 
@@ -1191,6 +1193,9 @@ START_TEST(alt_port_mapping)
 	r = reply(0, &b_alt);
 	ck_assert(proto_addr_equal(&r.public_ep, &b_alt));
 	ck_assert_uint_eq(srv.stats.mappings, 2);
+	/* The operator sees them (p2pchatd --stats): the replay and the flipped bit are not counted. */
+	server_stats_format(&srv, 1, page, sizeof(page));
+	ck_assert_str_eq(page, "mappings 2\n");
 	/* The main port does not answer MAPPING, and the alternate one nothing else. */
 	ck_assert_int_eq(handle(&m, &ep_b), 0);
 	m = msg_lookup(1, "alice", "bob");
@@ -1245,6 +1250,9 @@ START_TEST(stats_format_lines)
 		"key_agreements 26\n"
 		"private_refused 27\n"
 		"moves_refused 28\n";
+	/* Page 1: the rows added since page 0 was full. */
+	static const char want1[] =
+		"mappings 29\n";
 	char buf[PROTO_STATS_TEXT_MAX + 1];
 
 	start(100);
@@ -1252,8 +1260,17 @@ START_TEST(stats_format_lines)
 	do_register(2, "bob", &ep_b);
 	set_counters(0);
 	memset(buf, 0x5a, sizeof(buf));
-	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), strlen(want));
+	ck_assert_uint_eq(server_stats_format(&srv, 0, buf, sizeof(buf)), strlen(want));
 	ck_assert_str_eq(buf, want);
+	memset(buf, 0x5a, sizeof(buf));
+	ck_assert_uint_eq(server_stats_format(&srv, 1, buf, sizeof(buf)), strlen(want1));
+	ck_assert_str_eq(buf, want1);
+	/* No page beyond: empty, still a string. */
+	ck_assert_int_eq(SERVER_STATS_PAGES, 2);
+	memset(buf, 0x5a, sizeof(buf));
+	ck_assert_uint_eq(server_stats_format(&srv, 2, buf, sizeof(buf)), 0);
+	ck_assert_uint_eq(buf[0], '\0');
+	ck_assert_uint_eq(server_stats_format(&srv, -1, buf, sizeof(buf)), 0);
 }
 END_TEST
 
@@ -1261,27 +1278,31 @@ START_TEST(stats_format_bounds)
 {
 	char buf[PROTO_STATS_TEXT_MAX + 1], big[2 * PROTO_STATS_TEXT_MAX], last[64];
 	size_t n, cut;
+	int page = _i;
 
 	start(SERVER_DEFAULT_MAX_NAMES);
-	/* Every counter at its largest still fits one STATS_REPLY, to the last line. */
+	/* Every counter at its largest still fits each page's STATS_REPLY, to its last line. */
 	set_counters(UINT64_MAX - 100);
 	srv.names.count = UINT32_MAX;
-	n = server_stats_format(&srv, big, sizeof(big));
+	n = server_stats_format(&srv, page, big, sizeof(big));
 	ck_assert_uint_le(n, PROTO_STATS_TEXT_MAX);
-	ck_assert_uint_eq(server_stats_format(&srv, buf, sizeof(buf)), n);
+	ck_assert_uint_eq(server_stats_format(&srv, page, buf, sizeof(buf)), n);
 	ck_assert_str_eq(buf, big);
-	snprintf(last, sizeof(last), "\nmoves_refused %" PRIu64 "\n", UINT64_MAX - 100 + 28);
-	ck_assert_uint_gt(n, strlen(last));
+	if (page == 0)
+		snprintf(last, sizeof(last), "\nmoves_refused %" PRIu64 "\n", UINT64_MAX - 100 + 28);
+	else
+		snprintf(last, sizeof(last), "mappings %" PRIu64 "\n", UINT64_MAX - 100 + 29);
+	ck_assert_uint_ge(n, strlen(last));
 	ck_assert_str_eq(buf + n - strlen(last), last);
 	srv.names.count = 0;
 
 	/* Too small a buffer: whole lines only, always NUL-terminated, never past cap. */
-	n = server_stats_format(&srv, big, sizeof(big));
+	n = server_stats_format(&srv, page, big, sizeof(big));
 	for (cut = 0; cut <= n + 1; cut++) {
 		size_t got;
 
 		memset(buf, 0x5a, sizeof(buf));
-		got = server_stats_format(&srv, buf, cut);
+		got = server_stats_format(&srv, page, buf, cut);
 		ck_assert_uint_lt(got, cut > 0 ? cut : 1);
 		if (cut > 0) {
 			ck_assert_uint_eq(strlen(buf), got);
@@ -1314,20 +1335,25 @@ START_TEST(stats_loopback_only)
 	near6.ip[15] = 2; /* ::2 is not loopback */
 	do_register(1, "alice", &ep_a);
 
-	ck_assert_int_eq(handle(&m, &lo4), 1);
+	ck_assert_int_eq(handle(&m, &lo4), SERVER_STATS_PAGES);
+	/* The replies are the formatted pages in order, this request counted in them. */
+	for (int page = 0; page < SERVER_STATS_PAGES; page++) {
+		r = reply(page, &lo4);
+		ck_assert_uint_eq(r.type, PROTO_STATS_REPLY);
+		server_stats_format(&srv, page, want, sizeof(want));
+		ck_assert_uint_eq(r.text_len, strlen(want));
+		ck_assert_str_eq(r.text, want);
+		ck_assert_uint_eq(r.text[r.text_len - 1], '\n');
+	}
 	r = reply(0, &lo4);
-	ck_assert_uint_eq(r.type, PROTO_STATS_REPLY);
-	/* The reply is the formatted counters, this request counted in them. */
-	server_stats_format(&srv, want, sizeof(want));
-	ck_assert_uint_eq(r.text_len, strlen(want));
-	ck_assert_str_eq(r.text, want);
 	ck_assert_ptr_nonnull(strstr(r.text, "\nregistrations 1\n"));
 	ck_assert_ptr_nonnull(strstr(r.text, "\nstats_answered 1\n"));
-	ck_assert_uint_eq(r.text[r.text_len - 1], '\n');
+	r = reply(1, &lo4);
+	ck_assert_str_eq(r.text, "mappings 0\n");
 
-	ck_assert_int_eq(handle(&m, &lo4b), 1);
+	ck_assert_int_eq(handle(&m, &lo4b), SERVER_STATS_PAGES);
 	reply(0, &lo4b);
-	ck_assert_int_eq(handle(&m, &lo6), 1);
+	ck_assert_int_eq(handle(&m, &lo6), SERVER_STATS_PAGES);
 	reply(0, &lo6);
 	ck_assert_uint_eq(srv.stats.stats_answered, 3);
 
@@ -2626,7 +2652,7 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, tick_sweeps_big_table_within_ttl);
 	tcase_add_test(tc, stats_format_lines);
 	tcase_add_test(tc, alt_port_mapping);
-	tcase_add_test(tc, stats_format_bounds);
+	tcase_add_loop_test(tc, stats_format_bounds, 0, SERVER_STATS_PAGES);
 	tcase_add_test(tc, stats_loopback_only);
 	tcase_add_test(tc, who_off_by_default);
 	tcase_add_test(tc, who_lists_every_name_once);
