@@ -56,7 +56,7 @@ STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
-	     cc stream auth birthday transfer forward
+	     cc stream auth birthday transfer forward net
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -113,6 +113,7 @@ $(BUILD)/tests/test_forward: $(BUILD)/tests/test_forward.o $(BUILD)/forward.o $(
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(BUILD)/tests/test_birthday: $(BUILD)/tests/test_birthday.o $(BUILD)/birthday.o
+$(BUILD)/tests/test_net: $(BUILD)/tests/test_net.o $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_transfer: $(BUILD)/tests/test_transfer.o $(BUILD)/transfer_wire.o $(SHA256_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)

@@ -432,8 +432,6 @@ void net_queue_init(struct net_queue *q, int fd, int ipv6)
 	q->gso = 1;
 }
 
-#if defined(__linux__) && defined(MSG_WAITFORONE) && defined(UDP_SEGMENT)
-
 /*
  * UDP generic segmentation offload (Linux 4.18, UDP_SEGMENT): one sendmsg hands the
  * kernel a run of datagrams to one address, all gso_size bytes but the last (which may
@@ -446,13 +444,13 @@ void net_queue_init(struct net_queue *q, int fd, int ipv6)
 #define NET_GSO_PAYLOAD_MAX 65000 /* bytes in a run: under the 65,507 of one IPv4 UDP datagram */
 #define NET_GSO_SEGMENTS_MAX 64   /* datagrams in a run: Linux's UDP_MAX_SEGMENTS (64 up to 6.x) */
 
-/* How many of d[0..n) form one run: to d[0]'s address, d[0]'s size, the last maybe shorter. */
-static int gso_run(const struct net_dgram *d, int n)
+int net_gso_run(const struct net_dgram *d, int n)
 {
 	size_t size = d[0].len, total = d[0].len;
 	int k = 1;
 
-	while (k < n && k < NET_GSO_SEGMENTS_MAX && d[k].len <= size &&
+	/* An empty datagram is never part of a run: as the last it would vanish, cut to nothing. */
+	while (size > 0 && k < n && k < NET_GSO_SEGMENTS_MAX && d[k].len > 0 && d[k].len <= size &&
 	       total + d[k].len <= NET_GSO_PAYLOAD_MAX &&
 	       proto_addr_equal(&d[k].addr, &d[0].addr)) {
 		total += d[k].len;
@@ -462,8 +460,10 @@ static int gso_run(const struct net_dgram *d, int n)
 	return k;
 }
 
+#if defined(__linux__) && defined(MSG_WAITFORONE) && defined(UDP_SEGMENT)
+
 /*
- * Sends q->d[from..q->n) as runs (gso_run), one sendmmsg for them all. Returns how many
+ * Sends q->d[from..q->n) as runs (net_gso_run), one sendmmsg for them all. Returns how many
  * datagrams were handled: sent, or, when the first run was refused, that run, counted
  * in *lost. A refusal that says the path cannot segment (EIO: no checksum offload on
  * the device; EINVAL, ENOPROTOOPT, EOPNOTSUPP: no GSO here) turns GSO off for good and
@@ -484,7 +484,7 @@ static int send_runs(struct net_queue *q, int from, int *lost)
 	*lost = 0;
 	while (i < q->n) {
 		socklen_t sslen = to_sockaddr(&q->d[i].addr, q->ipv6 ? AF_INET6 : AF_INET, &ss[m]);
-		int run = gso_run(q->d + i, q->n - i);
+		int run = net_gso_run(q->d + i, q->n - i);
 
 		if (sslen == 0)
 			break;

@@ -115,6 +115,15 @@ struct net_queue {
 	uint8_t buf[NET_BATCH_MAX][NET_QUEUE_DGRAM_MAX];
 };
 
+/*
+ * How many of d[0..n) (n >= 1) net_queue_flush sends as one UDP GSO run:
+ * d[0] and the datagrams after it to the same address and of d[0]'s size,
+ * the last of them maybe shorter (it ends the run; never empty), at most
+ * 64 datagrams and 65,000 bytes in all. Returns 1..n. Pure: exported for
+ * the tests.
+ */
+int net_gso_run(const struct net_dgram *d, int n);
+
 /* Empties q and points it at fd (ipv6 as for net_send). */
 void net_queue_init(struct net_queue *q, int fd, int ipv6);
 
