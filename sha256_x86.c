@@ -2,6 +2,7 @@
 #include "sha256_impl.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 
 /*
@@ -80,11 +81,25 @@ void sha256_x86_blocks(uint32_t state[8], const uint8_t *p, size_t n)
 	_mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(swap_cdgh, rev_abef, 8));
 }
 
+/*
+ * CPUID (Intel SDM vol. 2A, "CPUID"): leaf 7 subleaf 0, EBX bit 29 is SHA; leaf 1, ECX bit 9
+ * is SSSE3 (PSHUFB, PALIGNR) and bit 19 SSE4.1 (PBLENDW). Asked directly rather than
+ * through __builtin_cpu_supports, whose "sha" clang 14 does not know.
+ */
+#define CPUID_7_EBX_SHA (1u << 29)
+#define CPUID_1_ECX_SSSE3 (1u << 9)
+#define CPUID_1_ECX_SSE4_1 (1u << 19)
+
 int sha256_x86_supported(void)
 {
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("sha") && __builtin_cpu_supports("ssse3") &&
-	       __builtin_cpu_supports("sse4.1");
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || (c & CPUID_1_ECX_SSSE3) == 0 ||
+	    (c & CPUID_1_ECX_SSE4_1) == 0)
+		return 0;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return (b & CPUID_7_EBX_SHA) != 0;
 }
 
 #else

@@ -615,20 +615,44 @@ START_TEST(paths_agree)
 }
 END_TEST
 
+/*
+ * 1 when /proc/cpuinfo (Linux) lists sha_ni, ssse3 and sse4_1 among the first CPU's flags,
+ * 0 when it does not, -1 when there is no such file: a second opinion, apart from sha256_x86.c's
+ * CPUID.
+ */
+static int cpuinfo_has_sha(void)
+{
+	static char line[8192];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	int has = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "flags", 5) != 0)
+			continue;
+		has = strstr(line, " sha_ni") != NULL && strstr(line, " ssse3") != NULL &&
+		      strstr(line, " sse4_1") != NULL;
+		break;
+	}
+	fclose(f);
+	return has;
+}
+
 /* The x86 path is taken exactly when the CPU has it, and the switch for the tests works. */
 START_TEST(path_choice)
 {
-	int has = 0;
+	int has = cpuinfo_has_sha();
 
-#if defined(__x86_64__)
-	__builtin_cpu_init();
-	has = __builtin_cpu_supports("sha") && __builtin_cpu_supports("ssse3") &&
-	      __builtin_cpu_supports("sse4.1");
-#endif
 	sha256_use_portable(1);
 	ck_assert_int_eq(sha256_accelerated(), 0);
 	sha256_use_portable(0);
-	ck_assert_int_eq(sha256_accelerated(), has);
+#if defined(__x86_64__)
+	if (has >= 0)
+		ck_assert_int_eq(sha256_accelerated(), has);
+#else
+	ck_assert_int_eq(sha256_accelerated(), 0);
+#endif
 }
 END_TEST
 
