@@ -119,8 +119,9 @@ struct net_queue {
  * How many of d[0..n) (n >= 1) net_queue_flush sends as one UDP GSO run:
  * d[0] and the datagrams after it to the same address and of d[0]'s size,
  * the last of them maybe shorter (it ends the run; never empty), at most
- * 64 datagrams and 65,000 bytes in all. Returns 1..n. Pure: exported for
- * the tests.
+ * 64 datagrams and 65,000 bytes in all; 1 when d[0] is under 512 bytes
+ * (small datagrams go one by one). Returns 1..n. Pure: exported for the
+ * tests.
  */
 int net_gso_run(const struct net_dgram *d, int n);
 

@@ -67,15 +67,28 @@ START_TEST(limits)
 	ck_assert_int_eq(net_gso_run(d, NET_BATCH_MAX), 54);
 	fill(NET_BATCH_MAX, 1000);
 	ck_assert_int_eq(net_gso_run(d, NET_BATCH_MAX), 64);
-	fill(NET_BATCH_MAX, 100);
+	fill(NET_BATCH_MAX, 512);
 	ck_assert_int_eq(net_gso_run(d, NET_BATCH_MAX), 64);
+}
+END_TEST
+
+/* Small datagrams (chat's) go one by one: under 512 bytes none starts a run. */
+START_TEST(small_alone)
+{
+	fill(NET_BATCH_MAX, 511);
+	ck_assert_int_eq(net_gso_run(d, NET_BATCH_MAX), 1);
+	fill(8, 100);
+	ck_assert_int_eq(net_gso_run(d, 8), 1);
+	fill(8, 600);
+	d[1].len = 100; /* a short last may still be small */
+	ck_assert_int_eq(net_gso_run(d, 8), 2);
 }
 END_TEST
 
 /* An empty datagram never joins a run, nor starts one that others join. */
 START_TEST(empty_alone)
 {
-	fill(4, 500);
+	fill(4, 600);
 	d[2].len = 0;
 	ck_assert_int_eq(net_gso_run(d, 4), 2);
 	ck_assert_int_eq(net_gso_run(d + 2, 2), 1);
@@ -92,6 +105,7 @@ static Suite *net_suite(void)
 	tcase_add_test(tc, longer_not_joined);
 	tcase_add_test(tc, address_ends_run);
 	tcase_add_test(tc, limits);
+	tcase_add_test(tc, small_alone);
 	tcase_add_test(tc, empty_alone);
 	suite_add_tcase(s, tc);
 	return s;
