@@ -78,7 +78,7 @@ static inline uint32_t small_sigma1(uint32_t x)
  */
 #define SHA256_STEP(a, b, c, d, e, f, g, h, t, w)                                       \
 	do {                                                                             \
-		uint32_t T1 = (h) + big_sigma1(e) + ch(e, f, g) + sha256_K[t] + (w);         \
+		uint32_t T1 = (h) + big_sigma1(e) + ch(e, f, g) + sha256_K[t] + (w);     \
 		uint32_t T2 = big_sigma0(a) + maj(a, b, c);                              \
 		(d) += T1;                                                               \
 		(h) = T1 + T2;                                                           \
