@@ -36,16 +36,18 @@ PROTO_OBJS = $(BUILD)/protocol.o $(BUILD)/protocol_encode.o $(BUILD)/protocol_se
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
 SERVER_OBJS += $(BUILD)/server_nat.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_send.o $(BUILD)/transfer_recv.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
 CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
 # The chat program's own console (the print path above the input line) and command line, beside main().
 CONSOLE_OBJS = $(BUILD)/console.o $(BUILD)/p2pchat_options.o
 # Port forwarding (--forward, --serve): the logic, and its sockets.
 FORWARD_OBJS = $(BUILD)/forward.o $(BUILD)/forward_net.o
+# SHA-256 and its compression function on the x86 SHA extensions, chosen at run time.
+SHA256_OBJS = $(BUILD)/sha256.o $(BUILD)/sha256_x86.o
 # A name's identity key (identity.c), the known peers' keys (trust.c), and the primitives they stand on.
-IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(BUILD)/sha256.o $(BUILD)/x25519.o
+IDENTITY_OBJS = $(BUILD)/identity.o $(BUILD)/trust.o $(SHA256_OBJS) $(BUILD)/x25519.o
 # Client <-> server authentication (auth.c) and the primitives it stands on.
-AUTH_OBJS = $(BUILD)/auth.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
+AUTH_OBJS = $(BUILD)/auth.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(SHA256_OBJS)
 # The peer sessions (session.c) and the AEAD they seal with; x25519.o and sha256.o come with IDENTITY_OBJS.
 SESSION_OBJS = $(BUILD)/session.o $(BUILD)/chachapoly.o
 # The stream layer (streams, sending, their wire, range sets) and its congestion control.
@@ -54,7 +56,7 @@ STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server term client stun guard \
 	     sha256 chachapoly x25519 identity session trust \
-	     cc stream auth birthday transfer forward
+	     cc stream auth birthday transfer forward net
 UNIT_TESTS = $(UNIT_NAMES:%=$(BUILD)/tests/test_%)
 
 # Every target that names no file, in one place.
@@ -99,19 +101,20 @@ $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(PROTO_OBJS)
 $(BUILD)/tests/test_guard: $(BUILD)/tests/test_guard.o $(BUILD)/guard.o $(BUILD)/siphash.o $(PROTO_OBJS)
-$(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(SHA256_OBJS)
 $(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
 $(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
-$(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(SHA256_OBJS)
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
 $(BUILD)/tests/test_forward: $(BUILD)/tests/test_forward.o $(BUILD)/forward.o $(STREAM_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(BUILD)/tests/test_birthday: $(BUILD)/tests/test_birthday.o $(BUILD)/birthday.o
-$(BUILD)/tests/test_transfer: $(BUILD)/tests/test_transfer.o $(BUILD)/transfer_wire.o $(BUILD)/sha256.o
+$(BUILD)/tests/test_net: $(BUILD)/tests/test_net.o $(BUILD)/net.o $(PROTO_OBJS)
+$(BUILD)/tests/test_transfer: $(BUILD)/tests/test_transfer.o $(BUILD)/transfer_wire.o $(SHA256_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
@@ -197,7 +200,7 @@ $(BUILD)/tests/attack: $(BUILD)/tests/attack.o $(BUILD)/cli.o $(PROTO_OBJS) $(AU
 # (ctgrind), and the speed beside libsodium's (bench-crypto, run by make bench). libsodium is
 # linked into these tests and fuzz_crypto only, never into the programs.
 SODIUM_LIBS = $(shell pkg-config --libs libsodium 2>/dev/null || echo -lsodium)
-CRYPTO_TEST_OBJS = $(BUILD)/x25519.o $(BUILD)/chachapoly.o $(BUILD)/sha256.o
+CRYPTO_TEST_OBJS = $(BUILD)/x25519.o $(BUILD)/chachapoly.o $(SHA256_OBJS)
 crypto-diff: $(BUILD)/tests/crypto_diff
 	$(BUILD)/tests/crypto_diff
 bench-crypto: $(BUILD)/tests/bench_crypto
@@ -261,13 +264,13 @@ $(FUZZ_BUILD)/fuzz_stun: $(FUZZ_BUILD)/tests/fuzz/fuzz_stun.o $(FUZZ_BUILD)/stun
 $(FUZZ_BUILD)/fuzz_term: $(FUZZ_BUILD)/tests/fuzz/fuzz_term.o $(FUZZ_BUILD)/term.o $(FUZZ_BUILD)/utf8.o
 $(FUZZ_BUILD)/fuzz_server: $(FUZZ_BUILD)/tests/fuzz/fuzz_server.o $(FUZZ_SERVER_OBJS)
 $(FUZZ_BUILD)/fuzz_client: $(FUZZ_BUILD)/tests/fuzz/fuzz_client.o $(FUZZ_CLIENT_OBJS)
-$(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
+$(FUZZ_BUILD)/fuzz_crypto: $(FUZZ_BUILD)/tests/fuzz/fuzz_crypto.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o $(FUZZ_BUILD)/sha256_x86.o
 $(FUZZ_BUILD)/fuzz_crypto: FUZZ_LIBS = $(SODIUM_LIBS)
-$(FUZZ_BUILD)/fuzz_session: $(FUZZ_BUILD)/tests/fuzz/fuzz_session.o $(FUZZ_BUILD)/session.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o
+$(FUZZ_BUILD)/fuzz_session: $(FUZZ_BUILD)/tests/fuzz/fuzz_session.o $(FUZZ_BUILD)/session.o $(FUZZ_BUILD)/x25519.o $(FUZZ_BUILD)/chachapoly.o $(FUZZ_BUILD)/sha256.o $(FUZZ_BUILD)/sha256_x86.o
 $(FUZZ_BINS): $(FUZZ_BUILD)/tests/fuzz/fuzz.o
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(FUZZ_LIBS)
 
-MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c $(PROTO_OBJS:$(BUILD)/%.o=%.c) session.c x25519.c chachapoly.c sha256.c
+MKSEEDS_SRCS = tests/fuzz/mkseeds.c tests/fuzz/fuzz.c $(PROTO_OBJS:$(BUILD)/%.o=%.c) session.c x25519.c chachapoly.c sha256.c sha256_x86.c
 $(FUZZ_BUILD)/mkseeds: $(MKSEEDS_SRCS) $(wildcard *.h tests/fuzz/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -I. -o $@ $(MKSEEDS_SRCS)

@@ -267,7 +267,7 @@ void client_streams_wake(struct peer *p);
 int client_streams_busy(const struct peer *p);
 void client_streams_free(struct peer *p);
 
-/* transfer.c: files to and from peers (transfer.h: the messages, names, progress) */
+/* transfer.c, transfer_send.c, transfer_recv.c: files to and from peers (transfer.h: the messages, names, progress) */
 void client_transfers_init(struct client *c);
 void client_cmd_send(struct client *c, const char *peer, const char *file, int64_t now);
 void client_cmd_answer(struct client *c, const char *peer, int accept);

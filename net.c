@@ -9,6 +9,9 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#if defined(__linux__)
+#include <netinet/udp.h> /* UDP_SEGMENT */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,15 +429,145 @@ void net_queue_init(struct net_queue *q, int fd, int ipv6)
 	q->ipv6 = ipv6;
 	q->n = 0;
 	q->failed = 0;
+	q->gso = 1;
 }
+
+/*
+ * UDP generic segmentation offload (Linux 4.18, UDP_SEGMENT): one sendmsg hands the
+ * kernel a run of datagrams to one address, all gso_size bytes but the last (which may
+ * be shorter), and they travel through the IP stack as one; the kernel (or the network
+ * card) cuts them apart just before they leave, so each is still one datagram of at most
+ * gso_size bytes on the wire. A file's datagrams are such a run: one trip through the
+ * stack instead of one each, most of the sender's system time (README, "A file over
+ * loopback").
+ */
+#define NET_GSO_PAYLOAD_MAX 65000 /* bytes in a run: under the 65,507 of one IPv4 UDP datagram */
+#define NET_GSO_SEGMENTS_MAX 64   /* datagrams in a run: Linux's UDP_MAX_SEGMENTS (64 up to 6.x) */
+/*
+ * Only datagrams of at least this many bytes start a run: a bulk sender's are near the most
+ * (a file's are 1,104), and the stack's cost per datagram, which GSO shares, is what they
+ * save. Small ones go one by one: chat's 64-byte lines through GSO moved 20% fewer
+ * messages a second on one CPU (make bench, chat), the kernel cutting runs of tiny ones
+ * apart costing more than it saved.
+ */
+#define NET_GSO_LEN_MIN 512
+
+int net_gso_run(const struct net_dgram *d, int n)
+{
+	size_t size = d[0].len, total = d[0].len;
+	int k = 1;
+
+	/* An empty datagram is never part of a run: as the last it would vanish, cut to nothing. */
+	while (size >= NET_GSO_LEN_MIN && k < n && k < NET_GSO_SEGMENTS_MAX && d[k].len > 0 && d[k].len <= size &&
+	       total + d[k].len <= NET_GSO_PAYLOAD_MAX &&
+	       proto_addr_equal(&d[k].addr, &d[0].addr)) {
+		total += d[k].len;
+		if (d[k++].len < size)
+			break; /* a shorter one ends the run */
+	}
+	return k;
+}
+
+#if defined(__linux__) && defined(MSG_WAITFORONE) && defined(UDP_SEGMENT)
+
+/*
+ * Sends q->d[from..q->n) as runs (net_gso_run), one sendmmsg for them all. Returns how many
+ * datagrams were handled: sent, or, when the first run was refused, that run, counted
+ * in *lost. A refusal that says the path cannot segment (EIO: no checksum offload on
+ * the device; EINVAL, ENOPROTOOPT, EOPNOTSUPP: no GSO here) turns GSO off for good and
+ * sends the run again without it.
+ */
+static int send_runs(struct net_queue *q, int from, int *lost)
+{
+	struct sockaddr_storage ss[NET_BATCH_MAX];
+	struct mmsghdr msgs[NET_BATCH_MAX];
+	struct iovec iov[NET_BATCH_MAX];
+	union { /* the control message, aligned as a struct cmsghdr's size_t cmsg_len */
+		char buf[CMSG_SPACE(sizeof(uint16_t))];
+		size_t align;
+	} ctl[NET_BATCH_MAX];
+	int count[NET_BATCH_MAX];
+	int i = from, m = 0, sent, k;
+
+	*lost = 0;
+	while (i < q->n) {
+		socklen_t sslen = to_sockaddr(&q->d[i].addr, q->ipv6 ? AF_INET6 : AF_INET, &ss[m]);
+		int run = net_gso_run(q->d + i, q->n - i);
+
+		if (sslen == 0)
+			break;
+		for (k = 0; k < run; k++) {
+			iov[i - from + k].iov_base = q->d[i + k].buf;
+			iov[i - from + k].iov_len = q->d[i + k].len;
+		}
+		memset(&msgs[m], 0, sizeof(msgs[m]));
+		msgs[m].msg_hdr.msg_name = &ss[m];
+		msgs[m].msg_hdr.msg_namelen = sslen;
+		msgs[m].msg_hdr.msg_iov = &iov[i - from];
+		msgs[m].msg_hdr.msg_iovlen = (size_t)run;
+		if (run > 1) {
+			struct cmsghdr *cm;
+			uint16_t size = (uint16_t)q->d[i].len;
+
+			memset(&ctl[m], 0, sizeof(ctl[m]));
+			msgs[m].msg_hdr.msg_control = ctl[m].buf;
+			msgs[m].msg_hdr.msg_controllen = sizeof(ctl[m].buf);
+			cm = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+			cm->cmsg_level = SOL_UDP;
+			cm->cmsg_type = UDP_SEGMENT;
+			cm->cmsg_len = CMSG_LEN(sizeof(size));
+			memcpy(CMSG_DATA(cm), &size, sizeof(size));
+		}
+		count[m++] = run;
+		i += run;
+	}
+	if (m == 0) { /* d[from]'s address is not one this socket reaches */
+		*lost = 1;
+		return 1;
+	}
+	do
+		sent = sendmmsg(q->fd, msgs, (unsigned)m, 0);
+	while (sent < 0 && errno == EINTR);
+	if (sent <= 0) {
+		if (count[0] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT ||
+				     errno == EOPNOTSUPP)) {
+			q->gso = 0;
+			return 0; /* the caller sends them again, one datagram each */
+		}
+		*lost = count[0];
+		return count[0];
+	}
+	for (k = 0, i = 0; k < sent; k++)
+		i += count[k];
+	return i;
+}
+
+#else /* no UDP_SEGMENT: one datagram each, whatever the queue holds */
+
+static int send_runs(struct net_queue *q, int from, int *lost)
+{
+	(void)from;
+	*lost = 0;
+	q->gso = 1;
+	return 0;
+}
+
+#endif
 
 int net_queue_flush(struct net_queue *q)
 {
-	int done = 0, refused = 0;
+	int done = 0, refused = 0, lost;
 
 	while (done < q->n) {
-		int sent = net_send_many(q->fd, q->ipv6, q->d + done, q->n - done);
+		int sent;
 
+		if (q->gso) {
+			sent = send_runs(q, done, &lost);
+			refused += lost;
+			done += sent;
+			continue; /* 0 sent: GSO just went off, and the same datagrams go below */
+		}
+		sent = net_send_many(q->fd, q->ipv6, q->d + done, q->n - done);
 		if (sent < 0) {
 			/* EAGAIN (a full socket buffer) is a loss the peer's recovery handles */
 			refused++;

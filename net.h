@@ -110,9 +110,20 @@ struct net_queue {
 	int fd, ipv6;     /* as for net_send */
 	int n;            /* datagrams queued: d[0..n) */
 	unsigned failed;  /* datagrams the system refused since net_queue_init */
+	int gso;          /* 1 while runs to one address go as one UDP GSO send (net.c); 0 for good once refused */
 	struct net_dgram d[NET_BATCH_MAX];
 	uint8_t buf[NET_BATCH_MAX][NET_QUEUE_DGRAM_MAX];
 };
+
+/*
+ * How many of d[0..n) (n >= 1) net_queue_flush sends as one UDP GSO run:
+ * d[0] and the datagrams after it to the same address and of d[0]'s size,
+ * the last of them maybe shorter (it ends the run; never empty), at most
+ * 64 datagrams and 65,000 bytes in all; 1 when d[0] is under 512 bytes
+ * (small datagrams go one by one). Returns 1..n. Pure: exported for the
+ * tests.
+ */
+int net_gso_run(const struct net_dgram *d, int n);
 
 /* Empties q and points it at fd (ipv6 as for net_send). */
 void net_queue_init(struct net_queue *q, int fd, int ipv6);
@@ -127,9 +138,12 @@ int net_queue_add(struct net_queue *q, const struct proto_addr *to, const uint8_
 		  size_t len);
 
 /*
- * Sends every queued datagram in order (net_send_many), and empties q.
- * One the system refuses is skipped and counted in q->failed. Returns how
- * many were refused this call (0 when all went).
+ * Sends every queued datagram in order, and empties q: runs of datagrams
+ * to one address, of one size (the last may be shorter), as one UDP GSO
+ * send each where the system has it (Linux's UDP_SEGMENT: still one
+ * datagram each on the wire), the rest by net_send_many. One the system
+ * refuses is skipped and counted in q->failed (a refused run: each of its
+ * datagrams). Returns how many were refused this call (0 when all went).
  */
 int net_queue_flush(struct net_queue *q);
 

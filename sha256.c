@@ -4,12 +4,13 @@
 #include "bytes.h"
 #include "ct.h"
 #include "sha256.h"
+#include "sha256_impl.h"
 
 /*
  * FIPS 180-4 section 4.2.2: the constants K{256}_0..K{256}_63, the first
  * 32 bits of the fractional parts of the cube roots of the first 64 primes.
  */
-static const uint32_t K256[64] = {
+const uint32_t sha256_K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
 	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
 	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -77,7 +78,7 @@ static inline uint32_t small_sigma1(uint32_t x)
  */
 #define SHA256_STEP(a, b, c, d, e, f, g, h, t, w)                                       \
 	do {                                                                             \
-		uint32_t T1 = (h) + big_sigma1(e) + ch(e, f, g) + K256[t] + (w);         \
+		uint32_t T1 = (h) + big_sigma1(e) + ch(e, f, g) + sha256_K[t] + (w);     \
 		uint32_t T2 = big_sigma0(a) + maj(a, b, c);                              \
 		(d) += T1;                                                               \
 		(h) = T1 + T2;                                                           \
@@ -115,7 +116,7 @@ static inline uint32_t small_sigma1(uint32_t x)
  * words are wiped at the end since HMAC feeds key bytes through here; the
  * working variables live in registers, which C cannot wipe.
  */
-static void sha256_blocks(uint32_t state[8], const uint8_t *p, size_t n)
+static void sha256_portable_blocks(uint32_t state[8], const uint8_t *p, size_t n)
 {
 	uint32_t W[16];
 
@@ -143,6 +144,34 @@ static void sha256_blocks(uint32_t state[8], const uint8_t *p, size_t n)
 		state[7] += h;
 	}
 	ct_wipe(W, sizeof(W));
+}
+
+/*
+ * Which compression function runs: -1 not chosen yet, 0 the portable one above, 1 the x86
+ * SHA extensions (sha256_x86.c). Chosen once, at the first block, from what the CPU says;
+ * both compute the same function (tests/test_sha256.c and tests/crypto_diff.c run both).
+ */
+static int use_x86 = -1;
+
+void sha256_use_portable(int portable)
+{
+	use_x86 = portable ? 0 : sha256_x86_supported();
+}
+
+int sha256_accelerated(void)
+{
+	if (use_x86 < 0)
+		use_x86 = sha256_x86_supported();
+	return use_x86;
+}
+
+/* Section 6.2.2 on n blocks, by the compression function chosen for this CPU. */
+static void sha256_blocks(uint32_t state[8], const uint8_t *p, size_t n)
+{
+	if (sha256_accelerated())
+		sha256_x86_blocks(state, p, n);
+	else
+		sha256_portable_blocks(state, p, n);
 }
 
 /* FIPS 180-4 section 5.3.3: H(0). */

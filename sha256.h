@@ -26,6 +26,17 @@ void sha256_final(struct sha256_ctx *ctx, uint8_t out[SHA256_LEN]);
 /* The digest of len bytes at data, in one call. */
 void sha256_hash(uint8_t out[SHA256_LEN], const void *data, size_t len);
 
+/*
+ * 1 when the hashes here run on the x86 SHA extensions (sha256_x86.c), 0 when on the
+ * portable C. The choice is made once, from the CPU, at the first use.
+ */
+int sha256_accelerated(void);
+/*
+ * For the tests and the benchmark only: portable != 0 makes every later hash use the
+ * portable C; 0 goes back to what the CPU allows. Not thread-safe; call it between hashes.
+ */
+void sha256_use_portable(int portable);
+
 /* HMAC-SHA256 (RFC 2104) of msg under key; any key length (longer than a block is hashed). */
 void sha256_hmac(uint8_t out[SHA256_LEN], const void *key, size_t key_len,
 		 const void *msg, size_t msg_len);

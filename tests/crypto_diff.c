@@ -28,9 +28,12 @@
  *              tag, the associated data, the nonce or the key flipped, or the
  *              input cut short) that both must refuse, ours leaving zeros
  *   sha256     sha256_hash() and sha256_init/update/final with random splits
- *              against crypto_hash_sha256() and its init/update/final
+ *              against crypto_hash_sha256() and its init/update/final, each
+ *              case on both compression functions (the x86 SHA extensions
+ *              where the CPU has them, and the portable C)
  *   hmac       sha256_hmac() against crypto_auth_hmacsha256_init/update/final
- *              with keys of 0..200 bytes (longer than a block is hashed)
+ *              with keys of 0..200 bytes (longer than a block is hashed);
+ *              hmac and hkdf cases alternate between the two functions
  *   hkdf       sha256_hkdf_extract/expand() against RFC 5869 section 2
  *              written here over libsodium's HMAC (1.0.18 has no HKDF), up to
  *              255 blocks, and one byte more refused with out untouched
@@ -417,18 +420,10 @@ static int sha256_case(struct rng64 *r, long i)
 	struct sha256_ctx ctx;
 	crypto_hash_sha256_state st;
 	size_t len = pick_hash_len(r), off, n;
+	int portable;
 
 	fill(r, msg, len);
-	sha256_hash(ours, msg, len);
 	crypto_hash_sha256(theirs, msg, len);
-
-	/* Streamed, each in its own random pieces. */
-	sha256_init(&ctx);
-	for (off = 0; off < len || below(r, 4) == 0; off += n) {
-		n = pick_piece(r, len - off);
-		sha256_update(&ctx, msg + off, n);
-	}
-	sha256_final(&ctx, streamed);
 	crypto_hash_sha256_init(&st);
 	for (off = 0; off < len; off += n) {
 		n = pick_piece(r, len - off);
@@ -436,15 +431,28 @@ static int sha256_case(struct rng64 *r, long i)
 	}
 	crypto_hash_sha256_final(&st, theirs_streamed);
 
-	if (memcmp(ours, theirs, SHA256_LEN) != 0 || memcmp(streamed, theirs, SHA256_LEN) != 0 ||
-	    memcmp(theirs_streamed, theirs, SHA256_LEN) != 0) {
-		fail(i, memcmp(ours, theirs, SHA256_LEN) != 0 ? "sha256_hash differs from libsodium's"
-							      : "streamed SHA-256 differs");
-		show("message", msg, len);
-		show("sha256_hash", ours, SHA256_LEN);
-		show("sha256_update in pieces", streamed, SHA256_LEN);
-		show("libsodium", theirs, SHA256_LEN);
-		return 0;
+	/* Ours twice: the x86 SHA extensions where the CPU has them, then the portable C. */
+	for (portable = 0; portable < 2; portable++) {
+		sha256_use_portable(portable);
+		sha256_hash(ours, msg, len);
+		sha256_init(&ctx);
+		for (off = 0; off < len || below(r, 4) == 0; off += n) {
+			n = pick_piece(r, len - off);
+			sha256_update(&ctx, msg + off, n);
+		}
+		sha256_final(&ctx, streamed);
+		if (memcmp(ours, theirs, SHA256_LEN) != 0 || memcmp(streamed, theirs, SHA256_LEN) != 0 ||
+		    memcmp(theirs_streamed, theirs, SHA256_LEN) != 0) {
+			fail(i, memcmp(ours, theirs, SHA256_LEN) != 0 ? "sha256_hash differs from libsodium's"
+								      : "streamed SHA-256 differs");
+			fprintf(stderr, "    the %s compression function\n",
+				sha256_accelerated() ? "x86 SHA extensions'" : "portable");
+			show("message", msg, len);
+			show("sha256_hash", ours, SHA256_LEN);
+			show("sha256_update in pieces", streamed, SHA256_LEN);
+			show("libsodium", theirs, SHA256_LEN);
+			return 0;
+		}
 	}
 	return 1;
 }
@@ -472,6 +480,7 @@ static int hmac_case(struct rng64 *r, long i)
 
 	fill(r, key, key_len);
 	fill(r, msg, len);
+	sha256_use_portable((int)(i & 1)); /* odd cases on the portable C */
 	sha256_hmac(ours, key, key_len, msg, len);
 	their_hmac(r, theirs, key, key_len, msg, len);
 	if (memcmp(ours, theirs, SHA256_LEN) != 0) {
@@ -532,6 +541,7 @@ static int hkdf_case(struct rng64 *r, long i)
 	fill(r, ikm, ikm_len);
 	fill(r, info, info_len);
 	memset(ours, 0xaa, sizeof(ours));
+	sha256_use_portable((int)(i & 1)); /* odd cases on the portable C */
 	sha256_hkdf_extract(prk, salt, salt_len, ikm, ikm_len);
 	rc = sha256_hkdf_expand(ours, len, prk, info, info_len);
 	if (len > SHA256_HKDF_MAX_LEN) {
@@ -623,6 +633,9 @@ int main(int argc, char **argv)
 	printf("crypto_diff: ours against libsodium %s, seed 0x%016" PRIx64 ", scale %g"
 	       " (replay: crypto_diff 0x%016" PRIx64 " %g)\n",
 	       sodium_version_string(), seed, scale, seed, scale);
+	sha256_use_portable(0);
+	printf("SHA-256 on %s\n", sha256_accelerated() ? "both the x86 SHA extensions and the portable C"
+						       : "the portable C only (this CPU has no SHA extensions)");
 	fflush(stdout);
 
 	for (size_t k = 0; k < N_KINDS; k++) {
