@@ -341,6 +341,14 @@ int cc_on_ack(struct cc *cc, const struct cc_range *ranges, size_t n, int64_t ac
  */
 int64_t cc_tick(struct cc *cc, int64_t now, const struct cc_events *ev);
 
+/*
+ * The path answers again after a silence (a reconnection, an answer
+ * after the owner gave it up): the PTO backoff starts over and one probe
+ * is owed at once, so what waits goes now, not when a backed-off PTO
+ * runs out (RFC 9000 9.4). Its ACK shows what was lost (RFC 9002 6.1.2).
+ */
+void cc_path_revived(struct cc *cc);
+
 /* Returns the time (ms) of the next timer: the loss time or the PTO, or INT64_MAX. */
 int64_t cc_deadline(const struct cc *cc);
 

@@ -231,9 +231,7 @@ void client_streams_wake(struct peer *p)
 
 	if (ps == NULL)
 		return;
-	ps->conn.cc.pto_count = 0;
-	if (ps->conn.cc.probes == 0)
-		ps->conn.cc.probes = 1;
+	cc_path_revived(&ps->conn.cc);
 	stream_ping(&ps->conn);
 }
 
@@ -361,7 +359,7 @@ void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, siz
 	if (ps != NULL && ps->ack_now) {
 		/* Its ACK now, before anything else can happen (a BYE, say). */
 		ps->ack_now = 0;
-		ps->conn.ack_deadline_ms = now;
+		stream_ack_now(&ps->conn, now);
 		(void)client_tick_streams(c, p, now);
 	}
 	/* Answer soon: the ACK it may owe goes with the next client_tick. */

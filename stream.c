@@ -293,6 +293,11 @@ void stream_ping(struct stream_conn *c)
 	c->ping_pending = 1;
 }
 
+void stream_ack_now(struct stream_conn *c, int64_t now)
+{
+	c->ack_deadline_ms = now;
+}
+
 int stream_new_path(struct stream_conn *c, uint32_t pkt_max, uint64_t rate_cap, int64_t now)
 {
 	if (pkt_max < STREAM_PKT_MIN || pkt_max > STREAM_PKT_MAX)

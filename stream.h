@@ -406,6 +406,13 @@ int stream_set_pkt_max(struct stream_conn *c, uint32_t pkt_max);
 void stream_ping(struct stream_conn *c);
 
 /*
+ * Makes an ACK due at now: the next stream_tick sends one at once, not
+ * within max_ack_delay (RFC 9000 13.2.1 lets a receiver acknowledge
+ * sooner; a chat line's sender learns it arrived a moment earlier).
+ */
+void stream_ack_now(struct stream_conn *c, int64_t now);
+
+/*
  * The owner moved the connection to another path at now (relay to
  * direct, or a new NAT mapping): a new packet budget, a cap on the
  * sending rate in bytes per second (the relay's limit; 0 for none), and
