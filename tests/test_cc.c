@@ -71,6 +71,14 @@ static void setup(struct cc *cc)
 	cc_init(cc, MDS, MAD, 0);
 }
 
+/* setup, then packets 0..n-1 sent at 0 and acknowledged at 100: one round, an RTT of 100 ms. */
+static void setup_round(struct cc *cc, uint64_t n)
+{
+	setup(cc);
+	send_range(cc, 0, n - 1, 0);
+	ack1(cc, 0, n - 1, 100);
+}
+
 START_TEST(initial_window)
 {
 	struct cc cc;
@@ -207,9 +215,7 @@ START_TEST(random_loss_cuts_nothing)
 	struct cc_range r[6] = { { 0, 9 }, { 11, 29 }, { 31, 49 }, { 51, 69 }, { 71, 89 }, { 91, 99 } };
 	uint64_t before;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	send_range(&cc, 10, 29, 100);
 	ack1(&cc, 10, 29, 200);
 	before = cc.cwnd;
@@ -233,9 +239,7 @@ START_TEST(burst_of_losses_bounds_inflight)
 	struct cc cc;
 	uint64_t bdp1;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	bdp1 = cc.bw * 100 / 1000; /* 10 packets a round of 100 ms: one BDP */
 	ck_assert_uint_eq(bdp1, 10 * MDS);
 	/* 40 sent, the first 20 dropped (a queue overflowed): 1/2 of the flight */
@@ -397,9 +401,7 @@ START_TEST(count_rule_on_fresh_path)
 	struct cc cc;
 
 	/* The same 17 later ACKs on a path never seen to reorder: lost at once. */
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100);
+	setup_round(&cc, 1);
 	send_range(&cc, 2, 20, 1000);
 	ack1(&cc, 3, 20, 1100);
 	ck_assert_uint_eq(seen.nlost, 1);
@@ -410,9 +412,7 @@ END_TEST
 /* Loses 1..10 of a flight 1..30 by count (a cut at the 8th), after a first round of 10. */
 static void lose_ten(struct cc *cc)
 {
-	setup(cc);
-	send_range(cc, 0, 9, 0);
-	ack1(cc, 0, 9, 100);
+	setup_round(cc, 10);
 	send_range(cc, 10, 39, 1000);
 	ack1(cc, 21, 39, 1100); /* 10..20 have 3 later packets acknowledged */
 	ck_assert_uint_eq(seen.nlost, 11);
@@ -458,9 +458,7 @@ START_TEST(pto_backs_off)
 	struct cc cc;
 	int64_t d, pto;
 
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100);
+	setup_round(&cc, 1);
 	send_range(&cc, 1, 1, 1000);
 	pto = cc_pto_ms(&cc);
 	/* RFC 9002 6.2.1: 100 + max(4 * 50, 1) + 25 */
@@ -491,9 +489,7 @@ START_TEST(persistent_congestion_collapses)
 	int64_t t, pcd;
 	uint64_t pn;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
 	pcd = 3 * cc_pto_ms(&cc);
 	/* one packet every 100 ms for longer than 3 PTOs, all lost, then one acknowledged */
@@ -512,9 +508,7 @@ START_TEST(short_loss_is_not_persistent)
 {
 	struct cc cc;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	/* the same number of losses, but within one PTO: too much in flight, not a dead path */
 	send_range(&cc, 10, 20, 1000);
 	ack1(&cc, 18, 20, 1100);
@@ -583,9 +577,7 @@ START_TEST(pacing_spreads_a_window)
 	uint64_t rate;
 	int sent = 0;
 
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100); /* srtt 100 ms */
+	setup_round(&cc, 1); /* srtt 100 ms */
 	cc_pacing_at(&cc, MDS, t); /* fill the bucket */
 	rate = cc_pacing_rate(&cc);
 	/* STARTUP: 2.89 x the one packet per 100 ms measured, 1% under */
@@ -612,9 +604,7 @@ START_TEST(new_path_starts_over)
 	struct cc cc;
 	uint64_t rec;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
 	send_range(&cc, 10, 19, 200);
 	/* to the relay: smaller packets, a fresh estimate, the initial window of them */
