@@ -83,15 +83,23 @@ static uint64_t pacing_gain_pct(const struct cc *cc)
 
 uint64_t cc_pacing_rate(const struct cc *cc)
 {
-	uint64_t rate;
+	uint64_t rate = 0;
 
-	if (cc->bw > 0) {
+	if (cc->bw > 0)
 		rate = cc->bw * pacing_gain_pct(cc) / 100 * CC_PACING_MARGIN_PCT / 100;
-	} else {
-		/* no rate measured yet: the window over the RTT, at STARTUP's gain */
+	if (!cc->filled_pipe) {
+		/*
+		 * Until the pipe is full, never slower than the window over the
+		 * RTT at STARTUP's gain (BBR's pacing rate only grows in STARTUP,
+		 * from that start): a bandwidth measured while only chat lines
+		 * went (a few hundred bytes a second, app-limited) paced a file's
+		 * first round at 2 kB/s, and its start took 2 or 3 rounds more.
+		 */
 		uint64_t rtt = (uint64_t)cc_max64(cc_srtt(cc), 1);
+		uint64_t w = cc->cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / rtt;
 
-		rate = cc->cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / rtt;
+		if (w > rate)
+			rate = w;
 	}
 	if (rate < 1)
 		rate = 1;

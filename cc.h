@@ -101,8 +101,14 @@
  *   once gave 0 ms on a 100 ms path) shrinks the BDP, and cwnd with it,
  *   until CC_MIN_RTT_WIN_MS has passed.
  * - Pacing (RFC 9002 7.7): a token bucket filled at the pacing gain x the
- *   bandwidth (1% under it, as BBR paces); before the first rate sample,
- *   at the gain x cwnd / smoothed RTT.
+ *   bandwidth (1% under it, as BBR paces); until the pipe is first full
+ *   (STARTUP), never under the gain x cwnd / smoothed RTT, the rate it
+ *   starts at before any sample. BBR's pacing rate only grows in STARTUP;
+ *   ours, taken from the estimate alone, paced a file that followed a
+ *   chat at 2.89 x the chat's rate (a few hundred bytes a second,
+ *   app-limited samples): the NAT lab's first round of a /send left at
+ *   2 kB/s, and STARTUP took 2 or 3 round trips more (0.76 x TCP in that
+ *   run, 0.98 and 1.02 in the next two with this rule).
  * - Missing ACKs: a rate is taken once per ACK, from the most recently
  *   sent packet it acknowledges, so an ACK that covers many packets
  *   (the ACKs before it lost) gives one sound sample, not a burst.

@@ -289,8 +289,36 @@ START_TEST(delivery_rate)
 	ack1(&cc, 30, 31, 400);
 	ck_assert_uint_eq(cc.rate_sample, 2 * MDS * 1000 / 100);
 	ck_assert_uint_eq(cc.bw, 20 * MDS * 1000 / 100);
-	/* pacing follows the estimate: STARTUP's 2.89, 1% under */
-	ck_assert_uint_eq(cc_pacing_rate(&cc), cc.bw * CC_STARTUP_GAIN_PCT / 100 * 99 / 100);
+	/* pacing in STARTUP: 2.89 x the estimate (1% under) or x the window over the RTT, the larger */
+	ck_assert_uint_eq(cc_pacing_rate(&cc),
+			  cc.bw * 289 / 100 * 99 / 100 > cc.cwnd * 1000 * 289 / 100 / (uint64_t)cc.smoothed_rtt_ms
+				  ? cc.bw * 289 / 100 * 99 / 100
+				  : cc.cwnd * 1000 * 289 / 100 / (uint64_t)cc.smoothed_rtt_ms);
+}
+END_TEST
+
+/*
+ * Chat first: single packets 200 ms apart, each acked in 100 ms, the
+ * sender app-limited: the estimate is a packet per RTT. A file then
+ * starts: its first rounds are paced at the window's rate (BBR's pacing
+ * only grows in STARTUP), not at 2.89 x the chat's (the NAT lab's first
+ * file round went at 2 kB/s so).
+ */
+START_TEST(startup_pacing_not_held_by_chat)
+{
+	struct cc cc;
+	uint64_t pn;
+
+	setup(&cc);
+	for (pn = 0; pn < 5; pn++) {
+		cc_app_limited(&cc);
+		send_range(&cc, pn, pn, (int64_t)pn * 200);
+		ack1(&cc, pn, pn, (int64_t)pn * 200 + 100);
+	}
+	ck_assert_uint_eq(cc.bw, MDS * 1000 / 100);
+	ck_assert_int_eq(cc.mode, CC_STARTUP);
+	ck_assert_uint_eq(cc_pacing_rate(&cc), cc.cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / 100);
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 3 * cc.bw * CC_STARTUP_GAIN_PCT / 100);
 }
 END_TEST
 
@@ -580,8 +608,8 @@ START_TEST(pacing_spreads_a_window)
 	setup_round(&cc, 1); /* srtt 100 ms */
 	cc_pacing_at(&cc, MDS, t); /* fill the bucket */
 	rate = cc_pacing_rate(&cc);
-	/* STARTUP: 2.89 x the one packet per 100 ms measured, 1% under */
-	ck_assert_uint_eq(rate, (uint64_t)MDS * 10 * CC_STARTUP_GAIN_PCT / 100 * 99 / 100);
+	/* STARTUP: 2.89 x the window (10 packets) over the RTT, not x the one packet measured */
+	ck_assert_uint_eq(rate, (uint64_t)MDS * 10 * 1000 * CC_STARTUP_GAIN_PCT / 100 / 100);
 	/* a window's worth is spread at that rate: only the burst leaves at once */
 	while (sent < 10) {
 		at = cc_pacing_at(&cc, MDS, t);
@@ -724,6 +752,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, random_loss_cuts_nothing);
 	tcase_add_test(tc, burst_of_losses_bounds_inflight);
 	tcase_add_test(tc, delivery_rate);
+	tcase_add_test(tc, startup_pacing_not_held_by_chat);
 	tcase_add_test(tc, bandwidth_filter_forgets);
 	tcase_add_test(tc, min_rtt_filter_and_probe_rtt);
 	tcase_add_test(tc, time_rule_after_reordering);
