@@ -72,9 +72,9 @@ void stream_config_default(struct stream_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_streams = 16;
-	/* 4 MiB each way (stream.h, Memory: what it allows at 100 ms) */
-	cfg->stream_buf = 4 << 20;
-	cfg->conn_window = 8 << 20;
+	/* 8 MiB each way (stream.h, Memory: what it allows at 100 ms and 5% loss) */
+	cfg->stream_buf = 8 << 20;
+	cfg->conn_window = 16 << 20;
 	cfg->pkt_max = STREAM_PKT_MAX;
 }
 
