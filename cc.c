@@ -23,6 +23,8 @@ static void model_fresh(struct cc *cc)
 	cc->next_round_delivered = cc->delivered;
 	cc->inflight_hi = UINT64_MAX;
 	cc->app_limited_until = 0;
+	cc->round_min_rtt_ms = cc->last_round_min_rtt_ms = INT64_MAX;
+	cc->round_rtt_samples = 0;
 }
 
 void cc_model_path(struct cc *cc, int64_t now)
@@ -326,6 +328,29 @@ static void mode_update(struct cc *cc, int round_start, int app_limited, int rtt
 	}
 }
 
+/*
+ * Takes an RTT sample (latest_rtt_ms) into this round's least; in
+ * STARTUP, when the round has CC_HS_N_RTT_SAMPLE samples and its least
+ * is above the last round's by RFC 9406's RttThresh (1/8 of it, within
+ * 4..16 ms), a queue is growing: the pipe is full, DRAIN (cc.h).
+ */
+static void startup_delay(struct cc *cc)
+{
+	int64_t last = cc->last_round_min_rtt_ms, thresh;
+
+	cc->round_rtt_samples++;
+	cc->round_min_rtt_ms = cc_min64(cc->round_min_rtt_ms, cc->latest_rtt_ms);
+	if (cc->mode != CC_STARTUP || last == INT64_MAX || cc->round_rtt_samples < CC_HS_N_RTT_SAMPLE)
+		return;
+	thresh = cc_max64(CC_HS_MIN_RTT_THRESH_MS,
+			  cc_min64(last / CC_HS_MIN_RTT_DIVISOR, CC_HS_MAX_RTT_THRESH_MS));
+	if (cc->round_min_rtt_ms >= last + thresh) {
+		cc->filled_pipe = 1;
+		cc->mode = CC_DRAIN;
+		cc->n_delay_exits++;
+	}
+}
+
 /* Sets cwnd from the model: 2 BDP (2.89 in STARTUP) and a few packets, within inflight_hi. */
 static void cwnd_update(struct cc *cc, uint64_t acked)
 {
@@ -373,6 +398,13 @@ void cc_model_update(struct cc *cc, const struct cc_sent *p, uint64_t acked, int
 				cc->inflight_hi = UINT64_MAX;
 		}
 	}
+	if (round_start) {
+		cc->last_round_min_rtt_ms = cc->round_min_rtt_ms;
+		cc->round_min_rtt_ms = INT64_MAX;
+		cc->round_rtt_samples = 0;
+	}
+	if (sampled)
+		startup_delay(cc);
 	if (rate > 0)
 		cc->rate_sample = rate;
 	bw_update(cc, rate, p->app_limited);

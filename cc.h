@@ -70,7 +70,14 @@
  *     drains and the floor is seen again (this min is BBR's; RFC 9002's
  *     min_rtt_ms, for the ACK delay rule, stays the path's lowest);
  *   - modes: STARTUP paces at 2/ln 2 = 2.89 x the bandwidth (doubling each
- *     round, as slow start) until three rounds grow it by under 1/4;
+ *     round, as slow start) until three rounds grow it by under 1/4, or
+ *     until a round's least RTT (of 8 samples or more) is above the last
+ *     round's by 1/8 of it, 4 to 16 ms (RFC 9406's HyStart++ delay rule:
+ *     a queue grows). The delay rule is for a bottleneck that queues
+ *     while the rates measured still rise: in the NAT lab it is the
+ *     receiver's CPU, whose socket buffer took 120 ms of a 16 MiB /send
+ *     before the bandwidth rule saw it (STARTUP never ended; chat lines
+ *     and /peers waited behind the queue, 130 to 230 ms for 100);
  *     DRAIN paces at 1/2.89 until what is in flight is one BDP; PROBE_BW
  *     cycles its pacing gain over 8 phases of one min RTT each, 5/4 (look
  *     for more), 3/4 (drain what that queued), then 1 six times;
@@ -148,6 +155,10 @@
 #define CC_FULL_BW_ROUNDS 3             /* ... three times: the pipe is full */
 #define CC_LOSS_THRESH_INV 8            /* more than 1/8 of a flight lost: too much in flight (BBRv2's 2%, raised so 5% random loss is not taken for it) */
 #define CC_LOSS_MIN_PKTS 8              /* and at least 8 packets: in a small flight a few random losses pass 1/8 */
+#define CC_HS_N_RTT_SAMPLE 8           /* RFC 9406 4.3 N_RTT_SAMPLE: samples a round before its RTT is judged */
+#define CC_HS_MIN_RTT_THRESH_MS 4      /* RFC 9406 4.3 MIN_RTT_THRESH */
+#define CC_HS_MAX_RTT_THRESH_MS 16     /* RFC 9406 4.3 MAX_RTT_THRESH */
+#define CC_HS_MIN_RTT_DIVISOR 8        /* RFC 9406 4.3 MIN_RTT_DIVISOR: the threshold is 1/8 of the last round's least RTT, within the two above */
 #define CC_INFLIGHT_HI_PCT 70           /* inflight_hi after too much was lost: BBRv2's beta, 0.7 */
 
 /* BBR's modes (above). */
@@ -256,6 +267,9 @@ struct cc {
 	uint64_t probe_rtt_round;
 	uint64_t inflight_hi;         /* loss's bound on cwnd (BBRv2); UINT64_MAX when none */
 	uint64_t cut_round;           /* the round of the last cut */
+	int64_t round_min_rtt_ms;     /* the least RTT sample of this round (INT64_MAX: none yet) ... */
+	int64_t last_round_min_rtt_ms;/* ... and of the round before: STARTUP's delay exit (RFC 9406) */
+	uint32_t round_rtt_samples;   /* RTT samples this round */
 
 	/* pacing (RFC 9002 7.7) */
 	uint64_t rate_cap;            /* bytes per second, 0 for none */
@@ -266,6 +280,7 @@ struct cc {
 	uint64_t n_lost, n_spurious, n_pto, n_persistent, n_recoveries, n_undone;
 	uint64_t n_random;            /* losses that did not say too much was in flight: no recovery, no cut */
 	uint64_t n_probe_rtt;         /* PROBE_RTT entered */
+	uint64_t n_delay_exits;       /* STARTUP ended by the round's RTT rising (RFC 9406's rule) */
 	uint64_t n_acked;             /* ack-eliciting packets newly acknowledged, every path: the owner's sign of progress */
 };
 

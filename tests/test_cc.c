@@ -322,6 +322,49 @@ START_TEST(startup_pacing_not_held_by_chat)
 }
 END_TEST
 
+/*
+ * STARTUP rounds of 10, 20, 40... packets, all sent at once and each
+ * acknowledged alone rtt_ms later, the first two at 100 ms and the third
+ * at last_ms: returns the model after the third.
+ */
+static void startup_rounds(struct cc *cc, int64_t last_ms)
+{
+	uint64_t pn = 0, n = 10;
+	int64_t t = 0;
+
+	setup(cc);
+	for (int r = 0; r < 3; r++, n *= 2) {
+		int64_t rtt = r < 2 ? 100 : last_ms;
+
+		send_range(cc, pn, pn + n - 1, t);
+		for (uint64_t i = pn; i < pn + n; i++)
+			ack1(cc, i, i, t + rtt);
+		pn += n;
+		t += rtt;
+	}
+}
+
+/*
+ * RFC 9406's delay rule ends STARTUP: a round whose least RTT is above
+ * the last one's by 1/8 of it (12 ms at 100; within 4..16 ms) says a
+ * queue grows, while the bandwidth still seems to grow (the NAT lab's
+ * receiver, busy, queued 120 ms before the bandwidth rule saw anything,
+ * and chat lines waited behind it). 11 ms more is not enough.
+ */
+START_TEST(startup_ends_when_rtt_rises)
+{
+	struct cc cc;
+
+	startup_rounds(&cc, 111);
+	ck_assert_int_eq(cc.mode, CC_STARTUP);
+	ck_assert_uint_eq(cc.n_delay_exits, 0);
+	startup_rounds(&cc, 112);
+	ck_assert_int_ne(cc.mode, CC_STARTUP);
+	ck_assert(cc.filled_pipe);
+	ck_assert_uint_eq(cc.n_delay_exits, 1);
+}
+END_TEST
+
 START_TEST(bandwidth_filter_forgets)
 {
 	struct cc cc;
@@ -753,6 +796,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, burst_of_losses_bounds_inflight);
 	tcase_add_test(tc, delivery_rate);
 	tcase_add_test(tc, startup_pacing_not_held_by_chat);
+	tcase_add_test(tc, startup_ends_when_rtt_rises);
 	tcase_add_test(tc, bandwidth_filter_forgets);
 	tcase_add_test(tc, min_rtt_filter_and_probe_rtt);
 	tcase_add_test(tc, time_rule_after_reordering);
