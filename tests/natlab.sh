@@ -1886,11 +1886,13 @@ send_chat_rtt() {
 }
 
 # send_one R: alice /sends bob file-R.bin (file.bin linked), a chat probe each way every 0.25 s
-# and /peers every second meanwhile; checks the SHA-256 of what bob saved. Appends to SEND_S
-# (the sender's "in S s" as Mbit/s) and SEND_WALL (Mbit/s from typing /send to the "* sent"
-# line: what tcpcopy.py times, connect to the receiver's count).
+# and /peers every second meanwhile; checks the SHA-256 of what bob saved. Appends Mbit/s to
+# SEND_S (the sender's "in S s": from bob's ACCEPT to his DONE, S cut to a tenth of a second),
+# SEND_OFFER (from bob's "alice offers" line to alice's "* sent": the ACCEPT's way, the data and
+# the DONE's way, as tcpcopy.py times its handshake, the data and the count's way) and
+# SEND_WALL (from typing /send: alice's hashing of the file and the offer's way too).
 send_one() {
-	local name="file-$1.bin" t0 t1 k=0 secs saved got
+	local name="file-$1.bin" t0 t1 toff k=0 secs saved got
 	ln -f "$NL_DIR/file.bin" "$NL_DIR/$name" || return 1
 	t0=$EPOCHREALTIME
 	lab_type alice "/send bob $NL_DIR/$name"
@@ -1906,6 +1908,7 @@ send_one() {
 	[ -n "$secs" ] || { grep "^\* file $name" "$NL_DIR/alice.out" >&2; return 1; }
 	wait_until 5 grep -q "^[0-9.]* \\* sent $name " "$NL_DIR/alice.out.ts" || return 1
 	t1=$(send_at "$NL_DIR/alice.out.ts" "^\\* sent $name ")
+	toff=$(send_at "$NL_DIR/bob.out.ts" "^\\* alice offers $name ")
 	wait_for "$NL_DIR/bob.out" "^\* received $name from alice: " 5 || return 1
 	saved=$(sed -n "s/^\* received $name from alice: .* saved as \(.*\)\$/\1/p" "$NL_DIR/bob.out")
 	got=$(sha256sum <"$saved" | cut -d' ' -f1)
@@ -1913,18 +1916,23 @@ send_one() {
 		{ echo "  $name arrived as $saved with sha256 $got, want $SEND_SHA" >&2; return 1; }
 	rm -f "$saved" "$NL_DIR/$name"
 	SEND_S="$SEND_S $(awk -v b="$FWD_PERF_BYTES" -v s="$secs" 'BEGIN { printf "%.1f", b * 8 / s / 1e6 }')"
-	SEND_WALL="$SEND_WALL $(awk -v b="$FWD_PERF_BYTES" -v a="$t0" -v z="$t1" \
-		'BEGIN { printf "%.1f", b * 8 / (z - a) / 1e6 }')"
+	SEND_OFFER="$SEND_OFFER $(send_mbit "$toff" "$t1")"
+	SEND_WALL="$SEND_WALL $(send_mbit "$t0" "$t1")"
+}
+
+# send_mbit T0 T1: FWD_PERF_BYTES from wall-clock second T0 to T1, in Mbit/s.
+send_mbit() {
+	awk -v b="$FWD_PERF_BYTES" -v a="$1" -v z="$2" 'BEGIN { printf "%.1f", b * 8 / (z - a) / 1e6 }'
 }
 
 # send_goodput LOSS: SEND_ROUNDS rounds of a TCP copy and a /send of 16 MiB, in turns, over cone
 # NATs, 25 ms a link and LOSS; each file must arrive whole. The figures go into the note, the
 # ratios (/send over the same round's TCP) reported, not asserted.
 send_goodput() {
-	local r tcp="" ratios="" ratios_wall="" cca i rate
+	local r tcp="" ratios="" ratios_offer="" ratios_wall="" cca i rate
 	command -v python3 >/dev/null 2>&1 || { NL_NOTE="skipped: no python3"; return 2; }
 	cca=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo "?")
-	SEND_S="" SEND_WALL=""
+	SEND_S="" SEND_OFFER="" SEND_WALL=""
 	lab_topology cone-cone && lab_delay 25 "$1" && mkdir -p "$NL_DIR/inbox" || return 1
 	head -c "$FWD_PERF_BYTES" /dev/urandom >"$NL_DIR/file.bin" || return 1
 	SEND_SHA=$(sha256sum <"$NL_DIR/file.bin" | cut -d' ' -f1)
@@ -1952,11 +1960,16 @@ send_goodput() {
 		fi
 		tcp="$tcp $rate"
 		ratios="$ratios $(fwd_ratio "${SEND_S##* }" "$rate")"
+		ratios_offer="$ratios_offer $(fwd_ratio "${SEND_OFFER##* }" "$rate")"
 		ratios_wall="$ratios_wall $(fwd_ratio "${SEND_WALL##* }" "$rate")"
 	done
-	NL_NOTE="16 MiB, $SEND_ROUNDS rounds: TCP ($cca) Mbit/s:$tcp; /send (its 'in S s'):$SEND_S"
-	NL_NOTE="$NL_NOTE = x TCP:$ratios (target $2); /send (typed to '* sent'):$SEND_WALL"
-	NL_NOTE="$NL_NOTE = x TCP:$ratios_wall; chat round trip ms, idle: $(send_chat_rtt idle-),"
+	# Round 1's /send is the path's first bulk transfer (cold); later ones find the model of
+	# the path the one before left (warm), while every TCP copy is a new connection.
+	NL_NOTE="16 MiB, $SEND_ROUNDS rounds (the first /send cold, the rest warm): TCP ($cca) Mbit/s:$tcp;"
+	NL_NOTE="$NL_NOTE /send (its 'in S s'):$SEND_S = x TCP:$ratios (target $2);"
+	NL_NOTE="$NL_NOTE /send (offer at bob to '* sent'):$SEND_OFFER = x TCP:$ratios_offer;"
+	NL_NOTE="$NL_NOTE /send (typed to '* sent'):$SEND_WALL = x TCP:$ratios_wall;"
+	NL_NOTE="$NL_NOTE chat round trip ms, idle: $(send_chat_rtt idle-),"
 	NL_NOTE="$NL_NOTE during /send: $(send_chat_rtt busy-); /peers rtt during /send:"
 	NL_NOTE="$NL_NOTE $(sed -n 's/^\* peer bob connected .* rtt \([0-9]*\) ms.*$/\1/p' \
 		"$NL_DIR/alice.out" | tr '\n' ' ')"
