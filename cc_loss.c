@@ -15,6 +15,7 @@ static void path_fresh(struct cc *cc, uint32_t mds, int64_t now)
 	cc->mds = mds;
 	cc->latest_rtt_ms = cc->min_rtt_ms = cc->smoothed_rtt_ms = cc->rttvar_ms = 0;
 	cc->have_rtt = 0;
+	cc->initial_rtt_ms = CC_INITIAL_RTT_MS;
 	cc->first_rtt_sample_ms = -1;
 	cc->pto_count = 0;
 	cc->probes = 0;
@@ -57,12 +58,12 @@ void cc_set_mds(struct cc *cc, uint32_t mds)
 
 int64_t cc_srtt(const struct cc *cc)
 {
-	return cc->have_rtt ? cc->smoothed_rtt_ms : CC_INITIAL_RTT_MS;
+	return cc->have_rtt ? cc->smoothed_rtt_ms : cc->initial_rtt_ms;
 }
 
 int64_t cc_pto_ms(const struct cc *cc)
 {
-	int64_t var = cc->have_rtt ? cc->rttvar_ms : CC_INITIAL_RTT_MS / 2;
+	int64_t var = cc->have_rtt ? cc->rttvar_ms : cc->initial_rtt_ms / 2;
 
 	/* RFC 9002 6.2.1 */
 	return cc_srtt(cc) + cc_max64(4 * var, CC_GRANULARITY_MS) + cc->max_ack_delay_ms;
@@ -472,6 +473,12 @@ int64_t cc_tick(struct cc *cc, int64_t now, const struct cc_events *ev)
 		cc->last_ack_eliciting_ms = now;
 	}
 	return cc_deadline(cc);
+}
+
+void cc_seed_rtt(struct cc *cc, int64_t rtt_ms)
+{
+	if (!cc->have_rtt && rtt_ms > 0)
+		cc->initial_rtt_ms = rtt_ms;
 }
 
 void cc_path_revived(struct cc *cc)

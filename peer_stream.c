@@ -161,6 +161,8 @@ static struct peer_streams *get_streams(struct client *c, struct peer *p, int64_
 		free(ps);
 		return NULL;
 	}
+	if (p->rtt_ms > 0)
+		cc_seed_rtt(&ps->conn.cc, p->rtt_ms); /* the session's round trip, for the first timers */
 	ps->progress_ms = now;
 	p->streams = ps;
 	return ps;

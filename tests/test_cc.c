@@ -365,6 +365,25 @@ START_TEST(startup_ends_when_rtt_rises)
 }
 END_TEST
 
+/* A round trip measured elsewhere stands in for kInitialRtt until the first sample, not after. */
+START_TEST(seeded_rtt_sets_the_first_pto)
+{
+	struct cc cc;
+
+	setup(&cc);
+	cc_seed_rtt(&cc, 100);
+	send_range(&cc, 0, 0, 0);
+	/* RFC 9002 6.2.1 with 100 ms: 100 + 4 * 50 + 25, not 333 + 4 * 166 + 25 */
+	ck_assert_int_eq(cc_deadline(&cc), 325);
+	ck_assert(!cc.have_rtt);
+	ck_assert_int_eq(ack1(&cc, 0, 0, 40), 1); /* the first sample rules: 40 ms */
+	cc_seed_rtt(&cc, 500);
+	ck_assert_int_eq(cc_pto_ms(&cc), 40 + 4 * 20 + MAD);
+	cc_new_path(&cc, MDS, 1000); /* another path: kInitialRtt again */
+	ck_assert_int_eq(cc_pto_ms(&cc), 333 + 4 * 166 + MAD);
+}
+END_TEST
+
 START_TEST(bandwidth_filter_forgets)
 {
 	struct cc cc;
@@ -797,6 +816,7 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, delivery_rate);
 	tcase_add_test(tc, startup_pacing_not_held_by_chat);
 	tcase_add_test(tc, startup_ends_when_rtt_rises);
+	tcase_add_test(tc, seeded_rtt_sets_the_first_pto);
 	tcase_add_test(tc, bandwidth_filter_forgets);
 	tcase_add_test(tc, min_rtt_filter_and_probe_rtt);
 	tcase_add_test(tc, time_rule_after_reordering);
