@@ -120,6 +120,11 @@
  *   sent packet it acknowledges, so an ACK that covers many packets
  *   (the ACKs before it lost) gives one sound sample, not a burst.
  *
+ * Two files: cc_loss.c is RFC 9002's side (the packets in flight, RTT,
+ * loss by count and time, recovery periods, persistent congestion, the
+ * PTO), cc.c the controller (the model, the window, loss's bound on it,
+ * the pacer); cc_impl.h is what they share.
+ *
  * Units: time in ms from the owner's monotonic clock, sizes in bytes.
  * RFC 9002 counts time in finer units; whole milliseconds are our clock's
  * granularity (kGranularity below), which is why min_rtt can be 0 on
