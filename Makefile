@@ -51,7 +51,7 @@ AUTH_OBJS = $(BUILD)/auth.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(SHA256_OBJ
 # The peer sessions (session.c) and the AEAD they seal with; x25519.o and sha256.o come with IDENTITY_OBJS.
 SESSION_OBJS = $(BUILD)/session.o $(BUILD)/chachapoly.o
 # The stream layer (streams, sending, their wire, range sets) and its congestion control.
-STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o
+STREAM_OBJS = $(BUILD)/stream.o $(BUILD)/stream_send.o $(BUILD)/stream_frame.o $(BUILD)/stream_rset.o $(BUILD)/cc.o $(BUILD)/cc_loss.o
 
 # The libcheck suites, one tests/test_NAME.c each.
 UNIT_NAMES = protocol table server term client stun guard \
@@ -107,7 +107,7 @@ $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
 $(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(SHA256_OBJS)
-$(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o
+$(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o $(BUILD)/cc_loss.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
 $(BUILD)/tests/test_forward: $(BUILD)/tests/test_forward.o $(BUILD)/forward.o $(STREAM_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)

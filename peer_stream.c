@@ -163,6 +163,8 @@ static struct peer_streams *get_streams(struct client *c, struct peer *p, int64_
 		free(ps);
 		return NULL;
 	}
+	if (p->rtt_ms > 0)
+		cc_seed_rtt(&ps->conn.cc, p->rtt_ms); /* the session's round trip, for the first timers */
 	ps->progress_ms = now;
 	p->streams = ps;
 	return ps;
@@ -233,9 +235,7 @@ void client_streams_wake(struct peer *p)
 
 	if (ps == NULL)
 		return;
-	ps->conn.cc.pto_count = 0;
-	if (ps->conn.cc.probes == 0)
-		ps->conn.cc.probes = 1;
+	cc_path_revived(&ps->conn.cc);
 	stream_ping(&ps->conn);
 }
 
@@ -363,7 +363,7 @@ void client_on_stream(struct client *c, struct peer *p, const uint8_t *body, siz
 	if (ps != NULL && ps->ack_now) {
 		/* Its ACK now, before anything else can happen (a BYE, say). */
 		ps->ack_now = 0;
-		ps->conn.ack_deadline_ms = now;
+		stream_ack_now(&ps->conn, now);
 		(void)client_tick_streams(c, p, now);
 	}
 	/* Answer soon: the ACK it may owe goes with the next client_tick. */

@@ -56,7 +56,8 @@
  * consumer can tell the user a transfer is relayed and slow.
  *
  * Memory: a peer's connection is allocated when a stream is first opened
- * to it or by it (about 1.3 MB), and each open stream 2 MiB (stream.h).
+ * to it or by it (about 1.6 MB), and each open stream 16 MiB, touched
+ * only as data fills it (stream.h).
  *
  * Every function takes the peer by name. Ids are those of stream.h; an id
  * names a stream of that peer only. Callbacks run inside client_handle,

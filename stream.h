@@ -51,12 +51,18 @@
  * each way) when it opens and frees them when it closes. Nothing is
  * allocated per packet. With the defaults, per connection: 270 kB in
  * struct stream_conn (cc's ring, 64 bytes a packet for the delivery
- * rate), 1.2 MB of tables (640 kB of records of up to CC_SENT_MAX packets
- * in flight, 384 kB of lost queue, 16 kB per stream slot), and 8 MiB per
- * open stream: 4 MiB each way, allocated at once but touched only as
- * data fills it. Credit comes back when half is read, so 2 to 4 MiB are
- * open at a time: 160 to 320 Mbit/s at 100 ms (1 MiB held the NAT lab's
- * forward near 32 Mbit/s, 2 MiB near 125, where TCP makes 200).
+ * rate), 1.5 MB of tables (640 kB of records of up to CC_SENT_MAX packets
+ * in flight, 384 kB of lost queue, 32 kB per stream slot), and 16 MiB per
+ * open stream: 8 MiB each way, allocated at once but touched only as
+ * data fills it (a chat stream touches a few pages). Credit comes back
+ * when half is read, so 4 to 8 MiB are open at a time: 320 to 640 Mbit/s
+ * at 100 ms without loss (1 MiB held the NAT lab's forward near 32
+ * Mbit/s, 2 MiB near 125, where TCP makes 200). Loss needs the room:
+ * a lost packet holds the window's left edge for two round trips or
+ * more (its loss is seen after 9/8 RTT, its copy acknowledged an RTT
+ * later, and at 5% a copy is lost too now and then), while the rest of
+ * the window goes on; at 5% a link a 16 MiB /send made 45 to 54 Mbit/s
+ * with 4 MiB, 64 to 71 with 8 (README, Performance).
  */
 
 /*
@@ -73,7 +79,7 @@
 #define STREAM_PKT_MIN 256          /* smallest budget stream_set_pkt_max takes: room for an ACK and a frame */
 
 #define STREAM_ACK_RANGES_MAX 32    /* ranges in one ACK frame, and packet ranges the receiver tracks */
-#define STREAM_RANGES_MAX 512       /* byte ranges a stream tracks out of order (received, or acknowledged): 5% random loss leaves some 200 holes in a 4 MiB window (128 made the receiver refuse packets) */
+#define STREAM_RANGES_MAX 1024      /* byte ranges a stream tracks out of order (received, or acknowledged): 5% random loss leaves some 400 holes in an 8 MiB window (128 in a 4 MiB one made the receiver refuse packets) */
 #define STREAM_PKT_FRAMES 6         /* frames a packet carries that need resending when lost */
 #define STREAM_FRAMES_MAX 64        /* frames a received packet may hold; more is malformed */
 #define STREAM_LOST_MAX 8192        /* pieces of lost data waiting to be sent again, per connection */
@@ -404,6 +410,13 @@ int stream_set_pkt_max(struct stream_conn *c, uint32_t pkt_max);
  * c->cc.pto_count, the probe timeouts in a row without an ACK.
  */
 void stream_ping(struct stream_conn *c);
+
+/*
+ * Makes an ACK due at now: the next stream_tick sends one at once, not
+ * within max_ack_delay (RFC 9000 13.2.1 lets a receiver acknowledge
+ * sooner; a chat line's sender learns it arrived a moment earlier).
+ */
+void stream_ack_now(struct stream_conn *c, int64_t now);
 
 /*
  * The owner moved the connection to another path at now (relay to

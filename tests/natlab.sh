@@ -1912,6 +1912,159 @@ fwd_ratio() {
 test_forward_goodput() { fwd_goodput 0 0.9; [ $? -ne 1 ]; }
 test_forward_goodput_loss() { fwd_goodput 0.05 1.0; [ $? -ne 1 ]; }
 
+# ---- a file (/send) against TCP across the lab ----
+#
+# alice /sends bob a 16 MiB file of random bytes (he saves with --accept-files) over cone NATs,
+# 25 ms a link, and tcpcopy.py copies as many bytes over plain TCP on the same links; rounds
+# alternate which goes first (SEND_ROUNDS, NATLAB_SEND_ROUNDS). Chat lines go both ways during
+# each /send and before any, timed on one clock (the namespaces share it): the chat's round trip
+# is a line's way there plus a line's way back.
+
+SEND_ROUNDS=${NATLAB_SEND_ROUNDS:-3} # rounds of TCP and /send, in turns
+
+# send_stamp FILE: FILE.ts gets each line of FILE as it is written, after the wall-clock time
+# (seconds, microseconds) it was seen; polled every 2 ms.
+send_stamp() {
+	lab_spawn /dev/null "$1.ts" /dev/null /usr/bin/python3 -u -c '
+import sys, time
+f, rest = open(sys.argv[1], "rb"), b""
+while True:
+    b = f.read()
+    if not b:
+        time.sleep(0.002)
+        continue
+    *lines, rest = (rest + b).split(b"\n")
+    t = b"%.6f " % time.time()
+    sys.stdout.buffer.write(b"".join(t + l + b"\n" for l in lines))' "$1"
+}
+
+# send_at TSFILE REGEX: the time of the first line of TSFILE (send_stamp's) matching REGEX.
+send_at() {
+	awk -v re="$2" '{ t = $1; sub(/^[^ ]* /, "") } $0 ~ re { print t; exit }' "$1"
+}
+
+# send_probe TAG: alice sends bob the chat line "TAG a2b", bob sends alice "TAG b2a", at once;
+# the time goes into probes.sent.
+send_probe() {
+	echo "$EPOCHREALTIME $1" >>"$NL_DIR/probes.sent"
+	lab_type alice "/msg bob $1 a2b"
+	lab_type bob "/msg alice $1 b2a"
+}
+
+# send_delays PREFIX: for each probe whose tag starts with PREFIX, the ms its a2b line took to
+# bob plus the ms its b2a line took to alice (its round trip), one a line; none if one is missing.
+send_delays() {
+	awk -v pre="$1" '
+		{ t = $1; sub(/^[^ ]* /, "") }
+		FILENAME == ARGV[1] { if (sub(/^<alice> /, "") && !($0 in at)) at[$0] = t; next }
+		FILENAME == ARGV[2] { if (sub(/^<bob> /, "") && !($0 in at)) at[$0] = t; next }
+		index($0, pre) == 1 && ($0 " a2b") in at && ($0 " b2a") in at {
+			printf "%.0f\n", (at[$0 " a2b"] - t + at[$0 " b2a"] - t) * 1000 }' \
+		"$NL_DIR/bob.out.ts" "$NL_DIR/alice.out.ts" "$NL_DIR/probes.sent"
+}
+
+# send_chat_rtt PREFIX: "MEDIAN (MIN..MAX, N lines)" of send_delays PREFIX, in ms.
+send_chat_rtt() {
+	local d
+	d=$(send_delays "$1" | sort -n)
+	[ -n "$d" ] || { echo "-"; return; }
+	echo "$(median $d) ($(head -n 1 <<<"$d")..$(tail -n 1 <<<"$d"), $(wc -l <<<"$d") lines)"
+}
+
+# send_one R: alice /sends bob file-R.bin (file.bin linked), a chat probe each way every 0.25 s
+# and /peers every second meanwhile; checks the SHA-256 of what bob saved. Appends Mbit/s to
+# SEND_S (the sender's "in S s": from bob's ACCEPT to his DONE, S cut to a tenth of a second),
+# SEND_OFFER (from bob's "alice offers" line to alice's "* sent": the ACCEPT's way, the data and
+# the DONE's way, as tcpcopy.py times its handshake, the data and the count's way) and
+# SEND_WALL (from typing /send: alice's hashing of the file and the offer's way too).
+send_one() {
+	local name="file-$1.bin" t0 t1 toff k=0 secs saved got
+	ln -f "$NL_DIR/file.bin" "$NL_DIR/$name" || return 1
+	t0=$EPOCHREALTIME
+	lab_type alice "/send bob $NL_DIR/$name"
+	until grep -Eq "^\* (sent|file) $name to bob" "$NL_DIR/alice.out"; do
+		k=$((k + 1))
+		[ "$k" -le 1200 ] || { echo "  $name: no end in 300 s" >&2; return 1; }
+		send_probe "busy-$1-$k"
+		[ $((k % 4)) -ne 1 ] || lab_type alice /peers
+		sleep 0.25
+	done
+	secs=$(sed -n "s/^\* sent $name to bob: $FWD_PERF_BYTES bytes in \([0-9.]*\) s\$/\1/p" \
+		"$NL_DIR/alice.out")
+	[ -n "$secs" ] || { grep "^\* file $name" "$NL_DIR/alice.out" >&2; return 1; }
+	wait_until 5 grep -q "^[0-9.]* \\* sent $name " "$NL_DIR/alice.out.ts" || return 1
+	t1=$(send_at "$NL_DIR/alice.out.ts" "^\\* sent $name ")
+	toff=$(send_at "$NL_DIR/bob.out.ts" "^\\* alice offers $name ")
+	wait_for "$NL_DIR/bob.out" "^\* received $name from alice: " 5 || return 1
+	saved=$(sed -n "s/^\* received $name from alice: .* saved as \(.*\)\$/\1/p" "$NL_DIR/bob.out")
+	got=$(sha256sum <"$saved" | cut -d' ' -f1)
+	[ "$got" = "$SEND_SHA" ] ||
+		{ echo "  $name arrived as $saved with sha256 $got, want $SEND_SHA" >&2; return 1; }
+	rm -f "$saved" "$NL_DIR/$name"
+	SEND_S="$SEND_S $(awk -v b="$FWD_PERF_BYTES" -v s="$secs" 'BEGIN { printf "%.1f", b * 8 / s / 1e6 }')"
+	SEND_OFFER="$SEND_OFFER $(send_mbit "$toff" "$t1")"
+	SEND_WALL="$SEND_WALL $(send_mbit "$t0" "$t1")"
+}
+
+# send_mbit T0 T1: FWD_PERF_BYTES from wall-clock second T0 to T1, in Mbit/s.
+send_mbit() {
+	awk -v b="$FWD_PERF_BYTES" -v a="$1" -v z="$2" 'BEGIN { printf "%.1f", b * 8 / (z - a) / 1e6 }'
+}
+
+# send_goodput LOSS: SEND_ROUNDS rounds of a TCP copy and a /send of 16 MiB, in turns, over cone
+# NATs, 25 ms a link and LOSS; each file must arrive whole. The figures go into the note, the
+# ratios (/send over the same round's TCP) reported, not asserted.
+send_goodput() {
+	local r tcp="" ratios="" ratios_offer="" ratios_wall="" cca i rate
+	command -v python3 >/dev/null 2>&1 || { NL_NOTE="skipped: no python3"; return 2; }
+	cca=$(sysctl -n net.ipv4.tcp_congestion_control 2>/dev/null || echo "?")
+	SEND_S="" SEND_OFFER="" SEND_WALL=""
+	lab_topology cone-cone && lab_delay 25 "$1" && mkdir -p "$NL_DIR/inbox" || return 1
+	head -c "$FWD_PERF_BYTES" /dev/urandom >"$NL_DIR/file.bin" || return 1
+	SEND_SHA=$(sha256sum <"$NL_DIR/file.bin" | cut -d' ' -f1)
+	lab_pair alice hostA bob hostB --accept-files "$NL_DIR/inbox" || return 1
+	expect_path alice bob public && expect_path bob alice public || return 1
+	lab_spawn /dev/null "$NL_DIR/copy-server.log" "$NL_DIR/copy-server.err" \
+		ip netns exec "$NL_P$NL_HOST_B" /usr/bin/python3 "$FWD_TCPCOPY" serve "$FWD_PERF_PORT"
+	lab_in natB iptables -t nat -A PREROUTING -i pub -p tcp --dport "$FWD_PERF_PORT" \
+		-j DNAT --to-destination "${NL_IP[$NL_HOST_B]}" &&
+		lab_in natB iptables -I FORWARD 1 -i pub -m conntrack --ctstate DNAT -j ACCEPT || return 1
+	wait_until 10 lab_in "$NL_HOST_B" bash -c "exec 3<>/dev/tcp/127.0.0.1/$FWD_PERF_PORT" 2>/dev/null ||
+		{ echo "  tcpcopy.py serve did not start" >&2; return 1; }
+	send_stamp "$NL_DIR/alice.out" && send_stamp "$NL_DIR/bob.out" || return 1
+	for i in 1 2 3 4 5 6 7 8; do send_probe "idle-$i"; sleep 0.25; done
+	wait_until 10 grep -q "^[0-9.]* <bob> idle-8 b2a\$" "$NL_DIR/alice.out.ts" &&
+		wait_until 10 grep -q "^[0-9.]* <alice> idle-8 a2b\$" "$NL_DIR/bob.out.ts" || return 1
+	for r in $(seq 1 "$SEND_ROUNDS"); do
+		if [ $((r % 2)) -eq 1 ]; then
+			rate=$(fwd_copy "tcp-$r" "${NL_PUB[natB]}" "$FWD_PERF_PORT" "$FWD_PERF_BYTES") &&
+				send_one "$r" || return 1
+		else
+			send_one "$r" &&
+				rate=$(fwd_copy "tcp-$r" "${NL_PUB[natB]}" "$FWD_PERF_PORT" "$FWD_PERF_BYTES") ||
+				return 1
+		fi
+		tcp="$tcp $rate"
+		ratios="$ratios $(fwd_ratio "${SEND_S##* }" "$rate")"
+		ratios_offer="$ratios_offer $(fwd_ratio "${SEND_OFFER##* }" "$rate")"
+		ratios_wall="$ratios_wall $(fwd_ratio "${SEND_WALL##* }" "$rate")"
+	done
+	# Round 1's /send is the path's first bulk transfer (cold); later ones find the model of
+	# the path the one before left (warm), while every TCP copy is a new connection.
+	NL_NOTE="16 MiB, $SEND_ROUNDS rounds (the first /send cold, the rest warm): TCP ($cca) Mbit/s:$tcp;"
+	NL_NOTE="$NL_NOTE /send (its 'in S s'):$SEND_S = x TCP:$ratios (target $2);"
+	NL_NOTE="$NL_NOTE /send (offer at bob to '* sent'):$SEND_OFFER = x TCP:$ratios_offer;"
+	NL_NOTE="$NL_NOTE /send (typed to '* sent'):$SEND_WALL = x TCP:$ratios_wall;"
+	NL_NOTE="$NL_NOTE chat round trip ms, idle: $(send_chat_rtt idle-),"
+	NL_NOTE="$NL_NOTE during /send: $(send_chat_rtt busy-); /peers rtt during /send:"
+	NL_NOTE="$NL_NOTE $(sed -n 's/^\* peer bob connected .* rtt \([0-9]*\) ms.*$/\1/p' \
+		"$NL_DIR/alice.out" | tr '\n' ' ')"
+}
+
+# A file's goodput, reported not asserted (a shared machine's timing): the files must arrive whole.
+test_send_goodput() { send_goodput 0 0.9; [ $? -ne 1 ]; }
+test_send_goodput_loss() { send_goodput 0.05 1.0; [ $? -ne 1 ]; }
+
 natlab_main() {
 	if ! lab_init; then
 		echo "natlab: skipped: the lab needs root (network namespaces, iptables)"
@@ -1983,6 +2136,10 @@ natlab_main() {
 	check "forward: goodput of 16 MB against TCP, 25 ms per link" test_forward_goodput
 	check "forward: goodput of 16 MB against TCP, 25 ms per link and 5% loss" \
 		test_forward_goodput_loss
+	check "send: a 16 MB file against TCP, 25 ms per link; chat round trip meanwhile" \
+		test_send_goodput
+	check "send: a 16 MB file against TCP, 25 ms per link and 5% loss; chat round trip" \
+		test_send_goodput_loss
 	echo "natlab: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 }

@@ -71,6 +71,14 @@ static void setup(struct cc *cc)
 	cc_init(cc, MDS, MAD, 0);
 }
 
+/* setup, then packets 0..n-1 sent at 0 and acknowledged at 100: one round, an RTT of 100 ms. */
+static void setup_round(struct cc *cc, uint64_t n)
+{
+	setup(cc);
+	send_range(cc, 0, n - 1, 0);
+	ack1(cc, 0, n - 1, 100);
+}
+
 START_TEST(initial_window)
 {
 	struct cc cc;
@@ -207,9 +215,7 @@ START_TEST(random_loss_cuts_nothing)
 	struct cc_range r[6] = { { 0, 9 }, { 11, 29 }, { 31, 49 }, { 51, 69 }, { 71, 89 }, { 91, 99 } };
 	uint64_t before;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	send_range(&cc, 10, 29, 100);
 	ack1(&cc, 10, 29, 200);
 	before = cc.cwnd;
@@ -233,9 +239,7 @@ START_TEST(burst_of_losses_bounds_inflight)
 	struct cc cc;
 	uint64_t bdp1;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	bdp1 = cc.bw * 100 / 1000; /* 10 packets a round of 100 ms: one BDP */
 	ck_assert_uint_eq(bdp1, 10 * MDS);
 	/* 40 sent, the first 20 dropped (a queue overflowed): 1/2 of the flight */
@@ -285,8 +289,98 @@ START_TEST(delivery_rate)
 	ack1(&cc, 30, 31, 400);
 	ck_assert_uint_eq(cc.rate_sample, 2 * MDS * 1000 / 100);
 	ck_assert_uint_eq(cc.bw, 20 * MDS * 1000 / 100);
-	/* pacing follows the estimate: STARTUP's 2.89, 1% under */
-	ck_assert_uint_eq(cc_pacing_rate(&cc), cc.bw * CC_STARTUP_GAIN_PCT / 100 * 99 / 100);
+	/* pacing in STARTUP: 2.89 x the estimate (1% under) or x the window over the RTT, the larger */
+	ck_assert_uint_eq(cc_pacing_rate(&cc),
+			  cc.bw * 289 / 100 * 99 / 100 > cc.cwnd * 1000 * 289 / 100 / (uint64_t)cc.smoothed_rtt_ms
+				  ? cc.bw * 289 / 100 * 99 / 100
+				  : cc.cwnd * 1000 * 289 / 100 / (uint64_t)cc.smoothed_rtt_ms);
+}
+END_TEST
+
+/*
+ * Chat first: single packets 200 ms apart, each acked in 100 ms, the
+ * sender app-limited: the estimate is a packet per RTT. A file then
+ * starts: its first rounds are paced at the window's rate (BBR's pacing
+ * only grows in STARTUP), not at 2.89 x the chat's (the NAT lab's first
+ * file round went at 2 kB/s so).
+ */
+START_TEST(startup_pacing_not_held_by_chat)
+{
+	struct cc cc;
+	uint64_t pn;
+
+	setup(&cc);
+	for (pn = 0; pn < 5; pn++) {
+		cc_app_limited(&cc);
+		send_range(&cc, pn, pn, (int64_t)pn * 200);
+		ack1(&cc, pn, pn, (int64_t)pn * 200 + 100);
+	}
+	ck_assert_uint_eq(cc.bw, MDS * 1000 / 100);
+	ck_assert_int_eq(cc.mode, CC_STARTUP);
+	ck_assert_uint_eq(cc_pacing_rate(&cc), cc.cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / 100);
+	ck_assert_uint_gt(cc_pacing_rate(&cc), 3 * cc.bw * CC_STARTUP_GAIN_PCT / 100);
+}
+END_TEST
+
+/*
+ * STARTUP rounds of 10, 20, 40... packets, all sent at once and each
+ * acknowledged alone rtt_ms later, the first two at 100 ms and the third
+ * at last_ms: returns the model after the third.
+ */
+static void startup_rounds(struct cc *cc, int64_t last_ms)
+{
+	uint64_t pn = 0, n = 10;
+	int64_t t = 0;
+
+	setup(cc);
+	for (int r = 0; r < 3; r++, n *= 2) {
+		int64_t rtt = r < 2 ? 100 : last_ms;
+
+		send_range(cc, pn, pn + n - 1, t);
+		for (uint64_t i = pn; i < pn + n; i++)
+			ack1(cc, i, i, t + rtt);
+		pn += n;
+		t += rtt;
+	}
+}
+
+/*
+ * RFC 9406's delay rule ends STARTUP: a round whose least RTT is above
+ * the last one's by 1/8 of it (12 ms at 100; within 4..16 ms) says a
+ * queue grows, while the bandwidth still seems to grow (the NAT lab's
+ * receiver, busy, queued 120 ms before the bandwidth rule saw anything,
+ * and chat lines waited behind it). 11 ms more is not enough.
+ */
+START_TEST(startup_ends_when_rtt_rises)
+{
+	struct cc cc;
+
+	startup_rounds(&cc, 111);
+	ck_assert_int_eq(cc.mode, CC_STARTUP);
+	ck_assert_uint_eq(cc.n_delay_exits, 0);
+	startup_rounds(&cc, 112);
+	ck_assert_int_ne(cc.mode, CC_STARTUP);
+	ck_assert(cc.filled_pipe);
+	ck_assert_uint_eq(cc.n_delay_exits, 1);
+}
+END_TEST
+
+/* A round trip measured elsewhere stands in for kInitialRtt until the first sample, not after. */
+START_TEST(seeded_rtt_sets_the_first_pto)
+{
+	struct cc cc;
+
+	setup(&cc);
+	cc_seed_rtt(&cc, 100);
+	send_range(&cc, 0, 0, 0);
+	/* RFC 9002 6.2.1 with 100 ms: 100 + 4 * 50 + 25, not 333 + 4 * 166 + 25 */
+	ck_assert_int_eq(cc_deadline(&cc), 325);
+	ck_assert(!cc.have_rtt);
+	ck_assert_int_eq(ack1(&cc, 0, 0, 40), 1); /* the first sample rules: 40 ms */
+	cc_seed_rtt(&cc, 500);
+	ck_assert_int_eq(cc_pto_ms(&cc), 40 + 4 * 20 + MAD);
+	cc_new_path(&cc, MDS, 1000); /* another path: kInitialRtt again */
+	ck_assert_int_eq(cc_pto_ms(&cc), 333 + 4 * 166 + MAD);
 }
 END_TEST
 
@@ -397,9 +491,7 @@ START_TEST(count_rule_on_fresh_path)
 	struct cc cc;
 
 	/* The same 17 later ACKs on a path never seen to reorder: lost at once. */
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100);
+	setup_round(&cc, 1);
 	send_range(&cc, 2, 20, 1000);
 	ack1(&cc, 3, 20, 1100);
 	ck_assert_uint_eq(seen.nlost, 1);
@@ -410,9 +502,7 @@ END_TEST
 /* Loses 1..10 of a flight 1..30 by count (a cut at the 8th), after a first round of 10. */
 static void lose_ten(struct cc *cc)
 {
-	setup(cc);
-	send_range(cc, 0, 9, 0);
-	ack1(cc, 0, 9, 100);
+	setup_round(cc, 10);
 	send_range(cc, 10, 39, 1000);
 	ack1(cc, 21, 39, 1100); /* 10..20 have 3 later packets acknowledged */
 	ck_assert_uint_eq(seen.nlost, 11);
@@ -458,9 +548,7 @@ START_TEST(pto_backs_off)
 	struct cc cc;
 	int64_t d, pto;
 
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100);
+	setup_round(&cc, 1);
 	send_range(&cc, 1, 1, 1000);
 	pto = cc_pto_ms(&cc);
 	/* RFC 9002 6.2.1: 100 + max(4 * 50, 1) + 25 */
@@ -491,9 +579,7 @@ START_TEST(persistent_congestion_collapses)
 	int64_t t, pcd;
 	uint64_t pn;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
 	pcd = 3 * cc_pto_ms(&cc);
 	/* one packet every 100 ms for longer than 3 PTOs, all lost, then one acknowledged */
@@ -512,9 +598,7 @@ START_TEST(short_loss_is_not_persistent)
 {
 	struct cc cc;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	/* the same number of losses, but within one PTO: too much in flight, not a dead path */
 	send_range(&cc, 10, 20, 1000);
 	ack1(&cc, 18, 20, 1100);
@@ -583,13 +667,11 @@ START_TEST(pacing_spreads_a_window)
 	uint64_t rate;
 	int sent = 0;
 
-	setup(&cc);
-	send_range(&cc, 0, 0, 0);
-	ack1(&cc, 0, 0, 100); /* srtt 100 ms */
+	setup_round(&cc, 1); /* srtt 100 ms */
 	cc_pacing_at(&cc, MDS, t); /* fill the bucket */
 	rate = cc_pacing_rate(&cc);
-	/* STARTUP: 2.89 x the one packet per 100 ms measured, 1% under */
-	ck_assert_uint_eq(rate, (uint64_t)MDS * 10 * CC_STARTUP_GAIN_PCT / 100 * 99 / 100);
+	/* STARTUP: 2.89 x the window (10 packets) over the RTT, not x the one packet measured */
+	ck_assert_uint_eq(rate, (uint64_t)MDS * 10 * 1000 * CC_STARTUP_GAIN_PCT / 100 / 100);
 	/* a window's worth is spread at that rate: only the burst leaves at once */
 	while (sent < 10) {
 		at = cc_pacing_at(&cc, MDS, t);
@@ -612,9 +694,7 @@ START_TEST(new_path_starts_over)
 	struct cc cc;
 	uint64_t rec;
 
-	setup(&cc);
-	send_range(&cc, 0, 9, 0);
-	ack1(&cc, 0, 9, 100);
+	setup_round(&cc, 10);
 	ck_assert_uint_eq(cc.cwnd, 20 * MDS);
 	send_range(&cc, 10, 19, 200);
 	/* to the relay: smaller packets, a fresh estimate, the initial window of them */
@@ -734,6 +814,9 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, random_loss_cuts_nothing);
 	tcase_add_test(tc, burst_of_losses_bounds_inflight);
 	tcase_add_test(tc, delivery_rate);
+	tcase_add_test(tc, startup_pacing_not_held_by_chat);
+	tcase_add_test(tc, startup_ends_when_rtt_rises);
+	tcase_add_test(tc, seeded_rtt_sets_the_first_pto);
 	tcase_add_test(tc, bandwidth_filter_forgets);
 	tcase_add_test(tc, min_rtt_filter_and_probe_rtt);
 	tcase_add_test(tc, time_rule_after_reordering);
