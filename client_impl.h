@@ -199,15 +199,23 @@ int64_t client_tick_session(struct client *c, struct peer *p, int64_t now);
 void client_session_reset(struct peer *p);
 void client_random(struct client *c, void *buf, size_t len);
 
+/* servers.c: which servers hold our name and answer, which relays, their word on peers' keys */
+int client_several(const struct client *c);
+const char *client_server_str(const struct client *c, int si, char *a);
+int client_server_index(const struct client *c, const struct proto_addr *from);
+int client_server_usable(const struct client *c, int si);
+int client_relay_server(const struct client *c, const struct peer *p);
+void client_servers_update(struct client *c);
+void client_refresh_now(struct client *c, int64_t now);
+int client_keys_agree(struct client *c, struct peer *p, int si, const uint8_t key[PROTO_KEY_LEN]);
+int client_server_refused(struct client *c, int si, uint8_t code);
+void client_server_down(struct client *c, int si);
+
 /* registration.c: the servers' seal, what p2pchatd answers, registration and /who timers */
 void client_send_request(struct client *c, int si, const struct proto_msg *m);
 void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
 	const struct proto_addr *to);
 void client_send_to_server(struct client *c, int si, const struct proto_msg *m);
-int client_server_index(const struct client *c, const struct proto_addr *from);
-int client_server_usable(const struct client *c, int si);
-int client_relay_server(const struct client *c, const struct peer *p);
-void client_servers_update(struct client *c);
 void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, int si, const struct proto_msg *m, int64_t now);
@@ -216,7 +224,6 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
-void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
 
 /* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */
