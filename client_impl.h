@@ -71,7 +71,7 @@ struct path_check {
 	uint8_t data[PROTO_PATH_DATA_LEN];
 	int64_t sent_ms;                  /* -1: the slot is free */
 };
-#define CLIENT_PATH_CHECKS (PROTO_MAX_PRIVATE + 2) /* the private endpoints, public, seen */
+#define CLIENT_PATH_CHECKS (PROTO_MAX_PRIVATE + 3) /* the private endpoints, public, seen, other family */
 
 struct peer {
 	char name[PROTO_NAME_MAX + 1];
@@ -83,6 +83,8 @@ struct peer {
 	uint8_t key[PROTO_KEY_LEN];       /* its public key, from the server's PEER (has_key) */
 	int has_key;
 	struct proto_addr public_ep;
+	struct proto_addr other_ep;       /* its public endpoint in the other family, from a server
+					     that saw it in both (protocol.h, PEER); family 0: none */
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */

@@ -376,6 +376,7 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
 	p->has_key = 1;
 	p->public_ep = m->public_ep;
+	p->other_ep = m->other_ep;
 	p->nat = m->nat;
 	p->nat_port = m->nat_port;
 	p->nprivate = m->nprivate;
@@ -593,6 +594,12 @@ static int64_t tick_server(struct client *c, int si, int64_t now)
 		return client_min64(s->next_reg_ms, down_at);
 	client_msg_to_server(c, s->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
 	memcpy(m.cookie, s->cookie, PROTO_COOKIE_LEN);
+	/*
+	 * The same in both families: a server given once by each address
+	 * (-s 192.0.2.1 -s [2001:db8::1]) keeps the second as our other
+	 * family's endpoint, instead of taking it for a second program.
+	 */
+	m.instance = c->instance;
 	if (m.type == PROTO_REGISTER) {
 		m.nprivate = c->cfg.nprivate;
 		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));

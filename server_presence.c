@@ -90,7 +90,7 @@ int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t
 		req = table_get(&s->names, w->requester, now);
 		if (req == NULL || req == e)
 			continue;
-		n += server_introduce(s, req, e, &tx[n]);
+		n += server_introduce(s, req, e, now, &tx[n]);
 		log_debug("introduced %s, who waited, to %s", req->name, e->name);
 	}
 	return n;
