@@ -1348,6 +1348,26 @@ START_TEST(alt_port_mapping)
 	r = reply(1, &ep_b);
 	ck_assert_uint_eq(r.nat, PROTO_NAT_KEEPS);
 	ck_assert_uint_eq(r.nat_port, ep_a.port);
+
+	/*
+	 * alice is dual-stack: her MAPPING by IPv6 is answered, but her kind
+	 * stays her IPv4 NAT's (another family's address is no new mapping).
+	 */
+	{
+		struct proto_addr a6 = harness_addr6(1, 2, 40001);
+
+		m = msg_register(1, "alice");
+		accepted(&m, &a6);
+		m.type = PROTO_MAPPING;
+		ck_assert_int_eq(handle_alt(&m, &a6, buf, &len), 1);
+		r = reply(0, &a6);
+		ck_assert(proto_addr_equal(&r.public_ep, &a6));
+		m = msg_lookup(2, "bob", "alice");
+		ck_assert_int_eq(handle(&m, &ep_b), 2);
+		r = reply(0, &ep_b);
+		ck_assert_uint_eq(r.nat, PROTO_NAT_KEEPS);
+		ck_assert_uint_eq(r.nat_port, ep_a.port);
+	}
 }
 END_TEST
 
