@@ -171,6 +171,15 @@ void server_other_forget(struct server *s, const struct table_entry *e);
 /* Allocates the waits' table, sized from s->cfg.max_names. Returns 0, or -1 when memory is short. */
 int server_wait_init(struct server *s);
 
+/*
+ * A table of set-associative buckets, zeroed: `slots` (clamped to
+ * min..max) rounded up to a power of two of buckets of `ways` elements of
+ * `size` bytes each; *mask gets the number of buckets - 1. Returns it (the
+ * caller frees it), or NULL when memory is short (*mask unchanged).
+ */
+void *server_buckets_alloc(uint32_t slots, uint32_t min, uint32_t max, uint32_t ways, size_t size,
+			   uint32_t *mask);
+
 /* Frees what server_wait_init allocated. */
 void server_wait_free(struct server *s);
 

@@ -16,17 +16,10 @@
  */
 int server_other_init(struct server *s)
 {
-	uint32_t slots = s->cfg.max_names / 8, buckets = 1;
-
-	slots = slots < SERVER_OTHER_SLOTS_MIN ? SERVER_OTHER_SLOTS_MIN :
-		slots > SERVER_OTHER_SLOTS_MAX ? SERVER_OTHER_SLOTS_MAX : slots;
-	while (buckets * SERVER_OTHER_WAYS < slots)
-		buckets *= 2;
-	s->others = calloc((size_t)buckets * SERVER_OTHER_WAYS, sizeof(*s->others));
-	if (s->others == NULL)
-		return -1;
-	s->other_mask = buckets - 1;
-	return 0;
+	s->others = server_buckets_alloc(s->cfg.max_names / 8, SERVER_OTHER_SLOTS_MIN,
+					 SERVER_OTHER_SLOTS_MAX, SERVER_OTHER_WAYS, sizeof(*s->others),
+					 &s->other_mask);
+	return s->others != NULL ? 0 : -1;
 }
 
 void server_other_free(struct server *s)
