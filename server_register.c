@@ -232,9 +232,9 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
 	n = server_registered(s, tx, e, &e->public_ep, now);
 	/*
-	 * A REGISTER comes from a program that starts: with the owner's key
-	 * from another address while the name lives, it is a second instance
-	 * (a NAT that moved a running client sends a REFRESH). The newer one
+	 * A REGISTER with the owner's key and another instance, from another
+	 * address while the name lives, is a second program (the same one,
+	 * moved by its NAT, carries the same instance). The newer one
 	 * holds the name; the older one, at an address a cookie proved, is
 	 * told at once (at its other family's endpoint too), and its
 	 * REFRESHes from there are refused the same way, so they do not move
