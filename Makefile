@@ -35,8 +35,8 @@ PROTO_OBJS = $(BUILD)/protocol.o $(BUILD)/protocol_encode.o $(BUILD)/protocol_se
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
 SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
-SERVER_OBJS += $(BUILD)/server_nat.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_send.o $(BUILD)/transfer_recv.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
+SERVER_OBJS += $(BUILD)/server_nat.o $(BUILD)/server_other.o
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_send.o $(BUILD)/transfer_recv.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/servers.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
 CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
 # The chat program's own console (the print path above the input line) and command line, beside main().
 CONSOLE_OBJS = $(BUILD)/console.o $(BUILD)/p2pchat_options.o

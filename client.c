@@ -172,6 +172,7 @@ int client_init(struct client *c, const struct client_config *cfg, const struct 
 	c->who_until_ms = -1;
 	c->now_ms = now;
 	session_identity_init(&c->id, cfg->id.secret);
+	client_random(c, &c->instance, sizeof(c->instance));
 	client_transfers_init(c);
 	client_lines_init(c);
 	c->unsolicited_tokens_ms = now - (int64_t)CLIENT_UNSOLICITED_BURST * CLIENT_UNSOLICITED_EVERY_MS;

@@ -225,6 +225,8 @@ struct client {
 	uint8_t nat;                      /* enum proto_nat: ours (client_nat_combine) */
 	uint8_t nat_said;                 /* the kind last told the user, PROTO_NAT_UNKNOWN before */
 	uint64_t counter;                 /* the last request's counter, to any server; 0 before the first */
+	uint64_t instance;                /* this program's random number, in every REGISTER and REFRESH
+					     (protocol.h): the server tells it from another with our key */
 
 	struct peer *peers[CLIENT_MAX_PEERS];
 	int npeers;

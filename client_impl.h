@@ -71,7 +71,7 @@ struct path_check {
 	uint8_t data[PROTO_PATH_DATA_LEN];
 	int64_t sent_ms;                  /* -1: the slot is free */
 };
-#define CLIENT_PATH_CHECKS (PROTO_MAX_PRIVATE + 2) /* the private endpoints, public, seen */
+#define CLIENT_PATH_CHECKS (PROTO_MAX_PRIVATE + 3) /* the private endpoints, public, seen, other family */
 
 struct peer {
 	char name[PROTO_NAME_MAX + 1];
@@ -83,6 +83,8 @@ struct peer {
 	uint8_t key[PROTO_KEY_LEN];       /* its public key, from the server's PEER (has_key) */
 	int has_key;
 	struct proto_addr public_ep;
+	struct proto_addr other_ep;       /* its public endpoint in the other family, from a server
+					     that saw it in both (protocol.h, PEER); family 0: none */
 	uint8_t nprivate;
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	struct proto_addr seen_ep;        /* where its probes came from, when none of the above */
@@ -200,15 +202,23 @@ int64_t client_tick_session(struct client *c, struct peer *p, int64_t now);
 void client_session_reset(struct peer *p);
 void client_random(struct client *c, void *buf, size_t len);
 
+/* servers.c: which servers hold our name and answer, which relays, their word on peers' keys */
+int client_several(const struct client *c);
+const char *client_server_str(const struct client *c, int si, char *a);
+int client_server_index(const struct client *c, const struct proto_addr *from);
+int client_server_usable(const struct client *c, int si);
+int client_relay_server(const struct client *c, const struct peer *p);
+void client_servers_update(struct client *c);
+void client_refresh_now(struct client *c, int64_t now);
+int client_keys_agree(struct client *c, struct peer *p, int si, const uint8_t key[PROTO_KEY_LEN]);
+int client_server_refused(struct client *c, int si, uint8_t code);
+void client_server_down(struct client *c, int si);
+
 /* registration.c: the servers' seal, what p2pchatd answers, registration and /who timers */
 void client_send_request(struct client *c, int si, const struct proto_msg *m);
 void client_send_request_to(struct client *c, int si, const struct proto_msg *m,
 	const struct proto_addr *to);
 void client_send_to_server(struct client *c, int si, const struct proto_msg *m);
-int client_server_index(const struct client *c, const struct proto_addr *from);
-int client_server_usable(const struct client *c, int si);
-int client_relay_server(const struct client *c, const struct peer *p);
-void client_servers_update(struct client *c);
 void client_on_server(struct client *c, int si, const uint8_t *buf, size_t len, int64_t now);
 void client_forget_keys(struct client *c);
 void client_on_registered(struct client *c, int si, const struct proto_msg *m, int64_t now);
@@ -217,7 +227,6 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now);
 void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, int64_t now);
 int64_t client_tick_registration(struct client *c, int64_t now);
-void client_refresh_now(struct client *c, int64_t now);
 int64_t client_tick_who(struct client *c, int64_t now);
 
 /* nat_check.c: know your NAT (MAPPING to the server's alternate port, MAPPED) */

@@ -183,7 +183,7 @@ static unsigned families(const struct proto_addr *pub, const struct proto_addr *
 static void say_why_relayed(struct client *c, const struct peer *p)
 {
 	unsigned ours = families(&c->public_ep, c->cfg.private_ep, c->cfg.nprivate);
-	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate);
+	unsigned theirs = families(&p->public_ep, p->private_ep, p->nprivate) | family_bit(&p->other_ep);
 
 	for (int i = 0; i < c->cfg.nservers; i++)
 		if (client_server_usable(c, i))
@@ -332,7 +332,8 @@ void client_on_peer_probing(struct client *c, struct peer *p, const struct route
 	if (client_relayed(p) && !client_bursting(p, now))
 		client_start_burst(p, now);
 	if ((p->state == PEER_PUNCH || client_relayed(p)) && !from->relay &&
-	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep))
+	    !client_is_private_ep(p, &from->addr) && !proto_addr_equal(&from->addr, &p->public_ep) &&
+	    !proto_addr_equal(&from->addr, &p->other_ep))
 		p->seen_ep = from->addr; /* probe it too: the path its packets take */
 }
 
@@ -386,7 +387,8 @@ void client_connect_via(struct client *c, struct peer *p, const struct route *r,
 	/* A host without a NAT reports its public address as private too: that is public. */
 	if (r->relay)
 		p->path_kind = PATH_RELAY;
-	else if (client_is_private_ep(p, &r->addr) && !proto_addr_equal(&r->addr, &p->public_ep))
+	else if (client_is_private_ep(p, &r->addr) && !proto_addr_equal(&r->addr, &p->public_ep) &&
+		 !proto_addr_equal(&r->addr, &p->other_ep))
 		p->path_kind = PATH_PRIVATE;
 	else
 		p->path_kind = PATH_PUBLIC;

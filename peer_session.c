@@ -525,9 +525,14 @@ void client_path_proven(struct client *c, struct peer *p, const struct route *fr
 		client_on_punch_answer(c, p, from, now);
 		return;
 	}
-	/* Its NAT gave it a new port (or a second instance of the name answers from there). */
+	/*
+	 * Its NAT gave it a new port (or a second instance of the name answers
+	 * from there). Not its other family's endpoint: a dual-stack peer that
+	 * chose the other family sends from there, and the path we chose stays.
+	 */
 	if (!p->path.relay && !from->relay && !client_is_private_ep(p, &from->addr) &&
-	    !proto_addr_equal(&from->addr, &p->public_ep)) {
+	    !proto_addr_equal(&from->addr, &p->public_ep) &&
+	    !proto_addr_equal(&from->addr, &p->other_ep)) {
 		log_info("%s now at %s", p->name, net_addr_str(&from->addr, a));
 		p->path = *from;
 		p->path_kind = PATH_PUBLIC;

@@ -6,11 +6,11 @@
 
 /* Every message type, drawn as field lists; the diagrams in protocol.h in short. */
 static const struct proto_layout layouts[] = {
-	{ PROTO_REGISTER, 0, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_PRIVATE } },
+	{ PROTO_REGISTER, 0, "REGISTER", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_INSTANCE, F_PRIVATE } },
 	{ PROTO_REGISTERED, 0, "REGISTERED", { F_COUNTER, F_SEAL, F_TTL, F_COOKIE, F_NAME, F_PUBLIC, F_ALT_PORT } },
-	{ PROTO_REFRESH, 0, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL } },
+	{ PROTO_REFRESH, 0, "REFRESH", { F_COOKIE, F_KEY, F_NAME, F_COUNTER, F_SEAL, F_INSTANCE } },
 	{ PROTO_LOOKUP, 0, "LOOKUP", { F_NAME, F_COUNTER, F_SEAL, F_TARGET } },
-	{ PROTO_PEER, 0, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_NAT, F_PRIVATE } },
+	{ PROTO_PEER, 0, "PEER", { F_COUNTER, F_SEAL, F_NAME, F_PEER_KEY, F_PUBLIC, F_NAT, F_PRIVATE, F_OTHER } },
 	{ PROTO_ERROR, 0, "ERROR", { F_COUNTER, F_SEAL, F_CODE, F_REQUEST, F_DETAIL, F_SUBJECT } },
 	{ PROTO_STATS, 0, "STATS", { F_END } },
 	{ PROTO_STATS_REPLY, 0, "STATS_REPLY", { F_LINES } },
@@ -189,6 +189,16 @@ static void get_addr(struct rcur *c, struct proto_addr *a)
 	a->family = family;
 	a->port = get_u16(c);
 	get_bytes(c, a->ip, proto_family_len(family));
+}
+
+/* Reads PEER's other-family endpoint: a family byte 0 alone (none), or an endpoint. */
+static void get_other(struct rcur *c, struct proto_msg *out)
+{
+	if (rcur_need(c, 1) && c->buf[c->off] == 0) {
+		c->off++;
+		return;
+	}
+	get_addr(c, &out->other_ep);
 }
 
 static void get_private(struct rcur *c, struct proto_msg *out)
@@ -411,6 +421,12 @@ static void get_field(struct rcur *c, enum proto_field f, struct proto_msg *out)
 		break;
 	case F_PAD:
 		get_pad(c);
+		break;
+	case F_INSTANCE:
+		out->instance = get_u64(c);
+		break;
+	case F_OTHER:
+		get_other(c, out);
 		break;
 	}
 }

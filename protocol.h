@@ -128,9 +128,19 @@ enum proto_type {
  *  |              client's public key (32 bytes) ...               |
  *  +---------------+---------------+-------------------------------+
  *  | name ...      |                counter (64) ...               |
- *  +---------------+===============+===============================+
- *  | count (0..4)  |  count x private endpoint ...   (sealed body)
+ *  +---------------+===============================================+
+ *  |                      instance (64) ...          (sealed body)  |
+ *  +===============+===============================================+
+ *  | count (0..4)  |  count x private endpoint ...
  *  +---------------+
+ * The instance is a random number the client program draws when it
+ * starts, the same in every request it sends to every server: it tells
+ * the server one running program from another with the same key. A
+ * dual-stack client registers with the server in both families (-s
+ * given once for each); the second REGISTER, from another family and
+ * the same instance, adds that family's endpoint to the name (proven by
+ * its own cookie round trip, as the first) instead of replacing it; the
+ * same key with another instance is another program, and replaces.
  * The key is the name's identity key (identity.h): a name belongs to the
  * key that registered it while it lives; nothing else proves it, and
  * nothing secret travels. The server checks the cookie first (one hash),
@@ -139,7 +149,7 @@ enum proto_type {
  * does not open is dropped unanswered. The cookie is the last one the
  * server sent this client (COOKIE or REGISTERED), or zeros at first;
  * before it has the server's key a client seals under a zero K, which
- * no server opens: the missing cookie is answered first. 71 bytes at least.
+ * no server opens: the missing cookie is answered first. 79 bytes at least.
  *
  * COOKIE, server -> client (not sealed)
  *  +-------------------------------+-------------------------------+
@@ -153,8 +163,8 @@ enum proto_type {
  * client that really receives at that address can echo it. The key is
  * the server's: a client takes it only at first contact, when it has none
  * pinned for this server (ssh's accept-new), and else it must be the one
- * pinned. COOKIE (44 bytes) is smaller than the smallest REGISTER (71) or
- * REFRESH (70), so a forged source gets fewer bytes than it sent.
+ * pinned. COOKIE (44 bytes) is smaller than the smallest REGISTER (79) or
+ * REFRESH (78), so a forged source gets fewer bytes than it sent.
  *
  * REGISTERED, server -> client (sealed)
  *  +-------------------------------+===============================+
@@ -171,17 +181,23 @@ enum proto_type {
  * where the server also answers MAPPING (p2pchatd --alt-port), on the
  * same address.
  *
- * REFRESH, client -> server (sealed, an empty body: the tag alone)
+ * REFRESH, client -> server (sealed)
  *  +-------------------------------+-------------------------------+
  *  |                      cookie (8 bytes)                         |
  *  +-------------------------------+-------------------------------+
  *  |              client's public key (32 bytes) ...               |
  *  +---------------+---------------+-------------------------------+
  *  | name ...      |                counter (64) ...               |
- *  +---------------+---------------+-------------------------------+
+ *  +---------------+===============+===============================+
+ *  |                      instance (64)              (sealed body)  |
+ *  +===============================================================+
  * It carries the key as REGISTER does, so it is never shorter than the
  * COOKIE it may draw (no amplification), and a REFRESH with a key other
  * than the name's is answered "register again" (NOTICE) without a try.
+ * The instance is REGISTER's: a REFRESH from another instance than the
+ * name's comes from a program a newer one replaced (PROTO_E_REPLACED);
+ * one from the name's instance in the family of its other endpoint keeps
+ * (or moves) that endpoint, not the name's.
  *
  * LOOKUP, WHO, REPORT and RELAY are answered only when they come from the
  * address the name was registered (or last refreshed) at; from anywhere
@@ -204,7 +220,13 @@ enum proto_type {
  *  | public endpoint ...           |  NAT kind     | port at alt (16) ...
  *  +===============================+===============+===============+
  *  | ...           |  count (0..4) | count x private endpoint ...
+ *  +===============+===============+===============+===============+
+ *  | other family endpoint ...: family 0 alone when none
  *  +===============+===============+
+ * other family endpoint: where the server also saw the peer, proven the
+ * same way, in the family its public endpoint is not (the same instance
+ * registered in both: REGISTER); a dual-stack pair probes both at once,
+ * and the first to answer carries the chat.
  * NAT kind: enum proto_nat, what the server learnt from the peer's
  * MAPPING; port at alt: the public port it saw that MAPPING come from (0
  * when none came). A NAT that hands out ports in sequence shows two near
@@ -539,6 +561,8 @@ struct proto_msg {
 	uint8_t nat;                            /* PEER: enum proto_nat, the peer's */
 	uint16_t nat_port;                      /* PEER: the peer's public port as the alternate port saw it, 0 none */
 	struct proto_addr public_ep;            /* REGISTERED, PEER; MAPPED: the source seen */
+	struct proto_addr other_ep;             /* PEER: the peer's endpoint in the other family; family 0 none */
+	uint64_t instance;                      /* REGISTER, REFRESH: the client program's random number */
 	uint8_t nprivate;                       /* REGISTER, PEER */
 	struct proto_addr private_ep[PROTO_MAX_PRIVATE];
 	uint8_t code, request, detail;          /* ERROR, NOTICE */

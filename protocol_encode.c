@@ -258,6 +258,16 @@ static void put_field(struct wcur *w, enum proto_field f, const struct proto_msg
 		put_u8(w, m->nat);
 		put_u16(w, m->nat_port);
 		break;
+	case F_INSTANCE:
+		put_u64(w, m->instance);
+		break;
+	case F_OTHER:
+		/* Family 0 alone says "none"; else an endpoint as F_PUBLIC writes it. */
+		if (m->other_ep.family == 0)
+			put_u8(w, 0);
+		else
+			put_addr(w, &m->other_ep);
+		break;
 	case F_PAD: {
 		static const uint8_t zeros[PROTO_MAPPING_PAD];
 

@@ -50,10 +50,12 @@ enum proto_field {
 	F_ALT_PORT,   /* 16 bits: alt_port */
 	F_NAT,        /* 8 bits, an enum proto_nat, then 16 bits: nat, nat_port */
 	F_PAD,        /* PROTO_MAPPING_PAD zero bytes (no field) */
+	F_INSTANCE,   /* 64 bits: instance, the client program's random number (REGISTER, REFRESH) */
+	F_OTHER,      /* family 0 (one byte: none), or an endpoint: other_ep (PEER) */
 };
 
-/* The longest layouts (REGISTERED, PEER with F_SEAL) have 7 fields, plus F_END. */
-#define PROTO_LAYOUT_MAX 8
+/* The longest layout (PEER, with F_SEAL) has 8 fields, plus F_END. */
+#define PROTO_LAYOUT_MAX 9
 
 struct proto_layout {
 	uint8_t type;

@@ -24,6 +24,7 @@ int client_path_better(const struct peer *p, const struct route *from)
 		return 1;
 	return p->path_kind == PATH_PUBLIC && client_is_private_ep(p, &from->addr) &&
 	       !proto_addr_equal(&from->addr, &p->public_ep) &&
+	       !proto_addr_equal(&from->addr, &p->other_ep) &&
 	       !proto_addr_equal(&from->addr, &p->path.addr);
 }
 
@@ -129,6 +130,14 @@ static void send_probes(struct client *c, struct peer *p, int private_only, int6
 	if (p->seen_ep.family != 0 && !private_before(p, p->nprivate, &p->seen_ep) &&
 	    !proto_addr_equal(&p->seen_ep, &p->public_ep))
 		probe_endpoint(c, p, 1, &p->seen_ep, now);
+	/*
+	 * A dual-stack peer's other family, at the same moment: the first
+	 * PROBE_ACK, whichever family it comes by, carries the chat (RFC 8305's
+	 * race, without its head start for IPv6: here both go at once).
+	 */
+	if (p->other_ep.family != 0 && !private_before(p, p->nprivate, &p->other_ep) &&
+	    !proto_addr_equal(&p->other_ep, &p->seen_ep))
+		probe_endpoint(c, p, PROTO_MAX_PRIVATE + 2, &p->other_ep, now);
 }
 
 /*

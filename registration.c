@@ -1,4 +1,4 @@
-/* registration.c - the client's side of p2pchatd (one or several): the seal (auth.h), REGISTER and REFRESH, the servers' keys, introductions, errors, /who. */
+/* registration.c - the client's exchange with p2pchatd: the seal (auth.h), REGISTER and REFRESH, the servers' keys, introductions, errors, /who. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,89 +10,6 @@
 #include "ct.h"
 #include "log.h"
 #include "net.h"
-
-/* ---- the servers ---- */
-
-/*
- * Several servers (-s given more than once) share nothing: each is asked
- * the same things and believed alone, under its own key. One that stops
- * answering is reported once, and the others carry on; a server that was
- * the only one behaves as it always did.
- */
-static int several(const struct client *c)
-{
-	return c->cfg.nservers > 1;
-}
-
-/* HOST:PORT of server si, in a (NET_ADDRSTRLEN bytes). */
-static const char *server_str(const struct client *c, int si, char *a)
-{
-	return net_addr_str(&c->cfg.servers[si].addr, a);
-}
-
-/* Returns the index of the server at addr, or -1 when it is none of ours. */
-int client_server_index(const struct client *c, const struct proto_addr *addr)
-{
-	for (int i = 0; i < c->cfg.nservers; i++)
-		if (proto_addr_equal(addr, &c->cfg.servers[i].addr))
-			return i;
-	return -1;
-}
-
-/* Returns 1 when server si holds our name and answers: lookups and the relay may go there. */
-int client_server_usable(const struct client *c, int si)
-{
-	const struct client_server *s = &c->srv[si];
-
-	return s->registered && !s->down && !s->refused;
-}
-
-/*
- * The server whose relay carries p's datagrams: the one that introduced
- * us (both of us are registered there), else any other that answers and
- * relays (the peer registers with the same servers, most likely); with
- * none, the introducing one still. Returns an index.
- */
-int client_relay_server(const struct client *c, const struct peer *p)
-{
-	int first = p != NULL && p->intro_srv < c->cfg.nservers ? p->intro_srv : 0;
-
-	if (client_server_usable(c, first) && !c->srv[first].relay_off)
-		return first;
-	for (int i = 0; i < c->cfg.nservers; i++)
-		if (client_server_usable(c, i) && !c->srv[i].relay_off)
-			return i;
-	return first;
-}
-
-/* c->registered and c->public_ep from the servers: some usable one, and the first's view. */
-void client_servers_update(struct client *c)
-{
-	c->registered = 0;
-	for (int i = 0; i < c->cfg.nservers; i++) {
-		if (!client_server_usable(c, i))
-			continue;
-		if (!c->registered)
-			c->public_ep = c->srv[i].public_ep;
-		c->registered = 1;
-	}
-	client_nat_update(c, c->now_ms); /* a server that comes or goes may change what we know */
-}
-
-/*
- * A path to a peer looks dead (peer.c, tick_suspect): our NAT may have
- * given us a new mapping. A REFRESH to every server that holds our name,
- * at the next client_tick rather than at its time: the servers prove the
- * new address with a cookie and their REGISTEREDs tell us our public
- * endpoint, so that a LOOKUP can tell the peer. A server still being
- * registered with, or reported as not answering, keeps its back-off.
- */
-void client_refresh_now(struct client *c, int64_t now)
-{
-	for (int i = 0; i < c->cfg.nservers; i++)
-		if (client_server_usable(c, i) && c->srv[i].next_reg_ms > now)
-			c->srv[i].next_reg_ms = now;
-}
 
 /* ---- the servers' seal (auth.h) ---- */
 
@@ -229,7 +146,7 @@ static void client_on_version_refusal(struct client *c, int si, uint8_t version)
 		return;
 	s->said_version = 1;
 	client_say(c, "* the server at %s speaks protocol version %u; this p2pchat needs version %u",
-		   server_str(c, si, a), version, PROTO_VERSION);
+		   client_server_str(c, si, a), version, PROTO_VERSION);
 }
 
 /*
@@ -331,11 +248,11 @@ void client_on_registered(struct client *c, int si, const struct proto_msg *m, i
 	if (strcmp(m->name, c->cfg.name) != 0)
 		return;
 	if (s->down) {
-		client_say(c, "* server %s is answering again", server_str(c, si, b));
+		client_say(c, "* server %s is answering again", client_server_str(c, si, b));
 	} else if (moved) {
-		if (several(c))
+		if (client_several(c))
 			client_say(c, "* registered as %s with %s (public %s)", c->cfg.name,
-				   server_str(c, si, b), net_addr_str(&m->public_ep, a));
+				   client_server_str(c, si, b), net_addr_str(&m->public_ep, a));
 		else
 			client_say(c, "* registered as %s (public %s)", c->cfg.name,
 				   net_addr_str(&m->public_ep, a));
@@ -354,7 +271,7 @@ void client_on_registered(struct client *c, int si, const struct proto_msg *m, i
 	 * the others' view is old; ask them now, so that their word and ours
 	 * agree (client_servers_update, nat_check.c) within a round trip.
 	 */
-	if (several(c) && moved && was_ever)
+	if (client_several(c) && moved && was_ever)
 		client_refresh_now(c, now);
 	memcpy(s->cookie, m->cookie, PROTO_COOKIE_LEN);
 	s->reg_retry_ms = CLIENT_RETRY_MS;
@@ -363,7 +280,7 @@ void client_on_registered(struct client *c, int si, const struct proto_msg *m, i
 	s->notice_until_ms = 0;
 	/* Three refreshes a TTL (of 1 s at least): one or two may be lost, the name lives on. */
 	s->next_reg_ms = now + client_min64(CLIENT_REFRESH_MS, (m->ttl_s > 0 ? m->ttl_s : 1) * 1000 / 3);
-	if (several(c) && !was && c->registered)
+	if (client_several(c) && !was && c->registered)
 		lookup_all_on(c, si, now);
 	client_servers_update(c);
 }
@@ -397,7 +314,7 @@ static int client_server_key(struct client *c, int si, const uint8_t key[PROTO_K
 	if (c->srv[si].said_key_changed)
 		return 0;
 	c->srv[si].said_key_changed = 1;
-	server_str(c, si, a);
+	client_server_str(c, si, a);
 	if (sc->key_file != NULL)
 		client_say(c, "* WARNING: the server at %s has a new key (or someone pretends to be it); "
 			   "nothing was sent. If the operator changed it, remove its line from %s", a,
@@ -429,57 +346,6 @@ void client_on_cookie(struct client *c, int si, const struct proto_msg *m, int64
 }
 
 /*
- * Two servers named different keys for p: one of them (or someone on the
- * way to it) introduces an impostor, and we cannot tell which. Like a
- * changed key (peer_session.c), nothing more goes to p, and what waits
- * for it fails, until every server names one key again.
- */
-static void refuse_two_keys(struct client *c, struct peer *p, int si, int sj)
-{
-	char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
-
-	if (!p->key_conflict)
-		client_say(c, "* WARNING: the servers at %s and %s give different keys for %s "
-			   "(one of them, or someone on the way, pretends); nothing is sent to %s",
-			   server_str(c, sj, a), server_str(c, si, b), p->name, p->name);
-	p->key_conflict = 1;
-	if (p->state != PEER_OFFLINE) {
-		p->state = PEER_OFFLINE;
-		p->path_kind = PATH_NONE;
-		/* A new pair of epochs: the stream connection ends (peer_session.c does the same
-		   when a key changes). */
-		p->peer_epoch = 0;
-		p->my_epoch = client_new_epoch(c);
-		client_streams_epochs(p);
-	}
-	session_peer_wipe(&p->sess); /* client_peer_key_ok makes them anew for the key agreed on */
-	client_session_reset(p);
-	p->key_checked = 0;
-	p->wait_until_ms = -1;
-	client_fail_pending(c, p, "the servers disagree on its key");
-}
-
-/*
- * Several servers: keeps server si's word on p's key and compares it with
- * the others'. Returns 1 when they agree (or si is the only one), 0 after
- * refuse_two_keys.
- */
-static int keys_agree(struct client *c, struct peer *p, int si, const uint8_t key[PROTO_KEY_LEN])
-{
-	memcpy(p->intro_key[si], key, PROTO_KEY_LEN);
-	p->intro_mask |= 1u << si;
-	for (int j = 0; j < c->cfg.nservers; j++) {
-		if (j != si && (p->intro_mask & (1u << j)) &&
-		    memcmp(p->intro_key[j], key, PROTO_KEY_LEN) != 0) {
-			refuse_two_keys(c, p, si, j);
-			return 0;
-		}
-	}
-	p->key_conflict = 0;
-	return 1;
-}
-
-/*
  * A server introduces a peer, with the key it registered with: the
  * handshake (peer_session.c) is made to that key, and checked against the
  * one pinned for the name there. With several servers, every server's
@@ -498,7 +364,7 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 		log_warn("no room for peer %s (at most %d)", m->name, CLIENT_MAX_PEERS);
 		return;
 	}
-	if (several(c) && !keys_agree(c, p, si, m->peer_key))
+	if (client_several(c) && !client_keys_agree(c, p, si, m->peer_key))
 		return;
 	same_key = p->introduced && p->has_key && memcmp(p->key, m->peer_key, PROTO_KEY_LEN) == 0;
 	if (same_key && si != p->intro_srv && client_server_usable(c, p->intro_srv) &&
@@ -510,6 +376,7 @@ void client_on_peer_intro(struct client *c, int si, const struct proto_msg *m, i
 	memcpy(p->key, m->peer_key, PROTO_KEY_LEN);
 	p->has_key = 1;
 	p->public_ep = m->public_ep;
+	p->other_ep = m->other_ep;
 	p->nat = m->nat;
 	p->nat_port = m->nat_port;
 	p->nprivate = m->nprivate;
@@ -546,8 +413,8 @@ static void on_relay_off(struct client *c, int si, int64_t now)
 	if (c->srv[si].relay_off)
 		return;
 	c->srv[si].relay_off = 1;
-	if (several(c))
-		client_say(c, "* the server at %s does not relay", server_str(c, si, a));
+	if (client_several(c))
+		client_say(c, "* the server at %s does not relay", client_server_str(c, si, a));
 	else
 		client_say(c, "* the server does not relay: direct paths only");
 	/* Another server's relay carries on (client_relay_server). */
@@ -614,25 +481,6 @@ static void on_replaced(struct client *c, const struct proto_msg *m)
 	c->fatal = 1;
 }
 
-/*
- * Several servers: server si cannot hold our name (it is full): say so,
- * and go on with the others, leaving it alone. Returns 1; 0 with one
- * server (then it is fatal, as it always was).
- */
-static int server_refused(struct client *c, int si, uint8_t code)
-{
-	char a[NET_ADDRSTRLEN];
-
-	if (!several(c))
-		return 0;
-	client_say(c, "* the server at %s cannot register %s now (%s); going on with the others",
-		   server_str(c, si, a), c->cfg.name, proto_error_text(code));
-	c->srv[si].refused = 1;
-	c->srv[si].registered = 0;
-	client_servers_update(c);
-	return 1;
-}
-
 /* A sealed ERROR: the server really said it, so it may stop us (NAME_TAKEN, ...). */
 void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_t now)
 {
@@ -642,13 +490,13 @@ void client_on_error(struct client *c, int si, const struct proto_msg *m, int64_
 		c->fatal = 1;
 		break;
 	case PROTO_E_TABLE_FULL:
-		if (server_refused(c, si, m->code))
+		if (client_server_refused(c, si, m->code))
 			break;
 		client_say(c, "* the server is full: it cannot register %s now", c->cfg.name);
 		c->fatal = 1;
 		break;
 	case PROTO_E_TOO_MANY_NAMES:
-		if (server_refused(c, si, m->code))
+		if (client_server_refused(c, si, m->code))
 			break;
 		client_say(c, "* the server holds as many names from this address as it allows: "
 		       "it cannot register %s now", c->cfg.name);
@@ -726,26 +574,6 @@ void client_on_who_reply(struct client *c, int si, const struct proto_msg *m, in
 
 /* ---- time ---- */
 
-/*
- * Several servers: server si answered nothing for CLIENT_RETRY_MAX_MS.
- * Said once; lookups and the relay go to the others meanwhile, its word
- * on keys is forgotten (it may come back with other names), and its
- * registration goes on with the back-off until it answers again
- * (client_on_registered says so).
- */
-static void server_down(struct client *c, int si)
-{
-	char a[NET_ADDRSTRLEN];
-
-	c->srv[si].down = 1;
-	c->srv[si].registered = 0; /* it may have restarted: REGISTER, not REFRESH */
-	for (int i = 0; i < c->npeers; i++)
-		c->peers[i]->intro_mask &= ~(1u << si);
-	client_servers_update(c);
-	client_say(c, "* server %s is not answering%s", server_str(c, si, a),
-		   c->registered ? "; going on with the others" : "");
-}
-
 /* Server si: REGISTER until it answers, then REFRESH every CLIENT_REFRESH_MS (or TTL / 3). */
 static int64_t tick_server(struct client *c, int si, int64_t now)
 {
@@ -755,10 +583,10 @@ static int64_t tick_server(struct client *c, int si, int64_t now)
 
 	if (s->refused)
 		return INT64_MAX;
-	if (several(c) && !s->down && s->reg_since_ms >= 0) {
+	if (client_several(c) && !s->down && s->reg_since_ms >= 0) {
 		down_at = s->reg_since_ms + CLIENT_RETRY_MAX_MS;
 		if (now >= down_at) {
-			server_down(c, si);
+			client_server_down(c, si);
 			down_at = INT64_MAX;
 		}
 	}
@@ -766,6 +594,12 @@ static int64_t tick_server(struct client *c, int si, int64_t now)
 		return client_min64(s->next_reg_ms, down_at);
 	client_msg_to_server(c, s->registered ? PROTO_REFRESH : PROTO_REGISTER, &m);
 	memcpy(m.cookie, s->cookie, PROTO_COOKIE_LEN);
+	/*
+	 * The same in both families: a server given once by each address
+	 * (-s 192.0.2.1 -s [2001:db8::1]) keeps the second as our other
+	 * family's endpoint, instead of taking it for a second program.
+	 */
+	m.instance = c->instance;
 	if (m.type == PROTO_REGISTER) {
 		m.nprivate = c->cfg.nprivate;
 		memcpy(m.private_ep, c->cfg.private_ep, sizeof(m.private_ep));
@@ -773,12 +607,12 @@ static int64_t tick_server(struct client *c, int si, int64_t now)
 	client_send_to_server(c, si, &m);
 	if (s->reg_since_ms < 0) {
 		s->reg_since_ms = now;
-		if (several(c) && !s->down)
+		if (client_several(c) && !s->down)
 			down_at = now + CLIENT_RETRY_MAX_MS;
 	} else if (!s->warned && now - s->reg_since_ms >= CLIENT_RETRY_MAX_MS) {
 		char a[NET_ADDRSTRLEN];
 
-		log_warn("no answer from the server at %s yet", server_str(c, si, a));
+		log_warn("no answer from the server at %s yet", client_server_str(c, si, a));
 		s->warned = 1;
 	}
 	/* Until an answer comes, try again sooner and sooner less often. */

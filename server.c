@@ -145,17 +145,21 @@ static int server_relay_charge(const struct server *s, struct table_entry *e, si
 
 /*
  * Returns 1 when e's request m (opened, fresh) comes from the name's
- * address, which a cookie proved. Else returns 0 after writing ERROR,
+ * address, which a cookie proved, or from its address in its other family
+ * (server_other.c), proven the same way. Else returns 0 after writing ERROR,
  * PROTO_E_ADDRESS (refresh from here first) into tx. Without that check
  * a client could send requests with a victim's source address and have
  * the answers, larger than the requests, sent to it. The refusal holds no
  * name: to an address not proven it must not be larger than the request.
  */
 static int server_requester(struct server *s, const struct table_entry *e,
-			    const struct proto_msg *m, const struct proto_addr *from,
+			    const struct proto_msg *m, const struct proto_addr *from, int64_t now,
 			    struct server_tx *tx, int *ntx)
 {
-	if (!proto_addr_equal(&e->public_ep, from)) {
+	const struct proto_addr *other = server_other_get(s, e, now);
+
+	if (!proto_addr_equal(&e->public_ep, from) &&
+	    (other == NULL || !proto_addr_equal(other, from))) {
 		*ntx = server_error(s, tx, from, 0, e->k, PROTO_E_ADDRESS,
 				    m->type, 0, "");
 		return 0;
@@ -166,23 +170,29 @@ static int server_requester(struct server *s, const struct table_entry *e,
 /*
  * One PEER to `to`'s public endpoint, sealed under its K, telling it all
  * about `about`: its key (the peers' handshake is made with it), its
- * endpoints. m is the PEER being built, cleared once by the caller: every
- * field a PEER carries is written here, whole, so one m serves both ways.
+ * endpoints (its other family's too, when it registered in both). m is
+ * the PEER being built, cleared once by the caller: every field a PEER
+ * carries is written here, whole, so one m serves both ways.
  */
 static int server_peer(struct server *s, struct server_tx *tx, struct proto_msg *m,
-		       const struct table_entry *to, const struct table_entry *about)
+		       const struct table_entry *to, const struct table_entry *about, int64_t now)
 {
+	const struct proto_addr *other = server_other_get(s, about, now);
+
 	memcpy(m->name, about->name, sizeof(m->name));
 	memcpy(m->peer_key, about->key, PROTO_KEY_LEN);
 	m->public_ep = about->public_ep;
 	m->nat = about->nat;
 	m->nat_port = about->nat_port;
 	m->nprivate = table_get_private(about, m->private_ep);
+	memset(&m->other_ep, 0, sizeof(m->other_ep));
+	if (other != NULL)
+		m->other_ep = *other;
 	return server_seal(s, tx, &to->public_ep, 1, m, to->k);
 }
 
 int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
-		     struct server_tx *tx)
+		     int64_t now, struct server_tx *tx)
 {
 	struct proto_msg m;
 	int n;
@@ -190,8 +200,8 @@ int server_introduce(struct server *s, const struct table_entry *a, const struct
 	/* Some 3.5 KB: cleared once for both PEERs, not once each. */
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_PEER;
-	n = server_peer(s, &tx[0], &m, a, b);
-	n += server_peer(s, &tx[n], &m, b, a);
+	n = server_peer(s, &tx[0], &m, a, b, now);
+	n += server_peer(s, &tx[n], &m, b, a, now);
 	s->stats.introductions++;
 	return n;
 }
@@ -209,7 +219,7 @@ static int server_on_lookup(struct server *s, struct table_entry *req, const str
 	int n = 0;
 
 	s->stats.lookups++;
-	if (!server_requester(s, req, m, from, tx, &n))
+	if (!server_requester(s, req, m, from, now, tx, &n))
 		return n;
 	if (!server_within_rate(s, from, GUARD_LOOKUP, 1, now))
 		return 0;
@@ -230,7 +240,7 @@ static int server_on_lookup(struct server *s, struct table_entry *req, const str
 				    server_wait_add(s, req, m->target, now) ? PROTO_DETAIL_WAITING : 0,
 				    m->target);
 
-	n = server_introduce(s, req, tgt, tx);
+	n = server_introduce(s, req, tgt, now, tx);
 	if (log_enabled(LOG_DEBUG)) {
 		char a[NET_ADDRSTRLEN], b[NET_ADDRSTRLEN];
 
@@ -320,7 +330,7 @@ static int server_on_who(struct server *s, struct table_entry *req, const struct
 	int64_t fresh_after;
 	int n = 0;
 
-	if (!server_requester(s, req, m, from, tx, &n))
+	if (!server_requester(s, req, m, from, now, tx, &n))
 		return n;
 	if (!s->cfg.allow_who)
 		return server_refuse(s, tx, from, req->k, PROTO_E_WHO_OFF, m->type,
@@ -391,7 +401,7 @@ static int server_on_relay(struct server *s, struct table_entry *src, const stru
 	struct proto_msg fwd;
 	int n = 0;
 
-	if (!server_requester(s, src, m, from, tx, &n)) {
+	if (!server_requester(s, src, m, from, now, tx, &n)) {
 		s->stats.relay_refused++;
 		return n;
 	}
@@ -430,11 +440,11 @@ static int server_on_relay(struct server *s, struct table_entry *src, const stru
 
 /* REPORT: a client reached a peer; count how. Nothing is sent back. */
 static int server_on_report(struct server *s, struct table_entry *e, const struct proto_msg *m,
-			    const struct proto_addr *from, struct server_tx *tx)
+			    const struct proto_addr *from, int64_t now, struct server_tx *tx)
 {
 	int n = 0;
 
-	if (!server_requester(s, e, m, from, tx, &n))
+	if (!server_requester(s, e, m, from, now, tx, &n))
 		return n;
 	if (m->path == PROTO_PATH_RELAY)
 		s->stats.punches_relayed++;
@@ -445,11 +455,12 @@ static int server_on_report(struct server *s, struct table_entry *e, const struc
 	return 0;
 }
 
-/* The table's on_remove: a name is gone, so its address may hold another. */
+/* The table's on_remove: a name is gone, so its address may hold another; its other family goes too. */
 static void server_name_gone(void *ctx, const struct table_entry *e)
 {
 	struct server *s = ctx;
 
+	server_other_forget(s, e);
 	guard_name_remove(&s->guard, &e->public_ep); /* table.c wipes the entry, K with it */
 }
 
@@ -470,7 +481,8 @@ int server_init(struct server *s, const struct server_config *cfg,
 		guard_free(&s->guard);
 		return -1;
 	}
-	if (server_wait_init(s) < 0) {
+	if (server_wait_init(s) < 0 || server_other_init(s) < 0) {
+		server_wait_free(s);
 		table_free(&s->names);
 		guard_free(&s->guard);
 		return -1;
@@ -486,6 +498,7 @@ int server_init(struct server *s, const struct server_config *cfg,
 
 void server_free(struct server *s)
 {
+	server_other_free(s);
 	server_wait_free(s);
 	table_free(&s->names);
 	guard_free(&s->guard);
@@ -587,7 +600,7 @@ static int server_on_sealed(struct server *s, const uint8_t *buf, size_t len, si
 	case PROTO_WHO:
 		return server_on_who(s, e, &m, from, now, tx);
 	case PROTO_REPORT:
-		return server_on_report(s, e, &m, from, tx);
+		return server_on_report(s, e, &m, from, now, tx);
 	default:
 		return server_on_relay(s, e, &m, len, from, now, tx);
 	}

@@ -39,8 +39,21 @@
 #define SERVER_WAIT_SLOTS_MIN 64
 #define SERVER_WAIT_SLOTS_MAX 65536    /* 65536 x 80 bytes: 5 MB at most */
 #define SERVER_WAIT_PER_NAME 8
+/*
+ * A dual-stack client registers in both families (protocol.h, REGISTER's
+ * instance); the name's endpoint in its second family is kept in a side
+ * table (server_other.c), an eighth of max_names slots within
+ * SERVER_OTHER_SLOTS_MIN..MAX, in buckets of SERVER_OTHER_WAYS: 32 bytes a
+ * slot, 4 MB at most (4 bytes a name at a million names), where one more
+ * field in every entry would cost every name.
+ */
+#define SERVER_OTHER_WAYS 4
+#define SERVER_OTHER_SLOTS_MIN 64
+#define SERVER_OTHER_SLOTS_MAX 131072  /* 131072 x 32 bytes: 4 MB */
 #define SERVER_MAX_TX (1 + 2 * SERVER_WAIT_WAYS) /* datagrams one request can cause: a REGISTER's
-					    answer and an introduction (one PEER each way) per wait */
+					    answer and an introduction (one PEER each way) per wait; or
+					    (a name that was live) its answer and the replaced instance's
+					    ERROR to each of its two endpoints */
 /*
  * /who lists the names refreshed within one client refresh interval (a
  * third of the TTL, at most 20 s: client.h's CLIENT_REFRESH_MS) and this
@@ -139,8 +152,17 @@ struct server_wait {
 	int64_t until_ms;                   /* monotonic ms; free from then on */
 };
 
+/* A name's endpoint in its second family (server_other.c). */
+struct server_other {
+	uint32_t entry;                     /* the name's entry number + 1 (struct table); 0: free */
+	struct proto_addr ep;               /* proven by a cookie, as the name's public endpoint */
+	int64_t until_ms;                   /* monotonic ms; free from then on (a TTL from its last REFRESH) */
+};
+
 struct server {
 	struct server_config cfg;
+	struct server_other *others;        /* other_mask + 1 buckets of SERVER_OTHER_WAYS slots */
+	uint32_t other_mask;
 	struct server_wait *waits;          /* wait_mask + 1 buckets of SERVER_WAIT_WAYS slots */
 	uint32_t wait_mask;
 	struct table names;                 /* each entry holds its name's key and K too */

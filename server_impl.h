@@ -78,13 +78,13 @@ int server_move(struct server *s, struct table_entry *e, const struct proto_addr
 /* server.c */
 
 /*
- * Introduces a and b to each other: one PEER each way, into tx[0] and
+ * Introduces a and b to each other at now: one PEER each way, into tx[0] and
  * tx[1], sent at the same moment so both start punching together (Ford,
  * Srisuresh & Kegel, section 3.3); counted as an introduction. Returns 2
  * (fewer only when a PEER cannot be encoded, a bug).
  */
 int server_introduce(struct server *s, const struct table_entry *a, const struct table_entry *b,
-		     struct server_tx *tx);
+		     int64_t now, struct server_tx *tx);
 
 /*
  * Charges one request of kind to `from`'s budget. Returns 1 when it is
@@ -139,10 +139,46 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 int server_on_refresh(struct server *s, struct table_entry *e, const struct proto_msg *m,
 		      const struct proto_addr *from, int64_t now, struct server_tx *tx);
 
+/* server_other.c */
+
+/* Allocates the other families' table, sized from s->cfg.max_names. Returns 0, or -1 when memory is short. */
+int server_other_init(struct server *s);
+
+/* Frees what server_other_init allocated. */
+void server_other_free(struct server *s);
+
+/*
+ * Returns e's endpoint in its other family (the family its public_ep is
+ * not), live at now, or NULL. The pointer stays valid until the next
+ * server_other_set or server_other_forget.
+ */
+const struct proto_addr *server_other_get(const struct server *s, const struct table_entry *e,
+					  int64_t now);
+
+/*
+ * Keeps ep (proven by a cookie) as e's other family's endpoint for a TTL
+ * from now, in e's slot, a free one, or the one that ends first (its
+ * name loses its second family).
+ */
+void server_other_set(struct server *s, const struct table_entry *e, const struct proto_addr *ep,
+		      int64_t now);
+
+/* Forgets e's other family's endpoint (e goes, or another instance took its name). */
+void server_other_forget(struct server *s, const struct table_entry *e);
+
 /* server_presence.c */
 
 /* Allocates the waits' table, sized from s->cfg.max_names. Returns 0, or -1 when memory is short. */
 int server_wait_init(struct server *s);
+
+/*
+ * A table of set-associative buckets, zeroed: `slots` (clamped to
+ * min..max) rounded up to a power of two of buckets of `ways` elements of
+ * `size` bytes each; *mask gets the number of buckets - 1. Returns it (the
+ * caller frees it), or NULL when memory is short (*mask unchanged).
+ */
+void *server_buckets_alloc(uint32_t slots, uint32_t min, uint32_t max, uint32_t ways, size_t size,
+			   uint32_t *mask);
 
 /* Frees what server_wait_init allocated. */
 void server_wait_free(struct server *s);

@@ -17,8 +17,15 @@ static int server_on_mapping(struct server *s, struct table_entry *e, const stru
 {
 	struct proto_msg m;
 
-	e->nat = proto_addr_equal(&e->public_ep, from) ? PROTO_NAT_KEEPS : PROTO_NAT_SYMMETRIC;
-	e->nat_port = from->port;
+	/*
+	 * From the name's other family (a dual-stack client asks by both of
+	 * the server's addresses): answered, but the kind PEER carries is the
+	 * NAT of the family its public endpoint is in, which this did not cross.
+	 */
+	if (from->family == e->public_ep.family) {
+		e->nat = proto_addr_equal(&e->public_ep, from) ? PROTO_NAT_KEEPS : PROTO_NAT_SYMMETRIC;
+		e->nat_port = from->port;
+	}
 	s->stats.mappings++;
 	memset(&m, 0, sizeof(m));
 	m.type = PROTO_MAPPED;

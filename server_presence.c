@@ -10,17 +10,25 @@
 
 int server_wait_init(struct server *s)
 {
-	uint32_t slots = s->cfg.max_names, buckets = 1;
+	s->waits = server_buckets_alloc(s->cfg.max_names, SERVER_WAIT_SLOTS_MIN,
+					SERVER_WAIT_SLOTS_MAX, SERVER_WAIT_WAYS, sizeof(*s->waits),
+					&s->wait_mask);
+	return s->waits != NULL ? 0 : -1;
+}
 
-	slots = slots < SERVER_WAIT_SLOTS_MIN ? SERVER_WAIT_SLOTS_MIN :
-		slots > SERVER_WAIT_SLOTS_MAX ? SERVER_WAIT_SLOTS_MAX : slots;
-	while (buckets * SERVER_WAIT_WAYS < slots)
+void *server_buckets_alloc(uint32_t slots, uint32_t min, uint32_t max, uint32_t ways, size_t size,
+			   uint32_t *mask)
+{
+	uint32_t buckets = 1;
+	void *p;
+
+	slots = slots < min ? min : slots > max ? max : slots;
+	while (buckets * ways < slots)
 		buckets *= 2;
-	s->waits = calloc((size_t)buckets * SERVER_WAIT_WAYS, sizeof(*s->waits));
-	if (s->waits == NULL)
-		return -1;
-	s->wait_mask = buckets - 1;
-	return 0;
+	p = calloc((size_t)buckets * ways, size);
+	if (p != NULL)
+		*mask = buckets - 1;
+	return p;
 }
 
 void server_wait_free(struct server *s)
@@ -90,7 +98,7 @@ int server_wait_introduce(struct server *s, const struct table_entry *e, int64_t
 		req = table_get(&s->names, w->requester, now);
 		if (req == NULL || req == e)
 			continue;
-		n += server_introduce(s, req, e, &tx[n]);
+		n += server_introduce(s, req, e, now, &tx[n]);
 		log_debug("introduced %s, who waited, to %s", req->name, e->name);
 	}
 	return n;

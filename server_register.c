@@ -9,11 +9,12 @@
 #include "server_impl.h"
 
 /*
- * Answers a REGISTER or REFRESH that was accepted: REGISTERED, with the
- * public endpoint seen and a fresh cookie for it. Sent at time now.
+ * Answers a REGISTER or REFRESH that was accepted from `at` (e's public
+ * endpoint, or its other family's): REGISTERED, with `at` as the endpoint
+ * seen and a fresh cookie for it. Sent at time now.
  */
 static int server_registered(struct server *s, struct server_tx *tx,
-			     const struct table_entry *e, int64_t now)
+			     const struct table_entry *e, const struct proto_addr *at, int64_t now)
 {
 	struct proto_msg m;
 
@@ -24,11 +25,29 @@ static int server_registered(struct server *s, struct server_tx *tx,
 	 * client less than the real TTL is safe: it only refreshes sooner.
 	 */
 	m.ttl_s = s->cfg.ttl_s > UINT16_MAX ? UINT16_MAX : (uint16_t)s->cfg.ttl_s;
-	guard_cookie(&s->guard, &e->public_ep, now, m.cookie);
+	guard_cookie(&s->guard, at, now, m.cookie);
 	memcpy(m.name, e->name, sizeof(m.name));
-	m.public_ep = e->public_ep;
+	m.public_ep = *at;
 	m.alt_port = s->cfg.alt_port;
-	return server_seal(s, tx, &e->public_ep, 1, &m, e->k);
+	return server_seal(s, tx, at, 1, &m, e->k);
+}
+
+/*
+ * A REGISTER's or REFRESH's instance (protocol.h), folded to the 32 bits
+ * an entry keeps of it; never 0. Two programs share a tag once in 2^32:
+ * the later one is then taken for the earlier one in its other family.
+ */
+static uint32_t server_instance_tag(uint64_t instance)
+{
+	uint32_t t = (uint32_t)(instance ^ (instance >> 32));
+
+	return t != 0 ? t : 1;
+}
+
+/* Returns 1 when `from` is of the family e's public endpoint is not: its second family. */
+static int server_other_family(const struct table_entry *e, const struct proto_addr *from)
+{
+	return from->family != e->public_ep.family;
 }
 
 /*
@@ -61,7 +80,7 @@ int server_proven(struct server *s, const struct proto_msg *m,
 		guard_cookie(&s->guard, from, now, c.cookie);
 		memcpy(c.key, s->pub, PROTO_KEY_LEN);
 		s->stats.cookies_sent++;
-		/* 44 bytes for a request of 70 at least: nothing to gain by forging it. */
+		/* 44 bytes for a request of 78 at least: nothing to gain by forging it. */
 		*ntx = server_encode(tx, from, 0, &c);
 		return 0;
 	}
@@ -138,9 +157,11 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 {
 	struct table_entry *e;
 	struct proto_msg m;
-	struct proto_addr old, priv[PROTO_MAX_PRIVATE];
+	struct proto_addr old, old_other, priv[PROTO_MAX_PRIVATE];
+	const struct proto_addr *other;
 	uint8_t k[AUTH_KEY_LEN];
 	char addr[NET_ADDRSTRLEN];
+	uint32_t tag;
 	int is_new, replaced, n;
 
 	if (!server_proven(s, pm, from, now, tx, &n))
@@ -165,36 +186,66 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 	}
 	if (e != NULL && !server_register_counter(s, e, m.counter, from))
 		goto out;
+	tag = server_instance_tag(m.instance);
+	/*
+	 * The program that holds the name, from its other family: a
+	 * dual-stack client registers with both of the server's addresses.
+	 * That endpoint is kept beside the name's (server_other.c), proven as
+	 * it was, by the cookie; the name's own endpoint, life and private
+	 * endpoints stay as they are, and nobody is replaced.
+	 */
+	if (!is_new && tag == e->instance && server_other_family(e, from)) {
+		server_other_set(s, e, from, now);
+		s->stats.registrations++;
+		if (log_enabled(LOG_DEBUG))
+			log_debug("registered %s in its other family at %s", e->name,
+				  server_addr_log(s, from, addr));
+		n = server_registered(s, tx, e, from, now);
+		goto out;
+	}
 	if (e == NULL) {
 		e = server_new_name(s, &m, k, from, now, tx, &n);
 		if (e == NULL)
 			goto out;
 		server_window_take(e, m.counter);
 	}
-	replaced = !is_new && !proto_addr_equal(&e->public_ep, from);
+	/* The same program at a new address (its NAT moved it) is no second instance. */
+	replaced = !is_new && tag != e->instance && !proto_addr_equal(&e->public_ep, from);
 	old = e->public_ep;
+	other = is_new ? NULL : server_other_get(s, e, now);
+	memset(&old_other, 0, sizeof(old_other));
+	if (other != NULL)
+		old_other = *other;
 	if (!server_touch(s, e, from, now)) {
 		n = server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m.type, m.name);
 		goto out;
 	}
+	/* Another program's second family is not this one's: it proves its own. */
+	if (!is_new && tag != e->instance)
+		server_other_forget(s, e);
+	e->instance = tag;
 	table_set_private(e, priv, server_keep_private(s, &m, from, priv));
 	s->stats.registrations++;
 	if (is_new)
 		log_info("registered %s at %s", e->name, server_addr_log(s, from, addr));
 	else if (log_enabled(LOG_DEBUG))
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
-	n = server_registered(s, tx, e, now);
+	n = server_registered(s, tx, e, &e->public_ep, now);
 	/*
-	 * A REGISTER comes from a program that starts: with the owner's key
-	 * from another address while the name lives, it is a second instance
-	 * (a NAT that moved a running client sends a REFRESH). The newer one
+	 * A REGISTER with the owner's key and another instance, from another
+	 * address while the name lives, is a second program (the same one,
+	 * moved by its NAT, carries the same instance). The newer one
 	 * holds the name; the older one, at an address a cookie proved, is
-	 * told at once, and its REFRESHes from there are refused the same way,
-	 * so they do not move the name back.
+	 * told at once (at its other family's endpoint too), and its
+	 * REFRESHes from there are refused the same way, so they do not move
+	 * the name back. No new name, so no waiters: two ERRORs fit tx.
 	 */
 	if (replaced) {
 		e->replaced = server_addr_tag(s, &old);
 		n += server_refuse(s, &tx[n], &old, k, PROTO_E_REPLACED, m.type, e->name);
+		if (old_other.family != 0)
+			n += server_refuse(s, &tx[n], &old_other, k, PROTO_E_REPLACED, m.type,
+					   e->name);
 		log_info("%s registered again from %s: the earlier instance is told", e->name,
 			 server_addr_log(s, from, addr));
 	}
@@ -218,10 +269,26 @@ int server_on_refresh(struct server *s, struct table_entry *e, const struct prot
 	 */
 	if (e->replaced != 0 && e->replaced == server_addr_tag(s, from))
 		return server_refuse(s, tx, from, k, PROTO_E_REPLACED, m->type, m->name);
+	/*
+	 * The instance is the program's: a REFRESH from another program than
+	 * the one that holds the name comes from one a newer one replaced
+	 * (from any address, its other family's too).
+	 */
+	if (server_instance_tag(m->instance) != e->instance)
+		return server_refuse(s, tx, from, k, PROTO_E_REPLACED, m->type, m->name);
+	/*
+	 * From its other family: that endpoint lives on, or moves (its NAT gave
+	 * it a new mapping there); the name's own is not touched.
+	 */
+	if (server_other_family(e, from)) {
+		server_other_set(s, e, from, now);
+		s->stats.refreshes++;
+		return server_registered(s, tx, e, from, now);
+	}
 	/* With its cookie, a refresh may move the name: the client's NAT gave it a new mapping. */
 	if (!server_touch(s, e, from, now))
 		return server_refuse(s, tx, from, k, PROTO_E_TOO_MANY_NAMES, m->type, m->name);
 	s->stats.refreshes++;
-	return server_registered(s, tx, e, now);
+	return server_registered(s, tx, e, &e->public_ep, now);
 }
 

@@ -18,7 +18,7 @@
 
 /*
  * One registration: everything the server knows about a name, its key and
- * K (auth.h) included, in 232 bytes (5 of them padding), so that a million
+ * K (auth.h) included, in 232 bytes (1 of them padding), so that a million
  * names take 232 MB and a lookup's misses fall on 4 cache lines of one
  * entry. The fields are ordered by size so the compiler adds nothing;
  * table.c checks the size.
@@ -35,6 +35,9 @@ struct table_entry {
 	uint32_t window_bits;        /* the requests' replay window (auth.h), AUTH_REQUEST_WINDOW bits */
 	uint32_t replaced;           /* the earlier instance a REGISTER took the name from, as
 					server_addr_tag (server_register.c); 0: none */
+	uint32_t instance;           /* the instance that holds the name: REGISTER's instance
+					folded to 32 bits, never 0 (server_register.c); it fills
+					what was padding, so the entry does not grow */
 	int64_t expires_ms;          /* monotonic ms; the entry is dead from then on */
 	uint64_t relay_tat_ns;       /* relay rate: when its bucket is full again (server.c), ns */
 	uint64_t window_top;         /* the replay window's top: the highest counter accepted */

@@ -1161,34 +1161,144 @@ test_v4_v6_relay() {
 	NL_NOTE="alice connected in $NL_CONNECT_MS ms"
 }
 
-# dual_stack_test FAMILY: both peers dual-stack (cone NATs for IPv4 and firewalls for IPv6, on
-# the same routers), both registered with the server by FAMILY (ipv4 or ipv6). The server
-# vouches only for the endpoint it saw (and private-range addresses: issue 12 keeps a client
-# from naming a third party's address), so each peer learns the other's endpoint in that
-# family alone: the chat goes direct, public, over FAMILY, at the address the server saw.
-# There is no race between the families yet: it needs each side's endpoint in both.
-dual_stack_test() {
-	local family=$1 side
+# A dual-stack pair: both peers dual-stack (cone NATs for IPv4 and firewalls for IPv6, on the
+# same routers), each given the server's two addresses (-s twice). Each registers in both
+# families with one instance (protocol.h, REGISTER), so the server keeps the second family's
+# endpoint beside the first (server_other.c), and its PEER carries both: each side probes the
+# other's two endpoints at once, and the first to answer carries the chat.
+
+# dual_lab: the dual-stack pair's lab (the server is lab6_start's, dual-stack).
+dual_lab() {
+	local side
 	lab6_start || return 1
 	for side in a b; do
 		local nat=nat${side^^} host=host${side^^} lan=10.0.$([ "$side" = a ] && echo 1 || echo 2)
 		lab_nat "$nat" "$side" cone "$lan" && lab6_router "$nat" "$side" &&
 			lab_host "$host" "$nat" 2 && lab6_host "$host" "$nat" 2 || return 1
 	done
-	[ "$family" = ipv6 ] && NL_SERVER=$NL_SERVER6
-	lab_pair alice hostA bob hostB || return 1
-	expect_path alice bob public && expect_path bob alice public || return 1
-	case $(connected alice bob) in
-	\[*) [ "$family" = ipv6 ] ;;
-	*) [ "$family" = ipv4 ] ;;
-	esac || { echo "  alice reached bob via '$(connected alice bob)', not over $family" >&2
-		  return 1; }
-	lab_exchange alice bob 10 chat 30 || return 1
-	NL_NOTE="alice connected in $NL_CONNECT_MS ms via $(connected alice bob)"
 }
 
-test_v6_dual_stack_by_v4() { dual_stack_test ipv4; }
-test_v6_dual_stack_by_v6() { dual_stack_test ipv6; }
+# srv_door FAMILY -A|-D: the server's box drops (-A) every UDP datagram of FAMILY (4 or 6)
+# that comes in, or takes them again (-D).
+srv_door() {
+	local cmd=iptables
+	[ "$1" = 6 ] && cmd=ip6tables
+	lab_in srv "$cmd" "$2" INPUT -p udp -m comment --comment lab:door -j DROP
+}
+
+# registered_in NAME SERVER: the public endpoint SERVER (ADDR:PORT) told NAME, as NAME's client
+# says it with several servers.
+registered_in() {
+	grep -F "* registered as $1 with $2 (public " "$NL_DIR/$1.out" | tail -n 1 |
+		sed 's/.*(public \(.*\))$/\1/'
+}
+
+# dual_pair FIRST: alice (hostA) and bob (hostB) start with -s FIRST's address of the server,
+# then -s the other's; each registers by FIRST first (the other family waits at the server's
+# door until both have), then by the other. Then alice asks for bob, and both connect. Sets
+# NL_CONNECT_MS (alice's /chat to her "connected" line).
+dual_pair() {
+	local s1=$NL_SERVER s2=$NL_SERVER6 second=6 name t0
+	[ "$1" = ipv6 ] && s1=$NL_SERVER6 s2=$NL_SERVER second=4
+	srv_door "$second" -A || return 1
+	NL_SERVER_OF=([alice]=$s1 [bob]=$s1)
+	lab_client hostB bob - -s "$s2" && lab_client hostA alice - -s "$s2" || return 1
+	for name in alice bob; do
+		wait_until 10 registered_in_nonempty "$name" "$s1" ||
+			{ echo "  $name did not register by $1" >&2; return 1; }
+	done
+	srv_door "$second" -D || return 1
+	for name in alice bob; do
+		wait_until 15 registered_in_nonempty "$name" "$s2" ||
+			{ echo "  $name did not register in its second family" >&2; return 1; }
+	done
+	t0=$(now_us)
+	lab_type alice "/chat bob"
+	wait_for "$NL_DIR/alice.out" "^\* connected to bob via " 15 &&
+		wait_for "$NL_DIR/bob.out" "^\* connected to alice via " 15 || return 1
+	NL_CONNECT_MS=$(( ($(now_us) - t0) / 1000 ))
+}
+
+# registered_in_nonempty NAME SERVER: SERVER told NAME its endpoint.
+registered_in_nonempty() {
+	[ -n "$(registered_in "$1" "$2")" ]
+}
+
+# dual_path NAME PEER FAMILY: NAME's first path to PEER is direct, public, over FAMILY (ipv4 or
+# ipv6), at the endpoint the server saw PEER at in that family; and no side was told another
+# instance took its name.
+dual_path() {
+	local line addr want srv=$NL_SERVER
+	[ "$3" = ipv6 ] && srv=$NL_SERVER6
+	line=$(connected "$1" "$2") addr=${line% *} want=$(registered_in "$2" "$srv")
+	if grep -q "took the name" "$NL_DIR/$1.out" "$NL_DIR/$2.out"; then
+		echo "  a client was told another instance took its name" >&2
+		return 1
+	fi
+	[ "${line##* }" = public ] && [ -n "$want" ] && [ "$addr" = "$want" ] && return 0
+	echo "  $1 reached $2 via '$line'; want public over $3, at $want" >&2
+	return 1
+}
+
+# lab_block FAMILY: the internet drops every UDP datagram of FAMILY between side a and side b
+# (the peers' direct flows); the server's link keeps both families.
+lab_block() {
+	if [ "$1" = ipv4 ]; then
+		lab_in inet bash -c '
+			iptables -A FORWARD -i a -o b -p udp -m comment --comment lab:block -j DROP &&
+			iptables -A FORWARD -i b -o a -p udp -m comment --comment lab:block -j DROP'
+	else
+		lab_in inet bash -c '
+			ip6tables -A FORWARD -i a -o b -p udp -m comment --comment lab:block -j DROP &&
+			ip6tables -A FORWARD -i b -o a -p udp -m comment --comment lab:block -j DROP'
+	fi
+}
+
+# lab6_delay MS: lab_delay for IPv6 alone (lab_delay's rules are iptables', IPv4's): every IPv6
+# packet crossing the internet is held MS ms on the link it comes in by and MS ms on the link
+# it leaves by, by an nfdelay of its own (queue 3). Returns when the delay is in force.
+lab6_delay() {
+	local rule
+	lab_spawn /dev/null /dev/null "$NL_DIR/nfdelay6.log" \
+		ip netns exec "$NL_P"inet "$BIN/nfdelay" -q 3 -d "$1" -t 600
+	wait_for "$NL_DIR/nfdelay6.log" "holding each packet" 5 || return 1
+	for rule in PREROUTING POSTROUTING; do
+		lab_in inet ip6tables -t mangle -A "$rule" -j NFQUEUE --queue-num 3 \
+			--queue-bypass || return 1
+	done
+}
+
+# dual_blocked FAMILY: a dual-stack pair registered by FAMILY first, whose direct flows in
+# FAMILY the internet drops: the other family's endpoints, which the PEER carries beside the
+# ones the server saw first, answer, and the chat goes direct over them.
+dual_blocked() {
+	local other=ipv6
+	[ "$1" = ipv6 ] && other=ipv4
+	dual_lab && lab_block "$1" && dual_pair "$1" || return 1
+	dual_path alice bob "$other" && dual_path bob alice "$other" || return 1
+	lab_exchange alice bob 10 chat 30 || return 1
+	NL_NOTE="registered by $1 first; alice connected in $NL_CONNECT_MS ms via $(connected alice bob)"
+}
+
+# dual_race SLOW: a dual-stack pair, both families open, each link of family SLOW held 25 ms
+# (so SLOW's round trip between the peers is 100 ms longer): both families are probed at once,
+# and the other one's answer comes first and carries the chat, on both sides. The pair
+# registers by SLOW first, so the family the server saw first is the one that loses.
+dual_race() {
+	local fast=ipv6
+	[ "$1" = ipv6 ] && fast=ipv4
+	dual_lab || return 1
+	if [ "$1" = ipv4 ]; then lab_delay 25; else lab6_delay 25; fi || return 1
+	dual_pair "$1" || return 1
+	dual_path alice bob "$fast" && dual_path bob alice "$fast" || return 1
+	lab_exchange alice bob 10 chat 30 || return 1
+	NL_NOTE="$1 25 ms a link slower; alice connected in $NL_CONNECT_MS ms via $(connected alice bob)"
+}
+
+test_v6_dual_stack_v4_blocked() { dual_blocked ipv4; }
+test_v6_dual_stack_v6_blocked() { dual_blocked ipv6; }
+test_v6_dual_stack_race_v6_wins() { dual_race ipv4; }
+test_v6_dual_stack_race_v4_wins() { dual_race ipv6; }
 
 # chat_test TOPOLOGY KIND N [DELAY_MS [LOSS]]: alice and bob in TOPOLOGY connect on a KIND
 # path (both sides), and N lines each way arrive in order, once.
@@ -2107,8 +2217,14 @@ natlab_main() {
 	check "IPv6 only, both behind stateful firewalls: direct, public" test_v6_firewalls
 	check "IPv4 only and IPv6 only, through a dual-stack server: relayed, and said why" \
 		test_v4_v6_relay
-	check "dual-stack pair registered by IPv4: direct, public, over IPv4" test_v6_dual_stack_by_v4
-	check "dual-stack pair registered by IPv6: direct, public, over IPv6" test_v6_dual_stack_by_v6
+	check "dual-stack pair, IPv4 blocked between them, registered by IPv4 first: direct over IPv6" \
+		test_v6_dual_stack_v4_blocked
+	check "dual-stack pair, IPv6 blocked between them, registered by IPv6 first: direct over IPv4" \
+		test_v6_dual_stack_v6_blocked
+	check "dual-stack pair, IPv4 25 ms a link slower: the race goes to IPv6" \
+		test_v6_dual_stack_race_v6_wins
+	check "dual-stack pair, IPv6 25 ms a link slower: the race goes to IPv4" \
+		test_v6_dual_stack_race_v4_wins
 	check "conntrack flushed mid-chat: nothing lost" test_nat_flush
 	check "NAT maps anew mid-chat: recovered before the answer timeout, re-registered, nothing lost" \
 		test_nat_new_mapping

@@ -3747,6 +3747,75 @@ START_TEST(one_endpoint_named_many_times_probed_a_few_times)
 }
 END_TEST
 
+/*
+ * A dual-stack peer: the PEER carries its endpoint in the other family
+ * too, and both are probed from the first probe on, at once (neither
+ * waits for the other to fail); the other family's, dead here, gets a few
+ * probes an attempt, as any endpoint that does not answer.
+ */
+START_TEST(other_family_probed_at_once)
+{
+	struct sim_host *a = host_new("alice", 2, 5000, 0xa1);
+	struct proto_addr nowhere = harness_addr4(10, 9, 9, 9, 9000);
+	struct proto_msg m;
+
+	a->cfg.ipv6 = 1; /* its socket reaches IPv6 */
+	host_start(a, NULL);
+	sim_run_for(1000);
+	sim.watch = harness_addr6(9, 4, 4444);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "bob");
+	m.public_ep = nowhere;
+	m.other_ep = sim.watch;
+	memset(m.peer_key, 0x6d, sizeof(m.peer_key));
+	inject_answer(a, &m);
+	sim_run_for(1);
+	ck_assert_uint_eq(sim.watched[PROTO_PROBE], 1); /* with the first probe to the public one */
+	ck_assert(proto_addr_equal(&a->c.peers[0]->other_ep, &sim.watch));
+	sim_run_for(CLIENT_PUNCH_MS + 1000);
+	ck_assert_uint_le(sim.watched[PROTO_PROBE], CLIENT_PROBES_UNANSWERED);
+}
+END_TEST
+
+/*
+ * The family the server saw first is dead between the peers (here, an
+ * address nobody has); the other one's endpoint, which the PEER carries
+ * beside it, answers, and the chat goes direct there, as a public path.
+ */
+START_TEST(other_family_carries_the_chat)
+{
+	struct sim_host *a = host_up("alice", 2, NULL, 0xa1);
+	struct sim_host *b = host_up("bob", 3, NULL, 0xb0);
+	struct proto_msg m;
+	char want[64 + NET_ADDRSTRLEN], addr[NET_ADDRSTRLEN];
+
+	/* Each NAT lets in only where its host sent: bob's probes reach alice once hers went out. */
+	sim.restricted = 1;
+	sim_run_for(1000);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "bob");
+	m.public_ep = harness_addr4(10, 9, 9, 9, 9000); /* nobody: that family's path is blocked */
+	m.other_ep = b->pub;
+	memcpy(m.peer_key, b->cfg.id.pub, PROTO_KEY_LEN);
+	inject_answer(a, &m);
+	memset(&m, 0, sizeof(m));
+	m.type = PROTO_PEER;
+	snprintf(m.name, sizeof(m.name), "alice");
+	m.public_ep = a->pub;
+	memcpy(m.peer_key, a->cfg.id.pub, PROTO_KEY_LEN);
+	inject_answer(b, &m);
+	snprintf(want, sizeof(want), "* connected to bob via %s (public)", net_addr_str(&b->pub, addr));
+	expect_line_within(a, want, 2000);
+	ck_assert_int_eq(a->c.peers[0]->path_kind, PATH_PUBLIC);
+	ck_assert(proto_addr_equal(&a->c.peers[0]->path.addr, &b->pub));
+	type(a, "/chat bob");
+	type(a, "over the other family");
+	expect_line_within(b, "<alice> over the other family", 3000);
+}
+END_TEST
+
 /* Keys go at BYE and at exit: nothing of a session is left in memory. */
 START_TEST(keys_wiped)
 {
@@ -4891,6 +4960,8 @@ static Suite *client_suite(void)
 	tcase_add_test(tc, changed_key_refused_until_trust);
 	tcase_add_test(tc, unsolicited_introductions_bounded);
 	tcase_add_test(tc, one_endpoint_named_many_times_probed_a_few_times);
+	tcase_add_test(tc, other_family_probed_at_once);
+	tcase_add_test(tc, other_family_carries_the_chat);
 	tcase_add_test(tc, keys_wiped);
 	tcase_add_test(tc, second_server_down_and_back);
 	tcase_add_test(tc, two_servers_see_a_symmetric_nat);

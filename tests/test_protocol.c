@@ -28,12 +28,13 @@ static const int all_types[] = {
  * wire a 16-byte tag follows (test_max_size checks that it fits).
  */
 static const int max_len[] = {
-	4 + 8 + 32 + 33 + 8 + 1 + 4 * 19, /* REGISTER: cookie, key, name, counter | count, 4 endpoints */
+	4 + 8 + 32 + 33 + 8 + 8 + 1 + 4 * 19, /* REGISTER: cookie, key, name, counter | instance,
+						 count, 4 endpoints */
 	4 + 8 + 2 + 8 + 33 + 19 + 2,    /* REGISTERED: counter | ttl, cookie, name, public, alt port */
-	4 + 8 + 32 + 33 + 8,            /* REFRESH: cookie, key, name, counter | nothing */
+	4 + 8 + 32 + 33 + 8 + 8,        /* REFRESH: cookie, key, name, counter | instance */
 	4 + 33 + 8 + 33,                /* LOOKUP: name, counter | target */
-	4 + 8 + 33 + 32 + 19 + 3 + 1 + 4 * 19, /* PEER: counter | name, key, public, NAT kind and port,
-					      count, 4 endpoints */
+	4 + 8 + 33 + 32 + 19 + 3 + 1 + 4 * 19 + 19, /* PEER: counter | name, key, public, NAT kind
+						   and port, count, 4 endpoints, other family */
 	4 + 8 + 3 + 33,                 /* ERROR: counter | code, request, detail, name */
 	4,                              /* STATS: the header alone */
 	4 + 2 + 1194,                   /* STATS_REPLY: length, text: 1200 */
@@ -149,6 +150,9 @@ static void fill(struct proto_msg *m, int type, int big)
 	if (type != PROTO_REGISTER && type != PROTO_REFRESH && type != PROTO_COOKIE)
 		memset(m->key, 0, sizeof(m->key));
 
+	if (type == PROTO_REGISTER || type == PROTO_REFRESH)
+		m->instance = big ? UINT64_MAX : 0;
+
 	switch (type) {
 	case PROTO_REGISTER:
 	case PROTO_PEER:
@@ -164,6 +168,8 @@ static void fill(struct proto_msg *m, int type, int big)
 			set_v6(&m->public_ep, 0xa0, 0xffff);
 		else
 			set_v4(&m->public_ep, 0, 0, 0, 0, 0);
+		if (big)
+			set_v6(&m->other_ep, 0xa1, 0xfffb); /* at its smallest, none */
 		break;
 	case PROTO_REGISTERED:
 		m->ttl_s = big ? 0xffff : 0;
@@ -383,6 +389,7 @@ static const uint8_t register_vec[] = {
 	VEC_KEY,                                        /* the client's public key */
 	0x05, 'a', 'l', 'i', 'c', 'e',                  /* name "alice" */
 	VEC_COUNTER,                                    /* counter; the sealed body follows */
+	0x1e, 0x57, 0xa4, 0xce, 0x00, 0x00, 0x00, 0x07, /* instance */
 	0x02,                                           /* two private endpoints */
 	0x04, 0x1f, 0x90, 192, 168, 1, 10,              /* 192.168.1.10 port 8080 */
 	0x06, 0x00, 0x35,                               /* IPv6 port 53 */
@@ -401,6 +408,7 @@ START_TEST(test_vector_register)
 	vec_key(m.key);
 	strcpy(m.name, "alice");
 	m.counter = VEC_COUNTER_VALUE;
+	m.instance = 0x1e57a4ce00000007;
 	m.nprivate = 2;
 	set_v4(&m.private_ep[0], 192, 168, 1, 10, 8080);
 	m.private_ep[1].family = PROTO_AF_INET6;
@@ -426,6 +434,21 @@ static const uint8_t peer_vec[] = {
 	0x02, 0xca, 0xff,                               /* NAT: symmetric; port 51967 at the alt port */
 	0x01,                                           /* one private endpoint */
 	0x04, 0x00, 0x50, 10, 0, 0, 5,                  /* 10.0.0.5 port 80 */
+	0x00,                                           /* no endpoint in the other family */
+};
+
+/* PEER about a dual-stack peer: its endpoint in the other family follows the private ones. */
+static const uint8_t peer_other_vec[] = {
+	0x50, 0x02, 0x05, 0x00,                         /* magic, version 2, PEER, reserved */
+	VEC_COUNTER,                                    /* the server's counter; sealed from here */
+	0x03, 'b', 'o', 'b',                            /* the other peer: "bob" */
+	VEC_KEY,                                        /* bob's public key */
+	0x04, 0xca, 0xfe, 203, 0, 113, 14,              /* public: 203.0.113.14 port 51966 */
+	0x00, 0x00, 0x00,                               /* NAT: unknown; no port at the alt port */
+	0x00,                                           /* no private endpoint */
+	0x06, 0xca, 0xfe,                               /* other family: IPv6 port 51966 */
+	0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, 0, 0x01,       /* 2001:db8:b:1: */
+	0, 0, 0, 0, 0, 0, 0, 0x02,                      /* ...::2 */
 };
 
 START_TEST(test_vector_peer)
@@ -442,6 +465,36 @@ START_TEST(test_vector_peer)
 	m.nprivate = 1;
 	set_v4(&m.private_ep[0], 10, 0, 0, 5, 80);
 	check_vector(peer_vec, sizeof(peer_vec), &m);
+}
+END_TEST
+
+START_TEST(test_vector_peer_other)
+{
+	static const uint8_t ip6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x0b, 0, 0x01,
+					 0, 0, 0, 0, 0, 0, 0, 0x02 };
+	uint8_t buf[PROTO_MAX_DATAGRAM];
+	struct proto_msg m;
+	size_t n = sizeof(peer_other_vec);
+
+	msg_init(&m, PROTO_PEER);
+	m.counter = VEC_COUNTER_VALUE;
+	strcpy(m.name, "bob");
+	vec_key(m.peer_key);
+	set_v4(&m.public_ep, 203, 0, 113, 14, 51966);
+	m.other_ep.family = PROTO_AF_INET6;
+	m.other_ep.port = 51966;
+	memcpy(m.other_ep.ip, ip6, sizeof(ip6));
+	check_vector(peer_other_vec, n, &m);
+	/* The family byte is checked like any endpoint's: 5 is none of 0, 4, 6. */
+	memcpy(buf, peer_other_vec, n);
+	buf[n - 19] = 5;
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_EFAMILY);
+	/* "None" is the family byte alone: an address after it is trailing. */
+	buf[n - 19] = 0;
+	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ETRAILING);
+	/* An endpoint cut short is a truncation. */
+	buf[n - 19] = PROTO_AF_INET6;
+	ck_assert_int_eq(proto_decode(buf, n - 1, &m), PROTO_ESHORT);
 }
 END_TEST
 
@@ -678,7 +731,8 @@ static const uint8_t refresh_vec[] = {
 	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* cookie: none yet, zeros */
 	VEC_KEY,                                        /* the client's public key */
 	0x03, 'b', 'o', 'b',                            /* name "bob" */
-	VEC_COUNTER,                                    /* counter; an empty body (the tag alone) */
+	VEC_COUNTER,                                    /* counter; the sealed body follows */
+	0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88, /* instance */
 };
 
 START_TEST(test_vector_refresh)
@@ -689,6 +743,7 @@ START_TEST(test_vector_refresh)
 	vec_key(m.key);
 	strcpy(m.name, "bob");
 	m.counter = VEC_COUNTER_VALUE;
+	m.instance = 0xffeeddccbbaa9988;
 	check_vector(refresh_vec, sizeof(refresh_vec), &m);
 }
 END_TEST
@@ -1071,8 +1126,8 @@ static size_t make_refresh(uint8_t *buf, uint8_t name_len, const uint8_t *name, 
 	memcpy(buf, head, sizeof(head));
 	buf[sizeof(head)] = name_len;
 	memcpy(buf + sizeof(head) + 1, name, n);
-	memset(buf + sizeof(head) + 1 + n, 0x77, 8); /* counter */
-	return sizeof(head) + 1 + n + 8;
+	memset(buf + sizeof(head) + 1 + n, 0x77, 16); /* counter, instance */
+	return sizeof(head) + 1 + n + 16;
 }
 
 START_TEST(test_bad_names)
@@ -1169,7 +1224,7 @@ START_TEST(test_bad_count)
 	static const uint8_t ep[] = { 0x04, 0x00, 0x50, 10, 0, 0, 5 }; /* 10.0.0.5 port 80 */
 	uint8_t buf[128];
 	struct proto_msg m;
-	size_t n = 58; /* header, cookie, key, "alice", counter: where REGISTER's count goes */
+	size_t n = 66; /* header, cookie, key, "alice", counter, instance: where REGISTER's count goes */
 	int i;
 
 	memcpy(buf, register_vec, n);
@@ -1180,7 +1235,7 @@ START_TEST(test_bad_count)
 	}
 	ck_assert_int_eq(proto_decode(buf, n, &m), PROTO_ECOUNT);
 	/* The same with a count of 4 and the fifth endpoint left off is fine. */
-	buf[58] = PROTO_MAX_PRIVATE;
+	buf[66] = PROTO_MAX_PRIVATE;
 	ck_assert_int_eq(proto_decode(buf, n - sizeof(ep), &m), 0);
 	ck_assert_uint_eq(m.nprivate, PROTO_MAX_PRIVATE);
 	ck_assert_uint_eq(m.private_ep[3].port, 80);
@@ -1333,7 +1388,7 @@ START_TEST(test_bad_nat)
 	ck_assert_int_eq(proto_decode(buf, (size_t)n, &out), 0);
 	ck_assert_uint_eq(out.nat, PROTO_NAT_SYMMETRIC);
 	ck_assert_uint_eq(out.nat_port, 4001);
-	at = (size_t)n - 1 - 2 - 1; /* before the count: the port, then the kind */
+	at = (size_t)n - 1 - 1 - 2 - 1; /* before the count and the other family: the port, then the kind */
 	ck_assert_uint_eq(buf[at], PROTO_NAT_SYMMETRIC);
 	buf[at] = PROTO_NAT_LAST + 1;
 	ck_assert_int_eq(proto_decode(buf, (size_t)n, &out), PROTO_EVALUE);
@@ -1465,11 +1520,11 @@ START_TEST(test_cookie_smaller_than_requests)
 	ck_assert_str_eq(m.name, "_");
 	ck_assert_uint_eq(m.nprivate, 0);
 	reg = proto_encode(&m, buf, sizeof(buf)) + PROTO_TAG_LEN;
-	ck_assert_int_eq(reg, 71);
+	ck_assert_int_eq(reg, 79);
 	fill(&m, PROTO_REFRESH, 0);
 	ck_assert_str_eq(m.name, "_");
 	ref = proto_encode(&m, buf, sizeof(buf)) + PROTO_TAG_LEN;
-	ck_assert_int_eq(ref, 70);
+	ck_assert_int_eq(ref, 78);
 	ck_assert_int_lt(cookie, reg);
 	ck_assert_int_lt(cookie, ref);
 }
@@ -1733,6 +1788,7 @@ static Suite *protocol_suite(void)
 
 	tcase_add_test(vec, test_vector_register);
 	tcase_add_test(vec, test_vector_peer);
+	tcase_add_test(vec, test_vector_peer_other);
 	tcase_add_test(vec, test_vector_data);
 	tcase_add_test(vec, test_vector_ack);
 	tcase_add_test(vec, test_vector_inner_small);

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "server.h"
+#include "server_impl.h" /* server_other_get: what the side table holds */
 #include "siphash.h"
 #include "harness.h"
 
@@ -167,6 +168,7 @@ static struct proto_msg msg_register(uint8_t token, const char *name)
 	m.type = PROTO_REGISTER;
 	set_token(&m, token);
 	snprintf(m.name, sizeof(m.name), "%s", name);
+	m.instance = token; /* one program per owner, unless a test says otherwise */
 	return m;
 }
 
@@ -416,6 +418,7 @@ START_TEST(same_token_reregister_moves_at_once)
 	do_register(2, "bob", &ep_b);
 	now += 10000;
 	m = msg_register(1, "alice");
+	m.instance = 1001; /* a second program with the owner's key */
 	m.nprivate = 1;
 	m.private_ep[0] = harness_addr4(10, 0, 0, 5, 6000);
 	ck_assert_int_eq(handle(&m, &a2), 2);
@@ -435,7 +438,10 @@ START_TEST(same_token_reregister_moves_at_once)
 	m = msg_refresh(1, "alice");
 	refused(&m, &ep_a, PROTO_E_REPLACED, "alice");
 	ck_assert(proto_addr_equal(&table_get(&srv.names, "alice", now)->public_ep, &a2));
+	/* ...and from anywhere else: the instance is not the name's. */
+	refused(&m, &ep_c, PROTO_E_REPLACED, "alice");
 	/* The second one's NAT moves it: a REFRESH from a third address still moves the name. */
+	m.instance = 1001;
 	accepted(&m, &ep_c);
 
 	/* bob is told about the new mapping, and the PEER to alice goes there. */
@@ -446,6 +452,144 @@ START_TEST(same_token_reregister_moves_at_once)
 	ck_assert_uint_eq(peer.nprivate, 1);
 	peer = reply(1, &ep_c);
 	ck_assert_str_eq(peer.name, "bob");
+}
+END_TEST
+
+/*
+ * A dual-stack client registers with the server's two addresses: the
+ * second REGISTER, from the other family and the same instance, proven by
+ * its own cookie, adds that family's endpoint to the name (kept beside
+ * it, server_other.c) and replaces nobody. PEER carries it; requests are
+ * taken from it; a REFRESH from there keeps it, or moves it, and leaves
+ * the name's own endpoint alone.
+ */
+START_TEST(dual_stack_second_family)
+{
+	struct proto_addr a6 = harness_addr6(1, 2, 40001), a6b = harness_addr6(1, 2, 40002);
+	struct proto_msg m, r;
+	const struct proto_addr *o;
+	struct table_entry *e;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	do_register(2, "bob", &ep_b);
+	m = msg_register(1, "alice");
+	accepted(&m, &a6); /* one answer, REGISTERED with a6: no REPLACED anywhere */
+	e = table_get(&srv.names, "alice", now);
+	ck_assert(proto_addr_equal(&e->public_ep, &ep_a));
+	o = server_other_get(&srv, e, now);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(proto_addr_equal(o, &a6));
+	ck_assert_uint_eq(srv.names.count, 2);
+
+	/* bob's introduction to alice carries both her families; hers to bob, his one. */
+	m = msg_lookup(2, "bob", "alice");
+	ck_assert_int_eq(handle(&m, &ep_b), 2);
+	r = reply(0, &ep_b);
+	ck_assert(proto_addr_equal(&r.public_ep, &ep_a));
+	ck_assert(proto_addr_equal(&r.other_ep, &a6));
+	r = reply(1, &ep_a);
+	ck_assert_uint_eq(r.other_ep.family, 0);
+
+	/* alice asks from her IPv6 endpoint: taken; her PEER goes to her own endpoint. */
+	m = msg_lookup(1, "alice", "bob");
+	ck_assert_int_eq(handle(&m, &a6), 2);
+	r = reply(0, &ep_a);
+	ck_assert_str_eq(r.name, "bob");
+
+	/* A REFRESH from there keeps it; from a new IPv6 port, moves it; the name stays at ep_a. */
+	now += 1000;
+	m = msg_refresh(1, "alice");
+	accepted(&m, &a6);
+	accepted(&m, &a6b);
+	accepted(&m, &ep_a); /* the name lives by its own family's REFRESHes */
+	e = table_get(&srv.names, "alice", now);
+	ck_assert(proto_addr_equal(&e->public_ep, &ep_a));
+	ck_assert(proto_addr_equal(server_other_get(&srv, e, now), &a6b));
+	/* From the old IPv6 port, a LOOKUP is refused now: that address is proven no more. */
+	m = msg_lookup(1, "alice", "bob");
+	refused(&m, &a6, PROTO_E_ADDRESS, "");
+
+	/* The IPv6 side falls silent: its endpoint ends a TTL after its last REFRESH. */
+	m = msg_refresh(1, "alice");
+	now += TTL_MS - 1;
+	accepted(&m, &ep_a);
+	ck_assert_ptr_nonnull(server_other_get(&srv, table_get(&srv.names, "alice", now), now));
+	now += 1;
+	ck_assert_ptr_null(server_other_get(&srv, table_get(&srv.names, "alice", now), now));
+}
+END_TEST
+
+/*
+ * Another program with the owner's key takes the name: the earlier one is
+ * told at both its endpoints, its second family is forgotten, and it
+ * cannot take the name back from there.
+ */
+START_TEST(dual_stack_replaced_at_both)
+{
+	struct proto_addr a6 = harness_addr6(1, 2, 40001);
+	struct proto_msg m, r;
+	struct table_entry *e;
+
+	start(100);
+	do_register(1, "alice", &ep_a);
+	m = msg_register(1, "alice");
+	accepted(&m, &a6);
+	m.instance = 1001;
+	ck_assert_int_eq(handle(&m, &ep_c), 3);
+	ck_assert_uint_eq(reply(0, &ep_c).type, PROTO_REGISTERED);
+	r = reply(1, &ep_a);
+	ck_assert_uint_eq(r.code, PROTO_E_REPLACED);
+	r = reply(2, &a6);
+	ck_assert_uint_eq(r.code, PROTO_E_REPLACED);
+	e = table_get(&srv.names, "alice", now);
+	ck_assert(proto_addr_equal(&e->public_ep, &ep_c));
+	ck_assert_ptr_null(server_other_get(&srv, e, now));
+	/* The earlier program's REFRESH from its IPv6 endpoint: REPLACED, nothing kept. */
+	m = msg_refresh(1, "alice");
+	refused(&m, &a6, PROTO_E_REPLACED, "alice");
+	ck_assert_ptr_null(server_other_get(&srv, e, now));
+	/* The same program at a new address (its NAT moved it) is no second one: nobody is told. */
+	m = msg_register(1, "alice");
+	m.instance = 1001;
+	accepted(&m, &ep_b);
+	/* A name that goes takes its second family with it: the next name in its entry has none. */
+	m = msg_register(1, "alice");
+	m.instance = 1001;
+	accepted(&m, &a6);
+	ck_assert_ptr_nonnull(server_other_get(&srv, e, now));
+	table_remove(&srv.names, "alice");
+	do_register(3, "carol", &ep_a);
+	e = table_get(&srv.names, "carol", now);
+	ck_assert_ptr_null(server_other_get(&srv, e, now));
+}
+END_TEST
+
+/* The side table is sized at start and bounded: more dual-stack names than slots lose the oldest. */
+START_TEST(dual_stack_side_table_bounded)
+{
+	uint32_t slots, with = 0;
+	char name[16];
+	struct proto_msg m;
+
+	start(1000);
+	slots = (srv.other_mask + 1) * SERVER_OTHER_WAYS;
+	ck_assert_uint_eq(slots, 128); /* an eighth of 1000, to a power of two */
+	for (int i = 0; i < 300; i++) {
+		struct proto_addr a6 = harness_addr6(1, (uint16_t)(i + 1), 40001);
+
+		snprintf(name, sizeof(name), "n%d", i);
+		do_register(1, name, &ep_a);
+		m = msg_register(1, name);
+		accepted(&m, &a6);
+		now++;
+	}
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "n%d", i);
+		with += server_other_get(&srv, table_get(&srv.names, name, now), now) != NULL;
+	}
+	ck_assert_uint_le(with, slots);
+	ck_assert_uint_ge(with, slots / 2);
 }
 END_TEST
 
@@ -905,7 +1049,7 @@ START_TEST(bad_fields_dropped)
 	m.counter = COUNTER_START + 7;
 	n = proto_encode_open(&m, buf, sizeof(buf), &off);
 	ck_assert_int_gt(n, 0);
-	buf[off + 1] = 5; /* the family byte of the first endpoint */
+	buf[off + 8 + 1] = 5; /* the family byte of the first endpoint, after the instance and count */
 	len = auth_seal_request(buf, (size_t)n, sizeof(buf), off, owner_key(1));
 	ck_assert_int_eq(server_handle(&srv, buf, len, &ep_a, now, tx), 0);
 	ck_assert_uint_eq(srv.stats.malformed[-PROTO_EFAMILY], 1);
@@ -1209,6 +1353,26 @@ START_TEST(alt_port_mapping)
 	r = reply(1, &ep_b);
 	ck_assert_uint_eq(r.nat, PROTO_NAT_KEEPS);
 	ck_assert_uint_eq(r.nat_port, ep_a.port);
+
+	/*
+	 * alice is dual-stack: her MAPPING by IPv6 is answered, but her kind
+	 * stays her IPv4 NAT's (another family's address is no new mapping).
+	 */
+	{
+		struct proto_addr a6 = harness_addr6(1, 2, 40001);
+
+		m = msg_register(1, "alice");
+		accepted(&m, &a6);
+		m.type = PROTO_MAPPING;
+		ck_assert_int_eq(handle_alt(&m, &a6, buf, &len), 1);
+		r = reply(0, &a6);
+		ck_assert(proto_addr_equal(&r.public_ep, &a6));
+		m = msg_lookup(2, "bob", "alice");
+		ck_assert_int_eq(handle(&m, &ep_b), 2);
+		r = reply(0, &ep_b);
+		ck_assert_uint_eq(r.nat, PROTO_NAT_KEEPS);
+		ck_assert_uint_eq(r.nat_port, ep_a.port);
+	}
 }
 END_TEST
 
@@ -2622,6 +2786,9 @@ static Suite *server_suite(void)
 	tcase_add_test(tc, refresh_keeps_name_alive);
 	tcase_add_test(tc, name_taken_until_expiry);
 	tcase_add_test(tc, same_token_reregister_moves_at_once);
+	tcase_add_test(tc, dual_stack_second_family);
+	tcase_add_test(tc, dual_stack_replaced_at_both);
+	tcase_add_test(tc, dual_stack_side_table_bounded);
 	tcase_add_test(tc, table_full);
 	tcase_add_test(tc, lookup_not_online);
 	tcase_add_test(tc, lookup_from_unknown_requester);
