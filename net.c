@@ -10,7 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #if defined(__linux__)
-#include <netinet/udp.h> /* UDP_SEGMENT */
+#include <netinet/udp.h> /* UDP_SEGMENT, UDP_GRO */
 #endif
 #include <stdio.h>
 #include <stdlib.h>
@@ -366,11 +366,34 @@ int net_send_many(int fd, int ipv6, const struct net_dgram *d, int n)
 	return sent == 0 ? -1 : sent;
 }
 
+/* The segment size of a UDP GRO run from its control message (net_set_gro), or 0: one datagram. */
+static size_t gro_segment(struct msghdr *mh)
+{
+#if defined(UDP_GRO)
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		int size;
+
+		if (cm->cmsg_level != SOL_UDP || cm->cmsg_type != UDP_GRO ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(size)))
+			continue;
+		memcpy(&size, CMSG_DATA(cm), sizeof(size));
+		return size > 0 ? (size_t)size : 0;
+	}
+#else
+	(void)mh;
+#endif
+	return 0;
+}
+
 int net_recv_many(int fd, struct net_dgram *d, int n)
 {
 	struct sockaddr_storage ss[NET_BATCH_MAX];
 	struct mmsghdr msgs[NET_BATCH_MAX];
 	struct iovec iov[NET_BATCH_MAX];
+	union { /* room for UDP_GRO's int, aligned as a struct cmsghdr's size_t cmsg_len */
+		char buf[CMSG_SPACE(sizeof(int))];
+		size_t align;
+	} ctl[NET_BATCH_MAX];
 	int i, got;
 
 	if (n > NET_BATCH_MAX)
@@ -383,6 +406,8 @@ int net_recv_many(int fd, struct net_dgram *d, int n)
 		msgs[i].msg_hdr.msg_namelen = sizeof(ss[i]);
 		msgs[i].msg_hdr.msg_iov = &iov[i];
 		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_control = ctl[i].buf;
+		msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
 	}
 	/* MSG_WAITFORONE: block for the first (SO_RCVTIMEO applies), then take what waits. */
 	got = recvmmsg(fd, msgs, (unsigned)n, MSG_WAITFORONE, NULL);
@@ -390,6 +415,7 @@ int net_recv_many(int fd, struct net_dgram *d, int n)
 		return -1;
 	for (i = 0; i < got; i++) {
 		d[i].len = msgs[i].msg_len;
+		d[i].seg = gro_segment(&msgs[i].msg_hdr);
 		if (from_sockaddr(&ss[i], &d[i].addr) < 0)
 			memset(&d[i].addr, 0, sizeof(d[i].addr));
 	}
@@ -418,10 +444,53 @@ int net_recv_many(int fd, struct net_dgram *d, int n)
 	if (len < 0)
 		return -1;
 	d[0].len = (size_t)len;
+	d[0].seg = 0;
 	return 1;
 }
 
 #endif
+
+/*
+ * UDP generic receive offload (Linux 5.0, UDP_GRO): the kernel keeps a run of datagrams
+ * from one source, all one size but the last, together up to the socket (on loopback a
+ * GSO run from net_queue_flush is never cut apart at all), and one recvmmsg slot takes
+ * the run with its segment size in a control message. The receiver of a file then pays
+ * one trip up the stack and one copy a run, not a datagram (README, "A file over
+ * loopback"). Each datagram of a run is still opened on its own above this file.
+ */
+int net_set_gro(int fd)
+{
+#if defined(__linux__) && defined(MSG_WAITFORONE) && defined(UDP_GRO)
+	int on = 1;
+
+	return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+#else
+	(void)fd;
+	return 0;
+#endif
+}
+
+int net_dgram_count(const struct net_dgram *d)
+{
+	if (d->seg == 0 || d->len <= d->seg)
+		return 1;
+	return (int)((d->len - 1) / d->seg + 1);
+}
+
+const uint8_t *net_dgram_at(const struct net_dgram *d, int i, size_t *len)
+{
+	size_t off;
+
+	if (d->seg == 0 || d->len <= d->seg) {
+		*len = d->len;
+		return d->buf;
+	}
+	off = (size_t)i * d->seg;
+	if (i < 0 || off > d->len)
+		off = d->len; /* past the last: empty, never outside buf */
+	*len = d->len - off < d->seg ? d->len - off : d->seg;
+	return d->buf + off;
+}
 
 void net_queue_init(struct net_queue *q, int fd, int ipv6)
 {

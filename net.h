@@ -73,6 +73,7 @@ struct net_dgram {
 	uint8_t *buf; /* owned by the caller */
 	size_t len;
 	size_t cap;   /* receive: room in buf */
+	size_t seg;   /* receive: the UDP GRO segment size when buf holds a run of datagrams, else 0 */
 };
 
 /* The most datagrams net_send_many or net_recv_many take in one call. */
@@ -89,13 +90,45 @@ int net_send_many(int fd, int ipv6, const struct net_dgram *d, int n);
 
 /*
  * Receives up to n datagrams (n <= NET_BATCH_MAX) into d[i].buf[0..cap),
- * setting d[i].len and d[i].addr (IPv4-mapped sources unmapped). It waits,
+ * setting d[i].len, d[i].addr (IPv4-mapped sources unmapped) and d[i].seg
+ * (0, or on a socket with net_set_gro the segment size of a run: then
+ * d[i].buf holds several datagrams; net_dgram_count cuts it). It waits,
  * as a blocking fd does (up to its receive timeout), for the first only;
  * then it takes what is already queued, without waiting (Linux: recvmmsg
  * with MSG_WAITFORONE; elsewhere one datagram a call). Returns how many
  * (1..n), or -1 with errno.
  */
 int net_recv_many(int fd, struct net_dgram *d, int n);
+
+/*
+ * The room a receive buffer needs on a socket with net_set_gro: a whole run,
+ * which is at most one UDP datagram's worth (64 KiB less the headers).
+ */
+#define NET_GRO_BUF_BYTES 65536
+
+/*
+ * Asks the kernel to hand fd's runs of same-size datagrams from one source
+ * up as one buffer each (Linux's UDP_GRO): one system call and one copy a
+ * run, not a datagram. Then every receive buffer must hold
+ * NET_GRO_BUF_BYTES, and net_recv_many's d[i].seg says how to cut it; the
+ * caller must not use net_recv on fd. Returns 1 when on, 0 when the system
+ * has no such option (each datagram then comes alone, d[i].seg 0).
+ */
+int net_set_gro(int fd);
+
+/*
+ * How many datagrams the received d holds: 1 when d->seg is 0 (an empty
+ * datagram is one too), else d->len / d->seg rounded up (the last may be
+ * shorter). Pure: exported for the tests.
+ */
+int net_dgram_count(const struct net_dgram *d);
+
+/*
+ * The i-th datagram (0 <= i < net_dgram_count(d)) of the received d:
+ * returns where it starts in d->buf and sets *len to its length (each is
+ * d->seg bytes but the last). Pure.
+ */
+const uint8_t *net_dgram_at(const struct net_dgram *d, int i, size_t *len);
 
 /* The largest datagram a net_queue holds (the protocol's maximum). */
 #define NET_QUEUE_DGRAM_MAX PROTO_MAX_DATAGRAM

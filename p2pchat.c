@@ -124,6 +124,7 @@ struct app {
 	struct fwd_net fwd;       /* --forward and --serve */
 	int fwd_on;
 	struct net_queue out;     /* datagrams for fd, sent together before each poll */
+	int gro;                  /* 1: fd hands up runs of datagrams (net_set_gro) */
 };
 
 static void app_send(void *ctx, const struct proto_addr *to, const uint8_t *buf, size_t len)
@@ -314,29 +315,53 @@ static void app_read_lines(struct app *a, int64_t now)
 }
 
 /*
- * The datagrams app_read_socket takes in one system call (recvmmsg where
- * there is one), and at most a turn of the loop, so that stdin is read too.
+ * The buffers app_read_socket fills in one system call (recvmmsg where
+ * there is one), and the datagrams it takes at most a turn of the loop
+ * (then one call more), so that stdin is read too. With UDP GRO each buffer
+ * may hold a run of up to 64 datagrams and needs NET_GRO_BUF_BYTES: 16 of
+ * them, 1 MiB of address space (pages only as far as runs fill them);
+ * without it, 32 of one datagram each.
  */
 #define APP_RECV_BATCH 32
+#define APP_RECV_RUNS 16
 #define APP_RECV_TURN 64
+#define APP_RECV_ARENA_BYTES ((size_t)APP_RECV_RUNS * NET_GRO_BUF_BYTES)
 
-/* Takes every datagram waiting on the socket (at most a bounded batch per turn). */
+/*
+ * Takes every datagram waiting on the socket (at most a bounded batch per
+ * turn). A run the kernel handed up whole (a->gro) is cut into its
+ * datagrams here, so the client sees, and opens, one datagram at a time:
+ * a malformed run is only datagrams that fail to open.
+ */
 static void app_read_socket(struct app *a, int64_t now)
 {
-	/* One byte over the maximum, so an oversized datagram is seen as such, not cut. */
-	static uint8_t buf[APP_RECV_BATCH][PROTO_MAX_DATAGRAM + 1];
+	static uint8_t arena[APP_RECV_ARENA_BYTES];
 	struct net_dgram d[APP_RECV_BATCH];
+	/* Without GRO one byte over the maximum, so an oversized datagram is seen as such, not cut. */
+	size_t cap = a->gro ? NET_GRO_BUF_BYTES : PROTO_MAX_DATAGRAM + 1;
+	int n = a->gro ? APP_RECV_RUNS : APP_RECV_BATCH;
 
-	for (int i = 0; i < APP_RECV_BATCH; i++)
-		d[i] = (struct net_dgram){ .buf = buf[i], .cap = sizeof(buf[i]) };
+	for (int i = 0; i < n; i++)
+		d[i] = (struct net_dgram){ .buf = arena + (size_t)i * cap, .cap = cap };
 	for (int taken = 0; taken < APP_RECV_TURN;) {
-		int got = net_recv_many(a->fd, d, APP_RECV_BATCH);
+		int got = net_recv_many(a->fd, d, n);
 
 		if (got <= 0)
 			return;
-		for (int i = 0; i < got; i++)
-			client_handle(&a->c, d[i].buf, d[i].len, &d[i].addr, now);
-		taken += got;
+		for (int i = 0; i < got; i++) {
+			int count = net_dgram_count(&d[i]);
+
+			for (int k = 0; k < count; k++) {
+				size_t len;
+				const uint8_t *p = net_dgram_at(&d[i], k, &len);
+
+				/* an oversized one, whole in a GRO buffer, reaches the client as it did cut */
+				if (len > PROTO_MAX_DATAGRAM + 1)
+					len = PROTO_MAX_DATAGRAM + 1;
+				client_handle(&a->c, p, len, &d[i].addr, now);
+			}
+			taken += count;
+		}
 	}
 }
 
@@ -567,6 +592,7 @@ static int app_configure(struct app *a, const struct p2pchat_options *o, struct 
 		log_debug("UDP receive buffer: %s", strerror(errno));
 	cfg->ipv6 = net_is_ipv6(a->fd);
 	net_queue_init(&a->out, a->fd, cfg->ipv6);
+	a->gro = getenv("P2PCHAT_NO_GRO") == NULL && net_set_gro(a->fd);
 	if (net_is_loopback(&cfg->servers[0].addr)) {
 		/* A server on loopback: every peer is on this machine, and loopback is our LAN. */
 		cfg->nprivate = 1;
