@@ -129,6 +129,52 @@ static struct table_entry *server_new_name(struct server *s, const struct proto_
 }
 
 /*
+ * The program that holds the name, from its other family: a dual-stack
+ * client registers with both of the server's addresses. That endpoint is
+ * kept beside the name's (server_other.c), proven as it was, by the
+ * cookie; the name's own endpoint, life and private endpoints stay as they
+ * are, and nobody is replaced. Returns the datagrams queued in tx.
+ */
+static int register_other_family(struct server *s, struct table_entry *e,
+				 const struct proto_addr *from, int64_t now, struct server_tx *tx)
+{
+	char addr[NET_ADDRSTRLEN];
+
+	server_other_set(s, e, from, now);
+	s->stats.registrations++;
+	if (log_enabled(LOG_DEBUG))
+		log_debug("registered %s in its other family at %s", e->name,
+			  server_addr_log(s, from, addr));
+	return server_registered(s, tx, e, from, now);
+}
+
+/*
+ * A REGISTER with the owner's key and another instance, from another
+ * address while the name lives, is a second program (the same one, moved
+ * by its NAT, carries the same instance). The newer one holds the name;
+ * the older one, at an address a cookie proved (old), is told at once (at
+ * its other family's endpoint too, when old_other has a family), and its
+ * REFRESHes from there are refused the same way, so they do not move the
+ * name back. No new name, so no waiters: two ERRORs fit tx. Returns the
+ * datagrams queued in tx.
+ */
+static int tell_replaced(struct server *s, struct table_entry *e, const struct proto_addr *old,
+			 const struct proto_addr *old_other, const uint8_t k[AUTH_KEY_LEN],
+			 uint8_t request, const struct proto_addr *from, struct server_tx *tx)
+{
+	char addr[NET_ADDRSTRLEN];
+	int n;
+
+	e->replaced = server_addr_tag(s, old);
+	n = server_refuse(s, tx, old, k, PROTO_E_REPLACED, request, e->name);
+	if (old_other->family != 0)
+		n += server_refuse(s, &tx[n], old_other, k, PROTO_E_REPLACED, request, e->name);
+	log_info("%s registered again from %s: the earlier instance is told", e->name,
+		 server_addr_log(s, from, addr));
+	return n;
+}
+
+/*
  * A REGISTER's counter. A fresh one is taken. One its name's window has
  * seen, or one below it, is a replay or a client whose clock stepped back
  * (it restarted): taken only from the address the name is at (a replay
@@ -187,20 +233,8 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 	if (e != NULL && !server_register_counter(s, e, m.counter, from))
 		goto out;
 	tag = server_instance_tag(m.instance);
-	/*
-	 * The program that holds the name, from its other family: a
-	 * dual-stack client registers with both of the server's addresses.
-	 * That endpoint is kept beside the name's (server_other.c), proven as
-	 * it was, by the cookie; the name's own endpoint, life and private
-	 * endpoints stay as they are, and nobody is replaced.
-	 */
 	if (!is_new && tag == e->instance && server_other_family(e, from)) {
-		server_other_set(s, e, from, now);
-		s->stats.registrations++;
-		if (log_enabled(LOG_DEBUG))
-			log_debug("registered %s in its other family at %s", e->name,
-				  server_addr_log(s, from, addr));
-		n = server_registered(s, tx, e, from, now);
+		n = register_other_family(s, e, from, now, tx);
 		goto out;
 	}
 	if (e == NULL) {
@@ -231,24 +265,8 @@ int server_on_register(struct server *s, const uint8_t *buf, size_t len, size_t 
 	else if (log_enabled(LOG_DEBUG))
 		log_debug("re-registered %s at %s", e->name, server_addr_log(s, from, addr));
 	n = server_registered(s, tx, e, &e->public_ep, now);
-	/*
-	 * A REGISTER with the owner's key and another instance, from another
-	 * address while the name lives, is a second program (the same one,
-	 * moved by its NAT, carries the same instance). The newer one
-	 * holds the name; the older one, at an address a cookie proved, is
-	 * told at once (at its other family's endpoint too), and its
-	 * REFRESHes from there are refused the same way, so they do not move
-	 * the name back. No new name, so no waiters: two ERRORs fit tx.
-	 */
-	if (replaced) {
-		e->replaced = server_addr_tag(s, &old);
-		n += server_refuse(s, &tx[n], &old, k, PROTO_E_REPLACED, m.type, e->name);
-		if (old_other.family != 0)
-			n += server_refuse(s, &tx[n], &old_other, k, PROTO_E_REPLACED, m.type,
-					   e->name);
-		log_info("%s registered again from %s: the earlier instance is told", e->name,
-			 server_addr_log(s, from, addr));
-	}
+	if (replaced)
+		n += tell_replaced(s, e, &old, &old_other, k, m.type, from, &tx[n]);
 	if (is_new)
 		n += server_wait_introduce(s, e, now, &tx[n]);
 out:
