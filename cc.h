@@ -350,6 +350,16 @@ int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now);
 void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now);
 
 /*
+ * Notes a probe numbered pn, sent at now when CC_SENT_MAX packets are in
+ * flight already (cc_on_sent would refuse it): a PING that is not
+ * remembered, like an ack-only packet, but takes one of the probes owed.
+ * Its ACK names a number above every packet in the ring, so the loss
+ * rules (RFC 9002 6.1) can condemn the lost ones and free the ring; the
+ * owner sends it in place of the probe that cannot be remembered.
+ */
+void cc_on_sent_probe(struct cc *cc, uint64_t pn, int64_t now);
+
+/*
  * Takes one ACK: ranges (n of them, any order, none overlapping) of the
  * packet numbers the peer holds, and the delay it reports (ms) between
  * receiving the largest and sending the ACK. Calls ev->acked for each
