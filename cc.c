@@ -89,16 +89,21 @@ uint64_t cc_pacing_rate(const struct cc *cc)
 
 	if (cc->bw > 0)
 		rate = cc->bw * pacing_gain_pct(cc) / 100 * CC_PACING_MARGIN_PCT / 100;
-	if (!cc->filled_pipe) {
+	if (!cc->filled_pipe || cc->bw == 0) {
 		/*
 		 * Until the pipe is full, never slower than the window over the
 		 * RTT at STARTUP's gain (BBR's pacing rate only grows in STARTUP,
 		 * from that start): a bandwidth measured while only chat lines
 		 * went (a few hundred bytes a second, app-limited) paced a file's
 		 * first round at 2 kB/s, and its start took 2 or 3 rounds more.
+		 * With no estimate at all (STARTUP ended by a loss or by the delay
+		 * rule before a rate was measured), the window over the RTT at
+		 * the mode's gain (RFC 9002 7.7): the rate is never 0, which
+		 * paced at 1 byte a second and stalled a loopback /send for good.
 		 */
 		uint64_t rtt = (uint64_t)cc_max64(cc_srtt(cc), 1);
-		uint64_t w = cc->cwnd * 1000 * CC_STARTUP_GAIN_PCT / 100 / rtt;
+		uint64_t gain = cc->filled_pipe ? pacing_gain_pct(cc) : CC_STARTUP_GAIN_PCT;
+		uint64_t w = cc->cwnd * 1000 * gain / 100 / rtt;
 
 		if (w > rate)
 			rate = w;
@@ -262,15 +267,25 @@ static uint64_t rate_of(struct cc *cc, const struct cc_sent *p, int64_t now)
 static void bw_update(struct cc *cc, uint64_t rate, int app_limited)
 {
 	uint64_t *slot = &cc->bw_round[cc->round % CC_BW_ROUNDS];
+	uint64_t max = 0;
 	uint32_t i;
 
 	/* an app-limited rate says the path carries at least that much, never less */
 	if (rate > 0 && (!app_limited || rate >= cc->bw) && rate > *slot)
 		*slot = rate;
-	cc->bw = 0;
 	for (i = 0; i < CC_BW_ROUNDS; i++)
-		if (cc->bw_round[i] > cc->bw)
-			cc->bw = cc->bw_round[i];
+		if (cc->bw_round[i] > max)
+			max = cc->bw_round[i];
+	/*
+	 * A sample forgets the estimate only by taking its place, as BBR's max
+	 * filter, fed valid samples alone, keeps its max until a newer one
+	 * replaces it. Rounds without a rate (every ACK within one min RTT of
+	 * the last, rate_of's 0: on loopback, with whole windows leaving in
+	 * one GSO send, most ACKs) say nothing of the path: CC_BW_ROUNDS of
+	 * them emptied the filter, and PROBE_BW then paced at nothing.
+	 */
+	if (max > 0)
+		cc->bw = max;
 }
 
 /* Enters PROBE_BW at its first phase of gain 1 (the probing phases come after a cruise). */

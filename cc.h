@@ -63,7 +63,8 @@
  *   - bottleneck bandwidth: the highest rate of the last CC_BW_ROUNDS round
  *     trips (a round ends when a packet sent after its start is acked); a
  *     rate measured while the sender had nothing to send counts only when
- *     it is higher;
+ *     it is higher; rounds that measured no rate (on loopback, ACKs within
+ *     the millisecond) forget nothing: only a newer rate replaces one;
  *   - min RTT: the lowest sample of the last CC_MIN_RTT_WIN_MS; when that
  *     goes by without a lower one, PROBE_RTT holds CC_PROBE_RTT_PKTS in
  *     flight for CC_PROBE_RTT_MS and a round, so that a queue of our own
@@ -110,7 +111,9 @@
  * - Pacing (RFC 9002 7.7): a token bucket filled at the pacing gain x the
  *   bandwidth (1% under it, as BBR paces); until the pipe is first full
  *   (STARTUP), never under the gain x cwnd / smoothed RTT, the rate it
- *   starts at before any sample. BBR's pacing rate only grows in STARTUP;
+ *   starts at before any sample; with no bandwidth estimate at all (STARTUP
+ *   ended by a loss or the delay rule first), cwnd / smoothed RTT at the
+ *   mode's gain, never 0. BBR's pacing rate only grows in STARTUP;
  *   ours, taken from the estimate alone, paced a file that followed a
  *   chat at 2.89 x the chat's rate (a few hundred bytes a second,
  *   app-limited samples): the NAT lab's first round of a /send left at
@@ -348,6 +351,16 @@ int cc_on_sent(struct cc *cc, uint64_t pn, uint32_t bytes, int64_t now);
  * that mostly acknowledges, a receiver, had none otherwise).
  */
 void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now);
+
+/*
+ * Notes a probe numbered pn, sent at now when CC_SENT_MAX packets are in
+ * flight already (cc_on_sent would refuse it): a PING that is not
+ * remembered, like an ack-only packet, but takes one of the probes owed.
+ * Its ACK names a number above every packet in the ring, so the loss
+ * rules (RFC 9002 6.1) can condemn the lost ones and free the ring; the
+ * owner sends it in place of the probe that cannot be remembered.
+ */
+void cc_on_sent_probe(struct cc *cc, uint64_t pn, int64_t now);
 
 /*
  * Takes one ACK: ranges (n of them, any order, none overlapping) of the

@@ -114,6 +114,13 @@ void cc_on_sent_ack_only(struct cc *cc, uint64_t pn, int64_t now)
 	cc->have_sent = 1;
 }
 
+void cc_on_sent_probe(struct cc *cc, uint64_t pn, int64_t now)
+{
+	cc_on_sent_ack_only(cc, pn, now);
+	if (cc->probes > 0)
+		cc->probes--;
+}
+
 /* Returns the position in the ring of the oldest packet numbered pn or more (cc->count if none). */
 static uint32_t lower_bound(struct cc *cc, uint64_t pn)
 {

@@ -488,7 +488,7 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 {
 	uint8_t buf[STREAM_PKT_MAX];
 	struct build b;
-	int slot;
+	int slot, full = c->cc.count >= CC_SENT_MAX;
 
 	memset(&b, 0, sizeof(b));
 	b.w.p = buf;
@@ -497,8 +497,11 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 	if (ack)
 		put_ack(c, &b, now);
 	if (elicit) {
-		put_control(c, &b);
-		put_streams(c, &b);
+		/* frames resent when lost need cc's record of the packet: none while cc holds CC_SENT_MAX */
+		if (!full) {
+			put_control(c, &b);
+			put_streams(c, &b);
+		}
 		if ((probe || c->ping_pending) && !b.eliciting) {
 			struct stream_frame ping = { .type = STREAM_F_PING };
 
@@ -507,7 +510,18 @@ static int send_packet(struct stream_conn *c, int64_t now, int ack, int elicit, 
 	}
 	if (b.w.err || b.w.off <= stream_varint_len(c->next_pn))
 		return 0;
-	if (b.eliciting) {
+	if (b.eliciting && full) {
+		/*
+		 * A probe with CC_SENT_MAX packets in flight: a PING cc cannot
+		 * remember, but its ACK, above every packet cc holds, lets the
+		 * rules declare the lost ones lost (RFC 9002 6.1), and room
+		 * returns. Held back, nothing left and nothing came back: PTO
+		 * after PTO went by and the connection was silent for good.
+		 */
+		c->ping_pending = 0;
+		cc_on_sent_probe(&c->cc, c->next_pn, now);
+		c->stats.probes++;
+	} else if (b.eliciting) {
 		c->ping_pending = 0;
 		slot = cc_on_sent(&c->cc, c->next_pn, (uint32_t)b.w.off, now);
 		/* the caller checked the ring has room */
@@ -578,8 +592,8 @@ int64_t stream_tick(struct stream_conn *c, int64_t now)
 		int ring = c->cc.count < CC_SENT_MAX;
 		int can = 0;
 
-		if (ring && probe)
-			can = 1;
+		if (probe)
+			can = 1; /* a PING alone when cc holds CC_SENT_MAX (send_packet) */
 		else if (ring && work && cc_room(&c->cc) > 0) {
 			pace = cc_pacing_at(&c->cc, c->pkt_max, now);
 			can = pace == 0;

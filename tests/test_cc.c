@@ -414,6 +414,62 @@ START_TEST(bandwidth_filter_forgets)
 }
 END_TEST
 
+/*
+ * On loopback a whole window leaves in one GSO send and its ACKs come back
+ * within the millisecond: no rate (an interval under one min RTT). Rounds
+ * of those say nothing of the path, and the estimate must stand through
+ * them: CC_BW_ROUNDS of them emptied the filter, PROBE_BW paced at
+ * 1 byte a second, and two /sends in a row stopped for good.
+ */
+START_TEST(bandwidth_kept_through_rounds_without_a_rate)
+{
+	struct cc cc;
+	uint64_t pn = 70, bw;
+	int64_t t = 300;
+	int i;
+
+	startup_rounds(&cc, 112); /* STARTUP ended: the pipe is full, a rate was measured */
+	ck_assert(cc.filled_pipe);
+	bw = cc.bw;
+	ck_assert_uint_gt(bw, 0);
+	for (i = 0; i < 3 * CC_BW_ROUNDS; i++, pn += 10, t++) {
+		send_range(&cc, pn, pn + 9, t);
+		ack1(&cc, pn, pn + 9, t); /* acknowledged in the millisecond it left */
+	}
+	ck_assert_uint_ge(cc.round, 3 * CC_BW_ROUNDS);
+	ck_assert_uint_eq(cc.bw, bw);
+	ck_assert_int_eq(cc.mode, CC_PROBE_BW);
+	/* the next packet leaves within a few packets' time at that rate, not in minutes */
+	ck_assert_uint_ge(cc_pacing_rate(&cc), bw * 3 / 4 * CC_PACING_MARGIN_PCT / 100);
+	ck_assert_int_le(cc_pacing_at(&cc, MDS, t), t + (int64_t)(4 * MDS * 1000 / (bw / 2)));
+}
+END_TEST
+
+/*
+ * STARTUP ended by a loss before any rate was measured (a loopback path,
+ * ACKs within the millisecond): with no estimate the pacer goes at the
+ * window over the RTT, at the mode's gain (RFC 9002 7.7), never at 0.
+ */
+START_TEST(pacing_without_an_estimate)
+{
+	struct cc cc;
+	int64_t at;
+
+	setup(&cc);
+	send_range(&cc, 0, 19, 0);
+	ack1(&cc, 19, 19, 0); /* 0..16 lost by count: 17 of 20, the path overfull */
+	ck_assert_uint_eq(seen.nlost, 17);
+	ck_assert(cc.filled_pipe);
+	ck_assert_uint_eq(cc.bw, 0);
+	ck_assert_int_eq(cc.mode, CC_DRAIN);
+	ck_assert_int_eq(cc.smoothed_rtt_ms, 0); /* under the clock's tick: 1 ms */
+	ck_assert_uint_eq(cc_pacing_rate(&cc), cc.cwnd * 1000 * CC_DRAIN_GAIN_PCT / 100);
+	/* the bucket was overdrawn by the burst; it refills within a few ms, not in hours */
+	at = cc_pacing_at(&cc, MDS, 1);
+	ck_assert_int_le(at, 1 + 10);
+}
+END_TEST
+
 START_TEST(min_rtt_filter_and_probe_rtt)
 {
 	struct cc cc;
@@ -818,6 +874,8 @@ static Suite *cc_suite(void)
 	tcase_add_test(tc, startup_ends_when_rtt_rises);
 	tcase_add_test(tc, seeded_rtt_sets_the_first_pto);
 	tcase_add_test(tc, bandwidth_filter_forgets);
+	tcase_add_test(tc, bandwidth_kept_through_rounds_without_a_rate);
+	tcase_add_test(tc, pacing_without_an_estimate);
 	tcase_add_test(tc, min_rtt_filter_and_probe_rtt);
 	tcase_add_test(tc, time_rule_after_reordering);
 	tcase_add_test(tc, count_rule_on_fresh_path);

@@ -1010,6 +1010,38 @@ START_TEST(slow_reader_stalls_one_stream)
 }
 END_TEST
 
+/*
+ * A sender blocked on credit with nothing in flight has no timer of its
+ * own: the receiver's credit must get through. Lost, it is sent again
+ * (its packet is ack-eliciting, so the receiver's PTO and loss rules
+ * cover it), and the stream goes on.
+ */
+START_TEST(lost_credit_is_sent_again)
+{
+	struct stream_config cfg = small_cfg();
+
+	setup_net(&cfg, plain_link(), plain_link(), 32);
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 3);
+	eps[0].app[bulk_id].total = 200000;
+	eps[0].app[bulk_id].finish = 1;
+	eps[1].app[bulk_id].slow = 1;
+	ck_assert(!run(never, now + 2000, 0));
+	ck_assert_uint_eq(eps[0].sent_end[bulk_id], 64 << 10); /* blocked at B's buffer */
+	ck_assert_uint_eq(eps[0].c.cc.bytes_in_flight, 0);    /* and all of it acknowledged */
+	/* B reads, and its new credit goes into a blackout */
+	links[1].cfg.blackout_from = now;
+	links[1].cfg.blackout_to = now + 500;
+	eps[1].app[bulk_id].slow = 0;
+	ck_assert_int_eq(stream_resume(&eps[1].c, bulk_id), 0);
+	ck_assert(!run(never, now + 400, 0));
+	ck_assert_uint_gt(links[1].lost, 0);
+	ck_assert_uint_eq(eps[0].sent_end[bulk_id], 64 << 10);
+	ck_assert(run(bulk_done, now + 60000, 0));
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, 200000);
+	teardown_net();
+}
+END_TEST
+
 /* ---- reset and stop ---- */
 
 static int reset_done(void)
@@ -1400,6 +1432,48 @@ START_TEST(blackout_collapses_window)
 }
 END_TEST
 
+static int some_arrived(void)
+{
+	return eps[1].app[bulk_id].got >= 200000;
+}
+
+static int cc_full(void)
+{
+	return eps[0].c.cc.count == CC_SENT_MAX;
+}
+
+/*
+ * CC_SENT_MAX packets in flight, every one lost (a blackout): cc can
+ * remember no probe, yet one must go, or nothing ever comes back. The
+ * probe goes as a PING cc does not keep; its ACK condemns the rest, and
+ * the transfer ends. Held back, the sender was silent for good.
+ */
+START_TEST(probe_goes_when_cc_is_full)
+{
+	struct stream_config cfg;
+
+	stream_config_default(&cfg);
+	setup_net(&cfg, plain_link(), plain_link(), 91);
+	bulk_id = (uint64_t)stream_open(&eps[0].c, 3);
+	eps[0].app[bulk_id].total = 8 << 20;
+	eps[0].app[bulk_id].finish = 1;
+	ck_assert(run(some_arrived, now + 10000, 0)); /* B gave its credit: 8 MiB */
+	links[0].cfg.blackout_from = now;
+	links[0].cfg.blackout_to = now + 3000;
+	ck_assert(!run(never, now + 30, 0)); /* the last ACKs from before are in */
+	/* a window beyond what cc remembers: as a fast, long path's is */
+	eps[0].c.cc.cwnd = 64 << 20;
+	eps[0].c.cc.inflight_hi = UINT64_MAX;
+	ck_assert(run(cc_full, now + 2000, 0));
+	ck_assert(!run(never, links[0].cfg.blackout_to, 0));
+	ck_assert_uint_eq(eps[0].c.cc.count, CC_SENT_MAX);
+	ck_assert(run(bulk_done, now + 60000, 0));
+	ck_assert_uint_eq(eps[1].app[bulk_id].got, 8 << 20);
+	ck_assert_uint_gt(eps[0].c.stats.probes, 0);
+	teardown_net();
+}
+END_TEST
+
 static Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -1421,11 +1495,13 @@ static Suite *stream_suite(void)
 	tcase_add_test(net, receiver_measures_rtt);
 	tcase_add_test(net, reordering_is_not_loss);
 	tcase_add_test(net, slow_reader_stalls_one_stream);
+	tcase_add_test(net, lost_credit_is_sent_again);
 	tcase_add_test(net, reset_and_stop);
 	tcase_add_test(net, rule_breakers);
 	tcase_add_test(net, malformed_and_duplicate_packets);
 	tcase_add_test(net, budget_shrinks_mid_transfer);
 	tcase_add_test(net, blackout_collapses_window);
+	tcase_add_test(net, probe_goes_when_cc_is_full);
 	tcase_add_test(net, relay_then_direct);
 	tcase_add_test(net, urgency_then_round_robin);
 	suite_add_tcase(s, net);
