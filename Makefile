@@ -32,11 +32,13 @@ CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 
 # The wire (protocol.h): the layout table and decoding, encoding, the sealed forms.
 PROTO_OBJS = $(BUILD)/protocol.o $(BUILD)/protocol_encode.o $(BUILD)/protocol_sealed.o
+# UDP sockets and addresses (net.c), and many datagrams a system call (net_batch.c).
+NET_OBJS = $(BUILD)/net.o $(BUILD)/net_batch.o
 # Modules: one job each. SERVER_OBJS and CLIENT_OBJS are the logic, which the programs,
 # the tests and the fuzz targets link as they are; p2pchatd.o and p2pchat.o hold main().
-SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(BUILD)/net.o $(BUILD)/log.o $(AUTH_OBJS)
+SERVER_OBJS = $(BUILD)/server.o $(BUILD)/server_register.o $(BUILD)/server_auth.o $(BUILD)/server_presence.o $(BUILD)/server_stats.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/siphash.o $(BUILD)/table.o $(BUILD)/guard.o $(NET_OBJS) $(BUILD)/log.o $(AUTH_OBJS)
 SERVER_OBJS += $(BUILD)/server_nat.o $(BUILD)/server_other.o
-CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_send.o $(BUILD)/transfer_recv.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/servers.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(BUILD)/net.o $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
+CLIENT_OBJS = $(BUILD)/client.o $(BUILD)/peer.o $(BUILD)/peer_lines.o $(BUILD)/peer_session.o $(BUILD)/peer_stream.o $(BUILD)/transfer.o $(BUILD)/transfer_send.o $(BUILD)/transfer_recv.o $(BUILD)/transfer_wire.o $(BUILD)/registration.o $(BUILD)/servers.o $(BUILD)/punch.o $(BUILD)/commands.o $(BUILD)/cli.o $(PROTO_OBJS) $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/screen.o $(BUILD)/utf8.o $(NET_OBJS) $(BUILD)/log.o $(IDENTITY_OBJS) $(AUTH_OBJS) $(SESSION_OBJS) $(STREAM_OBJS)
 CLIENT_OBJS += $(BUILD)/nat_check.o $(BUILD)/birthday.o $(BUILD)/punch_birthday.o
 # The chat program's own console (the print path above the input line) and command line, beside main().
 CONSOLE_OBJS = $(BUILD)/console.o $(BUILD)/p2pchat_options.o
@@ -96,7 +98,7 @@ $(BUILD)/tests/%.o: tests/%.c | $(BUILD)/tests
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -I. -c -o $@ $<
 
 $(BUILD)/tests/test_protocol: $(BUILD)/tests/test_protocol.o $(PROTO_OBJS)
-$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(PROTO_OBJS) $(BUILD)/net.o
+$(BUILD)/tests/test_table: $(BUILD)/tests/test_table.o $(BUILD)/table.o $(BUILD)/siphash.o $(PROTO_OBJS) $(NET_OBJS)
 $(BUILD)/tests/test_server: $(BUILD)/tests/test_server.o $(SERVER_OBJS)
 $(BUILD)/tests/test_term: $(BUILD)/tests/test_term.o $(BUILD)/term.o $(BUILD)/edit.o $(BUILD)/utf8.o $(BUILD)/screen.o
 $(BUILD)/tests/test_stun: $(BUILD)/tests/test_stun.o $(BUILD)/stun.o $(PROTO_OBJS)
@@ -105,15 +107,15 @@ $(BUILD)/tests/test_sha256: $(BUILD)/tests/test_sha256.o $(SHA256_OBJS)
 $(BUILD)/tests/test_chachapoly: $(BUILD)/tests/test_chachapoly.o $(BUILD)/chachapoly.o
 $(BUILD)/tests/test_client: $(BUILD)/tests/test_client.o $(sort $(CLIENT_OBJS) $(SERVER_OBJS))
 $(BUILD)/tests/test_x25519: $(BUILD)/tests/test_x25519.o $(BUILD)/x25519.o
-$(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
+$(BUILD)/tests/test_identity: $(BUILD)/tests/test_identity.o $(IDENTITY_OBJS) $(NET_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_session: $(BUILD)/tests/test_session.o $(BUILD)/session.o $(BUILD)/chachapoly.o $(BUILD)/x25519.o $(SHA256_OBJS)
 $(BUILD)/tests/test_cc: $(BUILD)/tests/test_cc.o $(BUILD)/cc.o $(BUILD)/cc_loss.o
 $(BUILD)/tests/test_stream: $(BUILD)/tests/test_stream.o $(STREAM_OBJS)
 $(BUILD)/tests/test_forward: $(BUILD)/tests/test_forward.o $(BUILD)/forward.o $(STREAM_OBJS) $(PROTO_OBJS)
-$(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(BUILD)/net.o $(PROTO_OBJS)
+$(BUILD)/tests/test_trust: $(BUILD)/tests/test_trust.o $(IDENTITY_OBJS) $(NET_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_auth: $(BUILD)/tests/test_auth.o $(AUTH_OBJS)
 $(BUILD)/tests/test_birthday: $(BUILD)/tests/test_birthday.o $(BUILD)/birthday.o
-$(BUILD)/tests/test_net: $(BUILD)/tests/test_net.o $(BUILD)/net.o $(PROTO_OBJS)
+$(BUILD)/tests/test_net: $(BUILD)/tests/test_net.o $(NET_OBJS) $(PROTO_OBJS)
 $(BUILD)/tests/test_transfer: $(BUILD)/tests/test_transfer.o $(BUILD)/transfer_wire.o $(SHA256_OBJS)
 $(UNIT_TESTS):
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS)
@@ -179,13 +181,13 @@ $(BUILD)/tests/bench: $(BUILD)/tests/bench.o $(PROTO_OBJS) $(AUTH_OBJS)
 # The flood: p2pchatd under thousands of garbage datagrams while real clients chat.
 flood: $(BUILD)/p2pchatd $(BUILD)/p2pchat $(BUILD)/tests/flood
 	BIN=$(BUILD) bash tests/flood.sh
-$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
+$(BUILD)/tests/flood: $(BUILD)/tests/flood.o $(PROTO_OBJS) $(BUILD)/stun.o $(NET_OBJS) $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # No amplification: every request p2pchatd knows, from an address that never proved itself.
 amplify: $(BUILD)/p2pchatd $(BUILD)/tests/amplify
 	BIN=$(BUILD) bash tests/amplify.sh
-$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(PROTO_OBJS) $(BUILD)/stun.o $(BUILD)/net.o $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
+$(BUILD)/tests/amplify: $(BUILD)/tests/amplify.o $(PROTO_OBJS) $(BUILD)/stun.o $(NET_OBJS) $(BUILD)/guard.o $(BUILD)/siphash.o $(AUTH_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 # The attacker on loopback, in a network namespace of its own (root only): sniff a real chat,
